@@ -1,0 +1,146 @@
+import { EnvironmentName, ServiceName } from "../naming";
+
+/** CPU units and memory (MiB) of one Fargate service, and how many tasks it runs. */
+export interface ServiceSize {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly desiredCount: number;
+}
+
+/**
+ * The sizing profile of an environment: everything that is a choice of shape and cost rather than an
+ * account-specific value. Settings from terraform.tfvars are merged over it.
+ */
+export interface SizingProfile {
+  /** Default number of availability zones (the region's a, b, c...). */
+  readonly azCount: number;
+  /** Fewest availability zones the settings may ask for. */
+  readonly minAzCount: number;
+  /** Default VPC CIDR; the defaults of the three environments do not overlap so they can be peered. */
+  readonly vpcCidr: string;
+  /** One NAT gateway per AZ (no cross-AZ dependency) or a single one (dev: cost). */
+  readonly natGateways: "per-az" | "single";
+  /** Interface endpoints keep AWS API traffic (ECR, Logs, Secrets Manager, KMS) off the NAT gateways. */
+  readonly interfaceEndpoints: boolean;
+  /** KMS key deletion window: long in prod, so a scheduled deletion can be noticed and cancelled. */
+  readonly kmsDeletionWindowDays: number;
+  /** `prevent_destroy` on what holds data (keys, databases, caches, buckets); dev can be torn down. */
+  readonly preventDestroy: boolean;
+  /** Fewest tasks a service may run (prod keeps two, so one AZ can fail). */
+  readonly minServiceCount: number;
+  readonly services: Readonly<Record<ServiceName, ServiceSize>>;
+  readonly database: {
+    readonly engineVersion: string;
+    readonly instanceClass: string;
+    readonly multiAz: boolean;
+    readonly allocatedStorageGb: number;
+    readonly maxAllocatedStorageGb: number;
+    readonly backupRetentionDays: number;
+  };
+  readonly cache: {
+    readonly nodeType: string;
+    /** Shards (cluster mode); nodes = shards x (1 + replicasPerShard). */
+    readonly shards: number;
+    readonly replicasPerShard: number;
+    readonly snapshotRetentionDays: number;
+  };
+  readonly monthlyBudgetUsd: number;
+  /** Guardrails fail the synth (`enforce`) or print what they found (`report`). */
+  readonly guardrails: "enforce" | "report";
+}
+
+const PROD_SERVICES: Record<ServiceName, ServiceSize> = {
+  "aw-api-gateway": { cpu: 1024, memory: 2048, desiredCount: 3 },
+  "aw-pdp-service": { cpu: 2048, memory: 4096, desiredCount: 3 },
+  "aw-pap-service": { cpu: 1024, memory: 2048, desiredCount: 2 },
+  "aw-tenant-service": { cpu: 512, memory: 1024, desiredCount: 2 },
+  "aw-audit-service": { cpu: 512, memory: 1024, desiredCount: 2 },
+};
+
+/** The production guide's table: 3 AZs, the five services at their sizes, PG15 r6g.xlarge Multi-AZ, Redis 9 nodes. */
+const prod: SizingProfile = {
+  azCount: 3,
+  minAzCount: 3,
+  vpcCidr: "10.30.0.0/16",
+  natGateways: "per-az",
+  interfaceEndpoints: true,
+  kmsDeletionWindowDays: 30,
+  preventDestroy: true,
+  minServiceCount: 2,
+  services: PROD_SERVICES,
+  database: {
+    engineVersion: "15",
+    instanceClass: "db.r6g.xlarge",
+    multiAz: true,
+    allocatedStorageGb: 100,
+    maxAllocatedStorageGb: 1000,
+    backupRetentionDays: 30,
+  },
+  cache: { nodeType: "cache.r6g.xlarge", shards: 3, replicasPerShard: 2, snapshotRetentionDays: 30 },
+  monthlyBudgetUsd: 3000,
+  guardrails: "enforce",
+};
+
+/** Prod-shaped (same task sizes, Multi-AZ, 3 AZs, clustered cache) at lower counts. */
+const staging: SizingProfile = {
+  ...prod,
+  vpcCidr: "10.20.0.0/16",
+  kmsDeletionWindowDays: 30,
+  minServiceCount: 1,
+  services: {
+    "aw-api-gateway": { ...PROD_SERVICES["aw-api-gateway"], desiredCount: 2 },
+    "aw-pdp-service": { ...PROD_SERVICES["aw-pdp-service"], desiredCount: 2 },
+    "aw-pap-service": { ...PROD_SERVICES["aw-pap-service"], desiredCount: 1 },
+    "aw-tenant-service": { ...PROD_SERVICES["aw-tenant-service"], desiredCount: 1 },
+    "aw-audit-service": { ...PROD_SERVICES["aw-audit-service"], desiredCount: 1 },
+  },
+  database: { ...prod.database, instanceClass: "db.r6g.large", allocatedStorageGb: 50, maxAllocatedStorageGb: 200, backupRetentionDays: 14 },
+  cache: { nodeType: "cache.r6g.large", shards: 3, replicasPerShard: 1, snapshotRetentionDays: 7 },
+  monthlyBudgetUsd: 1000,
+  guardrails: "report",
+};
+
+/** The cheapest shape that still runs every service: 2 AZs, one NAT, one task each, burstable instances. */
+const dev: SizingProfile = {
+  azCount: 2,
+  minAzCount: 2,
+  vpcCidr: "10.10.0.0/16",
+  natGateways: "single",
+  interfaceEndpoints: false,
+  kmsDeletionWindowDays: 7,
+  preventDestroy: false,
+  minServiceCount: 1,
+  services: {
+    "aw-api-gateway": { cpu: 512, memory: 1024, desiredCount: 1 },
+    "aw-pdp-service": { cpu: 512, memory: 1024, desiredCount: 1 },
+    "aw-pap-service": { cpu: 256, memory: 512, desiredCount: 1 },
+    "aw-tenant-service": { cpu: 256, memory: 512, desiredCount: 1 },
+    "aw-audit-service": { cpu: 256, memory: 512, desiredCount: 1 },
+  },
+  database: {
+    engineVersion: "15",
+    instanceClass: "db.t4g.micro",
+    multiAz: false,
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 50,
+    backupRetentionDays: 7,
+  },
+  cache: { nodeType: "cache.t4g.micro", shards: 1, replicasPerShard: 0, snapshotRetentionDays: 1 },
+  monthlyBudgetUsd: 300,
+  guardrails: "report",
+};
+
+export const PROFILES: Readonly<Record<EnvironmentName, SizingProfile>> = { dev, staging, prod };
+
+/** Most availability zones the subnet layout has room for (four slots per tier). */
+export const MAX_AZ_COUNT = 4;
+/** Upper bound on any service's task count set from the settings. */
+export const MAX_SERVICE_COUNT = 50;
+/** Port the Spring Boot services listen on (health at /actuator/health). */
+export const APP_PORT = 8080;
+export const POSTGRES_PORT = 5432;
+export const REDIS_PORT = 6379;
+
+/** Retention of application logs and of audit-type logs (flow logs, trail, access logs: 3 years). */
+export const LOG_RETENTION_DAYS = 365;
+export const AUDIT_LOG_RETENTION_DAYS = 1096;

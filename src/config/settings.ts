@@ -1,0 +1,238 @@
+import { EnvironmentName, SERVICES, ServiceName } from "../naming";
+import { LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX, isPrivate, parseCidr } from "./cidr";
+import { SettingProblem, SettingsError, show } from "./errors";
+import { MAX_AZ_COUNT, MAX_SERVICE_COUNT, PROFILES, SizingProfile } from "./profiles";
+
+/** The account-specific settings of one environment, as read from its terraform.tfvars. */
+export interface Settings {
+  readonly accountId: string;
+  readonly region: string;
+  readonly availabilityZones: readonly string[];
+  readonly vpcCidr: string;
+  readonly domainName: string;
+  readonly hostedZoneId: string;
+  readonly alertEmails: readonly string[];
+  readonly alertHttpsEndpoints: readonly string[];
+  readonly ecrRegistry: string;
+  readonly imageTags: Readonly<Record<ServiceName, string>>;
+  /** Use this existing key instead of creating one. */
+  readonly kmsKeyArn?: string;
+  /** Publish alerts to this existing topic instead of creating one. */
+  readonly snsTopicArn?: string;
+  readonly costCenter: string;
+  readonly owner: string;
+  readonly monthlyBudgetUsd: number;
+}
+
+/** Settings merged over the environment's sizing profile: everything a stack needs. */
+export interface EnvironmentConfig {
+  readonly env: EnvironmentName;
+  readonly settings: Settings;
+  readonly sizing: SizingProfile;
+  /** The file the settings came from, and whether it is the committed example. */
+  readonly source: { readonly file: string; readonly isExample: boolean };
+}
+
+type Raw = Record<string, unknown>;
+type Check<T> = (value: unknown) => { value: T } | { expected: string; found?: string };
+
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d+$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
+// ECR tags: up to 128 of letters, digits, _ . -; not starting with . or -.
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const LABEL = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/;
+
+const str =
+  (pattern: RegExp, expected: string): Check<string> =>
+  (v) =>
+    typeof v === "string" && pattern.test(v) ? { value: v } : { expected };
+
+const list =
+  <T>(item: Check<T>, min: number, max: number, what: string): Check<T[]> =>
+  (v) => {
+    if (!Array.isArray(v)) return { expected: `a list of ${what}` };
+    if (v.length < min || v.length > max) {
+      return { expected: `between ${min} and ${max} ${what}`, found: `${v.length}: ${show(v)}` };
+    }
+    const out: T[] = [];
+    for (const [i, x] of v.entries()) {
+      const r = item(x);
+      if (!("value" in r)) return { expected: `${r.expected} at position ${i}`, found: show(x) };
+      out.push(r.value);
+    }
+    if (new Set(out.map(String)).size !== out.length) return { expected: `${what} without duplicates` };
+    return { value: out };
+  };
+
+const number =
+  (min: number, max: number, integer: boolean): Check<number> =>
+  (v) =>
+    typeof v === "number" && v >= min && v <= max && (!integer || Number.isInteger(v))
+      ? { value: v }
+      : { expected: `${integer ? "a whole number" : "a number"} from ${min} to ${max}` };
+
+const serviceMap =
+  <T>(item: Check<T>, what: string): Check<Partial<Record<ServiceName, T>>> =>
+  (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      return { expected: `a map from service name (${SERVICES.join(", ")}) to ${what}` };
+    }
+    const out: Partial<Record<ServiceName, T>> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (!(SERVICES as readonly string[]).includes(k)) {
+        return { expected: `service names among ${SERVICES.join(", ")}`, found: show(k) };
+      }
+      const r = item(x);
+      if (!("value" in r)) return { expected: `${r.expected} for ${k}`, found: show(x) };
+      out[k as ServiceName] = r.value;
+    }
+    return { value: out };
+  };
+
+interface Field<T> {
+  readonly check: Check<T>;
+  /** Absent from the file: use this (may depend on already-read fields), or the key is required. */
+  readonly fallback?: (env: EnvironmentName, read: Partial<Record<string, unknown>>) => T | undefined;
+}
+
+const field = <T>(check: Check<T>, fallback?: Field<NoInfer<T>>["fallback"]): Field<T> => ({ check, ...(fallback ? { fallback } : {}) });
+const none = () => undefined;
+
+/** Every key a terraform.tfvars may hold. The example files document each one. */
+export const FIELDS = {
+  aws_account_id: field(str(/^\d{12}$/, "a 12-digit AWS account id")),
+  aws_region: field(str(REGION, "an AWS region name such as eu-west-1"), () => "eu-west-1"),
+  availability_zones: field(
+    list(str(/^[a-z]{2}(-gov)?-[a-z]+-\d+[a-z]$/, "an availability zone name such as eu-west-1a"), 1, MAX_AZ_COUNT, "zones"),
+    (env, read) => {
+      const region = typeof read.aws_region === "string" ? read.aws_region : "eu-west-1";
+      return ["a", "b", "c", "d"].slice(0, PROFILES[env].azCount).map((s) => region + s);
+    },
+  ),
+  vpc_cidr: field(str(/^[\d./]+$/, "an IPv4 CIDR such as 10.30.0.0/16"), (env) => PROFILES[env].vpcCidr),
+  domain_name: field(str(HOSTNAME, "a lower-case DNS name such as accessweaver.com")),
+  route53_zone_id: field(str(/^Z[A-Z0-9]{1,32}$/, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")),
+  alert_email_addresses: field(list(str(EMAIL, "an e-mail address"), 1, 10, "e-mail addresses")),
+  alert_https_endpoints: field(
+    list(str(/^https:\/\/[^\s]+$/, "an https:// URL (PagerDuty or chat webhook)"), 0, 10, "https endpoints"),
+    () => [],
+  ),
+  ecr_registry: field(
+    str(/^\d{12}\.dkr\.ecr\.[a-z]{2}(-gov)?-[a-z]+-\d+\.amazonaws\.com$/, "an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+  ),
+  image_tag: field(str(IMAGE_TAG, "an image tag (letters, digits, _ . -; at most 128)")),
+  image_tag_overrides: field(serviceMap(str(IMAGE_TAG, "an image tag"), "image tag"), () => ({})),
+  kms_key_arn: field(str(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)"), none),
+  sns_topic_arn: field(str(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"), none),
+  cost_center: field(str(LABEL, "a non-empty tag value (letters, digits, spaces, _.:/=+@-)")),
+  owner: field(str(LABEL, "a non-empty tag value such as platform-team@company.com")),
+  monthly_budget_usd: field(number(1, 1_000_000, false), (env) => PROFILES[env].monthlyBudgetUsd),
+  service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
+} satisfies Record<string, Field<unknown>>;
+
+export type SettingKey = keyof typeof FIELDS;
+
+type Decoded = { [K in SettingKey]: (typeof FIELDS)[K]["check"] extends Check<infer T> ? T : never };
+
+/**
+ * Validates the raw tfvars of one environment. Throws one SettingsError listing every problem:
+ * unknown keys, wrong types and formats, out-of-range counts, and values inconsistent with each other.
+ */
+export function validateSettings(env: EnvironmentName, raw: Raw, file: string): { settings: Settings; sizing: SizingProfile } {
+  const problems: SettingProblem[] = [];
+  const add = (key: string, found: string, expected: string) => problems.push({ file, key, found, expected });
+
+  for (const key of Object.keys(raw)) {
+    if (!(key in FIELDS)) add(key, `an unknown key (value ${show(raw[key])})`, `one of: ${Object.keys(FIELDS).join(", ")}`);
+  }
+
+  const read: Partial<Record<string, unknown>> = {};
+  for (const [key, f] of Object.entries(FIELDS) as [SettingKey, Field<unknown>][]) {
+    const value = raw[key];
+    if (value === undefined || value === null) {
+      const fallback = f.fallback?.(env, read);
+      if (fallback === undefined && !f.fallback) add(key, "nothing (the key is missing)", "a value: this setting is required");
+      read[key] = fallback;
+      continue;
+    }
+    const r = f.check(value);
+    if ("value" in r) read[key] = r.value;
+    else add(key, r.found ?? show(value), r.expected);
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  const d = read as Decoded;
+  const profile = PROFILES[env];
+
+  // Consistency between settings.
+  for (const az of d.availability_zones) {
+    if (!az.startsWith(d.aws_region) || az.length !== d.aws_region.length + 1) {
+      add("availability_zones", show(az), `zones of the region ${d.aws_region} (aws_region), such as ${d.aws_region}a`);
+    }
+  }
+  if (d.availability_zones.length < profile.minAzCount) {
+    add("availability_zones", `${d.availability_zones.length} zones`, `at least ${profile.minAzCount} zones in ${env}`);
+  }
+  const cidr = parseCidr(d.vpc_cidr);
+  if (!cidr) {
+    add("vpc_cidr", show(d.vpc_cidr), "an IPv4 network address with its prefix, such as 10.30.0.0/16 (no host bits set)");
+  } else if (cidr.prefix < LARGEST_VPC_PREFIX) {
+    add("vpc_cidr", show(d.vpc_cidr), `a prefix from /${LARGEST_VPC_PREFIX} to /${SMALLEST_VPC_PREFIX} (AWS allows no VPC larger than /16)`);
+  } else if (cidr.prefix > SMALLEST_VPC_PREFIX) {
+    add("vpc_cidr", show(d.vpc_cidr), `a prefix from /${LARGEST_VPC_PREFIX} to /${SMALLEST_VPC_PREFIX}: the 3 subnet tiers x ${MAX_AZ_COUNT} zones need 16 blocks of at least /24`);
+  } else if (!isPrivate(cidr)) {
+    add("vpc_cidr", show(d.vpc_cidr), "a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+  }
+  if (d.ecr_registry.split(".")[3] !== d.aws_region) {
+    add("ecr_registry", show(d.ecr_registry), `a registry in ${d.aws_region} (aws_region): the VPC endpoints for ECR serve their own region only`);
+  }
+  const arnChecks: [SettingKey, string | undefined][] = [
+    ["kms_key_arn", d.kms_key_arn],
+    ["sns_topic_arn", d.sns_topic_arn],
+  ];
+  for (const [key, arn] of arnChecks) {
+    if (!arn) continue;
+    const [, , , region, account] = arn.split(":");
+    if (region !== d.aws_region || account !== d.aws_account_id) {
+      add(key, show(arn), `an ARN in region ${d.aws_region} and account ${d.aws_account_id} (aws_region, aws_account_id)`);
+    }
+  }
+  const imageTags = Object.fromEntries(SERVICES.map((s) => [s, d.image_tag_overrides[s] ?? d.image_tag])) as Record<ServiceName, string>;
+  if (env === "prod") {
+    for (const [service, tag] of Object.entries(imageTags)) {
+      if (tag === "latest") {
+        const key = d.image_tag_overrides[service as ServiceName] ? "image_tag_overrides" : "image_tag";
+        add(key, `"latest" for ${service}`, "an immutable release tag in prod (a moving tag makes rollbacks and audits impossible)");
+      }
+    }
+  }
+  const services = { ...profile.services };
+  for (const [service, count] of Object.entries(d.service_desired_counts) as [ServiceName, number][]) {
+    if (count < profile.minServiceCount) {
+      add("service_desired_counts", `${count} for ${service}`, `at least ${profile.minServiceCount} task(s) in ${env}`);
+    }
+    services[service] = { ...services[service], desiredCount: count };
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+
+  return {
+    settings: {
+      accountId: d.aws_account_id,
+      region: d.aws_region,
+      availabilityZones: d.availability_zones,
+      vpcCidr: d.vpc_cidr,
+      domainName: d.domain_name,
+      hostedZoneId: d.route53_zone_id,
+      alertEmails: d.alert_email_addresses,
+      alertHttpsEndpoints: d.alert_https_endpoints,
+      ecrRegistry: d.ecr_registry,
+      imageTags,
+      ...(d.kms_key_arn ? { kmsKeyArn: d.kms_key_arn } : {}),
+      ...(d.sns_topic_arn ? { snsTopicArn: d.sns_topic_arn } : {}),
+      costCenter: d.cost_center,
+      owner: d.owner,
+      monthlyBudgetUsd: d.monthly_budget_usd,
+    },
+    sizing: { ...profile, services },
+  };
+}

@@ -1,0 +1,89 @@
+import { Construct } from "constructs";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Names, Tier } from "../naming";
+
+export interface SecurityGroupsProps {
+  readonly names: Names;
+  readonly vpcId: string;
+  /** Port the services listen on behind the ALB. */
+  readonly appPort: number;
+  readonly databasePort: number;
+  readonly cachePort: number;
+}
+
+type Group = Tier | "endpoints";
+
+/** A rule between two groups, or from/to a CIDR, on one TCP port. */
+interface Flow {
+  readonly id: string;
+  readonly port: number;
+  readonly description: string;
+}
+
+/**
+ * The security groups of each tier, created with the network so later phases only reference them.
+ * Traffic flows tier to tier on the ports it needs: world -> alb (80, 443) -> services (app port) ->
+ * database (5432) / cache (6379); services -> endpoints (443). Only the ALB admits the internet.
+ */
+export class SecurityGroups extends Construct {
+  readonly groups: Readonly<Record<Group, SecurityGroup>>;
+
+  constructor(scope: Construct, id: string, props: SecurityGroupsProps) {
+    super(scope, id);
+    const make = (g: Group, description: string) =>
+      new SecurityGroup(this, g, { name: props.names.securityGroup(g), description, vpcId: props.vpcId, tags: { Name: props.names.securityGroup(g), Tier: g } });
+    this.groups = {
+      alb: make("alb", "Public load balancer: HTTPS (and HTTP to redirect) from the internet"),
+      services: make("services", "ECS Fargate tasks: app port from the ALB and from each other"),
+      database: make("database", "RDS PostgreSQL: from the services only"),
+      cache: make("cache", "ElastiCache Redis: from the services only"),
+      endpoints: make("endpoints", "VPC interface endpoints: HTTPS from the services"),
+    };
+    const g = this.groups;
+
+    for (const port of [443, 80]) {
+      for (const cidr of ["0.0.0.0/0", "::/0"]) {
+        const family = cidr.includes(":") ? "ipv6" : "ipv4";
+        new VpcSecurityGroupIngressRule(this, `alb_in_${port}_${family}`, {
+          securityGroupId: g.alb.id,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          ...(family === "ipv6" ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+          description: port === 443 ? "HTTPS from the internet" : "HTTP from the internet, redirected to HTTPS",
+        });
+      }
+    }
+    this.between("alb", "services", { id: "app", port: props.appPort, description: "ALB to services" });
+    this.between("services", "services", { id: "app", port: props.appPort, description: "Service to service" });
+    this.between("services", "database", { id: "postgres", port: props.databasePort, description: "Services to PostgreSQL" });
+    this.between("services", "cache", { id: "redis", port: props.cachePort, description: "Services to Redis" });
+    this.between("services", "endpoints", { id: "https", port: 443, description: "Services to VPC interface endpoints" });
+    // AWS APIs outside the endpoints (S3 via its gateway, others via NAT) and external identity providers.
+    new VpcSecurityGroupEgressRule(this, "services_out_https_ipv4", {
+      securityGroupId: g.services.id,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: "0.0.0.0/0",
+      description: "HTTPS to AWS APIs and external identity providers",
+    });
+  }
+
+  /** Egress from `from` and the matching ingress on `to`, referencing each other's group. */
+  private between(from: Group, to: Group, flow: Flow): void {
+    const base = { ipProtocol: "tcp", fromPort: flow.port, toPort: flow.port, description: flow.description };
+    new VpcSecurityGroupEgressRule(this, `${from}_out_${flow.id}_to_${to}`, {
+      ...base,
+      securityGroupId: this.groups[from].id,
+      referencedSecurityGroupId: this.groups[to].id,
+    });
+    new VpcSecurityGroupIngressRule(this, `${to}_in_${flow.id}_from_${from}`, {
+      ...base,
+      securityGroupId: this.groups[to].id,
+      referencedSecurityGroupId: this.groups[from].id,
+    });
+  }
+}

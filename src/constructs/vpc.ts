@@ -1,0 +1,143 @@
+import { Construct } from "constructs";
+import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
+import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { Route } from "@cdktf/provider-aws/lib/route";
+import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
+import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { Vpc as AwsVpc } from "@cdktf/provider-aws/lib/vpc";
+import { SubnetTier, subnetCidr } from "../config/cidr";
+import { AUDIT_LOG_RETENTION_DAYS } from "../config/profiles";
+import { Names } from "../naming";
+import { ServiceRole } from "./iam";
+import { EncryptedLogGroup } from "./log-group";
+
+export interface VpcProps {
+  readonly names: Names;
+  readonly cidr: string;
+  readonly availabilityZones: readonly string[];
+  /** `per-az`: each private subnet leaves through the NAT of its own AZ; `single`: one NAT (dev). */
+  readonly natGateways: "per-az" | "single";
+  /** The environment's key, for the flow-log group. */
+  readonly kmsKeyArn: string;
+  readonly accountId: string;
+  /** Flow-log retention; audit evidence, three years by default. */
+  readonly flowLogRetentionDays?: number;
+}
+
+/**
+ * The VPC and its three subnet tiers per AZ: public (ALB, NAT), private (Fargate tasks, out through NAT)
+ * and database (RDS, Redis: no route out of the VPC). No subnet assigns public IPs, the default security
+ * group has no rules, and all traffic is recorded in flow logs.
+ */
+export class Vpc extends Construct {
+  readonly vpc: AwsVpc;
+  readonly cidr: string;
+  readonly subnetIds: Readonly<Record<SubnetTier, string[]>>;
+  readonly privateRouteTableIds: string[];
+  readonly databaseRouteTableId: string;
+  readonly natGatewayCount: number;
+
+  constructor(scope: Construct, id: string, props: VpcProps) {
+    super(scope, id);
+    const n = props.names;
+    const zones = props.availabilityZones;
+    this.cidr = props.cidr;
+
+    this.vpc = new AwsVpc(this, "vpc", {
+      cidrBlock: props.cidr,
+      enableDnsSupport: true,
+      enableDnsHostnames: true, // needed by interface endpoints' private DNS
+      tags: { Name: n.vpc },
+    });
+    // Strip the default group of AWS's allow-all rules so nothing can use it by accident.
+    new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: `${n.prefix}-default-unused` } });
+
+    const subnets = (tier: SubnetTier) =>
+      zones.map(
+        (az, i) =>
+          new Subnet(this, `subnet_${tier}_${az}`, {
+            vpcId: this.vpc.id,
+            availabilityZone: az,
+            cidrBlock: subnetCidr(props.cidr, tier, i),
+            mapPublicIpOnLaunch: false,
+            tags: { Name: n.subnet(tier, az), Tier: tier },
+          }),
+      );
+    const publicSubnets = subnets("public");
+    const privateSubnets = subnets("private");
+    const databaseSubnets = subnets("database");
+    this.subnetIds = {
+      public: publicSubnets.map((s) => s.id),
+      private: privateSubnets.map((s) => s.id),
+      database: databaseSubnets.map((s) => s.id),
+    };
+
+    const igw = new InternetGateway(this, "internet-gateway", { vpcId: this.vpc.id, tags: { Name: `${n.prefix}-igw` } });
+    const publicRoutes = new RouteTable(this, "route-table_public", { vpcId: this.vpc.id, tags: { Name: n.routeTable("public") } });
+    new Route(this, "route_public_internet", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+    publicSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
+
+    const natZones = props.natGateways === "per-az" ? zones : zones.slice(0, 1);
+    const nats = natZones.map((az, i) => {
+      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: `${n.natGateway(az)}-eip` } });
+      return new NatGateway(this, `nat-gateway_${az}`, {
+        allocationId: eip.allocationId,
+        subnetId: publicSubnets[i]!.id,
+        tags: { Name: n.natGateway(az) },
+        dependsOn: [igw],
+      });
+    });
+    this.natGatewayCount = nats.length;
+
+    this.privateRouteTableIds = privateSubnets.map((s, i) => {
+      const az = zones[i]!;
+      const table = new RouteTable(this, `route-table_private_${az}`, { vpcId: this.vpc.id, tags: { Name: n.routeTable(`private-${az}`) } });
+      // Each AZ leaves through its own NAT, so losing one AZ does not cut the others off.
+      const nat = nats[Math.min(i, nats.length - 1)]!;
+      new Route(this, `route_private_${az}_nat`, { routeTableId: table.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
+      new RouteTableAssociation(this, `route-table-association_private_${az}`, { subnetId: s.id, routeTableId: table.id });
+      return table.id;
+    });
+
+    // The database tier has only the VPC-local route: no way out, no way in from the internet.
+    const databaseRoutes = new RouteTable(this, "route-table_database", { vpcId: this.vpc.id, tags: { Name: n.routeTable("database") } });
+    databaseSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_database_${zones[i]}`, { subnetId: s.id, routeTableId: databaseRoutes.id }));
+    this.databaseRouteTableId = databaseRoutes.id;
+
+    this.flowLogs(props);
+  }
+
+  private flowLogs(props: VpcProps): void {
+    const n = props.names;
+    const group = new EncryptedLogGroup(this, "flow-logs", {
+      name: n.flowLogGroup,
+      kmsKeyArn: props.kmsKeyArn,
+      retentionDays: props.flowLogRetentionDays ?? AUDIT_LOG_RETENTION_DAYS,
+    });
+    const role = new ServiceRole(this, "flow-logs-role", {
+      name: n.flowLogRole,
+      service: "vpc-flow-logs.amazonaws.com",
+      accountId: props.accountId,
+      statements: [
+        {
+          sid: "WriteFlowLogs",
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+          resources: [group.logGroup.arn, `${group.logGroup.arn}:*`],
+        },
+      ],
+    });
+    new FlowLog(this, "flow-log", {
+      vpcId: this.vpc.id,
+      trafficType: "ALL",
+      logDestinationType: "cloud-watch-logs",
+      logDestination: group.logGroup.arn,
+      iamRoleArn: role.role.arn,
+      maxAggregationInterval: 60,
+      tags: { Name: `${n.prefix}-flow-logs` },
+    });
+  }
+}

@@ -1,0 +1,85 @@
+import { IConstruct } from "constructs";
+import { Aspects, IAspect, TerraformStack } from "cdktf";
+
+/** One resource of a synthesized stack, as Terraform will read it (tokens resolved to references). */
+export interface ResourceView {
+  readonly type: string;
+  readonly name: string;
+  /** Terraform address, e.g. `aws_vpc.vpc`. */
+  readonly address: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly config: Record<string, any>;
+}
+
+export interface StackView {
+  readonly stackName: string;
+  readonly resources: readonly ResourceView[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly providers: Record<string, any[]>;
+}
+
+export interface Violation {
+  readonly rule: string;
+  readonly address: string;
+  readonly message: string;
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly description: string;
+  check(stack: StackView): Violation[];
+}
+
+export type GuardrailMode = "enforce" | "report";
+
+export class GuardrailError extends Error {
+  constructor(readonly violations: readonly Violation[], stackName: string) {
+    super(`Guardrails failed for ${stackName} (${violations.length}):\n${formatViolations(violations)}`);
+    this.name = "GuardrailError";
+  }
+}
+
+export function formatViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => `  - [${v.rule}] ${v.address}: ${v.message}`).join("\n");
+}
+
+/** A view of a synthesized stack JSON (`cdk.tf.json` content or `stack.toTerraform()`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function viewOf(stackName: string, json: any): StackView {
+  const resources: ResourceView[] = [];
+  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.resource ?? {})) {
+    for (const [name, config] of Object.entries(byName)) {
+      resources.push({ type, name, address: `${type}.${name}`, config: config as Record<string, unknown> });
+    }
+  }
+  return { stackName, resources, providers: json.provider ?? {} };
+}
+
+export function evaluate(view: StackView, rules: readonly Rule[]): Violation[] {
+  return rules.flatMap((r) => r.check(view));
+}
+
+/**
+ * The synth-time guardrail Aspect. On its stack it resolves the whole configuration and runs every
+ * rule: `enforce` throws (the synth fails and the output folder is left as it was), `report` prints.
+ */
+export class Guardrails implements IAspect {
+  constructor(
+    private readonly stack: TerraformStack,
+    private readonly rules: readonly Rule[],
+    private readonly mode: GuardrailMode,
+    private readonly report: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+  ) {}
+
+  static attach(stack: TerraformStack, rules: readonly Rule[], mode: GuardrailMode, report?: (message: string) => void): void {
+    Aspects.of(stack).add(new Guardrails(stack, rules, mode, report));
+  }
+
+  visit(node: IConstruct): void {
+    if (node !== this.stack) return;
+    const violations = evaluate(viewOf(this.stack.node.id, this.stack.toTerraform()), this.rules);
+    if (violations.length === 0) return;
+    if (this.mode === "enforce") throw new GuardrailError(violations, this.stack.node.id);
+    this.report(`guardrails (report only) for ${this.stack.node.id} (${violations.length}):\n${formatViolations(violations)}`);
+  }
+}

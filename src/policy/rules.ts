@@ -1,0 +1,141 @@
+import { AUDIT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS } from "../config/profiles";
+import { REQUIRED_TAGS } from "../naming";
+import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+
+const WORLD = new Set(["0.0.0.0/0", "::/0"]);
+/** Ports the ALB alone may open to the world: HTTPS, and HTTP only to redirect it. */
+const ALB_WORLD_PORTS = new Set([80, 443]);
+/** Log groups that are audit evidence and must be kept three years. */
+const AUDIT_LOG = /flow-logs|audit|cloudtrail|access-logs/;
+
+const v = (rule: string, r: ResourceView | { address: string }, message: string): Violation => ({ rule, address: r.address, message });
+const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
+
+export const requiredTags: Rule = {
+  id: "required-tags",
+  description: `every resource carries the tags ${REQUIRED_TAGS.join(", ")} (through the provider's default_tags)`,
+  check(s) {
+    const out: Violation[] = [];
+    const aws = s.providers.aws ?? [];
+    if (aws.length === 0 && s.resources.length > 0) out.push(v(this.id, { address: "provider.aws" }, "no AWS provider with default_tags"));
+    for (const [i, p] of aws.entries()) {
+      const tags: Record<string, string> = p.default_tags?.[0]?.tags ?? {};
+      const missing = REQUIRED_TAGS.filter((t) => typeof tags[t] !== "string" || tags[t].trim() === "");
+      if (missing.length > 0) out.push(v(this.id, { address: `provider.aws[${i}]` }, `default_tags lack ${missing.join(", ")}`));
+    }
+    for (const r of s.resources) {
+      const tags: Record<string, unknown> = r.config.tags ?? {};
+      const blanked = REQUIRED_TAGS.filter((t) => t in tags && (typeof tags[t] !== "string" || (tags[t] as string).trim() === ""));
+      if (blanked.length > 0) out.push(v(this.id, r, `tags blank out ${blanked.join(", ")}`));
+    }
+    return out;
+  },
+};
+
+export const logGroupEncryptedAndRetained: Rule = {
+  id: "log-group-encrypted-retained",
+  description: `log groups are KMS-encrypted and kept ${LOG_RETENTION_DAYS} days, audit-type logs ${AUDIT_LOG_RETENTION_DAYS} days`,
+  check(s) {
+    const out: Violation[] = [];
+    for (const r of ofType(s, "aws_cloudwatch_log_group")) {
+      if (!r.config.kms_key_id) out.push(v(this.id, r, "kms_key_id is not set: the log group is not encrypted with the environment's key"));
+      const audit = AUDIT_LOG.test(String(r.config.name ?? r.name));
+      const min = audit ? AUDIT_LOG_RETENTION_DAYS : LOG_RETENTION_DAYS;
+      const days = r.config.retention_in_days;
+      // 0 means "never expire", which keeps logs at least as long as required.
+      if (typeof days !== "number" || (days !== 0 && days < min)) {
+        out.push(v(this.id, r, `retention_in_days is ${days ?? "unset"}; ${audit ? "audit-type logs need" : "logs need"} at least ${min}`));
+      }
+    }
+    return out;
+  },
+};
+
+export const kmsKeyRotated: Rule = {
+  id: "kms-key-rotation",
+  description: "customer-managed KMS keys rotate yearly",
+  check(s) {
+    return ofType(s, "aws_kms_key")
+      .filter((r) => r.config.enable_key_rotation !== true)
+      .map((r) => v(this.id, r, "enable_key_rotation is not true"));
+  },
+};
+
+export const noPublicIpSubnets: Rule = {
+  id: "no-public-ip-subnet",
+  description: "no subnet assigns public IP addresses on launch (only the ALB and NAT gateways are public)",
+  check(s) {
+    return ofType(s, "aws_subnet")
+      .filter((r) => r.config.map_public_ip_on_launch === true || r.config.assign_ipv6_address_on_creation === true)
+      .map((r) => v(this.id, r, "map_public_ip_on_launch / assign_ipv6_address_on_creation must be false"));
+  },
+};
+
+interface Ingress {
+  readonly address: string;
+  readonly groupRef: string;
+  readonly cidrs: string[];
+  readonly protocol: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** All ingress rules of a stack, whatever resource shape declares them. */
+function ingressRules(s: StackView): Ingress[] {
+  const out: Ingress[] = [];
+  for (const r of ofType(s, "aws_vpc_security_group_ingress_rule")) {
+    out.push({
+      address: r.address,
+      groupRef: String(r.config.security_group_id),
+      cidrs: [r.config.cidr_ipv4, r.config.cidr_ipv6].filter(Boolean),
+      protocol: String(r.config.ip_protocol),
+      from: Number(r.config.from_port ?? -1),
+      to: Number(r.config.to_port ?? -1),
+    });
+  }
+  for (const r of ofType(s, "aws_security_group_rule").filter((x) => x.config.type === "ingress")) {
+    out.push({
+      address: r.address,
+      groupRef: String(r.config.security_group_id),
+      cidrs: [...(r.config.cidr_blocks ?? []), ...(r.config.ipv6_cidr_blocks ?? [])],
+      protocol: String(r.config.protocol),
+      from: Number(r.config.from_port),
+      to: Number(r.config.to_port),
+    });
+  }
+  for (const r of ofType(s, "aws_security_group", "aws_default_security_group")) {
+    for (const i of r.config.ingress ?? []) {
+      out.push({
+        address: r.address,
+        groupRef: `\${${r.address}.id}`,
+        cidrs: [...(i.cidr_blocks ?? []), ...(i.ipv6_cidr_blocks ?? [])],
+        protocol: String(i.protocol),
+        from: Number(i.from_port),
+        to: Number(i.to_port),
+      });
+    }
+  }
+  return out;
+}
+
+export const noWorldOpenSecurityGroups: Rule = {
+  id: "no-world-ingress",
+  description: "no security group admits 0.0.0.0/0 or ::/0, except the ALB's on TCP 80 and 443",
+  check(s) {
+    // The ALB's group is the one named `<prefix>-alb` (the naming contract).
+    const albRefs = new Set(
+      ofType(s, "aws_security_group")
+        .filter((r) => String(r.config.name ?? "").endsWith("-alb"))
+        .map((r) => `\${${r.address}.id}`),
+    );
+    return ingressRules(s)
+      .filter((i) => i.cidrs.some((c) => WORLD.has(c)))
+      .filter((i) => !(albRefs.has(i.groupRef) && i.protocol === "tcp" && i.from === i.to && ALB_WORLD_PORTS.has(i.from)))
+      .map((i) =>
+        v(this.id, i, `ingress ${i.protocol} ${i.from}-${i.to} from ${i.cidrs.join(", ")}: only the ALB's security group may admit the world, on TCP 80/443`),
+      );
+  },
+};
+
+/** The baseline every stack is checked against. */
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups];

@@ -1,0 +1,60 @@
+import { Construct, Node } from "constructs";
+import { S3Backend, TerraformElement, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { EnvironmentConfig } from "../config/settings";
+import { Names, PhaseName, defaultTags, names } from "../naming";
+import { Guardrails, Rule } from "../policy/guardrails";
+import { BASELINE_RULES } from "../policy/rules";
+
+export interface PhaseStackProps {
+  readonly config: EnvironmentConfig;
+  /** Rules to check this stack against; the security baseline by default. */
+  readonly rules?: readonly Rule[];
+}
+
+/**
+ * One deployment phase of one environment: `accessweaver-<env>-<phase>`, with its own state key in the
+ * environment's S3 backend, an AWS provider locked to the environment's account, the default tags, and
+ * the guardrails. Subclasses only wire constructs.
+ */
+export abstract class PhaseStack extends TerraformStack {
+  readonly config: EnvironmentConfig;
+  readonly phase: PhaseName;
+  readonly names: Names;
+
+  constructor(scope: Construct, phase: PhaseName, props: PhaseStackProps) {
+    const n = names(props.config.env);
+    super(scope, n.stack(phase));
+    this.config = props.config;
+    this.phase = phase;
+    this.names = n;
+    const s = props.config.settings;
+
+    new S3Backend(this, {
+      bucket: n.stateBucket(s.accountId),
+      key: n.stateKey(phase),
+      region: s.region,
+      encrypt: true,
+      dynamodbTable: n.lockTable,
+    });
+    new AwsProvider(this, "aws", {
+      region: s.region,
+      // Terraform refuses to touch any other account: prod cannot be applied with dev credentials.
+      allowedAccountIds: [s.accountId],
+      defaultTags: [{ tags: defaultTags({ env: props.config.env, phase, costCenter: s.costCenter, owner: s.owner }) }],
+    });
+    Guardrails.attach(this, props.rules ?? BASELINE_RULES, props.config.sizing.guardrails);
+  }
+
+  /**
+   * Readable, stable addresses: the construct path below the stack joined with `_`
+   * (`vpc_private-subnet-eu-west-1a`) instead of cdktf's default hash suffix. Construct ids are therefore
+   * part of the contract: renaming one replaces its resource.
+   */
+  protected allocateLogicalId(element: TerraformElement | Node): string {
+    const node = TerraformElement.isTerraformElement(element) ? element.node : element;
+    const scopes = node.scopes;
+    const components = scopes.slice(scopes.indexOf(this) + 1).map((c) => c.node.id);
+    return components.join("_").replace(/[^A-Za-z0-9_-]/g, "_");
+  }
+}

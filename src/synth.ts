@@ -1,0 +1,59 @@
+import * as fs from "fs";
+import * as path from "path";
+import { App } from "cdktf";
+import { loadEnvironments, selectEnvironments } from "./config/load";
+import { buildEnvironment } from "./stacks/registry";
+import { PROJECT } from "./naming";
+
+export interface SynthOptions {
+  /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
+  readonly outdir: string;
+  /** `ACCESSWEAVER_ENV`: one environment, a comma-separated list, or empty for all. */
+  readonly envSelection?: string;
+  readonly rootDir?: string;
+  readonly notice?: (message: string) => void;
+}
+
+/**
+ * Loads and validates the settings of every selected environment, builds their phase stacks and
+ * synthesizes them into a scratch folder; only when everything succeeded does it move the result into
+ * the output folder. A bad setting or a failed guardrail therefore leaves the output folder as it was.
+ * Files that Terraform keeps beside a stack (`.terraform/`, lock files) survive a new synth.
+ */
+export async function synthesize(options: SynthOptions): Promise<string[]> {
+  const envs = selectEnvironments(options.envSelection);
+  const configs = await loadEnvironments(envs, { ...(options.rootDir ? { rootDir: options.rootDir } : {}), ...(options.notice ? { notice: options.notice } : {}) });
+
+  const outdir = path.resolve(options.outdir);
+  const scratch = `${outdir}.partial-${process.pid}`;
+  fs.rmSync(scratch, { recursive: true, force: true });
+  try {
+    const app = new App({ outdir: scratch });
+    const stacks = configs.flatMap((config) => buildEnvironment(app, config));
+    app.synth();
+    publish(scratch, outdir);
+    return stacks.map((s) => s.node.id);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function publish(scratch: string, outdir: string): void {
+  const fresh = path.join(scratch, "stacks");
+  const target = path.join(outdir, "stacks");
+  fs.mkdirSync(target, { recursive: true });
+  const names = fs.readdirSync(fresh);
+  for (const name of names) {
+    const dest = path.join(target, name);
+    fs.mkdirSync(dest, { recursive: true });
+    for (const file of fs.readdirSync(path.join(fresh, name))) {
+      fs.rmSync(path.join(dest, file), { recursive: true, force: true });
+      fs.renameSync(path.join(fresh, name, file), path.join(dest, file));
+    }
+  }
+  // A stack that is no longer synthesized must not linger where someone could init and apply it.
+  for (const stale of fs.readdirSync(target)) {
+    if (stale.startsWith(`${PROJECT}-`) && !names.includes(stale)) fs.rmSync(path.join(target, stale), { recursive: true, force: true });
+  }
+  fs.renameSync(path.join(scratch, "manifest.json"), path.join(outdir, "manifest.json"));
+}
