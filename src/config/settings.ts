@@ -199,11 +199,11 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
   }
   const imageTags = Object.fromEntries(SERVICES.map((s) => [s, d.image_tag_overrides[s] ?? d.image_tag])) as Record<ServiceName, string>;
   if (env === "prod") {
-    for (const [service, tag] of Object.entries(imageTags)) {
-      if (tag === "latest") {
-        const key = d.image_tag_overrides[service as ServiceName] ? "image_tag_overrides" : "image_tag";
-        add(key, `"latest" for ${service}`, "an immutable release tag in prod (a moving tag makes rollbacks and audits impossible)");
-      }
+    // A moving tag makes rollbacks and audits impossible: prod deploys release tags only.
+    const expected = "an immutable release tag in prod, not \"latest\"";
+    if (d.image_tag === "latest") add("image_tag", show(d.image_tag), expected);
+    for (const [service, tag] of Object.entries(d.image_tag_overrides)) {
+      if (tag === "latest") add("image_tag_overrides", `"latest" for ${service}`, expected);
     }
   }
   const services = { ...profile.services };

@@ -1,0 +1,156 @@
+import * as fs from "fs";
+import * as path from "path";
+import { SettingsError } from "../src/config/errors";
+import { loadEnvironment, selectEnvironments } from "../src/config/load";
+import { PROFILES } from "../src/config/profiles";
+import { validateSettings } from "../src/config/settings";
+import { EnvironmentName } from "../src/naming";
+import { ROOT, config, rawSettings, tempDir } from "./support/config";
+
+const FILE = "environments/prod/terraform.tfvars";
+
+function problemsOf(env: EnvironmentName, overrides: Record<string, unknown>): string[] {
+  try {
+    validateSettings(env, rawSettings(env, overrides), `environments/${env}/terraform.tfvars`);
+  } catch (e) {
+    if (e instanceof SettingsError) return e.problems.map((p) => `${p.file} | ${p.key} | ${p.found} | ${p.expected}`);
+    throw e;
+  }
+  return [];
+}
+
+describe("settings validation", () => {
+  it("accepts valid settings and fills the documented defaults", () => {
+    const c = config("prod");
+    expect(c.settings.region).toBe("eu-west-1");
+    expect(c.settings.availabilityZones).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+    expect(c.settings.vpcCidr).toBe("10.30.0.0/16");
+    expect(c.settings.monthlyBudgetUsd).toBe(3000);
+    expect(c.settings.imageTags["aw-pdp-service"]).toBe("2.3.4");
+    expect(config("dev").settings.availabilityZones).toEqual(["eu-west-1a", "eu-west-1b"]);
+    expect(config("prod", { aws_region: "eu-central-1", ecr_registry: "111122223333.dkr.ecr.eu-central-1.amazonaws.com" }).settings.availabilityZones).toEqual([
+      "eu-central-1a",
+      "eu-central-1b",
+      "eu-central-1c",
+    ]);
+  });
+
+  it("keeps the guide's prod sizes in the prod profile", () => {
+    const p = PROFILES.prod;
+    expect(p.services["aw-api-gateway"]).toEqual({ cpu: 1024, memory: 2048, desiredCount: 3 });
+    expect(p.services["aw-pdp-service"]).toEqual({ cpu: 2048, memory: 4096, desiredCount: 3 });
+    expect(p.services["aw-pap-service"]).toEqual({ cpu: 1024, memory: 2048, desiredCount: 2 });
+    expect(p.services["aw-tenant-service"]).toEqual({ cpu: 512, memory: 1024, desiredCount: 2 });
+    expect(p.services["aw-audit-service"]).toEqual({ cpu: 512, memory: 1024, desiredCount: 2 });
+    expect(p.database).toMatchObject({ engineVersion: "15", instanceClass: "db.r6g.xlarge", multiAz: true, backupRetentionDays: 30 });
+    expect(p.cache.nodeType).toBe("cache.r6g.xlarge");
+    expect(p.cache.shards * (1 + p.cache.replicasPerShard)).toBe(9);
+    expect(p.azCount).toBe(3);
+  });
+
+  it("merges task-count overrides and image-tag overrides over the profile", () => {
+    const c = config("prod", { service_desired_counts: { "aw-pdp-service": 5 }, image_tag_overrides: { "aw-pap-service": "2.3.5" } });
+    expect(c.sizing.services["aw-pdp-service"]).toEqual({ cpu: 2048, memory: 4096, desiredCount: 5 });
+    expect(c.sizing.services["aw-api-gateway"].desiredCount).toBe(3);
+    expect(c.settings.imageTags["aw-pap-service"]).toBe("2.3.5");
+    expect(c.settings.imageTags["aw-api-gateway"]).toBe("2.3.4");
+  });
+
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ["an unknown key", { vpc_cidr_block: "10.0.0.0/16" }, /vpc_cidr_block \| an unknown key \(value "10.0.0.0\/16"\) \| one of: aws_account_id/],
+    ["a missing required key", { aws_account_id: undefined }, /aws_account_id \| nothing \(the key is missing\) \| a value/],
+    ["a wrong type", { monthly_budget_usd: "3000" }, /monthly_budget_usd \| "3000" \| a number from 1 to 1000000/],
+    ["a malformed account id", { aws_account_id: "12345" }, /aws_account_id \| "12345" \| a 12-digit AWS account id/],
+    ["a malformed region", { aws_region: "europe" }, /aws_region \| "europe" \| an AWS region name/],
+    ["a malformed CIDR", { vpc_cidr: "10.0.0.1/16" }, /vpc_cidr \| "10.0.0.1\/16" \| an IPv4 network address/],
+    ["a public CIDR", { vpc_cidr: "8.8.0.0/16" }, /vpc_cidr \| "8.8.0.0\/16" \| a private \(RFC 1918\) range/],
+    ["a CIDR too small for the subnets", { vpc_cidr: "10.30.0.0/24" }, /vpc_cidr \| "10.30.0.0\/24" \| a prefix from \/16 to \/20: the 3 subnet tiers/],
+    ["a CIDR larger than AWS allows", { vpc_cidr: "10.0.0.0/8" }, /vpc_cidr \| "10.0.0.0\/8" \| a prefix from \/16 to \/20/],
+    ["a malformed KMS ARN", { kms_key_arn: "arn:aws:kms:eu-west-1:111122223333:alias/x" }, /kms_key_arn \| "arn:aws:kms:eu-west-1:111122223333:alias\/x" \| a KMS key ARN/],
+    [
+      "a KMS key of another account",
+      { kms_key_arn: "arn:aws:kms:eu-west-1:999999999999:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" },
+      /kms_key_arn \| .* \| an ARN in region eu-west-1 and account 111122223333/,
+    ],
+    ["a malformed SNS ARN", { sns_topic_arn: "arn:aws:sqs:eu-west-1:111122223333:q" }, /sns_topic_arn \| .* \| an SNS topic ARN/],
+    ["a malformed zone id", { route53_zone_id: "abc" }, /route53_zone_id \| "abc" \| a Route 53 hosted zone id/],
+    ["a malformed AZ name", { availability_zones: ["eu-west-1a", "eu-west-1b", "west"] }, /availability_zones \| "west" \| an availability zone name .* at position 2/],
+    ["an AZ outside the region", { availability_zones: ["eu-west-1a", "eu-west-1b", "us-east-1a"] }, /availability_zones \| "us-east-1a" \| zones of the region eu-west-1/],
+    ["too few AZs for prod", { availability_zones: ["eu-west-1a", "eu-west-1b"] }, /availability_zones \| 2 zones \| at least 3 zones in prod/],
+    ["too many AZs", { availability_zones: ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d", "eu-west-1e"] }, /availability_zones \| 5: .* \| between 1 and 4 zones/],
+    ["an out-of-range task count", { service_desired_counts: { "aw-pdp-service": 500 } }, /service_desired_counts \| 500 \| a whole number from 0 to 50 for aw-pdp-service/],
+    ["a prod task count below the HA minimum", { service_desired_counts: { "aw-pdp-service": 1 } }, /service_desired_counts \| 1 for aw-pdp-service \| at least 2 task\(s\) in prod/],
+    ["an unknown service", { service_desired_counts: { "aw-foo": 2 } }, /service_desired_counts \| "aw-foo" \| service names among aw-api-gateway/],
+    ["a mutable image tag in prod", { image_tag: "latest" }, /image_tag \| "latest" \| an immutable release tag in prod/],
+    ["a mutable image-tag override in prod", { image_tag_overrides: { "aw-pdp-service": "latest" } }, /image_tag_overrides \| "latest" for aw-pdp-service \| an immutable/],
+    ["a malformed e-mail", { alert_email_addresses: ["nobody"] }, /alert_email_addresses \| "nobody" \| an e-mail address at position 0/],
+    ["a registry in another region", { ecr_registry: "111122223333.dkr.ecr.us-east-1.amazonaws.com" }, /ecr_registry \| .* \| a registry in eu-west-1/],
+  ];
+  it.each(bad)("refuses %s, naming the file, the key, the value and what is expected", (_what, overrides, message) => {
+    const problems = problemsOf("prod", overrides);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${FILE.replace(/[./]/g, "\\$&")} \\| `));
+    expect(problems[0]).toMatch(message);
+  });
+
+  it("lets dev run one task and two zones, which prod refuses", () => {
+    expect(problemsOf("dev", { service_desired_counts: { "aw-pdp-service": 1 }, availability_zones: ["eu-west-1a", "eu-west-1b"] })).toEqual([]);
+    expect(problemsOf("dev", { image_tag: "latest" })).toEqual([]);
+  });
+
+  it("reports every problem of a file in one error", () => {
+    const problems = problemsOf("prod", { aws_account_id: "1", route53_zone_id: "x", extra: 1 });
+    expect(problems.map((p) => p.split(" | ")[1])).toEqual(["extra", "aws_account_id", "route53_zone_id"]);
+  });
+});
+
+describe("settings files", () => {
+  function project(files: Record<string, string>): string {
+    const root = tempDir();
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+      fs.writeFileSync(path.join(root, name), text);
+    }
+    return root;
+  }
+  const example = fs.readFileSync(path.join(ROOT, "environments/prod/terraform.tfvars.example"), "utf8");
+
+  it("falls back to the committed example with a visible notice", async () => {
+    const notices: string[] = [];
+    const c = await loadEnvironment("prod", { rootDir: project({ "environments/prod/terraform.tfvars.example": example }), notice: (m) => notices.push(m) });
+    expect(c.source).toEqual({ file: "environments/prod/terraform.tfvars.example", isExample: true });
+    expect(notices.join("\n")).toMatch(/prod: no environments\/prod\/terraform.tfvars; using the example settings/);
+  });
+
+  it("prefers the operator's terraform.tfvars, without a notice", async () => {
+    const notices: string[] = [];
+    const root = project({
+      "environments/prod/terraform.tfvars.example": example,
+      "environments/prod/terraform.tfvars": example.replace(/"123456789012"/g, '"444455556666"').replace(/123456789012\.dkr/, "444455556666.dkr"),
+    });
+    const c = await loadEnvironment("prod", { rootDir: root, notice: (m) => notices.push(m) });
+    expect(c.settings.accountId).toBe("444455556666");
+    expect(c.source.isExample).toBe(false);
+    expect(notices).toEqual([]);
+  });
+
+  it("every committed example is valid", async () => {
+    for (const env of ["dev", "staging", "prod"] as const) {
+      const c = await loadEnvironment(env, { rootDir: ROOT, notice: () => undefined });
+      expect(c.env).toBe(env);
+    }
+  });
+
+  it("names the file and line of an HCL syntax error", async () => {
+    const root = project({ "environments/dev/terraform.tfvars": 'aws_account_id = "1234\n' });
+    await expect(loadEnvironment("dev", { rootDir: root })).rejects.toThrow(
+      /environments\/dev\/terraform\.tfvars: \(syntax\): found HCL that does not parse: .*terraform\.tfvars:1,.*expected valid HCL/,
+    );
+  });
+
+  it("refuses an unknown environment with the list of valid ones", () => {
+    expect(() => selectEnvironments("production")).toThrow('Unknown environment "production" (ENV). Valid environments: dev, staging, prod');
+    expect(selectEnvironments("")).toEqual(["dev", "staging", "prod"]);
+    expect(selectEnvironments("prod")).toEqual(["prod"]);
+  });
+});

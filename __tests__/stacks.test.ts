@@ -1,0 +1,194 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
+import { REGISTERED_PHASES } from "../src/stacks/registry";
+import { config, synthEnv, tempDir, ROOT } from "./support/config";
+
+const APP = ["-r", path.join(ROOT, "node_modules/sucrase/register"), path.join(ROOT, "main.ts")];
+const env = (extra: Record<string, string>) => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
+const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
+
+describe("phase stacks", () => {
+  it.each(ENVIRONMENTS)("%s: every stack has its own state key in the environment's backend, and a provider locked to its account", (name) => {
+    const cfg = config(name);
+    const { stacks, json } = synthEnv(cfg);
+    expect(stacks.map((s) => s.node.id)).toEqual(REGISTERED_PHASES.map((p) => `accessweaver-${name}-${p.phase}`));
+    for (const stack of stacks) {
+      const tf = json[stack.phase];
+      expect(tf.terraform.backend.s3).toEqual({
+        bucket: `accessweaver-terraform-state-${name}-111122223333`,
+        key: `${name}/${stack.phase}/terraform.tfstate`,
+        region: "eu-west-1",
+        encrypt: true,
+        dynamodb_table: `accessweaver-terraform-locks-${name}`,
+      });
+      expect(tf.terraform.required_providers.aws).toEqual({ source: "aws", version: "5.100.0" });
+      const [provider] = tf.provider.aws;
+      expect(provider.region).toBe("eu-west-1");
+      expect(provider.allowed_account_ids).toEqual(["111122223333"]);
+      expect(provider.default_tags[0].tags).toEqual({
+        Project: "AccessWeaver",
+        Environment: name,
+        Phase: stack.phase,
+        ManagedBy: "cdktf",
+        CostCenter: "CC-42",
+        Owner: "platform@example.org",
+      });
+      expect(Object.keys(provider.default_tags[0].tags).sort()).toEqual([...REQUIRED_TAGS].sort());
+    }
+  });
+
+  it("registers phases only among the design's phases, network first", () => {
+    expect(REGISTERED_PHASES[0]!.phase).toBe("network");
+    for (const p of REGISTERED_PHASES) expect(PHASES).toContain(p.phase);
+  });
+
+  it("calls no AWS API from a data source: only local ones are allowed", () => {
+    for (const name of ENVIRONMENTS) {
+      for (const tf of Object.values(synthEnv(config(name)).json)) {
+        expect(Object.keys(tf.data ?? {}).filter((t) => t !== "aws_iam_policy_document")).toEqual([]);
+      }
+    }
+  });
+});
+
+describe("addresses", () => {
+  const all = ENVIRONMENTS.map((name) => synthEnv(config(name)).json);
+
+  it("are readable: the construct path, with no hash suffix", () => {
+    for (const stacks of all) {
+      for (const tf of Object.values(stacks)) {
+        for (const [type, byName] of Object.entries<Record<string, unknown>>({ ...tf.resource, ...tf.data })) {
+          for (const name of Object.keys(byName)) {
+            expect(`${type}.${name}`).not.toMatch(/_[0-9A-F]{8}$/);
+            expect(name).toMatch(/^[A-Za-z_][A-Za-z0-9_-]*$/);
+          }
+        }
+      }
+    }
+    expect(all[2]!.network.resource.aws_vpc.vpc_vpc).toBeDefined();
+    expect(all[2]!.network.resource.aws_subnet["vpc_subnet_private_eu-west-1a"]).toBeDefined();
+  });
+
+  it("are unique within each stack, and every construct path maps to one address", () => {
+    for (const stacks of all) {
+      for (const tf of Object.values(stacks)) {
+        const paths = new Map<string, string>();
+        for (const [type, byName] of Object.entries<Record<string, { "//"?: { metadata: { path: string } } }>>({ ...tf.resource })) {
+          for (const [name, body] of Object.entries(byName)) {
+            const p = body["//"]?.metadata.path ?? `${type}.${name}`;
+            expect(paths.has(`${type}.${name}`)).toBe(false);
+            paths.set(`${type}.${name}`, p);
+          }
+        }
+        expect(new Set(paths.values()).size).toBe(paths.size);
+      }
+    }
+  });
+
+  it("are stable: the same settings give the same addresses", () => {
+    const again = synthEnv(config("prod")).json.network;
+    const addresses = (tf: { resource: Record<string, object> }) => Object.entries(tf.resource).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
+    expect(addresses(again)).toEqual(addresses(all[2]!.network));
+  });
+});
+
+describe("synth (the app)", () => {
+  function runApp(outdir: string, selection: string, cwd = ROOT) {
+    return spawnSync(process.execPath, APP, {
+      cwd,
+      env: env({ CDKTF_OUTDIR: outdir, ACCESSWEAVER_ENV: selection }),
+      encoding: "utf8",
+    });
+  }
+
+  it("ENV=prod synthesizes only prod's stacks", () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const r = runApp(out, "prod");
+    expect(r.status).toBe(0);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["accessweaver-prod-network"]);
+    expect(Object.keys(readJson(path.join(out, "manifest.json")).stacks)).toEqual(["accessweaver-prod-network"]);
+    expect(r.stderr).toMatch(/prod: no environments\/prod\/terraform.tfvars; using the example settings/);
+  });
+
+  it("without ENV synthesizes all three environments", () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    expect(runApp(out, "").status).toBe(0);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["accessweaver-dev-network", "accessweaver-prod-network", "accessweaver-staging-network"]);
+  });
+
+  it("refuses an unknown environment and writes nothing", () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const r = runApp(out, "qa");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Unknown environment "qa" \(ENV\)\. Valid environments: dev, staging, prod/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("stops on a bad setting with the file, key, value and expectation, leaving earlier output as it was", () => {
+    const root = tempDir();
+    for (const name of ENVIRONMENTS) {
+      fs.mkdirSync(path.join(root, "environments", name), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, "environments", name, "terraform.tfvars.example"), path.join(root, "environments", name, "terraform.tfvars.example"));
+    }
+    const out = path.join(root, "cdktf.out");
+    expect(runApp(out, "", root).status).toBe(0);
+    const before = fs.readFileSync(path.join(out, "stacks/accessweaver-dev-network/cdk.tf.json"), "utf8");
+    // prod is valid; staging's copy has a bad CIDR: nothing at all may be written.
+    fs.writeFileSync(path.join(root, "environments/staging/terraform.tfvars"), fs.readFileSync(path.join(root, "environments/staging/terraform.tfvars.example"), "utf8").replace("10.20.0.0/16", "10.20.0.0/26"));
+    fs.rmSync(path.join(out, "stacks/accessweaver-prod-network"), { recursive: true });
+    const r = runApp(out, "", root);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('environments/staging/terraform.tfvars: vpc_cidr: found "10.20.0.0/26"; expected a prefix from /16 to /20');
+    expect(r.stderr).toContain("Nothing was written to the output folder.");
+    expect(fs.existsSync(path.join(out, "stacks/accessweaver-prod-network"))).toBe(false);
+    expect(fs.readFileSync(path.join(out, "stacks/accessweaver-dev-network/cdk.tf.json"), "utf8")).toBe(before);
+    expect(fs.readdirSync(root).filter((f) => f.includes("partial"))).toEqual([]);
+  });
+
+  it("keeps Terraform's working files beside a stack and removes stacks no longer synthesized", () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    expect(runApp(out, "").status).toBe(0);
+    const prodDir = path.join(out, "stacks/accessweaver-prod-network");
+    fs.mkdirSync(path.join(prodDir, ".terraform"));
+    fs.writeFileSync(path.join(prodDir, ".terraform.lock.hcl"), "lock");
+    expect(runApp(out, "prod").status).toBe(0);
+    expect(fs.existsSync(path.join(prodDir, ".terraform"))).toBe(true);
+    expect(fs.readFileSync(path.join(prodDir, ".terraform.lock.hcl"), "utf8")).toBe("lock");
+    expect(fs.readdirSync(path.join(out, "stacks"))).toEqual(["accessweaver-prod-network"]);
+  });
+
+  it("writes exactly what `cdktf synth` writes", () => {
+    const direct = path.join(tempDir(), "cdktf.out");
+    expect(runApp(direct, "").status).toBe(0);
+    const viaCli = path.join(tempDir(), "cli.out");
+    const cli = spawnSync(process.execPath, [path.join(ROOT, "node_modules/cdktf-cli/bundle/bin/cdktf"), "synth", "--output", viaCli], {
+      cwd: ROOT,
+      env: env({ ACCESSWEAVER_ENV: "", CI: "true" }),
+      encoding: "utf8",
+    });
+    expect(cli.status).toBe(0);
+    const stacks = fs.readdirSync(path.join(direct, "stacks")).sort();
+    expect(fs.readdirSync(path.join(viaCli, "stacks")).sort()).toEqual(stacks);
+    for (const s of stacks) {
+      expect(fs.readFileSync(path.join(viaCli, "stacks", s, "cdk.tf.json"), "utf8")).toBe(fs.readFileSync(path.join(direct, "stacks", s, "cdk.tf.json"), "utf8"));
+    }
+    expect(readJson(path.join(viaCli, "manifest.json"))).toEqual(readJson(path.join(direct, "manifest.json")));
+  });
+});
+
+describe("Makefile", () => {
+  it("refuses an unknown ENV with the list of valid ones, before doing anything", () => {
+    const r = spawnSync("make", ["synth", "ENV=production"], { cwd: ROOT, env: env({}), encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Unknown ENV "production"\. Valid environments: dev staging prod/);
+  });
+
+  it("make synth ENV=prod writes the prod network stack", () => {
+    const out = path.join(tempDir(), "cdktf.out");
+    const r = spawnSync("make", ["synth", "ENV=prod", `OUTDIR=${out}`], { cwd: ROOT, env: env({}), encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(path.join(out, "stacks/accessweaver-prod-network/cdk.tf.json"))).toBe(true);
+  });
+});
