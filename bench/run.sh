@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmark: synth of all environments (`make synth`, the app run directly) against `npx cdktf synth`
+# on the same app, and the unit-test suite, with wall time and peak resident memory of the largest
+# process. Writes bench/results.md. Usage: bench/run.sh [runs] (default 5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CHECKPOINT_DISABLE=1
+runs=${1:-5}
+tmp=bench/.tmp
+rm -rf "$tmp" && mkdir -p "$tmp"
+[ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
+
+# measure NAME COMMAND...: runs COMMAND $runs times; prints "median_wall_s max_peak_mb".
+measure() {
+  local name=$1; shift
+  local walls=() peak=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$tmp/$name.time" "$@" >"$tmp/$name.log" 2>&1 || { cat "$tmp/$name.log"; exit 1; }
+    read -r wall kb <"$tmp/$name.time"
+    walls+=("$wall")
+    (( kb > peak )) && peak=$kb
+  done
+  local median
+  median=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$median $((peak / 1024))"
+}
+
+read -r make_s make_mb < <(measure make-synth make synth OUTDIR="$tmp/direct.out")
+read -r cli_s cli_mb < <(measure cdktf-synth npx cdktf synth --output "$tmp/cli.out")
+synth_runs=$runs; runs=1
+read -r test_s test_mb < <(measure unit make unit)
+ratio=$(awk -v a="$cli_s" -v b="$make_s" 'BEGIN {printf "%.1f", a / b}')
+
+{
+  echo "# Benchmark figures"
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, Node $(node --version); median of $synth_runs runs for synth."
+  echo
+  echo "| what | wall | peak memory (largest process) | target |"
+  echo "|---|---|---|---|"
+  echo "| \`make synth\` (all environments, app run directly) | ${make_s} s | ${make_mb} MB | < 1.5 s, < 1 GB |"
+  echo "| \`npx cdktf synth\` (same app) | ${cli_s} s | ${cli_mb} MB | |"
+  echo "| speed-up of \`make synth\` | ${ratio}x | | >= 4x |"
+  echo "| \`make unit\` (jest suite) | ${test_s} s | ${test_mb} MB | < 60 s, < 1 GB |"
+} | tee bench/results.md
