@@ -1,11 +1,17 @@
 /**
  * The cdktf app: builds the phase stacks of the environment(s) in ACCESSWEAVER_ENV (all when empty)
  * and synthesizes them into CDKTF_OUTDIR (cdktf.out). `make synth ENV=prod` runs it directly;
- * `cdktf synth` runs the same command from cdktf.json.
+ * `cdktf synth` runs the same command from cdktf.json. ACCESSWEAVER_SETTINGS_ROOT names another folder
+ * holding environments/ (the working directory by default).
  */
 import { synthesize } from "./src/synth";
 
-synthesize({ outdir: process.env.CDKTF_OUTDIR ?? "cdktf.out", envSelection: process.env.ACCESSWEAVER_ENV }).then(
+const settingsRoot = process.env.ACCESSWEAVER_SETTINGS_ROOT;
+synthesize({
+  outdir: process.env.CDKTF_OUTDIR || "cdktf.out",
+  envSelection: process.env.ACCESSWEAVER_ENV,
+  ...(settingsRoot ? { rootDir: settingsRoot } : {}),
+}).then(
   (stacks) => process.stdout.write(`Synthesized ${stacks.length} stack(s): ${stacks.join(", ")}\n`),
   (error: unknown) => {
     process.stderr.write(`synth failed: ${error instanceof Error ? error.message : String(error)}\nNothing was written to the output folder.\n`);

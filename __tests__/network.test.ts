@@ -1,3 +1,7 @@
+import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { config, resources, synthEnv } from "./support/config";
 
 const prod = synthEnv(config("prod")).json.network;
@@ -9,7 +13,7 @@ const ref = (address: string, attr = "id") => `\${${address}.${attr}}`;
 
 describe("vpc", () => {
   it("creates the VPC from the settings' CIDR with DNS support", () => {
-    expect(JSON.stringify(prod)).toHaveResourceWithProperties({ tfResourceType: "aws_vpc" }, { cidr_block: "10.30.0.0/16", enable_dns_hostnames: true, enable_dns_support: true, tags: { Name: "accessweaver-prod-vpc" } });
+    expect(JSON.stringify(prod)).toHaveResourceWithProperties(Vpc, { cidr_block: "10.30.0.0/16", enable_dns_hostnames: true, enable_dns_support: true, tags: { Name: "accessweaver-prod-vpc" } });
   });
 
   it("has three tiers in each of prod's three zones, none assigning public IPs", () => {
@@ -62,12 +66,12 @@ describe("vpc", () => {
   });
 
   it("strips the default security group of every rule", () => {
-    expect(JSON.stringify(prod)).toHaveResourceWithProperties({ tfResourceType: "aws_default_security_group" }, { ingress: [], egress: [], vpc_id: ref("aws_vpc.vpc_vpc") });
+    expect(JSON.stringify(prod)).toHaveResourceWithProperties(DefaultSecurityGroup, { ingress: [], egress: [], vpc_id: ref("aws_vpc.vpc_vpc") });
   });
 
   it("records all traffic in flow logs kept three years in a KMS-encrypted log group", () => {
     expect(JSON.stringify(prod)).toHaveResourceWithProperties(
-      { tfResourceType: "aws_flow_log" },
+      FlowLog,
       {
         traffic_type: "ALL",
         vpc_id: ref("aws_vpc.vpc_vpc"),
@@ -156,7 +160,7 @@ describe("kms", () => {
       policy: "${data.aws_iam_policy_document.kms_key-policy.json}",
       lifecycle: { prevent_destroy: true },
     });
-    expect(JSON.stringify(prod)).toHaveResourceWithProperties({ tfResourceType: "aws_kms_alias" }, { name: "alias/accessweaver-prod", target_key_id: ref("aws_kms_key.kms_key", "key_id") });
+    expect(JSON.stringify(prod)).toHaveResourceWithProperties(KmsAlias, { name: "alias/accessweaver-prod", target_key_id: ref("aws_kms_key.kms_key", "key_id") });
     expect(resources(dev, "aws_kms_key").kms_key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 7, lifecycle: { prevent_destroy: false } });
   });
 
