@@ -1,0 +1,165 @@
+// scripts/tf-check with real Terraform: the real stacks of every environment validate and rehearse, and
+// deliberately broken stacks fail with Terraform's message naming them. Needs Terraform (TF, default
+// `terraform`) and, offline, the provider mirror; skipped with the reason shown when Terraform is absent.
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { synthFixtures } from "./fixtures/tf-check/apps";
+
+const ROOT = path.resolve(__dirname, "..");
+const TF = process.env.TF || "terraform";
+const present = spawnSync(TF, ["version"], { stdio: "ignore" }).status === 0;
+if (!present) console.warn(`tf-check Terraform tests SKIPPED: Terraform binary "${TF}" not found (set TF).`);
+const describeTf = present ? describe : describe.skip;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command asynchronously, so that independent Terraform checks overlap. */
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "sucrase/register", ...args], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const tfCheck = (outdir: string, ...args: string[]) => run([path.join(ROOT, "scripts/tf-check.ts"), ...args], { CDKTF_OUTDIR: outdir });
+const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
+const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
+describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, binary not found`, () => {
+  let tmp: string;
+  let real: string;
+  let fixtures: string;
+  // Started once in beforeAll and awaited by the tests: the real environments (validate, then
+  // rehearse, on the same check roots) overlap with the broken fixtures (their own output folder).
+  let realRuns: Promise<{ validate: Run; rehearse: Run }>;
+  let fixtureRuns: Record<"broken" | "wired", Promise<Run>>;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tf-check-"));
+    real = path.join(tmp, "real");
+    fixtures = path.join(tmp, "fixtures");
+    const synth = run([path.join(ROOT, "main.ts")], { CDKTF_OUTDIR: real, ACCESSWEAVER_ENV: "" });
+    synthFixtures(fixtures);
+    fixtureRuns = {
+      broken: tfCheck(fixtures, "validate", "broken"),
+      wired: tfCheck(fixtures, "rehearse", "wired"),
+    };
+    const synthesized = await synth;
+    if (synthesized.code !== 0) throw new Error(`synth failed: ${show(synthesized)}`);
+    realRuns = (async () => {
+      const validate = await tfCheck(real, "validate");
+      const rehearse = await tfCheck(real, "rehearse");
+      return { validate, rehearse };
+    })();
+    // Nothing rejects: failures are asserted by the tests.
+    await Promise.all([realRuns, ...Object.values(fixtureRuns)]);
+  }, 120_000);
+
+  afterAll(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const envs = () => Object.keys(readJson(path.join(real, "manifest.json")).stacks).map((n) => /^accessweaver-([a-z0-9]+)-/.exec(n)![1]!);
+
+  it("validates the real stacks of every environment", async () => {
+    const { validate } = await realRuns;
+    if (validate.code !== 0) throw new Error(show(validate));
+    expect(new Set(envs())).toEqual(new Set(["dev", "staging", "prod"]));
+    for (const env of ["dev", "staging", "prod"]) expect(validate.stdout).toMatch(new RegExp(`tf-check: ${env}: valid \\(network`));
+  });
+
+  it("rehearses a first apply of every environment, writing the plan, its JSON and text, and a summary", async () => {
+    const { rehearse } = await realRuns;
+    if (rehearse.code !== 0) throw new Error(show(rehearse));
+    expect(rehearse.stdout).toContain("a rehearsal of a first apply into an empty account, not a plan of real infrastructure");
+    for (const env of ["dev", "staging", "prod"]) {
+      const dir = path.join(real, "rehearsal", env);
+      expect(fs.readdirSync(dir).sort()).toEqual(["plan.json", "plan.tfplan", "plan.txt", "summary.md"]);
+      const summary = fs.readFileSync(path.join(dir, "summary.md"), "utf8");
+      expect(summary).toContain(`# Rehearsal of a first apply: ${env}`);
+      expect(summary).toMatch(new RegExp(`## network \\(accessweaver-${env}-network\\): \\d+ to create`));
+      expect(rehearse.stdout).toContain(summary.split("\n")[0]);
+      expect(fs.readFileSync(path.join(dir, "plan.txt"), "utf8")).toContain("module.network.aws_vpc.vpc_vpc will be created");
+    }
+  });
+
+  it("plans, per phase module of prod, exactly the resources of that synthesized stack", async () => {
+    await realRuns;
+    const plan = readJson(path.join(real, "rehearsal", "prod", "plan.json"));
+    const planned = new Map<string, string[]>();
+    for (const rc of plan.resource_changes.filter((r: any) => r.mode === "managed")) {
+      expect(rc.change.actions).toEqual(["create"]);
+      planned.set(rc.module_address, [...(planned.get(rc.module_address) ?? []), `${rc.type}.${rc.name}`]);
+    }
+    const manifest = readJson(path.join(real, "manifest.json"));
+    const prodStacks = Object.keys(manifest.stacks).filter((n) => n.startsWith("accessweaver-prod-"));
+    expect([...planned.keys()].sort()).toEqual(prodStacks.map((n) => `module.${n.slice("accessweaver-prod-".length)}`).sort());
+    for (const name of prodStacks) {
+      const tf = readJson(path.join(real, "stacks", name, "cdk.tf.json"));
+      // Resources of a provider the mirror lacks are stand-ins, not planned (the rehearsal lists them).
+      const expected = Object.entries<Record<string, unknown>>(tf.resource ?? {})
+        .filter(([type]) => type.startsWith("aws_"))
+        .flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`));
+      const phase = name.slice("accessweaver-prod-".length);
+      expect(planned.get(`module.${phase}`)!.sort()).toEqual(expected.sort());
+    }
+    expect(planned.get("module.network")!.length).toBeGreaterThan(50);
+  });
+
+  it("wires phases as on a first apply: upstream outputs are module inputs, known after apply; random is a stand-in", async () => {
+    const wired = await fixtureRuns.wired;
+    if (wired.code !== 0) throw new Error(show(wired));
+    expect(wired.stdout).toContain("wired/database: random_password.password stands in as sensitive input(s) var.standin__random_password__password__result");
+    const plan = readJson(path.join(fixtures, "rehearsal", "wired", "plan.json"));
+    const subnet = plan.resource_changes.find((r: any) => r.address === "module.database.aws_subnet.subnet");
+    expect(subnet.change.after_unknown.vpc_id).toBe(true);
+    expect(plan.resource_changes.map((r: any) => r.address).sort()).toEqual([
+      "module.database.aws_secretsmanager_secret.secret",
+      "module.database.aws_secretsmanager_secret_version.secret-version",
+      "module.database.aws_subnet.subnet",
+      "module.network.aws_vpc.vpc",
+    ]);
+    const secret = plan.configuration.root_module.module_calls.database.module.resources.find((r: any) => r.address === "aws_secretsmanager_secret.secret");
+    expect(secret.provider_config_key).toBe("aws.database__us_east_1");
+    expect(plan.configuration.provider_config["aws.database__us_east_1"].expressions.region.constant_value).toBe("us-east-1");
+    expect(fs.readFileSync(path.join(fixtures, "rehearsal", "wired", "summary.md"), "utf8")).toContain("`random_password.password` (registry.terraform.io/hashicorp/random)");
+  });
+
+  // The three faults live in three phases of one environment: one Terraform run reports each, named
+  // by its own phase and resource (and the environment fails).
+  it("fails validate on an unknown attribute added through an override, with Terraform's message naming the stack and resource", async () => {
+    const r = await fixtureRuns.broken;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('No argument or block type is named "enable_dns_magic"');
+    expect(r.stderr).toMatch(/on accessweaver-broken-override\/cdk.tf.json line \d+, in resource.aws_vpc.vpc/);
+    expect(r.stderr).toMatch(/tf-check: validate broken: FAILED in phases .*override \(accessweaver-broken-override\)/);
+    expect(r.stderr).toContain("tf-check: validate: FAILED for 1 of 1 environment(s).");
+  });
+
+  it("fails validate on a value the provider rejects (a /33 CIDR), naming the module and resource", async () => {
+    const r = await fixtureRuns.broken;
+    expect(r.stderr).toContain("invalid CIDR address: 10.0.0.0/33");
+    expect(r.stderr).toContain("with module.cidr.aws_vpc.vpc,\n  |   on accessweaver-broken-cidr/cdk.tf.json line");
+    expect(r.stderr).toMatch(/FAILED in phases .*cidr \(accessweaver-broken-cidr\)/);
+  });
+
+  it("fails validate when a downstream stack reads an upstream output that does not exist, naming the phase, resource and output", async () => {
+    const r = await fixtureRuns.broken;
+    expect(r.stderr).toContain('This object does not have an attribute named\n  | "cross-stack-output-aws_vpcvpcid"');
+    expect(r.stderr).toContain("in module.database:");
+    expect(r.stderr).toContain('broken/database (accessweaver-broken-database): aws_subnet.subnet (vpc_id) read(s) output "cross-stack-output-aws_vpcvpcid" of accessweaver-broken-network');
+    expect(r.stderr).toMatch(/FAILED in phases .*database \(accessweaver-broken-database\)/);
+    // The network phase itself is fine and is not blamed.
+    expect(r.stderr).not.toMatch(/FAILED in phases .*network \(accessweaver-broken-network\)/);
+  });
+});
