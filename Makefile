@@ -21,6 +21,7 @@ AUTO_APPROVE ?=
 CONFIRM ?=
 NAME ?=
 FORMAT ?=
+INIT_FLAGS ?=
 
 # The app command, the same as cdktf.json's "app", run directly (no cdktf CLI start-up).
 APP := node -r sucrase/register main.ts
@@ -28,7 +29,7 @@ JEST := node node_modules/jest/bin/jest.js
 TF_CHECK := node -r sucrase/register scripts/tf-check.ts
 OPERATOR := node -r sucrase/register scripts/operator.ts
 # What the operator targets read besides ENV and PHASE (see `make help`).
-OPERATOR_ENV := CDKTF_OUTDIR=$(OUTDIR) TF=$(TF) AUTO_APPROVE=$(AUTO_APPROVE) CONFIRM=$(CONFIRM) NAME=$(NAME) FORMAT=$(FORMAT)
+OPERATOR_ENV := CDKTF_OUTDIR=$(OUTDIR) TF=$(TF) AUTO_APPROVE=$(AUTO_APPROVE) CONFIRM=$(CONFIRM) NAME=$(NAME) FORMAT=$(FORMAT) INIT_FLAGS="$(INIT_FLAGS)"
 
 ifneq ($(strip $(ENV)),)
 ifeq ($(filter $(ENV),$(ENVIRONMENTS)),)
@@ -51,6 +52,7 @@ help: ## List the targets and variables
 	@echo "  AUTO_APPROVE=1 apply to prod (or destroy outside prod) without the confirmation question"
 	@echo "  CONFIRM        destroy in prod: the exact stack(s) destroyed, e.g. CONFIRM=accessweaver-prod-network"
 	@echo "  NAME, FORMAT   output: the output's name, and FORMAT=json for lists and maps"
+	@echo "  INIT_FLAGS     extra terraform init flags, e.g. INIT_FLAGS=-reconfigure after a backend change"
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund

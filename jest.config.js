@@ -9,4 +9,6 @@ module.exports = {
   },
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
   testTimeout: 60000,
+  // Both cores: most tests wait on child processes (make, node, terraform), not on jest itself.
+  maxWorkers: 2,
 };

@@ -75,11 +75,14 @@ describe("guardrail rules reject bad resources", () => {
       new VpcSecurityGroupIngressRule(st, "db_world", { securityGroupId: db.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv6: "::/0" });
       new VpcSecurityGroupIngressRule(st, "db_vpc", { securityGroupId: db.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.0.0.0/16" });
       new SecurityGroupRule(st, "legacy", { type: "ingress", securityGroupId: db.id, protocol: "tcp", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] });
+      const lookalike = new SecurityGroup(st, "lookalike", { name: "accessweaver-dev-alb", vpcId: "vpc-1" });
+      new VpcSecurityGroupIngressRule(st, "lookalike_https", { securityGroupId: lookalike.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" });
       new SecurityGroup(st, "inline", { name: "accessweaver-prod-other", vpcId: "vpc-1", ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] });
     });
     expect(check(noWorldOpenSecurityGroups, s).map((v) => v.address)).toEqual([
       "aws_vpc_security_group_ingress_rule.alb_ssh",
       "aws_vpc_security_group_ingress_rule.db_world",
+      "aws_vpc_security_group_ingress_rule.lookalike_https",
       "aws_security_group_rule.legacy",
       "aws_security_group.inline",
     ]);

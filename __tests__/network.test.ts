@@ -84,7 +84,11 @@ describe("vpc", () => {
       name: "/aws/vpc/accessweaver-prod/flow-logs",
       retention_in_days: 1096,
       kms_key_id: ref("aws_kms_key.kms_key", "arn"),
+      // Audit evidence outlives the stack in prod.
+      skip_destroy: true,
+      lifecycle: { prevent_destroy: true },
     });
+    expect(resources(dev, "aws_cloudwatch_log_group")["vpc_flow-logs_log-group"].lifecycle).toBeUndefined();
     const trust = prod.data.aws_iam_policy_document["vpc_flow-logs-role_trust"].statement[0];
     expect(trust.principals).toEqual([{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }]);
     expect(trust.condition).toEqual([{ test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }]);
@@ -146,6 +150,20 @@ describe("security groups", () => {
     // Database and cache groups send nothing anywhere.
     expect(egress.filter((r) => r.security_group_id === sg("database") || r.security_group_id === sg("cache"))).toEqual([]);
   });
+
+  it("keeps prod's services off the internet: HTTPS only to the endpoints and to S3's prefix list", () => {
+    const out = egress.filter((r) => r.security_group_id === sg("services")).map((r) => `${r.from_port} ${r.referenced_security_group_id ?? r.prefix_list_id ?? r.cidr_ipv4}`);
+    expect(out.sort()).toEqual(
+      [`443 ${sg("endpoints")}`, "443 ${aws_vpc_endpoint.endpoints_s3.prefix_list_id}", `5432 ${sg("database")}`, `6379 ${sg("cache")}`, `8080 ${sg("services")}`].sort(),
+    );
+    expect(egress.filter((r) => r.cidr_ipv4 || r.cidr_ipv6)).toEqual([]);
+  });
+
+  it("opens HTTPS to the internet where there are no interface endpoints (dev), or when the settings ask", () => {
+    const world = (json: unknown) => values(json, "aws_vpc_security_group_egress_rule").filter((r) => r.cidr_ipv4 === "0.0.0.0/0");
+    expect(world(dev).map((r) => [r.security_group_id, r.from_port])).toEqual([[sg("services"), 443]]);
+    expect(world(synthEnv(config("prod", { services_internet_egress: true })).json.network)).toHaveLength(1);
+  });
 });
 
 describe("kms", () => {
@@ -168,20 +186,31 @@ describe("kms", () => {
     expect(policy.map((s: { sid: string }) => s.sid)).toEqual([
       "EnableIamUserPermissions",
       "AllowCloudWatchLogs",
-      "AllowCloudTrail",
+      "AllowCloudTrailEncrypt",
+      "AllowCloudTrailDescribeKey",
       "AllowAlertPublishers",
       "AllowUseThroughAwsServices",
     ]);
     expect(statement("EnableIamUserPermissions").principals).toEqual([{ type: "AWS", identifiers: ["arn:aws:iam::111122223333:root"] }]);
     expect(statement("AllowCloudWatchLogs").principals[0].identifiers).toEqual(["logs.eu-west-1.amazonaws.com"]);
     expect(statement("AllowCloudWatchLogs").condition[0].values).toEqual(["arn:aws:logs:eu-west-1:111122223333:log-group:*"]);
-    expect(statement("AllowCloudTrail").condition).toContainEqual({ test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] });
-    expect(statement("AllowAlertPublishers").principals[0].identifiers).toEqual(expect.arrayContaining(["sns.amazonaws.com", "cloudwatch.amazonaws.com"]));
+    expect(statement("AllowCloudTrailEncrypt")).toMatchObject({
+      actions: ["kms:GenerateDataKey*"],
+      condition: [
+        { test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: ["arn:aws:cloudtrail:eu-west-1:111122223333:trail/*"] },
+        { test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] },
+      ],
+    });
+    expect(statement("AllowCloudTrailDescribeKey")).toMatchObject({ actions: ["kms:DescribeKey"], condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }] });
+    expect(statement("AllowAlertPublishers").principals[0].identifiers).toEqual(["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]);
     const via = statement("AllowUseThroughAwsServices");
     expect(via.condition).toContainEqual({ test: "StringEquals", variable: "kms:CallerAccount", values: ["111122223333"] });
-    expect(via.condition.find((c: { variable: string }) => c.variable === "kms:ViaService").values).toEqual(
-      expect.arrayContaining(["rds.eu-west-1.amazonaws.com", "elasticache.eu-west-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com"]),
-    );
+    expect(via.condition.find((c: { variable: string }) => c.variable === "kms:ViaService").values).toEqual([
+      "rds.eu-west-1.amazonaws.com",
+      "elasticache.eu-west-1.amazonaws.com",
+      "secretsmanager.eu-west-1.amazonaws.com",
+      "s3.eu-west-1.amazonaws.com",
+    ]);
     for (const s of policy) expect(s.effect).toBe("Allow");
   });
 
@@ -193,5 +222,6 @@ describe("kms", () => {
     expect(json.data.aws_iam_policy_document["kms_key-policy"]).toBeUndefined();
     expect(resources(json, "aws_cloudwatch_log_group")["vpc_flow-logs_log-group"].kms_key_id).toBe(arn);
     expect(json.output.kms_key_arn.value).toBe(arn);
+    expect(json.output.kms_key_alias).toBeUndefined();
   });
 });

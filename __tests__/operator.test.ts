@@ -74,6 +74,13 @@ describe("init", () => {
     expect(fs.existsSync(`${out}/stacks/accessweaver-prod-network/cdk.tf.json`)).toBe(true);
   });
 
+  it("passes INIT_FLAGS, and points at setup-backend.sh when init fails", () => {
+    expect(make(["init", "ENV=dev", "INIT_FLAGS=-reconfigure -upgrade"]).log).toEqual([`terraform ${dir("dev", "network")} init -input=false -reconfigure -upgrade`]);
+    const r = make(["init", "ENV=dev"], { env: { STANDIN_TERRAFORM_FAIL_ON: "init" } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("terraform init failed (exit 1). If the state bucket accessweaver-terraform-state-dev-<account id> or the lock table accessweaver-terraform-locks-dev does not exist yet, run scripts/setup-backend.sh dev <region> first");
+  });
+
   it("inits in phase order, or only PHASE", () => {
     expect(multi(["init", "dev"]).log).toEqual(["network", "database", "cache"].map((p) => `terraform ${dir("dev", p)} init -input=false`));
     expect(multi(["init", "dev", "database"]).log).toEqual([`terraform ${dir("dev", "database")} init -input=false`]);
@@ -139,7 +146,10 @@ describe("apply", () => {
     expect(multi(["plan", "dev"]).status).toBe(0);
     const r = multi(["apply", "dev"]);
     expect(r.status).toBe(0);
-    expect(r.log).toEqual(["network", "database", "cache"].map((p) => `terraform ${dir("dev", p)} apply -input=false ${planFile("dev", p)}`));
+    const apply = (p: string) => `terraform ${dir("dev", p)} apply -input=false ${planFile("dev", p)}`;
+    const outputs = (p: string) => `terraform ${dir("dev", p)} output -json`;
+    // Phases with later phases are checked for changed outputs around their apply.
+    expect(r.log).toEqual([outputs("network"), apply("network"), outputs("network"), outputs("database"), apply("database"), outputs("database"), apply("cache")]);
     expect(fs.existsSync(planFile("dev", "network"))).toBe(false);
     expect(fs.existsSync(`${planFile("dev", "network")}.applied.txt`)).toBe(true);
     // Applied plans are gone: a second apply needs a new plan.
@@ -147,6 +157,20 @@ describe("apply", () => {
     expect(again.status).toBe(2);
     expect(again.stderr).toContain("No saved plan for accessweaver-dev-network. Run make plan ENV=dev");
     expect(again.log).toEqual([]);
+  });
+
+  it("stops after a phase whose outputs changed, retiring the later plans made against old values", () => {
+    expect(multi(["plan", "dev"]).status).toBe(0);
+    fs.mkdirSync(path.join(s.stateDir, "terraform/outputs/accessweaver-dev-network"), { recursive: true });
+    fs.writeFileSync(path.join(s.stateDir, "terraform/outputs/accessweaver-dev-network/after-apply.json"), '{"vpc_id":{"value":"vpc-2"}}');
+    const r = multi(["apply", "dev"]);
+    expect(r.status).toBe(2);
+    expect(r.log.filter((l) => l.includes(" apply "))).toEqual([`terraform ${dir("dev", "network")} apply -input=false ${planFile("dev", "network")}`]);
+    expect(r.stderr).toContain(
+      "The outputs of accessweaver-dev-network changed, so the saved plans of accessweaver-dev-database, accessweaver-dev-cache were made against old values: they were not applied and are removed. Run make plan ENV=dev again",
+    );
+    expect(fs.existsSync(planFile("dev", "database"))).toBe(false);
+    expect(fs.existsSync(planFile("dev", "cache"))).toBe(false);
   });
 
   it("applies only PHASE when given", () => {
@@ -228,9 +252,10 @@ describe("destroy", () => {
     const all = multi(["destroy", "prod"], { CONFIRM: "accessweaver-prod-cache" });
     expect(all.stderr).toContain("CONFIRM=accessweaver-prod-cache,accessweaver-prod-database,accessweaver-prod-network");
     expect(all.log).toEqual([]);
+    // CONFIRM unlocks prod; Terraform still shows the destroy plan and asks.
     const ok = multi(["destroy", "prod", "cache"], { CONFIRM: "accessweaver-prod-cache" });
     expect(ok.status).toBe(0);
-    expect(ok.log).toEqual([`terraform ${dir("prod", "cache")} init -input=false`, `terraform ${dir("prod", "cache")} destroy -input=false -auto-approve`]);
+    expect(ok.log).toEqual([`terraform ${dir("prod", "cache")} init -input=false`, `terraform ${dir("prod", "cache")} destroy`]);
   });
 });
 
@@ -271,7 +296,7 @@ describe("refusals (nothing is called)", () => {
     root = settingsRoot(["prod"], (t) => t.replace(/444455556666/g, "123456789012").replace("CC-1042", "CC-EXAMPLE"));
     const r = make(["plan", "ENV=prod"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("make plan refused for prod: environments/prod/terraform.tfvars still holds example values for: aws_account_id, ecr_registry, cost_center.");
+    expect(r.stderr).toContain("make plan refused for prod: environments/prod/terraform.tfvars still holds the example's values for: aws_account_id, ecr_registry, cost_center.");
     expect(r.log).toEqual([]);
   });
 

@@ -3,6 +3,7 @@
 // enforces some AWS rules itself (LocationConstraint, a new table is CREATING until waited for).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { makeStandins, Standins } from "./support/standins";
@@ -23,8 +24,19 @@ interface Run {
   lines: string[];
 }
 
+/** A settings folder with no terraform.tfvars unless a test writes one, so an operator's own copy never leaks in. */
+function settingsRoot(tfvars?: { env: string; text: string }): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "aw-backend-settings-"));
+  if (tfvars) {
+    fs.mkdirSync(path.join(root, "environments", tfvars.env), { recursive: true });
+    fs.writeFileSync(path.join(root, "environments", tfvars.env, "terraform.tfvars"), tfvars.text);
+  }
+  return root;
+}
+
 function run(s: Standins, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync("bash", [SCRIPT, ...args], { cwd: ROOT, env: { ...s.env, ...extraEnv }, encoding: "utf8" });
+  const env = { ...s.env, ACCESSWEAVER_SETTINGS_ROOT: settingsRoot(), ...extraEnv };
+  const r = spawnSync("bash", [SCRIPT, ...args], { cwd: ROOT, env, encoding: "utf8" });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split("\n").filter((l) => l !== "") };
 }
@@ -369,5 +381,33 @@ describe("scripts/setup-backend.sh", () => {
       expect(r.stderr).toContain(`bucket ${B} already exists in eu-west-1, not us-east-1`);
       expect(s.log().filter((l) => MUTATING.test(l))).toEqual([]);
     });
+  });
+});
+
+describe("agreement with the environment's settings", () => {
+  let s: Standins;
+  beforeEach(() => (s = makeStandins(["aws"])));
+  afterEach(() => s.cleanup());
+
+  it("refuses a region other than the settings' aws_region, before any AWS call", () => {
+    const root = settingsRoot({ env: "prod", text: 'aws_account_id = "123456789012"\naws_region     = "eu-central-1"\n' });
+    const r = run(s, ["prod", "eu-west-1"], { ACCESSWEAVER_SETTINGS_ROOT: root });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`region 'eu-west-1' differs from aws_region = "eu-central-1" in ${root}/environments/prod/terraform.tfvars`);
+    expect(s.log()).toEqual([]);
+  });
+
+  it("stops when the credentials belong to another account than aws_account_id, changing nothing", () => {
+    const root = settingsRoot({ env: "prod", text: 'aws_account_id = "999988887777"\n' });
+    const r = run(s, ["prod", "eu-west-1"], { ACCESSWEAVER_SETTINGS_ROOT: root });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('these credentials are for account 123456789012, but');
+    expect(r.stderr).toContain('says aws_account_id = "999988887777": check AWS_PROFILE; nothing was changed.');
+    expect(s.log()).toEqual(["aws sts get-caller-identity --query Account --output text --region eu-west-1"]);
+  });
+
+  it("goes ahead when the settings agree", () => {
+    const root = settingsRoot({ env: "dev", text: 'aws_account_id = "123456789012"\naws_region = "eu-west-1"\n' });
+    expect(run(s, ["dev", "eu-west-1"], { ACCESSWEAVER_SETTINGS_ROOT: root }).status).toBe(0);
   });
 });

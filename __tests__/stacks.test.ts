@@ -1,6 +1,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { TerraformDataSource, TerraformResource, Testing } from "cdktf";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
 import { config, synthEnv, tempDir, ROOT } from "./support/config";
@@ -71,26 +73,31 @@ describe("addresses", () => {
     expect(all[2]!.network.resource.aws_subnet["vpc_subnet_private_eu-west-1a"]).toBeDefined();
   });
 
-  it("are unique within each stack, and every construct path maps to one address", () => {
-    for (const stacks of all) {
-      for (const tf of Object.values(stacks)) {
-        const paths = new Map<string, string>();
-        for (const [type, byName] of Object.entries<Record<string, { "//"?: { metadata: { path: string } } }>>({ ...tf.resource })) {
-          for (const [name, body] of Object.entries(byName)) {
-            const p = body["//"]?.metadata.path ?? `${type}.${name}`;
-            expect(paths.has(`${type}.${name}`)).toBe(false);
-            paths.set(`${type}.${name}`, p);
-          }
-        }
-        expect(new Set(paths.values()).size).toBe(paths.size);
+  it("are unique: every resource and data source construct has its own address in the JSON", () => {
+    for (const name of ENVIRONMENTS) {
+      const { stacks, json } = synthEnv(config(name));
+      for (const stack of stacks) {
+        const elements = stack.node.findAll().filter((c) => c instanceof TerraformResource || c instanceof TerraformDataSource);
+        const tf = json[stack.phase];
+        const inJson = [...Object.values<object>(tf.resource ?? {}), ...Object.values<object>(tf.data ?? {})].reduce((n, byName) => n + Object.keys(byName).length, 0);
+        expect(inJson).toBe(elements.length);
       }
     }
   });
 
-  it("are stable: the same settings give the same addresses", () => {
-    const again = synthEnv(config("prod")).json.network;
-    const addresses = (tf: { resource: Record<string, object> }) => Object.entries(tf.resource).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
-    expect(addresses(again)).toEqual(addresses(all[2]!.network));
+  it("refuses two constructs that would share one address, naming both", () => {
+    const stack = synthEnv(config("dev")).stacks[0]!;
+    new Subnet(stack, "vpc_subnet_public_eu-west-1a", { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24" });
+    expect(() => Testing.synth(stack)).toThrow(
+      'Two constructs of accessweaver-dev-network map to the Terraform address id "vpc_subnet_public_eu-west-1a": accessweaver-dev-network/vpc/subnet_public_eu-west-1a and accessweaver-dev-network/vpc_subnet_public_eu-west-1a',
+    );
+  });
+
+  it("are stable: prod's network addresses are the committed list (a rename replaces a resource)", () => {
+    const tf = all[2]!.network;
+    const addresses = Object.entries<object>({ ...tf.resource }).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
+    const golden = fs.readFileSync(path.join(__dirname, "fixtures/prod-network-addresses.txt"), "utf8").trim().split("\n");
+    expect(addresses).toEqual(golden);
   });
 });
 
@@ -147,16 +154,24 @@ describe("synth (the app)", () => {
     expect(fs.readdirSync(root).filter((f) => f.includes("partial"))).toEqual([]);
   });
 
-  it("keeps Terraform's working files beside a stack and removes stacks no longer synthesized", () => {
+  it("keeps Terraform's working files, leaves other environments alone, and removes stacks that no longer exist", () => {
     const out = path.join(tempDir(), "cdktf.out");
     expect(runApp(out, "").status).toBe(0);
     const prodDir = path.join(out, "stacks/accessweaver-prod-network");
-    fs.mkdirSync(path.join(prodDir, ".terraform"));
-    fs.writeFileSync(path.join(prodDir, ".terraform.lock.hcl"), "lock");
+    const devDir = path.join(out, "stacks/accessweaver-dev-network");
+    for (const d of [prodDir, devDir]) {
+      fs.mkdirSync(path.join(d, ".terraform"));
+      fs.writeFileSync(path.join(d, ".terraform.lock.hcl"), "lock");
+    }
+    const removedPhase = path.join(out, "stacks/accessweaver-prod-edge");
+    fs.mkdirSync(removedPhase);
     expect(runApp(out, "prod").status).toBe(0);
-    expect(fs.existsSync(path.join(prodDir, ".terraform"))).toBe(true);
-    expect(fs.readFileSync(path.join(prodDir, ".terraform.lock.hcl"), "utf8")).toBe("lock");
-    expect(fs.readdirSync(path.join(out, "stacks"))).toEqual(["accessweaver-prod-network"]);
+    for (const d of [prodDir, devDir]) {
+      expect(fs.existsSync(path.join(d, ".terraform"))).toBe(true);
+      expect(fs.readFileSync(path.join(d, ".terraform.lock.hcl"), "utf8")).toBe("lock");
+    }
+    expect(fs.existsSync(removedPhase)).toBe(false);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["accessweaver-dev-network", "accessweaver-prod-network", "accessweaver-staging-network"]);
   });
 
   it("writes exactly what `cdktf synth` writes", () => {
@@ -179,6 +194,15 @@ describe("synth (the app)", () => {
 });
 
 describe("Makefile", () => {
+  it("lists its targets and variables when run without a target", () => {
+    const r = spawnSync("make", ["-s"], { cwd: ROOT, env: env({}), encoding: "utf8" });
+    expect(r.status).toBe(0);
+    for (const target of ["synth", "test", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy"]) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${target} +\\S`, "m"));
+    }
+    expect(r.stdout).toMatch(/^  ENV +dev, staging or prod/m);
+  });
+
   it("refuses an unknown ENV with the list of valid ones, before doing anything", () => {
     const r = spawnSync("make", ["synth", "ENV=production"], { cwd: ROOT, env: env({}), encoding: "utf8" });
     expect(r.status).not.toBe(0);

@@ -17,7 +17,7 @@ import * as path from "path";
 import { loadEnvironment } from "../src/config/load";
 import { refusalForRealRun } from "../src/config/placeholders";
 import { ENVIRONMENTS, EnvironmentName, PHASES, PhaseName, isEnvironmentName, names } from "../src/naming";
-import { synthesize } from "../src/synth";
+import type { SynthOptions } from "../src/synth";
 
 const COMMANDS = ["init", "plan", "apply", "deploy", "output", "destroy"] as const;
 type Command = (typeof COMMANDS)[number];
@@ -134,8 +134,19 @@ const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(fil
 const configOf = (s: Stack) => path.join(s.dir, "cdk.tf.json");
 const metaOf = (s: Stack) => `${s.plan}.json`;
 
+/** `terraform init` of one stack, with INIT_FLAGS (e.g. -reconfigure after a backend change). */
+function init(ctx: Context, s: Stack): void {
+  const flags = (process.env.INIT_FLAGS ?? "").split(/\s+/).filter(Boolean);
+  try {
+    run(ctx.tf, [`-chdir=${s.dir}`, "init", "-input=false", ...flags]);
+  } catch (e) {
+    const bucket = names(ctx.env).stateBucket("<account id>");
+    throw new Refusal(`${(e as Error).message} If the state bucket ${bucket} or the lock table ${names(ctx.env).lockTable} does not exist yet, run scripts/setup-backend.sh ${ctx.env} <region> first; after a backend change, add INIT_FLAGS=-reconfigure (or -migrate-state).`);
+  }
+}
+
 function ensureInit(ctx: Context, s: Stack): void {
-  if (!fs.existsSync(path.join(s.dir, ".terraform"))) run(ctx.tf, [`-chdir=${s.dir}`, "init", "-input=false"]);
+  if (!fs.existsSync(path.join(s.dir, ".terraform"))) init(ctx, s);
 }
 
 interface PlanCounts {
@@ -225,12 +236,24 @@ function apply(ctx: Context, stacks: Stack[]): void {
     const answer = ask(`Type "prod" to apply (anything else cancels): `);
     if (answer !== "prod") throw new Refusal(`Apply to prod cancelled (answer was "${answer}"). Set AUTO_APPROVE=1 to skip this question.`);
   }
-  for (const s of stacks) {
+  const outputs = (s: Stack) => run(ctx.tf, [`-chdir=${s.dir}`, "output", "-json"], { capture: true });
+  for (const [i, s] of stacks.entries()) {
+    ensureInit(ctx, s);
+    const later = stacks.slice(i + 1);
+    const before = later.length > 0 ? outputs(s) : "";
     run(ctx.tf, [`-chdir=${s.dir}`, "apply", "-input=false", s.plan]);
     // A plan can be applied once; keep its text as a record of what was applied.
     fs.rmSync(s.plan, { force: true });
     fs.rmSync(metaOf(s), { force: true });
     fs.renameSync(`${s.plan}.txt`, `${s.plan}.applied.txt`);
+    // Later phases were planned against this phase's outputs as they were: if they changed, those
+    // plans are wrong in ways Terraform cannot see. Retire them rather than apply them.
+    if (later.length > 0 && outputs(s) !== before) {
+      for (const l of later) for (const f of [l.plan, metaOf(l)]) fs.rmSync(f, { force: true });
+      throw new Refusal(
+        `Applied ${stacks.slice(0, i + 1).map((x) => x.name).join(", ")}. The outputs of ${s.name} changed, so the saved plans of ${later.map((l) => l.name).join(", ")} were made against old values: they were not applied and are removed. Run make plan ENV=${ctx.env} again, review, then make apply ENV=${ctx.env}.`,
+      );
+    }
   }
   say(`Applied ${stacks.map((s) => s.name).join(", ")}.`);
 }
@@ -272,7 +295,8 @@ function destroy(ctx: Context, stacks: Stack[]): void {
       `Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy ${order.length === 1 ? "this phase" : "these phases, in this order"}: make destroy ENV=prod${ctx.phase ? ` PHASE=${ctx.phase}` : ""} CONFIRM=${expected}`,
     );
   }
-  const approve = confirmed || process.env.AUTO_APPROVE === "1";
+  // CONFIRM only unlocks prod; Terraform still shows what it destroys and asks, unless AUTO_APPROVE=1.
+  const approve = process.env.AUTO_APPROVE === "1";
   for (const s of order) {
     ensureInit(ctx, s);
     run(ctx.tf, [`-chdir=${s.dir}`, "destroy", ...(approve ? ["-input=false", "-auto-approve"] : [])]);
@@ -281,13 +305,16 @@ function destroy(ctx: Context, stacks: Stack[]): void {
 
 export interface Dependencies {
   /** Builds and writes the environment's stacks (the app's synth; tests pass a stand-in). */
-  readonly synthesize: typeof synthesize;
+  readonly synthesize: (options: SynthOptions) => Promise<unknown>;
 }
 
-export async function main(argv: string[], deps: Dependencies = { synthesize }): Promise<void> {
+// Loaded only when needed: refusals answer without loading cdktf and the provider bindings.
+const appSynth: Dependencies = { synthesize: (options) => import("../src/synth").then((m) => m.synthesize(options)) };
+
+export async function main(argv: string[], deps: Dependencies = appSynth): Promise<void> {
   const ctx = parseArgs(argv);
   const config = await loadEnvironment(ctx.env, { rootDir: ctx.settingsRoot });
-  const refusal = refusalForRealRun(config, `make ${ctx.command}`);
+  const refusal = await refusalForRealRun(config, `make ${ctx.command}`, ctx.settingsRoot);
   if (refusal) throw new Refusal(refusal);
   const needed = ctx.command === "deploy" ? "Terraform (used by cdktf deploy)" : "Terraform";
   if (!which(ctx.tf)) {
@@ -299,7 +326,7 @@ export async function main(argv: string[], deps: Dependencies = { synthesize }):
   const stacks = stacksOf(ctx);
   switch (ctx.command) {
     case "init":
-      for (const s of stacks) run(ctx.tf, [`-chdir=${s.dir}`, "init", "-input=false"]);
+      for (const s of stacks) init(ctx, s);
       break;
     case "plan":
       return plan(ctx, stacks);

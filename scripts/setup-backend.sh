@@ -87,6 +87,18 @@ esac
 [[ $REGION =~ $REGION_PATTERN ]] ||
   refuse "malformed region '$REGION': expected an AWS region such as eu-west-1 (pattern $REGION_PATTERN)."
 
+# The operator's settings, when they exist, must describe the same environment: a backend created in
+# the wrong account or region would leave make init failing later, far from the cause.
+SETTINGS="${ACCESSWEAVER_SETTINGS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}/environments/$ENV_NAME/terraform.tfvars"
+setting() { sed -nE "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"([^\"]*)\".*/\\1/p" "$SETTINGS" 2>/dev/null | tail -n 1; }
+SETTINGS_ACCOUNT="" SETTINGS_REGION=""
+if [[ -f $SETTINGS ]]; then
+  SETTINGS_ACCOUNT=$(setting aws_account_id)
+  SETTINGS_REGION=$(setting aws_region)
+  [[ -z $SETTINGS_REGION || $SETTINGS_REGION == "$REGION" ]] ||
+    refuse "region '$REGION' differs from aws_region = \"$SETTINGS_REGION\" in $SETTINGS: expected the environment's own region."
+fi
+
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH: install AWS CLI v2 and configure credentials (e.g. AWS_PROFILE)."
 command -v node >/dev/null 2>&1 || die "node is not on PATH: it is needed to read the CLI's JSON."
 
@@ -169,6 +181,8 @@ unchanged() {
 aws_read "" "the AWS account id (check AWS_PROFILE / credentials)" sts get-caller-identity --query Account --output text
 ACCOUNT=${AWS_OUT//[[:space:]]/}
 [[ $ACCOUNT =~ ^[0-9]{12}$ ]] || die "unexpected account id from 'aws sts get-caller-identity': '$AWS_OUT'"
+[[ -z $SETTINGS_ACCOUNT || $SETTINGS_ACCOUNT == "$ACCOUNT" ]] ||
+  die "these credentials are for account $ACCOUNT, but $SETTINGS says aws_account_id = \"$SETTINGS_ACCOUNT\": check AWS_PROFILE; nothing was changed."
 BUCKET="accessweaver-terraform-state-$ENV_NAME-$ACCOUNT"
 note=""
 $DRY_RUN && note=" (dry run: nothing will be changed)"

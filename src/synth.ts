@@ -3,7 +3,7 @@ import * as path from "path";
 import { App } from "cdktf";
 import { loadEnvironments, selectEnvironments } from "./config/load";
 import { buildEnvironment } from "./stacks/registry";
-import { PROJECT } from "./naming";
+import { EnvironmentName, PROJECT } from "./naming";
 
 export interface SynthOptions {
   /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
@@ -18,7 +18,9 @@ export interface SynthOptions {
  * Loads and validates the settings of every selected environment, builds their phase stacks and
  * synthesizes them into a scratch folder; only when everything succeeded does it move the result into
  * the output folder. A bad setting or a failed guardrail therefore leaves the output folder as it was.
- * Files that Terraform keeps beside a stack (`.terraform/`, lock files) survive a new synth.
+ * Files that Terraform keeps beside a stack (`.terraform/`, lock files) survive a new synth, and the
+ * stack folders of environments not synthesized this time are left alone. The manifest lists the
+ * stacks of this synth only.
  */
 export async function synthesize(options: SynthOptions): Promise<string[]> {
   const envs = selectEnvironments(options.envSelection);
@@ -31,14 +33,14 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
     const app = new App({ outdir: scratch });
     const stacks = configs.flatMap((config) => buildEnvironment(app, config));
     app.synth();
-    publish(scratch, outdir);
+    publish(scratch, outdir, envs);
     return stacks.map((s) => s.node.id);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-function publish(scratch: string, outdir: string): void {
+function publish(scratch: string, outdir: string, envs: readonly EnvironmentName[]): void {
   const fresh = path.join(scratch, "stacks");
   const target = path.join(outdir, "stacks");
   fs.mkdirSync(target, { recursive: true });
@@ -51,9 +53,11 @@ function publish(scratch: string, outdir: string): void {
       fs.renameSync(path.join(fresh, name, file), path.join(dest, file));
     }
   }
-  // A stack that is no longer synthesized must not linger where someone could init and apply it.
+  // A stack of a synthesized environment that no longer exists must not linger where someone could
+  // init and apply it; other environments' stacks (and their .terraform) stay as they were.
+  const prefixes = envs.map((env) => `${PROJECT}-${env}-`);
   for (const stale of fs.readdirSync(target)) {
-    if (stale.startsWith(`${PROJECT}-`) && !names.includes(stale)) fs.rmSync(path.join(target, stale), { recursive: true, force: true });
+    if (prefixes.some((p) => stale.startsWith(p)) && !names.includes(stale)) fs.rmSync(path.join(target, stale), { recursive: true, force: true });
   }
   fs.renameSync(path.join(scratch, "manifest.json"), path.join(outdir, "manifest.json"));
 }

@@ -1,35 +1,48 @@
-import { SettingKey } from "./settings";
-import { EnvironmentConfig } from "./settings";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "@cdktf/hcl2json";
+import { EnvironmentConfig, SettingKey } from "./settings";
 
-/** Example values of the committed .example files: a real plan or apply must not run on them. */
-const EXAMPLE_ACCOUNT = "123456789012";
-
-const CHECKS: [SettingKey, (c: EnvironmentConfig["settings"]) => boolean][] = [
-  ["aws_account_id", (s) => s.accountId === EXAMPLE_ACCOUNT],
-  ["route53_zone_id", (s) => /EXAMPLE/.test(s.hostedZoneId)],
-  ["ecr_registry", (s) => s.ecrRegistry.startsWith(`${EXAMPLE_ACCOUNT}.`)],
-  ["alert_email_addresses", (s) => s.alertEmails.some((e) => e.endsWith("@example.com"))],
-  ["owner", (s) => /example\.com|EXAMPLE/.test(s.owner)],
-  ["cost_center", (s) => /EXAMPLE/.test(s.costCenter)],
-  ["kms_key_arn", (s) => (s.kmsKeyArn ?? "").includes(EXAMPLE_ACCOUNT) || /key\/0{8}-/.test(s.kmsKeyArn ?? "")],
-  ["sns_topic_arn", (s) => (s.snsTopicArn ?? "").includes(`:${EXAMPLE_ACCOUNT}:`)],
+/**
+ * Settings that only the operator can know. An operator's copy that still holds the committed
+ * example's value for one of them is not ready for a real plan or apply.
+ */
+export const ACCOUNT_SPECIFIC: readonly SettingKey[] = [
+  "aws_account_id",
+  "route53_zone_id",
+  "ecr_registry",
+  "alert_email_addresses",
+  "alert_https_endpoints",
+  "kms_key_arn",
+  "sns_topic_arn",
+  "cost_center",
+  "owner",
 ];
 
-/** The settings that still hold an example value, by key. */
-export function placeholderSettings(config: EnvironmentConfig): SettingKey[] {
-  return CHECKS.filter(([, isPlaceholder]) => isPlaceholder(config.settings)).map(([key]) => key);
+const parseFile = async (file: string) => (await parse(path.basename(file), fs.readFileSync(file, "utf8"))) as Record<string, unknown>;
+
+/** The account-specific keys whose value in `own` is the example's own value. */
+export function placeholderKeys(own: Record<string, unknown>, example: Record<string, unknown>): SettingKey[] {
+  return ACCOUNT_SPECIFIC.filter((k) => {
+    const value = example[k];
+    const empty = value === undefined || (Array.isArray(value) && value.length === 0);
+    return !empty && JSON.stringify(own[k]) === JSON.stringify(value);
+  });
 }
 
 /**
  * Why real Terraform must not run on these settings, or undefined when it may: the example file itself,
- * or an operator's copy that still holds example values.
+ * or an operator's copy that still holds example values (compared key by key with the .example).
  */
-export function refusalForRealRun(config: EnvironmentConfig, action: string): string | undefined {
+export async function refusalForRealRun(config: EnvironmentConfig, action: string, rootDir: string): Promise<string | undefined> {
   const own = config.source.file.replace(/\.example$/, "");
+  const example = `${own}.example`;
   if (config.source.isExample) {
-    return `${action} refused for ${config.env}: it would run on the example settings (${config.source.file}). Create your copy and fill it in:\n  cp ${config.source.file} ${own}`;
+    return `${action} refused for ${config.env}: it would run on the example settings (${config.source.file}). Create your copy and fill it in:\n  cp ${example} ${own}`;
   }
-  const keys = placeholderSettings(config);
+  const examplePath = path.join(rootDir, example);
+  if (!fs.existsSync(examplePath)) return undefined;
+  const keys = placeholderKeys(await parseFile(path.join(rootDir, own)), await parseFile(examplePath));
   if (keys.length === 0) return undefined;
-  return `${action} refused for ${config.env}: ${config.source.file} still holds example values for: ${keys.join(", ")}. Replace them with this environment's own values.`;
+  return `${action} refused for ${config.env}: ${own} still holds the example's values for: ${keys.join(", ")}. Replace them with this environment's own values.`;
 }

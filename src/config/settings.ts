@@ -22,6 +22,11 @@ export interface Settings {
   readonly costCenter: string;
   readonly owner: string;
   readonly monthlyBudgetUsd: number;
+  /**
+   * Let the services open HTTPS connections to the internet (e.g. tenants' identity providers).
+   * Where there are no interface endpoints (dev) they always can: that is how they reach AWS APIs.
+   */
+  readonly servicesInternetEgress: boolean;
 }
 
 /** Settings merged over the environment's sizing profile: everything a stack needs. */
@@ -71,6 +76,8 @@ const number =
     typeof v === "number" && v >= min && v <= max && (!integer || Number.isInteger(v))
       ? { value: v }
       : { expected: `${integer ? "a whole number" : "a number"} from ${min} to ${max}` };
+
+const bool: Check<boolean> = (v) => (typeof v === "boolean" ? { value: v } : { expected: "true or false" });
 
 const serviceMap =
   <T>(item: Check<T>, what: string): Check<Partial<Record<ServiceName, T>>> =>
@@ -123,11 +130,15 @@ export const FIELDS = {
   ),
   image_tag: field(str(IMAGE_TAG, "an image tag (letters, digits, _ . -; at most 128)")),
   image_tag_overrides: field(serviceMap(str(IMAGE_TAG, "an image tag"), "image tag"), () => ({})),
-  kms_key_arn: field(str(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)"), none),
+  kms_key_arn: field(
+    str(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid or mrk-id>)"),
+    none,
+  ),
   sns_topic_arn: field(str(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"), none),
   cost_center: field(str(LABEL, "a non-empty tag value (letters, digits, spaces, _.:/=+@-)")),
   owner: field(str(LABEL, "a non-empty tag value such as platform-team@company.com")),
   monthly_budget_usd: field(number(1, 1_000_000, false), (env) => PROFILES[env].monthlyBudgetUsd),
+  services_internet_egress: field(bool, () => false),
   service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
 } satisfies Record<string, Field<unknown>>;
 
@@ -232,6 +243,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       costCenter: d.cost_center,
       owner: d.owner,
       monthlyBudgetUsd: d.monthly_budget_usd,
+      servicesInternetEgress: d.services_internet_egress || !profile.interfaceEndpoints,
     },
     sizing: { ...profile, services },
   };

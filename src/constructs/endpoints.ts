@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { Names } from "../naming";
 
 /** AWS APIs the tasks call on every start or request: image pulls, logs, secrets, decryption. */
@@ -14,6 +15,8 @@ export interface EndpointsProps {
   /** Subnets and group of the interface endpoints; none are created without `interfaceEndpoints`. */
   readonly subnetIds: string[];
   readonly securityGroupId: string;
+  /** The group of the tasks that call AWS: allowed HTTPS to S3 through the gateway endpoint. */
+  readonly clientSecurityGroupId: string;
   /** Interface endpoints cost per AZ-hour: on in prod and staging, off in dev. */
   readonly interfaceEndpoints: boolean;
 }
@@ -22,13 +25,22 @@ export interface EndpointsProps {
 export class Endpoints extends Construct {
   constructor(scope: Construct, id: string, props: EndpointsProps) {
     super(scope, id);
-    const name = (svc: string) => ({ Name: `${props.names.prefix}-${svc.replace(".", "-")}-endpoint` });
-    new VpcEndpoint(this, "s3", {
+    const name = (svc: string) => ({ Name: props.names.endpoint(svc) });
+    const s3 = new VpcEndpoint(this, "s3", {
       vpcId: props.vpcId,
       serviceName: `com.amazonaws.${props.region}.s3`,
       vpcEndpointType: "Gateway",
       routeTableIds: props.routeTableIds,
       tags: name("s3"),
+    });
+    // S3's address ranges, by prefix list: image layers from ECR and the project's buckets.
+    new VpcSecurityGroupEgressRule(this, "clients_out_https_to_s3", {
+      securityGroupId: props.clientSecurityGroupId,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      prefixListId: s3.prefixListId,
+      description: "HTTPS to S3 through the gateway endpoint",
     });
     if (!props.interfaceEndpoints) return;
     for (const svc of INTERFACE_ENDPOINT_SERVICES) {

@@ -19,22 +19,25 @@ export interface KmsProps {
 }
 
 /** Services that use the key through grants made on behalf of IAM principals of this account. */
-const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3", "ecr", "ecs", "sqs", "ssm"];
+export const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
+/** Services that publish to the encrypted alert topic and so must encrypt with the key themselves. */
+export const ALERT_PUBLISHERS = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"];
 
 /**
  * The environment's customer-managed key: rotated yearly, aliased, and with a key policy that lets this
  * account's IAM administer it and exactly the services this project uses encrypt with it, scoped to this
- * account and region.
+ * account and region. An existing key brought through the settings must carry the same statements
+ * (at least CloudWatch Logs'), or the flow-log group cannot be created with it.
  */
 export class Kms extends Construct {
   readonly keyArn: string;
-  readonly aliasName: string;
+  /** Undefined when an existing key is used: its alias, if any, is not this project's. */
+  readonly aliasName?: string;
   /** Undefined when an existing key is used. */
   readonly key?: KmsKey;
 
   constructor(scope: Construct, id: string, props: KmsProps) {
     super(scope, id);
-    this.aliasName = props.aliasName;
     if (props.existingKeyArn) {
       this.keyArn = props.existingKeyArn;
       return;
@@ -54,21 +57,29 @@ export class Kms extends Construct {
         ],
       },
       {
-        sid: "AllowCloudTrail",
-        actions: ["kms:GenerateDataKey*", "kms:DescribeKey"],
+        sid: "AllowCloudTrailEncrypt",
+        actions: ["kms:GenerateDataKey*"],
         resources: ["*"],
         principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
         conditions: [
-          { test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [`arn:${partition}:cloudtrail:*:${account}:trail/*`] },
+          { test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [`arn:${partition}:cloudtrail:${region}:${account}:trail/*`] },
           sourceAccount,
         ],
       },
       {
-        // Alarms and budgets publish to the encrypted alert topic; SNS itself decrypts for delivery.
+        // DescribeKey carries no encryption context, so it cannot share the statement above.
+        sid: "AllowCloudTrailDescribeKey",
+        actions: ["kms:DescribeKey"],
+        resources: ["*"],
+        principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
+        conditions: [sourceAccount],
+      },
+      {
+        // Alarms, budgets and rules publish to the encrypted alert topic.
         sid: "AllowAlertPublishers",
         actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
         resources: ["*"],
-        principals: [{ type: "Service", identifiers: ["sns.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"] }],
+        principals: [{ type: "Service", identifiers: ALERT_PUBLISHERS }],
         conditions: [sourceAccount],
       },
       {
@@ -90,6 +101,7 @@ export class Kms extends Construct {
       lifecycle: { preventDestroy: props.preventDestroy },
     });
     new KmsAlias(this, "alias", { name: props.aliasName, targetKeyId: this.key.keyId });
+    this.aliasName = props.aliasName;
     this.keyArn = this.key.arn;
   }
 }

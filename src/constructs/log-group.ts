@@ -7,6 +7,11 @@ export interface EncryptedLogGroupProps {
   readonly kmsKeyArn: string;
   /** Days to keep events; must be a value CloudWatch accepts (365, 1096, ...). */
   readonly retentionDays: number;
+  /**
+   * Logs that are evidence (audit, flow logs): Terraform refuses to destroy the group, and a destroy of
+   * the stack leaves it in AWS (skip_destroy) to expire with its retention.
+   */
+  readonly protect?: boolean;
 }
 
 /** A CloudWatch log group encrypted with the environment's key and kept as long as policy requires. */
@@ -19,6 +24,7 @@ export class EncryptedLogGroup extends Construct {
       name: props.name,
       kmsKeyId: props.kmsKeyArn,
       retentionInDays: props.retentionDays,
+      ...(props.protect ? { skipDestroy: true, lifecycle: { preventDestroy: true } } : {}),
     });
   }
 }

@@ -11,6 +11,11 @@ export interface SecurityGroupsProps {
   readonly appPort: number;
   readonly databasePort: number;
   readonly cachePort: number;
+  /**
+   * HTTPS from the services to the internet (through NAT). Needed where AWS APIs have no interface
+   * endpoint (dev); elsewhere only when the settings ask for it.
+   */
+  readonly servicesInternetEgress: boolean;
 }
 
 type Group = Tier | "endpoints";
@@ -25,7 +30,8 @@ interface Flow {
 /**
  * The security groups of each tier, created with the network so later phases only reference them.
  * Traffic flows tier to tier on the ports it needs: world -> alb (80, 443) -> services (app port) ->
- * database (5432) / cache (6379); services -> endpoints (443). Only the ALB admits the internet.
+ * database (5432) / cache (6379); services -> endpoints (443). Only the ALB admits the internet, and
+ * the services reach the internet only when `servicesInternetEgress` says so.
  */
 export class SecurityGroups extends Construct {
   readonly groups: Readonly<Record<Group, SecurityGroup>>;
@@ -61,14 +67,14 @@ export class SecurityGroups extends Construct {
     this.between("services", "database", { id: "postgres", port: props.databasePort, description: "Services to PostgreSQL" });
     this.between("services", "cache", { id: "redis", port: props.cachePort, description: "Services to Redis" });
     this.between("services", "endpoints", { id: "https", port: 443, description: "Services to VPC interface endpoints" });
-    // AWS APIs outside the endpoints (S3 via its gateway, others via NAT) and external identity providers.
-    new VpcSecurityGroupEgressRule(this, "services_out_https_ipv4", {
+    if (!props.servicesInternetEgress) return;
+    new VpcSecurityGroupEgressRule(this, "services_out_https_internet", {
       securityGroupId: g.services.id,
       ipProtocol: "tcp",
       fromPort: 443,
       toPort: 443,
       cidrIpv4: "0.0.0.0/0",
-      description: "HTTPS to AWS APIs and external identity providers",
+      description: "HTTPS to the internet through NAT (AWS APIs without endpoints, identity providers)",
     });
   }
 

@@ -26,6 +26,8 @@ export interface VpcProps {
   readonly accountId: string;
   /** Flow-log retention; audit evidence, three years by default. */
   readonly flowLogRetentionDays?: number;
+  /** Keep the flow-log group (audit evidence) when the stack is destroyed (prod, staging). */
+  readonly protectFlowLogs: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export class Vpc extends Construct {
       tags: { Name: n.vpc },
     });
     // Strip the default group of AWS's allow-all rules so nothing can use it by accident.
-    new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: `${n.prefix}-default-unused` } });
+    new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: n.defaultSecurityGroup } });
 
     const subnets = (tier: SubnetTier) =>
       zones.map(
@@ -76,14 +78,14 @@ export class Vpc extends Construct {
       database: databaseSubnets.map((s) => s.id),
     };
 
-    const igw = new InternetGateway(this, "internet-gateway", { vpcId: this.vpc.id, tags: { Name: `${n.prefix}-igw` } });
+    const igw = new InternetGateway(this, "internet-gateway", { vpcId: this.vpc.id, tags: { Name: n.internetGateway } });
     const publicRoutes = new RouteTable(this, "route-table_public", { vpcId: this.vpc.id, tags: { Name: n.routeTable("public") } });
     new Route(this, "route_public_internet", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
     publicSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
 
     const natZones = props.natGateways === "per-az" ? zones : zones.slice(0, 1);
     const nats = natZones.map((az, i) => {
-      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: `${n.natGateway(az)}-eip` } });
+      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: n.natEip(az) } });
       return new NatGateway(this, `nat-gateway_${az}`, {
         allocationId: eip.allocationId,
         subnetId: publicSubnets[i]!.id,
@@ -117,6 +119,7 @@ export class Vpc extends Construct {
       name: n.flowLogGroup,
       kmsKeyArn: props.kmsKeyArn,
       retentionDays: props.flowLogRetentionDays ?? AUDIT_LOG_RETENTION_DAYS,
+      protect: props.protectFlowLogs,
     });
     const role = new ServiceRole(this, "flow-logs-role", {
       name: n.flowLogRole,
@@ -125,9 +128,11 @@ export class Vpc extends Construct {
       statements: [
         {
           sid: "WriteFlowLogs",
-          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
           resources: [group.logGroup.arn, `${group.logGroup.arn}:*`],
         },
+        // DescribeLogGroups is not scoped to one group by CloudWatch Logs.
+        { sid: "DescribeLogGroups", actions: ["logs:DescribeLogGroups"], resources: ["*"] },
       ],
     });
     new FlowLog(this, "flow-log", {
@@ -137,7 +142,7 @@ export class Vpc extends Construct {
       logDestination: group.logGroup.arn,
       iamRoleArn: role.role.arn,
       maxAggregationInterval: 60,
-      tags: { Name: `${n.prefix}-flow-logs` },
+      tags: { Name: n.flowLog },
     });
   }
 }

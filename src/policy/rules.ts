@@ -1,5 +1,5 @@
 import { AUDIT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS } from "../config/profiles";
-import { REQUIRED_TAGS } from "../naming";
+import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
@@ -120,12 +120,14 @@ function ingressRules(s: StackView): Ingress[] {
 
 export const noWorldOpenSecurityGroups: Rule = {
   id: "no-world-ingress",
-  description: "no security group admits 0.0.0.0/0 or ::/0, except the ALB's on TCP 80 and 443",
+  description: "no security group admits 0.0.0.0/0 or ::/0, except the ALB's (accessweaver-<env>-alb) on TCP 80 and 443",
   check(s) {
-    // The ALB's group is the one named `<prefix>-alb` (the naming contract).
+    // The ALB's group is the one the naming contract gives the stack's environment.
+    const env = ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
+    const albName = env ? names(env).securityGroup("alb") : undefined;
     const albRefs = new Set(
       ofType(s, "aws_security_group")
-        .filter((r) => String(r.config.name ?? "").endsWith("-alb"))
+        .filter((r) => albName !== undefined && r.config.name === albName)
         .map((r) => `\${${r.address}.id}`),
     );
     return ingressRules(s)

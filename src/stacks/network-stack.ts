@@ -37,6 +37,7 @@ export class NetworkStack extends PhaseStack {
       natGateways: config.sizing.natGateways,
       kmsKeyArn: this.kms.keyArn,
       accountId: s.accountId,
+      protectFlowLogs: config.sizing.preventDestroy,
     });
     this.securityGroups = new SecurityGroups(this, "security-groups", {
       names: this.names,
@@ -44,6 +45,7 @@ export class NetworkStack extends PhaseStack {
       appPort: APP_PORT,
       databasePort: POSTGRES_PORT,
       cachePort: REDIS_PORT,
+      servicesInternetEgress: s.servicesInternetEgress,
     });
     new Endpoints(this, "endpoints", {
       names: this.names,
@@ -52,11 +54,14 @@ export class NetworkStack extends PhaseStack {
       routeTableIds: [...this.vpc.privateRouteTableIds, this.vpc.databaseRouteTableId],
       subnetIds: this.vpc.subnetIds.private,
       securityGroupId: this.securityGroups.groups.endpoints.id,
+      clientSecurityGroupId: this.securityGroups.groups.services.id,
       interfaceEndpoints: config.sizing.interfaceEndpoints,
     });
 
     new TerraformOutput(this, "vpc_id", { value: this.vpc.vpc.id, staticId: true, description: "VPC of the environment" });
     new TerraformOutput(this, "kms_key_arn", { value: this.kms.keyArn, staticId: true, description: "The environment's KMS key" });
-    new TerraformOutput(this, "kms_key_alias", { value: this.kms.aliasName, staticId: true, description: "Alias of the environment's KMS key" });
+    if (this.kms.aliasName) {
+      new TerraformOutput(this, "kms_key_alias", { value: this.kms.aliasName, staticId: true, description: "Alias of the environment's KMS key" });
+    }
   }
 }

@@ -21,6 +21,8 @@ export abstract class PhaseStack extends TerraformStack {
   readonly config: EnvironmentConfig;
   readonly phase: PhaseName;
   readonly names: Names;
+  /** Logical id -> construct path, to refuse two constructs sharing one address. */
+  private allocated?: Map<string, string>;
 
   constructor(scope: Construct, phase: PhaseName, props: PhaseStackProps) {
     const n = names(props.config.env);
@@ -55,6 +57,14 @@ export abstract class PhaseStack extends TerraformStack {
     const node = TerraformElement.isTerraformElement(element) ? element.node : element;
     const scopes = node.scopes;
     const components = scopes.slice(scopes.indexOf(this) + 1).map((c) => c.node.id);
-    return components.join("_").replace(/[^A-Za-z0-9_-]/g, "_");
+    const id = components.join("_").replace(/[^A-Za-z0-9_-]/g, "_");
+    // cdktf would silently merge two elements with one address; make that a synth error instead.
+    this.allocated ??= new Map();
+    const owner = this.allocated.get(id);
+    if (owner !== undefined && owner !== node.path) {
+      throw new Error(`Two constructs of ${this.node.id} map to the Terraform address id "${id}": ${owner} and ${node.path}. Rename one of their construct ids.`);
+    }
+    this.allocated.set(id, node.path);
+    return id;
   }
 }
