@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SettingsError } from "../src/config/errors";
-import { loadEnvironment, selectEnvironments } from "../src/config/load";
+import { loadEnvironment, parseHcl, selectEnvironments } from "../src/config/load";
 import { PROFILES } from "../src/config/profiles";
 import { validateSettings } from "../src/config/settings";
 import { EnvironmentName } from "../src/naming";
@@ -152,5 +152,27 @@ describe("settings files", () => {
     expect(() => selectEnvironments("production")).toThrow('Unknown environment "production" (ENV). Valid environments: dev, staging, prod');
     expect(selectEnvironments("")).toEqual(["dev", "staging", "prod"]);
     expect(selectEnvironments("prod")).toEqual(["prod"]);
+  });
+});
+
+describe("settings parse cache", () => {
+  const cacheDir = path.join(ROOT, "node_modules/.cache/accessweaver-settings");
+  const keyOf = (text: string) => require("crypto").createHash("sha256").update(`hcl2json 0.21.0\0${text}`).digest("hex");
+
+  it("parses a text once and then answers from the cache, keyed by the text", async () => {
+    const text = `owner = "cache-test-${process.pid}-${Date.now()}"\n`;
+    expect(await parseHcl("x.tfvars", text)).toEqual({ owner: `cache-test-${text.split("cache-test-")[1]!.split('"')[0]}` });
+    const entry = path.join(cacheDir, `${keyOf(text)}.json`);
+    expect(fs.existsSync(entry)).toBe(true);
+    // A planted entry proves the second call reads the cache rather than parsing again.
+    fs.writeFileSync(entry, JSON.stringify({ owner: "from-cache" }));
+    expect(await parseHcl("x.tfvars", text)).toEqual({ owner: "from-cache" });
+    fs.rmSync(entry);
+  });
+
+  it("never caches a parse error", async () => {
+    const text = `owner = "unterminated-${Date.now()}\n`;
+    await expect(parseHcl("x.tfvars", text)).rejects.toThrow(/x\.tfvars:1/);
+    expect(fs.existsSync(path.join(cacheDir, `${keyOf(text)}.json`))).toBe(false);
   });
 });

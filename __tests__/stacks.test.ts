@@ -111,7 +111,7 @@ describe("synth (the app)", () => {
   }
 
   it("ENV=prod synthesizes only prod's stacks", () => {
-    const out = path.join(tempDir(), "cdktf.out");
+    const out = path.join(tempDir(), "not-yet", "cdktf.out");
     const r = runApp(out, "prod");
     expect(r.status).toBe(0);
     expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["accessweaver-prod-network"]);

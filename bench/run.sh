@@ -25,11 +25,15 @@ measure() {
   echo "$median $((peak / 1024))"
 }
 
+# Cold: the settings files not yet parsed (their parse is cached in node_modules/.cache by content).
+rm -rf node_modules/.cache/accessweaver-settings
+read -r cold_s cold_mb < <(runs=1 measure make-synth-cold make synth OUTDIR="$tmp/direct.out")
 read -r make_s make_mb < <(measure make-synth make synth OUTDIR="$tmp/direct.out")
 read -r cli_s cli_mb < <(measure cdktf-synth npx cdktf synth --output "$tmp/cli.out")
 synth_runs=$runs; runs=1
 read -r test_s test_mb < <(measure unit make unit)
 ratio=$(awk -v a="$cli_s" -v b="$make_s" 'BEGIN {printf "%.1f", a / b}')
+cold_ratio=$(awk -v a="$cli_s" -v b="$cold_s" 'BEGIN {printf "%.1f", a / b}')
 
 {
   echo "# Benchmark figures"
@@ -39,7 +43,8 @@ ratio=$(awk -v a="$cli_s" -v b="$make_s" 'BEGIN {printf "%.1f", a / b}')
   echo "| what | wall | peak memory (largest process) | target |"
   echo "|---|---|---|---|"
   echo "| \`make synth\` (all environments, app run directly) | ${make_s} s | ${make_mb} MB | < 1.5 s, < 1 GB |"
+  echo "| \`make synth\`, first run after a settings change (cold parse cache) | ${cold_s} s | ${cold_mb} MB | < 1.5 s |"
   echo "| \`npx cdktf synth\` (same app) | ${cli_s} s | ${cli_mb} MB | |"
-  echo "| speed-up of \`make synth\` | ${ratio}x | | >= 4x |"
+  echo "| speed-up of \`make synth\` (cold) | ${ratio}x (${cold_ratio}x) | | >= 4x |"
   echo "| \`make unit\` (jest suite) | ${test_s} s | ${test_mb} MB | < 60 s, < 1 GB |"
 } | tee bench/results.md

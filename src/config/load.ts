@@ -1,6 +1,6 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "@cdktf/hcl2json";
 import { ENVIRONMENTS, EnvironmentName, isEnvironmentName } from "../naming";
 import { SettingsError } from "./errors";
 import { EnvironmentConfig, validateSettings } from "./settings";
@@ -19,6 +19,33 @@ export function settingsFile(env: EnvironmentName, rootDir: string): { file: str
   return { file: `${own}.example`, isExample: true };
 }
 
+const CACHE_DIR = path.resolve(__dirname, "../../node_modules/.cache/accessweaver-settings");
+
+/**
+ * Parses HCL with @cdktf/hcl2json. Starting its WebAssembly parser costs about a fifth of a synth, so
+ * results are kept in node_modules/.cache, keyed by the text's hash: an unchanged file is not parsed
+ * again. Parse errors are never cached.
+ */
+export async function parseHcl(name: string, text: string): Promise<Record<string, unknown>> {
+  const key = createHash("sha256").update(`hcl2json 0.21.0\0${text}`).digest("hex");
+  const cached = path.join(CACHE_DIR, `${key}.json`);
+  try {
+    return JSON.parse(fs.readFileSync(cached, "utf8")) as Record<string, unknown>;
+  } catch {
+    // not cached yet (or unreadable): parse
+  }
+  const { parse } = await import("@cdktf/hcl2json");
+  const raw = (await parse(name, text)) as Record<string, unknown>;
+  try {
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    fs.writeFileSync(`${cached}.${process.pid}`, JSON.stringify(raw));
+    fs.renameSync(`${cached}.${process.pid}`, cached);
+  } catch {
+    // a read-only tree only loses the cache
+  }
+  return raw;
+}
+
 /** Reads, parses and validates the settings of one environment and merges them over its sizing profile. */
 export async function loadEnvironment(env: EnvironmentName, options: LoadOptions = {}): Promise<EnvironmentConfig> {
   const rootDir = options.rootDir ?? process.cwd();
@@ -34,7 +61,7 @@ export async function loadEnvironment(env: EnvironmentName, options: LoadOptions
   }
   let raw: Record<string, unknown>;
   try {
-    raw = (await parse(shown, fs.readFileSync(source.file, "utf8"))) as Record<string, unknown>;
+    raw = await parseHcl(shown, fs.readFileSync(source.file, "utf8"));
   } catch (e) {
     const detail = String(e instanceof Error ? e.message : e).replace(/^parse config: /, "");
     throw new SettingsError([{ file: shown, key: "(syntax)", found: `HCL that does not parse: ${detail}`, expected: "valid HCL: key = value lines" }]);

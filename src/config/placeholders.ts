@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "@cdktf/hcl2json";
+import { parseHcl } from "./load";
 import { EnvironmentConfig, SettingKey } from "./settings";
 
 /**
@@ -19,7 +19,6 @@ export const ACCOUNT_SPECIFIC: readonly SettingKey[] = [
   "owner",
 ];
 
-const parseFile = async (file: string) => (await parse(path.basename(file), fs.readFileSync(file, "utf8"))) as Record<string, unknown>;
 
 /** The account-specific keys whose value in `own` is the example's own value. */
 export function placeholderKeys(own: Record<string, unknown>, example: Record<string, unknown>): SettingKey[] {
@@ -42,6 +41,7 @@ export async function refusalForRealRun(config: EnvironmentConfig, action: strin
   }
   const examplePath = path.join(rootDir, example);
   if (!fs.existsSync(examplePath)) return undefined;
+  const parseFile = (file: string) => parseHcl(path.relative(rootDir, file), fs.readFileSync(file, "utf8"));
   const keys = placeholderKeys(await parseFile(path.join(rootDir, own)), await parseFile(examplePath));
   if (keys.length === 0) return undefined;
   return `${action} refused for ${config.env}: ${own} still holds the example's values for: ${keys.join(", ")}. Replace them with this environment's own values.`;
