@@ -171,6 +171,7 @@ describe("apply", () => {
     );
     expect(fs.existsSync(planFile("dev", "database"))).toBe(false);
     expect(fs.existsSync(planFile("dev", "cache"))).toBe(false);
+    expect(fs.existsSync(`${planFile("dev", "cache")}.txt`)).toBe(false);
   });
 
   it("applies only PHASE when given", () => {

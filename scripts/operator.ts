@@ -249,7 +249,7 @@ function apply(ctx: Context, stacks: Stack[]): void {
     // Later phases were planned against this phase's outputs as they were: if they changed, those
     // plans are wrong in ways Terraform cannot see. Retire them rather than apply them.
     if (later.length > 0 && outputs(s) !== before) {
-      for (const l of later) for (const f of [l.plan, metaOf(l)]) fs.rmSync(f, { force: true });
+      for (const l of later) for (const f of [l.plan, `${l.plan}.txt`, metaOf(l)]) fs.rmSync(f, { force: true });
       throw new Refusal(
         `Applied ${stacks.slice(0, i + 1).map((x) => x.name).join(", ")}. The outputs of ${s.name} changed, so the saved plans of ${later.map((l) => l.name).join(", ")} were made against old values: they were not applied and are removed. Run make plan ENV=${ctx.env} again, review, then make apply ENV=${ctx.env}.`,
       );

@@ -31,8 +31,7 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(outdir), { recursive: true });
   try {
-    // No construct stack traces: they cost a tenth of the synth and are not part of the output.
-    const app = new App({ outdir: scratch, stackTraces: false });
+    const app = new App({ outdir: scratch });
     const stacks = configs.flatMap((config) => buildEnvironment(app, config));
     app.synth();
     publish(scratch, outdir, envs);

@@ -19,7 +19,6 @@ export const ACCOUNT_SPECIFIC: readonly SettingKey[] = [
   "owner",
 ];
 
-
 /** The account-specific keys whose value in `own` is the example's own value. */
 export function placeholderKeys(own: Record<string, unknown>, example: Record<string, unknown>): SettingKey[] {
   return ACCOUNT_SPECIFIC.filter((k) => {

@@ -19,9 +19,9 @@ export interface KmsProps {
 }
 
 /** Services that use the key through grants made on behalf of IAM principals of this account. */
-export const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
+const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
 /** Services that publish to the encrypted alert topic and so must encrypt with the key themselves. */
-export const ALERT_PUBLISHERS = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"];
+const ALERT_PUBLISHERS = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"];
 
 /**
  * The environment's customer-managed key: rotated yearly, aliased, and with a key policy that lets this
