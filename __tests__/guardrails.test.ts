@@ -9,6 +9,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { GuardrailError, Guardrails, Rule, evaluate, viewOf } from "../src/policy/guardrails";
 import { BASELINE_RULES, kmsKeyRotated, logGroupEncryptedAndRetained, noPublicIpSubnets, noWorldOpenSecurityGroups, requiredTags } from "../src/policy/rules";
 import { defaultTags } from "../src/naming";
+import { EncryptedLogGroup } from "../src/constructs/log-group";
 import { synthesize } from "../src/synth";
 import { config, synthEnv, tempDir, ROOT } from "./support/config";
 import * as fs from "fs";
@@ -36,18 +37,37 @@ describe("guardrail rules reject bad resources", () => {
     expect(check(requiredTags, stackWith(() => undefined))).toEqual([]);
   });
 
-  it("log-group-encrypted-retained: unencrypted, short-lived, and audit logs kept under three years", () => {
+  it("log-group-encrypted-retained: unencrypted, undeclared, short-lived, and audit evidence kept under three years", () => {
     const s = stackWith((st) => {
-      new CloudwatchLogGroup(st, "plain", { name: "/ecs/x", retentionInDays: 365 });
-      new CloudwatchLogGroup(st, "short", { name: "/ecs/y", kmsKeyId: "arn:k", retentionInDays: 30 });
-      new CloudwatchLogGroup(st, "flow", { name: "/aws/vpc/x/flow-logs", kmsKeyId: "arn:k", retentionInDays: 365 });
-      new CloudwatchLogGroup(st, "good", { name: "/aws/vpc/y/flow-logs", kmsKeyId: "arn:k", retentionInDays: 1096 });
+      const app = (name: string) => ({ name, kmsKeyId: "arn:k", tags: { LogClass: "application" } });
+      new CloudwatchLogGroup(st, "plain", { name: "/ecs/x", retentionInDays: 365, tags: { LogClass: "application" } });
+      new CloudwatchLogGroup(st, "undeclared", { name: "/ecs/z", kmsKeyId: "arn:k", retentionInDays: 365 });
+      new CloudwatchLogGroup(st, "unknown-class", { name: "/ecs/w", kmsKeyId: "arn:k", retentionInDays: 365, tags: { LogClass: "debug" } });
+      new CloudwatchLogGroup(st, "short", { ...app("/ecs/y"), retentionInDays: 30 });
+      new CloudwatchLogGroup(st, "flow", { name: "/aws/vpc/x/flow-logs", kmsKeyId: "arn:k", retentionInDays: 365, tags: { LogClass: "audit" } });
+      new CloudwatchLogGroup(st, "good", { name: "/aws/vpc/y/flow-logs", kmsKeyId: "arn:k", retentionInDays: 1096, tags: { LogClass: "audit" } });
+      // The name says "audit", the declaration says application: the declaration decides.
+      new CloudwatchLogGroup(st, "audit-service", { ...app("/ecs/accessweaver-prod/aw-audit-service"), retentionInDays: 365 });
     });
     expect(check(logGroupEncryptedAndRetained, s).map((v) => `${v.address}: ${v.message}`)).toEqual([
       "aws_cloudwatch_log_group.plain: kms_key_id is not set: the log group is not encrypted with the environment's key",
-      "aws_cloudwatch_log_group.short: retention_in_days is 30; logs need at least 365",
-      "aws_cloudwatch_log_group.flow: retention_in_days is 365; audit-type logs need at least 1096",
+      "aws_cloudwatch_log_group.undeclared: tag LogClass is missing; expected application or audit (create it with EncryptedLogGroup)",
+      'aws_cloudwatch_log_group.unknown-class: tag LogClass is "debug"; expected application or audit (create it with EncryptedLogGroup)',
+      "aws_cloudwatch_log_group.short: retention_in_days is 30; application logs need at least 365",
+      "aws_cloudwatch_log_group.flow: retention_in_days is 365; audit logs need at least 1096",
     ]);
+  });
+
+  it("log classes are declared where the group is made: the audit service's log is an application log; audit evidence kept 365 days fails the prod synth", () => {
+    const made = (logClass: "application" | "audit", retentionDays?: number) =>
+      stackWith((st) => new EncryptedLogGroup(st, "logs", { name: "/ecs/accessweaver-prod/aw-audit-service", kmsKeyArn: "arn:k", logClass, ...(retentionDays ? { retentionDays } : {}) }));
+    const only = (s: TerraformStack) => Object.values<Record<string, unknown>>(s.toTerraform().resource.aws_cloudwatch_log_group)[0];
+    expect(only(made("application"))).toEqual(expect.objectContaining({ retention_in_days: 365, tags: { LogClass: "application" } }));
+    expect(check(logGroupEncryptedAndRetained, made("application"))).toEqual([]);
+    expect(only(made("audit"))!.retention_in_days).toBe(1096);
+    const shortAudit = made("audit", 365);
+    Guardrails.attach(shortAudit, BASELINE_RULES, "enforce");
+    expect(() => (shortAudit.node.scope as App).synth()).toThrow(/\[log-group-encrypted-retained\] aws_cloudwatch_log_group\.logs_log-group\w*: retention_in_days is 365; audit logs need at least 1096/);
   });
 
   it("kms-key-rotation: a key without rotation", () => {

@@ -230,7 +230,7 @@ describe("deploy, output", () => {
   it("output refuses an unknown NAME, listing the outputs", () => {
     const r = make(["output", "ENV=prod", "NAME=nope"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('No output "nope" in prod. Outputs: kms_key_alias (network), kms_key_arn (network), vpc_id (network).');
+    expect(r.stderr).toContain('No output "nope" in prod. Outputs: database_subnet_ids (network), kms_key_alias (network), kms_key_arn (network), private_subnet_ids (network), public_subnet_ids (network), security_group_ids (network), vpc_cidr (network), vpc_id (network).');
     expect(r.log).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { TerraformDataSource, TerraformResource, Testing } from "cdktf";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
-import { config, synthEnv, tempDir, ROOT } from "./support/config";
+import { buildEnv, config, synthEnv, tempDir, ROOT } from "./support/config";
 
 const APP = ["-r", path.join(ROOT, "node_modules/sucrase/register"), path.join(ROOT, "main.ts")];
 const env = (extra: Record<string, string>) => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
@@ -86,7 +86,7 @@ describe("addresses", () => {
   });
 
   it("refuses two constructs that would share one address, naming both", () => {
-    const stack = synthEnv(config("dev")).stacks[0]!;
+    const stack = buildEnv(config("dev")).stacks[0]!;
     new Subnet(stack, "vpc_subnet_public_eu-west-1a", { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24" });
     expect(() => Testing.synth(stack)).toThrow(
       'Two constructs of accessweaver-dev-network map to the Terraform address id "vpc_subnet_public_eu-west-1a": accessweaver-dev-network/vpc/subnet_public_eu-west-1a and accessweaver-dev-network/vpc_subnet_public_eu-west-1a',

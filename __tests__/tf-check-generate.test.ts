@@ -7,7 +7,7 @@ import { CheckRoot, GenerateError, STANDIN_AWS, buildCheckRoot } from "../script
 import { JsonObject } from "../scripts/tf-check/json";
 import { Mirror } from "../scripts/tf-check/mirror";
 import { phasesNamedIn } from "../scripts/tf-check/run";
-import { SynthStack, readSynthOutput } from "../scripts/tf-check/stacks";
+import { SynthStack, dependencyOrder, readSynthOutput } from "../scripts/tf-check/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
 const MIRROR: Mirror = { dir: "/opt/tf-plugins", providers: new Set(["registry.terraform.io/hashicorp/aws"]) };
@@ -190,6 +190,54 @@ describe("tf-check generator: one check root per environment", () => {
   it("refuses a stack reading the outputs of a stack that was not synthesized", () => {
     expect(() => build([stack("database", database())])).toThrow(GenerateError);
     expect(() => build([stack("database", database())])).toThrow(/prod\/database.*accessweaver-prod-network, which is not a synthesized stack of environment prod/);
+  });
+
+  /** The project's shape: a network publishing named outputs, a database reading them by state key. */
+  const explicit = () => {
+    const up = network();
+    up.output = { vpc_id: { value: "${aws_vpc.vpc.id}" }, security_group_ids: { value: { database: "${aws_vpc.vpc.default_security_group_id}" } } };
+    const REF2 = "data.terraform_remote_state.network.outputs";
+    const down: JsonObject = {
+      terraform: terraform("database"),
+      provider: provider("database"),
+      data: { terraform_remote_state: { network: { backend: "s3", config: { bucket: "state-prod", key: "prod/network/terraform.tfstate", region: "eu-west-1" } } } },
+      resource: { aws_subnet: { db: { vpc_id: `\${${REF2}.vpc_id}`, cidr_block: "10.0.1.0/24", tags: { Group: `\${${REF2}.security_group_ids.database}` } } } },
+    };
+    return { up, down };
+  };
+
+  it("rewires the project's explicit remote state reads, matched to the phase whose backend writes that state key", () => {
+    const { up, down } = explicit();
+    const wiredRoot = build([stack("network", up), stack("database", down, [])]);
+    const copy = file(wiredRoot, "accessweaver-prod-database/cdk.tf.json");
+    expect(copy.data).toBeUndefined();
+    expect(copy.resource.aws_subnet.db.vpc_id).toBe("${var.network__vpc_id}");
+    expect(copy.resource.aws_subnet.db.tags.Group).toBe("${var.network__security_group_ids.database}");
+    const call = file(wiredRoot, "main.tf.json").module.database;
+    expect(call.network__vpc_id).toBe("${nonsensitive(module.network.vpc_id)}");
+    expect(call.network__security_group_ids).toBe("${nonsensitive(module.network.security_group_ids)}");
+    expect(wiredRoot.wires.map((w) => [w.upstream, w.output])).toEqual([
+      ["accessweaver-prod-network", "vpc_id"],
+      ["accessweaver-prod-network", "security_group_ids"],
+    ]);
+    expect(wiredRoot.problems).toEqual([]);
+    // The order comes from the state read even without a manifest dependency.
+    expect(dependencyOrder([stack("database", down), stack("network", up)]).map((s) => s.phase)).toEqual(["network", "database"]);
+  });
+
+  it("reports an explicit read of an output the upstream phase does not declare", () => {
+    const { up, down } = explicit();
+    delete (up.output as any).vpc_id;
+    const broken = build([stack("network", up), stack("database", down)]);
+    expect(broken.problems).toEqual(['prod/database (accessweaver-prod-database): aws_subnet.db (vpc_id) read(s) output "vpc_id" of accessweaver-prod-network, which that stack does not declare.']);
+  });
+
+  it("refuses an explicit read of a state that no phase of the environment writes", () => {
+    const { up, down } = explicit();
+    (down.data as any).terraform_remote_state.network.config.key = "prod/edge/terraform.tfstate";
+    expect(() => build([stack("network", up), stack("database", down)])).toThrow(
+      /prod\/database \(accessweaver-prod-database\) reads data.terraform_remote_state.network \(.*prod\/edge\/terraform.tfstate.*\), a state that no synthesized stack of environment prod writes/,
+    );
   });
 
   it("finds the phase that Terraform's message points at", () => {

@@ -125,6 +125,10 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     const plan = readJson(path.join(fixtures, "rehearsal", "wired", "plan.json"));
     const subnet = plan.resource_changes.find((r: any) => r.address === "module.database.aws_subnet.subnet");
     expect(subnet.change.after_unknown.vpc_id).toBe(true);
+    // Both tags come from the network phase, so the whole map is known only after its apply.
+    expect(subnet.change.after_unknown.tags).toBe(true);
+    const call = plan.configuration.root_module.module_calls.database.expressions;
+    expect(Object.keys(call).filter((k) => k.startsWith("network__")).sort()).toEqual(["network__cross-stack-output-aws_vpcvpcarn", "network__security_group_ids", "network__vpc_id"]);
     expect(plan.resource_changes.map((r: any) => r.address).sort()).toEqual([
       "module.database.aws_secretsmanager_secret.secret",
       "module.database.aws_secretsmanager_secret_version.secret-version",

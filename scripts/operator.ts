@@ -140,7 +140,7 @@ function init(ctx: Context, s: Stack): void {
   try {
     run(ctx.tf, [`-chdir=${s.dir}`, "init", "-input=false", ...flags]);
   } catch (e) {
-    const bucket = names(ctx.env).stateBucket("<account id>");
+    const bucket = names(ctx.env).stateBucket("000000000000").replace(/000000000000$/, "<account id>");
     throw new Refusal(`${(e as Error).message} If the state bucket ${bucket} or the lock table ${names(ctx.env).lockTable} does not exist yet, run scripts/setup-backend.sh ${ctx.env} <region> first; after a backend change, add INIT_FLAGS=-reconfigure (or -migrate-state).`);
   }
 }

@@ -78,18 +78,25 @@ case ${#positional[@]} in
   *) refuse "too many arguments: found ${#positional[@]} (${positional[*]}), expected <env> and <region>." ;;
 esac
 
+# Names come from src/naming.ts, as the stacks' backend blocks do (scripts/backend-names.ts).
+PROJECT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+command -v node >/dev/null 2>&1 || die "node is not on PATH: it is needed for the names (src/naming.ts) and to read the CLI's JSON."
+[[ -f $PROJECT_ROOT/node_modules/sucrase/register/index.js ]] ||
+  die "the project's dependencies are not installed ($PROJECT_ROOT/node_modules): run 'make install' (npm ci) first."
+NAMES=$(node -r "$PROJECT_ROOT/node_modules/sucrase/register" "$PROJECT_ROOT/scripts/backend-names.ts") ||
+  die "could not read the backend names from src/naming.ts (scripts/backend-names.ts failed)."
+eval "$NAMES"
+
 ENV_NAME=${positional[0]}
 REGION=${positional[1]}
-case "$ENV_NAME" in
-  dev | staging | prod) ;;
-  *) refuse "unknown environment '$ENV_NAME': expected one of dev, staging, prod." ;;
-esac
+[[ " $ENVIRONMENTS " == *" $ENV_NAME "* && $ENV_NAME =~ ^[a-z]+$ ]] ||
+  refuse "unknown environment '$ENV_NAME': expected one of ${ENVIRONMENTS// /, }."
 [[ $REGION =~ $REGION_PATTERN ]] ||
   refuse "malformed region '$REGION': expected an AWS region such as eu-west-1 (pattern $REGION_PATTERN)."
 
 # The operator's settings, when they exist, must describe the same environment: a backend created in
 # the wrong account or region would leave make init failing later, far from the cause.
-SETTINGS="${ACCESSWEAVER_SETTINGS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}/environments/$ENV_NAME/terraform.tfvars"
+SETTINGS="${ACCESSWEAVER_SETTINGS_ROOT:-$PROJECT_ROOT}/environments/$ENV_NAME/terraform.tfvars"
 setting() { sed -nE "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"([^\"]*)\".*/\\1/p" "$SETTINGS" 2>/dev/null | tail -n 1; }
 SETTINGS_ACCOUNT="" SETTINGS_REGION=""
 if [[ -f $SETTINGS ]]; then
@@ -100,7 +107,6 @@ if [[ -f $SETTINGS ]]; then
 fi
 
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH: install AWS CLI v2 and configure credentials (e.g. AWS_PROFILE)."
-command -v node >/dev/null 2>&1 || die "node is not on PATH: it is needed to read the CLI's JSON."
 
 case "$REGION" in
   cn-*) PARTITION=aws-cn ;;
@@ -108,7 +114,8 @@ case "$REGION" in
   *) PARTITION=aws ;;
 esac
 
-TABLE="accessweaver-terraform-locks-$ENV_NAME"
+table_var="LOCK_TABLE_$ENV_NAME" bucket_var="STATE_BUCKET_$ENV_NAME"
+TABLE=${!table_var}
 LIFECYCLE_RULE_ID="terraform-state-retention"
 POLICY_SID="DenyInsecureTransport"
 
@@ -183,7 +190,7 @@ ACCOUNT=${AWS_OUT//[[:space:]]/}
 [[ $ACCOUNT =~ ^[0-9]{12}$ ]] || die "unexpected account id from 'aws sts get-caller-identity': '$AWS_OUT'"
 [[ -z $SETTINGS_ACCOUNT || $SETTINGS_ACCOUNT == "$ACCOUNT" ]] ||
   die "these credentials are for account $ACCOUNT, but $SETTINGS says aws_account_id = \"$SETTINGS_ACCOUNT\": check AWS_PROFILE; nothing was changed."
-BUCKET="accessweaver-terraform-state-$ENV_NAME-$ACCOUNT"
+BUCKET=${!bucket_var//\{account\}/$ACCOUNT}
 note=""
 $DRY_RUN && note=" (dry run: nothing will be changed)"
 printf 'Terraform backend of %s in %s, account %s%s\n' "$ENV_NAME" "$REGION" "$ACCOUNT" "$note"
@@ -232,7 +239,7 @@ read_setting TAGGING NoSuchTagSet s3api get-bucket-tagging --bucket "$BUCKET" --
 # shellcheck disable=SC2016 # JavaScript, not shell
 DECISIONS=$(
   VERSIONING=$VERSIONING ENCRYPTION=$ENCRYPTION PUBLIC_ACCESS_BLOCK=$PUBLIC_ACCESS_BLOCK POLICY=$POLICY \
-    LIFECYCLE=$LIFECYCLE TAGGING=$TAGGING BUCKET=$BUCKET PARTITION=$PARTITION ENV_NAME=$ENV_NAME \
+    LIFECYCLE=$LIFECYCLE TAGGING=$TAGGING BUCKET=$BUCKET PARTITION=$PARTITION ENV_NAME=$ENV_NAME PROJECT_TAG=$PROJECT_TAG \
     POLICY_SID=$POLICY_SID LIFECYCLE_RULE_ID=$LIFECYCLE_RULE_ID node -e '
 const e = process.env;
 const read = (name) => { try { return e[name] ? JSON.parse(e[name]) : null; }
@@ -270,7 +277,7 @@ const mine = rules.find((r) => r.ID === wantRule.ID);
 say("lifecycle", mine?.Status === "Enabled", mine ? `rule ${mine.ID} ${mine.Status}` : rules.length ? `${rules.length} other rule(s)` : "none",
   mine?.Status === "Enabled" ? null : { Rules: [...rules.filter((r) => r.ID !== wantRule.ID), wantRule] });
 
-const want = [["Project", "AccessWeaver"], ["Environment", e.ENV_NAME], ["ManagedBy", "setup-backend"]].map(([Key, Value]) => ({ Key, Value }));
+const want = [["Project", e.PROJECT_TAG], ["Environment", e.ENV_NAME], ["ManagedBy", "setup-backend"]].map(([Key, Value]) => ({ Key, Value }));
 const have = (read("TAGGING") || {}).TagSet || [];
 const missing = want.filter((w) => !have.some((h) => h.Key === w.Key && h.Value === w.Value));
 say("tags", missing.length === 0, missing.length === 0 ? "Project, Environment, ManagedBy set" : `missing or different: ${missing.map((m) => m.Key).join(", ")}`,
@@ -314,7 +321,7 @@ while IFS=$'\t' read -r name verdict desc payload; do
     tags:ok) unchanged "tags of $BUCKET: $desc" ;;
     tags:put)
       aws_change "tag $BUCKET" s3api put-bucket-tagging --bucket "$BUCKET" --tagging "$payload"
-      updated "tags of $BUCKET: Project=AccessWeaver, Environment=$ENV_NAME, ManagedBy=setup-backend ($desc)"
+      updated "tags of $BUCKET: Project=$PROJECT_TAG, Environment=$ENV_NAME, ManagedBy=setup-backend ($desc)"
       ;;
     *) die "internal error: unexpected decision '$name $verdict'" ;;
   esac
@@ -333,7 +340,7 @@ else
     --billing-mode PAY_PER_REQUEST \
     --sse-specification Enabled=true,SSEType=KMS \
     --deletion-protection-enabled \
-    --tags Key=Project,Value=AccessWeaver "Key=Environment,Value=$ENV_NAME" Key=ManagedBy,Value=setup-backend
+    --tags "Key=Project,Value=$PROJECT_TAG" "Key=Environment,Value=$ENV_NAME" Key=ManagedBy,Value=setup-backend
   TABLE_NEW=true
   TABLE_STATUS=CREATING DELETION_PROTECTION=True
   created "lock table $TABLE (LockID, on demand, SSE-KMS, deletion protection on)"

@@ -1,6 +1,8 @@
 /**
  * The naming and tagging contract. The guide's runbooks call resources by these names, so every
- * construct, stack and script takes its names from here and nowhere else.
+ * construct, stack and script takes its names from here and nowhere else. Every name is checked
+ * against the AWS limit of the resource that carries it when it is built: a name that AWS would
+ * refuse stops the synth here, not an apply later.
  */
 
 export const PROJECT = "accessweaver";
@@ -16,13 +18,76 @@ export function isEnvironmentName(value: string): value is EnvironmentName {
 export const PHASES = ["network", "database", "cache", "loadbalancer", "services", "observability"] as const;
 export type PhaseName = (typeof PHASES)[number];
 
-/** The five AccessWeaver services, by their container and ECS service suffix. */
+/** The five AccessWeaver services, by their container and ECS service suffix (facts in config/services.ts). */
 export const SERVICES = ["aw-api-gateway", "aw-pdp-service", "aw-pap-service", "aw-tenant-service", "aw-audit-service"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** Security-group tiers created by the network phase and used by later phases. */
 export const TIERS = ["alb", "services", "database", "cache"] as const;
 export type Tier = (typeof TIERS)[number];
+/** Every security group of the network phase: the tiers and the interface endpoints' group. */
+export const SECURITY_GROUPS = [...TIERS, "endpoints"] as const;
+export type SecurityGroupName = (typeof SECURITY_GROUPS)[number];
+
+/** The application secrets in Secrets Manager, `accessweaver/<env>/<kind>` (guide, "Secrets Management"). */
+export const SECRET_KINDS = ["database", "redis", "jwt"] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
+
+/** The two target groups of a blue/green release (CodeDeploy shifts the listener between them). */
+export type DeploymentSlot = "blue" | "green";
+
+/**
+ * AWS's limits on the names this project builds, by the resource that carries the name: the longest
+ * name AWS accepts and the characters it allows. Sources: each service's API reference (CreateX, the
+ * Name parameter) and the provider's argument reference.
+ */
+export const NAME_RULES = {
+  s3Bucket: { max: 63, pattern: /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, what: "S3 bucket (3-63 lower-case letters, digits, dots, hyphens; globally unique)" },
+  dynamodbTable: { max: 255, pattern: /^[A-Za-z0-9_.-]{3,}$/, what: "DynamoDB table" },
+  tagValue: { max: 256, pattern: /^.+$/, what: "tag value (Name)" },
+  securityGroup: { max: 255, pattern: /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]+$/, what: "security group" },
+  kmsAlias: { max: 256, pattern: /^alias\/(?!aws\/)[A-Za-z0-9/_-]+$/, what: "KMS alias" },
+  logGroup: { max: 512, pattern: /^[A-Za-z0-9_\-/.#]+$/, what: "CloudWatch log group" },
+  iamRole: { max: 64, pattern: /^[\w+=,.@-]+$/, what: "IAM role" },
+  iamPolicy: { max: 128, pattern: /^[\w+=,.@-]+$/, what: "IAM policy" },
+  ecsName: { max: 255, pattern: /^[A-Za-z0-9_-]+$/, what: "ECS cluster, service or task family" },
+  loadBalancer: { max: 32, pattern: /^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/, what: "load balancer" },
+  targetGroup: { max: 32, pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/, what: "target group" },
+  rdsIdentifier: { max: 63, pattern: /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/, what: "RDS identifier (instance, parameter group, snapshot)" },
+  rdsSubnetGroup: { max: 255, pattern: /^[a-z0-9 ._-]+$/, what: "DB subnet group" },
+  elasticacheGroup: { max: 40, pattern: /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/, what: "ElastiCache replication group" },
+  elasticacheName: { max: 255, pattern: /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/, what: "ElastiCache subnet or parameter group" },
+  secret: { max: 512, pattern: /^[A-Za-z0-9/_+=.@-]+$/, what: "Secrets Manager secret" },
+  alarm: { max: 255, pattern: /^[^\s][ -~]*$/, what: "CloudWatch alarm" },
+  dashboard: { max: 255, pattern: /^[A-Za-z0-9_-]+$/, what: "CloudWatch dashboard" },
+  snsTopic: { max: 256, pattern: /^[A-Za-z0-9_-]+$/, what: "SNS topic" },
+  wafName: { max: 128, pattern: /^[\w-]+$/, what: "WAF web ACL or rule" },
+  codedeploy: { max: 100, pattern: /^[A-Za-z0-9_.+=,@-]+$/, what: "CodeDeploy application or deployment group" },
+  budget: { max: 100, pattern: /^[^:\\]+$/, what: "budget" },
+  trail: { max: 128, pattern: /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, what: "CloudTrail trail" },
+  scalingPolicy: { max: 256, pattern: /^[^:]+$/, what: "Application Auto Scaling policy" },
+} as const satisfies Record<string, { max: number; pattern: RegExp; what: string }>;
+export type NameKind = keyof typeof NAME_RULES;
+
+/** Why AWS would refuse `name` as a `kind`, or undefined when it fits. */
+export function nameProblem(kind: NameKind, name: string): string | undefined {
+  const rule = NAME_RULES[kind];
+  if (name.length > rule.max) return `"${name}" is ${name.length} characters; a ${rule.what} name allows at most ${rule.max}`;
+  if (!rule.pattern.test(name)) return `"${name}" does not match what a ${rule.what} name allows (${rule.pattern})`;
+  return undefined;
+}
+
+/** `name`, after checking it fits a `kind`: an over-long or malformed name stops the synth, naming the limit. */
+function fit(kind: NameKind, name: string): string {
+  const problem = nameProblem(kind, name);
+  if (problem) throw new Error(`Name too long or malformed for AWS: ${problem}. Shorten it in src/naming.ts.`);
+  return name;
+}
+
+/** `aw-pdp-service` -> `pdp`: the service part of names that must stay short (target groups, scaling policies). */
+export function shortService(service: ServiceName): string {
+  return service.replace(/^aw-/, "").replace(/-service$/, "");
+}
 
 const TITLES: Record<EnvironmentName, string> = { dev: "Development", staging: "Staging", prod: "Production" };
 
@@ -30,44 +95,147 @@ const TITLES: Record<EnvironmentName, string> = { dev: "Development", staging: "
 export function names(env: EnvironmentName) {
   const prefix = `${PROJECT}-${env}`;
   const title = `AccessWeaver-${TITLES[env]}`;
+  const database = fit("rdsIdentifier", `${prefix}-postgres`);
+  const redis = fit("elasticacheGroup", `${prefix}-redis`);
   return {
     env,
     prefix,
     stack: (phase: PhaseName) => `${prefix}-${phase}`,
-    stateBucket: (accountId: string) => `${PROJECT}-terraform-state-${env}-${accountId}`,
-    lockTable: `${PROJECT}-terraform-locks-${env}`,
+    stateBucket: (accountId: string) => fit("s3Bucket", `${PROJECT}-terraform-state-${env}-${accountId}`),
+    lockTable: fit("dynamodbTable", `${PROJECT}-terraform-locks-${env}`),
     stateKey: (phase: PhaseName) => `${env}/${phase}/terraform.tfstate`,
 
-    vpc: `${prefix}-vpc`,
-    subnet: (tier: "public" | "private" | "database", az: string) => `${prefix}-${tier}-${az}`,
-    routeTable: (tier: string) => `${prefix}-${tier}`,
-    natGateway: (az: string) => `${prefix}-nat-${az}`,
-    natEip: (az: string) => `${prefix}-nat-${az}-eip`,
-    internetGateway: `${prefix}-igw`,
-    defaultSecurityGroup: `${prefix}-default-unused`,
-    endpoint: (service: string) => `${prefix}-${service.replace(/\./g, "-")}-endpoint`,
-    flowLog: `${prefix}-flow-logs`,
-    securityGroup: (tier: Tier | "endpoints") => `${prefix}-${tier}`,
-    flowLogGroup: `/aws/vpc/${prefix}/flow-logs`,
-    flowLogRole: `${prefix}-vpc-flow-logs`,
+    // network
+    vpc: fit("tagValue", `${prefix}-vpc`),
+    subnet: (tier: "public" | "private" | "database", az: string) => fit("tagValue", `${prefix}-${tier}-${az}`),
+    routeTable: (tier: string) => fit("tagValue", `${prefix}-${tier}`),
+    natGateway: (az: string) => fit("tagValue", `${prefix}-nat-${az}`),
+    natEip: (az: string) => fit("tagValue", `${prefix}-nat-${az}-eip`),
+    internetGateway: fit("tagValue", `${prefix}-igw`),
+    defaultSecurityGroup: fit("tagValue", `${prefix}-default-unused`),
+    endpoint: (service: string) => fit("tagValue", `${prefix}-${service.replace(/\./g, "-")}-endpoint`),
+    flowLog: fit("tagValue", `${prefix}-flow-logs`),
+    securityGroup: (group: SecurityGroupName) => fit("securityGroup", `${prefix}-${group}`),
+    flowLogGroup: fit("logGroup", `/aws/vpc/${prefix}/flow-logs`),
+    flowLogRole: fit("iamRole", `${prefix}-vpc-flow-logs`),
+    kmsAlias: fit("kmsAlias", `alias/${prefix}`),
 
-    kmsAlias: `alias/${prefix}`,
+    // database and cache
+    database,
+    databaseSubnetGroup: fit("rdsSubnetGroup", database),
+    databaseParameterGroup: fit("rdsIdentifier", `${database}15`),
+    databaseFinalSnapshot: fit("rdsIdentifier", `${database}-final`),
+    databaseMonitoringRole: fit("iamRole", `${prefix}-rds-monitoring`),
+    databaseLogGroup: (log: "postgresql" | "upgrade") => fit("logGroup", `/aws/rds/instance/${database}/${log}`),
+    redis,
+    redisSubnetGroup: fit("elasticacheName", redis),
+    redisParameterGroup: fit("elasticacheName", `${redis}7`),
+    redisLogGroup: (log: "slow-log" | "engine-log") => fit("logGroup", `/aws/elasticache/${redis}/${log}`),
+    secret: (kind: SecretKind) => fit("secret", `${PROJECT}/${env}/${kind}`),
 
-    cluster: `${prefix}-cluster`,
-    service: (service: ServiceName) => `${prefix}-${service}`,
-    serviceLogGroup: (service: ServiceName) => `/ecs/${prefix}/${service}`,
-    database: `${prefix}-postgres`,
-    redis: `${prefix}-redis`,
-    secret: (kind: "database" | "redis" | "jwt") => `${PROJECT}/${env}/${kind}`,
-    alarm: (metric: string) => `${prefix}-${metric}`,
-    alertsTopic: `${prefix}-alerts`,
-    trail: `${prefix}-audit-trail`,
-    auditBucket: `${prefix}-audit-logs`,
-    dashboard: title,
-    budget: `${title}-Monthly`,
+    // load balancer
+    alb: fit("loadBalancer", `${prefix}-alb`),
+    /** `aw-<env>-<service>[-blue|-green]`: target groups allow 32 characters, too few for the prefix. */
+    targetGroup: (service: ServiceName, slot?: DeploymentSlot) => fit("targetGroup", `aw-${env}-${shortService(service)}${slot ? `-${slot}` : ""}`),
+    albLogsBucket: (accountId: string) => fit("s3Bucket", `${prefix}-alb-access-logs-${accountId}`),
+    webAcl: fit("wafName", `${prefix}-waf`),
+
+    // services
+    cluster: fit("ecsName", `${prefix}-cluster`),
+    service: (service: ServiceName) => fit("ecsName", `${prefix}-${service}`),
+    taskFamily: (service: ServiceName) => fit("ecsName", `${prefix}-${service}`),
+    serviceLogGroup: (service: ServiceName) => fit("logGroup", `/ecs/${prefix}/${service}`),
+    taskExecutionRole: (service: ServiceName) => fit("iamRole", `${prefix}-${service}-execution`),
+    taskRole: (service: ServiceName) => fit("iamRole", `${prefix}-${service}-task`),
+    /** The guide's `accessweaver-prod-pdp-cpu-scaling`. */
+    scalingPolicy: (service: ServiceName, metric: string) => fit("scalingPolicy", `${prefix}-${shortService(service)}-${metric}-scaling`),
+    codedeployApp: (service: ServiceName) => fit("codedeploy", `${prefix}-${service}`),
+    codedeployGroup: (service: ServiceName) => fit("codedeploy", `${prefix}-${service}`),
+    codedeployRole: fit("iamRole", `${prefix}-codedeploy`),
+
+    // observability
+    alarm: (metric: string) => fit("alarm", `${prefix}-${metric}`),
+    alertsTopic: fit("snsTopic", `${prefix}-alerts`),
+    criticalTopic: fit("snsTopic", `${prefix}-alerts-critical`),
+    trail: fit("trail", `${prefix}-audit-trail`),
+    trailLogGroup: fit("logGroup", `/aws/cloudtrail/${prefix}`),
+    /** The guide names it `accessweaver-prod-audit-logs`; bucket names are global, so the account id is added. */
+    auditBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-${accountId}`),
+    dashboard: fit("dashboard", title),
+    budget: fit("budget", `${title}-Monthly`),
   };
 }
 export type Names = ReturnType<typeof names>;
+
+/** One name that the project builds, with the kind of resource that carries it. */
+export interface NamedResource {
+  /** The key of `names()` that builds it. */
+  readonly key: keyof Names;
+  readonly kind: NameKind | "internal";
+  readonly name: string;
+}
+
+/**
+ * Every name `names(env)` can build, each function called over its whole domain (every phase, service,
+ * slot, group, secret) and, where the domain is open (zones, alarm metrics), with the longest values
+ * this project uses: the test that checks every name against its limit reads this list.
+ */
+export function nameInventory(env: EnvironmentName, accountId: string, zones: readonly string[]): NamedResource[] {
+  const n = names(env);
+  const out: NamedResource[] = [];
+  const add = (key: keyof Names, kind: NamedResource["kind"], ...values: string[]) => values.forEach((name) => out.push({ key, kind, name }));
+  add("env", "internal", n.env);
+  add("prefix", "internal", n.prefix);
+  add("stack", "internal", ...PHASES.map(n.stack));
+  add("stateKey", "internal", ...PHASES.map(n.stateKey));
+  add("stateBucket", "s3Bucket", n.stateBucket(accountId));
+  add("lockTable", "dynamodbTable", n.lockTable);
+  for (const key of ["vpc", "internetGateway", "defaultSecurityGroup", "flowLog"] as const) add(key, "tagValue", n[key]);
+  add("subnet", "tagValue", ...zones.flatMap((az) => (["public", "private", "database"] as const).map((t) => n.subnet(t, az))));
+  add("routeTable", "tagValue", ...["public", "database", ...zones.map((az) => `private-${az}`)].map(n.routeTable));
+  add("natGateway", "tagValue", ...zones.map(n.natGateway));
+  add("natEip", "tagValue", ...zones.map(n.natEip));
+  add("endpoint", "tagValue", ...["s3", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms"].map(n.endpoint));
+  add("securityGroup", "securityGroup", ...SECURITY_GROUPS.map(n.securityGroup));
+  add("flowLogGroup", "logGroup", n.flowLogGroup);
+  add("flowLogRole", "iamRole", n.flowLogRole);
+  add("kmsAlias", "kmsAlias", n.kmsAlias);
+  add("database", "rdsIdentifier", n.database);
+  add("databaseSubnetGroup", "rdsSubnetGroup", n.databaseSubnetGroup);
+  add("databaseParameterGroup", "rdsIdentifier", n.databaseParameterGroup);
+  add("databaseFinalSnapshot", "rdsIdentifier", n.databaseFinalSnapshot);
+  add("databaseMonitoringRole", "iamRole", n.databaseMonitoringRole);
+  add("databaseLogGroup", "logGroup", n.databaseLogGroup("postgresql"), n.databaseLogGroup("upgrade"));
+  add("redis", "elasticacheGroup", n.redis);
+  add("redisSubnetGroup", "elasticacheName", n.redisSubnetGroup);
+  add("redisParameterGroup", "elasticacheName", n.redisParameterGroup);
+  add("redisLogGroup", "logGroup", n.redisLogGroup("slow-log"), n.redisLogGroup("engine-log"));
+  add("secret", "secret", ...SECRET_KINDS.map(n.secret));
+  add("alb", "loadBalancer", n.alb);
+  add("targetGroup", "targetGroup", ...SERVICES.flatMap((s) => [n.targetGroup(s), n.targetGroup(s, "blue"), n.targetGroup(s, "green")]));
+  add("albLogsBucket", "s3Bucket", n.albLogsBucket(accountId));
+  add("webAcl", "wafName", n.webAcl);
+  add("cluster", "ecsName", n.cluster);
+  add("service", "ecsName", ...SERVICES.map(n.service));
+  add("taskFamily", "ecsName", ...SERVICES.map(n.taskFamily));
+  add("serviceLogGroup", "logGroup", ...SERVICES.map(n.serviceLogGroup));
+  add("taskExecutionRole", "iamRole", ...SERVICES.map(n.taskExecutionRole));
+  add("taskRole", "iamRole", ...SERVICES.map(n.taskRole));
+  add("scalingPolicy", "scalingPolicy", ...SERVICES.flatMap((s) => ["cpu", "memory", "requests"].map((m) => n.scalingPolicy(s, m))));
+  add("codedeployApp", "codedeploy", ...SERVICES.map(n.codedeployApp));
+  add("codedeployGroup", "codedeploy", ...SERVICES.map(n.codedeployGroup));
+  add("codedeployRole", "iamRole", n.codedeployRole);
+  // The guide's three alarms, and the longest per-service alarm the observability phase names.
+  add("alarm", "alarm", ...["alb-response-time", "rds-cpu-utilization", "redis-memory-utilization", ...SERVICES.map((s) => `${s}-running-tasks-below-desired`)].map(n.alarm));
+  add("alertsTopic", "snsTopic", n.alertsTopic);
+  add("criticalTopic", "snsTopic", n.criticalTopic);
+  add("trail", "trail", n.trail);
+  add("trailLogGroup", "logGroup", n.trailLogGroup);
+  add("auditBucket", "s3Bucket", n.auditBucket(accountId));
+  add("dashboard", "dashboard", n.dashboard);
+  add("budget", "budget", n.budget);
+  return out;
+}
 
 export interface TagInputs {
   readonly env: EnvironmentName;
@@ -79,10 +247,13 @@ export interface TagInputs {
 /** Tags every resource must carry (enforced by the `required-tags` guardrail). */
 export const REQUIRED_TAGS = ["Project", "Environment", "Phase", "ManagedBy", "CostCenter", "Owner"] as const;
 
+/** The `Project` tag's value, shared by the stacks and the state backend script. */
+export const PROJECT_TAG = "AccessWeaver";
+
 /** The provider's default_tags for one phase stack. */
 export function defaultTags(t: TagInputs): Record<(typeof REQUIRED_TAGS)[number], string> {
   return {
-    Project: "AccessWeaver",
+    Project: PROJECT_TAG,
     Environment: t.env,
     Phase: t.phase,
     ManagedBy: "cdktf",

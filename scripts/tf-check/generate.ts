@@ -8,7 +8,8 @@
  * - no backend (the root has none either: an empty local state, as on a fresh account);
  * - no provider blocks: the root passes `providers = { aws = aws.<phase> }`, configured like the stack's
  *   own provider (region, default tags) but with stand-in credentials and no account lock;
- * - cross-stack `terraform_remote_state` reads become module inputs fed by the upstream module's output,
+ * - `terraform_remote_state` reads of another phase (the project's explicit ones, matched by state key,
+ *   and cdktf's own cross-stack ones) become module inputs fed by the upstream module's output,
  *   so one run covers the whole environment and upstream values are unknown until apply;
  * - resources of a provider the mirror lacks become sensitive string inputs with stand-in values.
  * Resource addresses and file names keep the phase and stack in every Terraform message
@@ -18,7 +19,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { Json, JsonObject, clone, isObject, mapStrings, objectAt } from "./json";
 import { Mirror, fullSource } from "./mirror";
-import { REMOTE_STATE_PREFIX, SynthStack } from "./stacks";
+import { SynthStack, remoteStateUpstreams } from "./stacks";
 
 export const CHILD_FILE = "cdk.tf.json";
 export const ROOT_FILE = "main.tf.json";
@@ -170,9 +171,11 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
     const data = isObject(child.data) ? child.data : {};
     const remote = isObject(data.terraform_remote_state) ? data.terraform_remote_state : {};
     const upstreamOf = new Map<string, string>();
-    for (const name of Object.keys(remote)) {
-      if (!name.startsWith(REMOTE_STATE_PREFIX)) continue;
-      const upstream = name.slice(REMOTE_STATE_PREFIX.length);
+    for (const [name, upstream] of remoteStateUpstreams(stack, stacks)) {
+      if (upstream === undefined) {
+        const config = isObject(remote[name]) ? (remote[name] as JsonObject).config : undefined;
+        throw new GenerateError(`${where} reads data.terraform_remote_state.${name} (${JSON.stringify(config ?? null)}), a state that no synthesized stack of environment ${env} writes; tf-check can wire only the environment's own phases.`);
+      }
       if (!moduleOf.has(upstream)) {
         throw new GenerateError(`${where} reads the outputs of stack ${upstream}, which is not a synthesized stack of environment ${env}.`);
       }

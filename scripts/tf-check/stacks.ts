@@ -1,14 +1,16 @@
 /**
  * Reads the synthesized output (manifest.json and each stack's cdk.tf.json) and groups the stacks by
- * environment. The only thing known about the project is the stack naming, `<project>-<env>-<phase>`;
- * the phases of an environment and their order come from the manifest's dependencies.
+ * environment. The only thing known about the project is the stack naming, `<project>-<env>-<phase>`
+ * (the project from src/naming.ts); the phases of an environment and their order come from the
+ * manifest's dependencies and from the remote states each stack reads.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { PROJECT } from "../../src/naming";
 import { Json, JsonObject, isObject } from "./json";
 
-/** `accessweaver-<env>-<phase>`: the environment has no dash, the phase may. */
-export const STACK_NAME = /^accessweaver-([a-z0-9]+)-([a-z0-9][a-z0-9_-]*)$/;
+/** `<project>-<env>-<phase>`: the environment has no dash, the phase may. */
+export const STACK_NAME = new RegExp(`^${PROJECT}-([a-z0-9]+)-([a-z0-9][a-z0-9_-]*)$`);
 
 export interface SynthStack {
   readonly name: string;
@@ -70,7 +72,7 @@ export function dependencyOrder(stacks: readonly SynthStack[]): SynthStack[] {
   const placed = new Set<string>();
   const remaining = [...stacks];
   while (remaining.length > 0) {
-    const index = remaining.findIndex((s) => upstreamNames(s).every((u) => placed.has(u) || !names.has(u)));
+    const index = remaining.findIndex((s) => upstreamNames(s, stacks).every((u) => placed.has(u) || !names.has(u)));
     // A cycle cannot come out of cdktf; keep going in manifest order rather than loop forever.
     const next = remaining.splice(index === -1 ? 0 : index, 1)[0]!;
     ordered.push(next);
@@ -81,10 +83,38 @@ export function dependencyOrder(stacks: readonly SynthStack[]): SynthStack[] {
 
 export const REMOTE_STATE_PREFIX = "cross-stack-reference-input-";
 
-/** Stacks this one depends on: from the manifest and from its cross-stack remote state data sources. */
-export function upstreamNames(stack: SynthStack): string[] {
+/** The S3 state a stack's backend writes, `<bucket>/<key>`, or undefined without an S3 backend. */
+function stateLocation(config: JsonObject): string | undefined {
+  const terraform = isObject(config.terraform) ? config.terraform : {};
+  const backend = isObject(terraform.backend) && isObject(terraform.backend.s3) ? terraform.backend.s3 : undefined;
+  return backend && typeof backend.bucket === "string" && typeof backend.key === "string" ? `${backend.bucket}/${backend.key}` : undefined;
+}
+
+/**
+ * The upstream stack of each `terraform_remote_state` a stack reads, by data source name: cdktf's own
+ * cross-stack reads name the stack; the project's explicit ones (`data.terraform_remote_state.network`)
+ * read an S3 state, matched to the stack whose backend writes that bucket and key. An explicit read
+ * of a state no stack of `stacks` writes maps to undefined.
+ */
+export function remoteStateUpstreams(stack: SynthStack, stacks: readonly SynthStack[]): Map<string, string | undefined> {
   const data = stack.config.data;
-  const remote = isObject(data) && isObject(data.terraform_remote_state) ? Object.keys(data.terraform_remote_state) : [];
-  const fromRemote = remote.filter((n) => n.startsWith(REMOTE_STATE_PREFIX)).map((n) => n.slice(REMOTE_STATE_PREFIX.length));
+  const remote = isObject(data) && isObject(data.terraform_remote_state) ? data.terraform_remote_state : {};
+  const writers = new Map(stacks.flatMap((s) => [[stateLocation(s.config), s.name] as const]).filter(([at]) => at !== undefined));
+  const out = new Map<string, string | undefined>();
+  for (const [name, block] of Object.entries(remote)) {
+    if (name.startsWith(REMOTE_STATE_PREFIX)) {
+      out.set(name, name.slice(REMOTE_STATE_PREFIX.length));
+      continue;
+    }
+    const config = isObject(block) && block.backend === "s3" && isObject(block.config) ? block.config : undefined;
+    const at = config && typeof config.bucket === "string" && typeof config.key === "string" ? `${config.bucket}/${config.key}` : undefined;
+    out.set(name, at === undefined ? undefined : writers.get(at));
+  }
+  return out;
+}
+
+/** Stacks this one depends on: from the manifest and from the remote states it reads. */
+export function upstreamNames(stack: SynthStack, stacks: readonly SynthStack[] = []): string[] {
+  const fromRemote = [...remoteStateUpstreams(stack, stacks).values()].filter((n): n is string => n !== undefined);
   return [...new Set([...stack.dependencies, ...fromRemote])];
 }

@@ -1,11 +1,7 @@
 import { EnvironmentName, ServiceName } from "../naming";
+import { ServiceSize, perService } from "./services";
 
-/** CPU units and memory (MiB) of one Fargate service, and how many tasks it runs. */
-export interface ServiceSize {
-  readonly cpu: number;
-  readonly memory: number;
-  readonly desiredCount: number;
-}
+export type { ServiceSize } from "./services";
 
 /**
  * The sizing profile of an environment: everything that is a choice of shape and cost rather than an
@@ -49,14 +45,6 @@ export interface SizingProfile {
   readonly guardrails: "enforce" | "report";
 }
 
-const PROD_SERVICES: Record<ServiceName, ServiceSize> = {
-  "aw-api-gateway": { cpu: 1024, memory: 2048, desiredCount: 3 },
-  "aw-pdp-service": { cpu: 2048, memory: 4096, desiredCount: 3 },
-  "aw-pap-service": { cpu: 1024, memory: 2048, desiredCount: 2 },
-  "aw-tenant-service": { cpu: 512, memory: 1024, desiredCount: 2 },
-  "aw-audit-service": { cpu: 512, memory: 1024, desiredCount: 2 },
-};
-
 /** The production guide's table: 3 AZs, the five services at their sizes, PG15 r6g.xlarge Multi-AZ, Redis 9 nodes. */
 const prod: SizingProfile = {
   azCount: 3,
@@ -67,7 +55,7 @@ const prod: SizingProfile = {
   kmsDeletionWindowDays: 30,
   preventDestroy: true,
   minServiceCount: 2,
-  services: PROD_SERVICES,
+  services: perService((s) => s.production),
   database: {
     engineVersion: "15",
     instanceClass: "db.r6g.xlarge",
@@ -87,18 +75,16 @@ const staging: SizingProfile = {
   vpcCidr: "10.20.0.0/16",
   kmsDeletionWindowDays: 30,
   minServiceCount: 1,
-  services: {
-    "aw-api-gateway": { ...PROD_SERVICES["aw-api-gateway"], desiredCount: 2 },
-    "aw-pdp-service": { ...PROD_SERVICES["aw-pdp-service"], desiredCount: 2 },
-    "aw-pap-service": { ...PROD_SERVICES["aw-pap-service"], desiredCount: 1 },
-    "aw-tenant-service": { ...PROD_SERVICES["aw-tenant-service"], desiredCount: 1 },
-    "aw-audit-service": { ...PROD_SERVICES["aw-audit-service"], desiredCount: 1 },
-  },
+  // Production task sizes (load tests there predict prod), one task fewer than prod, at least one.
+  services: perService((s) => ({ ...s.production, desiredCount: Math.max(1, s.production.desiredCount - 1) })),
   database: { ...prod.database, instanceClass: "db.r6g.large", allocatedStorageGb: 50, maxAllocatedStorageGb: 200, backupRetentionDays: 14 },
   cache: { nodeType: "cache.r6g.large", shards: 3, replicasPerShard: 1, snapshotRetentionDays: 7 },
   monthlyBudgetUsd: 1000,
   guardrails: "report",
 };
+
+/** Services that answer every authorization request: dev gives them more room than the others. */
+const DEV_REQUEST_PATH: ReadonlySet<ServiceName> = new Set(["aw-api-gateway", "aw-pdp-service"]);
 
 /** The cheapest shape that still runs every service: 2 AZs, one NAT, one task each, burstable instances. */
 const dev: SizingProfile = {
@@ -110,13 +96,8 @@ const dev: SizingProfile = {
   kmsDeletionWindowDays: 7,
   preventDestroy: false,
   minServiceCount: 1,
-  services: {
-    "aw-api-gateway": { cpu: 512, memory: 1024, desiredCount: 1 },
-    "aw-pdp-service": { cpu: 512, memory: 1024, desiredCount: 1 },
-    "aw-pap-service": { cpu: 256, memory: 512, desiredCount: 1 },
-    "aw-tenant-service": { cpu: 256, memory: 512, desiredCount: 1 },
-    "aw-audit-service": { cpu: 256, memory: 512, desiredCount: 1 },
-  },
+  // One task each at the smallest Fargate sizes the JVMs start in: 512/1 GB on the request path, 256/512 MB elsewhere.
+  services: perService((s) => (DEV_REQUEST_PATH.has(s.name) ? { cpu: 512, memory: 1024, desiredCount: 1 } : { cpu: 256, memory: 512, desiredCount: 1 })),
   database: {
     engineVersion: "15",
     instanceClass: "db.t4g.micro",
@@ -136,11 +117,15 @@ export const PROFILES: Readonly<Record<EnvironmentName, SizingProfile>> = { dev,
 export const MAX_AZ_COUNT = 4;
 /** Upper bound on any service's task count set from the settings. */
 export const MAX_SERVICE_COUNT = 50;
-/** Port the Spring Boot services listen on (health at /actuator/health). */
-export const APP_PORT = 8080;
 export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 
-/** Retention of application logs and of audit-type logs (flow logs, trail, access logs: 3 years). */
+/**
+ * What a log group is, declared where it is created: `application` logs (services, databases) are kept
+ * a year; `audit` evidence (flow logs, the trail, access logs) three years (guide, RGPD: "Retention 3 ans").
+ */
+export const LOG_CLASSES = ["application", "audit"] as const;
+export type LogClass = (typeof LOG_CLASSES)[number];
 export const LOG_RETENTION_DAYS = 365;
 export const AUDIT_LOG_RETENTION_DAYS = 1096;
+export const MIN_RETENTION_DAYS: Readonly<Record<LogClass, number>> = { application: LOG_RETENTION_DAYS, audit: AUDIT_LOG_RETENTION_DAYS };

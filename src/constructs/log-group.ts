@@ -1,20 +1,33 @@
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
+
+/** The tag that declares a log group's class; the retention guardrail reads it, never the name. */
+export const LOG_CLASS_TAG = "LogClass";
 
 export interface EncryptedLogGroupProps {
   readonly name: string;
   /** The environment's KMS key: log groups are never left on the default encryption. */
   readonly kmsKeyArn: string;
-  /** Days to keep events; must be a value CloudWatch accepts (365, 1096, ...). */
-  readonly retentionDays: number;
+  /**
+   * What the group holds: `application` logs, or `audit` evidence (flow logs, trail, access logs).
+   * Declared here, where the group is made, as the `LogClass` tag; it sets the least retention.
+   */
+  readonly logClass: LogClass;
+  /**
+   * Days to keep events; must be a value CloudWatch accepts (365, 1096, ...).
+   * @default the class's minimum: 365 for application logs, 1096 (three years) for audit evidence
+   */
+  readonly retentionDays?: number;
   /**
    * Logs that are evidence (audit, flow logs): Terraform refuses to destroy the group, and a destroy of
    * the stack leaves it in AWS (skip_destroy) to expire with its retention.
+   * @default false
    */
   readonly protect?: boolean;
 }
 
-/** A CloudWatch log group encrypted with the environment's key and kept as long as policy requires. */
+/** A CloudWatch log group encrypted with the environment's key and kept as long as its class requires. */
 export class EncryptedLogGroup extends Construct {
   readonly logGroup: CloudwatchLogGroup;
 
@@ -23,7 +36,8 @@ export class EncryptedLogGroup extends Construct {
     this.logGroup = new CloudwatchLogGroup(this, "log-group", {
       name: props.name,
       kmsKeyId: props.kmsKeyArn,
-      retentionInDays: props.retentionDays,
+      retentionInDays: props.retentionDays ?? MIN_RETENTION_DAYS[props.logClass],
+      tags: { [LOG_CLASS_TAG]: props.logClass },
       ...(props.protect ? { skipDestroy: true, lifecycle: { preventDestroy: true } } : {}),
     });
   }

@@ -118,6 +118,7 @@ export class Vpc extends Construct {
     const group = new EncryptedLogGroup(this, "flow-logs", {
       name: n.flowLogGroup,
       kmsKeyArn: props.kmsKeyArn,
+      logClass: "audit",
       retentionDays: props.flowLogRetentionDays ?? AUDIT_LOG_RETENTION_DAYS,
       protect: props.protectFlowLogs,
     });

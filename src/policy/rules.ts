@@ -1,12 +1,11 @@
-import { AUDIT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS } from "../config/profiles";
+import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LOG_RETENTION_DAYS, LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
+import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 /** Ports the ALB alone may open to the world: HTTPS, and HTTP only to redirect it. */
 const ALB_WORLD_PORTS = new Set([80, 443]);
-/** Log groups that are audit evidence and must be kept three years. */
-const AUDIT_LOG = /flow-logs|audit|cloudtrail|access-logs/;
 
 const v = (rule: string, r: ResourceView | { address: string }, message: string): Violation => ({ rule, address: r.address, message });
 const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
@@ -34,17 +33,23 @@ export const requiredTags: Rule = {
 
 export const logGroupEncryptedAndRetained: Rule = {
   id: "log-group-encrypted-retained",
-  description: `log groups are KMS-encrypted and kept ${LOG_RETENTION_DAYS} days, audit-type logs ${AUDIT_LOG_RETENTION_DAYS} days`,
+  description: `log groups are KMS-encrypted, declare their class (tag ${LOG_CLASS_TAG}) and keep application logs ${LOG_RETENTION_DAYS} days, audit evidence ${AUDIT_LOG_RETENTION_DAYS} days`,
   check(s) {
     const out: Violation[] = [];
     for (const r of ofType(s, "aws_cloudwatch_log_group")) {
       if (!r.config.kms_key_id) out.push(v(this.id, r, "kms_key_id is not set: the log group is not encrypted with the environment's key"));
-      const audit = AUDIT_LOG.test(String(r.config.name ?? r.name));
-      const min = audit ? AUDIT_LOG_RETENTION_DAYS : LOG_RETENTION_DAYS;
+      // The class is what the creator declared (the LogClass tag), never guessed from the name.
+      const declared: unknown = r.config.tags?.[LOG_CLASS_TAG];
+      if (!(LOG_CLASSES as readonly unknown[]).includes(declared)) {
+        out.push(v(this.id, r, `tag ${LOG_CLASS_TAG} is ${declared === undefined ? "missing" : JSON.stringify(declared)}; expected ${LOG_CLASSES.join(" or ")} (create it with EncryptedLogGroup)`));
+        continue;
+      }
+      const logClass = declared as LogClass;
+      const min = MIN_RETENTION_DAYS[logClass];
       const days = r.config.retention_in_days;
       // 0 means "never expire", which keeps logs at least as long as required.
       if (typeof days !== "number" || (days !== 0 && days < min)) {
-        out.push(v(this.id, r, `retention_in_days is ${days ?? "unset"}; ${audit ? "audit-type logs need" : "logs need"} at least ${min}`));
+        out.push(v(this.id, r, `retention_in_days is ${days ?? "unset"}; ${logClass} logs need at least ${min}`));
       }
     }
     return out;

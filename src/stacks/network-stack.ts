@@ -1,12 +1,13 @@
 import { Construct } from "constructs";
-import { TerraformOutput } from "cdktf";
-import { APP_PORT, POSTGRES_PORT, REDIS_PORT } from "../config/profiles";
+import { POSTGRES_PORT, REDIS_PORT } from "../config/profiles";
+import { APP_PORT } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
-import { partitionOf } from "../naming";
+import { SECURITY_GROUPS, partitionOf } from "../naming";
 import { Endpoints } from "../constructs/endpoints";
 import { Kms } from "../constructs/kms";
 import { SecurityGroups } from "../constructs/security-groups";
 import { Vpc } from "../constructs/vpc";
+import { publishHandles } from "./handles";
 import { PhaseStack } from "./phase-stack";
 
 /** Phase 1: the environment's key, the VPC and its tiers, the tier security groups and the endpoints. */
@@ -58,10 +59,15 @@ export class NetworkStack extends PhaseStack {
       interfaceEndpoints: config.sizing.interfaceEndpoints,
     });
 
-    new TerraformOutput(this, "vpc_id", { value: this.vpc.vpc.id, staticId: true, description: "VPC of the environment" });
-    new TerraformOutput(this, "kms_key_arn", { value: this.kms.keyArn, staticId: true, description: "The environment's KMS key" });
-    if (this.kms.aliasName) {
-      new TerraformOutput(this, "kms_key_alias", { value: this.kms.aliasName, staticId: true, description: "Alias of the environment's KMS key" });
-    }
+    publishHandles(this, "network", {
+      vpcId: this.vpc.vpc.id,
+      vpcCidr: this.vpc.vpc.cidrBlock,
+      publicSubnetIds: this.vpc.subnetIds.public,
+      privateSubnetIds: this.vpc.subnetIds.private,
+      databaseSubnetIds: this.vpc.subnetIds.database,
+      securityGroupIds: Object.fromEntries(SECURITY_GROUPS.map((g) => [g, this.securityGroups.groups[g].id])) as Record<(typeof SECURITY_GROUPS)[number], string>,
+      kmsKeyArn: this.kms.keyArn,
+      kmsKeyAlias: this.kms.aliasName,
+    });
   }
 }

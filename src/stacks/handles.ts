@@ -1,0 +1,109 @@
+/**
+ * The seams between phases. A phase publishes what later phases need as Terraform outputs with stable
+ * names; a later phase reads them through an explicit S3 remote state of that phase, wrapped in a typed
+ * handles object. A reviewer reading a downstream stack then sees
+ * `data.terraform_remote_state.network.outputs.database_subnet_ids`, as in hand-written HCL, and no
+ * stack carries cdktf's generated `cross-stack-output-*` outputs.
+ */
+import { DataTerraformRemoteStateS3, TerraformOutput } from "cdktf";
+import { EnvironmentConfig } from "../config/settings";
+import { PHASES, PhaseName, SECURITY_GROUPS } from "../naming";
+import type { PhaseStack } from "./phase-stack";
+
+/** A string, a list of strings, or a map of strings with fixed keys. */
+type HandleKind = "string" | "list" | { readonly keys: readonly string[] };
+
+/** One handle: the output that carries it, and when the phase publishes it. */
+export interface HandleSpec {
+  /** Output name, part of the contract (`terraform output`, remote-state reads, the runbooks). */
+  readonly output: string;
+  readonly kind: HandleKind;
+  readonly description: string;
+  /** Published (and readable) only when this holds for the environment. @default always */
+  readonly when?: (config: EnvironmentConfig) => boolean;
+  /** Secret values only. @default false */
+  readonly sensitive?: boolean;
+}
+export type HandleSpecs = Readonly<Record<string, HandleSpec>>;
+
+type ValueOf<K> = K extends "string" ? string : K extends "list" ? string[] : K extends { readonly keys: readonly (infer T extends string)[] } ? Readonly<Record<T, string>> : never;
+/** The typed values of a set of handles: optional where the spec has a `when`. */
+export type Handles<S extends HandleSpecs> = { readonly [F in keyof S]: S[F] extends { readonly when: unknown } ? ValueOf<S[F]["kind"]> | undefined : ValueOf<S[F]["kind"]> };
+
+/** Phase 1: what the database, cache, load balancer and services phases place themselves in. */
+export const NETWORK_HANDLES = {
+  vpcId: { output: "vpc_id", kind: "string", description: "VPC of the environment" },
+  vpcCidr: { output: "vpc_cidr", kind: "string", description: "IPv4 CIDR of the VPC" },
+  publicSubnetIds: { output: "public_subnet_ids", kind: "list", description: "Public subnets, one per zone in zone order (ALB, NAT gateways)" },
+  privateSubnetIds: { output: "private_subnet_ids", kind: "list", description: "Private subnets, one per zone in zone order (Fargate tasks)" },
+  databaseSubnetIds: { output: "database_subnet_ids", kind: "list", description: "Database subnets, one per zone in zone order, no route out (RDS, Redis)" },
+  securityGroupIds: { output: "security_group_ids", kind: { keys: SECURITY_GROUPS }, description: "Security group id of each tier: alb, services, database, cache, endpoints" },
+  kmsKeyArn: { output: "kms_key_arn", kind: "string", description: "The environment's KMS key" },
+  kmsKeyAlias: { output: "kms_key_alias", kind: "string", description: "Alias of the environment's KMS key", when: (c) => !c.settings.kmsKeyArn },
+} as const satisfies HandleSpecs;
+export type NetworkHandles = Handles<typeof NETWORK_HANDLES>;
+
+/** The handles each phase publishes. A phase that later phases read gets its entry here. */
+export const PHASE_HANDLES = { network: NETWORK_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
+export type PublishingPhase = keyof typeof PHASE_HANDLES;
+export type PhaseHandles<P extends PublishingPhase> = Handles<(typeof PHASE_HANDLES)[P]>;
+
+/** The stacks of one environment built so far, by phase: later phases read earlier ones from here. */
+export type BuiltPhases = Partial<Record<PhaseName, PhaseStack>>;
+
+const published = (spec: HandleSpec, config: EnvironmentConfig) => spec.when?.(config) ?? true;
+
+/**
+ * Declares the outputs of `stack`'s phase from typed values: exactly the outputs of its specs, with
+ * their stable names (`staticId`), sensitive only where the spec says so.
+ */
+export function publishHandles<P extends PublishingPhase>(stack: PhaseStack, phase: P, values: PhaseHandles<P>): void {
+  if (stack.phase !== phase) throw new Error(`${stack.node.id} cannot publish the handles of phase ${phase}.`);
+  const specs: HandleSpecs = PHASE_HANDLES[phase];
+  for (const [field, spec] of Object.entries(specs)) {
+    const value = (values as Record<string, unknown>)[field];
+    const expected = published(spec, stack.config);
+    if (expected !== (value !== undefined)) {
+      throw new Error(`${stack.node.id}: handle ${field} (output ${spec.output}) is ${value === undefined ? "missing" : "set"}, but ${expected ? "this environment publishes it" : "it is published only when its condition holds"}.`);
+    }
+    if (value === undefined) continue;
+    new TerraformOutput(stack, spec.output, { value, staticId: true, description: spec.description, sensitive: spec.sensitive ?? false });
+  }
+}
+
+/**
+ * The handles of an earlier phase, read through an explicit remote state of its state key in the
+ * environment's bucket (`data.terraform_remote_state.<phase>`). Refuses to read a later phase, a
+ * phase not built yet, or an output the upstream stack does not declare. Records the dependency, so
+ * `cdktf deploy` and the Makefile apply the upstream first.
+ */
+export function readHandles<P extends PublishingPhase>(reader: PhaseStack, built: BuiltPhases, phase: P): PhaseHandles<P> {
+  const upstream = built[phase];
+  if (PHASES.indexOf(phase) >= PHASES.indexOf(reader.phase)) {
+    throw new Error(`${reader.node.id} reads phase ${phase}, which is not earlier than ${reader.phase}: phases read only earlier phases.`);
+  }
+  if (!upstream) throw new Error(`${reader.node.id} reads phase ${phase}, which is not built: build ${phase} first (src/stacks/registry.ts).`);
+  const n = reader.names;
+  const s = reader.config.settings;
+  const remote =
+    (reader.node.tryFindChild(phase) as DataTerraformRemoteStateS3 | undefined) ??
+    new DataTerraformRemoteStateS3(reader, phase, { bucket: n.stateBucket(s.accountId), key: n.stateKey(phase), region: s.region });
+  reader.addDependency(upstream);
+
+  const specs: HandleSpecs = PHASE_HANDLES[phase];
+  const values: Record<string, unknown> = {};
+  for (const [field, spec] of Object.entries(specs)) {
+    if (!published(spec, reader.config)) continue;
+    if (!(upstream.node.tryFindChild(spec.output) instanceof TerraformOutput)) {
+      throw new Error(`${reader.node.id} reads output ${spec.output} of ${upstream.node.id}, which that stack does not declare: publish it there with publishHandles.`);
+    }
+    const kind = spec.kind;
+    values[field] =
+      kind === "string"
+        ? remote.getString(spec.output)
+        : kind === "list"
+          ? remote.getList(spec.output)
+          : Object.fromEntries(kind.keys.map((key) => [key, remote.getString(`${spec.output}.${key}`)]));
+  }
+  return values as PhaseHandles<P>;
+}
