@@ -2,7 +2,8 @@
  * The cdktf app: builds the phase stacks of the environment(s) in ACCESSWEAVER_ENV (all when empty)
  * and synthesizes them into CDKTF_OUTDIR (cdktf.out). `make synth ENV=prod` runs it directly;
  * `cdktf synth` runs the same command from cdktf.json. ACCESSWEAVER_SETTINGS_ROOT names another folder
- * holding environments/ (the working directory by default).
+ * holding environments/ (the working directory by default). ACCESSWEAVER_HCL=1 also writes each stack's
+ * HCL rendering beside its JSON (cdk.hcl), for reviewers.
  */
 import { synthesize } from "./src/synth";
 
@@ -10,6 +11,7 @@ const settingsRoot = process.env.ACCESSWEAVER_SETTINGS_ROOT;
 synthesize({
   outdir: process.env.CDKTF_OUTDIR || "cdktf.out",
   envSelection: process.env.ACCESSWEAVER_ENV,
+  hcl: process.env.ACCESSWEAVER_HCL === "1",
   ...(settingsRoot ? { rootDir: settingsRoot } : {}),
 }).then(
   (stacks) => process.stdout.write(`Synthesized ${stacks.length} stack(s): ${stacks.join(", ")}\n`),

@@ -12,7 +12,16 @@ export interface SynthOptions {
   readonly envSelection?: string;
   readonly rootDir?: string;
   readonly notice?: (message: string) => void;
+  /**
+   * Also write each stack's HCL rendering beside its JSON, as `cdk.hcl` (a name Terraform does not
+   * load: the JSON stays the configuration). For reviewers (`make hcl`, `make review`).
+   * @default false
+   */
+  readonly hcl?: boolean;
 }
+
+/** The HCL rendering of a stack, beside its cdk.tf.json. */
+export const HCL_FILE = "cdk.hcl";
 
 /**
  * Loads and validates the settings of every selected environment, builds their phase stacks and
@@ -34,6 +43,11 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
     const app = new App({ outdir: scratch });
     const stacks = configs.flatMap((config) => buildEnvironment(app, config));
     app.synth();
+    if (options.hcl) {
+      // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.
+      const { format } = await import("@cdktf/hcl-tools");
+      for (const stack of stacks) fs.writeFileSync(path.join(scratch, "stacks", stack.node.id, HCL_FILE), await format(stack.toHclTerraform().hcl));
+    }
     publish(scratch, outdir, envs);
     return stacks.map((s) => s.node.id);
   } finally {
@@ -49,6 +63,8 @@ function publish(scratch: string, outdir: string, envs: readonly EnvironmentName
   for (const name of names) {
     const dest = path.join(target, name);
     fs.mkdirSync(dest, { recursive: true });
+    // An HCL rendering from an earlier synth would no longer match the JSON.
+    fs.rmSync(path.join(dest, HCL_FILE), { force: true });
     for (const file of fs.readdirSync(path.join(fresh, name))) {
       fs.rmSync(path.join(dest, file), { recursive: true, force: true });
       fs.renameSync(path.join(fresh, name, file), path.join(dest, file));

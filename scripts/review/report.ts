@@ -1,0 +1,110 @@
+/**
+ * The review of one environment, `cdktf.out/review/<env>.md`: what a Terraform reviewer is handed with
+ * every plan, generated from the synthesized stacks (and the saved plans or the rehearsal), never drawn
+ * by hand. Reads well as a pull-request comment.
+ */
+import { Audit, audit, auditMarkdown } from "./audit";
+import { CostEstimate, estimate, levers } from "./cost";
+import { EnvModel } from "./model";
+import { diagram, matrixMarkdown } from "./network-view";
+import { PlanSummary, planMarkdown } from "./plan-summary";
+import { diff, shape } from "./shape";
+
+export interface ReviewInputs {
+  readonly model: EnvModel;
+  readonly region: string;
+  /** The environment's monthly budget (its aws_budgets_budget, else its settings). */
+  readonly budgetUsd: number;
+  readonly plan: PlanSummary | undefined;
+  /** Another environment to compare with (`COMPARE=prod`). */
+  readonly compare?: EnvModel;
+  readonly generatedAt: string;
+}
+
+export interface Review {
+  readonly markdown: string;
+  /** A few lines for the terminal. */
+  readonly summary: string;
+  readonly cost: CostEstimate;
+  readonly audit: Audit;
+}
+
+const money = (n: number) => `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
+
+export function review(inputs: ReviewInputs): Review {
+  const m = inputs.model;
+  const cost = estimate(m, inputs.region);
+  const checks = audit(m);
+  const violations = checks.stacks.reduce((n, s) => n + s.violations.length, 0);
+  const fits = cost.totalUsd <= inputs.budgetUsd;
+  const out: string[] = [];
+  const section = (title: string, ...body: string[]) => out.push(`## ${title}`, "", ...body, "");
+
+  out.push(`# Review of ${m.env}`, "", `Generated ${inputs.generatedAt} from the synthesized stacks (\`cdktf.out/stacks\`); nothing here was read from AWS.`, "");
+  const summaryLines = [
+    `${m.stacks.length} phase(s): ${m.stacks.map((s) => s.phase).join(", ")}; ${m.resources.length} resources.`,
+    `Estimated ${money(cost.totalUsd)}/month at ${cost.region} list prices, budget ${money(inputs.budgetUsd)}: ${fits ? "fits" : `DOES NOT FIT (${money(cost.totalUsd - inputs.budgetUsd)} over)`}.`,
+    `Guardrails: ${violations === 0 ? "every stack passes" : `${violations} violation(s)`} (${checks.mode}).`,
+    `Plan: ${inputs.plan ? inputs.plan.phases.map((p) => `${p.phase} +${p.add} ~${p.change} -${p.destroy}`).join(", ") : "none saved"}${inputs.plan?.phases.some((p) => p.stateful.length > 0) ? "; DESTROYS DATA, read the plan section" : ""}.`,
+  ];
+  section("Summary", ...summaryLines.map((l) => `- ${l}`));
+
+  const phases: string[] = [];
+  for (const s of m.stacks) {
+    const own = m.resources.filter((r) => r.stack === s.name);
+    const byType = new Map<string, number>();
+    for (const r of own) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+    phases.push(`### ${s.phase} (\`${s.name}\`): ${own.length} resources`, "", "| type | count |", "|---|---:|");
+    for (const [t, n] of [...byType].sort(([a], [b]) => a.localeCompare(b))) phases.push(`| ${t} | ${n} |`);
+    phases.push("", "<details><summary>addresses (state address, and as the rehearsal names it)</summary>", "", "| state address | rehearsal (`make rehearse`) |", "|---|---|");
+    for (const r of own) phases.push(`| \`${r.address}\` | \`module.${s.phase}.${r.address}\` |`);
+    phases.push("", "</details>", "");
+  }
+  section("Phases and resources", ...phases);
+  section("Settings that matter", "| setting | value |", "|---|---|", ...shape(m).map((r) => `| ${r.setting} | ${r.value} |`));
+  section("Guardrails", auditMarkdown(checks));
+  section("Security groups: who reaches whom", matrixMarkdown(m));
+  section("Estimated monthly cost", ...costMarkdown(m, cost, inputs.budgetUsd));
+  section("Architecture", "Drawn from the synthesized resources (a node exists only when its resources do; tier edges are the security-group rules).", "", "```mermaid", diagram(m), "```");
+  section("Plan", planMarkdown(inputs.plan));
+  if (inputs.compare) section(`Compared with ${inputs.compare.env}`, ...compareMarkdown(m, inputs.compare));
+  return { markdown: out.join("\n"), summary: summaryLines.join("\n"), cost, audit: checks };
+}
+
+function costMarkdown(m: EnvModel, cost: CostEstimate, budget: number): string[] {
+  const lines: string[] = [];
+  const over = cost.totalUsd - budget;
+  lines.push(
+    over > 0
+      ? `**This configuration cannot fit the budget**: ${money(cost.totalUsd)} per month against ${money(budget)} (${money(over)} over, before usage charges).`
+      : `${money(cost.totalUsd)} per month, within the budget of ${money(budget)} (${money(-over)} left for usage charges).`,
+    "",
+    `On-demand list prices for ${cost.region} (\`scripts/review/prices.ts\`: each price with its source and the month it was read), 730 hours a month. Usage (traffic, requests, log and storage volume) is not in the total.`,
+    "",
+    "| phase | monthly |",
+    "|---|---:|",
+    ...[...cost.byPhase].map(([phase, n]) => `| ${phase} | ${money(n)} |`),
+    `| **total** | **${money(cost.totalUsd)}** |`,
+    "",
+    "Largest lines first:",
+    "",
+    "| phase | resource | what | monthly |",
+    "|---|---|---|---:|",
+    ...[...cost.lines].sort((a, b) => b.monthlyUsd - a.monthlyUsd).map((l) => `| ${l.phase} | \`${l.address}\` | ${l.detail} | ${money(l.monthlyUsd)} |`),
+    "",
+  );
+  const ls = levers(m, cost);
+  if (ls.length > 0) lines.push("Levers a reviewer could pull (monthly saving on this estimate):", "", ...ls.map((l) => `- ${l.what}: about ${money(l.savesUsd)}`), "");
+  if (cost.usage.length > 0) lines.push("Usage-based charges (not in the total):", "", ...cost.usage.map((u) => `- ${u.phase}: \`${u.address}\`: ${u.reason}`), "");
+  lines.push(cost.unpriced.length > 0 ? "**Not priced** (not in the total):" : "Every resource is priced, usage-based, or free of charge.", "", ...cost.unpriced.map((u) => `- ${u.phase}: \`${u.address}\`: ${u.reason}`));
+  return lines;
+}
+
+function compareMarkdown(m: EnvModel, other: EnvModel): string[] {
+  const d = diff(m, other);
+  const lines = [`Settings (environment names replaced by \`<env>\`):`, "", `| setting | ${m.env} | ${other.env} |`, "|---|---|---|", ...d.settings.map(([k, a, b]) => `| ${k} | ${a} | ${b} |`)];
+  lines.push("", "Resource counts that differ:", "", `| type | ${m.env} | ${other.env} |`, "|---|---:|---:|", ...d.counts.map(([t, a, b]) => `| ${t} | ${a} | ${b} |`));
+  if (d.settings.length === 0 && d.counts.length === 0) lines.push("", "Same shape.");
+  return lines;
+}
+
