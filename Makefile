@@ -8,6 +8,7 @@ MAKEFLAGS += --no-print-directory
 export CHECKPOINT_DISABLE := 1
 
 ENVIRONMENTS := dev staging prod
+comma := ,
 # ENV: dev, staging or prod (empty: all, where a target allows it).
 ENV ?=
 # PHASE: one phase of the environment (empty: all, in phase order).
@@ -22,11 +23,14 @@ CONFIRM ?=
 NAME ?=
 FORMAT ?=
 INIT_FLAGS ?=
+# COMPARE: review: another environment to compare with.
+COMPARE ?=
 
 # The app command, the same as cdktf.json's "app", run directly (no cdktf CLI start-up).
 APP := node -r sucrase/register main.ts
 JEST := node node_modules/jest/bin/jest.js
 TF_CHECK := node -r sucrase/register scripts/tf-check.ts
+REVIEW := node -r sucrase/register scripts/review.ts
 OPERATOR := node -r sucrase/register scripts/operator.ts
 # What the operator targets read besides ENV and PHASE (see `make help`).
 OPERATOR_ENV := CDKTF_OUTDIR=$(OUTDIR) TF=$(TF) AUTO_APPROVE=$(AUTO_APPROVE) CONFIRM=$(CONFIRM) NAME=$(NAME) FORMAT=$(FORMAT) INIT_FLAGS="$(INIT_FLAGS)"
@@ -37,7 +41,7 @@ $(error Unknown ENV "$(ENV)". Valid environments: $(ENVIRONMENTS))
 endif
 endif
 
-.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy bench
+.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy bench hcl audit review
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -116,3 +120,14 @@ destroy: node_modules/.package-lock.json ## Destroy ENV (or PHASE) in reverse ph
 
 bench: node_modules/.package-lock.json ## Time synth (against cdktf synth) and the tests; writes bench/results.md
 	bench/run.sh
+
+hcl: node_modules/.package-lock.json ## Synthesize ENV with each stack's HCL rendering beside its JSON (cdk.hcl)
+	@CDKTF_OUTDIR=$(OUTDIR) ACCESSWEAVER_ENV=$(ENV) ACCESSWEAVER_HCL=1 $(APP)
+
+audit: node_modules/.package-lock.json ## Run the guardrails over ENV's synthesized JSON and print the results
+	@$(MAKE) synth
+	@CDKTF_OUTDIR=$(OUTDIR) $(REVIEW) audit "$(ENV)"
+
+review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addresses, settings, guardrails, security groups, cost, diagram, plan [COMPARE=env]
+	@CDKTF_OUTDIR=$(OUTDIR) ACCESSWEAVER_ENV="$(ENV)$(if $(strip $(COMPARE)),$(comma)$(COMPARE))" ACCESSWEAVER_HCL=1 $(APP)
+	@CDKTF_OUTDIR=$(OUTDIR) TF=$(TF) $(REVIEW) review "$(ENV)" "$(COMPARE)"
