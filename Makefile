@@ -41,7 +41,7 @@ $(error Unknown ENV "$(ENV)". Valid environments: $(ENVIRONMENTS))
 endif
 endif
 
-.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy bench hcl audit review
+.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy bench hcl audit review preflight
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -131,3 +131,7 @@ audit: node_modules/.package-lock.json ## Run the guardrails over ENV's synthesi
 review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addresses, settings, guardrails, security groups, cost, diagram, plan [COMPARE=env]
 	@CDKTF_OUTDIR=$(OUTDIR) ACCESSWEAVER_ENV="$(ENV)$(if $(strip $(COMPARE)),$(comma)$(COMPARE))" ACCESSWEAVER_HCL=1 $(APP)
 	@CDKTF_OUTDIR=$(OUTDIR) TF=$(TF) $(REVIEW) review "$(ENV)" "$(COMPARE)"
+
+preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequisites: credentials, backend, DNS, quotas, images, existing names
+	@$(MAKE) synth
+	@CDKTF_OUTDIR=$(OUTDIR) node -r sucrase/register scripts/preflight.ts "$(ENV)"

@@ -24,6 +24,11 @@ export interface SizingProfile {
   readonly preventDestroy: boolean;
   /** Fewest tasks a service may run (prod keeps two, so one AZ can fail). */
   readonly minServiceCount: number;
+  /**
+   * Autoscaling ceiling of each service, as a multiple of its desired count: what the account's
+   * capacity (Fargate vCPU quota) must allow (`make preflight`).
+   */
+  readonly scaleOutFactor: number;
   readonly services: Readonly<Record<ServiceName, ServiceSize>>;
   readonly database: {
     readonly engineVersion: string;
@@ -55,6 +60,7 @@ const prod: SizingProfile = {
   kmsDeletionWindowDays: 30,
   preventDestroy: true,
   minServiceCount: 2,
+  scaleOutFactor: 3,
   services: perService((s) => s.production),
   database: {
     engineVersion: "15",
@@ -75,6 +81,7 @@ const staging: SizingProfile = {
   vpcCidr: "10.20.0.0/16",
   kmsDeletionWindowDays: 30,
   minServiceCount: 1,
+  scaleOutFactor: 2,
   // Production task sizes (load tests there predict prod), one task fewer than prod, at least one.
   services: perService((s) => ({ ...s.production, desiredCount: Math.max(1, s.production.desiredCount - 1) })),
   database: { ...prod.database, instanceClass: "db.r6g.large", allocatedStorageGb: 50, maxAllocatedStorageGb: 200, backupRetentionDays: 14 },
@@ -96,6 +103,7 @@ const dev: SizingProfile = {
   kmsDeletionWindowDays: 7,
   preventDestroy: false,
   minServiceCount: 1,
+  scaleOutFactor: 2,
   // One task each at the smallest Fargate sizes the JVMs start in: 512/1 GB on the request path, 256/512 MB elsewhere.
   services: perService((s) => (DEV_REQUEST_PATH.has(s.name) ? { cpu: 512, memory: 1024, desiredCount: 1 } : { cpu: 256, memory: 512, desiredCount: 1 })),
   database: {

@@ -1,0 +1,81 @@
+/**
+ * `make preflight ENV=<env>`: the guide's prerequisites checked in one read-only pass before a
+ * deployment: credentials, state backend, DNS delegation, capacity against quotas, images, and names
+ * that already exist. Exit 0 only when nothing failed; 1 when a check failed; 2 on a refusal.
+ *
+ *   node -r sucrase/register scripts/preflight.ts <env>
+ *
+ * Environment: CDKTF_OUTDIR (the synthesized stacks, default cdktf.out), ACCESSWEAVER_SETTINGS_ROOT,
+ * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region).
+ */
+import * as path from "path";
+import { loadEnvironment } from "../src/config/load";
+import { refusalForRealRun } from "../src/config/placeholders";
+import { isEnvironmentName, ENVIRONMENTS } from "../src/naming";
+import { loadEnv } from "./review/model";
+import { Aws, awsCli } from "./preflight/aws";
+import { Check, capacity, collisions, credentials, dns, images, stateBackend } from "./preflight/checks";
+
+const MARK: Record<Check["status"], string> = { pass: "PASS", warn: "WARN", fail: "FAIL" };
+
+export function line(c: Check): string {
+  return `${MARK[c.status]}  ${c.name}: ${c.detail}${c.fix ? `\n      -> ${c.fix}` : ""}`;
+}
+
+export interface Io {
+  readonly env: NodeJS.ProcessEnv;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const PROCESS_IO: Io = { env: process.env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+export async function main(argv: readonly string[], io: Io = PROCESS_IO, aws?: Aws): Promise<number> {
+  const env = argv[0] ?? "";
+  if (!isEnvironmentName(env)) {
+    io.err(`preflight: unknown environment "${env}" (ENV); expected one of ${ENVIRONMENTS.join(", ")}.\n`);
+    return 2;
+  }
+  const root = io.env.ACCESSWEAVER_SETTINGS_ROOT || process.cwd();
+  const config = await loadEnvironment(env, { rootDir: root, notice: () => undefined });
+  const refusal = await refusalForRealRun(config, "preflight", root);
+  if (refusal) {
+    io.err(`${refusal}\n`);
+    return 2;
+  }
+  const outdir = io.env.CDKTF_OUTDIR || "cdktf.out";
+  const model = loadEnv(outdir, env);
+  const call = aws ?? awsCli(config.settings.region, io.env);
+  const say = (c: Check) => io.out(`${line(c)}\n`);
+
+  io.out(`Preflight of ${env}: account ${config.settings.accountId}, ${config.settings.region}, ${config.settings.domainName} (read-only)\n`);
+  const all: Check[] = [];
+  const run = (checks: Check[]) => {
+    checks.forEach(say);
+    all.push(...checks);
+  };
+  const who = credentials(call, config, io.env);
+  run(who.checks);
+  if (who.account !== config.settings.accountId) {
+    io.out("Stopped: the other checks would read the wrong account.\n");
+  } else {
+    run(stateBackend(call, config));
+    run(dns(call, config, io.env));
+    run(capacity(call, config));
+    run(images(call, config));
+    run(collisions(call, config, model.resources, (stack) => path.join(outdir, "stacks", stack)));
+  }
+  const count = (s: Check["status"]) => all.filter((c) => c.status === s).length;
+  io.out(`Preflight ${env}: ${count("pass")} pass, ${count("warn")} warn, ${count("fail")} fail${count("fail") > 0 ? ": fix the FAIL lines before deploying" : ""}.\n`);
+  return count("fail") > 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`preflight: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * Read-only AWS calls for the preflight: the `aws` CLI with JSON output and the environment's region.
+ * A call whose verb could change something is refused here, before it is made.
+ */
+import { spawnSync } from "child_process";
+
+/** Verbs that only read. `sts get-caller-identity` is a get too. */
+const READ_ONLY = /^(get|describe|list|head)-/;
+
+export interface AwsResult {
+  readonly ok: boolean;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+  readonly error: string;
+  /** The service error code (`ResourceNotFoundException`, `404`, ...) when the CLI names one. */
+  readonly code?: string;
+}
+
+export type Aws = (service: string, verb: string, ...args: string[]) => AwsResult;
+
+/** The CLI found on `env`'s PATH (the caller's environment: profile, credentials). */
+export function awsCli(region: string, env: NodeJS.ProcessEnv, bin = "aws"): Aws {
+  return (service, verb, ...args) => {
+    if (!READ_ONLY.test(verb)) throw new Error(`preflight makes read-only calls only; refused: aws ${service} ${verb}`);
+    const r = spawnSync(bin, [service, verb, ...args, "--region", region, "--output", "json"], { encoding: "utf8", env: { ...env, AWS_PAGER: "" } });
+    if (r.error) return { ok: false, json: undefined, error: `cannot run ${bin}: ${r.error.message}` };
+    const error = (r.stderr ?? "").trim();
+    if (r.status !== 0) return { ok: false, json: undefined, error: error || `exit ${r.status}`, ...codeOf(error) };
+    try {
+      return { ok: true, json: r.stdout.trim() === "" ? {} : JSON.parse(r.stdout), error: "" };
+    } catch {
+      return { ok: false, json: undefined, error: `unreadable answer from aws ${service} ${verb}: ${r.stdout.slice(0, 200)}` };
+    }
+  };
+}
+
+const codeOf = (stderr: string) => {
+  const m = /An error occurred \(([^)]+)\)/.exec(stderr);
+  return m ? { code: m[1]! } : {};
+};
