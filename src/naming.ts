@@ -50,6 +50,11 @@ export function names(env: EnvironmentName) {
     securityGroup: (tier: Tier | "endpoints") => `${prefix}-${tier}`,
     flowLogGroup: `/aws/vpc/${prefix}/flow-logs`,
     flowLogRole: `${prefix}-vpc-flow-logs`,
+    networkAcl: (tier: "default" | "database") => `${prefix}-${tier}-nacl`,
+    defaultRouteTable: `${prefix}-default-no-routes`,
+    /** Name prefixes of every log group this project creates (the key policy lets CloudWatch Logs use the key for these only). */
+    logGroupPrefixes: [`/aws/vpc/${prefix}/`, `/ecs/${prefix}/`],
+    eventRule: (rule: string) => `${prefix}-${rule}`,
 
     kmsAlias: `alias/${prefix}`,
 

@@ -21,7 +21,7 @@ export class NetworkStack extends PhaseStack {
     const partition = partitionOf(s.region);
 
     this.kms = new Kms(this, "kms", {
-      aliasName: this.names.kmsAlias,
+      names: this.names,
       description: `AccessWeaver ${config.env} encryption key`,
       accountId: s.accountId,
       region: s.region,
@@ -37,6 +37,9 @@ export class NetworkStack extends PhaseStack {
       natGateways: config.sizing.natGateways,
       kmsKeyArn: this.kms.keyArn,
       accountId: s.accountId,
+      region: s.region,
+      partition,
+      databasePorts: [POSTGRES_PORT, REDIS_PORT],
       protectFlowLogs: config.sizing.preventDestroy,
     });
     this.securityGroups = new SecurityGroups(this, "security-groups", {
@@ -50,6 +53,9 @@ export class NetworkStack extends PhaseStack {
     new Endpoints(this, "endpoints", {
       names: this.names,
       region: s.region,
+      partition,
+      accountId: s.accountId,
+      registryAccountId: s.ecrRegistry.split(".")[0]!,
       vpcId: this.vpc.vpc.id,
       routeTableIds: [...this.vpc.privateRouteTableIds, this.vpc.databaseRouteTableId],
       subnetIds: this.vpc.subnetIds.private,
