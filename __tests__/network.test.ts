@@ -401,3 +401,12 @@ describe("stack header", () => {
     expect(terraform.required_providers.aws.version).toBe("5.100.0");
   });
 });
+
+describe("NAT gateways as a cost lever", () => {
+  it("tags prod's NAT gateways and their addresses idle (no internet egress), and dev's in use", () => {
+    const levers = (json: unknown) => [...values(json, "aws_nat_gateway"), ...values(json, "aws_eip")].map((r) => r.tags.CostLever);
+    expect(levers(prod)).toEqual(Array(6).fill("idle: services_internet_egress = false"));
+    expect(levers(staging)).toEqual(Array(6).fill("idle: services_internet_egress = false"));
+    expect(levers(dev)).toEqual(Array(2).fill("in use: services_internet_egress = true"));
+  });
+});

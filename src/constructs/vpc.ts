@@ -29,6 +29,12 @@ export interface VpcProps {
   readonly availabilityZones: readonly string[];
   /** `per-az`: each private subnet leaves through the NAT of its own AZ; `single`: one NAT (dev). */
   readonly natGateways: "per-az" | "single";
+  /**
+   * Whether anything in the private tier may reach the internet (the services' HTTPS egress). Without it
+   * the NAT gateways carry no traffic: they stay for the guide's per-AZ design and are tagged as a cost lever.
+   * Default: true.
+   */
+  readonly natInUse?: boolean;
   /** The environment's key, for the flow-log group. */
   readonly kmsKeyArn: string;
   readonly accountId: string;
@@ -99,12 +105,14 @@ export class Vpc extends Construct {
     publicSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
 
     const natZones = props.natGateways === "per-az" ? zones : zones.slice(0, 1);
+    // Read by the review's cost lines: an idle NAT gateway (and its address) is money a setting can save.
+    const lever = { CostLever: props.natInUse === false ? "idle: services_internet_egress = false" : "in use: services_internet_egress = true" };
     const nats = natZones.map((az, i) => {
-      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: n.natEip(az) } });
+      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: n.natEip(az), ...lever } });
       return new NatGateway(this, `nat-gateway_${az}`, {
         allocationId: eip.allocationId,
         subnetId: publicSubnets[i]!.id,
-        tags: { Name: n.natGateway(az) },
+        tags: { Name: n.natGateway(az), ...lever },
         dependsOn: [igw],
       });
     });

@@ -35,6 +35,7 @@ export class NetworkStack extends PhaseStack {
       cidr: s.vpcCidr,
       availabilityZones: s.availabilityZones,
       natGateways: config.sizing.natGateways,
+      natInUse: s.servicesInternetEgress,
       kmsKeyArn: this.kms.keyArn,
       accountId: s.accountId,
       region: s.region,
