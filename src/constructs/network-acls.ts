@@ -4,7 +4,7 @@ import { NetworkAcl } from "@cdktf/provider-aws/lib/network-acl";
 import { Names } from "../naming";
 
 /** The range clients' source ports come from (Linux, NAT gateways and AWS services all fall inside it). */
-export const EPHEMERAL_PORTS = { from: 1024, to: 65535 } as const;
+const EPHEMERAL_PORTS = { from: 1024, to: 65535 } as const;
 
 export interface NetworkAclsProps {
   readonly names: Names;

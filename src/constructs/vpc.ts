@@ -18,7 +18,7 @@ import { EncryptedLogGroup } from "./log-group";
 import { NetworkAcls } from "./network-acls";
 
 /** AWS's default flow-log fields, in AWS's order, then the ones that say where a flow went and why. */
-export const FLOW_LOG_FIELDS = [
+const FLOW_LOG_FIELDS = [
   ...["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status"],
   ...["vpc-id", "subnet-id", "instance-id", "tcp-flags", "pkt-srcaddr", "pkt-dstaddr", "flow-direction", "traffic-path"],
 ] as const;
@@ -105,7 +105,7 @@ export class Vpc extends Construct {
     publicSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
 
     const natZones = props.natGateways === "per-az" ? zones : zones.slice(0, 1);
-    // Read by the review's cost lines: an idle NAT gateway (and its address) is money a setting can save.
+    // Read by the review's cost lines: an idle NAT gateway (and its address) is money a sizing change can save.
     const lever = { CostLever: props.natInUse === false ? "idle: services_internet_egress = false" : "in use: services_internet_egress = true" };
     const nats = natZones.map((az, i) => {
       const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: n.natEip(az), ...lever } });
