@@ -359,6 +359,21 @@ describe("kms", () => {
     for (const s of policy) expect(s.effect).toBe("Allow");
   });
 
+  it.each([
+    ["staging", "Staging"],
+    ["dev", "Development"],
+  ])("%s: scopes the same statements to its own trail, alarms, budget, rules and log groups", (env, title) => {
+    const st = statements(ALL[env as keyof typeof ALL], "kms_key-policy");
+    expect(Object.keys(st)).toEqual(policy.map((x: { sid: string }) => x.sid));
+    const trail = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-${env}-audit-trail`;
+    expect(st.AllowCloudTrailEncrypt.condition.at(-1)).toEqual(arnLike("aws:SourceArn", trail));
+    expect(st.AllowCloudWatchAlarms.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-${env}-*`));
+    expect(st.AllowBudgets.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:budgets::${ACCOUNT}:budget/AccessWeaver-${title}-Monthly`));
+    expect(st.AllowEventBridgeRules.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-${env}-*`));
+    expect(st.AllowCloudWatchLogs.condition[0].values).toEqual([`/aws/vpc/accessweaver-${env}/*`, `/ecs/accessweaver-${env}/*`].map((p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}`));
+    expect(st.AllowGrantsForAwsResources.condition.at(-1)).toEqual({ test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] });
+  });
+
   it("grants key administration through the account root only: every other statement only uses the key", () => {
     const use = new Set(["kms:Encrypt", "kms:Encrypt*", "kms:Decrypt", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:Describe*", "kms:CreateGrant", "kms:ListGrants"]);
     for (const s of policy.filter((x: { sid: string }) => x.sid !== "EnableIamUserPermissions")) {
