@@ -24,6 +24,11 @@ describe.each(ENVIRONMENTS)("%s: every name fits AWS", (env) => {
     expect(Object.keys(names(env)).filter((k) => !keys.has(k as keyof Names))).toEqual([]);
   });
 
+  it("lets the key's CloudWatch Logs statement cover every log group name (its name prefixes)", () => {
+    const prefixes = names(env).logGroupPrefixes;
+    for (const g of inventory.filter((n) => n.kind === "logGroup")) expect([g.name, prefixes.some((p) => g.name.startsWith(p))]).toEqual([g.name, true]);
+  });
+
   it("names target groups aw-<env>-<service>, with room for the gateway's blue and green groups", () => {
     const n = names(env);
     expect(n.targetGroup("aw-api-gateway")).toBe(`aw-${env}-api-gateway`);

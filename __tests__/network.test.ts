@@ -2,14 +2,35 @@ import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-g
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { Testing } from "cdktf";
+import { Kms } from "../src/constructs/kms";
+import { names } from "../src/naming";
+import { TERRAFORM_VERSIONS } from "../src/stacks/phase-stack";
 import { config, resources, synthEnv } from "./support/config";
 
 const prod = synthEnv(config("prod")).json.network;
+const staging = synthEnv(config("staging")).json.network;
 const dev = synthEnv(config("dev")).json.network;
+const ALL = { prod, staging, dev };
+const ACCOUNT = "111122223333";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const values = (json: any, type: string): any[] => Object.values(resources(json, type));
 const ref = (address: string, attr = "id") => `\${${address}.${attr}}`;
+/** The statements of a policy-document data source, by sid. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const statements = (json: any, name: string): Record<string, any> =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  Object.fromEntries(json.data.aws_iam_policy_document[name].statement.map((st: any) => [st.sid, st]));
+const ANYONE = [{ type: "AWS", identifiers: ["*"] }];
+const equals = (variable: string, ...v: string[]) => ({ test: "StringEquals", variable, values: v });
+const arnLike = (variable: string, ...v: string[]) => ({ test: "ArnLike", variable, values: v });
+/** The CIDRs of one tier's subnets, in zone order. */
+const tierCidrs = (json: unknown, tier: string) =>
+  Object.entries(resources(json, "aws_subnet"))
+    .filter(([name]) => name.startsWith(`vpc_subnet_${tier}_`))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, s]) => s.cidr_block as string);
 
 describe("vpc", () => {
   it("creates the VPC from the settings' CIDR with DNS support", () => {
@@ -91,7 +112,74 @@ describe("vpc", () => {
     expect(resources(dev, "aws_cloudwatch_log_group")["vpc_flow-logs_log-group"].lifecycle).toBeUndefined();
     const trust = prod.data.aws_iam_policy_document["vpc_flow-logs-role_trust"].statement[0];
     expect(trust.principals).toEqual([{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }]);
-    expect(trust.condition).toEqual([{ test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }]);
+    expect(trust.condition).toEqual([equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", `arn:aws:ec2:eu-west-1:${ACCOUNT}:vpc-flow-log/*`)]);
+  });
+
+  it.each(Object.keys(ALL))("%s: flow logs keep AWS's default fields and add where each flow went, and wait for their role's policy", (env) => {
+    const flowLog = resources(ALL[env as keyof typeof ALL], "aws_flow_log")["vpc_flow-log"];
+    // `$${...}` in the JSON is Terraform's escape for a literal `${...}`.
+    expect(flowLog.log_format).toBe(
+      "$${version} $${account-id} $${interface-id} $${srcaddr} $${dstaddr} $${srcport} $${dstport} $${protocol} $${packets} $${bytes} $${start} $${end} $${action} $${log-status} " +
+        "$${vpc-id} $${subnet-id} $${instance-id} $${tcp-flags} $${pkt-srcaddr} $${pkt-dstaddr} $${flow-direction} $${traffic-path}",
+    );
+    expect(flowLog.depends_on).toEqual(["aws_iam_role_policy.vpc_flow-logs-role_policy"]);
+    expect(resources(ALL[env as keyof typeof ALL], "aws_iam_role_policy")["vpc_flow-logs-role_policy"].role).toBe(ref("aws_iam_role.vpc_flow-logs-role_role"));
+  });
+
+  it("adopts the default route table, tagged and with no route", () => {
+    for (const json of Object.values(ALL)) {
+      expect(resources(json, "aws_default_route_table")["vpc_default-route-table"]).toMatchObject({
+        default_route_table_id: ref("aws_vpc.vpc_vpc", "default_route_table_id"),
+        route: [],
+        tags: { Name: expect.stringMatching(/^accessweaver-(prod|staging|dev)-default-no-routes$/) },
+      });
+    }
+  });
+});
+
+describe("network ACLs", () => {
+  const allowAll = { rule_no: 100, action: "allow", protocol: "-1", cidr_block: "0.0.0.0/0", from_port: 0, to_port: 0 };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const entries = (list: any[]) => list.map((e) => `${e.rule_no} ${e.action} ${e.protocol} ${e.from_port}-${e.to_port} ${e.cidr_block}`);
+
+  it.each(Object.keys(ALL))("%s: adopts the default ACL, tagged, allowing all IPv4 for the public and private tiers only", (env) => {
+    const json = ALL[env as keyof typeof ALL];
+    const acl = resources(json, "aws_default_network_acl")["vpc_network-acl_default"];
+    expect(acl.default_network_acl_id).toBe(ref("aws_vpc.vpc_vpc", "default_network_acl_id"));
+    expect(acl.tags).toEqual({ Name: `accessweaver-${env}-default-nacl` });
+    expect(acl.ingress).toEqual([allowAll]);
+    expect(acl.egress).toEqual([allowAll]);
+    const subnets = Object.keys(resources(json, "aws_subnet"));
+    expect([...acl.subnet_ids].sort()).toEqual(subnets.filter((n) => !n.includes("_database_")).map((n) => ref(`aws_subnet.${n}`)).sort());
+  });
+
+  it.each(Object.keys(ALL))("%s: gives the database tier its own ACL: in from the private tier on 5432 and 6379, out to it on ephemeral ports, nothing else", (env) => {
+    const json = ALL[env as keyof typeof ALL];
+    const acl = resources(json, "aws_network_acl")["vpc_network-acl_database"];
+    const clients = tierCidrs(json, "private");
+    expect(clients).toHaveLength(env === "dev" ? 2 : 3);
+    expect(acl.subnet_ids).toEqual(Object.keys(resources(json, "aws_subnet")).filter((n) => n.includes("_database_")).map((n) => ref(`aws_subnet.${n}`)));
+    expect(acl.tags).toEqual({ Name: `accessweaver-${env}-database-nacl`, Tier: "database" });
+    expect(entries(acl.ingress)).toEqual([
+      ...clients.map((c, i) => `${100 + 10 * i} allow tcp 5432-5432 ${c}`),
+      ...clients.map((c, i) => `${200 + 10 * i} allow tcp 6379-6379 ${c}`),
+    ]);
+    expect(entries(acl.egress)).toEqual(clients.map((c, i) => `${100 + 10 * i} allow tcp 1024-65535 ${c}`));
+  });
+
+  it("lists prod's database ACL entries exactly, both directions", () => {
+    const acl = resources(prod, "aws_network_acl")["vpc_network-acl_database"];
+    expect(entries(acl.ingress)).toEqual([
+      "100 allow tcp 5432-5432 10.30.64.0/20",
+      "110 allow tcp 5432-5432 10.30.80.0/20",
+      "120 allow tcp 5432-5432 10.30.96.0/20",
+      "200 allow tcp 6379-6379 10.30.64.0/20",
+      "210 allow tcp 6379-6379 10.30.80.0/20",
+      "220 allow tcp 6379-6379 10.30.96.0/20",
+    ]);
+    expect(entries(acl.egress)).toEqual(["100 allow tcp 1024-65535 10.30.64.0/20", "110 allow tcp 1024-65535 10.30.80.0/20", "120 allow tcp 1024-65535 10.30.96.0/20"]);
+    // The database tier is in no other ACL: a subnet has exactly one.
+    expect(resources(prod, "aws_network_acl_association")).toEqual({});
   });
 });
 
@@ -116,8 +204,40 @@ describe("endpoints", () => {
       expect(e.security_group_ids).toEqual([ref("aws_security_group.security-groups_endpoints")]);
       expect(e.subnet_ids).toHaveLength(3);
     }
-    expect(interfaces(synthEnv(config("staging")).json.network)).toHaveLength(5);
+    expect(interfaces(staging)).toHaveLength(5);
     expect(interfaces(dev)).toEqual([]);
+  });
+
+  it.each(Object.keys(ALL))("%s: limits the S3 gateway endpoint to this account's buckets and ECR's layer bucket", (env) => {
+    const json = ALL[env as keyof typeof ALL];
+    expect(resources(json, "aws_vpc_endpoint").endpoints_s3.policy).toBe("${data.aws_iam_policy_document.endpoints_s3-policy.json}");
+    const st = statements(json, "endpoints_s3-policy");
+    expect(Object.keys(st)).toEqual(["ThisAccountsBuckets", "EcrImageLayers"]);
+    expect(st.ThisAccountsBuckets).toEqual({ sid: "ThisAccountsBuckets", effect: "Allow", actions: ["s3:*"], resources: ["*"], principals: ANYONE, condition: [equals("aws:ResourceAccount", ACCOUNT)] });
+    // The layer bucket is AWS's, so no account condition: read-only, on that one bucket.
+    expect(st.EcrImageLayers).toEqual({ sid: "EcrImageLayers", effect: "Allow", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"], principals: ANYONE });
+  });
+
+  it.each(["prod", "staging"])("%s: limits each interface endpoint to this account's principals acting on this account's resources", (env) => {
+    const json = ALL[env as keyof typeof ALL];
+    for (const svc of ["ecr-api", "ecr-dkr", "logs", "secretsmanager", "kms"]) {
+      expect(resources(json, "aws_vpc_endpoint")[`endpoints_${svc}`].policy).toBe(`\${data.aws_iam_policy_document.endpoints_${svc}-policy.json}`);
+      const st = statements(json, `endpoints_${svc}-policy`);
+      expect(Object.keys(st)).toEqual(svc === "ecr-api" ? ["ThisAccountsPrincipalsAndResources", "RegistryLogin"] : ["ThisAccountsPrincipalsAndResources"]);
+      expect(st.ThisAccountsPrincipalsAndResources).toMatchObject({ actions: ["*"], principals: ANYONE, condition: [equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)] });
+    }
+    // The registry login names no resource: only the caller's account is checked.
+    expect(statements(json, "endpoints_ecr-api-policy").RegistryLogin).toMatchObject({ actions: ["ecr:GetAuthorizationToken"], condition: [equals("aws:PrincipalAccount", ACCOUNT)] });
+  });
+
+  it("lets the ECR endpoints reach an image registry in another account, and nothing else reach it", () => {
+    const json = synthEnv(config("prod", { ecr_registry: "444455556666.dkr.ecr.eu-west-1.amazonaws.com" })).json.network;
+    for (const svc of ["ecr-api", "ecr-dkr"]) {
+      expect(statements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT, "444455556666")]);
+    }
+    for (const svc of ["logs", "secretsmanager", "kms"]) {
+      expect(statements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)]);
+    }
   });
 });
 
@@ -132,14 +252,19 @@ describe("security groups", () => {
     );
   });
 
-  it("opens only the ALB to the world, on 80 and 443", () => {
+  it("opens only the ALB to the world, on 80 and 443, over IPv4", () => {
     const world = ingress.filter((r) => r.cidr_ipv4 === "0.0.0.0/0" || r.cidr_ipv6 === "::/0");
-    expect(world.map((r) => [r.security_group_id, r.from_port, r.to_port]).sort()).toEqual([
-      [sg("alb"), 443, 443],
-      [sg("alb"), 443, 443],
-      [sg("alb"), 80, 80],
-      [sg("alb"), 80, 80],
+    expect(world.map((r) => [r.security_group_id, r.from_port, r.to_port, r.cidr_ipv4]).sort()).toEqual([
+      [sg("alb"), 443, 443, "0.0.0.0/0"],
+      [sg("alb"), 80, 80, "0.0.0.0/0"],
     ]);
+  });
+
+  it("is IPv4 only everywhere: no IPv6 block on the VPC, no IPv6 rule or route", () => {
+    for (const json of Object.values(ALL)) {
+      expect(resources(json, "aws_vpc").vpc_vpc.assign_generated_ipv6_cidr_block).toBeUndefined();
+      expect(JSON.stringify(json.resource)).not.toMatch(/::\/0|ipv6_cidr_block":"|cidr_ipv6/);
+    }
   });
 
   it("lets traffic flow tier to tier on the ports it needs, and nothing else in", () => {
@@ -182,36 +307,99 @@ describe("kms", () => {
     expect(resources(dev, "aws_kms_key").kms_key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 7, lifecycle: { prevent_destroy: false } });
   });
 
-  it("lets exactly this account's IAM and the project's services use the key, scoped to account and region", () => {
+  it("lets exactly this account's IAM and the project's services use the key, each for its own resources", () => {
     expect(policy.map((s: { sid: string }) => s.sid)).toEqual([
       "EnableIamUserPermissions",
       "AllowCloudWatchLogs",
       "AllowCloudTrailEncrypt",
       "AllowCloudTrailDescribeKey",
-      "AllowAlertPublishers",
+      "AllowCloudWatchAlarms",
+      "AllowBudgets",
+      "AllowEventBridgeRules",
       "AllowUseThroughAwsServices",
+      "AllowGrantsForAwsResources",
     ]);
-    expect(statement("EnableIamUserPermissions").principals).toEqual([{ type: "AWS", identifiers: ["arn:aws:iam::111122223333:root"] }]);
-    expect(statement("AllowCloudWatchLogs").principals[0].identifiers).toEqual(["logs.eu-west-1.amazonaws.com"]);
-    expect(statement("AllowCloudWatchLogs").condition[0].values).toEqual(["arn:aws:logs:eu-west-1:111122223333:log-group:*"]);
+    expect(statement("EnableIamUserPermissions")).toMatchObject({ actions: ["kms:*"], principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${ACCOUNT}:root`] }] });
+    expect(statement("EnableIamUserPermissions").condition).toBeUndefined();
+    expect(statement("AllowCloudWatchLogs").principals).toEqual([{ type: "Service", identifiers: ["logs.eu-west-1.amazonaws.com"] }]);
+    // Only this project's log groups, by name prefix.
+    expect(statement("AllowCloudWatchLogs").condition).toEqual([
+      arnLike(
+        "kms:EncryptionContext:aws:logs:arn",
+        ...["/aws/vpc/accessweaver-prod/", "/ecs/accessweaver-prod/", "/aws/rds/instance/accessweaver-prod-postgres/", "/aws/elasticache/accessweaver-prod-redis/", "aws-waf-logs-accessweaver-prod", "/aws/cloudtrail/accessweaver-prod"].map(
+          (p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}*`,
+        ),
+      ),
+    ]);
+    const trail = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-prod-audit-trail`;
     expect(statement("AllowCloudTrailEncrypt")).toMatchObject({
       actions: ["kms:GenerateDataKey*"],
-      condition: [
-        { test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: ["arn:aws:cloudtrail:eu-west-1:111122223333:trail/*"] },
-        { test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] },
-      ],
+      principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
+      condition: [{ test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [trail] }, equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", trail)],
     });
-    expect(statement("AllowCloudTrailDescribeKey")).toMatchObject({ actions: ["kms:DescribeKey"], condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: ["111122223333"] }] });
-    expect(statement("AllowAlertPublishers").principals[0].identifiers).toEqual(["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]);
-    const via = statement("AllowUseThroughAwsServices");
-    expect(via.condition).toContainEqual({ test: "StringEquals", variable: "kms:CallerAccount", values: ["111122223333"] });
-    expect(via.condition.find((c: { variable: string }) => c.variable === "kms:ViaService").values).toEqual([
-      "rds.eu-west-1.amazonaws.com",
-      "elasticache.eu-west-1.amazonaws.com",
-      "secretsmanager.eu-west-1.amazonaws.com",
-      "s3.eu-west-1.amazonaws.com",
-    ]);
+    expect(statement("AllowCloudTrailDescribeKey")).toMatchObject({ actions: ["kms:DescribeKey"], condition: [equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", trail)] });
+    const publishers: [string, string, string][] = [
+      ["AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-prod-*`],
+      ["AllowBudgets", "budgets.amazonaws.com", `arn:aws:budgets::${ACCOUNT}:budget/AccessWeaver-Production-Monthly`],
+      ["AllowEventBridgeRules", "events.amazonaws.com", `arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-prod-*`],
+    ];
+    for (const [sid, service, source] of publishers) {
+      expect(statement(sid)).toMatchObject({
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        principals: [{ type: "Service", identifiers: [service] }],
+        condition: [equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", source)],
+      });
+    }
+    const throughServices = [
+      equals("kms:CallerAccount", ACCOUNT),
+      equals("kms:ViaService", "rds.eu-west-1.amazonaws.com", "elasticache.eu-west-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"),
+    ];
+    expect(statement("AllowUseThroughAwsServices")).toMatchObject({ principals: ANYONE, condition: throughServices });
+    expect(statement("AllowUseThroughAwsServices").actions).not.toContain("kms:CreateGrant");
+    expect(statement("AllowGrantsForAwsResources")).toMatchObject({
+      actions: ["kms:CreateGrant", "kms:ListGrants"],
+      principals: ANYONE,
+      condition: [...throughServices, { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
+    });
     for (const s of policy) expect(s.effect).toBe("Allow");
+  });
+
+  it.each([
+    ["staging", "Staging"],
+    ["dev", "Development"],
+  ])("%s: scopes the same statements to its own trail, alarms, budget, rules and log groups", (env, title) => {
+    const st = statements(ALL[env as keyof typeof ALL], "kms_key-policy");
+    expect(Object.keys(st)).toEqual(policy.map((x: { sid: string }) => x.sid));
+    const trail = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-${env}-audit-trail`;
+    expect(st.AllowCloudTrailEncrypt.condition.at(-1)).toEqual(arnLike("aws:SourceArn", trail));
+    expect(st.AllowCloudWatchAlarms.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-${env}-*`));
+    expect(st.AllowBudgets.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:budgets::${ACCOUNT}:budget/AccessWeaver-${title}-Monthly`));
+    expect(st.AllowEventBridgeRules.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-${env}-*`));
+    expect(st.AllowCloudWatchLogs.condition[0].values).toEqual(names(env as "dev").logGroupPrefixes.map((p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}*`));
+    expect(st.AllowCloudWatchLogs.condition[0].values[0]).toBe(`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/vpc/accessweaver-${env}/*`);
+    expect(st.AllowGrantsForAwsResources.condition.at(-1)).toEqual({ test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] });
+  });
+
+  it("grants key administration through the account root only: every other statement only uses the key", () => {
+    const use = new Set(["kms:Encrypt", "kms:Encrypt*", "kms:Decrypt", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:Describe*", "kms:CreateGrant", "kms:ListGrants"]);
+    for (const s of policy.filter((x: { sid: string }) => x.sid !== "EnableIamUserPermissions")) {
+      expect([s.sid, s.actions.filter((a: string) => !use.has(a))]).toEqual([s.sid, []]);
+      // A wildcard principal never goes without conditions.
+      if (JSON.stringify(s.principals).includes('"*"')) expect(s.condition.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("names the partition's own service principals and ARNs (China: logs.<region>.amazonaws.com.cn)", () => {
+    const stack = Testing.synthScope((scope) => {
+      new Kms(scope, "kms", { names: names("prod"), description: "x", accountId: ACCOUNT, region: "cn-north-1", partition: "aws-cn", deletionWindowDays: 30, preventDestroy: true });
+    });
+    const [doc] = Object.values<{ statement: { sid: string }[] }>(JSON.parse(stack).data.aws_iam_policy_document);
+    const cn = Object.fromEntries(doc!.statement.map((st) => [st.sid, st])) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(cn.AllowCloudWatchLogs.principals[0].identifiers).toEqual(["logs.cn-north-1.amazonaws.com.cn"]);
+    expect(cn.AllowCloudWatchLogs.condition[0].values[0]).toBe(`arn:aws-cn:logs:cn-north-1:${ACCOUNT}:log-group:/aws/vpc/accessweaver-prod/*`);
+    expect(cn.EnableIamUserPermissions.principals[0].identifiers).toEqual([`arn:aws-cn:iam::${ACCOUNT}:root`]);
+    expect(cn.AllowUseThroughAwsServices.condition[1].values).toContain("rds.cn-north-1.amazonaws.com.cn");
+    expect(cn.AllowBudgets.condition[1].values).toEqual([`arn:aws-cn:budgets::${ACCOUNT}:budget/AccessWeaver-Production-Monthly`]);
   });
 
   it("uses an existing key when the settings name one, creating no key or alias", () => {
@@ -223,5 +411,23 @@ describe("kms", () => {
     expect(resources(json, "aws_cloudwatch_log_group")["vpc_flow-logs_log-group"].kms_key_id).toBe(arn);
     expect(json.output.kms_key_arn.value).toBe(arn);
     expect(json.output.kms_key_alias).toBeUndefined();
+  });
+});
+
+describe("stack header", () => {
+  it.each(Object.keys(ALL))("%s: declares the Terraform versions it supports and pins the AWS provider", (env) => {
+    const { terraform } = ALL[env as keyof typeof ALL];
+    expect(TERRAFORM_VERSIONS).toBe(">= 1.10, < 2.0");
+    expect(terraform.required_version).toBe(TERRAFORM_VERSIONS);
+    expect(terraform.required_providers.aws.version).toBe("5.100.0");
+  });
+});
+
+describe("NAT gateways as a cost lever", () => {
+  it("tags prod's NAT gateways and their addresses idle (no internet egress), and dev's in use", () => {
+    const levers = (json: unknown) => [...values(json, "aws_nat_gateway"), ...values(json, "aws_eip")].map((r) => r.tags.CostLever);
+    expect(levers(prod)).toEqual(Array(6).fill("idle: services_internet_egress = false"));
+    expect(levers(staging)).toEqual(Array(6).fill("idle: services_internet_egress = false"));
+    expect(levers(dev)).toEqual(Array(2).fill("in use: services_internet_egress = true"));
   });
 });

@@ -44,6 +44,7 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
   let realRuns: Promise<{ validate: Run; rehearse: Run }>;
   let fixtureRuns: Record<"broken" | "wired", Promise<Run>>;
 
+  // A generous limit: on a loaded 2-core machine the first init and three environments take minutes.
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tf-check-"));
     real = path.join(tmp, "real");
@@ -64,7 +65,7 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     })();
     // Nothing rejects: failures are asserted by the tests.
     await Promise.all([realRuns, ...Object.values(fixtureRuns)]);
-  }, 120_000);
+  }, 400_000);
 
   afterAll(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

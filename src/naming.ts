@@ -66,6 +66,7 @@ export const NAME_RULES = {
   budget: { max: 100, pattern: /^[^:\\]+$/, what: "budget" },
   trail: { max: 128, pattern: /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, what: "CloudTrail trail" },
   scalingPolicy: { max: 256, pattern: /^[^:]+$/, what: "Application Auto Scaling policy" },
+  eventRule: { max: 64, pattern: /^[.\-_A-Za-z0-9]+$/, what: "EventBridge rule" },
 } as const satisfies Record<string, { max: number; pattern: RegExp; what: string }>;
 export type NameKind = keyof typeof NAME_RULES;
 
@@ -119,6 +120,16 @@ export function names(env: EnvironmentName) {
     flowLogGroup: fit("logGroup", `/aws/vpc/${prefix}/flow-logs`),
     flowLogRole: fit("iamRole", `${prefix}-vpc-flow-logs`),
     kmsAlias: fit("kmsAlias", `alias/${prefix}`),
+    networkAcl: (tier: "default" | "database") => fit("tagValue", `${prefix}-${tier}-nacl`),
+    defaultRouteTable: fit("tagValue", `${prefix}-default-no-routes`),
+    /**
+     * Name prefixes of every log group this project creates: the key policy lets CloudWatch Logs use the
+     * key for these only, so a new log group name needs its prefix here (a test checks every one).
+     */
+    logGroupPrefixes: [`/aws/vpc/${prefix}/`, `/ecs/${prefix}/`, `/aws/rds/instance/${database}/`, `/aws/elasticache/${redis}/`, `aws-waf-logs-${prefix}`, `/aws/cloudtrail/${prefix}`],
+    eventRule: (rule: string) => fit("eventRule", `${prefix}-${rule}`),
+    /** Every EventBridge rule of the environment, for ARN patterns in policies. */
+    eventRulePattern: `${prefix}-*`,
 
     // database and cache
     database,
@@ -200,6 +211,11 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("flowLogGroup", "logGroup", n.flowLogGroup);
   add("flowLogRole", "iamRole", n.flowLogRole);
   add("kmsAlias", "kmsAlias", n.kmsAlias);
+  add("networkAcl", "tagValue", n.networkAcl("default"), n.networkAcl("database"));
+  add("defaultRouteTable", "tagValue", n.defaultRouteTable);
+  add("logGroupPrefixes", "internal", ...n.logGroupPrefixes);
+  add("eventRule", "eventRule", n.eventRule("guardduty-findings"), n.eventRule("ecs-deployment-failures"));
+  add("eventRulePattern", "internal", n.eventRulePattern);
   add("database", "rdsIdentifier", n.database);
   add("databaseSubnetGroup", "rdsSubnetGroup", n.databaseSubnetGroup);
   add("databaseParameterGroup", "rdsIdentifier", n.databaseParameterGroup);

@@ -46,13 +46,25 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
     if (options.hcl) {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.
       const { format } = await import("@cdktf/hcl-tools");
-      for (const stack of stacks) fs.writeFileSync(path.join(scratch, "stacks", stack.node.id, HCL_FILE), await format(stack.toHclTerraform().hcl));
+      for (const stack of stacks) {
+        const hcl = withTerraformSettings(stack.toHclTerraform().hcl, stack.toTerraform().terraform ?? {});
+        fs.writeFileSync(path.join(scratch, "stacks", stack.node.id, HCL_FILE), await format(hcl));
+      }
     }
     publish(scratch, outdir, envs);
     return stacks.map((s) => s.node.id);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * cdktf 0.21 renders the terraform block's plain settings (`required_version`) as `<index> = "<name>"`;
+ * this writes them as `<name> = <value>` from the stack's JSON, which stays the source of truth.
+ */
+export function withTerraformSettings(hcl: string, terraform: Record<string, unknown>): string {
+  const plain = Object.keys(terraform).filter((k) => !["required_providers", "backend", "cloud"].includes(k));
+  return plain.reduce((text, key, i) => text.replace(`  ${i} = "${key}"`, `  ${key} = ${JSON.stringify(terraform[key])}`), hcl);
 }
 
 function publish(scratch: string, outdir: string, envs: readonly EnvironmentName[]): void {

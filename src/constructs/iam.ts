@@ -3,6 +3,13 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 
+/** One condition of a statement: `test` (StringEquals, ArnLike, Bool...) on `variable`, any of `values`. */
+export interface Condition {
+  readonly test: string;
+  readonly variable: string;
+  readonly values: string[];
+}
+
 /** One IAM policy statement, in the compact form the constructs write. */
 export interface Statement {
   readonly sid: string;
@@ -11,7 +18,24 @@ export interface Statement {
   /** Omitted in trust and key policies, where the resource is implicit. */
   readonly resources?: string[];
   readonly principals?: { readonly type: "AWS" | "Service" | "*"; readonly identifiers: string[] }[];
-  readonly conditions?: { readonly test: string; readonly variable: string; readonly values: string[] }[];
+  readonly conditions?: Condition[];
+}
+
+/** Any principal: only ever written with conditions that bring it back to this account. */
+export const ANY_PRINCIPAL = [{ type: "AWS" as const, identifiers: ["*"] }];
+
+/** `aws:SourceAccount` equals the account: a service acts for this account only (confused deputy). */
+export const sourceAccount = (account: string): Condition => ({ test: "StringEquals", variable: "aws:SourceAccount", values: [account] });
+
+/** `aws:SourceArn` matches one of the patterns: a service acts for these resources only. */
+export const sourceArn = (...arns: string[]): Condition => ({ test: "ArnLike", variable: "aws:SourceArn", values: arns });
+
+/**
+ * The host name of a regional AWS service in a partition: `logs.eu-west-1.amazonaws.com`, but
+ * `logs.cn-north-1.amazonaws.com.cn` in China, where service principals and endpoints end in `.com.cn`.
+ */
+export function regionalService(service: string, region: string, partition: string): string {
+  return `${service}.${region}.${partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"}`;
 }
 
 /**
@@ -37,6 +61,8 @@ export interface ServiceRoleProps {
   readonly service: string;
   /** The account the service acts for (confused-deputy protection on the trust policy). */
   readonly accountId: string;
+  /** The resources the service acts for (`aws:SourceArn` patterns, e.g. this account's flow logs). */
+  readonly sourceArns: string[];
   /** The inline policy: what the service may do with the role. */
   readonly statements: readonly Statement[];
 }
@@ -44,6 +70,8 @@ export interface ServiceRoleProps {
 /** An IAM role that one AWS service assumes on this account's behalf, with its inline policy. */
 export class ServiceRole extends Construct {
   readonly role: IamRole;
+  /** The inline policy: resources the service writes to should depend on it, or their first apply races it. */
+  readonly policy: IamRolePolicy;
 
   constructor(scope: Construct, id: string, props: ServiceRoleProps) {
     super(scope, id);
@@ -52,11 +80,11 @@ export class ServiceRole extends Construct {
         sid: "AssumedByService",
         actions: ["sts:AssumeRole"],
         principals: [{ type: "Service", identifiers: [props.service] }],
-        conditions: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [props.accountId] }],
+        conditions: [sourceAccount(props.accountId), sourceArn(...props.sourceArns)],
       },
     ]);
     this.role = new IamRole(this, "role", { name: props.name, assumeRolePolicy: trust.json });
-    new IamRolePolicy(this, "policy", {
+    this.policy = new IamRolePolicy(this, "policy", {
       name: props.name,
       role: this.role.id,
       policy: policyDocument(this, "permissions", props.statements).json,

@@ -1,11 +1,12 @@
 import { Construct } from "constructs";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import { policyDocument } from "./iam";
+import { Names } from "../naming";
+import { ANY_PRINCIPAL, Condition, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 export interface KmsProps {
-  /** `alias/accessweaver-<env>`. */
-  readonly aliasName: string;
+  /** The environment's names: the alias, and the trail, alarms, budget, rules and log groups that may use the key. */
+  readonly names: Names;
   readonly description: string;
   readonly accountId: string;
   readonly region: string;
@@ -20,14 +21,20 @@ export interface KmsProps {
 
 /** Services that use the key through grants made on behalf of IAM principals of this account. */
 const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
-/** Services that publish to the encrypted alert topic and so must encrypt with the key themselves. */
-const ALERT_PUBLISHERS = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"];
+/** What a service acting for this account's principals does with the key: use it, never administer it. */
+const USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
+/** Grants let RDS, ElastiCache... keep using the key for a resource after the request that made it. */
+const GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants"];
+/** Publishing to the encrypted alert topic: SNS asks for a data key and decrypts it. */
+const PUBLISH_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"];
 
 /**
  * The environment's customer-managed key: rotated yearly, aliased, and with a key policy that lets this
- * account's IAM administer it and exactly the services this project uses encrypt with it, scoped to this
- * account and region. An existing key brought through the settings must carry the same statements
- * (at least CloudWatch Logs'), or the flow-log group cannot be created with it.
+ * account's IAM administer it and exactly the services this project uses encrypt with it, each for this
+ * account's resources of that service only (`aws:SourceAccount` and `aws:SourceArn`, or the encryption
+ * context). No statement but the account root's grants administration (policy changes, deletion): who may
+ * change the key is whoever this account's IAM allows to. An existing key brought through the settings
+ * must carry the same statements (at least CloudWatch Logs'), or the flow-log group cannot be created with it.
  */
 export class Kms extends Construct {
   readonly keyArn: string;
@@ -42,29 +49,38 @@ export class Kms extends Construct {
       this.keyArn = props.existingKeyArn;
       return;
     }
-    const { accountId: account, region, partition } = props;
-    const root = `arn:${partition}:iam::${account}:root`;
-    const sourceAccount = { test: "StringEquals", variable: "aws:SourceAccount", values: [account] };
+    const { accountId: account, region, partition, names: n } = props;
+    const arn = (service: string, resource: string, inRegion = region) => `arn:${partition}:${service}:${inRegion}:${account}:${resource}`;
+    const trailArn = arn("cloudtrail", `trail/${n.trail}`);
+    const byAccount = sourceAccount(account);
+    // Principal "*" is only ever brought back to this account's callers, through one of its services.
+    const throughServices: Condition[] = [
+      { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
+      { test: "StringEquals", variable: "kms:ViaService", values: VIA_SERVICES.map((svc) => regionalService(svc, region, partition)) },
+    ];
+    const publisher = (sid: string, service: string, sourceArnPattern: string): Statement => ({
+      sid,
+      actions: PUBLISH_ACTIONS,
+      resources: ["*"],
+      principals: [{ type: "Service", identifiers: [service] }],
+      conditions: [byAccount, sourceArn(sourceArnPattern)],
+    });
     const policy = policyDocument(this, "key-policy", [
-      { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [root] }] },
+      { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }] },
       {
         sid: "AllowCloudWatchLogs",
         actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         resources: ["*"],
-        principals: [{ type: "Service", identifiers: [`logs.${region}.amazonaws.com`] }],
-        conditions: [
-          { test: "ArnLike", variable: "kms:EncryptionContext:aws:logs:arn", values: [`arn:${partition}:logs:${region}:${account}:log-group:*`] },
-        ],
+        principals: [{ type: "Service", identifiers: [regionalService("logs", region, partition)] }],
+        // Only this project's log groups, by name prefix: another team's group cannot borrow the key.
+        conditions: [{ test: "ArnLike", variable: "kms:EncryptionContext:aws:logs:arn", values: n.logGroupPrefixes.map((p) => arn("logs", `log-group:${p}*`)) }],
       },
       {
         sid: "AllowCloudTrailEncrypt",
         actions: ["kms:GenerateDataKey*"],
         resources: ["*"],
         principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
-        conditions: [
-          { test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [`arn:${partition}:cloudtrail:${region}:${account}:trail/*`] },
-          sourceAccount,
-        ],
+        conditions: [{ test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [trailArn] }, byAccount, sourceArn(trailArn)],
       },
       {
         // DescribeKey carries no encryption context, so it cannot share the statement above.
@@ -72,25 +88,20 @@ export class Kms extends Construct {
         actions: ["kms:DescribeKey"],
         resources: ["*"],
         principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
-        conditions: [sourceAccount],
+        conditions: [byAccount, sourceArn(trailArn)],
       },
+      // Alarms, the budget and event rules publish to the encrypted alert topic: each for its own resources.
+      publisher("AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", arn("cloudwatch", `alarm:${n.alarm("*")}`)),
+      publisher("AllowBudgets", "budgets.amazonaws.com", arn("budgets", `budget/${n.budget}`, "")),
+      publisher("AllowEventBridgeRules", "events.amazonaws.com", arn("events", `rule/${n.eventRulePattern}`)),
+      { sid: "AllowUseThroughAwsServices", actions: USE_ACTIONS, resources: ["*"], principals: ANY_PRINCIPAL, conditions: throughServices },
       {
-        // Alarms, budgets and rules publish to the encrypted alert topic.
-        sid: "AllowAlertPublishers",
-        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        // Grants only for an AWS resource the service manages (a database, a cache), never to a principal directly.
+        sid: "AllowGrantsForAwsResources",
+        actions: GRANT_ACTIONS,
         resources: ["*"],
-        principals: [{ type: "Service", identifiers: ALERT_PUBLISHERS }],
-        conditions: [sourceAccount],
-      },
-      {
-        sid: "AllowUseThroughAwsServices",
-        actions: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
-        resources: ["*"],
-        principals: [{ type: "AWS", identifiers: ["*"] }],
-        conditions: [
-          { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
-          { test: "StringEquals", variable: "kms:ViaService", values: VIA_SERVICES.map((s) => `${s}.${region}.amazonaws.com`) },
-        ],
+        principals: ANY_PRINCIPAL,
+        conditions: [...throughServices, { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
       },
     ]);
     this.key = new KmsKey(this, "key", {
@@ -100,8 +111,8 @@ export class Kms extends Construct {
       policy: policy.json,
       lifecycle: { preventDestroy: props.preventDestroy },
     });
-    new KmsAlias(this, "alias", { name: props.aliasName, targetKeyId: this.key.keyId });
-    this.aliasName = props.aliasName;
+    new KmsAlias(this, "alias", { name: n.kmsAlias, targetKeyId: this.key.keyId });
+    this.aliasName = n.kmsAlias;
     this.keyArn = this.key.arn;
   }
 }

@@ -49,18 +49,16 @@ export class SecurityGroups extends Construct {
     };
     const g = this.groups;
 
+    // IPv4 only: the VPC has no IPv6 block, so a `::/0` rule would open nothing but read as if it did.
     for (const port of [443, 80]) {
-      for (const cidr of ["0.0.0.0/0", "::/0"]) {
-        const family = cidr.includes(":") ? "ipv6" : "ipv4";
-        new VpcSecurityGroupIngressRule(this, `alb_in_${port}_${family}`, {
-          securityGroupId: g.alb.id,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          ...(family === "ipv6" ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
-          description: port === 443 ? "HTTPS from the internet" : "HTTP from the internet, redirected to HTTPS",
-        });
-      }
+      new VpcSecurityGroupIngressRule(this, `alb_in_${port}_ipv4`, {
+        securityGroupId: g.alb.id,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        cidrIpv4: "0.0.0.0/0",
+        description: port === 443 ? "HTTPS from the internet" : "HTTP from the internet, redirected to HTTPS",
+      });
     }
     this.between("alb", "services", { id: "app", port: props.appPort, description: "ALB to services" });
     this.between("services", "services", { id: "app", port: props.appPort, description: "Service to service" });

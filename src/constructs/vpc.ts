@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { DefaultRouteTable } from "@cdktf/provider-aws/lib/default-route-table";
 import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
@@ -14,6 +15,13 @@ import { AUDIT_LOG_RETENTION_DAYS } from "../config/profiles";
 import { Names } from "../naming";
 import { ServiceRole } from "./iam";
 import { EncryptedLogGroup } from "./log-group";
+import { NetworkAcls } from "./network-acls";
+
+/** AWS's default flow-log fields, in AWS's order, then the ones that say where a flow went and why. */
+const FLOW_LOG_FIELDS = [
+  ...["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status"],
+  ...["vpc-id", "subnet-id", "instance-id", "tcp-flags", "pkt-srcaddr", "pkt-dstaddr", "flow-direction", "traffic-path"],
+] as const;
 
 export interface VpcProps {
   readonly names: Names;
@@ -21,9 +29,19 @@ export interface VpcProps {
   readonly availabilityZones: readonly string[];
   /** `per-az`: each private subnet leaves through the NAT of its own AZ; `single`: one NAT (dev). */
   readonly natGateways: "per-az" | "single";
+  /**
+   * Whether anything in the private tier may reach the internet (the services' HTTPS egress). Without it
+   * the NAT gateways carry no traffic: they stay for the guide's per-AZ design and are tagged as a cost lever.
+   * Default: true.
+   */
+  readonly natInUse?: boolean;
   /** The environment's key, for the flow-log group. */
   readonly kmsKeyArn: string;
   readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** TCP ports the database tier serves: the only ones its network ACL admits, from the private tier. */
+  readonly databasePorts: number[];
   /** Flow-log retention; audit evidence, three years by default. */
   readonly flowLogRetentionDays?: number;
   /** Keep the flow-log group (audit evidence) when the stack is destroyed (prod, staging). */
@@ -32,8 +50,9 @@ export interface VpcProps {
 
 /**
  * The VPC and its three subnet tiers per AZ: public (ALB, NAT), private (Fargate tasks, out through NAT)
- * and database (RDS, Redis: no route out of the VPC). No subnet assigns public IPs, the default security
- * group has no rules, and all traffic is recorded in flow logs.
+ * and database (RDS, Redis: no route out of the VPC, and a network ACL of their own). No subnet assigns
+ * public IPs, the default security group has no rules, the default route table no routes, and all traffic
+ * is recorded in flow logs. IPv4 only: no IPv6 block, so nothing is reachable over IPv6.
  */
 export class Vpc extends Construct {
   readonly vpc: AwsVpc;
@@ -57,6 +76,8 @@ export class Vpc extends Construct {
     });
     // Strip the default group of AWS's allow-all rules so nothing can use it by accident.
     new DefaultSecurityGroup(this, "default-security-group", { vpcId: this.vpc.id, ingress: [], egress: [], tags: { Name: n.defaultSecurityGroup } });
+    // Adopted and emptied, so a subnet that loses its association has the VPC-local route only.
+    new DefaultRouteTable(this, "default-route-table", { defaultRouteTableId: this.vpc.defaultRouteTableId, route: [], tags: { Name: n.defaultRouteTable } });
 
     const subnets = (tier: SubnetTier) =>
       zones.map(
@@ -84,12 +105,14 @@ export class Vpc extends Construct {
     publicSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
 
     const natZones = props.natGateways === "per-az" ? zones : zones.slice(0, 1);
+    // Read by the review's cost lines: an idle NAT gateway (and its address) is money a sizing change can save.
+    const lever = { CostLever: props.natInUse === false ? "idle: services_internet_egress = false" : "in use: services_internet_egress = true" };
     const nats = natZones.map((az, i) => {
-      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: n.natEip(az) } });
+      const eip = new Eip(this, `nat-eip_${az}`, { domain: "vpc", tags: { Name: n.natEip(az), ...lever } });
       return new NatGateway(this, `nat-gateway_${az}`, {
         allocationId: eip.allocationId,
         subnetId: publicSubnets[i]!.id,
-        tags: { Name: n.natGateway(az) },
+        tags: { Name: n.natGateway(az), ...lever },
         dependsOn: [igw],
       });
     });
@@ -110,6 +133,16 @@ export class Vpc extends Construct {
     databaseSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_database_${zones[i]}`, { subnetId: s.id, routeTableId: databaseRoutes.id }));
     this.databaseRouteTableId = databaseRoutes.id;
 
+    new NetworkAcls(this, "network-acl", {
+      names: n,
+      vpcId: this.vpc.id,
+      defaultNetworkAclId: this.vpc.defaultNetworkAclId,
+      defaultSubnetIds: [...this.subnetIds.public, ...this.subnetIds.private],
+      databaseSubnetIds: this.subnetIds.database,
+      clientCidrs: zones.map((_, i) => subnetCidr(props.cidr, "private", i)),
+      databasePorts: props.databasePorts,
+    });
+
     this.flowLogs(props);
   }
 
@@ -126,6 +159,7 @@ export class Vpc extends Construct {
       name: n.flowLogRole,
       service: "vpc-flow-logs.amazonaws.com",
       accountId: props.accountId,
+      sourceArns: [`arn:${props.partition}:ec2:${props.region}:${props.accountId}:vpc-flow-log/*`],
       statements: [
         {
           sid: "WriteFlowLogs",
@@ -143,7 +177,11 @@ export class Vpc extends Construct {
       logDestination: group.logGroup.arn,
       iamRoleArn: role.role.arn,
       maxAggregationInterval: 60,
+      // `$${field}`: Terraform would read a bare `${field}` as an interpolation.
+      logFormat: FLOW_LOG_FIELDS.map((f) => `$\${${f}}`).join(" "),
       tags: { Name: n.flowLog },
+      // The role is useless to the flow log until its policy exists: without this the first apply can race it.
+      dependsOn: [role.policy],
     });
   }
 }

@@ -14,6 +14,8 @@ export interface ResourceView {
 export interface StackView {
   readonly stackName: string;
   readonly resources: readonly ResourceView[];
+  /** Data sources, addressed `data.<type>.<name>`: the policy documents resources refer to. */
+  readonly data?: readonly ResourceView[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly providers: Record<string, any[]>;
 }
@@ -52,7 +54,11 @@ export function viewOf(stackName: string, json: any): StackView {
       resources.push({ type, name, address: `${type}.${name}`, config: config as Record<string, unknown> });
     }
   }
-  return { stackName, resources, providers: json.provider ?? {} };
+  const data: ResourceView[] = [];
+  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.data ?? {})) {
+    for (const [name, config] of Object.entries(byName)) data.push({ type, name, address: `data.${type}.${name}`, config: config as Record<string, unknown> });
+  }
+  return { stackName, resources, data, providers: json.provider ?? {} };
 }
 
 export function evaluate(view: StackView, rules: readonly Rule[]): Violation[] {

@@ -2,6 +2,7 @@ import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LOG_RETENTION_DAYS, LogClass, MI
 import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { NETWORK_RULES } from "./network-rules";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 /** Ports the ALB alone may open to the world: HTTPS, and HTTP only to redirect it. */
@@ -145,4 +146,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, ...NETWORK_RULES];

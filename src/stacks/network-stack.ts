@@ -22,7 +22,7 @@ export class NetworkStack extends PhaseStack {
     const partition = partitionOf(s.region);
 
     this.kms = new Kms(this, "kms", {
-      aliasName: this.names.kmsAlias,
+      names: this.names,
       description: `AccessWeaver ${config.env} encryption key`,
       accountId: s.accountId,
       region: s.region,
@@ -36,8 +36,12 @@ export class NetworkStack extends PhaseStack {
       cidr: s.vpcCidr,
       availabilityZones: s.availabilityZones,
       natGateways: config.sizing.natGateways,
+      natInUse: s.servicesInternetEgress,
       kmsKeyArn: this.kms.keyArn,
       accountId: s.accountId,
+      region: s.region,
+      partition,
+      databasePorts: [POSTGRES_PORT, REDIS_PORT],
       protectFlowLogs: config.sizing.preventDestroy,
     });
     this.securityGroups = new SecurityGroups(this, "security-groups", {
@@ -51,6 +55,9 @@ export class NetworkStack extends PhaseStack {
     new Endpoints(this, "endpoints", {
       names: this.names,
       region: s.region,
+      partition,
+      accountId: s.accountId,
+      registryAccountId: s.ecrRegistry.split(".")[0]!,
       vpcId: this.vpc.vpc.id,
       routeTableIds: [...this.vpc.privateRouteTableIds, this.vpc.databaseRouteTableId],
       subnetIds: this.vpc.subnetIds.private,

@@ -6,6 +6,9 @@ import { Names, PhaseName, defaultTags, names } from "../naming";
 import { Guardrails, Rule } from "../policy/guardrails";
 import { BASELINE_RULES } from "../policy/rules";
 
+/** `required_version` of every stack: 1.10 (the S3 backend's native locking) or a later 1.x; the checks run 1.11. */
+export const TERRAFORM_VERSIONS = ">= 1.10, < 2.0";
+
 export interface PhaseStackProps {
   readonly config: EnvironmentConfig;
   /** Rules to check this stack against; the security baseline by default. */
@@ -45,6 +48,10 @@ export abstract class PhaseStack extends TerraformStack {
       allowedAccountIds: [s.accountId],
       defaultTags: [{ tags: defaultTags({ env: props.config.env, phase, costCenter: s.costCenter, owner: s.owner }) }],
     });
+    // An older or a 2.x Terraform stops at init instead of planning with behaviour nobody checked.
+    this.addOverride("terraform.required_version", TERRAFORM_VERSIONS);
+    // cdktf writes the provider's short name; reviewers and `terraform init` read the full source.
+    this.addOverride("terraform.required_providers.aws.source", "hashicorp/aws");
     Guardrails.attach(this, props.rules ?? BASELINE_RULES, props.config.sizing.guardrails);
   }
 

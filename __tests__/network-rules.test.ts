@@ -1,0 +1,103 @@
+import { App, TerraformStack } from "cdktf";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { NetworkAcl } from "@cdktf/provider-aws/lib/network-acl";
+import { NetworkAclAssociation } from "@cdktf/provider-aws/lib/network-acl-association";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { GuardrailError, Rule, evaluate, viewOf } from "../src/policy/guardrails";
+import { databaseSubnetsInTheirAcl, endpointsHavePolicies, keyPolicyNoOpenPrincipal } from "../src/policy/network-rules";
+import { BASELINE_RULES } from "../src/policy/rules";
+import { config, synthEnv, tempDir } from "./support/config";
+
+/** The addresses a rule rejects in a bare stack holding the resources `add` makes. */
+function rejected(rule: Rule, add: (s: TerraformStack) => void): string[] {
+  const stack = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-prod-test");
+  add(stack);
+  return evaluate(viewOf(stack.node.id, stack.toTerraform()), [rule]).map((v) => `${v.address}: ${v.message}`);
+}
+
+const document = (s: TerraformStack, id: string, condition?: { test: string; variable: string; values: string[] }[]) =>
+  new DataAwsIamPolicyDocument(s, id, { statement: [{ sid: "Use", actions: ["kms:Decrypt"], resources: ["*"], principals: [{ type: "AWS", identifiers: ["*"] }], ...(condition ? { condition } : {}) }] });
+
+describe("network guardrail rules reject bad resources", () => {
+  it("are part of the baseline every stack is checked against", () => {
+    for (const rule of [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl]) expect(BASELINE_RULES).toContain(rule);
+  });
+
+  it("endpoint-policy: an endpoint without a policy, or with an empty one", () => {
+    expect(
+      rejected(endpointsHavePolicies, (s) => {
+        new VpcEndpoint(s, "open", { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.s3" });
+        new VpcEndpoint(s, "blank", { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.kms", policy: " " });
+        new VpcEndpoint(s, "scoped", { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.logs", policy: document(s, "doc", [{ test: "StringEquals", variable: "aws:PrincipalAccount", values: ["111122223333"] }]).json });
+      }),
+    ).toEqual([
+      "aws_vpc_endpoint.open: no policy: the endpoint allows any action on any account's resources",
+      "aws_vpc_endpoint.blank: no policy: the endpoint allows any action on any account's resources",
+    ]);
+  });
+
+  it("kms-policy-open-principal: a wildcard principal without conditions, in a policy document or in JSON; an unreadable policy", () => {
+    const open = JSON.stringify({ Statement: [{ Sid: "Open", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "kms:*", Resource: "*" }] });
+    const conditioned = JSON.stringify({ Statement: [{ Sid: "Via", Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:CallerAccount": "111122223333" } } }] });
+    expect(
+      rejected(keyPolicyNoOpenPrincipal, (s) => {
+        new KmsKey(s, "doc_open", { policy: document(s, "open").json });
+        new KmsKey(s, "doc_conditioned", { policy: document(s, "conditioned", [{ test: "StringEquals", variable: "kms:CallerAccount", values: ["111122223333"] }]).json });
+        new KmsKey(s, "json_open", { policy: open });
+        new KmsKey(s, "json_star", { policy: open.replace('{"AWS":["*"]}', '"*"') });
+        new KmsKey(s, "json_conditioned", { policy: conditioned });
+        new KmsKey(s, "unreadable", { policy: "${jsonencode({})}" });
+        new KmsKey(s, "default_policy", {});
+      }),
+    ).toEqual([
+      'aws_kms_key.doc_open: statement Use allows principal "*" with no condition: anyone in any account could use the key',
+      'aws_kms_key.json_open: statement Open allows principal "*" with no condition: anyone in any account could use the key',
+      'aws_kms_key.json_star: statement Open allows principal "*" with no condition: anyone in any account could use the key',
+      "aws_kms_key.unreadable: the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
+    ]);
+  });
+
+  it("database-subnet-acl: a database subnet outside the database ACL, in another ACL, and a database ACL open to the world", () => {
+    const subnet = (s: TerraformStack, id: string) => new Subnet(s, id, { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24", tags: { Tier: "database" } });
+    expect(
+      rejected(databaseSubnetsInTheirAcl, (s) => {
+        const inAcl = subnet(s, "db_in_acl");
+        const associated = subnet(s, "db_associated");
+        const loose = subnet(s, "db_loose");
+        const elsewhere = subnet(s, "db_elsewhere");
+        new Subnet(s, "private", { vpcId: "vpc-1", cidrBlock: "10.0.1.0/24", tags: { Tier: "private" } });
+        const acl = new NetworkAcl(s, "database", {
+          vpcId: "vpc-1",
+          subnetIds: [inAcl.id],
+          ingress: [{ ruleNo: 300, action: "allow", protocol: "tcp", cidrBlock: "0.0.0.0/0", fromPort: 5432, toPort: 5432 }],
+          tags: { Tier: "database" },
+        });
+        new NetworkAclAssociation(s, "assoc", { networkAclId: acl.id, subnetId: associated.id });
+        new NetworkAcl(s, "other", { vpcId: "vpc-1", subnetIds: [elsewhere.id] });
+        void loose;
+      }),
+    ).toEqual([
+      "aws_subnet.db_loose: database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)",
+      "aws_subnet.db_elsewhere: database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)",
+      "aws_network_acl.database: ingress rule 300 allows 0.0.0.0/0: the database tier admits the private tier only",
+    ]);
+  });
+
+  it("fail prod's synth when the database tier loses its ACL", () => {
+    // Simulate a regression in the network-acl construct: the database ACL no longer lists its subnets.
+    const render = NetworkAcl.prototype.toTerraform;
+    const spy = jest.spyOn(NetworkAcl.prototype, "toTerraform").mockImplementation(function (this: NetworkAcl) {
+      const tf = render.call(this);
+      for (const acl of Object.values<Record<string, unknown>>(tf.resource.aws_network_acl)) delete acl.subnet_ids;
+      return tf;
+    });
+    try {
+      expect(() => synthEnv(config("prod"))).toThrow(GuardrailError);
+      expect(() => synthEnv(config("prod"))).toThrow("[database-subnet-acl] aws_subnet.vpc_subnet_database_eu-west-1a: database-tier subnet outside the database network ACL");
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

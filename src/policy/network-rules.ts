@@ -1,0 +1,101 @@
+import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+
+/** Guardrails for the network phase's hardening: endpoint policies, the key policy, the database tier's ACL. */
+
+const v = (rule: string, r: { address: string }, message: string): Violation => ({ rule, address: r.address, message });
+const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
+const WORLD = new Set(["0.0.0.0/0", "::/0"]);
+
+export const endpointsHavePolicies: Rule = {
+  id: "endpoint-policy",
+  description: "every VPC endpoint has a policy (without one, AWS lets anything through it to any account's resources)",
+  check(s) {
+    return ofType(s, "aws_vpc_endpoint")
+      .filter((r) => typeof r.config.policy !== "string" || r.config.policy.trim() === "")
+      .map((r) => v(this.id, r, "no policy: the endpoint allows any action on any account's resources"));
+  },
+};
+
+/** A statement reduced to what the rule needs: does it allow everyone, and on what conditions. */
+interface StatementView {
+  readonly sid: string;
+  readonly allow: boolean;
+  readonly anyone: boolean;
+  readonly conditions: number;
+}
+
+const DOCUMENT_REF = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/;
+
+/** The statements of a policy attribute: a policy-document data source it refers to, or literal JSON. Undefined when unreadable. */
+function statementsOf(s: StackView, policy: string): StatementView[] | undefined {
+  const ref = DOCUMENT_REF.exec(policy);
+  if (ref) {
+    const doc = (s.data ?? []).find((d) => d.type === "aws_iam_policy_document" && d.name === ref[1]);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return doc?.config.statement?.map((st: any, i: number) => ({
+      sid: st.sid ?? `#${i}`,
+      allow: (st.effect ?? "Allow") === "Allow",
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      anyone: (st.principals ?? []).some((p: any) => p.type === "*" || p.identifiers?.includes("*")),
+      conditions: (st.condition ?? []).length,
+    }));
+  }
+  try {
+    const json = JSON.parse(policy);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return [json.Statement ?? []].flat().map((st: any, i: number) => {
+      const aws = typeof st.Principal === "object" ? [st.Principal?.AWS ?? []].flat() : [];
+      return { sid: st.Sid ?? `#${i}`, allow: st.Effect === "Allow", anyone: st.Principal === "*" || aws.includes("*"), conditions: Object.keys(st.Condition ?? {}).length };
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+export const keyPolicyNoOpenPrincipal: Rule = {
+  id: "kms-policy-open-principal",
+  description: "no KMS key policy statement allows a wildcard principal without conditions",
+  check(s) {
+    const out: Violation[] = [];
+    for (const r of ofType(s, "aws_kms_key", "aws_kms_key_policy")) {
+      if (r.config.policy === undefined) continue; // AWS's default policy: the account root only
+      const statements = statementsOf(s, String(r.config.policy));
+      if (statements === undefined) {
+        out.push(v(this.id, r, "the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked"));
+        continue;
+      }
+      for (const st of statements.filter((x) => x.allow && x.anyone && x.conditions === 0)) {
+        out.push(v(this.id, r, `statement ${st.sid} allows principal "*" with no condition: anyone in any account could use the key`));
+      }
+    }
+    return out;
+  },
+};
+
+const isDatabaseTier = (r: ResourceView) => r.config.tags?.Tier === "database";
+
+export const databaseSubnetsInTheirAcl: Rule = {
+  id: "database-subnet-acl",
+  description: "every database-tier subnet is associated with the database network ACL, which admits nothing from the world",
+  check(s) {
+    const out: Violation[] = [];
+    const acls = ofType(s, "aws_network_acl").filter(isDatabaseTier);
+    const aclRefs = new Set(acls.map((a) => `\${${a.address}.id}`));
+    const covered = new Set<string>([
+      ...acls.flatMap((a) => a.config.subnet_ids ?? []),
+      ...ofType(s, "aws_network_acl_association").filter((a) => aclRefs.has(a.config.network_acl_id)).map((a) => a.config.subnet_id),
+    ]);
+    for (const subnet of ofType(s, "aws_subnet").filter(isDatabaseTier)) {
+      if (!covered.has(`\${${subnet.address}.id}`)) out.push(v(this.id, subnet, "database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)"));
+    }
+    for (const acl of acls) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      for (const e of (acl.config.ingress ?? []).filter((x: any) => x.action === "allow" && (WORLD.has(x.cidr_block) || WORLD.has(x.ipv6_cidr_block)))) {
+        out.push(v(this.id, acl, `ingress rule ${e.rule_no} allows ${e.cidr_block ?? e.ipv6_cidr_block}: the database tier admits the private tier only`));
+      }
+    }
+    return out;
+  },
+};
+
+export const NETWORK_RULES: readonly Rule[] = [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl];
