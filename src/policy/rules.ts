@@ -1,5 +1,6 @@
 import { AUDIT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS } from "../config/profiles";
 import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
+import { dataProtected } from "./data-protection";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
@@ -140,4 +141,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected];
