@@ -7,7 +7,7 @@ MAKEFLAGS += --no-print-directory
 # cdktf otherwise calls its telemetry host on every run.
 export CHECKPOINT_DISABLE := 1
 
-# PHASE= given but empty (e.g. PHASE=$$CI_PHASE with that variable unset) is refused rather than read as
+# PHASE= given but empty (e.g. PHASE=$CI_PHASE with that variable unset) is refused rather than read as
 # "every phase"; leaving PHASE out is how to ask for all of them.
 export PHASE_GIVEN := $(if $(filter command line,$(origin PHASE)),1)
 # ENV: dev, staging or prod (empty: all, where a target allows it).
@@ -33,8 +33,6 @@ $(foreach v,$(INPUTS),$(eval override $(v) := $$(value $(v))))
 export $(INPUTS)
 export CDKTF_OUTDIR := $(OUTDIR)
 
-# The app command, the same as cdktf.json's "app", run directly (no cdktf CLI start-up).
-APP := node -r sucrase/register main.ts
 JEST := node node_modules/jest/bin/jest.js
 TF_CHECK := node -r sucrase/register scripts/tf-check.ts
 # exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.

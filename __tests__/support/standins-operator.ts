@@ -144,11 +144,11 @@ export function operatorHarness(): Harness {
   };
   h.waitForSlow = async (command, stack) => {
     const file = path.join(s.stateDir, "terraform/slow");
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 1200; i++) {
       if (fs.existsSync(file) && fs.readFileSync(file, "utf8").split("\n").includes(`${command} ${stack}`)) return;
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`no slow terraform ${command} of ${stack} within 10 s; calls: ${s.log().join("\n")}`);
+    throw new Error(`no slow terraform ${command} of ${stack} within 30 s; calls: ${s.log().join("\n")}`);
   };
   h.setOutputs = (env, phase, json, when = "now") => {
     const dir = path.join(s.stateDir, "terraform/outputs", `accessweaver-${env}-${phase}`);
