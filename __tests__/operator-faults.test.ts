@@ -12,10 +12,10 @@ const apply = (env: string, phase: string) => tf(env, phase, "apply", "-no-color
 const applies = (log: string[]) => log.filter((l) => l.includes(" apply "));
 /** A STANDIN_TERRAFORM_*_ON prefix matching only the apply of this phase's plan. */
 const applyOf = (env: string, phase: string) => `apply -no-color -input=false ${planFile(env, phase)}`;
-const signals = () => {
-  const file = path.join(h.s.stateDir, "terraform/signals");
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-};
+const signalsFile = () => path.join(h.s.stateDir, "terraform/signals");
+const signals = () => (fs.existsSync(signalsFile()) ? fs.readFileSync(signalsFile(), "utf8") : "");
+/** Terraform's stand-in had stopped (and recorded the signal) before the run under test exited. */
+const stoppedBefore = (exitedAt: number) => expect(fs.statSync(signalsFile()).mtimeMs).toBeLessThanOrEqual(exitedAt);
 const HHMM = "\\d\\d:\\d\\d UTC";
 /** The run ended with exit `status` and these lines, together, on stderr. */
 const endedWith = (r: Run, status: number, ...lines: string[]) => {
@@ -129,11 +129,14 @@ describe("one operation at a time per environment", () => {
     expect(second.stderr).toMatch(
       new RegExp(`Another make plan of dev is running \\(pid ${first.child.pid}\\) since ${HHMM}: one operation at a time per environment\\. Wait for it to finish, then run make apply ENV=dev again\\.`),
     );
-    expect((await multi(["synth", "dev"])).stderr).toContain(`Another make plan of dev is running (pid ${first.child.pid})`);
+    for (const command of ["plan", "synth"]) expect((await multi([command, "dev"])).stderr).toContain(`Another make plan of dev is running (pid ${first.child.pid})`);
     // Another environment is not held.
     expect((await multi(["synth", "prod"])).status).toBe(0);
     const done = await first.done;
     expect(done.status).toBe(0);
+    // Its plans are its own: one run, made against the configuration it synthesized.
+    expect(new Set(["network", "database", "cache"].map((p) => h.record("dev", p)!.runId)).size).toBe(1);
+    expect((await multi(["apply", "dev"], { AUTO_APPROVE: "1" })).status).toBe(0);
     expect(applies(second.log)).toEqual([]);
     expect(fs.existsSync(path.join(h.out, "locks/dev.lock"))).toBe(false);
   });
@@ -174,6 +177,7 @@ describe("interrupts", () => {
     const r = await run.done;
     expect(r.status).toBe(130);
     expect(signals()).toBe("SIGINT apply accessweaver-dev-database\n");
+    stoppedBefore(r.exitedAt);
     // Terraform had stopped before the report was written.
     expect(r.stderr.indexOf("Interrupt received. Stopping operations safely")).toBeLessThan(r.stderr.indexOf("Apply of dev stopped"));
     expect(r.stderr).toContain(
@@ -200,6 +204,7 @@ describe("interrupts", () => {
     const r = await run.done;
     expect(r.status === 143 || r.signal === "SIGTERM" || r.status === 2).toBe(true);
     expect(signals()).toBe("SIGTERM plan accessweaver-dev-network\n");
+    stoppedBefore(r.exitedAt);
     expect(r.stderr).toContain("terraform plan was interrupted (SIGTERM) and has stopped (exit 1). Planning accessweaver-dev-network failed.");
     expect(fs.existsSync(planFile("dev", "network"))).toBe(false);
     expect(fs.existsSync(path.join(h.out, "locks/dev.lock"))).toBe(false);

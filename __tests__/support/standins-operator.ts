@@ -36,10 +36,10 @@ export function settingsRoot(envs: string[] = ["dev", "staging", "prod"], edit: 
   return root;
 }
 
-/** A run started in the background: `done` settles when it exits. */
+/** A run started in the background: `done` settles when its output closes. */
 export interface Started {
   readonly child: ChildProcess;
-  readonly done: Promise<Run>;
+  readonly done: Promise<Run & { exitedAt: number }>;
 }
 
 export interface Harness {
@@ -105,7 +105,10 @@ export function operatorHarness(): Harness {
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<Run>((resolve) => child.on("close", (status, signal) => resolve(result({ status, signal, stdout, stderr }))));
+    // Exit time apart from close: an orphaned grandchild would keep the output open after the exit.
+    let exitedAt = 0;
+    child.on("exit", () => (exitedAt = Date.now()));
+    const done = new Promise<Run & { exitedAt: number }>((resolve) => child.on("close", (status, signal) => resolve({ ...result({ status, signal, stdout, stderr }), exitedAt })));
     return { child, done };
   };
 
