@@ -6,6 +6,7 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 /** A refusal or a failed step: its message is all the operator needs (exit 2). */
@@ -23,8 +24,8 @@ export class StepFailed extends Refusal {
   }
 }
 
-export const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-const SIGNAL_NUMBERS: Record<(typeof SIGNALS)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+/** What the operator stops on safely: Ctrl-C, a cancelled job, a closed terminal. */
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * With a terminal on stdin, Terraform stays in the terminal's foreground group so it can ask its
@@ -45,7 +46,7 @@ export function say(message: string): void {
 export const interruptedBy = (): NodeJS.Signals | undefined => received;
 
 /** The exit status of a process stopped by `signal`, as shells report it (130 for SIGINT). */
-export const exitStatusOf = (signal: NodeJS.Signals): number => 128 + (SIGNAL_NUMBERS[signal as (typeof SIGNALS)[number]] ?? 0);
+export const exitStatusOf = (signal: NodeJS.Signals): number => 128 + (os.constants.signals[signal] ?? 0);
 
 /** From now on, an interrupt stops the run at the next safe point instead of killing it. */
 export function watchSignals(): void {
