@@ -126,7 +126,7 @@ describe("guardrail aspect", () => {
     const messages: string[] = [];
     const s = badStack("report", (m) => messages.push(m));
     expect(() => (s.node.scope as App).synth()).not.toThrow();
-    expect(messages.join("\n")).toMatch(/guardrails \(report only\) for accessweaver-prod-test \(1\):\n {2}- \[kms-key-rotation\] aws_kms_key.unrotated/);
+    expect(messages.join("\n")).toMatch(/guardrails \(report only\) for accessweaver-prod-test \(2\):\n {2}- \[kms-key-rotation\] aws_kms_key.unrotated/);
   });
 
   it("enforces in prod and reports in dev and staging", () => {

@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadEnvironment } from "../src/config/load";
-import { isEnvironmentName } from "../src/naming";
+import { ENVIRONMENTS, isEnvironmentName } from "../src/naming";
 import { isObject } from "./tf-check/json";
 import { audit, auditMarkdown } from "./review/audit";
 import { EnvModel, loadEnv, ofType } from "./review/model";
@@ -39,11 +39,17 @@ async function budgetOf(m: EnvModel): Promise<number> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command, env, compare] = argv;
+  const [command, env = "", compare = ""] = argv;
   const outdir = process.env.CDKTF_OUTDIR || "cdktf.out";
-  if (!env || (command !== "review" && command !== "audit")) {
+  if (command !== "review" && command !== "audit") {
     process.stderr.write(`${USAGE}\n`);
     return 2;
+  }
+  for (const [key, value] of [["ENV", env], ["COMPARE", compare]] as const) {
+    if ((key === "ENV" || value !== "") && !isEnvironmentName(value)) {
+      process.stderr.write(`make ${command}: ${key} is ${JSON.stringify(value)}; expected one of ${ENVIRONMENTS.join(", ")}${key === "COMPARE" ? ", or nothing" : ""}.\n`);
+      return 2;
+    }
   }
   const model = loadEnv(outdir, env);
   if (command === "audit") {

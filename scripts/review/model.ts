@@ -3,8 +3,10 @@
  * flat list of resources with their phase, and a resolver for the references between them, including
  * a downstream phase's remote-state reads of an upstream phase's outputs.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { Json, JsonObject, isObject } from "../tf-check/json";
-import { SynthStack, readSynthOutput, remoteStateUpstreams } from "../tf-check/stacks";
+import { STACK_NAME, SynthStack, dependencyOrder, remoteStateUpstreams } from "../tf-check/stacks";
 
 export interface Resource {
   readonly phase: string;
@@ -22,14 +24,21 @@ export interface EnvModel {
   readonly resources: readonly Resource[];
 }
 
+/**
+ * The environment's stacks from their folders in `<outdir>/stacks` (which only that environment's synth
+ * writes; the shared manifest.json lists the last synth's environment only), upstream phases first.
+ */
 export function loadEnv(outdir: string, env: string): EnvModel {
-  const output = readSynthOutput(outdir);
-  const stacks = output.environments.get(env);
-  if (!stacks) {
-    const known = [...output.environments.keys()].join(", ") || "none";
-    throw new Error(`environment ${env} is not in ${outdir} (synthesized: ${known}): run make synth ENV=${env} first.`);
+  const root = path.join(outdir, "stacks");
+  const stacks: SynthStack[] = [];
+  for (const name of fs.existsSync(root) ? fs.readdirSync(root).sort() : []) {
+    const match = STACK_NAME.exec(name);
+    const file = path.join(root, name, "cdk.tf.json");
+    if (!match || match[1] !== env || !fs.existsSync(file)) continue;
+    stacks.push({ name, env, phase: match[2]!, dir: path.dirname(file), config: JSON.parse(fs.readFileSync(file, "utf8")) as JsonObject, dependencies: [] });
   }
-  return modelOf(env, stacks);
+  if (stacks.length === 0) throw new Error(`environment ${env} has no synthesized stacks in ${root}: run make synth ENV=${env} first.`);
+  return modelOf(env, dependencyOrder(stacks));
 }
 
 export function modelOf(env: string, stacks: readonly SynthStack[]): EnvModel {

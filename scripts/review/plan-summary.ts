@@ -6,7 +6,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { countChanges } from "../operator";
+import { countChanges } from "../operator/workflow";
 import { EnvModel } from "./model";
 
 export interface PhasePlan {

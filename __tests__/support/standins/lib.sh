@@ -63,9 +63,17 @@ standin_knob() {
 
 # standin_should_fail PROG ARGS...: true when STANDIN_<PROG>_FAIL_ON matches this call.
 standin_should_fail() {
-  local prog=$1 patterns p line
+  local prog=$1
   shift
-  standin_knob patterns "$prog" FAIL_ON
+  standin_matches "$prog" FAIL_ON "$@"
+}
+
+# standin_matches PROG KNOB ARGS...: true when the ';'-separated prefixes of STANDIN_<PROG>_<KNOB>
+# match this call (its arguments joined by one space).
+standin_matches() {
+  local prog=$1 knob=$2 patterns p line
+  shift 2
+  standin_knob patterns "$prog" "$knob"
   [[ -n $patterns ]] || return 1
   line="$*"
   local IFS=';'

@@ -1,0 +1,48 @@
+// make drift: a refresh-only plan per phase with the recording Terraform stand-in (no drift, drift, error).
+import * as fs from "fs";
+import * as path from "path";
+import { operatorHarness } from "./support/standins-operator";
+
+const h = operatorHarness();
+const refresh = (env: string, phase: string) =>
+  `terraform ${h.dir(env, phase)} plan -no-color -refresh-only -detailed-exitcode -input=false -lock=false -out=${path.join(h.out, "plans", `accessweaver-${env}-${phase}.drift.tfplan`)}`;
+
+/** Scripts what a refresh-only plan of one phase finds outside Terraform. */
+function driftIn(env: string, phase: string, drift: unknown[]): void {
+  const dir = path.join(h.s.stateDir, "terraform", "drift");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `accessweaver-${env}-${phase}.json`), JSON.stringify({ resource_drift: drift }));
+}
+
+describe("make drift", () => {
+  it("says every phase is in sync, with one refresh-only plan each, in phase order, and exits 0", async () => {
+    const r = await h.multi(["drift", "dev"]);
+    expect(r.status).toBe(0);
+    expect(r.log.filter((l) => l.includes(" plan "))).toEqual(["network", "database", "cache"].map((p) => refresh("dev", p)));
+    expect(r.stdout).toContain("Drift of dev (refresh-only plans, nothing changed):\n  network        in sync with its state\n  database       in sync with its state\n  cache          in sync with its state");
+    expect(r.log.some((l) => / (apply|destroy) /.test(l))).toBe(false);
+    expect(fs.readdirSync(path.join(h.out, "plans")).filter((f) => f.endsWith(".drift.tfplan"))).toEqual([]);
+  });
+
+  it("names what changed outside Terraform, per phase, and exits non-zero", async () => {
+    driftIn("prod", "database", [
+      { address: "aws_db_instance.rds_instance", change: { actions: ["update"] } },
+      { address: "aws_security_group_rule.hand_made", change: { actions: ["delete"] } },
+    ]);
+    const r = await h.multi(["drift", "prod"]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain(
+      "  network        in sync with its state\n  database       DRIFT: 2 resource(s) differ from the state\n      changed outside Terraform: aws_db_instance.rds_instance\n      deleted outside Terraform: aws_security_group_rule.hand_made\n  cache          in sync with its state",
+    );
+    expect(r.stderr).toContain("Drift in database. Read each change (terraform -chdir=<stack> plan -refresh-only), then either restore the configuration with make plan ENV=prod and make apply ENV=prod");
+  });
+
+  it("checks one phase with PHASE, and fails on a Terraform error", async () => {
+    const one = await h.multi(["drift", "staging", "cache"]);
+    expect(one.log.filter((l) => l.includes(" plan "))).toEqual([refresh("staging", "cache")]);
+    const broken = await h.multi(["drift", "staging", "cache"], { STANDIN_TERRAFORM_FAIL_ON: "plan -no-color -refresh-only" });
+    expect(broken.status).not.toBe(0);
+    expect(broken.stdout).not.toContain("in sync");
+    expect(broken.stderr).toContain("terraform plan failed (exit 1).");
+  });
+});

@@ -1,0 +1,290 @@
+// The operator under faults: stale plans, concurrent runs, interrupts, hostile make variables and
+// unsafe destroys, each refused or made safe with a message that says what to do.
+import * as fs from "fs";
+import * as path from "path";
+import { tempDir } from "./support/config";
+import { Run, operatorHarness } from "./support/standins-operator";
+
+const h = operatorHarness();
+const { make, multi, dir, planFile } = h;
+const tf = (env: string, phase: string, ...args: string[]) => `terraform ${dir(env, phase)} ${args.join(" ")}`;
+const apply = (env: string, phase: string) => tf(env, phase, "apply", "-no-color", "-input=false", planFile(env, phase));
+const applies = (log: string[]) => log.filter((l) => l.includes(" apply "));
+/** A STANDIN_TERRAFORM_*_ON prefix matching only the apply of this phase's plan. */
+const applyOf = (env: string, phase: string) => `apply -no-color -input=false ${planFile(env, phase)}`;
+const signalsFile = () => path.join(h.s.stateDir, "terraform/signals");
+const signals = () => (fs.existsSync(signalsFile()) ? fs.readFileSync(signalsFile(), "utf8") : "");
+/** Terraform's stand-in had stopped (and recorded the signal) before the run under test exited. */
+const stoppedBefore = (exitedAt: number) => expect(fs.statSync(signalsFile()).mtimeMs).toBeLessThanOrEqual(exitedAt);
+const HHMM = "\\d\\d:\\d\\d UTC";
+/** The run ended with exit `status` and these lines, together, on stderr. */
+const endedWith = (r: Run, status: number, ...lines: string[]) => {
+  expect(r.status).toBe(status);
+  expect(r.stderr).toContain(lines.join("\n"));
+};
+
+describe("plans are bound to what they were planned against", () => {
+  it("a failed apply reports what was and was not applied, and retires the later plans of its run", async () => {
+    await multi(["plan", "dev"]);
+    const r = await multi(["apply", "dev"], { STANDIN_TERRAFORM_FAIL_ON: applyOf("dev", "database") });
+    endedWith(
+      r,
+      2,
+      "Apply of dev stopped: terraform apply failed (exit 1).",
+      "  applied:        accessweaver-dev-network",
+      "  failed:         accessweaver-dev-database (part of it may be applied: Terraform keeps what it did in the state)",
+      "  not applied:    accessweaver-dev-cache",
+      "  plans retired:  accessweaver-dev-cache",
+      "Next: read Terraform's error above and fix its cause, then make plan ENV=dev (it plans again from what is really applied), review it, then make apply ENV=dev.",
+    );
+    expect(fs.existsSync(planFile("dev", "cache"))).toBe(false);
+    // Neither the later phase nor the failed one can be applied from the old plans.
+    const cache = await multi(["apply", "dev", "cache"]);
+    expect(cache.status).toBe(2);
+    expect(cache.stderr).toMatch(
+      new RegExp(`The plan of accessweaver-dev-cache \\(made ${HHMM}\\) was retired at ${HHMM}: the apply of accessweaver-dev-database, an earlier phase planned in the same run, failed at ${HHMM}\\. Run make plan ENV=dev PHASE=cache, review it, then apply\\.`),
+    );
+    const database = await multi(["apply", "dev", "database"]);
+    expect(database.stderr).toMatch(new RegExp(`The apply of accessweaver-dev-database failed at ${HHMM}: part of it may be applied, so its plan no longer matches the state\\. Run make plan ENV=dev PHASE=database`));
+    expect(applies([...cache.log, ...database.log])).toEqual([]);
+  });
+
+  it("a failed make plan leaves no older plan of a later phase to apply", async () => {
+    await multi(["plan", "dev"]);
+    const failed = await multi(["plan", "dev"], { STANDIN_TERRAFORM_FAIL_ON: `plan -no-color -input=false -out=${planFile("dev", "database")}` });
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toContain("Planning accessweaver-dev-database failed.");
+    expect(failed.stderr).toContain("Not planned: accessweaver-dev-cache (their older plans are retired).");
+    const r = await multi(["apply", "dev", "cache"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/The plan of accessweaver-dev-cache .* was retired at .*: make plan \(run \S+\) stopped at database, before re-planning it\. Run make plan ENV=dev PHASE=cache/);
+    expect(applies(r.log)).toEqual([]);
+    // The new plan of the phase before the failure is still good.
+    expect(applies((await multi(["apply", "dev", "network"])).log)).toEqual([apply("dev", "network")]);
+  });
+
+  it("applying phase by phase: a phase whose outputs change retires the later plans made against the old ones", async () => {
+    await multi(["plan", "dev"]);
+    h.setOutputs("dev", "network", '{"vpc_id":{"value":"vpc-2"}}', "after-apply");
+    const network = await multi(["apply", "dev", "network"]);
+    expect(network.status).toBe(0);
+    expect(network.stdout).toContain(
+      "The outputs changed, so these later plans were made against old values and are retired: accessweaver-dev-database, accessweaver-dev-cache. Next: make plan ENV=dev, review, then apply.",
+    );
+    const database = await multi(["apply", "dev", "database"]);
+    expect(database.status).toBe(2);
+    expect(database.stderr).toMatch(/was retired at .*: it was made against the outputs of accessweaver-dev-network as they were before make apply changed them at .*\. Run make plan ENV=dev PHASE=database, review it, then apply\./);
+    expect(applies(database.log)).toEqual([]);
+  });
+
+  it("a whole-environment apply stops after a phase whose outputs changed", async () => {
+    await multi(["plan", "dev"]);
+    h.setOutputs("dev", "network", '{"vpc_id":{"value":"vpc-2"}}', "after-apply");
+    const r = await multi(["apply", "dev"]);
+    expect(r.status).toBe(2);
+    expect(applies(r.log)).toEqual([apply("dev", "network")]);
+    expect(r.stderr).toContain(
+      [
+        "Applied accessweaver-dev-network. The outputs of accessweaver-dev-network changed, so the saved plans of accessweaver-dev-database, accessweaver-dev-cache were made against old values: they were not applied and are retired.",
+        "  applied:        accessweaver-dev-network",
+        "  not applied:    accessweaver-dev-database, accessweaver-dev-cache",
+        "  plans retired:  accessweaver-dev-database, accessweaver-dev-cache",
+        "Next: make plan ENV=dev (it plans again from what is really applied), review it, then make apply ENV=dev.",
+      ].join("\n"),
+    );
+    expect(fs.existsSync(`${planFile("dev", "cache")}.txt`)).toBe(false);
+  });
+
+  it("refuses a plan whose upstream outputs changed since, however they changed", async () => {
+    await multi(["plan", "dev", "network"]);
+    await multi(["apply", "dev", "network"]);
+    await multi(["plan", "dev", "database"]);
+    h.setOutputs("dev", "network", '{"vpc_id":{"value":"vpc-changed-elsewhere"}}');
+    const r = await multi(["apply", "dev", "database"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /The plan of accessweaver-dev-database was made against other outputs of accessweaver-dev-network: they changed after \S+ \(network was applied or changed since\)\. Re-plan it: make plan ENV=dev PHASE=database, review it, then make apply ENV=dev PHASE=database\./,
+    );
+    expect(applies(r.log)).toEqual([]);
+  });
+
+  it("refuses a phase while an earlier phase's plan from the same make plan is not applied", async () => {
+    await multi(["plan", "dev"]);
+    const r = await multi(["apply", "dev", "cache"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /The plan of accessweaver-dev-cache was made by the same make plan \(run \S+\) as the plan of accessweaver-dev-network, which is not applied yet: phases apply in order, so apply network first: make apply ENV=dev PHASE=network\./,
+    );
+    expect(r.log).toEqual([]);
+  });
+});
+
+describe("one operation at a time per environment", () => {
+  it("refuses a second run while one holds the environment, naming it", async () => {
+    // Slow enough for the three runs below to be refused while it still holds the lock, on a busy machine.
+    const first = h.multiAsync(["plan", "dev"], { STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "3" });
+    await h.waitForSlow("plan", "accessweaver-dev-network");
+    const second = await multi(["apply", "dev"]);
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(
+      new RegExp(`Another make plan of dev is running \\(pid ${first.child.pid}\\) since ${HHMM}: one operation at a time per environment\\. Wait for it to finish, then run make apply ENV=dev again\\.`),
+    );
+    for (const command of ["plan", "synth"]) expect((await multi([command, "dev"])).stderr).toContain(`Another make plan of dev is running (pid ${first.child.pid})`);
+    // Another environment is not held.
+    expect((await multi(["synth", "prod"])).status).toBe(0);
+    const done = await first.done;
+    expect(done.status).toBe(0);
+    // Its plans are its own: one run, made against the configuration it synthesized.
+    expect(new Set(["network", "database", "cache"].map((p) => h.record("dev", p)!.runId)).size).toBe(1);
+    expect((await multi(["apply", "dev"], { AUTO_APPROVE: "1" })).status).toBe(0);
+    expect(applies(second.log)).toEqual([]);
+    expect(fs.existsSync(path.join(h.out, "locks/dev.lock"))).toBe(false);
+  });
+
+  it("a plan fails when the configuration changes under it", async () => {
+    const run = h.multiAsync(["plan", "dev", "network"], { STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+    await h.waitForSlow("plan", "accessweaver-dev-network");
+    fs.appendFileSync(path.join(h.out, "stacks/accessweaver-dev-network/cdk.tf.json"), " ");
+    const r = await run.done;
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("The synthesized configuration of accessweaver-dev-network changed while Terraform was planning it: something outside this make plan wrote");
+    expect(r.stderr).toContain("The plan was discarded. Run make plan ENV=dev PHASE=network again.");
+    expect(fs.existsSync(planFile("dev", "network"))).toBe(false);
+  });
+
+  it("after a run was killed, its lock is taken over and its half-applied plan refused", async () => {
+    await multi(["plan", "dev", "network"]);
+    const run = h.multiAsync(["apply", "dev", "network"], { STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+    await h.waitForSlow("apply", "accessweaver-dev-network");
+    run.child.kill("SIGKILL");
+    await run.done;
+    const r = await multi(["apply", "dev", "network"]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toMatch(new RegExp(`Note: the lock left by make apply of dev \\(pid ${run.child.pid}, since ${HHMM}\\) was taken over: that process no longer runs\\.`));
+    expect(r.stderr).toMatch(
+      new RegExp(`The plan of accessweaver-dev-network was being applied \\(pid ${run.child.pid}, since ${HHMM}\\) and that apply never finished: part of it may be applied\\..* Run make plan ENV=dev PHASE=network, review it, then apply\\.`),
+    );
+    expect(r.log).toEqual([]);
+  });
+});
+
+describe("interrupts", () => {
+  it("Ctrl-C during an apply: Terraform gets one SIGINT and is waited for; the report says what was applied; a re-run refuses", async () => {
+    await multi(["plan", "dev"]);
+    const run = h.multiAsync(["apply", "dev"], { STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "database"), STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+    await h.waitForSlow("apply", "accessweaver-dev-database");
+    process.kill(-run.child.pid!, "SIGINT"); // the whole process group, as a terminal does
+    const r = await run.done;
+    expect(r.status).toBe(130);
+    expect(signals()).toBe("SIGINT apply accessweaver-dev-database\n");
+    stoppedBefore(r.exitedAt);
+    // Terraform had stopped before the report was written.
+    expect(r.stderr.indexOf("Interrupt received. Stopping operations safely")).toBeLessThan(r.stderr.indexOf("Apply of dev stopped"));
+    expect(r.stderr).toContain(
+      [
+        "Apply of dev stopped: terraform apply was interrupted (SIGINT) and has stopped (exit 1). Terraform has stopped and released its state lock.",
+        "  applied:        accessweaver-dev-network",
+        "  interrupted:    accessweaver-dev-database (part of it may be applied: Terraform keeps what it did in the state)",
+        "  not applied:    accessweaver-dev-cache",
+        "  plans retired:  accessweaver-dev-cache",
+        "Next: make plan ENV=dev (it plans again from what is really applied), review it, then make apply ENV=dev.",
+      ].join("\n"),
+    );
+    expect(applies(r.log)).toEqual([apply("dev", "network"), apply("dev", "database")]);
+    const again = await multi(["apply", "dev", "database"]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(new RegExp(`The apply of accessweaver-dev-database was interrupted at ${HHMM}: part of it may be applied`));
+    expect(applies(again.log)).toEqual([]);
+  });
+
+  it("SIGTERM to make (a cancelled CI job) reaches Terraform through the operator, which waits and releases the lock", async () => {
+    const run = h.makeAsync(["plan", "ENV=dev"], { STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+    await h.waitForSlow("plan", "accessweaver-dev-network");
+    process.kill(run.child.pid!, "SIGTERM"); // make alone
+    const r = await run.done;
+    expect(r.status === 143 || r.signal === "SIGTERM" || r.status === 2).toBe(true);
+    expect(signals()).toBe("SIGTERM plan accessweaver-dev-network\n");
+    stoppedBefore(r.exitedAt);
+    expect(r.stderr).toContain("terraform plan was interrupted (SIGTERM) and has stopped (exit 1). Planning accessweaver-dev-network failed.");
+    expect(fs.existsSync(planFile("dev", "network"))).toBe(false);
+    expect(fs.existsSync(path.join(h.out, "locks/dev.lock"))).toBe(false);
+  });
+});
+
+describe("make passes variables as data", () => {
+  const targets = ["synth", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy"];
+  const variables = ["ENV", "PHASE", "NAME", "CONFIRM", "FORMAT", "INIT_FLAGS", "AUTO_APPROVE", "TF"];
+  const payloads = (marker: string) => [
+    `$$(touch ${marker})`,
+    `$(shell touch ${marker})`,
+    `\`touch ${marker}\``,
+    `'; touch ${marker}; '`,
+    `"; touch ${marker}; "`,
+    `x; touch ${marker}`,
+    `a b && touch ${marker}`,
+    `prod\ntouch ${marker}`,
+  ];
+
+  it("runs every target with hostile values in every variable: nothing runs, the values are refused as what they are", () => {
+    const markers = tempDir("aw-markers-");
+    for (const [t, target] of targets.entries()) {
+      // Each variable gets a different payload style on each target, so every style meets every variable.
+      const assignments = variables.map((v, i) => `${v}=${payloads(path.join(markers, `${target}-${v}`))[(i + t) % 8]}`);
+      const r = make([target, ...assignments]);
+      expect({ target, status: r.status, log: r.log }).toEqual({ target, status: 2, log: [] });
+      expect(r.stderr).toMatch(/Unknown ENV "/);
+    }
+    expect(fs.readdirSync(markers)).toEqual([]);
+  });
+
+  it("refuses hostile PHASE, CONFIRM and NAME values behind a valid ENV", async () => {
+    const marker = path.join(tempDir("aw-markers-"), "ran");
+    const phase = make(["plan", "ENV=dev", `PHASE=network\ntouch ${marker}`]);
+    expect(phase.stderr).toContain(`Unknown PHASE "network\\ntouch ${marker}".`);
+    const confirm = await multi(["destroy", "prod", "network"], { CONFIRM: `accessweaver-prod-network; touch ${marker}` });
+    expect(confirm.stderr).toContain("Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy this phase: make destroy ENV=prod PHASE=network CONFIRM=accessweaver-prod-network");
+    const name = await multi(["output", "dev"], { NAME: `$(touch ${marker})` });
+    expect(name.stderr).toContain(`No output "$(touch ${marker})" in dev.`);
+    expect([phase.log, confirm.log, name.log]).toEqual([[], [], []]);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it("refuses a PHASE that is given but empty, rather than doing every phase", () => {
+    for (const value of ["", " "]) {
+      const r = make(["apply", "ENV=dev", `PHASE=${value}`]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain("PHASE is given but empty (an unset variable in PHASE=$...?). Name one phase (network, database, cache, loadbalancer, services, observability), or leave PHASE out to apply every phase.");
+      expect(r.log).toEqual([]);
+    }
+  });
+});
+
+describe("destroy", () => {
+  it("refuses a prod phase while a later phase still has resources, listing them", async () => {
+    fs.mkdirSync(path.join(h.s.stateDir, "terraform/state"), { recursive: true });
+    fs.writeFileSync(path.join(h.s.stateDir, "terraform/state/accessweaver-prod-database"), "aws_db_instance.database\naws_secretsmanager_secret.database\n");
+    fs.writeFileSync(path.join(h.s.stateDir, "terraform/state/accessweaver-prod-cache"), "aws_elasticache_replication_group.redis\n");
+    const r = await multi(["destroy", "prod", "network"], { CONFIRM: "accessweaver-prod-network", AUTO_APPROVE: "1" });
+    endedWith(
+      r,
+      2,
+      "Destroying accessweaver-prod-network is refused: later phases of prod still have resources in their state, and they depend on it:",
+      "  accessweaver-prod-database: 2 resource(s): aws_db_instance.database, aws_secretsmanager_secret.database",
+      "  accessweaver-prod-cache: 1 resource(s): aws_elasticache_replication_group.redis",
+      "Destroy them first, last phase first (make destroy ENV=prod PHASE=cache CONFIRM=accessweaver-prod-cache, then make destroy ENV=prod PHASE=database CONFIRM=accessweaver-prod-database), or the whole environment: make destroy ENV=prod CONFIRM=accessweaver-prod-cache,accessweaver-prod-database,accessweaver-prod-network",
+    );
+    expect(r.log.filter((l) => l.includes(" destroy"))).toEqual([]);
+    // With the later phases empty, it goes ahead.
+    fs.rmSync(path.join(h.s.stateDir, "terraform/state"), { recursive: true });
+    const ok = await multi(["destroy", "prod", "network"], { CONFIRM: "accessweaver-prod-network", AUTO_APPROVE: "1" });
+    expect(ok.status).toBe(0);
+    expect(ok.log.filter((l) => l.includes(" destroy"))).toEqual([tf("prod", "network", "destroy", "-no-color", "-input=false", "-auto-approve")]);
+  });
+
+  it("removes the destroyed phase's saved plans", async () => {
+    await multi(["plan", "dev"]);
+    expect((await multi(["destroy", "dev", "cache"], { AUTO_APPROVE: "1" })).status).toBe(0);
+    expect([fs.existsSync(planFile("dev", "cache")), fs.existsSync(`${planFile("dev", "cache")}.txt`), h.record("dev", "cache")]).toEqual([false, false, undefined]);
+    expect(fs.existsSync(planFile("dev", "database"))).toBe(true);
+  });
+});

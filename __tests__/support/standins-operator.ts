@@ -1,0 +1,162 @@
+// The operator under test with the recording stand-ins first on PATH: through make (what operators
+// type) or straight through node with the three-phase fixture (faster, and with more phases).
+//
+//   const h = operatorHarness();           // in a describe or at the top of a test file
+//   const r = h.multi(["plan", "dev"]);    // r.status, r.stdout, r.stderr, r.log (stand-in calls)
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { exitStatusFor, main } from "../../scripts/operator";
+import { fakeSynth } from "../fixtures/multi-phase";
+import { ROOT, tempDir } from "./config";
+import { Standins, makeStandins } from "./standins";
+
+export interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  log: string[];
+}
+
+/** A settings folder whose terraform.tfvars copies hold real-looking (non-example) values. */
+export function settingsRoot(envs: string[] = ["dev", "staging", "prod"], edit: (text: string) => string = (t) => t): string {
+  const root = tempDir("aw-settings-");
+  for (const env of envs) {
+    const example = fs.readFileSync(path.join(ROOT, "environments", env, "terraform.tfvars.example"), "utf8");
+    const own = example
+      .replace(/123456789012/g, "444455556666")
+      .replace("Z0123456789EXAMPLE", "Z04455667788ABCDEF")
+      .replace(/platform-team@example\.com/g, "platform-team@accessweaver.com")
+      .replace("CC-EXAMPLE", "CC-1042");
+    fs.mkdirSync(path.join(root, "environments", env), { recursive: true });
+    fs.writeFileSync(path.join(root, "environments", env, "terraform.tfvars.example"), example);
+    fs.writeFileSync(path.join(root, "environments", env, "terraform.tfvars"), edit(own));
+  }
+  return root;
+}
+
+/** A run started in the background: `done` settles when its output closes. */
+export interface Started {
+  readonly child: ChildProcess;
+  readonly done: Promise<Run & { exitedAt: number }>;
+}
+
+export interface Harness {
+  readonly s: Standins;
+  /** The output folder (OUTDIR / CDKTF_OUTDIR) of this test. */
+  readonly out: string;
+  /** ACCESSWEAVER_SETTINGS_ROOT of this test; a test may replace it. */
+  root: string;
+  /** `make -s <args> OUTDIR=<out>` in the project. */
+  make(args: string[], options?: { input?: string; env?: NodeJS.ProcessEnv }): Run;
+  /**
+   * The operator with three phases (network, database, cache; manifest out of order), run in this
+   * process (no start-up cost); what Terraform's stand-ins print goes to the test's own output.
+   */
+  multi(args: string[], env?: NodeJS.ProcessEnv): Promise<Run>;
+  /** The same as a process of its own, in the background, in its own process group (as a terminal runs it). */
+  multiAsync(args: string[], env?: NodeJS.ProcessEnv): Started;
+  makeAsync(args: string[], env?: NodeJS.ProcessEnv): Started;
+  /** `-chdir=<out>/stacks/accessweaver-<env>-<phase>` */
+  dir(env: string, phase: string): string;
+  planFile(env: string, phase: string): string;
+  /** The saved plan's record (`<plan>.json`), or undefined. */
+  record(env: string, phase: string): Record<string, unknown> | undefined;
+  /** Resolves once a slow Terraform stand-in (STANDIN_TERRAFORM_SLOW_ON) runs `<command> <stack>` and records signals. */
+  waitForSlow(command: string, stack: string): Promise<void>;
+  /** Scripts `terraform output -json` of a stack, now or after its next apply. */
+  setOutputs(env: string, phase: string, json: string, when?: "now" | "after-apply"): void;
+}
+
+const FIXTURE = path.join(ROOT, "__tests__/fixtures/multi-phase.ts");
+const NODE_ARGS = ["-r", path.join(ROOT, "node_modules/sucrase/register")];
+
+/** Registers a fresh harness (stand-ins, output folder, settings) around each test of the file. */
+export function operatorHarness(): Harness {
+  let s: Standins;
+  let out: string;
+  const h = {
+    get s() {
+      return s;
+    },
+    get out() {
+      return out;
+    },
+    root: "",
+  } as Harness;
+  beforeEach(() => {
+    s = makeStandins(["terraform", "cdktf", "aws"]);
+    out = path.join(tempDir("aw-out-"), "cdktf.out");
+    h.root = settingsRoot();
+  });
+  afterEach(() => s.cleanup());
+
+  const result = (r: { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }): Run => ({ ...r, log: s.log() });
+  const makeArgs = (args: string[]) => ["-s", "-C", ROOT, ...args, `OUTDIR=${out}`];
+  const makeEnv = (env: NodeJS.ProcessEnv = {}) => ({ ...s.env, ACCESSWEAVER_SETTINGS_ROOT: h.root, ...env });
+  const multiArgs = (args: string[]) => [...NODE_ARGS, FIXTURE, ...args];
+  const multiEnv = (env: NodeJS.ProcessEnv = {}) => ({ ...s.env, ACCESSWEAVER_SETTINGS_ROOT: h.root, CDKTF_OUTDIR: out, ...env });
+  const started = (program: string, args: string[], env: NodeJS.ProcessEnv): Started => {
+    s.clearLog();
+    const child = spawn(program, args, { cwd: ROOT, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin!.end();
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Exit time apart from close: an orphaned grandchild would keep the output open after the exit.
+    let exitedAt = 0;
+    child.on("exit", () => (exitedAt = Date.now()));
+    const done = new Promise<Run & { exitedAt: number }>((resolve) => child.on("close", (status, signal) => resolve({ ...result({ status, signal, stdout, stderr }), exitedAt })));
+    return { child, done };
+  };
+
+  h.make = (args, options = {}) => {
+    s.clearLog();
+    return result(spawnSync("make", makeArgs(args), { env: makeEnv(options.env), input: options.input ?? "", encoding: "utf8" }));
+  };
+  h.multi = async (args, env) => {
+    s.clearLog();
+    const saved = { env: process.env, out: process.stdout.write, err: process.stderr.write };
+    let stdout = "";
+    let stderr = "";
+    let status = 0;
+    process.env = multiEnv(env);
+    process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+    try {
+      await main(args, { synthesize: fakeSynth });
+    } catch (e) {
+      stderr += `${(e as Error).message}\n`;
+      status = exitStatusFor(e);
+    } finally {
+      Object.assign(process, { env: saved.env });
+      process.stdout.write = saved.out;
+      process.stderr.write = saved.err;
+    }
+    return result({ status, signal: null, stdout, stderr });
+  };
+  h.multiAsync = (args, env) => started(process.execPath, multiArgs(args), multiEnv(env));
+  h.makeAsync = (args, env) => started("make", makeArgs(args), makeEnv(env));
+  h.dir = (env, phase) => `-chdir=${out}/stacks/accessweaver-${env}-${phase}`;
+  h.planFile = (env, phase) => `${out}/plans/accessweaver-${env}-${phase}.tfplan`;
+  h.record = (env, phase) => {
+    const file = `${h.planFile(env, phase)}.json`;
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : undefined;
+  };
+  h.waitForSlow = async (command, stack) => {
+    const file = path.join(s.stateDir, "terraform/slow");
+    for (let i = 0; i < 1200; i++) {
+      if (fs.existsSync(file) && fs.readFileSync(file, "utf8").split("\n").includes(`${command} ${stack}`)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no slow terraform ${command} of ${stack} within 30 s; calls: ${s.log().join("\n")}`);
+  };
+  h.setOutputs = (env, phase, json, when = "now") => {
+    const dir = path.join(s.stateDir, "terraform/outputs", `accessweaver-${env}-${phase}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, when === "now" ? "all.json" : "after-apply.json"), json);
+  };
+  return h;
+}
