@@ -24,7 +24,7 @@ class ProbeDatabaseStack extends PhaseStack {
       fromPort: 5432,
       toPort: 5432,
     });
-    new EncryptedLogGroup(this, "logs", { name: this.names.databaseLogGroup("postgresql"), kmsKeyArn: network.kmsKeyArn, logClass: "application" });
+    new EncryptedLogGroup(this, "logs", { name: this.names.databaseLogGroup("postgresql"), kmsKeyArn: network.kmsKeyArn, logClass: "application", protect: true });
   }
 }
 const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES, { phase: "database", build: (scope, cfg, built) => new ProbeDatabaseStack(scope, cfg, built) }];
