@@ -7,7 +7,8 @@ import * as path from "path";
 import { parse } from "@cdktf/hcl2json";
 import { SynthStack } from "../scripts/tf-check/stacks";
 import { JsonObject } from "../scripts/tf-check/json";
-import { EnvModel, modelOf } from "../scripts/review/model";
+import { EnvModel, loadEnv, modelOf } from "../scripts/review/model";
+import { summarizePlans } from "../scripts/review/plan-summary";
 import { UnknownRegion, estimate, levers } from "../scripts/review/cost";
 import { diagram, flows, matrixMarkdown } from "../scripts/review/network-view";
 import { main } from "../scripts/review";
@@ -203,6 +204,20 @@ describe("the review of the synthesized environments", () => {
       const addresses = (r: Record<string, Record<string, unknown>>) => Object.entries(r).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
       expect(addresses(hcl.resource)).toEqual(addresses(json.resource));
       expect(addresses(json.resource).length).toBeGreaterThan(50);
+    }
+  });
+
+  it("without saved plans, summarizes the rehearsal per phase and says it is not a plan of real infrastructure", () => {
+    const dir = path.join(outdir, "rehearsal", "prod");
+    fs.mkdirSync(dir, { recursive: true });
+    const change = (address: string) => ({ address: `module.network.${address}`, module_address: "module.network", type: address.split(".")[0], change: { actions: ["create"] } });
+    fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ resource_changes: [change("aws_vpc.vpc_vpc"), change("aws_subnet.a")] }));
+    try {
+      const summary = summarizePlans(loadEnv(outdir, "prod"), outdir, "terraform-not-called")!;
+      expect(summary.source).toMatch(/^the offline rehearsal of a first apply \(.*rehearsal\/prod\/plan\.json, make rehearse\): not a plan of real infrastructure$/);
+      expect(summary.phases).toEqual([{ phase: "network", add: 2, change: 0, destroy: 0, replace: 0, stateful: [] }]);
+    } finally {
+      fs.rmSync(path.join(outdir, "rehearsal"), { recursive: true, force: true });
     }
   });
 
