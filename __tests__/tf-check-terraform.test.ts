@@ -64,7 +64,7 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     })();
     // Nothing rejects: failures are asserted by the tests.
     await Promise.all([realRuns, ...Object.values(fixtureRuns)]);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

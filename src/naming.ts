@@ -139,6 +139,12 @@ export function names(env: EnvironmentName) {
     targetGroup: (service: ServiceName, slot?: DeploymentSlot) => fit("targetGroup", `aw-${env}-${shortService(service)}${slot ? `-${slot}` : ""}`),
     albLogsBucket: (accountId: string) => fit("s3Bucket", `${prefix}-alb-access-logs-${accountId}`),
     webAcl: fit("wafName", `${prefix}-waf`),
+    /** WAF logs only to log groups whose name starts with `aws-waf-logs-`. */
+    wafLogGroup: fit("logGroup", `aws-waf-logs-${prefix}`),
+    /** The guide samples it: `aws wafv2 get-sampled-requests --rule-metric-name RateLimitMetric`. */
+    wafRateLimitMetric: fit("wafName", "RateLimitMetric"),
+    certificate: fit("tagValue", `${prefix}-api-certificate`),
+    apiHealthCheck: fit("tagValue", `${prefix}-api-health`),
 
     // services
     cluster: fit("ecsName", `${prefix}-cluster`),
@@ -215,6 +221,10 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("targetGroup", "targetGroup", ...SERVICES.flatMap((s) => [n.targetGroup(s), n.targetGroup(s, "blue"), n.targetGroup(s, "green")]));
   add("albLogsBucket", "s3Bucket", n.albLogsBucket(accountId));
   add("webAcl", "wafName", n.webAcl);
+  add("wafLogGroup", "logGroup", n.wafLogGroup);
+  add("wafRateLimitMetric", "wafName", n.wafRateLimitMetric);
+  add("certificate", "tagValue", n.certificate);
+  add("apiHealthCheck", "tagValue", n.apiHealthCheck);
   add("cluster", "ecsName", n.cluster);
   add("service", "ecsName", ...SERVICES.map(n.service));
   add("taskFamily", "ecsName", ...SERVICES.map(n.taskFamily));
