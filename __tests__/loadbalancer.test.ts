@@ -93,6 +93,7 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     expect(listeners.alb_listener_http).toEqual(
       expect.objectContaining({ port: 80, protocol: "HTTP", default_action: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", status_code: "HTTP_301" } }] }),
     );
+    expect([listeners.alb_listener_https.tags, listeners.alb_listener_http.tags]).toEqual([{ Name: `accessweaver-${env}-alb-https` }, { Name: `accessweaver-${env}-alb-http` }]);
   });
 
   it(`has the gateway's target group${blueGreen ? "s, blue and green," : ""} on 8080 with its health check`, () => {

@@ -130,32 +130,32 @@ export class Alb extends Construct {
       port: 80,
       protocol: "HTTP",
       defaultAction: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-      tags: { Name: `${n.alb}-http` },
+      tags: { Name: n.albListener("http") },
     });
-    const https = (listenerId: string, port: number, defaultAction: LbListenerConfig["defaultAction"], extra: object = {}) =>
-      new LbListener(this, listenerId, {
+    const https = (listener: "https" | "test", port: number, defaultAction: LbListenerConfig["defaultAction"], extra: object = {}) =>
+      new LbListener(this, `listener_${listener}`, {
         loadBalancerArn: this.lb.arn,
         port,
         protocol: "HTTPS",
         sslPolicy,
         certificateArn: props.certificateArn,
         defaultAction,
-        tags: { Name: `${n.alb}-${port}` },
+        tags: { Name: n.albListener(listener) },
         ...extra,
       });
     // Requests for any other host (the ALB's own name, bare IPs, scanners) get a 404.
-    this.httpsListener = https("listener_https", 443, [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "Not found" } }]);
+    this.httpsListener = https("https", 443, [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "Not found" } }]);
     this.productionRule = new LbListenerRule(this, "rule_production", {
       listenerArn: this.httpsListener.arn,
       priority: 100,
       condition: [{ hostHeader: { values: [props.hostName] } }],
       action: [{ type: "forward", targetGroupArn: this.primaryTargetGroup.arn }],
-      tags: { Name: `${n.alb}-production` },
+      tags: { Name: n.albListener("production-rule") },
       ...switchedByCodeDeploy("action"),
     });
     if (!this.greenTargetGroup) return;
 
-    this.testListener = https("listener_test", TEST_LISTENER_PORT, [{ type: "forward", targetGroupArn: this.greenTargetGroup.arn }], switchedByCodeDeploy("default_action"));
+    this.testListener = https("test", TEST_LISTENER_PORT, [{ type: "forward", targetGroupArn: this.greenTargetGroup.arn }], switchedByCodeDeploy("default_action"));
     new VpcSecurityGroupIngressRule(this, "security-group_in_test-listener_from_vpc", {
       securityGroupId: props.securityGroupId,
       ipProtocol: "tcp",
