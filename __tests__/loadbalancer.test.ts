@@ -1,8 +1,14 @@
 // The load balancer phase (the edge) on the JSON of whole-environment synths: certificate, ALB, access-log
 // bucket, target groups and listeners, WAF, Route 53, and the handles it publishes.
+import { Construct } from "constructs";
+import { TerraformOutput } from "cdktf";
+import { EnvironmentConfig } from "../src/config/settings";
 import { ENVIRONMENTS, EnvironmentName } from "../src/naming";
 import { TLS_POLICY } from "../src/constructs/alb";
 import { MANAGED_RULE_GROUPS } from "../src/constructs/waf";
+import { BuiltPhases, readHandles } from "../src/stacks/handles";
+import { PhaseStack } from "../src/stacks/phase-stack";
+import { PhaseDefinition, REGISTERED_PHASES } from "../src/stacks/registry";
 import { StackJson, config, resources, synthEnv } from "./support/config";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -202,6 +208,8 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     expect(one(lb, "aws_cloudwatch_log_group")).toEqual(
       expect.objectContaining({ name: `aws-waf-logs-accessweaver-${env}`, kms_key_id: `\${${NETWORK}.kms_key_arn}`, retention_in_days: 1096, tags: { LogClass: "audit" } }),
     );
+    // Evidence outlives a destroyed prod or staging stack; dev can be torn down.
+    expect(one(lb, "aws_cloudwatch_log_group").skip_destroy).toBe(env === "dev" ? undefined : true);
     expect(one(lb, "aws_wafv2_web_acl_logging_configuration")).toEqual(
       expect.objectContaining({
         resource_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}",
@@ -270,5 +278,33 @@ describe("a region opened since August 2022 (eu-south-2)", () => {
     const allow = lb.data.aws_iam_policy_document["access-logs_policy-document"].statement[2];
     expect(allow.principals).toEqual([{ type: "Service", identifiers: ["logdelivery.elasticloadbalancing.amazonaws.com"] }]);
     expect(allow.resources).toEqual(["arn:aws:s3:::accessweaver-dev-alb-access-logs-111122223333/alb/AWSLogs/111122223333/*"]);
+  });
+});
+
+/** A stand-in services phase that takes what CodeDeploy and the ECS service need, as the services phase will. */
+class ProbeServicesStack extends PhaseStack {
+  constructor(scope: Construct, cfg: EnvironmentConfig, built: BuiltPhases) {
+    super(scope, "services", { config: cfg });
+    const edge = readHandles(this, built, "loadbalancer");
+    new TerraformOutput(this, "probe", {
+      value: { production: [edge.httpsListenerArn], test: [edge.testListenerArn], groups: [edge.targetGroupArn, edge.greenTargetGroupArn] },
+    });
+  }
+}
+
+describe("the services phase reads the load balancer only through its handles", () => {
+  const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES, { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) }];
+  const prod = synthEnv(config("prod"), withProbe);
+
+  it("reads the listeners and both target groups from the loadbalancer's remote state, after it", () => {
+    const services = prod.json.services!;
+    const edge = "data.terraform_remote_state.loadbalancer.outputs";
+    expect(services.data.terraform_remote_state.loadbalancer.config).toEqual({ bucket: "accessweaver-terraform-state-prod-111122223333", key: "prod/loadbalancer/terraform.tfstate", region: "eu-west-1" });
+    expect(services.output.probe.value).toEqual({
+      production: [`\${${edge}.https_listener_arn}`],
+      test: [`\${${edge}.test_listener_arn}`],
+      groups: [`\${${edge}.api_gateway_target_group_arn}`, `\${${edge}.api_gateway_green_target_group_arn}`],
+    });
+    expect(prod.manifest.stacks["accessweaver-prod-services"].dependencies).toEqual(["accessweaver-prod-loadbalancer"]);
   });
 });
