@@ -215,7 +215,8 @@ describe("the review of the synthesized environments", () => {
     try {
       const summary = summarizePlans(loadEnv(outdir, "prod"), outdir, "terraform-not-called")!;
       expect(summary.source).toMatch(/^the offline rehearsal of a first apply \(.*rehearsal\/prod\/plan\.json, make rehearse\): not a plan of real infrastructure$/);
-      expect(summary.phases).toEqual([{ phase: "network", add: 2, change: 0, destroy: 0, replace: 0, stateful: [] }]);
+      expect(summary.phases[0]).toEqual({ phase: "network", add: 2, change: 0, destroy: 0, replace: 0, stateful: [] });
+      expect(summary.phases.slice(1).every((p) => p.add === 0)).toBe(true);
     } finally {
       fs.rmSync(path.join(outdir, "rehearsal"), { recursive: true, force: true });
     }

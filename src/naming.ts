@@ -33,6 +33,10 @@ export type SecurityGroupName = (typeof SECURITY_GROUPS)[number];
 export const SECRET_KINDS = ["database", "redis", "jwt"] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 
+/** The ALB's listeners (HTTP redirect, HTTPS production, blue/green test) and its production rule. */
+export const ALB_LISTENERS = ["http", "https", "test", "production-rule"] as const;
+export type AlbListenerName = (typeof ALB_LISTENERS)[number];
+
 /** The two target groups of a blue/green release (CodeDeploy shifts the listener between them). */
 export type DeploymentSlot = "blue" | "green";
 
@@ -148,8 +152,16 @@ export function names(env: EnvironmentName) {
     alb: fit("loadBalancer", `${prefix}-alb`),
     /** `aw-<env>-<service>[-blue|-green]`: target groups allow 32 characters, too few for the prefix. */
     targetGroup: (service: ServiceName, slot?: DeploymentSlot) => fit("targetGroup", `aw-${env}-${shortService(service)}${slot ? `-${slot}` : ""}`),
+    /** Name tags of the ALB's listeners and its production rule. */
+    albListener: (listener: AlbListenerName) => fit("tagValue", `${prefix}-alb-${listener}`),
     albLogsBucket: (accountId: string) => fit("s3Bucket", `${prefix}-alb-access-logs-${accountId}`),
     webAcl: fit("wafName", `${prefix}-waf`),
+    /** WAF logs only to log groups whose name starts with `aws-waf-logs-`. */
+    wafLogGroup: fit("logGroup", `aws-waf-logs-${prefix}`),
+    /** The guide samples it: `aws wafv2 get-sampled-requests --rule-metric-name RateLimitMetric`. */
+    wafRateLimitMetric: fit("wafName", "RateLimitMetric"),
+    certificate: fit("tagValue", `${prefix}-api-certificate`),
+    apiHealthCheck: fit("tagValue", `${prefix}-api-health`),
 
     // services
     cluster: fit("ecsName", `${prefix}-cluster`),
@@ -229,8 +241,13 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("secret", "secret", ...SECRET_KINDS.map(n.secret));
   add("alb", "loadBalancer", n.alb);
   add("targetGroup", "targetGroup", ...SERVICES.flatMap((s) => [n.targetGroup(s), n.targetGroup(s, "blue"), n.targetGroup(s, "green")]));
+  add("albListener", "tagValue", ...ALB_LISTENERS.map(n.albListener));
   add("albLogsBucket", "s3Bucket", n.albLogsBucket(accountId));
   add("webAcl", "wafName", n.webAcl);
+  add("wafLogGroup", "logGroup", n.wafLogGroup);
+  add("wafRateLimitMetric", "wafName", n.wafRateLimitMetric);
+  add("certificate", "tagValue", n.certificate);
+  add("apiHealthCheck", "tagValue", n.apiHealthCheck);
   add("cluster", "ecsName", n.cluster);
   add("service", "ecsName", ...SERVICES.map(n.service));
   add("taskFamily", "ecsName", ...SERVICES.map(n.taskFamily));

@@ -104,7 +104,8 @@ export interface RunResult {
 export async function run(program: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const step = `${path.basename(program)} ${args.find((a) => !a.startsWith("-chdir=")) ?? ""}`;
   if (received) throw new StepFailed(`Interrupted (${received}) before ${step} started.`, received);
-  say(`$ ${[path.basename(program), ...args].join(" ")}`);
+  // On stderr: stdout carries only what was asked for (`$(make output NAME=x)` must capture the value alone).
+  process.stderr.write(`$ ${[path.basename(program), ...args].join(" ")}\n`);
   // A terminal is handed to the child (colours, progress); anything else is relayed from a pipe.
   const child = spawn(program, args, {
     stdio: ["inherit", options.capture || !process.stdout.isTTY ? "pipe" : "inherit", options.keepStderr || !process.stderr.isTTY ? "pipe" : "inherit"],

@@ -48,6 +48,11 @@ export interface SizingProfile {
   readonly monthlyBudgetUsd: number;
   /** Guardrails fail the synth (`enforce`) or print what they found (`report`). */
   readonly guardrails: "enforce" | "report";
+  /**
+   * How the API gateway is released: `blue-green` (CodeDeploy shifts the ALB between two target
+   * groups, with a test listener) or `rolling` (one target group).
+   */
+  readonly gatewayReleases: "blue-green" | "rolling";
 }
 
 /** The production guide's table: 3 AZs, the five services at their sizes, PG15 r6g.xlarge Multi-AZ, Redis 9 nodes. */
@@ -73,6 +78,7 @@ const prod: SizingProfile = {
   cache: { nodeType: "cache.r6g.xlarge", shards: 3, replicasPerShard: 2, snapshotRetentionDays: 30 },
   monthlyBudgetUsd: 3000,
   guardrails: "enforce",
+  gatewayReleases: "blue-green",
 };
 
 /** Prod-shaped (same task sizes, Multi-AZ, 3 AZs, clustered cache) at lower counts. */
@@ -117,6 +123,7 @@ const dev: SizingProfile = {
   cache: { nodeType: "cache.t4g.micro", shards: 1, replicasPerShard: 0, snapshotRetentionDays: 1 },
   monthlyBudgetUsd: 300,
   guardrails: "report",
+  gatewayReleases: "rolling",
 };
 
 export const PROFILES: Readonly<Record<EnvironmentName, SizingProfile>> = { dev, staging, prod };

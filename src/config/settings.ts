@@ -1,5 +1,6 @@
 import { EnvironmentName, SERVICES, ServiceName } from "../naming";
 import { LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX, isPrivate, parseCidr } from "./cidr";
+import { elbLogDeliveryPrincipal } from "./elb-log-delivery";
 import { SettingProblem, SettingsError, show } from "./errors";
 import { MAX_AZ_COUNT, MAX_SERVICE_COUNT, PROFILES, SizingProfile } from "./profiles";
 
@@ -27,7 +28,20 @@ export interface Settings {
    * Where there are no interface endpoints (dev) they always can: that is how they reach AWS APIs.
    */
   readonly servicesInternetEgress: boolean;
+  /** Most requests one client IP may send in WAF_RATE_WINDOW_SECONDS before the WAF blocks it. */
+  readonly wafRateLimit: number;
 }
+
+/**
+ * The WAF's rate-based rule: a flood guard per client IP, not the product's quota (the gateway limits
+ * each tenant in Redis). 10 000 per 5 minutes is about 33 requests a second held for 5 minutes from one
+ * address, above what one tenant's backend behind one NAT address sends in normal use.
+ */
+export const DEFAULT_WAF_RATE_LIMIT = 10_000;
+/** AWS WAF's bounds for a rate-based rule's limit (the provider checks the same: 10 to 2 000 000 000). */
+export const WAF_RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
+/** The window the limit counts over (AWS allows 60, 120, 300 or 600 seconds). */
+export const WAF_RATE_WINDOW_SECONDS = 300;
 
 /** Settings merged over the environment's sizing profile: everything a stack needs. */
 export interface EnvironmentConfig {
@@ -140,6 +154,7 @@ export const FIELDS = {
   monthly_budget_usd: field(number(1, 1_000_000, false), (env) => PROFILES[env].monthlyBudgetUsd),
   services_internet_egress: field(bool, () => false),
   service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
+  waf_rate_limit: field(number(WAF_RATE_LIMIT_RANGE.min, WAF_RATE_LIMIT_RANGE.max, true), () => DEFAULT_WAF_RATE_LIMIT),
 } satisfies Record<string, Field<unknown>>;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -194,6 +209,9 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
   } else if (!isPrivate(cidr)) {
     add("vpc_cidr", show(d.vpc_cidr), "a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
   }
+  if (!elbLogDeliveryPrincipal(d.aws_region, "aws")) {
+    add("aws_region", show(d.aws_region), "a region whose ALB access-log delivery principal is known (src/config/elb-log-delivery.ts): add the region there from the ELB user guide first");
+  }
   if (d.ecr_registry.split(".")[3] !== d.aws_region) {
     add("ecr_registry", show(d.ecr_registry), `a registry in ${d.aws_region} (aws_region): the VPC endpoints for ECR serve their own region only`);
   }
@@ -244,6 +262,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       owner: d.owner,
       monthlyBudgetUsd: d.monthly_budget_usd,
       servicesInternetEgress: d.services_internet_egress || !profile.interfaceEndpoints,
+      wafRateLimit: d.waf_rate_limit,
     },
     sizing: { ...profile, services },
   };

@@ -14,8 +14,8 @@ export interface ResourceView {
 export interface StackView {
   readonly stackName: string;
   readonly resources: readonly ResourceView[];
-  /** Data sources, addressed `data.<type>.<name>`: the policy documents resources refer to. */
-  readonly data?: readonly ResourceView[];
+  /** Data sources (address `data.<type>.<name>`): rules read local policy documents through them. */
+  readonly dataSources?: readonly ResourceView[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly providers: Record<string, any[]>;
 }
@@ -48,17 +48,11 @@ export function formatViolations(violations: readonly Violation[]): string {
 /** A view of a synthesized stack JSON (`cdk.tf.json` content or `stack.toTerraform()`). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function viewOf(stackName: string, json: any): StackView {
-  const resources: ResourceView[] = [];
-  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.resource ?? {})) {
-    for (const [name, config] of Object.entries(byName)) {
-      resources.push({ type, name, address: `${type}.${name}`, config: config as Record<string, unknown> });
-    }
-  }
-  const data: ResourceView[] = [];
-  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.data ?? {})) {
-    for (const [name, config] of Object.entries(byName)) data.push({ type, name, address: `data.${type}.${name}`, config: config as Record<string, unknown> });
-  }
-  return { stackName, resources, data, providers: json.provider ?? {} };
+  const elements = (blocks: Record<string, Record<string, unknown>> | undefined, prefix: string): ResourceView[] =>
+    Object.entries(blocks ?? {}).flatMap(([type, byName]) =>
+      Object.entries(byName).map(([name, config]) => ({ type, name, address: `${prefix}${type}.${name}`, config: config as Record<string, unknown> })),
+    );
+  return { stackName, resources: elements(json.resource, ""), dataSources: elements(json.data, "data."), providers: json.provider ?? {} };
 }
 
 export function evaluate(view: StackView, rules: readonly Rule[]): Violation[] {

@@ -30,7 +30,7 @@ const DOCUMENT_REF = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json
 function statementsOf(s: StackView, policy: string): StatementView[] | undefined {
   const ref = DOCUMENT_REF.exec(policy);
   if (ref) {
-    const doc = (s.data ?? []).find((d) => d.type === "aws_iam_policy_document" && d.name === ref[1]);
+    const doc = (s.dataSources ?? []).find((d) => d.type === "aws_iam_policy_document" && d.name === ref[1]);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return doc?.config.statement?.map((st: any, i: number) => ({
       sid: st.sid ?? `#${i}`,

@@ -43,8 +43,28 @@ export const NETWORK_HANDLES = {
 } as const satisfies HandleSpecs;
 export type NetworkHandles = Handles<typeof NETWORK_HANDLES>;
 
+const blueGreen = (c: EnvironmentConfig) => c.sizing.gatewayReleases === "blue-green";
+
+/** Phase 4: what the services phase attaches the gateway to, and what the alarms and runbooks read. */
+export const LOADBALANCER_HANDLES = {
+  albArn: { output: "alb_arn", kind: "string", description: "The API's load balancer" },
+  albArnSuffix: { output: "alb_arn_suffix", kind: "string", description: "The load balancer's ARN suffix: the LoadBalancer dimension of its CloudWatch metrics" },
+  albDnsName: { output: "alb_dns_name", kind: "string", description: "The load balancer's DNS name (the domain's alias points to it)" },
+  apiUrl: { output: "api_url", kind: "string", description: "Public URL of the API" },
+  httpsListenerArn: { output: "https_listener_arn", kind: "string", description: "Production listener (HTTPS 443): CodeDeploy's production traffic route" },
+  productionRuleArn: { output: "production_listener_rule_arn", kind: "string", description: "The production listener's rule that forwards the API's host to the gateway" },
+  testListenerArn: { output: "test_listener_arn", kind: "string", description: "Test listener (HTTPS, from the VPC only): CodeDeploy's test traffic route", when: blueGreen },
+  targetGroupArn: { output: "api_gateway_target_group_arn", kind: "string", description: "The gateway's target group the service starts attached to (blue where releases are blue/green)" },
+  targetGroupArnSuffix: { output: "api_gateway_target_group_arn_suffix", kind: "string", description: "Its ARN suffix: the TargetGroup dimension of its CloudWatch metrics" },
+  greenTargetGroupArn: { output: "api_gateway_green_target_group_arn", kind: "string", description: "The gateway's green target group (CodeDeploy's replacement group)", when: blueGreen },
+  greenTargetGroupArnSuffix: { output: "api_gateway_green_target_group_arn_suffix", kind: "string", description: "The green group's ARN suffix, for its alarms", when: blueGreen },
+  wafWebAclArn: { output: "waf_web_acl_arn", kind: "string", description: "The regional web ACL in front of the load balancer (guide: aws wafv2 get-sampled-requests --web-acl-arn)" },
+  healthCheckId: { output: "route53_health_check_id", kind: "string", description: "Route 53 health check of https://<domain>/actuator/health (its metrics are in us-east-1)" },
+} as const satisfies HandleSpecs;
+export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
+
 /** The handles each phase publishes. A phase that later phases read gets its entry here. */
-export const PHASE_HANDLES = { network: NETWORK_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
+export const PHASE_HANDLES = { network: NETWORK_HANDLES, loadbalancer: LOADBALANCER_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
 export type PublishingPhase = keyof typeof PHASE_HANDLES;
 export type PhaseHandles<P extends PublishingPhase> = Handles<(typeof PHASE_HANDLES)[P]>;
 

@@ -1,0 +1,148 @@
+import { Construct } from "constructs";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
+import { Statement, policyDocument } from "./iam";
+import { LOG_CLASS_TAG } from "./log-group";
+
+/** A service that writes logs into the bucket, under `<keyPrefix>/AWSLogs/<account id>/`. */
+export interface LogWriter {
+  readonly sid: string;
+  readonly principal: NonNullable<Statement["principals"]>[number];
+  /** Key prefix the writer is configured with (the ALB's `access_logs.prefix`, ...). */
+  readonly keyPrefix: string;
+}
+
+export interface LogBucketProps {
+  /** Globally unique: carries the account id (naming.ts). */
+  readonly name: string;
+  /** The account whose logs land here: writers may write only under `AWSLogs/<account id>/`. */
+  readonly accountId: string;
+  readonly partition: string;
+  /** What the bucket holds; the `LogClass` tag, and the least time objects are kept. */
+  readonly logClass: LogClass;
+  readonly writers: readonly LogWriter[];
+  /**
+   * Days objects are kept before they expire.
+   * @default the class's minimum: 365 for application logs, 1096 (three years) for audit evidence
+   */
+  readonly retentionDays?: number;
+  /**
+   * Encrypt with this KMS key.
+   * @default SSE-S3 (AES256): ELB access-log delivery supports no other encryption
+   */
+  readonly kmsKeyArn?: string;
+  /**
+   * Evidence: Terraform refuses to destroy the bucket and never empties it (prod, staging). Otherwise a
+   * destroy empties and removes it (dev).
+   * @default false
+   */
+  readonly protect?: boolean;
+}
+
+/** Days before objects move to cheaper storage: infrequent access, then instant-retrieval archive. */
+const TO_INFREQUENT_ACCESS_DAYS = 30;
+const TO_ARCHIVE_DAYS = 90;
+/** Overwritten or deleted objects stay recoverable this long (versioning). */
+const NONCURRENT_DAYS = 30;
+
+/**
+ * A private, versioned S3 bucket for logs that AWS services deliver: every public access block, ACLs
+ * disabled (bucket owner enforced), encrypted, a policy that refuses plain HTTP and TLS older than 1.2
+ * and lets each writer put objects only under its own prefix for this account, and a lifecycle that
+ * keeps objects as long as their class requires. Used for the ALB's access logs and the audit trail.
+ */
+export class LogBucket extends Construct {
+  readonly bucket: S3Bucket;
+  readonly arn: string;
+  /** The policy: a writer that checks its permissions at configuration (the ALB) must wait for it. */
+  readonly policy: S3BucketPolicy;
+
+  constructor(scope: Construct, id: string, props: LogBucketProps) {
+    super(scope, id);
+    const protect = props.protect ?? false;
+    this.bucket = new S3Bucket(this, "bucket", {
+      bucket: props.name,
+      forceDestroy: !protect,
+      tags: { Name: props.name, [LOG_CLASS_TAG]: props.logClass },
+      ...(protect ? { lifecycle: { preventDestroy: true } } : {}),
+    });
+    const bucket = this.bucket.id;
+    this.arn = `arn:${props.partition}:s3:::${props.name}`;
+
+    const publicAccess = new S3BucketPublicAccessBlock(this, "public-access-block", {
+      bucket,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      bucket,
+      rule: [
+        {
+          applyServerSideEncryptionByDefault: props.kmsKeyArn ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn } : { sseAlgorithm: "AES256" },
+          bucketKeyEnabled: props.kmsKeyArn !== undefined,
+        },
+      ],
+    });
+    const versioning = new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
+    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+      bucket,
+      rule: [
+        {
+          id: "retain-then-expire",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          transition: [
+            { days: TO_INFREQUENT_ACCESS_DAYS, storageClass: "STANDARD_IA" },
+            { days: TO_ARCHIVE_DAYS, storageClass: "GLACIER_IR" },
+          ],
+          expiration: [{ days: props.retentionDays ?? MIN_RETENTION_DAYS[props.logClass] }],
+          noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_DAYS }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+      dependsOn: [versioning],
+    });
+
+    const everything = [this.arn, `${this.arn}/*`];
+    const anyone = [{ type: "*" as const, identifiers: ["*"] }];
+    const statements: Statement[] = [
+      {
+        sid: "DenyInsecureTransport",
+        effect: "Deny",
+        actions: ["s3:*"],
+        resources: everything,
+        principals: anyone,
+        conditions: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+      },
+      {
+        sid: "DenyOutdatedTls",
+        effect: "Deny",
+        actions: ["s3:*"],
+        resources: everything,
+        principals: anyone,
+        conditions: [{ test: "NumericLessThan", variable: "s3:TlsVersion", values: ["1.2"] }],
+      },
+      ...props.writers.map((w) => ({
+        sid: w.sid,
+        actions: ["s3:PutObject"],
+        resources: [`${this.arn}/${w.keyPrefix}/AWSLogs/${props.accountId}/*`],
+        principals: [w.principal],
+      })),
+    ];
+    this.policy = new S3BucketPolicy(this, "policy", {
+      bucket,
+      policy: policyDocument(this, "policy-document", statements).json,
+      // S3 refuses a policy change while the public access block is being set.
+      dependsOn: [publicAccess],
+    });
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Guardrails of the edge: the load balancer, its listeners, the WAF in front of it, and S3 buckets.
+ * Each rule reads the synthesized configuration, as Terraform will see it.
+ */
+import { ENVIRONMENTS, EnvironmentName, names } from "../naming";
+import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+
+const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
+const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
+/** `x` as a list: Terraform JSON writes a single nested block either as an object or a list of one. */
+const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+/** Whether `value` is (or references an attribute of) the resource at `address`. */
+const references = (value: unknown, r: ResourceView) => typeof value === "string" && value.includes(`${r.address}.`);
+const envOf = (s: StackView): EnvironmentName | undefined => ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
+
+const LISTENERS = ["aws_lb_listener", "aws_alb_listener"];
+/** Application load balancers (an `aws_lb` without a type is one). */
+const albs = (s: StackView) => ofType(s, "aws_lb", "aws_alb").filter((r) => (r.config.load_balancer_type ?? "application") === "application");
+
+/**
+ * ELB policies that refuse TLS 1.0 and 1.1: the TLS 1.3 family (`ELBSecurityPolicy-TLS13-...`), the TLS
+ * 1.2 family (`ELBSecurityPolicy-TLS-1-2-...`) and forward-secret TLS 1.2 (`ELBSecurityPolicy-FS-1-2-...`).
+ */
+export const TLS12_PLUS_POLICY = /^ELBSecurityPolicy-(TLS13-|TLS-1-2-|FS-1-2-)/;
+
+export const listenerTls: Rule = {
+  id: "alb-listener-tls",
+  description: "load balancer listeners speak HTTPS with a TLS 1.2+ policy, or HTTP only to redirect to HTTPS",
+  check(s) {
+    const out: Violation[] = [];
+    for (const r of ofType(s, ...LISTENERS)) {
+      const protocol = r.config.protocol ?? "HTTP";
+      if (protocol === "HTTPS") {
+        const policy = r.config.ssl_policy;
+        if (typeof policy !== "string" || !TLS12_PLUS_POLICY.test(policy)) {
+          out.push(v(this.id, r, `ssl_policy is ${policy === undefined ? "unset (ELBSecurityPolicy-2016-08, which allows TLS 1.0)" : JSON.stringify(policy)}; expected a TLS 1.2+ policy (${TLS12_PLUS_POLICY})`));
+        }
+      } else if (protocol !== "HTTP") {
+        out.push(v(this.id, r, `protocol is ${JSON.stringify(protocol)}; expected HTTPS (or HTTP redirecting to HTTPS)`));
+      }
+    }
+    return out;
+  },
+};
+
+export const httpRedirects: Rule = {
+  id: "alb-http-redirects",
+  description: "HTTP listeners only redirect permanently (301) to HTTPS",
+  check(s) {
+    return ofType(s, ...LISTENERS)
+      .filter((r) => (r.config.protocol ?? "HTTP") === "HTTP")
+      .flatMap((r) => {
+        const actions = blocks<Record<string, unknown>>(r.config.default_action);
+        const redirect = blocks<Record<string, unknown>>(actions[0]?.redirect as Record<string, unknown> | undefined)[0];
+        const ok = actions.length === 1 && actions[0]!.type === "redirect" && redirect?.protocol === "HTTPS" && redirect?.status_code === "HTTP_301";
+        return ok ? [] : [v(this.id, r, "an HTTP listener whose default action is not a permanent (HTTP_301) redirect to HTTPS: plain HTTP would reach the targets")];
+      });
+  },
+};
+
+export const albHardened: Rule = {
+  id: "alb-hardened",
+  description: "application load balancers drop invalid header fields, write access logs, and have deletion protection in prod",
+  check(s) {
+    const prod = envOf(s) === "prod";
+    return albs(s).flatMap((r) => {
+      const problems: string[] = [];
+      if (r.config.drop_invalid_header_fields !== true) problems.push("drop_invalid_header_fields is not true: malformed headers would reach the targets");
+      const logs = blocks<Record<string, unknown>>(r.config.access_logs)[0];
+      if (!logs || logs.enabled !== true || !logs.bucket) problems.push("access_logs are not enabled with a bucket: requests leave no evidence");
+      if (prod && r.config.enable_deletion_protection !== true) problems.push("enable_deletion_protection is not true in prod");
+      return problems.map((m) => v(this.id, r, m));
+    });
+  },
+};
+
+export const wafOnAlb: Rule = {
+  id: "waf-association-logging",
+  description: "every internet-facing load balancer is associated with a WAF web ACL, and every web ACL logs",
+  check(s) {
+    const associations = ofType(s, "aws_wafv2_web_acl_association");
+    const logging = ofType(s, "aws_wafv2_web_acl_logging_configuration");
+    const unprotected = albs(s)
+      .filter((r) => r.config.internal !== true)
+      .filter((lb) => !associations.some((a) => references(a.config.resource_arn, lb)))
+      .map((lb) => v(this.id, lb, "no aws_wafv2_web_acl_association protects this internet-facing load balancer"));
+    const silent = ofType(s, "aws_wafv2_web_acl")
+      .filter((acl) => !logging.some((l) => references(l.config.resource_arn, acl) && blocks(l.config.log_destination_configs).length > 0))
+      .map((acl) => v(this.id, acl, "no aws_wafv2_web_acl_logging_configuration logs this web ACL"));
+    return [...unprotected, ...silent];
+  },
+};
+
+const PUBLIC_ACCESS_BLOCKS = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"];
+
+/** Whether a statement (policy-document or IAM JSON form) denies requests that are not over TLS. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function deniesPlainHttp(statement: any): boolean {
+  if ((statement.effect ?? statement.Effect) !== "Deny") return false;
+  const documentForm = blocks<{ test?: string; variable?: string; values?: string[] }>(statement.condition).some(
+    (c) => c.test === "Bool" && c.variable === "aws:SecureTransport" && (c.values ?? []).map(String).includes("false"),
+  );
+  return documentForm || String(statement.Condition?.Bool?.["aws:SecureTransport"]) === "false";
+}
+
+export const bucketPrivateTlsOnly: Rule = {
+  id: "bucket-private-tls-only",
+  description: "S3 buckets block every kind of public access and have a policy that denies requests without TLS",
+  check(s) {
+    const documents = new Map((s.dataSources ?? []).filter((d) => d.type === "aws_iam_policy_document").map((d) => [d.address, d]));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const statementsOf = (policy: unknown): any[] => {
+      if (typeof policy !== "string") return [];
+      const ref = /^\$\{(data\.aws_iam_policy_document\.[A-Za-z0-9_-]+)\.json\}$/.exec(policy);
+      if (ref) return blocks(documents.get(ref[1]!)?.config.statement);
+      try {
+        return blocks(JSON.parse(policy).Statement);
+      } catch {
+        return [];
+      }
+    };
+    return ofType(s, "aws_s3_bucket").flatMap((b) => {
+      const problems: string[] = [];
+      const block = ofType(s, "aws_s3_bucket_public_access_block").find((p) => references(p.config.bucket, b));
+      const open = block ? PUBLIC_ACCESS_BLOCKS.filter((k) => block.config[k] !== true) : PUBLIC_ACCESS_BLOCKS;
+      if (open.length > 0) problems.push(`public access is not blocked (${open.join(", ")} not true${block ? "" : ": no aws_s3_bucket_public_access_block"})`);
+      const policies = ofType(s, "aws_s3_bucket_policy").filter((p) => references(p.config.bucket, b));
+      if (!policies.some((p) => statementsOf(p.config.policy).some(deniesPlainHttp))) {
+        problems.push("no bucket policy denies requests without TLS (Deny where aws:SecureTransport is false)");
+      }
+      return problems.map((m) => v(this.id, b, m));
+    });
+  },
+};
+
+export const EDGE_RULES: readonly Rule[] = [listenerTls, httpRedirects, albHardened, wafOnAlb, bucketPrivateTlsOnly];
