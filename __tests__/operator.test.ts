@@ -64,18 +64,25 @@ function multi(args: string[], env: NodeJS.ProcessEnv = {}): Run {
 
 const dir = (env: string, phase: string) => `-chdir=${out}/stacks/accessweaver-${env}-${phase}`;
 const planFile = (env: string, phase: string) => `${out}/plans/accessweaver-${env}-${phase}.tfplan`;
+/** `make apply ENV=prod`: each phase's saved plan in order; a phase that later phases read has its outputs compared before and after. */
+const applyAll = () =>
+  ["network", "database", "cache"].flatMap((phase, i, all) => {
+    const apply = `terraform ${dir("prod", phase)} apply -input=false ${planFile("prod", phase)}`;
+    const outputs = `terraform ${dir("prod", phase)} output -json`;
+    return i < all.length - 1 ? [outputs, apply, outputs] : [apply];
+  });
 
 describe("init", () => {
   it("synthesizes and runs terraform init in every phase stack of the environment", () => {
     const r = make(["init", "ENV=prod"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.log).toEqual([`terraform ${dir("prod", "network")} init -input=false`]);
+    expect(r.log).toEqual(["network", "database", "cache"].map((phase) => `terraform ${dir("prod", phase)} init -input=false`));
     expect(fs.existsSync(`${out}/stacks/accessweaver-prod-network/cdk.tf.json`)).toBe(true);
   });
 
   it("passes INIT_FLAGS, and points at setup-backend.sh when init fails", () => {
-    expect(make(["init", "ENV=dev", "INIT_FLAGS=-reconfigure -upgrade"]).log).toEqual([`terraform ${dir("dev", "network")} init -input=false -reconfigure -upgrade`]);
+    expect(make(["init", "ENV=dev", "INIT_FLAGS=-reconfigure -upgrade"]).log).toEqual(["network", "database", "cache"].map((phase) => `terraform ${dir("dev", phase)} init -input=false -reconfigure -upgrade`));
     const r = make(["init", "ENV=dev"], { env: { STANDIN_TERRAFORM_FAIL_ON: "init" } });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("terraform init failed (exit 1). If the state bucket accessweaver-terraform-state-dev-<account id> or the lock table accessweaver-terraform-locks-dev does not exist yet, run scripts/setup-backend.sh dev <region> first");
@@ -196,7 +203,7 @@ describe("apply", () => {
     expect(no.log).toEqual([]);
     const yes = make(["apply", "ENV=prod"], { input: "prod\n" });
     expect(yes.status).toBe(0);
-    expect(yes.log).toEqual([`terraform ${dir("prod", "network")} apply -input=false ${planFile("prod", "network")}`]);
+    expect(yes.log).toEqual(applyAll());
   });
 
   it("applies to prod without the question when AUTO_APPROVE=1", () => {
@@ -204,7 +211,7 @@ describe("apply", () => {
     const r = make(["apply", "ENV=prod", "AUTO_APPROVE=1"]);
     expect(r.status).toBe(0);
     expect(r.stdout).not.toContain('Type "prod"');
-    expect(r.log).toEqual([`terraform ${dir("prod", "network")} apply -input=false ${planFile("prod", "network")}`]);
+    expect(r.log).toEqual(applyAll());
   });
 });
 
@@ -230,7 +237,11 @@ describe("deploy, output", () => {
   it("output refuses an unknown NAME, listing the outputs", () => {
     const r = make(["output", "ENV=prod", "NAME=nope"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('No output "nope" in prod. Outputs: database_subnet_ids (network), kms_key_alias (network), kms_key_arn (network), private_subnet_ids (network), public_subnet_ids (network), security_group_ids (network), vpc_cidr (network), vpc_id (network).');
+    expect(r.stderr).toContain(
+      'No output "nope" in prod. Outputs: database_subnet_ids (network), kms_key_alias (network), kms_key_arn (network), private_subnet_ids (network), public_subnet_ids (network), security_group_ids (network), vpc_cidr (network), vpc_id (network), ' +
+        "database_endpoint (database), database_master_secret_arn (database), database_name (database), database_port (database), database_secret_arn (database), " +
+        "jwt_secret_arn (cache), redis_configuration_endpoint (cache), redis_port (cache), redis_secret_arn (cache).",
+    );
     expect(r.log).toEqual([]);
   });
 });
@@ -274,7 +285,7 @@ describe("refusals (nothing is called)", () => {
     const phase = make(["plan", "ENV=dev", "PHASE=edge"]);
     expect(phase.stderr).toContain('Unknown PHASE "edge". Phases: network, database, cache, loadbalancer, services, observability.');
     const unbuilt = make(["plan", "ENV=dev", "PHASE=services"]);
-    expect(unbuilt.stderr).toContain('Phase "services" has no stack yet. Synthesized phases of dev: network.');
+    expect(unbuilt.stderr).toContain('Phase "services" has no stack yet. Synthesized phases of dev: network, database, cache.');
     expect([env.log, phase.log, unbuilt.log]).toEqual([[], [], []]);
   });
 
@@ -313,7 +324,7 @@ describe("refusals (nothing is called)", () => {
     const r = make(["init", "ENV=dev", "TF=tofu"]);
     expect(r.status).toBe(0);
     // The stand-in records itself as terraform; the call went through the tofu name on PATH.
-    expect(r.log).toEqual([`terraform ${dir("dev", "network")} init -input=false`]);
+    expect(r.log).toEqual(["network", "database", "cache"].map((phase) => `terraform ${dir("dev", phase)} init -input=false`));
     expect(r.stdout).toContain("$ tofu -chdir=");
   });
 });

@@ -1,6 +1,7 @@
 import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LOG_RETENTION_DAYS, LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
 import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
+import { DATA_RULES } from "./data-rules";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
@@ -145,4 +146,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, ...DATA_RULES];

@@ -2,6 +2,8 @@ import { Construct } from "constructs";
 import { EnvironmentConfig } from "../config/settings";
 import { PHASES, PhaseName } from "../naming";
 import { BuiltPhases } from "./handles";
+import { CacheStack } from "./cache-stack";
+import { DatabaseStack } from "./database-stack";
 import { NetworkStack } from "./network-stack";
 import { PhaseStack } from "./phase-stack";
 
@@ -16,7 +18,11 @@ export interface PhaseDefinition {
  * The phases that exist, in any order (they are built in the order of PHASES). Adding a phase is adding
  * its stack class and one entry here.
  */
-export const REGISTERED_PHASES: readonly PhaseDefinition[] = [{ phase: "network", build: (scope, config) => new NetworkStack(scope, config) }];
+export const REGISTERED_PHASES: readonly PhaseDefinition[] = [
+  { phase: "network", build: (scope, config) => new NetworkStack(scope, config) },
+  { phase: "database", build: (scope, config, built) => new DatabaseStack(scope, config, built) },
+  { phase: "cache", build: (scope, config, built) => new CacheStack(scope, config, built) },
+];
 
 /** Builds every registered phase (or those given) of one environment, in phase order. */
 export function buildEnvironment(scope: Construct, config: EnvironmentConfig, phases: readonly PhaseDefinition[] = REGISTERED_PHASES): PhaseStack[] {
