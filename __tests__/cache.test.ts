@@ -1,12 +1,14 @@
 // The cache phase (guide phase 3), on the JSON of a whole-environment synth: Redis in cluster mode placed
 // in the network through its named outputs, TLS and AUTH, snapshots and logs, and the redis and jwt secrets.
+import * as fs from "fs";
+import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { REDIS_AUTH_SPECIALS, REDIS_AUTH_TOKEN, Redis, RedisProps } from "../src/constructs/redis";
 import { ENVIRONMENTS, names } from "../src/naming";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { DATA_RULES } from "../src/policy/data-rules";
-import { config, resources, synthEnv, tempDir } from "./support/config";
-import { allOutputs, secretDocument } from "./support/data";
+import { ROOT, config, resources, synthEnv, tempDir } from "./support/config";
+import { addresses, allOutputs, golden, secretDocument } from "./support/data";
 
 const NET = (output: string) => `\${data.terraform_remote_state.network.outputs.${output}}`;
 const KEY = NET("kms_key_arn");
@@ -141,6 +143,20 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
 
   it("passes the data tier's guardrails", () => {
     expect(evaluate(viewOf(`accessweaver-${env}-cache`, cache), DATA_RULES)).toEqual([]);
+  });
+});
+
+describe("addresses", () => {
+  it("are stable: prod's cache addresses are the committed list (a rename replaces a resource)", () => {
+    expect(addresses(synthEnv(config("prod")).json.cache)).toEqual(golden("prod-cache-addresses.txt"));
+  });
+
+  it("the import commands in docs/data-tier.md name real addresses of the phases", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs/data-tier.md"), "utf8");
+    const imported = [...doc.matchAll(/terraform import (\S+)/g)].map((m) => m[1]!);
+    expect(imported).toEqual(["aws_secretsmanager_secret.secret_secret", "aws_secretsmanager_secret.redis-secret_secret", "aws_secretsmanager_secret.jwt-secret_secret"]);
+    const known = [...golden("prod-database-addresses.txt"), ...golden("prod-cache-addresses.txt")];
+    for (const address of imported) expect(known).toContain(address);
   });
 });
 

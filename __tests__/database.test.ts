@@ -7,7 +7,7 @@ import { ENVIRONMENTS, names } from "../src/naming";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { DATA_RULES } from "../src/policy/data-rules";
 import { config, resources, synthEnv, tempDir } from "./support/config";
-import { allOutputs, secretDocument } from "./support/data";
+import { addresses, allOutputs, golden, secretDocument } from "./support/data";
 
 const NET = (output: string) => `\${data.terraform_remote_state.network.outputs.${output}}`;
 const KEY = NET("kms_key_arn");
@@ -146,6 +146,12 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
 
   it("passes the data tier's guardrails", () => {
     expect(evaluate(viewOf(`accessweaver-${env}-database`, db), DATA_RULES)).toEqual([]);
+  });
+});
+
+describe("addresses", () => {
+  it("are stable: prod's database addresses are the committed list (a rename replaces a resource)", () => {
+    expect(addresses(synthEnv(config("prod")).json.database)).toEqual(golden("prod-database-addresses.txt"));
   });
 });
 

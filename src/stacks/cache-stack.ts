@@ -10,7 +10,7 @@ import { PhaseStack } from "./phase-stack";
 
 /** AUTH token length: well inside ElastiCache's 16 to 128, letters and digits only. */
 export const REDIS_AUTH_TOKEN_LENGTH = 64;
-/** JWT signing secret length: 64 characters of 62 symbols, about 380 bits, above HS512's 512-bit key size guidance in bytes. */
+/** JWT signing secret length: 64 characters, i.e. the 64 bytes of key HS512 asks for (about 380 bits of entropy). */
 export const JWT_SECRET_LENGTH = 64;
 /** Token lifetime in seconds, as the guide's secret says. */
 export const JWT_EXPIRATION_SECONDS = "3600";
