@@ -9,7 +9,7 @@ import { checkWindows, engineLogGroups } from "./data-common";
 /** The PostgreSQL logs exported to CloudWatch Logs: `postgresql` holds slow statements and connections. */
 export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
 
-/** The current RDS certificate authority (RSA 2048, valid to 2061); the default before it expired in 2024. */
+/** The current RDS certificate authority (RSA 2048, valid until 2061); it replaces rds-ca-2019, which expired in 2024. */
 export const RDS_CA = "rds-ca-rsa2048-g1";
 
 export interface RdsProps {
