@@ -1,12 +1,18 @@
 // The cache phase (guide phase 3), on the JSON of a whole-environment synth: Redis in cluster mode placed
-// in the network through its named outputs, TLS and AUTH, snapshots and logs, and the redis and jwt secrets.
+// in the network through its named outputs, TLS and AUTH, snapshots and logs, the redis and jwt secrets,
+// and the handles of both data phases as a later phase reads them.
 import * as fs from "fs";
 import * as path from "path";
-import { App, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { App, TerraformOutput, TerraformStack } from "cdktf";
 import { REDIS_AUTH_SPECIALS, REDIS_AUTH_TOKEN, Redis, RedisProps } from "../src/constructs/redis";
 import { ENVIRONMENTS, names } from "../src/naming";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { DATA_RULES } from "../src/policy/data-rules";
+import { EnvironmentConfig } from "../src/config/settings";
+import { BuiltPhases, CACHE_HANDLES, DATABASE_HANDLES, readHandles } from "../src/stacks/handles";
+import { PhaseStack } from "../src/stacks/phase-stack";
+import { PhaseDefinition, REGISTERED_PHASES } from "../src/stacks/registry";
 import { ROOT, config, resources, synthEnv, tempDir } from "./support/config";
 import { addresses, allOutputs, golden, secretDocument } from "./support/data";
 
@@ -157,6 +163,36 @@ describe("addresses", () => {
     expect(imported).toEqual(["aws_secretsmanager_secret.secret_secret", "aws_secretsmanager_secret.redis-secret_secret", "aws_secretsmanager_secret.jwt-secret_secret"]);
     const known = [...golden("prod-database-addresses.txt"), ...golden("prod-cache-addresses.txt")];
     for (const address of imported) expect(known).toContain(address);
+  });
+});
+
+/** A stand-in services phase that reads the data tier's handles as the services phase will. */
+class ProbeServicesStack extends PhaseStack {
+  constructor(scope: Construct, cfg: EnvironmentConfig, built: BuiltPhases) {
+    super(scope, "services", { config: cfg });
+    const database = readHandles(this, built, "database");
+    const cache = readHandles(this, built, "cache");
+    new TerraformOutput(this, "probe", { value: { ...database, ...cache } });
+  }
+}
+
+describe("a later phase reads the data tier only through its handles", () => {
+  const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES, { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) }];
+  const { json, manifest } = synthEnv(config("dev"), withProbe);
+  const services = json.services!;
+
+  it("reads the database and cache states of the environment, after both phases", () => {
+    expect(Object.keys(services.data.terraform_remote_state).sort()).toEqual(["cache", "database"]);
+    for (const phase of ["database", "cache"]) {
+      expect(services.data.terraform_remote_state[phase].config).toEqual({ bucket: "accessweaver-terraform-state-dev-111122223333", key: `dev/${phase}/terraform.tfstate`, region: "eu-west-1" });
+    }
+    expect(manifest.stacks["accessweaver-dev-services"].dependencies.sort()).toEqual(["accessweaver-dev-cache", "accessweaver-dev-database"]);
+  });
+
+  it("gets each handle as the named output, as a reviewer would write it", () => {
+    const outputs = [...Object.values(DATABASE_HANDLES).map((h) => ["database", h.output]), ...Object.values(CACHE_HANDLES).map((h) => ["cache", h.output])];
+    expect(Object.values(services.output.probe.value).sort()).toEqual(outputs.map(([phase, output]) => `\${data.terraform_remote_state.${phase}.outputs.${output}}`).sort());
+    for (const [phase, output] of outputs) expect(Object.keys(json[phase!]!.output)).toContain(output);
   });
 });
 
