@@ -27,7 +27,8 @@ class ProbeDatabaseStack extends PhaseStack {
     new EncryptedLogGroup(this, "logs", { name: this.names.databaseLogGroup("postgresql"), kmsKeyArn: network.kmsKeyArn, logClass: "application", protect: true });
   }
 }
-const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES, { phase: "database", build: (scope, cfg, built) => new ProbeDatabaseStack(scope, cfg, built) }];
+// The network alone, then the probe in place of the database phase.
+const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES.filter((p) => p.phase === "network"), { phase: "database", build: (scope, cfg, built) => new ProbeDatabaseStack(scope, cfg, built) }];
 
 const NETWORK_OUTPUTS = ["vpc_id", "vpc_cidr", "public_subnet_ids", "private_subnet_ids", "database_subnet_ids", "security_group_ids", "kms_key_arn", "kms_key_alias"];
 

@@ -41,7 +41,9 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
   const domain = `${env}.example.org`;
 
   it("is its own stack, after the network, reading it only through its remote state", () => {
-    expect(synthesized[env].stacks.map((s) => s.node.id)).toEqual([`accessweaver-${env}-network`, `accessweaver-${env}-loadbalancer`]);
+    const ids = synthesized[env].stacks.map((s) => s.node.id);
+    expect(ids).toContain(`accessweaver-${env}-loadbalancer`);
+    expect(ids.indexOf(`accessweaver-${env}-network`)).toBeLessThan(ids.indexOf(`accessweaver-${env}-loadbalancer`));
     expect(synthesized[env].manifest.stacks[`accessweaver-${env}-loadbalancer`].dependencies).toEqual([`accessweaver-${env}-network`]);
     expect(lb.data.terraform_remote_state.network.config).toEqual({ bucket: `accessweaver-terraform-state-${env}-111122223333`, key: `${env}/network/terraform.tfstate`, region: "eu-west-1" });
     expect(JSON.stringify(lb.resource)).not.toMatch(/\$\{aws_(vpc|subnet|security_group|kms_key)\./);

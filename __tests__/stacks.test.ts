@@ -10,6 +10,10 @@ import { buildEnv, config, synthEnv, tempDir, ROOT } from "./support/config";
 const APP = ["-r", path.join(ROOT, "node_modules/sucrase/register"), path.join(ROOT, "main.ts")];
 const env = (extra: Record<string, string>) => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
+/** Every stack of the three environments, sorted as a folder listing. */
+const ALL_STACKS = ENVIRONMENTS.flatMap((e) => REGISTERED_PHASES.map((p) => `accessweaver-${e}-${p.phase}`)).sort();
+/** The stacks of one environment the app builds, sorted. */
+const stacksOf = (env: string) => REGISTERED_PHASES.map((p) => `accessweaver-${env}-${p.phase}`).sort();
 
 describe("phase stacks", () => {
   it.each(ENVIRONMENTS)("%s: every stack has its own state key in the environment's backend, and a provider locked to its account", (name) => {
@@ -50,6 +54,7 @@ describe("phase stacks", () => {
   it("calls no AWS API from a data source: only local policy documents and the earlier phases' remote state", () => {
     for (const name of ENVIRONMENTS) {
       for (const tf of Object.values(synthEnv(config(name)).json)) {
+        // terraform_remote_state reads an earlier phase's state (the check harness wires it offline).
         expect(Object.keys(tf.data ?? {}).filter((t) => t !== "aws_iam_policy_document" && t !== "terraform_remote_state")).toEqual([]);
       }
     }
@@ -115,15 +120,15 @@ describe("synth (the app)", () => {
     const out = path.join(tempDir(), "not-yet", "cdktf.out");
     const r = runApp(out, "prod");
     expect(r.status).toBe(0);
-    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["accessweaver-prod-loadbalancer", "accessweaver-prod-network"]);
-    expect(Object.keys(readJson(path.join(out, "manifest.json")).stacks).sort()).toEqual(["accessweaver-prod-loadbalancer", "accessweaver-prod-network"]);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(stacksOf("prod"));
+    expect(Object.keys(readJson(path.join(out, "manifest.json")).stacks).sort()).toEqual(stacksOf("prod"));
     expect(r.stderr).toMatch(/prod: no environments\/prod\/terraform.tfvars; using the example settings/);
   });
 
   it("without ENV synthesizes all three environments", () => {
     const out = path.join(tempDir(), "cdktf.out");
     expect(runApp(out, "").status).toBe(0);
-    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(ENVIRONMENTS.flatMap((e) => [`accessweaver-${e}-loadbalancer`, `accessweaver-${e}-network`]).sort());
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(ALL_STACKS);
   });
 
   it("refuses an unknown environment and writes nothing", () => {
@@ -172,7 +177,7 @@ describe("synth (the app)", () => {
       expect(fs.readFileSync(path.join(d, ".terraform.lock.hcl"), "utf8")).toBe("lock");
     }
     expect(fs.existsSync(removedPhase)).toBe(false);
-    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(ENVIRONMENTS.flatMap((e) => [`accessweaver-${e}-loadbalancer`, `accessweaver-${e}-network`]).sort());
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(ALL_STACKS);
   });
 
   it("writes exactly what `cdktf synth` writes", () => {

@@ -146,6 +146,7 @@ export function names(env: EnvironmentName) {
     redisSubnetGroup: fit("elasticacheName", redis),
     redisParameterGroup: fit("elasticacheName", `${redis}7`),
     redisLogGroup: (log: "slow-log" | "engine-log") => fit("logGroup", `/aws/elasticache/${redis}/${log}`),
+    redisFinalSnapshot: fit("elasticacheName", `${redis}-final`),
     secret: (kind: SecretKind) => fit("secret", `${PROJECT}/${env}/${kind}`),
 
     // load balancer
@@ -238,6 +239,7 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("redisSubnetGroup", "elasticacheName", n.redisSubnetGroup);
   add("redisParameterGroup", "elasticacheName", n.redisParameterGroup);
   add("redisLogGroup", "logGroup", n.redisLogGroup("slow-log"), n.redisLogGroup("engine-log"));
+  add("redisFinalSnapshot", "elasticacheName", n.redisFinalSnapshot);
   add("secret", "secret", ...SECRET_KINDS.map(n.secret));
   add("alb", "loadBalancer", n.alb);
   add("targetGroup", "targetGroup", ...SERVICES.flatMap((s) => [n.targetGroup(s), n.targetGroup(s, "blue"), n.targetGroup(s, "green")]));

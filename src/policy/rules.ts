@@ -3,6 +3,7 @@ import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
 import { dataProtected } from "./data-protection";
 import { EDGE_RULES } from "./edge-rules";
+import { DATA_RULES } from "./data-rules";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 import { NETWORK_RULES } from "./network-rules";
 
@@ -148,4 +149,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...EDGE_RULES];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES];

@@ -43,6 +43,25 @@ export const NETWORK_HANDLES = {
 } as const satisfies HandleSpecs;
 export type NetworkHandles = Handles<typeof NETWORK_HANDLES>;
 
+/** Phase 2: where the services connect to PostgreSQL, and the secrets that say how. */
+export const DATABASE_HANDLES = {
+  databaseEndpoint: { output: "database_endpoint", kind: "string", description: "Host name of the PostgreSQL instance (follows a Multi-AZ failover)" },
+  databasePort: { output: "database_port", kind: "string", description: "PostgreSQL port" },
+  databaseName: { output: "database_name", kind: "string", description: "Name of the application database" },
+  databaseSecretArn: { output: "database_secret_arn", kind: "string", description: "Secret accessweaver/<env>/database: host, port, dbname, username and the ARN of the master password secret" },
+  databaseMasterSecretArn: { output: "database_master_secret_arn", kind: "string", description: "Secret holding the master password, created and rotated by RDS" },
+} as const satisfies HandleSpecs;
+export type DatabaseHandles = Handles<typeof DATABASE_HANDLES>;
+
+/** Phase 3: the Redis cluster, its secret, and the JWT signing secret (both read by the API gateway). */
+export const CACHE_HANDLES = {
+  redisConfigurationEndpoint: { output: "redis_configuration_endpoint", kind: "string", description: "Configuration endpoint of the Redis cluster (cluster protocol, TLS)" },
+  redisPort: { output: "redis_port", kind: "string", description: "Redis port" },
+  redisSecretArn: { output: "redis_secret_arn", kind: "string", description: "Secret accessweaver/<env>/redis: configuration endpoint, port, TLS flag and AUTH token" },
+  jwtSecretArn: { output: "jwt_secret_arn", kind: "string", description: "Secret accessweaver/<env>/jwt: the JWT signing secret and its expiration" },
+} as const satisfies HandleSpecs;
+export type CacheHandles = Handles<typeof CACHE_HANDLES>;
+
 const blueGreen = (c: EnvironmentConfig) => c.sizing.gatewayReleases === "blue-green";
 
 /** Phase 4: what the services phase attaches the gateway to, and what the alarms and runbooks read. */
@@ -64,7 +83,7 @@ export const LOADBALANCER_HANDLES = {
 export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
 
 /** The handles each phase publishes. A phase that later phases read gets its entry here. */
-export const PHASE_HANDLES = { network: NETWORK_HANDLES, loadbalancer: LOADBALANCER_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
+export const PHASE_HANDLES = { network: NETWORK_HANDLES, database: DATABASE_HANDLES, cache: CACHE_HANDLES, loadbalancer: LOADBALANCER_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
 export type PublishingPhase = keyof typeof PHASE_HANDLES;
 export type PhaseHandles<P extends PublishingPhase> = Handles<(typeof PHASE_HANDLES)[P]>;
 

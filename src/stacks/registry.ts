@@ -2,6 +2,8 @@ import { Construct } from "constructs";
 import { EnvironmentConfig } from "../config/settings";
 import { PHASES, PhaseName } from "../naming";
 import { BuiltPhases } from "./handles";
+import { CacheStack } from "./cache-stack";
+import { DatabaseStack } from "./database-stack";
 import { LoadbalancerStack } from "./loadbalancer-stack";
 import { NetworkStack } from "./network-stack";
 import { PhaseStack } from "./phase-stack";
@@ -19,6 +21,8 @@ export interface PhaseDefinition {
  */
 export const REGISTERED_PHASES: readonly PhaseDefinition[] = [
   { phase: "network", build: (scope, config) => new NetworkStack(scope, config) },
+  { phase: "database", build: (scope, config, built) => new DatabaseStack(scope, config, built) },
+  { phase: "cache", build: (scope, config, built) => new CacheStack(scope, config, built) },
   { phase: "loadbalancer", build: (scope, config, built) => new LoadbalancerStack(scope, config, built) },
 ];
 

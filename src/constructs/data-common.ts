@@ -1,0 +1,38 @@
+/** What the rds and redis constructs share: maintenance windows and the log groups their engines write to. */
+import { Construct } from "constructs";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { EncryptedLogGroup } from "./log-group";
+
+/**
+ * Whether a daily `hh:mm-hh:mm` window (backups, snapshots) overlaps a weekly `ddd:hh:mm-ddd:hh:mm`
+ * maintenance window on its day: RDS and ElastiCache refuse overlapping windows at apply time.
+ */
+export function windowsOverlap(daily: string, weekly: string): boolean {
+  const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  const [d0, d1] = daily.split("-").map(minutes) as [number, number];
+  const [w0, w1] = weekly.split("-").map((w) => minutes(w.slice(4))) as [number, number];
+  return d0 < w1 && w0 < d1;
+}
+
+/** Refuses overlapping windows with a message naming the resource. */
+export function checkWindows(resource: string, what: string, daily: string, weekly: string): void {
+  if (windowsOverlap(daily, weekly)) throw new Error(`${resource}: the ${what} window ${daily} overlaps the maintenance window ${weekly}; AWS refuses overlapping windows.`);
+}
+
+/**
+ * The log groups an engine writes to, made here with the key and a retention before the engine exists:
+ * otherwise the service creates them itself, unencrypted and kept forever. Construct ids `log-<log>`.
+ * Protected (prod, staging) like the data they describe: kept when the stack is destroyed.
+ */
+export function engineLogGroups<L extends string>(scope: Construct, logs: readonly L[], nameOf: (log: L) => string, kmsKeyArn: string, retentionDays?: number, protect = false): CloudwatchLogGroup[] {
+  return logs.map(
+    (log) =>
+      new EncryptedLogGroup(scope, `log-${log}`, {
+        name: nameOf(log),
+        kmsKeyArn,
+        logClass: "application",
+        protect,
+        ...(retentionDays ? { retentionDays } : {}),
+      }).logGroup,
+  );
+}

@@ -1,0 +1,161 @@
+import { Construct } from "constructs";
+import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
+import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
+import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
+import { Names } from "../naming";
+import { ServiceRole } from "./iam";
+import { checkWindows, engineLogGroups } from "./data-common";
+
+/** The PostgreSQL logs exported to CloudWatch Logs: `postgresql` holds slow statements and connections. */
+export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
+
+/** The current RDS certificate authority (RSA 2048, valid until 2061); it replaces rds-ca-2019, which expired in 2024. */
+export const RDS_CA = "rds-ca-rsa2048-g1";
+
+export interface RdsProps {
+  readonly names: Names;
+  /** Database subnets, one per zone (the network phase's `database_subnet_ids`). */
+  readonly subnetIds: string[];
+  /** The database tier's security group: 5432 from the services tier only (network phase). */
+  readonly securityGroupId: string;
+  /** The environment's key: storage, Performance Insights, the master password secret, the log groups. */
+  readonly kmsKeyArn: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** Major version (`15`) or exact version; the parameter group family follows its major version. */
+  readonly engineVersion: string;
+  readonly instanceClass: string;
+  /** A synchronous standby in another zone (failover in minutes, no data loss). */
+  readonly multiAz: boolean;
+  readonly allocatedStorageGb: number;
+  /** Storage autoscaling ceiling. */
+  readonly maxAllocatedStorageGb: number;
+  /** Days of automated backups and point-in-time recovery (1 to 35). */
+  readonly backupRetentionDays: number;
+  readonly databaseName: string;
+  readonly username: string;
+  /**
+   * Data that must survive a mistake (prod, staging): deletion protection, a final snapshot named
+   * `<identifier>-final`, automated backups kept after deletion, `prevent_destroy`, and changes held
+   * for the maintenance window.
+   * @default false
+   */
+  readonly protect?: boolean;
+  /** @default 5432 */
+  readonly port?: number;
+  /** UTC; must not overlap the maintenance window. @default "02:00-03:00" */
+  readonly backupWindow?: string;
+  /** UTC. @default "sun:03:00-sun:04:00" */
+  readonly maintenanceWindow?: string;
+  /** Statements slower than this are logged to `postgresql.log`. @default 1000 (ms) */
+  readonly slowStatementMs?: number;
+  /** @default RDS_CA */
+  readonly caCertIdentifier?: string;
+  /** Enhanced monitoring granularity. @default 60 (seconds) */
+  readonly monitoringIntervalSeconds?: number;
+  /** Not offered on the micro and small burstable classes. @default true */
+  readonly performanceInsights?: boolean;
+  /** Days to keep the exported logs. @default the application class's minimum (365) */
+  readonly logRetentionDays?: number;
+}
+
+/**
+ * The guide's `module.rds`: one PostgreSQL instance in the database subnets, encrypted with the
+ * environment's key, TLS forced, slow statements and connections logged to encrypted, retained log groups
+ * made before the instance (else RDS makes them unencrypted and kept forever), and a master password that
+ * RDS creates and rotates in Secrets Manager, so it is never in Terraform state or in the configuration.
+ */
+export class Rds extends Construct {
+  readonly instance: DbInstance;
+  readonly parameterGroup: DbParameterGroup;
+  /** The Secrets Manager secret RDS made for the master password. */
+  readonly masterSecretArn: string;
+  readonly port: number;
+
+  constructor(scope: Construct, id: string, props: RdsProps) {
+    super(scope, id);
+    const n = props.names;
+    const protect = props.protect ?? false;
+    const backupWindow = props.backupWindow ?? "02:00-03:00";
+    const maintenanceWindow = props.maintenanceWindow ?? "sun:03:00-sun:04:00";
+    checkWindows(n.database, "backup", backupWindow, maintenanceWindow);
+    if (props.maxAllocatedStorageGb <= props.allocatedStorageGb) {
+      throw new Error(`${n.database}: the storage ceiling (${props.maxAllocatedStorageGb} GB) must exceed the allocated storage (${props.allocatedStorageGb} GB), or storage autoscaling is off.`);
+    }
+    this.port = props.port ?? 5432;
+    const major = props.engineVersion.split(".")[0];
+
+    const subnets = new DbSubnetGroup(this, "subnet-group", { name: n.databaseSubnetGroup, description: `${n.database}: database subnets`, subnetIds: props.subnetIds });
+    this.parameterGroup = new DbParameterGroup(this, "parameter-group", {
+      name: n.databaseParameterGroup,
+      family: `postgres${major}`,
+      description: `${n.database}: TLS only, slow statements and connections logged`,
+      parameter: [
+        { name: "rds.force_ssl", value: "1" },
+        { name: "log_min_duration_statement", value: String(props.slowStatementMs ?? 1000) },
+        { name: "log_connections", value: "1" },
+        { name: "log_disconnections", value: "1" },
+      ],
+    });
+    const logGroups = engineLogGroups(this, RDS_LOG_EXPORTS, n.databaseLogGroup, props.kmsKeyArn, props.logRetentionDays, protect);
+    // Enhanced monitoring writes OS metrics to the RDSOSMetrics log group of this account and region only.
+    const metrics = `arn:${props.partition}:logs:${props.region}:${props.accountId}:log-group:RDSOSMetrics`;
+    const monitoring = new ServiceRole(this, "monitoring-role", {
+      name: n.databaseMonitoringRole,
+      service: "monitoring.rds.amazonaws.com",
+      accountId: props.accountId,
+      // Only this instance's monitoring may assume the role (confused-deputy protection).
+      sourceArns: [`arn:${props.partition}:rds:${props.region}:${props.accountId}:db:${n.database}`],
+      statements: [
+        { sid: "ManageOsMetricsLogGroup", actions: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources: [metrics] },
+        { sid: "WriteOsMetrics", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"], resources: [`${metrics}:log-stream:*`] },
+      ],
+    });
+    const insights = props.performanceInsights ?? true;
+
+    this.instance = new DbInstance(this, "instance", {
+      identifier: n.database,
+      engine: "postgres",
+      engineVersion: props.engineVersion,
+      instanceClass: props.instanceClass,
+      multiAz: props.multiAz,
+      storageType: "gp3",
+      allocatedStorage: props.allocatedStorageGb,
+      maxAllocatedStorage: props.maxAllocatedStorageGb,
+      storageEncrypted: true,
+      kmsKeyId: props.kmsKeyArn,
+      dbName: props.databaseName,
+      username: props.username,
+      port: this.port,
+      // RDS generates the password into Secrets Manager and rotates it: no password in state or JSON.
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: props.kmsKeyArn,
+      iamDatabaseAuthenticationEnabled: true,
+      dbSubnetGroupName: subnets.name,
+      vpcSecurityGroupIds: [props.securityGroupId],
+      publiclyAccessible: false,
+      parameterGroupName: this.parameterGroup.name,
+      caCertIdentifier: props.caCertIdentifier ?? RDS_CA,
+      backupRetentionPeriod: props.backupRetentionDays,
+      backupWindow,
+      maintenanceWindow,
+      copyTagsToSnapshot: true,
+      deleteAutomatedBackups: !protect,
+      deletionProtection: protect,
+      skipFinalSnapshot: !protect,
+      ...(protect ? { finalSnapshotIdentifier: n.databaseFinalSnapshot } : {}),
+      performanceInsightsEnabled: insights,
+      ...(insights ? { performanceInsightsKmsKeyId: props.kmsKeyArn, performanceInsightsRetentionPeriod: 7 } : {}),
+      monitoringInterval: props.monitoringIntervalSeconds ?? 60,
+      monitoringRoleArn: monitoring.role.arn,
+      enabledCloudwatchLogsExports: [...RDS_LOG_EXPORTS],
+      autoMinorVersionUpgrade: true,
+      allowMajorVersionUpgrade: false,
+      applyImmediately: !protect,
+      dependsOn: logGroups,
+      lifecycle: { preventDestroy: protect },
+    });
+    this.masterSecretArn = this.instance.masterUserSecret.get(0).secretArn;
+  }
+}

@@ -1,0 +1,77 @@
+import { Construct } from "constructs";
+import { Token } from "cdktf";
+import { EnvironmentConfig } from "../config/settings";
+import { partitionOf } from "../naming";
+import { Rds } from "../constructs/rds";
+import { AppSecret } from "../constructs/secrets";
+import { BuiltPhases, publishHandles, readHandles } from "./handles";
+import { PhaseStack } from "./phase-stack";
+
+/** The application database and its owner, created with the instance. */
+export const DATABASE_NAME = "accessweaver";
+export const DATABASE_USERNAME = "accessweaver_admin";
+
+/** Days a deleted secret can be restored: the longest Secrets Manager allows where data is protected. */
+export const secretRecoveryDays = (config: EnvironmentConfig): number => (config.sizing.preventDestroy ? 30 : 7);
+
+/**
+ * Phase 2: PostgreSQL in the network's database subnets and database security group, encrypted with the
+ * network's key, and the secret `accessweaver/<env>/database` that tells a service how to connect.
+ */
+export class DatabaseStack extends PhaseStack {
+  readonly rds: Rds;
+  readonly secret: AppSecret;
+
+  constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
+    super(scope, "database", { config });
+    const s = config.settings;
+    const db = config.sizing.database;
+    const network = readHandles(this, built, "network");
+
+    this.rds = new Rds(this, "rds", {
+      names: this.names,
+      subnetIds: network.databaseSubnetIds,
+      securityGroupId: network.securityGroupIds.database,
+      kmsKeyArn: network.kmsKeyArn,
+      accountId: s.accountId,
+      region: s.region,
+      partition: partitionOf(s.region),
+      engineVersion: db.engineVersion,
+      instanceClass: db.instanceClass,
+      multiAz: db.multiAz,
+      allocatedStorageGb: db.allocatedStorageGb,
+      maxAllocatedStorageGb: db.maxAllocatedStorageGb,
+      backupRetentionDays: db.backupRetentionDays,
+      databaseName: DATABASE_NAME,
+      username: DATABASE_USERNAME,
+      protect: config.sizing.preventDestroy,
+      // Performance Insights is not offered on the smallest burstable classes (dev's).
+      performanceInsights: !/\.(micro|small)$/.test(db.instanceClass),
+    });
+    const instance = this.rds.instance;
+    // What a service needs to connect; the password itself stays in the secret RDS manages and rotates.
+    this.secret = new AppSecret(this, "secret", {
+      name: this.names.secret("database"),
+      description: `AccessWeaver ${config.env} database: connection settings and the ARN of the RDS-managed password`,
+      kmsKeyArn: network.kmsKeyArn,
+      recoveryWindowDays: secretRecoveryDays(config),
+      preventDestroy: config.sizing.preventDestroy,
+      value: {
+        engine: "postgres",
+        host: instance.address,
+        port: instance.port,
+        dbname: DATABASE_NAME,
+        username: DATABASE_USERNAME,
+        master_user_secret_arn: this.rds.masterSecretArn,
+      },
+    });
+
+    publishHandles(this, "database", {
+      databaseEndpoint: instance.address,
+      databasePort: Token.asString(instance.port),
+      databaseName: DATABASE_NAME,
+      databaseSecretArn: this.secret.arn,
+      databaseMasterSecretArn: this.rds.masterSecretArn,
+    });
+  }
+}
