@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT } from "../../src/naming";
+import { PHASES, PROJECT } from "../../src/naming";
 import { Json, JsonObject, isObject } from "./json";
 
 /** `<project>-<env>-<phase>`: the environment has no dash, the phase may. */
@@ -70,7 +70,9 @@ export function dependencyOrder(stacks: readonly SynthStack[]): SynthStack[] {
   const names = new Set(stacks.map((s) => s.name));
   const ordered: SynthStack[] = [];
   const placed = new Set<string>();
-  const remaining = [...stacks];
+  // Phase order where the dependencies leave a choice (cache and database both follow the network only).
+  const rank = (s: SynthStack) => ((PHASES as readonly string[]).includes(s.phase) ? PHASES.indexOf(s.phase as (typeof PHASES)[number]) : PHASES.length);
+  const remaining = [...stacks].sort((a, b) => rank(a) - rank(b));
   while (remaining.length > 0) {
     const index = remaining.findIndex((s) => upstreamNames(s, stacks).every((u) => placed.has(u) || !names.has(u)));
     // A cycle cannot come out of cdktf; keep going in manifest order rather than loop forever.
