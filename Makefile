@@ -36,10 +36,10 @@ export $(INPUTS)
 export CDKTF_OUTDIR := $(OUTDIR)
 
 JEST := node node_modules/jest/bin/jest.js
-TF_CHECK := node -r sucrase/register scripts/tf-check.ts
-REVIEW := node -r sucrase/register scripts/review.ts
+TF_CHECK := node -r ./scripts/register.js scripts/tf-check.ts
+REVIEW := node -r ./scripts/register.js scripts/review.ts
 # exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.
-OPERATOR := exec node -r sucrase/register scripts/operator.ts
+OPERATOR := exec node -r ./scripts/register.js scripts/operator.ts
 
 .PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift bench hcl audit review preflight
 
@@ -142,7 +142,7 @@ review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addres
 preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequisites: credentials, backend, DNS, quotas, images, existing names
 	@$(OPERATOR) check "$$ENV"
 	@$(MAKE) synth
-	@node -r sucrase/register scripts/preflight.ts "$$ENV"
+	@node -r ./scripts/register.js scripts/preflight.ts "$$ENV"
 
 bench: node_modules/.package-lock.json ## Time synth (against cdktf synth) and the tests; writes bench/results.md
 	bench/run.sh

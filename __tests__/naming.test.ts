@@ -92,7 +92,7 @@ describe("names over their limit are refused", () => {
 
 describe("the scripts take their names from the naming module", () => {
   it("setup-backend.sh's names (scripts/backend-names.ts) are names(env)'s, for every environment", () => {
-    const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "node_modules/sucrase/register"), path.join(ROOT, "scripts/backend-names.ts")], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "scripts/backend-names.ts")], { encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(backendNames());
     const vars = Object.fromEntries(r.stdout.trim().split("\n").map((l) => /^(\w+)='(.*)'$/.exec(l)!.slice(1, 3) as [string, string]));

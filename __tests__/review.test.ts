@@ -232,7 +232,7 @@ describe("the review of the synthesized environments", () => {
         path.join(s.stateDir, "terraform", "plans", "accessweaver-prod-network.json"),
         JSON.stringify({ resource_changes: [{ address: "aws_kms_key.kms_key", type: "aws_kms_key", change: { actions: ["delete", "create"] } }] }),
       );
-      const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "node_modules/sucrase/register"), path.join(ROOT, "scripts/review.ts"), "review", "prod"], {
+      const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "scripts/review.ts"), "review", "prod"], {
         cwd: ROOT,
         env: { ...s.env, CDKTF_OUTDIR: outdir },
         encoding: "utf8",

@@ -7,7 +7,7 @@ import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
 import { buildEnv, config, synthEnv, tempDir, ROOT } from "./support/config";
 
-const APP = ["-r", path.join(ROOT, "node_modules/sucrase/register"), path.join(ROOT, "main.ts")];
+const APP = ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "main.ts")];
 const env = (extra: Record<string, string>) => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
 /** Every stack of the three environments, sorted as a folder listing. */

@@ -269,7 +269,7 @@ describe("tf-check: reading the synthesized output", () => {
   });
 
   const cli = (args: string[], extra: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, ["-r", "sucrase/register", path.join(ROOT, "scripts/tf-check.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: dir, ...extra } });
+    spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "scripts/tf-check.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: dir, ...extra } });
 
   it("exits 3 and says what was skipped when the Terraform binary is missing", () => {
     const result = cli(["validate"], { TF: "/nonexistent/terraform" });

@@ -22,7 +22,7 @@ interface Run {
 /** Runs a command asynchronously, so that independent Terraform checks overlap. */
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "sucrase/register", ...args], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env } });
+    const child = spawn(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), ...args], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -13,8 +13,8 @@ export CDKTF_OUTDIR="$tmp/out"
 TF=${TF:-terraform}
 command -v "$TF" >/dev/null || { echo "bench/tf-check.sh: SKIPPED: Terraform binary \"$TF\" not found" >&2; exit 3; }
 
-CHECK=(node -r sucrase/register scripts/tf-check.ts)
-ACCESSWEAVER_ENV="" node -r sucrase/register main.ts >/dev/null 2>&1
+CHECK=(node -r ./scripts/register.js scripts/tf-check.ts)
+ACCESSWEAVER_ENV="" node -r ./scripts/register.js main.ts >/dev/null 2>&1
 
 # measure NAME RUNS COMMAND...: prints "| NAME | median wall | median CPU | max peak |".
 measure() {

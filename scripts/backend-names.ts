@@ -1,6 +1,6 @@
 /**
  * The state backend's names, from the naming module, as shell assignments for setup-backend.sh
- * (`eval "$(node -r .../sucrase/register scripts/backend-names.ts)"`): the script and the stacks then
+ * (`eval "$(node -r scripts/register.js scripts/backend-names.ts)"`): the script and the stacks then
  * cannot disagree on a bucket or table name.
  *
  *   ENVIRONMENTS='dev staging prod'

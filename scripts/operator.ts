@@ -4,7 +4,7 @@
  * (reverse order for destroy), one operation at a time per environment. The phases are read from the
  * synthesized stacks, so a new phase needs no change here or in the Makefile.
  *
- *   node -r sucrase/register scripts/operator.ts <command> [env] [phase]
+ *   node -r ./scripts/register.js scripts/operator.ts <command> [env] [phase]
  *
  * Environment: TF (Terraform binary, default terraform), AUTO_APPROVE=1, CONFIRM (staging and prod
  * destroy), NAME and FORMAT (output), INIT_FLAGS, CDKTF_OUTDIR (default cdktf.out),

@@ -3,7 +3,7 @@
  * deployment: credentials, state backend, DNS delegation, capacity against quotas, images, and names
  * that already exist. Exit 0 only when nothing failed; 1 when a check failed; 2 on a refusal.
  *
- *   node -r sucrase/register scripts/preflight.ts <env>
+ *   node -r ./scripts/register.js scripts/preflight.ts <env>
  *
  * Environment: CDKTF_OUTDIR (the synthesized stacks, default cdktf.out), ACCESSWEAVER_SETTINGS_ROOT,
  * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region).

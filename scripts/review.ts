@@ -1,8 +1,8 @@
 /**
  * The reviewer's tools, on the synthesized output (run `make synth` first; the Makefile does):
  *
- *   node -r sucrase/register scripts/review.ts review <env> [<compare env>]   writes cdktf.out/review/<env>.md
- *   node -r sucrase/register scripts/review.ts audit <env>                    the guardrails over the JSON
+ *   node -r ./scripts/register.js scripts/review.ts review <env> [<compare env>]   writes cdktf.out/review/<env>.md
+ *   node -r ./scripts/register.js scripts/review.ts audit <env>                    the guardrails over the JSON
  *
  * Environment: CDKTF_OUTDIR (default cdktf.out), TF (for `show -json` of saved plans, default terraform),
  * ACCESSWEAVER_SETTINGS_ROOT (folder holding environments/, for the budget when no budget is synthesized).

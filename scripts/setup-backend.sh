@@ -81,9 +81,9 @@ esac
 # Names come from src/naming.ts, as the stacks' backend blocks do (scripts/backend-names.ts).
 PROJECT_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 command -v node >/dev/null 2>&1 || die "node is not on PATH: it is needed for the names (src/naming.ts) and to read the CLI's JSON."
-[[ -f $PROJECT_ROOT/node_modules/sucrase/register/index.js ]] ||
+[[ -f $PROJECT_ROOT/node_modules/sucrase/package.json ]] ||
   die "the project's dependencies are not installed ($PROJECT_ROOT/node_modules): run 'make install' (npm ci) first."
-NAMES=$(node -r "$PROJECT_ROOT/node_modules/sucrase/register" "$PROJECT_ROOT/scripts/backend-names.ts") ||
+NAMES=$(node -r "$PROJECT_ROOT/scripts/register.js" "$PROJECT_ROOT/scripts/backend-names.ts") ||
   die "could not read the backend names from src/naming.ts (scripts/backend-names.ts failed)."
 eval "$NAMES"
 

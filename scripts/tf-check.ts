@@ -2,8 +2,8 @@
  * The Terraform check harness: `validate` and `rehearse` (an offline plan rehearsal of a first apply)
  * of each environment's synthesized phase stacks, wired together in one check root per environment.
  *
- *   node -r sucrase/register scripts/tf-check.ts validate [env...]
- *   node -r sucrase/register scripts/tf-check.ts rehearse [env...]
+ *   node -r ./scripts/register.js scripts/tf-check.ts validate [env...]
+ *   node -r ./scripts/register.js scripts/tf-check.ts rehearse [env...]
  *
  * See scripts/tf-check/ (generate.ts for the shape of the check root, run.ts for exit codes).
  */

@@ -70,7 +70,7 @@ export interface Harness {
 }
 
 const FIXTURE = path.join(ROOT, "__tests__/fixtures/multi-phase.ts");
-const NODE_ARGS = ["-r", path.join(ROOT, "node_modules/sucrase/register")];
+const NODE_ARGS = ["-r", path.join(ROOT, "scripts/register.js")];
 
 /** Registers a fresh harness (stand-ins, output folder, settings) around each test of the file. */
 export function operatorHarness(): Harness {
