@@ -10,7 +10,7 @@ import { CheckRoot, GenerateError, ROOT_FILE, buildCheckRoot } from "./generate"
 import { Json, JsonObject, isObject } from "./json";
 import { readMirror } from "./mirror";
 import { SynthOutput, UsageError, readSynthOutput } from "./stacks";
-import { countPlan, summaryMarkdown } from "./summary";
+import { countPlan, planMismatches, summaryMarkdown } from "./summary";
 import { RunResult, Terraform, initOnce, runTerraform, terraformFor, terraformVersion } from "./terraform";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, noTerraform: 3 } as const;
@@ -184,6 +184,13 @@ async function rehearseEnv(tf: Terraform, root: CheckRoot, outdir: string, io: I
   }
   fs.writeFileSync(path.join(dir, "plan.json"), json.stdout);
   fs.writeFileSync(path.join(dir, "plan.txt"), text.stdout);
+  // A first apply must create exactly what each phase's stack declares: anything else is a harness
+  // or wiring fault that would make the rehearsal say less than it seems to.
+  const mismatches = planMismatches(root, JSON.parse(json.stdout) as Json);
+  if (mismatches.length > 0) {
+    io.err(`${mismatches.map((m) => `tf-check: ${root.env}/${m}\n`).join("")}tf-check: rehearse ${root.env}: FAILED: the plan does not create exactly the synthesized resources.\n`);
+    return false;
+  }
   const rel = (p: string) => (path.relative(process.cwd(), p).startsWith("..") ? p : path.relative(process.cwd(), p));
   const summary = summaryMarkdown(root, countPlan(root, JSON.parse(json.stdout) as Json), { checkRoot: rel(path.join(root.dir, ROOT_FILE)), plan: rel(planFile) });
   fs.writeFileSync(path.join(dir, "summary.md"), summary);

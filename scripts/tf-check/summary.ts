@@ -66,3 +66,24 @@ export function summaryMarkdown(root: CheckRoot, counts: readonly PhaseCount[], 
   lines.push("", `Plan: \`${files.plan}\` (\`plan.json\`, \`plan.txt\` beside it).`, "");
   return lines.join("\n");
 }
+
+/**
+ * What a rehearsal from an empty state must plan: every managed resource of each phase's copy (stand-ins
+ * excluded) created, and nothing else. Returns one line per difference; empty when the plan matches.
+ */
+export function planMismatches(root: CheckRoot, plan: Json): string[] {
+  const changes = isObject(plan) && Array.isArray(plan.resource_changes) ? plan.resource_changes.filter(isObject) : [];
+  const out: string[] = [];
+  for (const p of root.phases) {
+    const own = changes.filter((rc) => rc.mode === "managed" && rc.module_address === `module.${p.module}`);
+    const planned = new Set(own.map((rc) => `${String(rc.type)}.${String(rc.name)}`));
+    for (const address of p.resources) if (!planned.has(address)) out.push(`${p.phase}: ${address} is in ${p.stack} but not in the plan`);
+    const expected = new Set(p.resources);
+    for (const address of planned) if (!expected.has(address)) out.push(`${p.phase}: the plan has ${address}, which ${p.stack} does not declare`);
+    for (const rc of own) {
+      const actions = isObject(rc.change) && Array.isArray(rc.change.actions) ? rc.change.actions.map(String) : [];
+      if (actions.join() !== "create") out.push(`${p.phase}: ${String(rc.address)} would ${actions.join("+") || "do nothing"}, not create, from an empty state`);
+    }
+  }
+  return out;
+}
