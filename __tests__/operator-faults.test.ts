@@ -121,8 +121,9 @@ describe("plans are bound to what they were planned against", () => {
 
 describe("one operation at a time per environment", () => {
   it("refuses a second run while one holds the environment, naming it", async () => {
-    // Slow enough for the three runs below to be refused while it still holds the lock, on a busy machine.
-    const first = h.multiAsync(["plan", "dev"], { STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "3" });
+    // It holds the lock for its whole run (three slow plans, 3 s or more): the in-process runs below
+    // take well under a second each, even on a busy machine.
+    const first = h.multiAsync(["plan", "dev"], { STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
     await h.waitForSlow("plan", "accessweaver-dev-network");
     const second = await multi(["apply", "dev"]);
     expect(second.status).toBe(2);
