@@ -47,7 +47,8 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.
       const { format } = await import("@cdktf/hcl-tools");
       for (const stack of stacks) {
-        const hcl = withTerraformSettings(stack.toHclTerraform().hcl, stack.toTerraform().terraform ?? {});
+        const json = JSON.parse(fs.readFileSync(path.join(scratch, "stacks", stack.node.id, "cdk.tf.json"), "utf8")) as { terraform?: Record<string, unknown> };
+        const hcl = withTerraformSettings(stack.toHclTerraform().hcl, json.terraform ?? {});
         fs.writeFileSync(path.join(scratch, "stacks", stack.node.id, HCL_FILE), await format(hcl));
       }
     }

@@ -60,8 +60,8 @@ export function evaluate(view: StackView, rules: readonly Rule[]): Violation[] {
 }
 
 /**
- * The synth-time guardrail Aspect. On its stack it resolves the whole configuration and runs every
- * rule: `enforce` throws (the synth fails and the output folder is left as it was), `report` prints.
+ * The synth-time guardrail Aspect. On its stack it runs every rule over the configuration the synth
+ * renders: `enforce` throws (the synth fails and the output folder is left as it was), `report` prints.
  */
 export class Guardrails implements IAspect {
   constructor(
@@ -75,9 +75,27 @@ export class Guardrails implements IAspect {
     Aspects.of(stack).add(new Guardrails(stack, rules, mode, report));
   }
 
+  private installed = false;
+
+  /**
+   * Checks the configuration the synth writes, when it is rendered: the stack's toTerraform is wrapped
+   * once (at the aspect pass), so the rules read exactly the JSON written, and the stack is resolved
+   * once, not twice.
+   */
   visit(node: IConstruct): void {
-    if (node !== this.stack) return;
-    const violations = evaluate(viewOf(this.stack.node.id, this.stack.toTerraform()), this.rules);
+    if (node !== this.stack || this.installed) return;
+    this.installed = true;
+    const render = this.stack.toTerraform.bind(this.stack);
+    this.stack.toTerraform = () => {
+      const json = render();
+      this.check(json);
+      return json;
+    };
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private check(json: any): void {
+    const violations = evaluate(viewOf(this.stack.node.id, json), this.rules);
     if (violations.length === 0) return;
     if (this.mode === "enforce") throw new GuardrailError(violations, this.stack.node.id);
     this.report(`guardrails (report only) for ${this.stack.node.id} (${violations.length}):\n${formatViolations(violations)}`);
