@@ -72,17 +72,20 @@ synth: node_modules/.package-lock.json ## Synthesize the stacks of ENV (all envi
 typecheck: node_modules/.package-lock.json ## Type-check the whole project (tsc --noEmit)
 	node node_modules/typescript/bin/tsc --noEmit -p tsconfig.json
 
-unit: node_modules/.package-lock.json ## Run the unit tests only (quick loop)
-	$(JEST)
+# The Terraform check harness's own tests run Terraform: they belong to the Terraform stage of make test.
+TF_TESTS := __tests__/tf-check-terraform.test.ts
+
+unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that needs no Terraform (quick loop)
+	$(JEST) --testPathIgnorePatterns '$(TF_TESTS)'
 
 test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, then the Terraform checks when Terraform is present
 	@$(MAKE) typecheck
 	@$(MAKE) unit
 	@if command -v "$$TF" >/dev/null 2>&1; then \
-	  $(MAKE) validate ENV= && $(MAKE) rehearse ENV=; \
+	  $(JEST) $(TF_TESTS) && $(MAKE) validate ENV= && $(MAKE) rehearse ENV=; \
 	else \
 	  echo; \
-	  echo "!!! SKIPPED: the Terraform checks (make validate, make rehearse) did not run: no '$$TF' binary on PATH."; \
+	  echo "!!! SKIPPED: the Terraform checks (the harness tests, make validate, make rehearse) did not run: no '$$TF' binary on PATH."; \
 	  echo "!!! Install Terraform >= 1.10 (or set TF=<binary>) to check every stack against the provider schema and rehearse a plan."; \
 	fi
 
