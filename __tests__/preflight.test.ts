@@ -63,6 +63,8 @@ function healthy(): Answers {
     "s3api head-object": { exit: 254, body: "An error occurred (404) when calling the HeadObject operation: Not Found" },
     "kms list-aliases": { body: { Aliases: [{ AliasName: "alias/aws/s3" }] } },
     "logs describe-log-groups": { body: { logGroups: [] } },
+    "secretsmanager describe-secret": { exit: 254, body: "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret." },
+    "s3api head-bucket": { exit: 254, body: "An error occurred (404) when calling the HeadBucket operation: Not Found" },
   };
   return answers;
 }
@@ -194,6 +196,36 @@ describe("make preflight", () => {
       );
       expect(r.stdout).toContain("WARN  name /aws/vpc/accessweaver-prod/flow-logs: already exists");
       expect(r.s.log()).toContain(`aws s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/network/terraform.tfstate --region eu-west-1 --output json`);
+    } finally {
+      r.s.cleanup();
+    }
+  });
+
+  it("warns about a secret made by hand from the guide's prerequisites, with the import of its ARN into the database phase", async () => {
+    const arn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:accessweaver/prod/database-AbCdEf`;
+    const answers = healthy();
+    answers["secretsmanager describe-secret --secret-id accessweaver/prod/database"] = { body: { ARN: arn, Name: "accessweaver/prod/database" } };
+    const r = await run(answers);
+    try {
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(
+        `WARN  name accessweaver/prod/database: already exists, and phase database was never applied: the apply would collide with it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-database")} import 'aws_secretsmanager_secret.secret_secret' '${arn}'`,
+      );
+      // The other two secrets do not exist: nothing said about them.
+      expect(r.stdout).not.toContain("name accessweaver/prod/redis");
+      expect(r.s.log()).toContain("aws secretsmanager describe-secret --secret-id accessweaver/prod/jwt --region eu-west-1 --output json");
+    } finally {
+      r.s.cleanup();
+    }
+  });
+
+  it("fails a bucket name another account holds", async () => {
+    const answers = healthy();
+    answers["s3api head-bucket --bucket accessweaver-prod-alb-access-logs-"] = { exit: 254, body: "An error occurred (403) when calling the HeadBucket operation: Forbidden" };
+    const r = await run(answers);
+    try {
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`FAIL  name accessweaver-prod-alb-access-logs-${ACCOUNT}: bucket accessweaver-prod-alb-access-logs-${ACCOUNT} exists in another account`);
     } finally {
       r.s.cleanup();
     }
