@@ -32,6 +32,12 @@ it("make output ENV=prod NAME=waf_web_acl_arn prints the web ACL's ARN raw, from
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${ARN}\n`);
     expect(s.log()).toEqual([`terraform -chdir=${stack} output -raw waf_web_acl_arn`]);
+    // Not initialized yet: the init it needs first prints on stderr, and stdout still holds the value alone.
+    fs.rmSync(path.join(stack, ".terraform"), { recursive: true });
+    const fresh = spawnSync("make", ["-s", "-C", ROOT, "output", "ENV=prod", "NAME=waf_web_acl_arn", `OUTDIR=${out}`], { env: { ...s.env, ACCESSWEAVER_SETTINGS_ROOT: root }, encoding: "utf8" });
+    expect(fresh.status).toBe(0);
+    expect(fresh.stdout).toBe(`${ARN}\n`);
+    expect(fresh.stderr).toContain("Terraform has been successfully initialized!");
   } finally {
     s.cleanup();
   }

@@ -90,6 +90,11 @@ export interface RunOptions {
   /** Keep a copy of stderr (still shown) for the caller to read, in StepFailed's `stderr` (always kept off a terminal). */
   readonly keepStderr?: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Relay the child's output to stderr: progress that is not what the command was asked for (an init
+   * before `make output`, whose stdout `$(...)` captures). @default false
+   */
+  readonly progressOnly?: boolean;
   /** Exit statuses that answer rather than fail (`-detailed-exitcode`'s 2). @default [0] */
   readonly answers?: readonly number[];
 }
@@ -108,14 +113,14 @@ export async function run(program: string, args: string[], options: RunOptions =
   process.stderr.write(`$ ${[path.basename(program), ...args].join(" ")}\n`);
   // A terminal is handed to the child (colours, progress); anything else is relayed from a pipe.
   const child = spawn(program, args, {
-    stdio: ["inherit", options.capture || !process.stdout.isTTY ? "pipe" : "inherit", options.keepStderr || !process.stderr.isTTY ? "pipe" : "inherit"],
+    stdio: ["inherit", options.capture || options.progressOnly || !process.stdout.isTTY ? "pipe" : "inherit", options.keepStderr || !process.stderr.isTTY ? "pipe" : "inherit"],
     env: { ...process.env, ...options.env },
     detached: !interactive,
   });
   current = { child, name: step };
   let stdout = "";
   let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => (options.capture ? (stdout += d.toString("utf8")) : process.stdout.write(d)));
+  child.stdout?.on("data", (d: Buffer) => (options.capture ? (stdout += d.toString("utf8")) : (options.progressOnly ? process.stderr : process.stdout).write(d)));
   child.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString("utf8");
     process.stderr.write(d);

@@ -45,10 +45,10 @@ const CREDENTIALS_ERROR =
   /no valid credential sources|NoCredentialProviders|InvalidClientTokenId|ExpiredToken|InvalidAccessKeyId|SignatureDoesNotMatch|security token included in the request is (invalid|expired)|failed to refresh cached credentials|could not (load|retrieve) credentials/i;
 
 /** `terraform init` of one stack, with INIT_FLAGS (e.g. -reconfigure after a backend change). */
-export async function init(ctx: Context, s: Stack): Promise<void> {
+export async function init(ctx: Context, s: Stack, options: { readonly progressOnly?: boolean } = {}): Promise<void> {
   const flags = (process.env.INIT_FLAGS ?? "").split(/\s+/).filter(Boolean);
   try {
-    await run(ctx.tf, [`-chdir=${s.dir}`, "init", ...noColor(), "-input=false", ...flags], { keepStderr: true });
+    await run(ctx.tf, [`-chdir=${s.dir}`, "init", ...noColor(), "-input=false", ...flags], { keepStderr: true, ...options });
   } catch (e) {
     if (!(e instanceof StepFailed) || e.signal) throw e;
     const n = names(ctx.env);
@@ -63,8 +63,9 @@ export async function init(ctx: Context, s: Stack): Promise<void> {
   }
 }
 
+/** An init the command needs first: its output is progress, on stderr (stdout stays the command's answer). */
 async function ensureInit(ctx: Context, s: Stack): Promise<void> {
-  if (!fs.existsSync(path.join(s.dir, ".terraform"))) await init(ctx, s);
+  if (!fs.existsSync(path.join(s.dir, ".terraform"))) await init(ctx, s, { progressOnly: true });
 }
 
 /** Hashes of the outputs of every earlier phase of `s`, as its plan is made against them. */
