@@ -97,7 +97,7 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
         const valkey = c.engine === "valkey";
         const factor = valkey ? table.valkeyFactor : 1;
         if (!price) missing(r, `no ${table.region} price for ${type}`);
-        else line(r, "cache", `${nodes} nodes x ${type}${valkey ? " (Valkey)" : ""} x ${HOURS_PER_MONTH} h x ${usd(price.usd * factor)}`, hourly(price, nodes) * factor);
+        else line(r, "cache", `${nodes} nodes x ${type}${valkey ? " (Valkey)" : ""} x ${HOURS_PER_MONTH} h x ${Number((price.usd * factor).toFixed(4))}`, hourly(price, nodes) * factor);
         break;
       }
       case "aws_ecs_service": {
@@ -166,7 +166,8 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
       }
       default:
         if (USAGE_TYPES[r.type]) usage.push({ phase: r.phase, address: r.address, reason: USAGE_TYPES[r.type]! });
-        else if (!NO_CHARGE_TYPES.has(r.type)) missing(r, `type ${r.type} has no entry in the estimate`);
+        // random_* resources live in Terraform's state only: nothing in AWS to pay for.
+        else if (!NO_CHARGE_TYPES.has(r.type) && !r.type.startsWith("random_")) missing(r, `type ${r.type} has no entry in the estimate`);
     }
   }
   const byPhase = new Map<string, number>();
