@@ -129,9 +129,9 @@ describe("guardrail aspect", () => {
     expect(messages.join("\n")).toMatch(/guardrails \(report only\) for accessweaver-prod-test \(2\):\n {2}- \[kms-key-rotation\] aws_kms_key.unrotated/);
   });
 
-  it("enforces in prod and reports in dev and staging", () => {
+  it("enforces in prod and staging, and reports in dev", () => {
     expect(config("prod").sizing.guardrails).toBe("enforce");
-    expect(config("staging").sizing.guardrails).toBe("report");
+    expect(config("staging").sizing.guardrails).toBe("enforce");
     expect(config("dev").sizing.guardrails).toBe("report");
   });
 

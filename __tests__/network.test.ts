@@ -153,18 +153,20 @@ describe("network ACLs", () => {
     expect([...acl.subnet_ids].sort()).toEqual(subnets.filter((n) => !n.includes("_database_")).map((n) => ref(`aws_subnet.${n}`)).sort());
   });
 
-  it.each(Object.keys(ALL))("%s: gives the database tier its own ACL: in from the private tier on 5432 and 6379, out to it on ephemeral ports, nothing else", (env) => {
+  it.each(Object.keys(ALL))("%s: gives the database tier its own ACL: in from the private tier on 5432 and 6379, out to it on ephemeral ports, the tier to itself (replication), nothing else", (env) => {
     const json = ALL[env as keyof typeof ALL];
     const acl = resources(json, "aws_network_acl")["vpc_network-acl_database"];
     const clients = tierCidrs(json, "private");
     expect(clients).toHaveLength(env === "dev" ? 2 : 3);
     expect(acl.subnet_ids).toEqual(Object.keys(resources(json, "aws_subnet")).filter((n) => n.includes("_database_")).map((n) => ref(`aws_subnet.${n}`)));
     expect(acl.tags).toEqual({ Name: `accessweaver-${env}-database-nacl`, Tier: "database" });
+    const peers = tierCidrs(json, "database");
     expect(entries(acl.ingress)).toEqual([
       ...clients.map((c, i) => `${100 + 10 * i} allow tcp 5432-5432 ${c}`),
       ...clients.map((c, i) => `${200 + 10 * i} allow tcp 6379-6379 ${c}`),
+      ...peers.map((c, i) => `${900 + 10 * i} allow tcp 1024-65535 ${c}`),
     ]);
-    expect(entries(acl.egress)).toEqual(clients.map((c, i) => `${100 + 10 * i} allow tcp 1024-65535 ${c}`));
+    expect(entries(acl.egress)).toEqual([...clients.map((c, i) => `${100 + 10 * i} allow tcp 1024-65535 ${c}`), ...peers.map((c, i) => `${900 + 10 * i} allow tcp 1024-65535 ${c}`)]);
   });
 
   it("lists prod's database ACL entries exactly, both directions", () => {
@@ -176,8 +178,18 @@ describe("network ACLs", () => {
       "200 allow tcp 6379-6379 10.30.64.0/20",
       "210 allow tcp 6379-6379 10.30.80.0/20",
       "220 allow tcp 6379-6379 10.30.96.0/20",
+      "900 allow tcp 1024-65535 10.30.128.0/20",
+      "910 allow tcp 1024-65535 10.30.144.0/20",
+      "920 allow tcp 1024-65535 10.30.160.0/20",
     ]);
-    expect(entries(acl.egress)).toEqual(["100 allow tcp 1024-65535 10.30.64.0/20", "110 allow tcp 1024-65535 10.30.80.0/20", "120 allow tcp 1024-65535 10.30.96.0/20"]);
+    expect(entries(acl.egress)).toEqual([
+      "100 allow tcp 1024-65535 10.30.64.0/20",
+      "110 allow tcp 1024-65535 10.30.80.0/20",
+      "120 allow tcp 1024-65535 10.30.96.0/20",
+      "900 allow tcp 1024-65535 10.30.128.0/20",
+      "910 allow tcp 1024-65535 10.30.144.0/20",
+      "920 allow tcp 1024-65535 10.30.160.0/20",
+    ]);
     // The database tier is in no other ACL: a subnet has exactly one.
     expect(resources(prod, "aws_network_acl_association")).toEqual({});
   });

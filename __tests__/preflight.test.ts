@@ -184,32 +184,32 @@ describe("make preflight", () => {
     }
   });
 
-  it("warns about names made by hand before the first apply, with the import command", async () => {
+  it("fails on names made by hand before the first apply, with the import command", async () => {
     const answers = healthy();
     answers["kms list-aliases"] = { body: { Aliases: [{ AliasName: "alias/accessweaver-prod" }] } };
     answers["logs describe-log-groups"] = { body: { logGroups: [{ logGroupName: "/aws/vpc/accessweaver-prod/flow-logs" }] } };
     const r = await run(answers);
     try {
-      expect(r.status).toBe(0);
+      expect(r.status).toBe(1);
       expect(r.stdout).toContain(
-        `WARN  name alias/accessweaver-prod: already exists, and phase network was never applied: the apply would collide with it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-network")} import 'aws_kms_alias.kms_alias' 'alias/accessweaver-prod'`,
+        `FAIL  name alias/accessweaver-prod: already exists, and phase network was never applied: the apply would fail on it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-network")} import 'aws_kms_alias.kms_alias' 'alias/accessweaver-prod'`,
       );
-      expect(r.stdout).toContain("WARN  name /aws/vpc/accessweaver-prod/flow-logs: already exists");
+      expect(r.stdout).toContain("FAIL  name /aws/vpc/accessweaver-prod/flow-logs: already exists");
       expect(r.s.log()).toContain(`aws s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/network/terraform.tfstate --region eu-west-1 --output json`);
     } finally {
       r.s.cleanup();
     }
   });
 
-  it("warns about a secret made by hand from the guide's prerequisites, with the import of its ARN into the database phase", async () => {
+  it("fails on a secret made by hand from the guide's prerequisites, with the import of its ARN into the database phase", async () => {
     const arn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:accessweaver/prod/database-AbCdEf`;
     const answers = healthy();
     answers["secretsmanager describe-secret --secret-id accessweaver/prod/database"] = { body: { ARN: arn, Name: "accessweaver/prod/database" } };
     const r = await run(answers);
     try {
-      expect(r.status).toBe(0);
+      expect(r.status).toBe(1);
       expect(r.stdout).toContain(
-        `WARN  name accessweaver/prod/database: already exists, and phase database was never applied: the apply would collide with it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-database")} import 'aws_secretsmanager_secret.secret_secret' '${arn}'`,
+        `FAIL  name accessweaver/prod/database: already exists, and phase database was never applied: the apply would fail on it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-database")} import 'aws_secretsmanager_secret.secret_secret' '${arn}'`,
       );
       // The other two secrets do not exist: nothing said about them.
       expect(r.stdout).not.toContain("name accessweaver/prod/redis");

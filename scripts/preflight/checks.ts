@@ -234,9 +234,9 @@ export function collisions(aws: Aws, config: EnvironmentConfig, resources: reado
       continue;
     }
     out.push(
-      warn(
+      fail(
         `name ${name}`,
-        `already exists, and phase ${r.phase} was never applied: the apply would collide with it`,
+        `already exists, and phase ${r.phase} was never applied: the apply would fail on it`,
         `adopt it: terraform -chdir=${stackDir(r.stack)} import '${r.address}' '${exists}' (after make init ENV=${config.env} PHASE=${r.phase}), or delete it if it is a leftover`,
       ),
     );

@@ -198,7 +198,7 @@ export function levers(m: EnvModel, e: CostEstimate): Lever[] {
   const nat = sum((l) => l.group === "nat");
   const gateways = e.lines.filter((l) => l.group === "nat" && l.address.startsWith("aws_nat_gateway.")).length;
   if (gateways > 0 && !servicesReachInternet(m)) {
-    out.push({ what: `NAT gateways: nothing routes to the internet through them (services_internet_egress is off); all ${gateways} idle`, savesUsd: usd(nat) });
+    out.push({ what: `NAT gateways: no security group lets anything out to the internet through them (services_internet_egress is off); all ${gateways} idle`, savesUsd: usd(nat) });
   } else if (gateways > 1) {
     out.push({ what: `one shared NAT gateway instead of one per zone (loses zone independence)`, savesUsd: usd((nat * (gateways - 1)) / gateways) });
   }

@@ -93,7 +93,8 @@ const staging: SizingProfile = {
   database: { ...prod.database, instanceClass: "db.r6g.large", allocatedStorageGb: 50, maxAllocatedStorageGb: 200, backupRetentionDays: 14 },
   cache: { nodeType: "cache.r6g.large", shards: 3, replicasPerShard: 1, snapshotRetentionDays: 7 },
   monthlyBudgetUsd: 1000,
-  guardrails: "report",
+  // Prod-shaped, with prod's protections: a regression that would fail prod fails here first.
+  guardrails: "enforce",
 };
 
 /** Services that answer every authorization request: dev gives them more room than the others. */

@@ -19,6 +19,11 @@ export interface NetworkAclsProps {
   readonly clientCidrs: string[];
   /** TCP ports the database tier serves (PostgreSQL, Redis). */
   readonly databasePorts: number[];
+  /**
+   * The database tier's own subnets, one per zone: replication between zones (Redis replicas and the
+   * cluster bus, 16379) crosses them, so the tier talks to itself on TCP 1024-65535, both ways.
+   */
+  readonly peerCidrs: string[];
 }
 
 /** One IPv4 entry, in the shape both ACL resources take. */
@@ -38,8 +43,12 @@ interface Entry {
  * - the database tier has its own ACL: in, the private tier's CIDRs on the database ports only; out,
  *   the replies to them on ephemeral ports; everything else is denied (the ACL's implicit last rule).
  * Rule numbers: port *p* (1st, 2nd...) from the private subnet of zone *i* is `100 * p + 10 * i`
- * (100, 110, 120: PostgreSQL; 200, 210, 220: Redis); replies to zone *i* are `100 + 10 * i`.
+ * (100, 110, 120: PostgreSQL; 200, 210, 220: Redis); replies to zone *i* are `100 + 10 * i`; the tier's
+ * own subnet of zone *i* is `900 + 10 * i` both ways.
  */
+/** First rule number of the tier-to-itself entries, clear of the per-port blocks (100 * port index). */
+const PEER_RULES = 900;
+
 export class NetworkAcls extends Construct {
   readonly databaseAcl: NetworkAcl;
 
@@ -60,8 +69,14 @@ export class NetworkAcls extends Construct {
     this.databaseAcl = new NetworkAcl(this, "database", {
       vpcId: props.vpcId,
       subnetIds: props.databaseSubnetIds,
-      ingress: props.databasePorts.flatMap((port, p) => props.clientCidrs.map((cidr, i) => tcp(100 * (p + 1) + 10 * i, cidr, port, port))),
-      egress: props.clientCidrs.map((cidr, i) => tcp(100 + 10 * i, cidr, EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to)),
+      ingress: [
+        ...props.databasePorts.flatMap((port, p) => props.clientCidrs.map((cidr, i) => tcp(100 * (p + 1) + 10 * i, cidr, port, port))),
+        ...props.peerCidrs.map((cidr, i) => tcp(PEER_RULES + 10 * i, cidr, EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to)),
+      ],
+      egress: [
+        ...props.clientCidrs.map((cidr, i) => tcp(100 + 10 * i, cidr, EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to)),
+        ...props.peerCidrs.map((cidr, i) => tcp(PEER_RULES + 10 * i, cidr, EPHEMERAL_PORTS.from, EPHEMERAL_PORTS.to)),
+      ],
       tags: { Name: n.networkAcl("database"), Tier: "database" },
     });
   }

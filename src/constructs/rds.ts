@@ -97,7 +97,9 @@ export class Rds extends Construct {
         { name: "log_connections", value: "1" },
         { name: "log_disconnections", value: "1" },
       ],
-    });
+      // A new family (postgres16, redis8) is a new group: attach it before the old one goes.
+      lifecycle: { createBeforeDestroy: true },
+});
     const logGroups = engineLogGroups(this, RDS_LOG_EXPORTS, n.databaseLogGroup, props.kmsKeyArn, props.logRetentionDays, protect);
     // Enhanced monitoring writes OS metrics to the RDSOSMetrics log group of this account and region only.
     const metrics = `arn:${props.partition}:logs:${props.region}:${props.accountId}:log-group:RDSOSMetrics`;

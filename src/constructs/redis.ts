@@ -83,7 +83,9 @@ export class Redis extends Construct {
       family: `redis${engineVersion.split(".")[0]}`,
       description: `${n.redis}: cluster mode`,
       parameter: [{ name: "cluster-enabled", value: "yes" }],
-    });
+      // A new family (postgres16, redis8) is a new group: attach it before the old one goes.
+      lifecycle: { createBeforeDestroy: true },
+});
     const logGroups = engineLogGroups(this, REDIS_LOGS, n.redisLogGroup, props.kmsKeyArn, props.logRetentionDays, protect);
 
     this.group = new ElasticacheReplicationGroup(this, "replication-group", {

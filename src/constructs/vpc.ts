@@ -140,6 +140,7 @@ export class Vpc extends Construct {
       defaultSubnetIds: [...this.subnetIds.public, ...this.subnetIds.private],
       databaseSubnetIds: this.subnetIds.database,
       clientCidrs: zones.map((_, i) => subnetCidr(props.cidr, "private", i)),
+      peerCidrs: zones.map((_, i) => subnetCidr(props.cidr, "database", i)),
       databasePorts: props.databasePorts,
     });
 
