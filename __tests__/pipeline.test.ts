@@ -21,12 +21,12 @@ describe("the team pipeline", () => {
     expect(files.sort()).toEqual(["infrastructure.yml", "phase.yml"]);
   });
 
-  it("runs only real make targets (and writes the settings, and comments on the pull request)", () => {
+  it("runs only real make targets (and writes the settings, publishes the plan text, comments on the pull request)", () => {
     const all = files.flatMap(commands);
     const makes = all.filter((c) => c.startsWith("make "));
     expect(makes.length).toBeGreaterThan(5);
     for (const c of makes) expect([c, makeTargets.has(c.split(" ")[1]!)]).toEqual([c, true]);
-    for (const c of all.filter((x) => !x.startsWith("make "))) expect(c).toMatch(/^(printf '%s\\n' "\$TFVARS" > "environments\/\$AW_ENV\/terraform\.tfvars"|gh pr comment )/);
+    for (const c of all.filter((x) => !x.startsWith("make "))) expect(c).toMatch(/^(printf '%s\\n' "\$TFVARS" > "environments\/\$AW_ENV\/terraform\.tfvars"|gh pr comment |cat cdktf\.out\/plans\/\*\.tfplan\.txt >> "\$GITHUB_STEP_SUMMARY")/);
     expect(makes).toEqual(expect.arrayContaining(["make test", "make review ENV=prod COMPARE=staging"]));
   });
 
@@ -37,6 +37,19 @@ describe("the team pipeline", () => {
     // Each job waits for the one before it.
     const needs = [...text("infrastructure.yml").matchAll(/^ {4}needs: (\S+)$/gm)].map((m) => m[1]);
     expect(needs).toEqual(["test", ...jobs.slice(0, -1).map((j) => j[0])]);
+  });
+
+  it("applies a phase only in a second job, behind the environment's approval, from the plan the first job published", () => {
+    const phase = text("phase.yml");
+    const plan = phase.slice(phase.indexOf("\n  plan:"), phase.indexOf("\n  apply:"));
+    const apply = phase.slice(phase.indexOf("\n  apply:"));
+    expect(plan).not.toContain("environment:");
+    expect(plan).toContain("make plan ");
+    expect(plan).not.toContain("make apply");
+    expect(apply).toContain("needs: plan");
+    expect(apply).toContain("environment: ${{ inputs.env }}");
+    expect(apply).toContain("actions/download-artifact");
+    expect(apply).not.toContain("make plan ");
   });
 
   it("assumes a role through OIDC: no stored AWS keys anywhere", () => {
