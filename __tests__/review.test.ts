@@ -100,6 +100,14 @@ describe("cost estimate", () => {
     expect(ls[0]).toEqual({ what: "1-year reserved cache nodes (about 31% off)", savesUsd: 932.81 });
     expect(ls.map((l) => l.what)).toContain("Valkey instead of Redis OSS (20% off every node)");
     expect(ls.find((l) => l.what.startsWith("NAT gateways"))!.savesUsd).toBe(35.04);
+    expect(ls.some((l) => l.what.startsWith("a smaller staging"))).toBe(false);
+    // The same resources as staging: a smaller staging is offered, halving the Multi-AZ database lines.
+    const staging = { ...priced(), env: "staging" };
+    const smaller = levers(staging, estimate(staging, "eu-west-1")).filter((l) => l.what.startsWith("a smaller staging"));
+    expect(smaller).toEqual([
+      { what: "a smaller staging: one cache shard instead of 3", savesUsd: 2006.04 },
+      { what: "a smaller staging: Single-AZ database (the standby and its storage are half the database lines)", savesUsd: 380.62 },
+    ]);
   });
 });
 

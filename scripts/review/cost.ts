@@ -202,6 +202,13 @@ export function levers(m: EnvModel, e: CostEstimate): Lever[] {
   } else if (gateways > 1) {
     out.push({ what: `one shared NAT gateway instead of one per zone (loses zone independence)`, savesUsd: usd((nat * (gateways - 1)) / gateways) });
   }
+  if (m.env === "staging") {
+    // Staging proves prod's shape; where that proof is not needed every day, these halve its largest lines.
+    const multiAzDb = e.lines.filter((l) => l.group === "database" && l.detail.includes("Multi-AZ")).reduce((a, l) => a + l.monthlyUsd, 0);
+    if (multiAzDb > 0) out.push({ what: "a smaller staging: Single-AZ database (the standby and its storage are half the database lines)", savesUsd: usd(multiAzDb / 2) });
+    const shards = Math.max(0, ...m.resources.filter((r) => r.type === "aws_elasticache_replication_group").map((r) => num(r.config.num_node_groups) ?? 1));
+    if (cache > 0 && shards > 1) out.push({ what: `a smaller staging: one cache shard instead of ${shards}`, savesUsd: usd((cache * (shards - 1)) / shards) });
+  }
   return out.sort((a, b) => b.savesUsd - a.savesUsd);
 }
 
