@@ -89,8 +89,9 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     }
   });
 
-  it.each(SERVICES)("%s: private, no public IP, services security group, safe rolling deployments", (s) => {
+  it.each(SERVICES)("%s: private, no public IP, services security group, safe deployments", (s) => {
     const svc = resources(json, "aws_ecs_service")[`${s}_service`];
+    const blueGreen = s === "aw-api-gateway" && profile.gatewayReleases === "blue-green";
     expect(svc).toEqual(
       expect.objectContaining({
         name: `accessweaver-${env}-${s}`,
@@ -101,12 +102,51 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
           security_groups: ["${data.terraform_remote_state.network.outputs.security_group_ids.services}"],
           assign_public_ip: false,
         },
-        deployment_circuit_breaker: { enable: true, rollback: true },
+        deployment_controller: { type: blueGreen ? "CODE_DEPLOY" : "ECS" },
         deployment_minimum_healthy_percent: env === "prod" ? 100 : 50,
         enable_execute_command: false,
         propagate_tags: "SERVICE",
-        lifecycle: { ignore_changes: ["desired_count"] },
+        lifecycle: { ignore_changes: blueGreen ? ["desired_count", "task_definition", "load_balancer"] : ["desired_count"] },
       }),
+    );
+    // ECS refuses the circuit breaker under CODE_DEPLOY; the deployment group rolls back there.
+    expect(svc.deployment_circuit_breaker).toEqual(blueGreen ? undefined : { enable: true, rollback: true });
+  });
+
+  it("releases the gateway blue/green through CodeDeploy where the profile says so, rolling elsewhere", () => {
+    const groups = resources(json, "aws_codedeploy_deployment_group");
+    if (profile.gatewayReleases !== "blue-green") {
+      expect(groups).toEqual({});
+      expect(resources(json, "aws_codedeploy_app")).toEqual({});
+      return;
+    }
+    expect(resources(json, "aws_codedeploy_app")["blue-green_app"]).toEqual(expect.objectContaining({ name: `accessweaver-${env}-aw-api-gateway`, compute_platform: "ECS" }));
+    const LB = "data.terraform_remote_state.loadbalancer.outputs";
+    expect(groups["blue-green_group"]).toEqual(
+      expect.objectContaining({
+        app_name: "${aws_codedeploy_app.blue-green_app.name}",
+        deployment_group_name: `accessweaver-${env}-aw-api-gateway`,
+        service_role_arn: "${aws_iam_role.blue-green_role.arn}",
+        deployment_config_name: "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        deployment_style: { deployment_option: "WITH_TRAFFIC_CONTROL", deployment_type: "BLUE_GREEN" },
+        blue_green_deployment_config: {
+          deployment_ready_option: { action_on_timeout: "CONTINUE_DEPLOYMENT" },
+          terminate_blue_instances_on_deployment_success: { action: "TERMINATE", termination_wait_time_in_minutes: 5 },
+        },
+        auto_rollback_configuration: { enabled: true, events: ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"] },
+        ecs_service: { cluster_name: "${aws_ecs_cluster.ecs_cluster.name}", service_name: "${aws_ecs_service.aw-api-gateway_service.name}" },
+        load_balancer_info: {
+          target_group_pair_info: {
+            prod_traffic_route: { listener_arns: [`\${${LB}.https_listener_arn}`] },
+            test_traffic_route: { listener_arns: [`\${${LB}.test_listener_arn}`] },
+            target_group: [{ name: `aw-${env}-api-gateway-blue` }, { name: `aw-${env}-api-gateway-green` }],
+          },
+        },
+      }),
+    );
+    expect(resources(json, "aws_iam_role")["blue-green_role"].name).toBe(`accessweaver-${env}-codedeploy`);
+    expect(resources(json, "aws_iam_role_policy_attachment")["blue-green_role-policy"]).toEqual(
+      expect.objectContaining({ role: "${aws_iam_role.blue-green_role.name}", policy_arn: "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS" }),
     );
   });
 

@@ -4,6 +4,7 @@ import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discove
 import { CATALOG, ServiceSpec } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
 import { SecretKind, ServiceName, partitionOf } from "../naming";
+import { EcsBlueGreen } from "../constructs/blue-green";
 import { EcsFargateCluster } from "../constructs/ecs-cluster";
 import { FargateService, InjectedSecret, TargetTracking } from "../constructs/fargate-service";
 import { BuiltPhases, CacheHandles, DatabaseHandles, publishHandles, readHandles } from "./handles";
@@ -41,6 +42,8 @@ export class ServicesStack extends PhaseStack {
   readonly cluster: EcsFargateCluster;
   readonly namespace: ServiceDiscoveryPrivateDnsNamespace;
   readonly services: Readonly<Record<ServiceName, FargateService>>;
+  /** CodeDeploy of the gateway, where its releases are blue/green. */
+  readonly blueGreen?: EcsBlueGreen;
 
   constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
     super(scope, "services", { config });
@@ -64,6 +67,7 @@ export class ServicesStack extends PhaseStack {
     const build = (spec: ServiceSpec): FargateService => {
       const size = sizing.services[spec.name];
       const exposed = spec.exposure === "alb";
+      const releases = exposed ? sizing.gatewayReleases : "rolling";
       const registry = exposed
         ? undefined
         : new ServiceDiscoveryService(this, `${spec.name}-discovery`, {
@@ -109,6 +113,7 @@ export class ServicesStack extends PhaseStack {
         partition,
         // Prod keeps every task serving during a deployment; the others may halve to save capacity.
         minHealthyPercent: config.env === "prod" ? 100 : 50,
+        releases,
         targetGroupArn: exposed ? lb.targetGroupArn : undefined,
         registryArn: registry?.arn,
         cpuScaling,
@@ -118,6 +123,23 @@ export class ServicesStack extends PhaseStack {
       });
     };
     this.services = Object.fromEntries(CATALOG.map((spec) => [spec.name, build(spec)])) as Record<ServiceName, FargateService>;
+
+    const gateway = CATALOG.find((spec) => spec.exposure === "alb")!;
+    if (sizing.gatewayReleases === "blue-green") {
+      if (!lb.testListenerArn) throw new Error("Blue/green releases need the load balancer's test listener (test_listener_arn).");
+      this.blueGreen = new EcsBlueGreen(this, "blue-green", {
+        applicationName: n.codedeployApp(gateway.name),
+        groupName: n.codedeployGroup(gateway.name),
+        roleName: n.codedeployRole,
+        accountId: s.accountId,
+        partition,
+        clusterName: this.cluster.cluster.name,
+        serviceName: this.services[gateway.name].service.name,
+        targetGroupNames: [n.targetGroup(gateway.name, "blue"), n.targetGroup(gateway.name, "green")],
+        productionListenerArns: [lb.httpsListenerArn],
+        testListenerArns: [lb.testListenerArn],
+      });
+    }
 
     publishHandles(this, "services", {
       clusterName: this.cluster.cluster.name,
