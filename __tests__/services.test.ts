@@ -3,6 +3,8 @@
 import { CATALOG, SERVICE_CATALOG } from "../src/config/services";
 import { PROFILES } from "../src/config/profiles";
 import { ENVIRONMENTS, EnvironmentName, SERVICES, ServiceName } from "../src/naming";
+import { BASELINE_RULES } from "../src/policy/rules";
+import { evaluate, viewOf } from "../src/policy/guardrails";
 import { StackJson, config, resources, synthEnv } from "./support/config";
 
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
@@ -231,6 +233,10 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
       predefined_metric_type: "ALBRequestCountPerTarget",
       resource_label: "${data.terraform_remote_state.loadbalancer.outputs.alb_arn_suffix}/${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn_suffix}",
     });
+  });
+
+  it("passes the baseline guardrails, the compute rules among them", () => {
+    expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
   it("publishes cluster_name, service_names and health_check_urls", () => {
