@@ -215,7 +215,7 @@ describe("deploy, output", () => {
     expect(r.stderr).toContain('No output "nope" in prod. Outputs: database_subnet_ids (network), kms_key_alias (network), kms_key_arn (network), private_subnet_ids (network), public_subnet_ids (network), security_group_ids (network), vpc_cidr (network), vpc_id (network), ');
     // Every phase's outputs, in phase order.
     expect(r.stderr).toMatch(/vpc_id \(network\), database_endpoint \(database\).* redis_secret_arn \(cache\), alb_arn \(loadbalancer\)/);
-    expect(r.stderr).toContain("waf_web_acl_arn (loadbalancer).");
+    expect(r.stderr).toContain("waf_web_acl_arn (loadbalancer), cluster_name (services)");
     expect(r.log).toEqual([]);
   });
 });
@@ -264,8 +264,8 @@ describe("refusals (nothing is called)", () => {
     expect(env.stderr).toContain('Unknown ENV "qa". Valid environments: dev staging prod');
     const phase = make(["plan", "ENV=dev", "PHASE=edge"]);
     expect(phase.stderr).toContain('Unknown PHASE "edge". Phases: network, database, cache, loadbalancer, services, observability.');
-    const unbuilt = make(["plan", "ENV=dev", "PHASE=services"]);
-    expect(unbuilt.stderr).toContain(`Phase "services" has no stack yet. Synthesized phases of dev: ${BUILT.join(", ")}.`);
+    const unbuilt = make(["plan", "ENV=dev", "PHASE=observability"]);
+    expect(unbuilt.stderr).toContain(`Phase "observability" has no stack yet. Synthesized phases of dev: ${BUILT.join(", ")}.`);
     expect([env.log, phase.log, unbuilt.log]).toEqual([[], [], []]);
   });
 

@@ -70,6 +70,8 @@ export const NAME_RULES = {
   budget: { max: 100, pattern: /^[^:\\]+$/, what: "budget" },
   trail: { max: 128, pattern: /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, what: "CloudTrail trail" },
   scalingPolicy: { max: 256, pattern: /^[^:]+$/, what: "Application Auto Scaling policy" },
+  dnsNamespace: { max: 253, pattern: /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/, what: "Cloud Map private DNS namespace" },
+  dnsLabel: { max: 63, pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, what: "Cloud Map service (one DNS label)" },
   eventRule: { max: 64, pattern: /^[.\-_A-Za-z0-9]+$/, what: "EventBridge rule" },
 } as const satisfies Record<string, { max: number; pattern: RegExp; what: string }>;
 export type NameKind = keyof typeof NAME_RULES;
@@ -176,6 +178,9 @@ export function names(env: EnvironmentName) {
     codedeployApp: (service: ServiceName) => fit("codedeploy", `${prefix}-${service}`),
     codedeployGroup: (service: ServiceName) => fit("codedeploy", `${prefix}-${service}`),
     codedeployRole: fit("iamRole", `${prefix}-codedeploy`),
+    /** Private DNS zone the internal services register in: `aw-pdp-service.accessweaver-prod.local`. */
+    serviceNamespace: fit("dnsNamespace", `${prefix}.local`),
+    discoveryService: (service: ServiceName) => fit("dnsLabel", service),
 
     // observability
     alarm: (metric: string) => fit("alarm", `${prefix}-${metric}`),
@@ -260,6 +265,8 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("codedeployApp", "codedeploy", ...SERVICES.map(n.codedeployApp));
   add("codedeployGroup", "codedeploy", ...SERVICES.map(n.codedeployGroup));
   add("codedeployRole", "iamRole", n.codedeployRole);
+  add("serviceNamespace", "dnsNamespace", n.serviceNamespace);
+  add("discoveryService", "dnsLabel", ...SERVICES.map(n.discoveryService));
   // The guide's three alarms, and the longest per-service alarm the observability phase names.
   add("alarm", "alarm", ...["alb-response-time", "rds-cpu-utilization", "redis-memory-utilization", ...SERVICES.map((s) => `${s}-running-tasks-below-desired`)].map(n.alarm));
   add("alertsTopic", "snsTopic", n.alertsTopic);

@@ -2,6 +2,7 @@ import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LOG_RETENTION_DAYS, LogClass, MI
 import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
 import { dataProtected } from "./data-protection";
+import { COMPUTE_RULES } from "./compute-rules";
 import { EDGE_RULES } from "./edge-rules";
 import { DATA_RULES } from "./data-rules";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
@@ -149,4 +150,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES];

@@ -7,7 +7,7 @@
  */
 import { DataTerraformRemoteStateS3, TerraformOutput } from "cdktf";
 import { EnvironmentConfig } from "../config/settings";
-import { PHASES, PhaseName, SECURITY_GROUPS } from "../naming";
+import { PHASES, PhaseName, SECURITY_GROUPS, SERVICES } from "../naming";
 import type { PhaseStack } from "./phase-stack";
 
 /** A string, a list of strings, or a map of strings with fixed keys. */
@@ -82,8 +82,16 @@ export const LOADBALANCER_HANDLES = {
 } as const satisfies HandleSpecs;
 export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
 
+/** Phase 5: what the runbooks and the observability phase call the services by. */
+export const SERVICES_HANDLES = {
+  clusterName: { output: "cluster_name", kind: "string", description: "The ECS cluster (guide: aws ecs describe-services --cluster)" },
+  serviceNames: { output: "service_names", kind: { keys: SERVICES }, description: "ECS service name of each AccessWeaver service" },
+  healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
+} as const satisfies HandleSpecs;
+export type ServicesHandles = Handles<typeof SERVICES_HANDLES>;
+
 /** The handles each phase publishes. A phase that later phases read gets its entry here. */
-export const PHASE_HANDLES = { network: NETWORK_HANDLES, database: DATABASE_HANDLES, cache: CACHE_HANDLES, loadbalancer: LOADBALANCER_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
+export const PHASE_HANDLES = { network: NETWORK_HANDLES, database: DATABASE_HANDLES, cache: CACHE_HANDLES, loadbalancer: LOADBALANCER_HANDLES, services: SERVICES_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
 export type PublishingPhase = keyof typeof PHASE_HANDLES;
 export type PhaseHandles<P extends PublishingPhase> = Handles<(typeof PHASE_HANDLES)[P]>;
 

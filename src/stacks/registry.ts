@@ -7,6 +7,7 @@ import { DatabaseStack } from "./database-stack";
 import { LoadbalancerStack } from "./loadbalancer-stack";
 import { NetworkStack } from "./network-stack";
 import { PhaseStack } from "./phase-stack";
+import { ServicesStack } from "./services-stack";
 
 export type { BuiltPhases } from "./handles";
 
@@ -24,6 +25,7 @@ export const REGISTERED_PHASES: readonly PhaseDefinition[] = [
   { phase: "database", build: (scope, config, built) => new DatabaseStack(scope, config, built) },
   { phase: "cache", build: (scope, config, built) => new CacheStack(scope, config, built) },
   { phase: "loadbalancer", build: (scope, config, built) => new LoadbalancerStack(scope, config, built) },
+  { phase: "services", build: (scope, config, built) => new ServicesStack(scope, config, built) },
 ];
 
 /** Builds every registered phase (or those given) of one environment, in phase order. */

@@ -1,0 +1,149 @@
+// The compute guardrails, each shown rejecting a bad resource and passing a good one (the real services
+// phase passing them is in services.test.ts, on its synth).
+import { App, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { EcsService, EcsServiceConfig } from "@cdktf/provider-aws/lib/ecs-service";
+import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { policyDocument } from "../src/constructs/iam";
+import {
+  COMPUTE_RULES,
+  containerLogs,
+  containerNotPrivileged,
+  containerReadOnlyRoot,
+  noSecretsInEnvironment,
+  safeDeployments,
+  serviceNoPublicIp,
+  taskRoleNoWildcardData,
+} from "../src/policy/compute-rules";
+import { Rule, evaluate, viewOf } from "../src/policy/guardrails";
+import { BASELINE_RULES } from "../src/policy/rules";
+import { defaultTags } from "../src/naming";
+import { tempDir } from "./support/config";
+
+const TAGS = defaultTags({ env: "prod", phase: "services", costCenter: "CC-42", owner: "platform" });
+
+function stackWith(add: (s: TerraformStack) => void): TerraformStack {
+  const s = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-prod-services");
+  new AwsProvider(s, "aws", { region: "eu-west-1", defaultTags: [{ tags: TAGS }] });
+  add(s);
+  return s;
+}
+const check = (rule: Rule, s: TerraformStack) => evaluate(viewOf(s.node.id, s.toTerraform()), [rule]).map((x) => `${x.address}: ${x.message}`);
+
+const GOOD_CONTAINER = {
+  name: "app",
+  image: "repo/app:1",
+  readonlyRootFilesystem: true,
+  privileged: false,
+  linuxParameters: { capabilities: { add: [], drop: ["ALL"] } },
+  environment: [{ name: "SERVER_PORT", value: "8080" }],
+  secrets: [{ name: "DATABASE_PASSWORD", valueFrom: "arn:secret" }],
+  logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/x" } },
+};
+const task = (s: TerraformStack, id: string, container: object | string, taskRoleArn?: string) =>
+  new EcsTaskDefinition(s, id, { family: id, containerDefinitions: typeof container === "string" ? container : JSON.stringify([container]), ...(taskRoleArn ? { taskRoleArn } : {}) });
+const GOOD_SERVICE: EcsServiceConfig = {
+  name: "good",
+  networkConfiguration: { subnets: ["subnet-1"], assignPublicIp: false },
+  deploymentCircuitBreaker: { enable: true, rollback: true },
+};
+
+describe("compute guardrails reject bad resources", () => {
+  it("ecs-no-public-ip: a service whose tasks get a public IP", () => {
+    const s = stackWith((st) => {
+      new EcsService(st, "good", GOOD_SERVICE);
+      new EcsService(st, "public", { ...GOOD_SERVICE, name: "public", networkConfiguration: { subnets: ["subnet-1"], assignPublicIp: true } });
+    });
+    expect(check(serviceNoPublicIp, s)).toEqual(["aws_ecs_service.public: network_configuration.assign_public_ip is true"]);
+  });
+
+  it("ecs-read-only-root: a writable root filesystem, or one left unset", () => {
+    const s = stackWith((st) => {
+      task(st, "good", GOOD_CONTAINER);
+      task(st, "writable", { ...GOOD_CONTAINER, readonlyRootFilesystem: false });
+      const { readonlyRootFilesystem: _omit, ...unset } = GOOD_CONTAINER;
+      task(st, "unset", unset);
+    });
+    expect(check(containerReadOnlyRoot, s)).toEqual([
+      'aws_ecs_task_definition.writable: container "app": readonlyRootFilesystem is not true',
+      'aws_ecs_task_definition.unset: container "app": readonlyRootFilesystem is not true',
+    ]);
+  });
+
+  it("ecs-not-privileged: a privileged container and one adding a capability", () => {
+    const s = stackWith((st) => {
+      task(st, "good", GOOD_CONTAINER);
+      task(st, "privileged", { ...GOOD_CONTAINER, privileged: true });
+      task(st, "caps", { ...GOOD_CONTAINER, linuxParameters: { capabilities: { add: ["SYS_ADMIN"] } } });
+    });
+    expect(check(containerNotPrivileged, s)).toEqual([
+      'aws_ecs_task_definition.privileged: container "app": privileged is true',
+      'aws_ecs_task_definition.caps: container "app": adds Linux capabilities SYS_ADMIN',
+    ]);
+  });
+
+  it("ecs-log-configuration: a container without logs, and container definitions it cannot read", () => {
+    const s = stackWith((st) => {
+      task(st, "good", GOOD_CONTAINER);
+      const { logConfiguration: _omit, ...silent } = GOOD_CONTAINER;
+      task(st, "silent", silent);
+      task(st, "expression", "${jsonencode(local.containers)}");
+    });
+    expect(check(containerLogs, s)).toEqual([
+      'aws_ecs_task_definition.silent: container "app": no logConfiguration with a logDriver: its output would be lost',
+      "aws_ecs_task_definition.expression: container_definitions is not a JSON string, so the containers cannot be checked",
+    ]);
+  });
+
+  it("ecs-no-secret-environment: a password, a token and an API key in plain environment", () => {
+    const s = stackWith((st) => {
+      task(st, "good", GOOD_CONTAINER);
+      task(st, "leaky", {
+        ...GOOD_CONTAINER,
+        environment: [
+          { name: "DB_PASSWORD", value: "hunter2" },
+          { name: "auth_token", value: "x" },
+          { name: "API_KEY", value: "y" },
+          { name: "SERVER_PORT", value: "8080" },
+        ],
+      });
+    });
+    expect(check(noSecretsInEnvironment, s)).toEqual(['aws_ecs_task_definition.leaky: container "app": environment has DB_PASSWORD, auth_token, API_KEY; inject it through secrets (Secrets Manager) instead']);
+  });
+
+  it("ecs-safe-deployments: no circuit breaker, or one without rollback; CODE_DEPLOY passes", () => {
+    const s = stackWith((st) => {
+      new EcsService(st, "good", GOOD_SERVICE);
+      new EcsService(st, "codedeploy", { name: "cd", networkConfiguration: GOOD_SERVICE.networkConfiguration, deploymentController: { type: "CODE_DEPLOY" } });
+      new EcsService(st, "none", { name: "none", networkConfiguration: GOOD_SERVICE.networkConfiguration });
+      new EcsService(st, "norollback", { ...GOOD_SERVICE, name: "nr", deploymentCircuitBreaker: { enable: true, rollback: false } });
+    });
+    expect(check(safeDeployments, s).map((x) => x.split(":")[0])).toEqual(["aws_ecs_service.none", "aws_ecs_service.norollback"]);
+  });
+
+  it("ecs-task-role-scoped: a task role reading every bucket and every secret; execution roles are not task roles", () => {
+    const s = stackWith((st) => {
+      const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] });
+      const scoped = new IamRole(st, "scoped", { name: "scoped", assumeRolePolicy: trust });
+      const wide = new IamRole(st, "wide", { name: "wide", assumeRolePolicy: trust });
+      const execution = new IamRole(st, "execution", { name: "execution", assumeRolePolicy: trust });
+      task(st, "good", GOOD_CONTAINER, scoped.arn);
+      task(st, "bad", GOOD_CONTAINER, wide.arn);
+      new IamRolePolicy(st, "scoped-policy", { role: scoped.id, policy: policyDocument(st, "scoped-doc", [{ sid: "One", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::b/*"] }]).json });
+      new IamRolePolicy(st, "wide-doc-policy", { role: wide.id, policy: policyDocument(st, "wide-doc", [{ sid: "All", actions: ["s3:GetObject", "sts:GetCallerIdentity"], resources: ["*"] }]).json });
+      new IamRolePolicy(st, "wide-json-policy", { role: wide.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }] }) });
+      // An execution role needs ecr:GetAuthorizationToken on "*"; it is not what the application may call.
+      new IamRolePolicy(st, "execution-policy", { role: execution.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "logs:CreateLogStream", Resource: "*" }] }) });
+    });
+    expect(check(taskRoleNoWildcardData, s)).toEqual([
+      'aws_iam_role_policy.wide-doc-policy: allows s3:GetObject on "*": name the resources',
+      'aws_iam_role_policy.wide-json-policy: allows secretsmanager:GetSecretValue on "*": name the resources',
+    ]);
+  });
+
+  it("are part of the baseline", () => {
+    for (const rule of COMPUTE_RULES) expect(BASELINE_RULES).toContain(rule);
+  });
+});

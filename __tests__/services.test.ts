@@ -1,0 +1,249 @@
+// The services phase on the JSON of whole-environment synths: cluster, the five catalog services (task
+// definitions, services, roles, log groups), Cloud Map, autoscaling, and the handles it publishes.
+import { CATALOG, SERVICE_CATALOG } from "../src/config/services";
+import { PROFILES } from "../src/config/profiles";
+import { ENVIRONMENTS, EnvironmentName, SERVICES, ServiceName } from "../src/naming";
+import { BASELINE_RULES } from "../src/policy/rules";
+import { evaluate, viewOf } from "../src/policy/guardrails";
+import { StackJson, config, resources, synthEnv } from "./support/config";
+
+const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const container = (json: StackJson, s: ServiceName): any => JSON.parse(resources(json, "aws_ecs_task_definition")[`${s}_task-definition`].container_definitions)[0];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const policyOf = (json: StackJson, s: ServiceName): any[] => json.data.aws_iam_policy_document[`${s}_execution-role_permissions`].statement;
+const DB = "${data.terraform_remote_state.database.outputs.database_secret_arn}";
+const MASTER = "${data.terraform_remote_state.database.outputs.database_master_secret_arn}";
+const REDIS = "${data.terraform_remote_state.cache.outputs.redis_secret_arn}";
+const JWT = "${data.terraform_remote_state.cache.outputs.jwt_secret_arn}";
+
+describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
+  const json = synthesized[env].json.services!;
+  const profile = PROFILES[env];
+
+  it("is its own stack after the load balancer, reading earlier phases through their remote states", () => {
+    expect(synthesized[env].stacks.map((s) => s.node.id).at(-1)).toBe(`accessweaver-${env}-services`);
+    expect(Object.keys(json.data.terraform_remote_state).sort()).toEqual(["cache", "database", "loadbalancer", "network"]);
+    expect(JSON.stringify(json.resource)).not.toMatch(/\$\{aws_(vpc|subnet|security_group|kms_key|lb|lb_target_group|secretsmanager_secret)\./);
+  });
+
+  it("makes the cluster with enhanced Container Insights and the Fargate capacity providers", () => {
+    expect(resources(json, "aws_ecs_cluster").ecs_cluster).toEqual(expect.objectContaining({ name: `accessweaver-${env}-cluster`, setting: [{ name: "containerInsights", value: "enhanced" }] }));
+    expect(resources(json, "aws_ecs_cluster_capacity_providers")["ecs_capacity-providers"]).toEqual(
+      expect.objectContaining({ capacity_providers: ["FARGATE", "FARGATE_SPOT"], default_capacity_provider_strategy: [{ capacity_provider: "FARGATE", weight: 1, base: 0 }] }),
+    );
+  });
+
+  it.each(SERVICES)("%s: task definition sized from the profile, hardened container, image from the settings", (s) => {
+    const td = resources(json, "aws_ecs_task_definition")[`${s}_task-definition`];
+    const size = profile.services[s];
+    expect(td).toEqual(
+      expect.objectContaining({
+        family: `accessweaver-${env}-${s}`,
+        cpu: String(size.cpu),
+        memory: String(size.memory),
+        network_mode: "awsvpc",
+        requires_compatibilities: ["FARGATE"],
+        runtime_platform: { operating_system_family: "LINUX", cpu_architecture: "X86_64" },
+        volume: [{ name: "scratch" }],
+      }),
+    );
+    const c = container(json, s);
+    expect(c.name).toBe(s);
+    expect(c.image).toBe(`111122223333.dkr.ecr.eu-west-1.amazonaws.com/${s}:2.3.4`);
+    expect(c.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }]);
+    expect(c.healthCheck.command).toEqual(["CMD-SHELL", "curl -fsS http://localhost:8080/actuator/health || exit 1"]);
+    expect(c.healthCheck.startPeriod).toBeGreaterThanOrEqual(60);
+    expect(c).toEqual(expect.objectContaining({ readonlyRootFilesystem: true, privileged: false, user: "1000" }));
+    expect(c.mountPoints).toEqual([{ sourceVolume: "scratch", containerPath: "/tmp", readOnly: false }]);
+    expect(c.linuxParameters.capabilities).toEqual({ add: [], drop: ["ALL"] });
+    expect(c.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": `/ecs/accessweaver-${env}/${s}`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } });
+    expect(c.environment.map((e: { name: string }) => e.name).sort()).toEqual(["AW_SERVICES_DOMAIN", "JAVA_TOOL_OPTIONS", "SERVER_PORT", "SPRING_PROFILES_ACTIVE"]);
+  });
+
+  it.each(SERVICES)("%s: receives exactly the secrets the catalog lists", (s) => {
+    const kinds = SERVICE_CATALOG[s].secrets;
+    const byKind = {
+      database: [{ name: "DATABASE_CONNECTION", valueFrom: DB }, { name: "DATABASE_PASSWORD", valueFrom: `${MASTER}:password::` }],
+      redis: [{ name: "REDIS_CONNECTION", valueFrom: REDIS }],
+      jwt: [{ name: "JWT_SIGNING", valueFrom: JWT }],
+    };
+    const expected = kinds.flatMap((k) => byKind[k]);
+    expect(container(json, s).secrets).toEqual(expected);
+    const arns = [...new Set(expected.map((e) => e.valueFrom.replace(/:password::$/, "")))];
+    const read = policyOf(json, s).find((st) => st.sid === "ReadOwnSecrets");
+    expect(read).toEqual(expect.objectContaining({ actions: ["secretsmanager:GetSecretValue"], resources: arns }));
+  });
+
+  it("prod sizes and counts are the guide's", () => {
+    if (env !== "prod") return;
+    const guide: Record<ServiceName, [number, number, number]> = {
+      "aw-api-gateway": [3, 1024, 2048],
+      "aw-pdp-service": [3, 2048, 4096],
+      "aw-pap-service": [2, 1024, 2048],
+      "aw-tenant-service": [2, 512, 1024],
+      "aw-audit-service": [2, 512, 1024],
+    };
+    for (const s of SERVICES) {
+      const td = resources(json, "aws_ecs_task_definition")[`${s}_task-definition`];
+      const svc = resources(json, "aws_ecs_service")[`${s}_service`];
+      expect([svc.desired_count, Number(td.cpu), Number(td.memory)]).toEqual(guide[s]);
+    }
+  });
+
+  it.each(SERVICES)("%s: private, no public IP, services security group, safe deployments", (s) => {
+    const svc = resources(json, "aws_ecs_service")[`${s}_service`];
+    const blueGreen = s === "aw-api-gateway" && profile.gatewayReleases === "blue-green";
+    expect(svc).toEqual(
+      expect.objectContaining({
+        name: `accessweaver-${env}-${s}`,
+        cluster: "${aws_ecs_cluster.ecs_cluster.id}",
+        desired_count: profile.services[s].desiredCount,
+        network_configuration: {
+          subnets: "${data.terraform_remote_state.network.outputs.private_subnet_ids}",
+          security_groups: ["${data.terraform_remote_state.network.outputs.security_group_ids.services}"],
+          assign_public_ip: false,
+        },
+        deployment_controller: { type: blueGreen ? "CODE_DEPLOY" : "ECS" },
+        deployment_minimum_healthy_percent: env === "prod" ? 100 : 50,
+        enable_execute_command: false,
+        propagate_tags: "SERVICE",
+        lifecycle: { ignore_changes: blueGreen ? ["desired_count", "task_definition", "load_balancer"] : ["desired_count"] },
+      }),
+    );
+    // ECS refuses the circuit breaker under CODE_DEPLOY; the deployment group rolls back there.
+    expect(svc.deployment_circuit_breaker).toEqual(blueGreen ? undefined : { enable: true, rollback: true });
+  });
+
+  it("releases the gateway blue/green through CodeDeploy where the profile says so, rolling elsewhere", () => {
+    const groups = resources(json, "aws_codedeploy_deployment_group");
+    if (profile.gatewayReleases !== "blue-green") {
+      expect(groups).toEqual({});
+      expect(resources(json, "aws_codedeploy_app")).toEqual({});
+      return;
+    }
+    expect(resources(json, "aws_codedeploy_app")["blue-green_app"]).toEqual(expect.objectContaining({ name: `accessweaver-${env}-aw-api-gateway`, compute_platform: "ECS" }));
+    const LB = "data.terraform_remote_state.loadbalancer.outputs";
+    expect(groups["blue-green_group"]).toEqual(
+      expect.objectContaining({
+        app_name: "${aws_codedeploy_app.blue-green_app.name}",
+        deployment_group_name: `accessweaver-${env}-aw-api-gateway`,
+        service_role_arn: "${aws_iam_role.blue-green_role.arn}",
+        deployment_config_name: "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        deployment_style: { deployment_option: "WITH_TRAFFIC_CONTROL", deployment_type: "BLUE_GREEN" },
+        blue_green_deployment_config: {
+          deployment_ready_option: { action_on_timeout: "CONTINUE_DEPLOYMENT" },
+          terminate_blue_instances_on_deployment_success: { action: "TERMINATE", termination_wait_time_in_minutes: 5 },
+        },
+        auto_rollback_configuration: { enabled: true, events: ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"] },
+        ecs_service: { cluster_name: "${aws_ecs_cluster.ecs_cluster.name}", service_name: "${aws_ecs_service.aw-api-gateway_service.name}" },
+        load_balancer_info: {
+          target_group_pair_info: {
+            prod_traffic_route: { listener_arns: [`\${${LB}.https_listener_arn}`] },
+            test_traffic_route: { listener_arns: [`\${${LB}.test_listener_arn}`] },
+            target_group: [{ name: `aw-${env}-api-gateway-blue` }, { name: `aw-${env}-api-gateway-green` }],
+          },
+        },
+      }),
+    );
+    expect(resources(json, "aws_iam_role")["blue-green_role"].name).toBe(`accessweaver-${env}-codedeploy`);
+    expect(resources(json, "aws_iam_role_policy_attachment")["blue-green_role-policy"]).toEqual(
+      expect.objectContaining({ role: "${aws_iam_role.blue-green_role.name}", policy_arn: "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS" }),
+    );
+  });
+
+  it("attaches only the gateway to the load balancer's target group; the others register in Cloud Map", () => {
+    const svcs = resources(json, "aws_ecs_service");
+    expect(svcs["aw-api-gateway_service"].load_balancer).toEqual([
+      { target_group_arn: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn}", container_name: "aw-api-gateway", container_port: 8080 },
+    ]);
+    expect(svcs["aw-api-gateway_service"].service_registries).toBeUndefined();
+    expect(resources(json, "aws_service_discovery_private_dns_namespace").namespace).toEqual(
+      expect.objectContaining({ name: `accessweaver-${env}.local`, vpc: "${data.terraform_remote_state.network.outputs.vpc_id}" }),
+    );
+    const internal = CATALOG.filter((c) => c.exposure === "internal").map((c) => c.name);
+    expect(internal).toHaveLength(4);
+    for (const s of internal) {
+      expect(svcs[`${s}_service`].load_balancer).toBeUndefined();
+      expect(svcs[`${s}_service`].service_registries).toEqual({ registry_arn: `\${aws_service_discovery_service.${s}-discovery.arn}` });
+      expect(resources(json, "aws_service_discovery_service")[`${s}-discovery`]).toEqual(
+        expect.objectContaining({ name: s, dns_config: { namespace_id: "${aws_service_discovery_private_dns_namespace.namespace.id}", routing_policy: "MULTIVALUE", dns_records: [{ type: "A", ttl: 10 }] } }),
+      );
+    }
+  });
+
+  it.each(SERVICES)("%s: execution role scoped to its repository, log group, secrets and key; task role without policies", (s) => {
+    const roles = resources(json, "aws_iam_role");
+    expect(roles[`${s}_execution-role_role`].name).toBe(`accessweaver-${env}-${s}-execution`);
+    expect(roles[`${s}_task-role`].name).toBe(`accessweaver-${env}-${s}-task`);
+    const statements = policyOf(json, s);
+    const bySid = Object.fromEntries(statements.map((st) => [st.sid, st]));
+    expect(bySid.EcrToken.resources).toEqual(["*"]);
+    expect(bySid.EcrToken.actions).toEqual(["ecr:GetAuthorizationToken"]);
+    expect(bySid.PullOwnImage.resources).toEqual([`arn:aws:ecr:eu-west-1:111122223333:repository/${s}`]);
+    expect(bySid.WriteOwnLogs.resources).toEqual([`\${aws_cloudwatch_log_group.${s}_logs_log-group.arn}:log-stream:*`]);
+    expect(bySid.DecryptOwnSecrets).toEqual(
+      expect.objectContaining({
+        actions: ["kms:Decrypt"],
+        resources: ["${data.terraform_remote_state.network.outputs.kms_key_arn}"],
+        condition: [{ test: "StringEquals", variable: "kms:ViaService", values: ["secretsmanager.eu-west-1.amazonaws.com"] }],
+      }),
+    );
+    // "*" only where AWS has no resource-level permission.
+    for (const st of statements) if (st.sid !== "EcrToken") expect(st.resources).not.toContain("*");
+    const taskPolicies = Object.values(resources(json, "aws_iam_role_policy")).filter((p) => String(p.role).includes(`${s}_task-role`));
+    expect(taskPolicies).toEqual([]);
+  });
+
+  it.each(SERVICES)("%s: encrypted application log group, protected where the profile protects data", (s) => {
+    const lg = resources(json, "aws_cloudwatch_log_group")[`${s}_logs_log-group`];
+    expect(lg).toEqual(expect.objectContaining({ name: `/ecs/accessweaver-${env}/${s}`, kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}", retention_in_days: 365 }));
+    expect(lg.tags).toEqual({ LogClass: "application" });
+    expect(lg.lifecycle?.prevent_destroy ?? false).toBe(profile.preventDestroy);
+  });
+
+  it.each(SERVICES)("%s: autoscaling between the profile's count and count x scaleOutFactor on CPU", (s) => {
+    const target = resources(json, "aws_appautoscaling_target")[`${s}_scaling-target`];
+    const count = profile.services[s].desiredCount;
+    expect(target).toEqual(
+      expect.objectContaining({
+        service_namespace: "ecs",
+        scalable_dimension: "ecs:service:DesiredCount",
+        resource_id: `service/\${aws_ecs_cluster.ecs_cluster.name}/\${aws_ecs_service.${s}_service.name}`,
+        min_capacity: count,
+        max_capacity: count * profile.scaleOutFactor,
+      }),
+    );
+    const cpu = resources(json, "aws_appautoscaling_policy")[`${s}_cpu-scaling`];
+    const pdp = s === "aw-pdp-service";
+    expect(cpu.policy_type).toBe("TargetTrackingScaling");
+    expect(cpu.target_tracking_scaling_policy_configuration).toEqual({
+      target_value: pdp ? 55 : 60,
+      scale_in_cooldown: 300,
+      scale_out_cooldown: pdp ? 180 : 60,
+      predefined_metric_specification: { predefined_metric_type: "ECSServiceAverageCPUUtilization" },
+    });
+    if (pdp) expect(cpu.name).toBe(`accessweaver-${env}-pdp-cpu-scaling`);
+  });
+
+  it("scales the gateway on ALB requests per target too", () => {
+    const policies = resources(json, "aws_appautoscaling_policy");
+    expect(Object.keys(policies).filter((k) => k.endsWith("request-scaling"))).toEqual(["aw-api-gateway_request-scaling"]);
+    expect(policies["aw-api-gateway_request-scaling"].target_tracking_scaling_policy_configuration.predefined_metric_specification).toEqual({
+      predefined_metric_type: "ALBRequestCountPerTarget",
+      resource_label: "${data.terraform_remote_state.loadbalancer.outputs.alb_arn_suffix}/${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn_suffix}",
+    });
+  });
+
+  it("passes the baseline guardrails, the compute rules among them", () => {
+    expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
+  });
+
+  it("publishes cluster_name, service_names and health_check_urls", () => {
+    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_names"]);
+    expect(json.output.cluster_name.value).toBe("${aws_ecs_cluster.ecs_cluster.name}");
+    expect(Object.keys(json.output.service_names.value).sort()).toEqual([...SERVICES].sort());
+    expect(json.output.health_check_urls.value).toEqual(["${data.terraform_remote_state.loadbalancer.outputs.api_url}/actuator/health"]);
+    for (const o of Object.values(json.output)) expect((o as { sensitive: boolean }).sensitive).toBe(false);
+  });
+});

@@ -1,0 +1,231 @@
+import { Construct } from "constructs";
+import { AppautoscalingPolicy } from "@cdktf/provider-aws/lib/appautoscaling-policy";
+import { AppautoscalingTarget } from "@cdktf/provider-aws/lib/appautoscaling-target";
+import { EcsService } from "@cdktf/provider-aws/lib/ecs-service";
+import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { ITerraformDependable } from "cdktf";
+import { EncryptedLogGroup } from "./log-group";
+import { ServiceRole, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
+
+/** Where the JVM writes temporary files: the only writable path of the read-only root filesystem. */
+export const SCRATCH_PATH = "/tmp";
+/** A non-root user of the images (numeric, so ECS need not resolve it in /etc/passwd). */
+export const CONTAINER_USER = "1000";
+/** Seconds the JVM gets to start before failed health checks count. */
+export const HEALTH_START_PERIOD = 120;
+
+/** One secret injected into the container: an environment variable read from Secrets Manager at start. */
+export interface InjectedSecret {
+  /** Variable the application reads, e.g. `DB_PASSWORD`. */
+  readonly name: string;
+  /** The secret's ARN. */
+  readonly secretArn: string;
+  /** A JSON key of the secret (`password`): only that value is injected. @default the whole secret */
+  readonly jsonKey?: string;
+}
+
+export interface TargetTracking {
+  readonly policyName: string;
+  readonly targetValue: number;
+  /** @default 300 */
+  readonly scaleInCooldown?: number;
+  /** @default 60 */
+  readonly scaleOutCooldown?: number;
+}
+
+export interface FargateServiceProps {
+  /** The ECS service name, `accessweaver-<env>-aw-<name>`. */
+  readonly serviceName: string;
+  readonly family: string;
+  /** `aw-<name>`: the container, and the ECR repository of its image. */
+  readonly containerName: string;
+  /** `<registry>/aw-<name>:<tag>`. */
+  readonly image: string;
+  /** ARN of the image's ECR repository: the only repository the execution role pulls from. */
+  readonly repositoryArn: string;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly desiredCount: number;
+  /** Autoscaling ceiling. */
+  readonly maxCount: number;
+  readonly port: number;
+  readonly healthPath: string;
+  /** Non-secret settings only (the compute guardrails refuse secret-looking names here). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly secrets: readonly InjectedSecret[];
+  readonly clusterId: string;
+  readonly clusterName: string;
+  /** Waited on before the service is created: a service needs the cluster's capacity providers. */
+  readonly clusterReady: ITerraformDependable[];
+  readonly subnetIds: string[];
+  readonly securityGroupId: string;
+  readonly kmsKeyArn: string;
+  readonly logGroupName: string;
+  /** `prevent_destroy` on the log group. @default false */
+  readonly protectLogs?: boolean;
+  readonly executionRoleName: string;
+  readonly taskRoleName: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** Healthy share kept during a rolling deployment. @default 100 */
+  readonly minHealthyPercent?: number;
+  /** The target group the ALB sends the service's traffic to (gateway only). */
+  readonly targetGroupArn?: string;
+  /** Cloud Map service the tasks register in (internal services). */
+  readonly registryArn?: string;
+  /**
+   * `rolling` (ECS, circuit breaker with rollback) or `blue-green` (CodeDeploy owns the task definition
+   * and target group of the running service). @default rolling
+   */
+  readonly releases?: "rolling" | "blue-green";
+  readonly cpuScaling: TargetTracking;
+  /** ALB requests per target (gateway): the resource label `<alb suffix>/<target group suffix>`. */
+  readonly requestScaling?: TargetTracking & { readonly resourceLabel: string };
+}
+
+/**
+ * One AccessWeaver service on Fargate: its log group, execution and task roles, task definition,
+ * service and autoscaling. Used once per catalog entry.
+ */
+export class FargateService extends Construct {
+  readonly logGroup: EncryptedLogGroup;
+  readonly executionRole: ServiceRole;
+  readonly taskRole: IamRole;
+  readonly taskDefinition: EcsTaskDefinition;
+  readonly service: EcsService;
+  readonly scalingTarget: AppautoscalingTarget;
+  readonly cpuPolicy: AppautoscalingPolicy;
+  readonly requestPolicy?: AppautoscalingPolicy;
+
+  constructor(scope: Construct, id: string, props: FargateServiceProps) {
+    super(scope, id);
+    const p = props.partition;
+    const releases = props.releases ?? "rolling";
+    const ecsTasks = [`arn:${p}:ecs:${props.region}:${props.accountId}:*`];
+
+    this.logGroup = new EncryptedLogGroup(this, "logs", { name: props.logGroupName, kmsKeyArn: props.kmsKeyArn, logClass: "application", protect: props.protectLogs ?? false });
+    const secretArns = [...new Set(props.secrets.map((s) => s.secretArn))];
+    const statements: Statement[] = [
+      // GetAuthorizationToken has no resource-level permissions: "*" is the only form AWS accepts.
+      { sid: "EcrToken", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
+      { sid: "PullOwnImage", actions: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], resources: [props.repositoryArn] },
+      { sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${this.logGroup.logGroup.arn}:log-stream:*`] },
+    ];
+    if (secretArns.length > 0) {
+      statements.push(
+        { sid: "ReadOwnSecrets", actions: ["secretsmanager:GetSecretValue"], resources: secretArns },
+        {
+          sid: "DecryptOwnSecrets",
+          actions: ["kms:Decrypt"],
+          resources: [props.kmsKeyArn],
+          conditions: [{ test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", props.region, p)] }],
+        },
+      );
+    }
+    this.executionRole = new ServiceRole(this, "execution-role", {
+      name: props.executionRoleName,
+      service: "ecs-tasks.amazonaws.com",
+      accountId: props.accountId,
+      sourceArns: ecsTasks,
+      statements,
+    });
+    // The application calls no AWS API (its data is in PostgreSQL and Redis): the task role has no policy.
+    const taskTrust = policyDocument(this, "task-trust", [
+      { sid: "AssumedByEcsTasks", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }], conditions: [sourceAccount(props.accountId), sourceArn(...ecsTasks)] },
+    ]);
+    this.taskRole = new IamRole(this, "task-role", { name: props.taskRoleName, assumeRolePolicy: taskTrust.json });
+
+    const container = {
+      name: props.containerName,
+      image: props.image,
+      essential: true,
+      portMappings: [{ containerPort: props.port, protocol: "tcp" }],
+      environment: Object.entries(props.environment).map(([name, value]) => ({ name, value })),
+      secrets: props.secrets.map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.secretArn}:${s.jsonKey}::` : s.secretArn })),
+      healthCheck: {
+        command: ["CMD-SHELL", `curl -fsS http://localhost:${props.port}${props.healthPath} || exit 1`],
+        interval: 30,
+        timeout: 5,
+        retries: 3,
+        startPeriod: HEALTH_START_PERIOD,
+      },
+      readonlyRootFilesystem: true,
+      mountPoints: [{ sourceVolume: "scratch", containerPath: SCRATCH_PATH, readOnly: false }],
+      privileged: false,
+      user: CONTAINER_USER,
+      linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: { "awslogs-group": props.logGroupName, "awslogs-region": props.region, "awslogs-stream-prefix": "ecs" },
+      },
+    };
+    this.taskDefinition = new EcsTaskDefinition(this, "task-definition", {
+      family: props.family,
+      cpu: String(props.cpu),
+      memory: String(props.memory),
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+      executionRoleArn: this.executionRole.role.arn,
+      taskRoleArn: this.taskRole.arn,
+      volume: [{ name: "scratch" }],
+      containerDefinitions: JSON.stringify([container]),
+      // The log group and the role's policy exist before a task can start and write.
+      dependsOn: [this.logGroup.logGroup, this.executionRole.policy],
+    });
+
+    const blueGreen = releases === "blue-green";
+    this.service = new EcsService(this, "service", {
+      name: props.serviceName,
+      cluster: props.clusterId,
+      taskDefinition: this.taskDefinition.arn,
+      desiredCount: props.desiredCount,
+      capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+      networkConfiguration: { subnets: props.subnetIds, securityGroups: [props.securityGroupId], assignPublicIp: false },
+      deploymentController: { type: blueGreen ? "CODE_DEPLOY" : "ECS" },
+      // ECS refuses the circuit breaker under CODE_DEPLOY, whose deployment group rolls back instead.
+      ...(blueGreen ? {} : { deploymentCircuitBreaker: { enable: true, rollback: true } }),
+      deploymentMinimumHealthyPercent: props.minHealthyPercent ?? 100,
+      deploymentMaximumPercent: 200,
+      ...(props.targetGroupArn
+        ? { loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: props.containerName, containerPort: props.port }], healthCheckGracePeriodSeconds: HEALTH_START_PERIOD }
+        : {}),
+      ...(props.registryArn ? { serviceRegistries: { registryArn: props.registryArn } } : {}),
+      enableExecuteCommand: false,
+      enableEcsManagedTags: true,
+      propagateTags: "SERVICE",
+      // Autoscaling and the runbook's `update-service --desired-count` own the count; under blue/green,
+      // CodeDeploy owns the running task definition and target group.
+      lifecycle: { ignoreChanges: blueGreen ? ["desired_count", "task_definition", "load_balancer"] : ["desired_count"] },
+      dependsOn: props.clusterReady,
+    });
+
+    this.scalingTarget = new AppautoscalingTarget(this, "scaling-target", {
+      serviceNamespace: "ecs",
+      scalableDimension: "ecs:service:DesiredCount",
+      resourceId: `service/${props.clusterName}/${this.service.name}`,
+      minCapacity: props.desiredCount,
+      maxCapacity: props.maxCount,
+    });
+    const tracking = (pid: string, t: TargetTracking, metric: { predefinedMetricType: string; resourceLabel?: string }) =>
+      new AppautoscalingPolicy(this, pid, {
+        name: t.policyName,
+        policyType: "TargetTrackingScaling",
+        serviceNamespace: this.scalingTarget.serviceNamespace,
+        scalableDimension: this.scalingTarget.scalableDimension,
+        resourceId: this.scalingTarget.resourceId,
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: t.targetValue,
+          scaleInCooldown: t.scaleInCooldown ?? 300,
+          scaleOutCooldown: t.scaleOutCooldown ?? 60,
+          predefinedMetricSpecification: metric,
+        },
+      });
+    this.cpuPolicy = tracking("cpu-scaling", props.cpuScaling, { predefinedMetricType: "ECSServiceAverageCPUUtilization" });
+    if (props.requestScaling) {
+      this.requestPolicy = tracking("request-scaling", props.requestScaling, { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: props.requestScaling.resourceLabel });
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import { Construct } from "constructs";
+import { ServiceDiscoveryPrivateDnsNamespace } from "@cdktf/provider-aws/lib/service-discovery-private-dns-namespace";
+import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
+import { CATALOG, ServiceSpec } from "../config/services";
+import { EnvironmentConfig } from "../config/settings";
+import { SecretKind, ServiceName, partitionOf } from "../naming";
+import { EcsBlueGreen } from "../constructs/blue-green";
+import { EcsFargateCluster } from "../constructs/ecs-cluster";
+import { FargateService, InjectedSecret, TargetTracking } from "../constructs/fargate-service";
+import { BuiltPhases, CacheHandles, DatabaseHandles, publishHandles, readHandles } from "./handles";
+import { PhaseStack } from "./phase-stack";
+
+/** CPU target of every service but the PDP. */
+export const CPU_TARGET = 60;
+/** The guide's PDP policy: average CPU 55 %, scale out after 180 s, in after 300 s. */
+export const PDP_CPU_SCALING = { targetValue: 55, scaleOutCooldown: 180, scaleInCooldown: 300 } as const;
+/** ALB requests per gateway task per minute before another task is added. */
+export const GATEWAY_REQUESTS_PER_TARGET = 1000;
+
+/**
+ * The variables each secret kind injects: the catalog says which kinds a service gets, this says how.
+ * Whole-secret variables carry the JSON (host, port, ...); the master password comes from RDS's own secret.
+ */
+export function secretsFor(kinds: readonly SecretKind[], db: DatabaseHandles, cache: CacheHandles): InjectedSecret[] {
+  const byKind: Record<SecretKind, InjectedSecret[]> = {
+    database: [
+      { name: "DATABASE_CONNECTION", secretArn: db.databaseSecretArn },
+      { name: "DATABASE_PASSWORD", secretArn: db.databaseMasterSecretArn, jsonKey: "password" },
+    ],
+    redis: [{ name: "REDIS_CONNECTION", secretArn: cache.redisSecretArn }],
+    jwt: [{ name: "JWT_SIGNING", secretArn: cache.jwtSecretArn }],
+  };
+  return kinds.flatMap((k) => byKind[k]);
+}
+
+/**
+ * Phase 5 (the guide's "ECS Fargate Cluster" box): the cluster, the Cloud Map namespace of the internal
+ * services, and the five catalog services, each through one FargateService. Reads the network, data
+ * tier and edge only through their handles.
+ */
+export class ServicesStack extends PhaseStack {
+  readonly cluster: EcsFargateCluster;
+  readonly namespace: ServiceDiscoveryPrivateDnsNamespace;
+  readonly services: Readonly<Record<ServiceName, FargateService>>;
+  /** CodeDeploy of the gateway, where its releases are blue/green. */
+  readonly blueGreen?: EcsBlueGreen;
+
+  constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
+    super(scope, "services", { config });
+    const s = config.settings;
+    const n = this.names;
+    const sizing = config.sizing;
+    const partition = partitionOf(s.region);
+    const network = readHandles(this, built, "network");
+    const database = readHandles(this, built, "database");
+    const cache = readHandles(this, built, "cache");
+    const lb = readHandles(this, built, "loadbalancer");
+    const registryAccount = s.ecrRegistry.split(".")[0];
+
+    this.cluster = new EcsFargateCluster(this, "ecs", { name: n.cluster });
+    this.namespace = new ServiceDiscoveryPrivateDnsNamespace(this, "namespace", {
+      name: n.serviceNamespace,
+      vpc: network.vpcId,
+      description: `AccessWeaver ${config.env}: the internal services by name`,
+    });
+
+    const build = (spec: ServiceSpec): FargateService => {
+      const size = sizing.services[spec.name];
+      const exposed = spec.exposure === "alb";
+      const releases = exposed ? sizing.gatewayReleases : "rolling";
+      const registry = exposed
+        ? undefined
+        : new ServiceDiscoveryService(this, `${spec.name}-discovery`, {
+            name: n.discoveryService(spec.name),
+            dnsConfig: { namespaceId: this.namespace.id, routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 10 }] },
+            // ECS reports task health to Cloud Map: an unhealthy task leaves DNS.
+            healthCheckCustomConfig: {},
+          });
+      const cpuScaling: TargetTracking =
+        spec.name === "aw-pdp-service" ? { policyName: n.scalingPolicy(spec.name, "cpu"), ...PDP_CPU_SCALING } : { policyName: n.scalingPolicy(spec.name, "cpu"), targetValue: CPU_TARGET };
+      return new FargateService(this, spec.name, {
+        serviceName: n.service(spec.name),
+        family: n.taskFamily(spec.name),
+        containerName: spec.name,
+        image: `${s.ecrRegistry}/${spec.name}:${s.imageTags[spec.name]}`,
+        repositoryArn: `arn:${partition}:ecr:${s.region}:${registryAccount}:repository/${spec.name}`,
+        cpu: size.cpu,
+        memory: size.memory,
+        desiredCount: size.desiredCount,
+        maxCount: size.desiredCount * sizing.scaleOutFactor,
+        port: spec.port,
+        healthPath: spec.healthPath,
+        environment: {
+          SPRING_PROFILES_ACTIVE: config.env,
+          SERVER_PORT: String(spec.port),
+          // The JVM's temporary files go to the writable scratch volume.
+          JAVA_TOOL_OPTIONS: "-Djava.io.tmpdir=/tmp",
+          AW_SERVICES_DOMAIN: n.serviceNamespace,
+        },
+        secrets: secretsFor(spec.secrets, database, cache),
+        clusterId: this.cluster.cluster.id,
+        clusterName: this.cluster.cluster.name,
+        clusterReady: [this.cluster.capacityProviders],
+        subnetIds: network.privateSubnetIds,
+        securityGroupId: network.securityGroupIds.services,
+        kmsKeyArn: network.kmsKeyArn,
+        logGroupName: n.serviceLogGroup(spec.name),
+        protectLogs: sizing.preventDestroy,
+        executionRoleName: n.taskExecutionRole(spec.name),
+        taskRoleName: n.taskRole(spec.name),
+        accountId: s.accountId,
+        region: s.region,
+        partition,
+        // Prod keeps every task serving during a deployment; the others may halve to save capacity.
+        minHealthyPercent: config.env === "prod" ? 100 : 50,
+        releases,
+        targetGroupArn: exposed ? lb.targetGroupArn : undefined,
+        registryArn: registry?.arn,
+        cpuScaling,
+        requestScaling: exposed
+          ? { policyName: n.scalingPolicy(spec.name, "requests"), targetValue: GATEWAY_REQUESTS_PER_TARGET, resourceLabel: `${lb.albArnSuffix}/${lb.targetGroupArnSuffix}` }
+          : undefined,
+      });
+    };
+    this.services = Object.fromEntries(CATALOG.map((spec) => [spec.name, build(spec)])) as Record<ServiceName, FargateService>;
+
+    const gateway = CATALOG.find((spec) => spec.exposure === "alb")!;
+    if (sizing.gatewayReleases === "blue-green") {
+      if (!lb.testListenerArn) throw new Error("Blue/green releases need the load balancer's test listener (test_listener_arn).");
+      this.blueGreen = new EcsBlueGreen(this, "blue-green", {
+        applicationName: n.codedeployApp(gateway.name),
+        groupName: n.codedeployGroup(gateway.name),
+        roleName: n.codedeployRole,
+        accountId: s.accountId,
+        partition,
+        clusterName: this.cluster.cluster.name,
+        serviceName: this.services[gateway.name].service.name,
+        targetGroupNames: [n.targetGroup(gateway.name, "blue"), n.targetGroup(gateway.name, "green")],
+        productionListenerArns: [lb.httpsListenerArn],
+        testListenerArns: [lb.testListenerArn],
+      });
+    }
+
+    publishHandles(this, "services", {
+      clusterName: this.cluster.cluster.name,
+      serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
+      healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
+    });
+  }
+}
