@@ -5,6 +5,7 @@ import { App } from "cdktf";
 import { EnvironmentConfig, validateSettings } from "../../src/config/settings";
 import { EnvironmentName } from "../../src/naming";
 import { PhaseDefinition, REGISTERED_PHASES, buildEnvironment } from "../../src/stacks/registry";
+import { skipTokenStackTraces } from "../../src/synth";
 import { PhaseStack } from "../../src/stacks/phase-stack";
 
 export const ROOT = path.resolve(__dirname, "../..");
@@ -47,6 +48,7 @@ export interface SynthesizedEnv {
 
 /** Builds (without synthesizing) the stacks of one environment: for tests that change a stack first. */
 export function buildEnv(cfg: EnvironmentConfig, phases: readonly PhaseDefinition[] = REGISTERED_PHASES): { app: App; stacks: PhaseStack[] } {
+  skipTokenStackTraces(); // as the app does: no test reads a token's creation stack
   const app = new App({ outdir: tempDir("aw-synth-") });
   return { app, stacks: buildEnvironment(app, cfg, phases) };
 }
