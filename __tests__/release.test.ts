@@ -4,6 +4,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SERVICES } from "../src/naming";
+import { withImageTag } from "../src/synth";
+import { config } from "./support/config";
 import { operatorHarness } from "./support/standins-operator";
 
 const h = operatorHarness();
@@ -58,6 +60,15 @@ describe("make release", () => {
     expect(r.log.findIndex((l) => l.includes(" apply "))).toBeLessThan(r.log.indexOf(create!));
     expect(overrideOf("prod")).toEqual({ services: [...SERVICES], tag: "1.4.2" });
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Succeeded");
+    expect(r.stdout).toContain("Next: make release applies it now (prod asks first unless AUTO_APPROVE=1).");
+  });
+
+  it("synthesizes the tag over the settings for the released services only", () => {
+    const prod = config("prod");
+    const released = withImageTag(prod, { services: ["aw-pdp-service"], tag: "1.4.2" });
+    expect(released.settings.imageTags["aw-pdp-service"]).toBe("1.4.2");
+    for (const s of SERVICES.filter((x) => x !== "aw-pdp-service")) expect(released.settings.imageTags[s]).toBe(prod.settings.imageTags[s]);
+    expect(prod.settings.imageTags["aw-pdp-service"]).not.toBe("1.4.2");
   });
 
   it("releases one rolling service with SERVICE: its image only, and no CodeDeploy", async () => {

@@ -26,7 +26,8 @@ export interface SynthOptions {
   readonly imageTagOverride?: { readonly services: readonly ServiceName[]; readonly tag: string };
 }
 
-function withImageTag(config: EnvironmentConfig, override: SynthOptions["imageTagOverride"]): EnvironmentConfig {
+/** `config` with the release's tag over the settings' image tags of the released services. */
+export function withImageTag(config: EnvironmentConfig, override: SynthOptions["imageTagOverride"]): EnvironmentConfig {
   if (!override) return config;
   const imageTags = { ...config.settings.imageTags, ...Object.fromEntries(override.services.map((s) => [s, override.tag])) };
   return { ...config, settings: { ...config.settings, imageTags } };

@@ -78,7 +78,7 @@ export async function deployGateway(t: Target, taskDefinitionArn: string): Promi
 
 /** `make release`: the images exist (checked before the synth), then plan and apply of the services phase, then CodeDeploy for a blue/green gateway. */
 export async function release(ctx: Context, t: Target, stack: Stack, services: readonly ServiceName[]): Promise<void> {
-  await plan(ctx, [stack]);
+  await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
   await apply(ctx, [stack]);
   if (!services.includes(GATEWAY.name) || !blueGreenIn(stack)) return;
   // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
