@@ -26,11 +26,14 @@ FORMAT ?=
 INIT_FLAGS ?=
 # COMPARE: review: another environment to compare with.
 COMPARE ?=
+# TAG, SERVICE: release and restart: the image tag, and one service (aw-<name>).
+TAG ?=
+SERVICE ?=
 
 # What the operator types reaches the scripts as data, never as command text: make keeps each value's
 # raw text (`value`: never expanded, so a `$(shell ...)` in it does not run), exports it, and recipes
 # read it only as a quoted "$$VAR". ENV and PHASE are checked in one place, scripts/operator/inputs.ts.
-INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE
+INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE TAG SERVICE
 $(foreach v,$(INPUTS),$(eval override $(v) := $$(value $(v))))
 export $(INPUTS)
 export CDKTF_OUTDIR := $(OUTDIR)
@@ -41,7 +44,7 @@ REVIEW := node -r ./scripts/register.js scripts/review.ts
 # exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.
 OPERATOR := exec node -r ./scripts/register.js scripts/operator.ts
 
-.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift bench hcl audit review preflight
+.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart bench hcl audit review preflight
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -59,6 +62,8 @@ help: ## List the targets and variables
 	@echo "  NAME, FORMAT   output: the output's name, and FORMAT=json for lists and maps"
 	@echo "  INIT_FLAGS     extra terraform init flags, e.g. INIT_FLAGS=-reconfigure after a backend change"
 	@echo "  COMPARE        review: another environment to compare ENV with, e.g. make review ENV=staging COMPARE=prod"
+	@echo "  TAG            release: the image tag to run (checked in ECR first; never latest in prod)"
+	@echo "  SERVICE        release: one service (default: all); restart: the service, e.g. SERVICE=aw-pdp-service"
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
@@ -127,6 +132,12 @@ destroy: node_modules/.package-lock.json ## Destroy ENV (or PHASE) in reverse ph
 
 drift: node_modules/.package-lock.json ## Refresh-only plan of each phase of ENV (or PHASE): does AWS still match the state?
 	@$(OPERATOR) drift "$$ENV" "$$PHASE"
+
+release: node_modules/.package-lock.json ## Release TAG to ENV (SERVICE= or all): check the images, plan and apply the services phase, CodeDeploy the gateway
+	@$(OPERATOR) release "$$ENV" "$$PHASE"
+
+restart: node_modules/.package-lock.json ## Replace the tasks of SERVICE in ENV without a change (CodeDeploy for the blue/green gateway)
+	@$(OPERATOR) restart "$$ENV" "$$PHASE"
 
 hcl: node_modules/.package-lock.json ## Synthesize ENV with each stack's HCL rendering beside its JSON (cdk.hcl)
 	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"

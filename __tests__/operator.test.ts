@@ -215,7 +215,7 @@ describe("deploy, output", () => {
     expect(r.stderr).toContain('No output "nope" in prod. Outputs: database_subnet_ids (network), kms_key_alias (network), kms_key_arn (network), private_subnet_ids (network), public_subnet_ids (network), security_group_ids (network), vpc_cidr (network), vpc_id (network), ');
     // Every phase's outputs, in phase order.
     expect(r.stderr).toMatch(/vpc_id \(network\), database_endpoint \(database\).* redis_secret_arn \(cache\), alb_arn \(loadbalancer\)/);
-    expect(r.stderr).toContain("waf_web_acl_arn (loadbalancer), cluster_name (services)");
+    expect(r.stderr).toContain("waf_web_acl_arn (loadbalancer), api_gateway_task_definition_arn (services), cluster_name (services)");
     expect(r.log).toEqual([]);
   });
 });
@@ -295,7 +295,7 @@ describe("refusals (nothing is called)", () => {
   it("a missing Terraform binary, saying which targets need it", () => {
     const r = make(["plan", "ENV=prod", "TF=tofu"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('Terraform binary "tofu" (TF) not found on PATH. It is needed by make init, validate, rehearse, plan, apply, deploy, output, destroy, drift; make synth and make test work without it.');
+    expect(r.stderr).toContain('Terraform binary "tofu" (TF) not found on PATH. It is needed by make init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release; make synth and make test work without it.');
     expect(r.log).toEqual([]);
   });
 

@@ -239,11 +239,69 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names and health_check_urls", () => {
-    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_names"]);
+  it("publishes cluster_name, service_names and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
+    const blueGreen = profile.gatewayReleases === "blue-green";
+    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort());
+    if (blueGreen) expect(json.output.api_gateway_task_definition_arn.value).toBe("${aws_ecs_task_definition.aw-api-gateway_task-definition.arn}");
     expect(json.output.cluster_name.value).toBe("${aws_ecs_cluster.ecs_cluster.name}");
     expect(Object.keys(json.output.service_names.value).sort()).toEqual([...SERVICES].sort());
     expect(json.output.health_check_urls.value).toEqual(["${data.terraform_remote_state.loadbalancer.outputs.api_url}/actuator/health"]);
     for (const o of Object.values(json.output)) expect((o as { sensitive: boolean }).sensitive).toBe(false);
+  });
+});
+
+describe("prod: deployment alarms (no actions yet: the observability phase adds them)", () => {
+  const json = synthesized.prod.json.services!;
+  const alarms = resources(json, "aws_cloudwatch_metric_alarm");
+  const rolling = SERVICES.filter((s) => SERVICE_CATALOG[s].exposure !== "alb");
+  const LB = "${data.terraform_remote_state.loadbalancer.outputs.alb_arn_suffix}";
+  const TG = {
+    blue: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn_suffix}",
+    green: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_green_target_group_arn_suffix}",
+  };
+
+  it.each(rolling)("%s: rolls back when its running tasks stay below the profile's count", (s) => {
+    const alarm = alarms[`${s}_deployment-alarm`];
+    expect(alarm).toEqual(
+      expect.objectContaining({
+        alarm_name: `accessweaver-prod-${s}-deployment`,
+        namespace: "ECS/ContainerInsights",
+        metric_name: "RunningTaskCount",
+        dimensions: { ClusterName: "${aws_ecs_cluster.ecs_cluster.name}", ServiceName: `accessweaver-prod-${s}` },
+        comparison_operator: "LessThanThreshold",
+        threshold: PROFILES.prod.services[s].desiredCount,
+        evaluation_periods: 3,
+        period: 60,
+      }),
+    );
+    expect(alarm.alarm_actions).toBeUndefined();
+    expect(resources(json, "aws_ecs_service")[`${s}_service`].alarms).toEqual({ alarm_names: [`\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`], enable: true, rollback: true });
+  });
+
+  it("gives the blue/green gateway no ECS alarms block, and alarms on both target groups' 5xx and p99 to CodeDeploy", () => {
+    expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toBeUndefined();
+    const expected = (["blue", "green"] as const).flatMap((slot) => [
+      [`aw-api-gateway-${slot}-5xx`, { alarm_name: `accessweaver-prod-aw-api-gateway-${slot}-5xx`, metric_name: "HTTPCode_Target_5XX_Count", statistic: "Sum", dimensions: { LoadBalancer: LB, TargetGroup: TG[slot] } }],
+      [`aw-api-gateway-${slot}-p99`, { alarm_name: `accessweaver-prod-aw-api-gateway-${slot}-p99-response-time`, metric_name: "TargetResponseTime", extended_statistic: "p99", dimensions: { LoadBalancer: LB, TargetGroup: TG[slot] } }],
+    ] as const);
+    for (const [id, fields] of expected) {
+      expect(alarms[id]).toEqual(expect.objectContaining({ ...fields, namespace: "AWS/ApplicationELB", comparison_operator: "GreaterThanThreshold", treat_missing_data: "notBreaching" }));
+      expect(alarms[id].alarm_actions).toBeUndefined();
+    }
+    const group = resources(json, "aws_codedeploy_deployment_group")["blue-green_group"];
+    expect(group.alarm_configuration).toEqual({ enabled: true, alarms: expected.map(([id]) => `\${aws_cloudwatch_metric_alarm.${id}.alarm_name}`) });
+    expect(group.auto_rollback_configuration.events).toContain("DEPLOYMENT_STOP_ON_ALARM");
+  });
+
+  it("has exactly these alarms", () => {
+    expect(Object.keys(alarms).sort()).toEqual([...rolling.map((s) => `${s}_deployment-alarm`), ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`])].sort());
+  });
+});
+
+describe("dev: the rolling gateway gets the running-tasks deployment alarm", () => {
+  it("alarms on the gateway's running tasks and has no CodeDeploy", () => {
+    const json = synthesized.dev.json.services!;
+    expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual(expect.objectContaining({ enable: true, rollback: true }));
+    expect(json.resource.aws_codedeploy_deployment_group).toBeUndefined();
   });
 });

@@ -6,11 +6,15 @@
  *
  *   node -r ./scripts/register.js scripts/operator.ts <command> [env] [phase]
  *
+ * `make release ENV= TAG= [SERVICE=]` and `make restart ENV= SERVICE=` (scripts/operator/release.ts)
+ * act on the services phase only.
+ *
  * Environment: TF (Terraform binary, default terraform), AUTO_APPROVE=1, CONFIRM (staging and prod
- * destroy), NAME and FORMAT (output), INIT_FLAGS, CDKTF_OUTDIR (default cdktf.out),
+ * destroy), NAME and FORMAT (output), TAG and SERVICE (release, restart), AWS_CLI (default aws),
+ * INIT_FLAGS, CDKTF_OUTDIR (default cdktf.out),
  * ACCESSWEAVER_SETTINGS_ROOT (folder holding environments/, default the working directory).
  * The parts live in scripts/operator/: inputs (checks), process (children, signals), lock, plans
- * (saved plans and their bindings), workflow (the commands).
+ * (saved plans and their bindings), workflow (the commands), release (release, restart).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -23,12 +27,15 @@ import { Lock, lockEnvironment } from "./operator/lock";
 import { OutputHashes, Stack } from "./operator/plans";
 import { Refusal, StepFailed, exitStatusOf, watchSignals, which } from "./operator/process";
 import { Context, apply, deploy, destroy, drift, init, outputsJson, output, plan } from "./operator/workflow";
+import { Target, checkImages, release, restart } from "./operator/release";
+import { imageTagProblem } from "../src/config/settings";
+import { SERVICES } from "../src/naming";
 
 export { Refusal } from "./operator/process";
 export { countChanges } from "./operator/workflow";
 
 /** Targets that need the Terraform binary, for the message when it is missing. */
-const TERRAFORM_TARGETS = "init, validate, rehearse, plan, apply, deploy, output, destroy, drift";
+const TERRAFORM_TARGETS = "init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release";
 
 /** The environment's synthesized phase stacks, in phase order. */
 function stacksOf(outdir: string, env: EnvironmentName): Stack[] {
@@ -93,19 +100,27 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
   const config = await loadEnvironment(env, { rootDir: i.settingsRoot });
   const refusal = await refusalForRealRun(config, `make ${i.command}`, i.settingsRoot);
   if (refusal) throw new Refusal(refusal);
+  const target: Target = { config, aws: process.env.AWS_CLI || "aws" };
+  if (i.command === "restart") return locked(i, [env], () => restart(target, i.service!));
+  const tagProblem = i.tag === undefined ? undefined : imageTagProblem(env, i.tag);
+  if (tagProblem) throw new Refusal(`TAG refused: ${tagProblem}. Nothing was checked, planned or applied.`);
   if (!which(i.tf)) {
     throw new Refusal(
       `${i.command === "deploy" ? "Terraform (used by cdktf deploy)" : "Terraform"} binary "${i.tf}" (TF) not found on PATH. It is needed by make ${TERRAFORM_TARGETS}; make synth and make test work without it. Install Terraform, or pick another build with TF=<binary> (e.g. TF=tofu).`,
     );
   }
   await locked(i, [env], async () => {
-    await deps.synthesize({ outdir: i.outdir, envSelection: env, rootDir: i.settingsRoot });
+    const released = i.command === "release" ? { services: i.service ? [i.service] : [...SERVICES], tag: i.tag! } : undefined;
+    // Before anything is synthesized or planned: a missing image would only fail the tasks, after the apply.
+    if (released) await checkImages(target, released.services, released.tag);
+    await deps.synthesize({ outdir: i.outdir, envSelection: env, rootDir: i.settingsRoot, ...(released ? { imageTagOverride: released } : {}) });
     const all = stacksOf(i.outdir, env);
-    const stacks = i.phase ? all.filter((s) => s.phase === i.phase) : all;
-    if (stacks.length === 0) throw new Refusal(`Phase "${i.phase}" has no stack yet. Synthesized phases of ${env}: ${all.map((s) => s.phase).join(", ")}.`);
+    const phase: PhaseName | undefined = released ? "services" : i.phase;
+    const stacks = phase ? all.filter((s) => s.phase === phase) : all;
+    if (stacks.length === 0) throw new Refusal(`Phase "${phase}" has no stack yet. Synthesized phases of ${env}: ${all.map((s) => s.phase).join(", ")}.`);
     const ctx: Context = {
       env,
-      ...(i.phase ? { phase: i.phase } : {}),
+      ...(phase ? { phase } : {}),
       tf: i.tf,
       outdir: i.outdir,
       account: config.settings.accountId,
@@ -129,6 +144,8 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
         return destroy(ctx, stacks);
       case "drift":
         return drift(ctx, stacks);
+      case "release":
+        return release(ctx, target, stacks[0]!, released!.services);
     }
   });
 }

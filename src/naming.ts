@@ -269,6 +269,8 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("discoveryService", "dnsLabel", ...SERVICES.map(n.discoveryService));
   // The guide's three alarms, and the longest per-service alarm the observability phase names.
   add("alarm", "alarm", ...["alb-response-time", "rds-cpu-utilization", "redis-memory-utilization", ...SERVICES.map((s) => `${s}-running-tasks-below-desired`)].map(n.alarm));
+  // The services phase's deployment alarms: one per rolling service, two per target group of a blue/green one.
+  add("alarm", "alarm", ...SERVICES.flatMap((s) => [`${s}-deployment`, ...(["blue", "green"] as const).flatMap((slot) => [`${s}-${slot}-5xx`, `${s}-${slot}-p99-response-time`])]).map(n.alarm));
   add("alertsTopic", "snsTopic", n.alertsTopic);
   add("criticalTopic", "snsTopic", n.criticalTopic);
   add("trail", "trail", n.trail);

@@ -3,7 +3,8 @@ import * as path from "path";
 import { App } from "cdktf";
 import { loadEnvironments, selectEnvironments } from "./config/load";
 import { buildEnvironment } from "./stacks/registry";
-import { EnvironmentName, PROJECT } from "./naming";
+import { EnvironmentConfig } from "./config/settings";
+import { EnvironmentName, PROJECT, ServiceName } from "./naming";
 
 export interface SynthOptions {
   /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
@@ -18,6 +19,18 @@ export interface SynthOptions {
    * @default false
    */
   readonly hcl?: boolean;
+  /**
+   * `make release`: these services run this tag, over the settings' image tags (the caller checked
+   * the tag with imageTagProblem and that the images exist).
+   */
+  readonly imageTagOverride?: { readonly services: readonly ServiceName[]; readonly tag: string };
+}
+
+/** `config` with the release's tag over the settings' image tags of the released services. */
+export function withImageTag(config: EnvironmentConfig, override: SynthOptions["imageTagOverride"]): EnvironmentConfig {
+  if (!override) return config;
+  const imageTags = { ...config.settings.imageTags, ...Object.fromEntries(override.services.map((s) => [s, override.tag])) };
+  return { ...config, settings: { ...config.settings, imageTags } };
 }
 
 /** The HCL rendering of a stack, beside its cdk.tf.json. */
@@ -57,7 +70,7 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
   fs.mkdirSync(path.dirname(outdir), { recursive: true });
   try {
     const app = new App({ outdir: scratch });
-    const stacks = configs.flatMap((config) => buildEnvironment(app, config));
+    const stacks = configs.map((config) => withImageTag(config, options.imageTagOverride)).flatMap((config) => buildEnvironment(app, config));
     app.synth();
     if (options.hcl) {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.

@@ -3,15 +3,17 @@
  * PHASE (the Makefile passes them as data, never as command text; see its INPUTS).
  */
 import * as path from "path";
-import { ENVIRONMENTS, EnvironmentName, PHASES, PhaseName, isEnvironmentName } from "../../src/naming";
+import { ENVIRONMENTS, EnvironmentName, PHASES, PhaseName, SERVICES, ServiceName, isEnvironmentName } from "../../src/naming";
 import { Refusal } from "./process";
 
 /** Commands that run Terraform against an environment (they need ENV, the settings and the binary). */
-export const TERRAFORM_COMMANDS = ["init", "plan", "apply", "deploy", "output", "destroy", "drift"] as const;
+export const TERRAFORM_COMMANDS = ["init", "plan", "apply", "deploy", "output", "destroy", "drift", "release"] as const;
+/** Commands that call AWS only (the AWS CLI), never Terraform. */
+export const AWS_COMMANDS = ["restart"] as const;
 /** Commands that need no Terraform: synth (ENV optional), check (inputs only), phases (for make help). */
 export const LOCAL_COMMANDS = ["synth", "check", "phases"] as const;
 export type TerraformCommand = (typeof TERRAFORM_COMMANDS)[number];
-export type Command = TerraformCommand | (typeof LOCAL_COMMANDS)[number];
+export type Command = TerraformCommand | (typeof AWS_COMMANDS)[number] | (typeof LOCAL_COMMANDS)[number];
 
 export interface Inputs {
   readonly command: Command;
@@ -21,9 +23,13 @@ export interface Inputs {
   readonly outdir: string;
   readonly tf: string;
   readonly settingsRoot: string;
+  /** release, restart: SERVICE (release: absent means every service). */
+  readonly service?: ServiceName;
+  /** release: TAG (checked against the environment's image-tag rule once ENV is known). */
+  readonly tag?: string;
 }
 
-const COMMANDS: readonly string[] = [...TERRAFORM_COMMANDS, ...LOCAL_COMMANDS];
+const COMMANDS: readonly string[] = [...TERRAFORM_COMMANDS, ...AWS_COMMANDS, ...LOCAL_COMMANDS];
 const shown = (value: string) => JSON.stringify(value);
 
 /**
@@ -43,6 +49,14 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (!environment && !optionalEnv) throw new Refusal(`make ${command} needs ENV: one of ${ENVIRONMENTS.join(", ")}.`);
   if (environment && !isEnvironmentName(environment)) throw new Refusal(`Unknown ENV ${shown(environment)}. Valid environments: ${ENVIRONMENTS.join(" ")}.`);
   if (phase && !(PHASES as readonly string[]).includes(phase)) throw new Refusal(`Unknown PHASE ${shown(phase)}. Phases: ${PHASES.join(", ")}.`);
+  const service = env.SERVICE ?? "";
+  const tag = env.TAG ?? "";
+  if (command === "release" || command === "restart") {
+    if (phase) throw new Refusal(`make ${command} acts on the services phase only: leave PHASE out (it was ${shown(phase)}).`);
+    if (service && !(SERVICES as readonly string[]).includes(service)) throw new Refusal(`Unknown SERVICE ${shown(service)}. Services: ${SERVICES.join(", ")}.`);
+    if (command === "restart" && !service) throw new Refusal(`make restart needs SERVICE: the one service to restart (${SERVICES.join(", ")}).`);
+    if (command === "release" && !tag) throw new Refusal(`make release needs TAG: the image tag to release, e.g. TAG=1.4.2 (add SERVICE=<service> to release one service).`);
+  }
   if (command === "deploy" && !phase) throw new Refusal(`make deploy needs PHASE: the one phase to deploy with the cdktf CLI (${PHASES.join(", ")}).`);
   return {
     command: command as Command,
@@ -51,5 +65,7 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     outdir: path.resolve(env.CDKTF_OUTDIR || "cdktf.out"),
     tf: env.TF || "terraform",
     settingsRoot: path.resolve(env.ACCESSWEAVER_SETTINGS_ROOT || "."),
+    ...(service && (command === "release" || command === "restart") ? { service: service as ServiceName } : {}),
+    ...(tag && command === "release" ? { tag } : {}),
   };
 }

@@ -98,7 +98,8 @@ export function countChanges(planJson: { resource_changes?: { address: string; t
   return counts;
 }
 
-export async function plan(ctx: Context, stacks: readonly Stack[]): Promise<void> {
+/** `next`: what the summary tells the operator to do next (make release applies at once). */
+export async function plan(ctx: Context, stacks: readonly Stack[], next = `review the plan text, then ${make(ctx, "apply")}`): Promise<void> {
   fs.mkdirSync(path.join(ctx.outdir, "plans"), { recursive: true });
   const runId = newRunId();
   // The older plans of these phases are retired before any is replaced: a run that fails part-way
@@ -141,7 +142,7 @@ export async function plan(ctx: Context, stacks: readonly Stack[]): Promise<void
     for (const w of warnings) say(`  !! ${w}`);
     say(`Read the plan text before applying; data in these resources is lost unless restored from a backup.`);
   }
-  say(`\nNext: review the plan text, then ${make(ctx, "apply")}`);
+  say(`\nNext: ${next}`);
 }
 
 /** Reads one line from the operator's terminal (stdin); an interrupt while waiting reads as no answer. */

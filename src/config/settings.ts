@@ -60,6 +60,13 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6
 const EMAIL = /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/i;
 // ECR tags: up to 128 of letters, digits, _ . -; not starting with . or -.
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Why `tag` cannot be released to `env` (the settings' image-tag rule), or undefined when it can. */
+export function imageTagProblem(env: EnvironmentName, tag: string): string | undefined {
+  if (!IMAGE_TAG.test(tag)) return `${JSON.stringify(tag)} is not an image tag (letters, digits, _ . -; at most 128; not starting with . or -)`;
+  if (env === "prod" && tag === "latest") return `"latest" is refused in prod: give an immutable release tag`;
+  return undefined;
+}
 const LABEL = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/;
 
 const str =

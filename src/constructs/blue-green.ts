@@ -22,6 +22,8 @@ export interface BlueGreenProps {
   readonly targetGroupNames: readonly [string, string];
   readonly productionListenerArns: string[];
   readonly testListenerArns: string[];
+  /** Alarms that stop a deployment and roll it back. */
+  readonly alarmNames?: string[];
 }
 
 /**
@@ -52,6 +54,7 @@ export class EcsBlueGreen extends Construct {
         deploymentReadyOption: { actionOnTimeout: "CONTINUE_DEPLOYMENT" },
         terminateBlueInstancesOnDeploymentSuccess: { action: "TERMINATE", terminationWaitTimeInMinutes: BLUE_TERMINATION_WAIT_MINUTES },
       },
+      ...(props.alarmNames?.length ? { alarmConfiguration: { enabled: true, alarms: props.alarmNames } } : {}),
       autoRollbackConfiguration: { enabled: true, events: ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"] },
       ecsService: { clusterName: props.clusterName, serviceName: props.serviceName },
       loadBalancerInfo: {

@@ -1,10 +1,12 @@
 import { Construct } from "constructs";
 import { AppautoscalingPolicy } from "@cdktf/provider-aws/lib/appautoscaling-policy";
 import { AppautoscalingTarget } from "@cdktf/provider-aws/lib/appautoscaling-target";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { EcsService } from "@cdktf/provider-aws/lib/ecs-service";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { ITerraformDependable } from "cdktf";
+import { runningTasksAlarm } from "./deployment-alarms";
 import { EncryptedLogGroup } from "./log-group";
 import { ServiceRole, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
@@ -83,6 +85,8 @@ export interface FargateServiceProps {
   readonly cpuScaling: TargetTracking;
   /** ALB requests per target (gateway): the resource label `<alb suffix>/<target group suffix>`. */
   readonly requestScaling?: TargetTracking & { readonly resourceLabel: string };
+  /** Name of the rolling deployment's alarm (running tasks below the desired count); blue/green has its own. */
+  readonly deploymentAlarmName?: string;
 }
 
 /**
@@ -98,6 +102,7 @@ export class FargateService extends Construct {
   readonly scalingTarget: AppautoscalingTarget;
   readonly cpuPolicy: AppautoscalingPolicy;
   readonly requestPolicy?: AppautoscalingPolicy;
+  readonly deploymentAlarm?: CloudwatchMetricAlarm;
 
   constructor(scope: Construct, id: string, props: FargateServiceProps) {
     super(scope, id);
@@ -177,6 +182,9 @@ export class FargateService extends Construct {
     });
 
     const blueGreen = releases === "blue-green";
+    if (!blueGreen && props.deploymentAlarmName) {
+      this.deploymentAlarm = runningTasksAlarm(this, "deployment-alarm", { name: props.deploymentAlarmName, clusterName: props.clusterName, serviceName: props.serviceName, floor: props.desiredCount });
+    }
     this.service = new EcsService(this, "service", {
       name: props.serviceName,
       cluster: props.clusterId,
@@ -187,6 +195,8 @@ export class FargateService extends Construct {
       deploymentController: { type: blueGreen ? "CODE_DEPLOY" : "ECS" },
       // ECS refuses the circuit breaker under CODE_DEPLOY, whose deployment group rolls back instead.
       ...(blueGreen ? {} : { deploymentCircuitBreaker: { enable: true, rollback: true } }),
+      // The circuit breaker sees tasks that fail to start; the alarm, tasks that start and then die.
+      ...(this.deploymentAlarm ? { alarms: { alarmNames: [this.deploymentAlarm.alarmName], enable: true, rollback: true } } : {}),
       deploymentMinimumHealthyPercent: props.minHealthyPercent ?? 100,
       deploymentMaximumPercent: 200,
       ...(props.targetGroupArn

@@ -87,6 +87,12 @@ export const SERVICES_HANDLES = {
   clusterName: { output: "cluster_name", kind: "string", description: "The ECS cluster (guide: aws ecs describe-services --cluster)" },
   serviceNames: { output: "service_names", kind: { keys: SERVICES }, description: "ECS service name of each AccessWeaver service" },
   healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
+  gatewayTaskDefinitionArn: {
+    output: "api_gateway_task_definition_arn",
+    kind: "string",
+    description: "The gateway's newest task definition: what make release hands to CodeDeploy (the service itself runs what CodeDeploy last deployed)",
+    when: blueGreen,
+  },
 } as const satisfies HandleSpecs;
 export type ServicesHandles = Handles<typeof SERVICES_HANDLES>;
 

@@ -5,6 +5,7 @@ import { CATALOG, ServiceSpec } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
 import { SecretKind, ServiceName, partitionOf } from "../naming";
 import { EcsBlueGreen } from "../constructs/blue-green";
+import { targetGroupAlarms } from "../constructs/deployment-alarms";
 import { EcsFargateCluster } from "../constructs/ecs-cluster";
 import { FargateService, InjectedSecret, TargetTracking } from "../constructs/fargate-service";
 import { BuiltPhases, CacheHandles, DatabaseHandles, publishHandles, readHandles } from "./handles";
@@ -114,6 +115,7 @@ export class ServicesStack extends PhaseStack {
         // Prod keeps every task serving during a deployment; the others may halve to save capacity.
         minHealthyPercent: config.env === "prod" ? 100 : 50,
         releases,
+        deploymentAlarmName: releases === "rolling" ? n.alarm(`${spec.name}-deployment`) : undefined,
         targetGroupArn: exposed ? lb.targetGroupArn : undefined,
         registryArn: registry?.arn,
         cpuScaling,
@@ -126,7 +128,15 @@ export class ServicesStack extends PhaseStack {
 
     const gateway = CATALOG.find((spec) => spec.exposure === "alb")!;
     if (sizing.gatewayReleases === "blue-green") {
-      if (!lb.testListenerArn) throw new Error("Blue/green releases need the load balancer's test listener (test_listener_arn).");
+      if (!lb.testListenerArn || !lb.greenTargetGroupArnSuffix) throw new Error("Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix).");
+      const slots = { blue: lb.targetGroupArnSuffix, green: lb.greenTargetGroupArnSuffix };
+      const alarms = Object.entries(slots).flatMap(([slot, suffix]) =>
+        targetGroupAlarms(this, `${gateway.name}-${slot}`, {
+          names: { errors: n.alarm(`${gateway.name}-${slot}-5xx`), latency: n.alarm(`${gateway.name}-${slot}-p99-response-time`) },
+          loadBalancer: lb.albArnSuffix,
+          targetGroup: suffix,
+        }),
+      );
       this.blueGreen = new EcsBlueGreen(this, "blue-green", {
         applicationName: n.codedeployApp(gateway.name),
         groupName: n.codedeployGroup(gateway.name),
@@ -138,6 +148,7 @@ export class ServicesStack extends PhaseStack {
         targetGroupNames: [n.targetGroup(gateway.name, "blue"), n.targetGroup(gateway.name, "green")],
         productionListenerArns: [lb.httpsListenerArn],
         testListenerArns: [lb.testListenerArn],
+        alarmNames: alarms.map((a) => a.alarmName),
       });
     }
 
@@ -145,6 +156,7 @@ export class ServicesStack extends PhaseStack {
       clusterName: this.cluster.cluster.name,
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
+      gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
     });
   }
 }

@@ -1,0 +1,172 @@
+// make release and make restart with the recording stand-ins: the ECR check, the services-only plan
+// and apply, CodeDeploy for the blue/green gateway (prod's fixture stack has its deployment group),
+// ECS's forced deployment for rolling services, and the refusals.
+import * as fs from "fs";
+import * as path from "path";
+import { SERVICES } from "../src/naming";
+import { withImageTag } from "../src/synth";
+import { config } from "./support/config";
+import { operatorHarness } from "./support/standins-operator";
+
+const h = operatorHarness();
+const REGION = "eu-west-1";
+const REGISTRY = "444455556666.dkr.ecr.eu-west-1.amazonaws.com";
+const TASK_DEF = "arn:aws:ecs:eu-west-1:444455556666:task-definition/accessweaver-prod-aw-api-gateway:7";
+const WITH_SERVICES = { FAKE_SERVICES: "1", AUTO_APPROVE: "1" };
+
+/** Scripts one aws answer; earlier calls of this function win when prefixes overlap. */
+function answer(match: string, body: unknown, exit = 0): void {
+  const dir = path.join(h.s.stateDir, "aws", "scripted");
+  fs.mkdirSync(dir, { recursive: true });
+  const n = fs.readdirSync(dir).length;
+  fs.writeFileSync(path.join(dir, `${String(n).padStart(3, "0")}.answer`), `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`);
+}
+
+const describeImages = (service: string, tag: string) => `aws ecr describe-images --registry-id 444455556666 --repository-name ${service} --image-ids imageTag=${tag} --region ${REGION}`;
+const awsCalls = (log: string[]) => log.filter((l) => l.startsWith("aws "));
+const tfCalls = (log: string[], command: string) => log.filter((l) => l.startsWith("terraform ") && l.includes(` ${command} `));
+const overrideOf = (env: string) => JSON.parse(fs.readFileSync(path.join(h.out, "stacks", `accessweaver-${env}-services`, "cdk.tf.json"), "utf8")).imageTagOverride;
+
+function codeDeployAnswers(status = "Succeeded", waitExit = 0): void {
+  answer("ecr describe-images", { imageDetails: [{ imageTags: ["1.4.2"] }] });
+  answer("deploy create-deployment", { deploymentId: "d-ABC" });
+  answer("deploy wait deployment-successful", waitExit === 0 ? "" : "Waiter DeploymentSuccessful failed", waitExit);
+  answer("deploy get-deployment --deployment-id d-ABC", `${status}\n`);
+}
+
+describe("make release", () => {
+  it("checks every service's image, plans and applies only the services phase, then deploys the gateway through CodeDeploy (prod)", async () => {
+    codeDeployAnswers();
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2" });
+    expect(r.stderr).not.toContain("refused");
+    expect(r.status).toBe(0);
+    const calls = awsCalls(r.log);
+    expect(calls.slice(0, SERVICES.length)).toEqual(SERVICES.map((s) => describeImages(s, "1.4.2")));
+    const [create, wait, get] = calls.slice(SERVICES.length);
+    expect(create).toMatch(/^aws deploy create-deployment --application-name accessweaver-prod-aw-api-gateway --deployment-group-name accessweaver-prod-aw-api-gateway --revision '\{.*\}' --output json --region eu-west-1$/);
+    const revision = JSON.parse(create!.replace(/^.* --revision '(\{.*\})' --output json.*$/, "$1"));
+    expect(revision.revisionType).toBe("AppSpecContent");
+    expect(revision.appSpecContent.content).toBe(
+      `{"version":0.0,"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"${TASK_DEF}","LoadBalancerInfo":{"ContainerName":"aw-api-gateway","ContainerPort":8080}}}}]}`,
+    );
+    expect([wait, get]).toEqual([`aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`, `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`]);
+    // Only the services phase is planned and applied, and CodeDeploy starts after the apply.
+    expect(tfCalls(r.log, "plan").map((l) => l.split(" ")[1])).toEqual([h.dir("prod", "services")]);
+    expect(tfCalls(r.log, "apply").map((l) => l.split(" ")[1])).toEqual([h.dir("prod", "services")]);
+    expect(r.log.findIndex((l) => l.includes(" apply "))).toBeLessThan(r.log.indexOf(create!));
+    expect(overrideOf("prod")).toEqual({ services: [...SERVICES], tag: "1.4.2" });
+    expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Succeeded");
+    expect(r.stdout).toContain("Next: make release applies it now (prod asks first unless AUTO_APPROVE=1).");
+  });
+
+  it("synthesizes the tag over the settings for the released services only", () => {
+    const prod = config("prod");
+    const released = withImageTag(prod, { services: ["aw-pdp-service"], tag: "1.4.2" });
+    expect(released.settings.imageTags["aw-pdp-service"]).toBe("1.4.2");
+    for (const s of SERVICES.filter((x) => x !== "aw-pdp-service")) expect(released.settings.imageTags[s]).toBe(prod.settings.imageTags[s]);
+    expect(prod.settings.imageTags["aw-pdp-service"]).not.toBe("1.4.2");
+  });
+
+  it("releases one rolling service with SERVICE: its image only, and no CodeDeploy", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service" });
+    expect(r.status).toBe(0);
+    expect(awsCalls(r.log)).toEqual([describeImages("aw-pdp-service", "1.4.2")]);
+    expect(overrideOf("prod")).toEqual({ services: ["aw-pdp-service"], tag: "1.4.2" });
+    expect(tfCalls(r.log, "apply")).toHaveLength(1);
+  });
+
+  it("fails, naming the deployment and its state, when CodeDeploy does not succeed", async () => {
+    codeDeployAnswers("Stopped", 255);
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Stopped");
+    expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped: the deployment group rolls back to the blue tasks");
+  });
+
+  it("refuses a missing image, naming it, before any synth, plan or apply", async () => {
+    answer("ecr describe-images --registry-id 444455556666 --repository-name aw-pdp-service", "An error occurred (ImageNotFoundException): Requested image not found", 254);
+    answer("ecr describe-images", { imageDetails: [] });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.3" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`Release refused: the image ${REGISTRY}/aw-pdp-service:1.4.3 was not found (aws ecr describe-images: An error occurred (ImageNotFoundException): Requested image not found). Nothing was planned or applied.`);
+    expect(r.log.filter((l) => l.startsWith("terraform "))).toEqual([]);
+    expect(fs.existsSync(path.join(h.out, "stacks", "accessweaver-prod-services"))).toBe(false);
+  });
+
+  it.each([
+    [["release", "prod"], { TAG: "latest" }, 'TAG refused: "latest" is refused in prod: give an immutable release tag. Nothing was checked, planned or applied.'],
+    [["release", "dev"], { TAG: "-bad" }, 'TAG refused: "-bad" is not an image tag'],
+    [["release", "dev"], {}, "make release needs TAG"],
+    [["release", "dev"], { TAG: "1.4.2", SERVICE: "aw-billing" }, 'Unknown SERVICE "aw-billing". Services: aw-api-gateway, '],
+    [["release", "dev", "cache"], { TAG: "1.4.2" }, 'make release acts on the services phase only: leave PHASE out (it was "cache")'],
+    [["restart", "dev"], {}, "make restart needs SERVICE"],
+  ] as const)("refuses %j with %j, calling nothing", async (args, env, message) => {
+    const r = await h.multi([...args], { ...WITH_SERVICES, ...env });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.log).toEqual([]);
+  });
+
+  it("lets dev release latest (only prod refuses it)", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const r = await h.multi(["release", "dev"], { ...WITH_SERVICES, TAG: "latest", SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(0);
+    // dev's gateway is rolling: no CodeDeploy.
+    expect(awsCalls(r.log)).toEqual([describeImages("aw-api-gateway", "latest")]);
+  });
+});
+
+describe("make restart", () => {
+  it("forces a new ECS deployment of a rolling service", async () => {
+    answer("ecs update-service", { service: {} });
+    const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
+    expect(r.status).toBe(0);
+    expect(r.log).toEqual([`aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --region ${REGION}`]);
+  });
+
+  it("redeploys the blue/green gateway's current task definition through CodeDeploy", async () => {
+    codeDeployAnswers();
+    answer("ecs describe-services", `${TASK_DEF}\n`);
+    const r = await h.multi(["restart", "prod"], { SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(0);
+    const calls = awsCalls(r.log);
+    expect(calls[0]).toBe(`aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-api-gateway --query 'services[0].taskDefinition' --output text --region ${REGION}`);
+    expect(calls[1]).toContain(`"TaskDefinition\\":\\"${TASK_DEF}\\"`);
+    expect(calls.slice(2)).toEqual([`aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`, `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`]);
+    expect(r.log.some((l) => l.includes("force-new-deployment"))).toBe(false);
+  });
+
+  it("restarts dev's rolling gateway with ECS", async () => {
+    answer("ecs update-service", { service: {} });
+    const r = await h.multi(["restart", "dev"], { SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(0);
+    expect(r.log).toEqual([expect.stringContaining("aws ecs update-service --cluster accessweaver-dev-cluster --service accessweaver-dev-aw-api-gateway --force-new-deployment")]);
+  });
+});
+
+describe("through make", () => {
+  it("passes TAG and SERVICE as data: make release refuses latest in prod, make restart an unknown SERVICE", () => {
+    const latest = h.make(["release", "ENV=prod", "TAG=latest"]);
+    expect(latest.status).not.toBe(0);
+    expect(latest.stderr).toContain('TAG refused: "latest" is refused in prod');
+    const unknown = h.make(["restart", "ENV=prod", "SERVICE=$(shell echo aw-x)"]);
+    expect(unknown.stderr).toContain('Unknown SERVICE "$(shell echo aw-x)"');
+    expect(latest.log.concat(unknown.log)).toEqual([]);
+  });
+
+  it("lists release, restart, TAG and SERVICE in make help", () => {
+    const help = h.make(["help"]).stdout;
+    expect(help).toMatch(/^ {2}release +Release TAG to ENV/m);
+    expect(help).toMatch(/^ {2}restart +Replace the tasks of SERVICE/m);
+    expect(help).toMatch(/^ {2}TAG +release: the image tag/m);
+    expect(help).toMatch(/^ {2}SERVICE +release: one service/m);
+  });
+});
