@@ -6,6 +6,7 @@ import { ENVIRONMENTS, EnvironmentName, SERVICES, ServiceName } from "../src/nam
 import { BASELINE_RULES } from "../src/policy/rules";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { StackJson, config, resources, synthEnv } from "./support/config";
+import { needs } from "../scripts/preflight/checks";
 
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -303,5 +304,23 @@ describe("dev: the rolling gateway gets the running-tasks deployment alarm", () 
     const json = synthesized.dev.json.services!;
     expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual(expect.objectContaining({ enable: true, rollback: true }));
     expect(json.resource.aws_codedeploy_deployment_group).toBeUndefined();
+  });
+});
+
+describe("service_max_counts: the autoscaling ceiling as a setting", () => {
+  it("replaces the profile's ceiling for the services it names, in the scaling target and in preflight's capacity", () => {
+    const cfg = config("prod", { service_max_counts: { "aw-pdp-service": 12 } });
+    expect(cfg.settings.serviceMaxCounts["aw-pdp-service"]).toBe(12);
+    expect(cfg.settings.serviceMaxCounts["aw-pap-service"]).toBe(2 * PROFILES.prod.scaleOutFactor);
+    const pdp = resources(synthEnv(cfg).json.services, "aws_appautoscaling_target")["aw-pdp-service_scaling-target"];
+    expect([pdp.min_capacity, pdp.max_capacity]).toEqual([3, 12]);
+    // (3 x 1 + 12 x 2 + 6 x 1 + 6 x 0.5 + 6 x 0.5) at the ceilings, + 9 x 1 for the gateway's second set.
+    expect(needs(cfg)).toEqual(expect.objectContaining({ fargateVcpu: 45, surgeVcpu: 9, maxTasksPerService: 12 }));
+  });
+
+  it("refuses a ceiling below the task count, naming the file, key, value and expectation", () => {
+    expect(() => config("prod", { service_max_counts: { "aw-api-gateway": 2 } })).toThrow(
+      'environments/prod/terraform.tfvars: service_max_counts: found 2 for aw-api-gateway; expected at least its task count, 3 (service_desired_counts or the prod profile)',
+    );
   });
 });

@@ -96,7 +96,7 @@ export function dns(aws: Aws, config: EnvironmentConfig, env: NodeJS.ProcessEnv)
 /** What the configuration needs, from the profile and the catalog. */
 export function needs(config: EnvironmentConfig): { fargateVcpu: number; surgeVcpu: number; maxTasksPerService: number; eips: number; interfaceEndpoints: number; dbInstances: number; cacheNodes: number } {
   const z = config.sizing;
-  const maxOf = (s: (typeof SERVICES)[number]) => z.services[s].desiredCount * z.scaleOutFactor;
+  const maxOf = (s: (typeof SERVICES)[number]) => config.settings.serviceMaxCounts[s];
   const vcpu = (s: (typeof SERVICES)[number]) => z.services[s].cpu / 1024;
   const fargateVcpu = SERVICES.reduce((n, s) => n + maxOf(s) * vcpu(s), 0);
   // The gateway's release starts a full second set of tasks (blue/green) before the old one stops.

@@ -28,6 +28,11 @@ export interface Settings {
    * Where there are no interface endpoints (dev) they always can: that is how they reach AWS APIs.
    */
   readonly servicesInternetEgress: boolean;
+  /**
+   * Autoscaling ceiling of each service: `service_max_counts`, else the desired count times the
+   * profile's `scaleOutFactor`. What the Fargate quota must allow (`make preflight`).
+   */
+  readonly serviceMaxCounts: Readonly<Record<ServiceName, number>>;
   /** Most requests one client IP may send in WAF_RATE_WINDOW_SECONDS before the WAF blocks it. */
   readonly wafRateLimit: number;
 }
@@ -161,6 +166,7 @@ export const FIELDS = {
   monthly_budget_usd: field(number(1, 1_000_000, false), (env) => PROFILES[env].monthlyBudgetUsd),
   services_internet_egress: field(bool, () => false),
   service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
+  service_max_counts: field(serviceMap(number(1, MAX_SERVICE_COUNT, true), "an autoscaling ceiling"), () => ({})),
   waf_rate_limit: field(number(WAF_RATE_LIMIT_RANGE.min, WAF_RATE_LIMIT_RANGE.max, true), () => DEFAULT_WAF_RATE_LIMIT),
 } satisfies Record<string, Field<unknown>>;
 
@@ -249,6 +255,12 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
     }
     services[service] = { ...services[service], desiredCount: count };
   }
+  const serviceMaxCounts = Object.fromEntries(SERVICES.map((s) => [s, d.service_max_counts[s] ?? services[s].desiredCount * profile.scaleOutFactor])) as Record<ServiceName, number>;
+  for (const [service, ceiling] of Object.entries(d.service_max_counts) as [ServiceName, number][]) {
+    if (ceiling < services[service].desiredCount) {
+      add("service_max_counts", `${ceiling} for ${service}`, `at least its task count, ${services[service].desiredCount} (service_desired_counts or the ${env} profile)`);
+    }
+  }
   if (problems.length > 0) throw new SettingsError(problems);
 
   return {
@@ -270,6 +282,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       monthlyBudgetUsd: d.monthly_budget_usd,
       servicesInternetEgress: d.services_internet_egress || !profile.interfaceEndpoints,
       wafRateLimit: d.waf_rate_limit,
+      serviceMaxCounts,
     },
     sizing: { ...profile, services },
   };

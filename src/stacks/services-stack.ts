@@ -88,7 +88,7 @@ export class ServicesStack extends PhaseStack {
         cpu: size.cpu,
         memory: size.memory,
         desiredCount: size.desiredCount,
-        maxCount: size.desiredCount * sizing.scaleOutFactor,
+        maxCount: s.serviceMaxCounts[spec.name],
         port: spec.port,
         healthPath: spec.healthPath,
         environment: {
