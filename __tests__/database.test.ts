@@ -1,5 +1,6 @@
 // The database phase (guide phase 2), on the JSON of a whole-environment synth: PostgreSQL placed in the
 // network through its named outputs, the protections per environment, and the database secret.
+import { PROFILES } from "../src/config/profiles";
 import { App, TerraformStack } from "cdktf";
 import { Rds, RdsProps } from "../src/constructs/rds";
 import { AppSecret } from "../src/constructs/secrets";
@@ -164,12 +165,7 @@ describe("the rds construct refuses what AWS would refuse at apply", () => {
     accountId: "111122223333",
     region: "eu-west-1",
     partition: "aws",
-    engineVersion: "15",
-    instanceClass: "db.t4g.micro",
-    multiAz: false,
-    allocatedStorageGb: 20,
-    maxAllocatedStorageGb: 50,
-    backupRetentionDays: 7,
+    ...PROFILES.dev.database,
     databaseName: "accessweaver",
     username: "accessweaver_admin",
     ...over,

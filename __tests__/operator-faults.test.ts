@@ -213,8 +213,8 @@ describe("interrupts", () => {
 });
 
 describe("make passes variables as data", () => {
-  const targets = ["synth", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy"];
-  const variables = ["ENV", "PHASE", "NAME", "CONFIRM", "FORMAT", "INIT_FLAGS", "AUTO_APPROVE", "TF"];
+  const targets = ["synth", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy", "drift", "hcl", "audit", "review", "preflight", "release", "restart"];
+  const variables = ["ENV", "PHASE", "NAME", "CONFIRM", "FORMAT", "INIT_FLAGS", "AUTO_APPROVE", "TF", "COMPARE", "TAG", "SERVICE"];
   const payloads = (marker: string) => [
     `$$(touch ${marker})`,
     `$(shell touch ${marker})`,
@@ -238,7 +238,7 @@ describe("make passes variables as data", () => {
     expect(fs.readdirSync(markers)).toEqual([]);
   });
 
-  it("refuses hostile PHASE, CONFIRM and NAME values behind a valid ENV", async () => {
+  it("refuses hostile PHASE, CONFIRM, NAME and COMPARE values behind a valid ENV", async () => {
     const marker = path.join(tempDir("aw-markers-"), "ran");
     const phase = make(["plan", "ENV=dev", `PHASE=network\ntouch ${marker}`]);
     expect(phase.stderr).toContain(`Unknown PHASE "network\\ntouch ${marker}".`);
@@ -246,7 +246,10 @@ describe("make passes variables as data", () => {
     expect(confirm.stderr).toContain("Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy this phase: make destroy ENV=prod PHASE=network CONFIRM=accessweaver-prod-network");
     const name = await multi(["output", "dev"], { NAME: `$(touch ${marker})` });
     expect(name.stderr).toContain(`No output "$(touch ${marker})" in dev.`);
-    expect([phase.log, confirm.log, name.log]).toEqual([[], [], []]);
+    const compare = make(["review", "ENV=dev", `COMPARE=$(touch ${marker})`]);
+    expect(compare.status).not.toBe(0);
+    expect(compare.stderr).toContain(`Unknown ENV "$(touch ${marker})".`);
+    expect([phase.log, confirm.log, name.log, compare.log]).toEqual([[], [], [], []]);
     expect(fs.existsSync(marker)).toBe(false);
   });
 

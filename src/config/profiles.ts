@@ -3,6 +3,31 @@ import { ServiceSize, perService } from "./services";
 
 export type { ServiceSize } from "./services";
 
+/** The PostgreSQL instance's size and backups: the rds construct takes these as they are. */
+export interface DatabaseSize {
+  /** Major version (`15`) or exact version; the parameter group family follows its major version. */
+  readonly engineVersion: string;
+  readonly instanceClass: string;
+  /** A synchronous standby in another zone (failover in minutes, no data loss). */
+  readonly multiAz: boolean;
+  readonly allocatedStorageGb: number;
+  /** Storage autoscaling ceiling. */
+  readonly maxAllocatedStorageGb: number;
+  /** Days of automated backups and point-in-time recovery (1 to 35). */
+  readonly backupRetentionDays: number;
+}
+
+/** The Redis cluster's shape and snapshots: the redis construct takes these as they are. */
+export interface CacheSize {
+  readonly nodeType: string;
+  /** Cluster-mode shards (node groups); nodes = shards x (1 + replicasPerShard). */
+  readonly shards: number;
+  /** Replicas of each shard's primary; with at least one, failover and Multi-AZ are on. */
+  readonly replicasPerShard: number;
+  /** Days of daily snapshots kept (0 turns snapshots off, which the guardrails refuse). */
+  readonly snapshotRetentionDays: number;
+}
+
 /**
  * The sizing profile of an environment: everything that is a choice of shape and cost rather than an
  * account-specific value. Settings from terraform.tfvars are merged over it.
@@ -30,21 +55,8 @@ export interface SizingProfile {
    */
   readonly scaleOutFactor: number;
   readonly services: Readonly<Record<ServiceName, ServiceSize>>;
-  readonly database: {
-    readonly engineVersion: string;
-    readonly instanceClass: string;
-    readonly multiAz: boolean;
-    readonly allocatedStorageGb: number;
-    readonly maxAllocatedStorageGb: number;
-    readonly backupRetentionDays: number;
-  };
-  readonly cache: {
-    readonly nodeType: string;
-    /** Shards (cluster mode); nodes = shards x (1 + replicasPerShard). */
-    readonly shards: number;
-    readonly replicasPerShard: number;
-    readonly snapshotRetentionDays: number;
-  };
+  readonly database: DatabaseSize;
+  readonly cache: CacheSize;
   readonly monthlyBudgetUsd: number;
   /** Guardrails fail the synth (`enforce`) or print what they found (`report`). */
   readonly guardrails: "enforce" | "report";

@@ -1,7 +1,19 @@
 /** What the rds and redis constructs share: maintenance windows and the log groups their engines write to. */
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { Names } from "../naming";
 import { EncryptedLogGroup } from "./log-group";
+
+/** Where a data store sits, from the network phase's handles: the same for PostgreSQL and Redis. */
+export interface DataStorePlacement {
+  readonly names: Names;
+  /** Database subnets, one per zone (the network phase's `database_subnet_ids`). */
+  readonly subnetIds: string[];
+  /** The store's tier security group (network phase): its port from the services tier only. */
+  readonly securityGroupId: string;
+  /** The environment's key: data at rest, snapshots, secrets and the log groups. */
+  readonly kmsKeyArn: string;
+}
 
 /**
  * Whether a daily `hh:mm-hh:mm` window (backups, snapshots) overlaps a weekly `ddd:hh:mm-ddd:hh:mm`

@@ -2,9 +2,9 @@ import { Construct } from "constructs";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
-import { Names } from "../naming";
+import { DatabaseSize } from "../config/profiles";
 import { ServiceRole } from "./iam";
-import { checkWindows, engineLogGroups } from "./data-common";
+import { DataStorePlacement, checkWindows, engineLogGroups } from "./data-common";
 
 /** The PostgreSQL logs exported to CloudWatch Logs: `postgresql` holds slow statements and connections. */
 export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
@@ -12,27 +12,10 @@ export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
 /** The current RDS certificate authority (RSA 2048, valid until 2061); it replaces rds-ca-2019, which expired in 2024. */
 export const RDS_CA = "rds-ca-rsa2048-g1";
 
-export interface RdsProps {
-  readonly names: Names;
-  /** Database subnets, one per zone (the network phase's `database_subnet_ids`). */
-  readonly subnetIds: string[];
-  /** The database tier's security group: 5432 from the services tier only (network phase). */
-  readonly securityGroupId: string;
-  /** The environment's key: storage, Performance Insights, the master password secret, the log groups. */
-  readonly kmsKeyArn: string;
+export interface RdsProps extends DataStorePlacement, DatabaseSize {
   readonly accountId: string;
   readonly region: string;
   readonly partition: string;
-  /** Major version (`15`) or exact version; the parameter group family follows its major version. */
-  readonly engineVersion: string;
-  readonly instanceClass: string;
-  /** A synchronous standby in another zone (failover in minutes, no data loss). */
-  readonly multiAz: boolean;
-  readonly allocatedStorageGb: number;
-  /** Storage autoscaling ceiling. */
-  readonly maxAllocatedStorageGb: number;
-  /** Days of automated backups and point-in-time recovery (1 to 35). */
-  readonly backupRetentionDays: number;
   readonly databaseName: string;
   readonly username: string;
   /**

@@ -3,8 +3,8 @@ import { Token } from "cdktf";
 import { ElasticacheParameterGroup } from "@cdktf/provider-aws/lib/elasticache-parameter-group";
 import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
 import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subnet-group";
-import { Names } from "../naming";
-import { checkWindows, engineLogGroups } from "./data-common";
+import { CacheSize } from "../config/profiles";
+import { DataStorePlacement, checkWindows, engineLogGroups } from "./data-common";
 
 /** The Redis logs delivered to CloudWatch Logs. */
 export const REDIS_LOGS = ["slow-log", "engine-log"] as const;
@@ -14,23 +14,9 @@ export const REDIS_AUTH_SPECIALS = "!&#$^<>-";
 /** Accepted AUTH tokens: 16 to 128 characters, letters, digits and REDIS_AUTH_SPECIALS only. */
 export const REDIS_AUTH_TOKEN = /^[A-Za-z0-9!&#$^<>-]{16,128}$/;
 
-export interface RedisProps {
-  readonly names: Names;
-  /** Database subnets, one per zone: the shards' nodes are spread over them. */
-  readonly subnetIds: string[];
-  /** The cache tier's security group: 6379 from the services tier only (network phase). */
-  readonly securityGroupId: string;
-  /** The environment's key: data at rest, snapshots, the log groups. */
-  readonly kmsKeyArn: string;
+export interface RedisProps extends DataStorePlacement, CacheSize {
   /** The AUTH token (a reference to a generated secret, never a literal). */
   readonly authToken: string;
-  readonly nodeType: string;
-  /** Cluster-mode shards (node groups). */
-  readonly shards: number;
-  /** Replicas of each shard's primary; with at least one, failover and Multi-AZ are on. */
-  readonly replicasPerShard: number;
-  /** Days of daily snapshots kept (0 turns snapshots off, which the guardrails refuse). */
-  readonly snapshotRetentionDays: number;
   /**
    * Data that must survive a mistake (prod, staging): a final snapshot named `<group>-final` and
    * `prevent_destroy`.

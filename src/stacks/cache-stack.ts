@@ -41,10 +41,7 @@ export class CacheStack extends PhaseStack {
       securityGroupId: network.securityGroupIds.cache,
       kmsKeyArn: network.kmsKeyArn,
       authToken: authToken.result,
-      nodeType: cache.nodeType,
-      shards: cache.shards,
-      replicasPerShard: cache.replicasPerShard,
-      snapshotRetentionDays: cache.snapshotRetentionDays,
+      ...cache,
       protect,
       // Prod and staging change in the maintenance window; dev at once.
       applyImmediately: !protect,
