@@ -13,6 +13,7 @@ export const ACCOUNT_SPECIFIC: readonly SettingKey[] = [
   "ecr_registry",
   "alert_email_addresses",
   "alert_https_endpoints",
+  "alert_paging_endpoints",
   "kms_key_arn",
   "sns_topic_arn",
   "cost_center",

@@ -14,6 +14,8 @@ export interface Settings {
   readonly hostedZoneId: string;
   readonly alertEmails: readonly string[];
   readonly alertHttpsEndpoints: readonly string[];
+  /** https endpoints of the paging service (PagerDuty...): with any, critical alarms also go to `<prefix>-alerts-critical`. */
+  readonly alertPagingEndpoints: readonly string[];
   readonly ecrRegistry: string;
   readonly imageTags: Readonly<Record<ServiceName, string>>;
   /** Use this existing key instead of creating one. */
@@ -35,6 +37,16 @@ export interface Settings {
   readonly serviceMaxCounts: Readonly<Record<ServiceName, number>>;
   /** Most requests one client IP may send in WAF_RATE_WINDOW_SECONDS before the WAF blocks it. */
   readonly wafRateLimit: number;
+  /**
+   * Object Lock mode of the audit bucket: `GOVERNANCE` (principals with s3:BypassGovernanceRetention may
+   * still delete, e.g. to honour an erasure request) or `COMPLIANCE` (nobody, not even the root user, until
+   * the retention ends).
+   */
+  readonly auditObjectLockMode: "GOVERNANCE" | "COMPLIANCE";
+  /** Enable GuardDuty in this account and region (off: many organisations manage it centrally). */
+  readonly guarddutyEnabled: boolean;
+  /** Enable Security Hub with the AWS Foundational Security Best Practices standard (off, as GuardDuty). */
+  readonly securityHubEnabled: boolean;
 }
 
 /**
@@ -103,6 +115,11 @@ const number =
       ? { value: v }
       : { expected: `${integer ? "a whole number" : "a number"} from ${min} to ${max}` };
 
+const oneOf =
+  <T extends string>(values: readonly T[]): Check<T> =>
+  (v) =>
+    typeof v === "string" && (values as readonly string[]).includes(v) ? { value: v as T } : { expected: `one of ${values.map((x) => JSON.stringify(x)).join(", ")}` };
+
 const bool: Check<boolean> = (v) => (typeof v === "boolean" ? { value: v } : { expected: "true or false" });
 
 const serviceMap =
@@ -151,6 +168,10 @@ export const FIELDS = {
     list(str(/^https:\/\/[^\s]+$/, "an https:// URL (PagerDuty or chat webhook)"), 0, 10, "https endpoints"),
     () => [],
   ),
+  alert_paging_endpoints: field(
+    list(str(/^https:\/\/[^\s]+$/, "an https:// URL (the paging service's SNS integration, e.g. PagerDuty)"), 0, 10, "paging endpoints"),
+    () => [],
+  ),
   ecr_registry: field(
     str(/^\d{12}\.dkr\.ecr\.[a-z]{2}(-gov)?-[a-z]+-\d+\.amazonaws\.com$/, "an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
   ),
@@ -168,6 +189,9 @@ export const FIELDS = {
   service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
   service_max_counts: field(serviceMap(number(1, MAX_SERVICE_COUNT, true), "an autoscaling ceiling"), () => ({})),
   waf_rate_limit: field(number(WAF_RATE_LIMIT_RANGE.min, WAF_RATE_LIMIT_RANGE.max, true), () => DEFAULT_WAF_RATE_LIMIT),
+  audit_object_lock_mode: field(oneOf(["GOVERNANCE", "COMPLIANCE"] as const), () => "GOVERNANCE" as const),
+  guardduty_enabled: field(bool, () => false),
+  security_hub_enabled: field(bool, () => false),
 } satisfies Record<string, Field<unknown>>;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -273,6 +297,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       hostedZoneId: d.route53_zone_id,
       alertEmails: d.alert_email_addresses,
       alertHttpsEndpoints: d.alert_https_endpoints,
+      alertPagingEndpoints: d.alert_paging_endpoints,
       ecrRegistry: d.ecr_registry,
       imageTags,
       ...(d.kms_key_arn ? { kmsKeyArn: d.kms_key_arn } : {}),
@@ -283,6 +308,9 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       servicesInternetEgress: d.services_internet_egress || !profile.interfaceEndpoints,
       wafRateLimit: d.waf_rate_limit,
       serviceMaxCounts,
+      auditObjectLockMode: d.audit_object_lock_mode,
+      guarddutyEnabled: d.guardduty_enabled,
+      securityHubEnabled: d.security_hub_enabled,
     },
     sizing: { ...profile, services },
   };

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Names } from "../naming";
+import { alertPublishers } from "./alerts";
 import { ANY_PRINCIPAL, Condition, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 export interface KmsProps {
@@ -58,13 +59,14 @@ export class Kms extends Construct {
       { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
       { test: "StringEquals", variable: "kms:ViaService", values: VIA_SERVICES.map((svc) => regionalService(svc, region, partition)) },
     ];
-    const publisher = (sid: string, service: string, sourceArnPattern: string): Statement => ({
-      sid,
+    // Alarms, the budget and event rules publish to the encrypted alert topics: each for its own resources.
+    const publishers: Statement[] = alertPublishers(n, account, region, partition).map((p) => ({
+      sid: p.sid,
       actions: PUBLISH_ACTIONS,
       resources: ["*"],
-      principals: [{ type: "Service", identifiers: [service] }],
-      conditions: [byAccount, sourceArn(sourceArnPattern)],
-    });
+      principals: [{ type: "Service", identifiers: [p.service] }],
+      conditions: [byAccount, sourceArn(...p.sourceArns)],
+    }));
     const policy = policyDocument(this, "key-policy", [
       { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }] },
       {
@@ -90,10 +92,7 @@ export class Kms extends Construct {
         principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
         conditions: [byAccount, sourceArn(trailArn)],
       },
-      // Alarms, the budget and event rules publish to the encrypted alert topic: each for its own resources.
-      publisher("AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", arn("cloudwatch", `alarm:${n.alarm("*")}`)),
-      publisher("AllowBudgets", "budgets.amazonaws.com", arn("budgets", `budget/${n.budget}`, "")),
-      publisher("AllowEventBridgeRules", "events.amazonaws.com", arn("events", `rule/${n.eventRulePattern}`)),
+      ...publishers,
       { sid: "AllowUseThroughAwsServices", actions: USE_ACTIONS, resources: ["*"], principals: ANY_PRINCIPAL, conditions: throughServices },
       {
         // Grants only for an AWS resource the service manages (a database, a cache), never to a principal directly.

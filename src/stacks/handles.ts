@@ -96,8 +96,27 @@ export const SERVICES_HANDLES = {
 } as const satisfies HandleSpecs;
 export type ServicesHandles = Handles<typeof SERVICES_HANDLES>;
 
+/** Phase 6: what operators and other teams' tooling send to or read (no later phase reads them). */
+export const OBSERVABILITY_HANDLES = {
+  alertsTopicArn: { output: "alerts_topic_arn", kind: "string", description: "SNS topic every alarm, the budget and the event rules notify (guide: SNS_TOPIC)" },
+  criticalTopicArn: {
+    output: "critical_topic_arn",
+    kind: "string",
+    description: "SNS topic of the paging endpoints: the critical alarms only",
+    when: (c) => c.settings.alertPagingEndpoints.length > 0,
+  },
+} as const satisfies HandleSpecs;
+export type ObservabilityHandles = Handles<typeof OBSERVABILITY_HANDLES>;
+
 /** The handles each phase publishes. A phase that later phases read gets its entry here. */
-export const PHASE_HANDLES = { network: NETWORK_HANDLES, database: DATABASE_HANDLES, cache: CACHE_HANDLES, loadbalancer: LOADBALANCER_HANDLES, services: SERVICES_HANDLES } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
+export const PHASE_HANDLES = {
+  network: NETWORK_HANDLES,
+  database: DATABASE_HANDLES,
+  cache: CACHE_HANDLES,
+  loadbalancer: LOADBALANCER_HANDLES,
+  services: SERVICES_HANDLES,
+  observability: OBSERVABILITY_HANDLES,
+} as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
 export type PublishingPhase = keyof typeof PHASE_HANDLES;
 export type PhaseHandles<P extends PublishingPhase> = Handles<(typeof PHASE_HANDLES)[P]>;
 

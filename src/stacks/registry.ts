@@ -6,6 +6,7 @@ import { CacheStack } from "./cache-stack";
 import { DatabaseStack } from "./database-stack";
 import { LoadbalancerStack } from "./loadbalancer-stack";
 import { NetworkStack } from "./network-stack";
+import { ObservabilityStack } from "./observability-stack";
 import { PhaseStack } from "./phase-stack";
 import { ServicesStack } from "./services-stack";
 
@@ -26,6 +27,7 @@ export const REGISTERED_PHASES: readonly PhaseDefinition[] = [
   { phase: "cache", build: (scope, config, built) => new CacheStack(scope, config, built) },
   { phase: "loadbalancer", build: (scope, config, built) => new LoadbalancerStack(scope, config, built) },
   { phase: "services", build: (scope, config, built) => new ServicesStack(scope, config, built) },
+  { phase: "observability", build: (scope, config, built) => new ObservabilityStack(scope, config, built) },
 ];
 
 /** Builds every registered phase (or those given) of one environment, in phase order. */

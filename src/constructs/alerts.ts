@@ -1,0 +1,91 @@
+import { Construct } from "constructs";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { Names } from "../naming";
+import { ANY_PRINCIPAL, Statement, policyDocument, sourceAccount, sourceArn } from "./iam";
+
+/** A service that publishes alerts for this environment's resources of one kind. */
+export interface AlertPublisher {
+  /** Statement id in the key and topic policies. */
+  readonly sid: string;
+  readonly service: string;
+  /** `aws:SourceArn` patterns: the resources it publishes for. */
+  readonly sourceArns: readonly string[];
+}
+
+export interface AlertTopicProps {
+  readonly name: string;
+  /** Encrypts the topic; CloudWatch, Budgets and EventBridge may use it for this topic's publishers (key policy). */
+  readonly kmsKeyArn: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** What may publish: `aws:SourceArn` patterns per service principal (e.g. this environment's alarms). */
+  readonly publishers: readonly AlertPublisher[];
+  /** E-mail subscribers (each confirms from the message SNS sends). @default none */
+  readonly emails?: readonly string[];
+  /** https subscribers (PagerDuty, chat webhooks); they must confirm the subscription themselves. @default none */
+  readonly httpsEndpoints?: readonly string[];
+}
+
+/** Minutes Terraform waits for an https subscriber to confirm before the apply fails. */
+export const HTTPS_CONFIRMATION_MINUTES = 5;
+
+/**
+ * One alert topic: encrypted with the environment's key, publishable only by the given services acting
+ * for this account's named resources, over TLS only, with its e-mail and https subscribers.
+ */
+export class AlertTopic extends Construct {
+  readonly topic: SnsTopic;
+  readonly arn: string;
+
+  constructor(scope: Construct, id: string, props: AlertTopicProps) {
+    super(scope, id);
+    this.topic = new SnsTopic(this, "topic", { name: props.name, kmsMasterKeyId: props.kmsKeyArn });
+    this.arn = this.topic.arn;
+    const publish: Statement[] = props.publishers.map((p) => ({
+      sid: p.sid,
+      actions: ["sns:Publish"],
+      resources: [this.topic.arn],
+      principals: [{ type: "Service", identifiers: [p.service] }],
+      conditions: [sourceAccount(props.accountId), sourceArn(...p.sourceArns)],
+    }));
+    const policy = policyDocument(this, "policy-document", [
+      ...publish,
+      {
+        sid: "DenyPublishWithoutTls",
+        effect: "Deny",
+        actions: ["sns:Publish"],
+        resources: [this.topic.arn],
+        principals: ANY_PRINCIPAL,
+        conditions: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+      },
+    ]);
+    new SnsTopicPolicy(this, "policy", { arn: this.topic.arn, policy: policy.json });
+    (props.emails ?? []).forEach((email, i) => new SnsTopicSubscription(this, `email-${i}`, { topicArn: this.topic.arn, protocol: "email", endpoint: email }));
+    (props.httpsEndpoints ?? []).forEach(
+      (url, i) =>
+        new SnsTopicSubscription(this, `https-${i}`, {
+          topicArn: this.topic.arn,
+          protocol: "https",
+          endpoint: url,
+          // Terraform waits for the confirmation: an endpoint that never confirms fails the apply instead of
+          // leaving a subscription that silently delivers nothing.
+          endpointAutoConfirms: true,
+          confirmationTimeoutInMinutes: HTTPS_CONFIRMATION_MINUTES,
+        }),
+    );
+  }
+}
+
+/** Who publishes to the environment's alert topics: its alarms, its budget and its event rules, nothing else. */
+export function alertPublishers(n: Names, accountId: string, region: string, partition: string): readonly AlertPublisher[] {
+  const arn = (service: string, resource: string, inRegion = region) => `arn:${partition}:${service}:${inRegion}:${accountId}:${resource}`;
+  return [
+    { sid: "AllowCloudWatchAlarms", service: "cloudwatch.amazonaws.com", sourceArns: [arn("cloudwatch", `alarm:${n.alarm("*")}`)] },
+    // Budgets are global: their ARNs have no region.
+    { sid: "AllowBudgets", service: "budgets.amazonaws.com", sourceArns: [arn("budgets", `budget/${n.budget}`, "")] },
+    { sid: "AllowEventBridgeRules", service: "events.amazonaws.com", sourceArns: [arn("events", `rule/${n.eventRulePattern}`)] },
+  ];
+}
