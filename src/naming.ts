@@ -37,6 +37,9 @@ export type SecretKind = (typeof SECRET_KINDS)[number];
 export const ALB_LISTENERS = ["http", "https", "test", "production-rule"] as const;
 export type AlbListenerName = (typeof ALB_LISTENERS)[number];
 
+/** The observability phase's EventBridge rules, `accessweaver-<env>-<rule>`: each notifies the alerts topic. */
+export const EVENT_RULES = ["ecs-deployment-failures", "codedeploy-deployment-failures", "guardduty-findings"] as const;
+
 /** The two target groups of a blue/green release (CodeDeploy shifts the listener between them). */
 export type DeploymentSlot = "blue" | "green";
 
@@ -188,6 +191,8 @@ export function names(env: EnvironmentName) {
     criticalTopic: fit("snsTopic", `${prefix}-alerts-critical`),
     trail: fit("trail", `${prefix}-audit-trail`),
     trailLogGroup: fit("logGroup", `/aws/cloudtrail/${prefix}`),
+    /** The role CloudTrail assumes to write the trail to its log group. */
+    trailLogsRole: fit("iamRole", `${prefix}-cloudtrail-logs`),
     /** The guide names it `accessweaver-prod-audit-logs`; bucket names are global, so the account id is added. */
     auditBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-${accountId}`),
     dashboard: fit("dashboard", title),
@@ -232,7 +237,7 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("networkAcl", "tagValue", n.networkAcl("default"), n.networkAcl("database"));
   add("defaultRouteTable", "tagValue", n.defaultRouteTable);
   add("logGroupPrefixes", "internal", ...n.logGroupPrefixes);
-  add("eventRule", "eventRule", n.eventRule("guardduty-findings"), n.eventRule("ecs-deployment-failures"));
+  add("eventRule", "eventRule", ...EVENT_RULES.map(n.eventRule));
   add("eventRulePattern", "internal", n.eventRulePattern);
   add("database", "rdsIdentifier", n.database);
   add("databaseSubnetGroup", "rdsSubnetGroup", n.databaseSubnetGroup);
@@ -275,6 +280,7 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("criticalTopic", "snsTopic", n.criticalTopic);
   add("trail", "trail", n.trail);
   add("trailLogGroup", "logGroup", n.trailLogGroup);
+  add("trailLogsRole", "iamRole", n.trailLogsRole);
   add("auditBucket", "s3Bucket", n.auditBucket(accountId));
   add("dashboard", "dashboard", n.dashboard);
   add("budget", "budget", n.budget);

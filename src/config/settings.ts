@@ -43,6 +43,8 @@ export interface Settings {
    * the retention ends).
    */
   readonly auditObjectLockMode: "GOVERNANCE" | "COMPLIANCE";
+  /** Enable Inspector scans of ECR images and EC2 instances for this account (on; off where a delegated administrator enables it). */
+  readonly inspectorEnabled: boolean;
   /** Enable GuardDuty in this account and region (off: many organisations manage it centrally). */
   readonly guarddutyEnabled: boolean;
   /** Enable Security Hub with the AWS Foundational Security Best Practices standard (off, as GuardDuty). */
@@ -190,6 +192,7 @@ export const FIELDS = {
   service_max_counts: field(serviceMap(number(1, MAX_SERVICE_COUNT, true), "an autoscaling ceiling"), () => ({})),
   waf_rate_limit: field(number(WAF_RATE_LIMIT_RANGE.min, WAF_RATE_LIMIT_RANGE.max, true), () => DEFAULT_WAF_RATE_LIMIT),
   audit_object_lock_mode: field(oneOf(["GOVERNANCE", "COMPLIANCE"] as const), () => "GOVERNANCE" as const),
+  inspector_enabled: field(bool, () => true),
   guardduty_enabled: field(bool, () => false),
   security_hub_enabled: field(bool, () => false),
 } satisfies Record<string, Field<unknown>>;
@@ -272,6 +275,10 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       if (tag === "latest") add("image_tag_overrides", `"latest" for ${service}`, expected);
     }
   }
+  if (d.audit_object_lock_mode === "COMPLIANCE" && !profile.preventDestroy) {
+    // A compliance lock outlives any teardown: the bucket could not be emptied or deleted for three years.
+    add("audit_object_lock_mode", show(d.audit_object_lock_mode), `"GOVERNANCE" in ${env}, an environment that is torn down (compliance locks objects for three years, even against the root user)`);
+  }
   const services = { ...profile.services };
   for (const [service, count] of Object.entries(d.service_desired_counts) as [ServiceName, number][]) {
     if (count < profile.minServiceCount) {
@@ -309,6 +316,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       wafRateLimit: d.waf_rate_limit,
       serviceMaxCounts,
       auditObjectLockMode: d.audit_object_lock_mode,
+      inspectorEnabled: d.inspector_enabled,
       guarddutyEnabled: d.guardduty_enabled,
       securityHubEnabled: d.security_hub_enabled,
     },

@@ -1,21 +1,32 @@
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
-import { Statement, policyDocument } from "./iam";
+import { Condition, Statement, policyDocument } from "./iam";
 import { LOG_CLASS_TAG } from "./log-group";
 
 /** A service that writes logs into the bucket, under `<keyPrefix>/AWSLogs/<account id>/`. */
 export interface LogWriter {
   readonly sid: string;
   readonly principal: NonNullable<Statement["principals"]>[number];
-  /** Key prefix the writer is configured with (the ALB's `access_logs.prefix`, ...). */
+  /** Key prefix the writer is configured with (the ALB's `access_logs.prefix`, ...); empty for none. */
   readonly keyPrefix: string;
+  /** Conditions on its writes (`aws:SourceArn`, the `s3:x-amz-acl` it must set). @default none */
+  readonly conditions?: readonly Condition[];
+  /** The writer reads the bucket's ACL before writing (CloudTrail): allowed on the bucket, same conditions but the ACL one. @default false */
+  readonly checksAcl?: boolean;
+}
+
+/** Object Lock: every new object version is locked for `days` in `mode` (WORM evidence). */
+export interface ObjectLockProps {
+  readonly mode: "GOVERNANCE" | "COMPLIANCE";
+  readonly days: number;
 }
 
 export interface LogBucketProps {
@@ -43,6 +54,12 @@ export interface LogBucketProps {
    * @default false
    */
   readonly protect?: boolean;
+  /**
+   * Lock every object version for this long (S3 Object Lock, enabled when the bucket is created: adding it
+   * later replaces the bucket). Versions stay undeletable until their lock ends; the lifecycle then expires them.
+   * @default no lock
+   */
+  readonly objectLock?: ObjectLockProps;
 }
 
 /** Days before objects move to cheaper storage: infrequent access, then instant-retrieval archive. */
@@ -60,15 +77,19 @@ const NONCURRENT_DAYS = 30;
 export class LogBucket extends Construct {
   readonly bucket: S3Bucket;
   readonly arn: string;
-  /** The policy: a writer that checks its permissions at configuration (the ALB) must wait for it. */
+  /** The policy: a writer that checks its permissions at configuration (the ALB, CloudTrail) must wait for it. */
   readonly policy: S3BucketPolicy;
+  /** Undefined without `objectLock`. */
+  readonly objectLock?: S3BucketObjectLockConfigurationA;
 
   constructor(scope: Construct, id: string, props: LogBucketProps) {
     super(scope, id);
     const protect = props.protect ?? false;
     this.bucket = new S3Bucket(this, "bucket", {
       bucket: props.name,
+      // In governance mode, the provider's force_destroy bypasses the lock (s3:BypassGovernanceRetention); compliance-locked versions stay until their lock ends.
       forceDestroy: !protect,
+      ...(props.objectLock ? { objectLockEnabled: true } : {}),
       tags: { Name: props.name, [LOG_CLASS_TAG]: props.logClass },
       ...(protect ? { lifecycle: { preventDestroy: true } } : {}),
     });
@@ -93,6 +114,13 @@ export class LogBucket extends Construct {
       ],
     });
     const versioning = new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
+    if (props.objectLock) {
+      this.objectLock = new S3BucketObjectLockConfigurationA(this, "object-lock", {
+        bucket,
+        rule: { defaultRetention: { mode: props.objectLock.mode, days: props.objectLock.days } },
+        dependsOn: [versioning],
+      });
+    }
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket,
       rule: [
@@ -131,12 +159,18 @@ export class LogBucket extends Construct {
         principals: anyone,
         conditions: [{ test: "NumericLessThan", variable: "s3:TlsVersion", values: ["1.2"] }],
       },
-      ...props.writers.map((w) => ({
-        sid: w.sid,
-        actions: ["s3:PutObject"],
-        resources: [`${this.arn}/${w.keyPrefix}/AWSLogs/${props.accountId}/*`],
-        principals: [w.principal],
-      })),
+      ...props.writers.flatMap((w): Statement[] => [
+        ...(w.checksAcl
+          ? [{ sid: `${w.sid}AclCheck`, actions: ["s3:GetBucketAcl"], resources: [this.arn], principals: [w.principal], conditions: (w.conditions ?? []).filter((c) => !c.variable.startsWith("s3:")) }]
+          : []),
+        {
+          sid: w.sid,
+          actions: ["s3:PutObject"],
+          resources: [`${this.arn}/${w.keyPrefix ? `${w.keyPrefix}/` : ""}AWSLogs/${props.accountId}/*`],
+          principals: [w.principal],
+          ...(w.conditions ? { conditions: [...w.conditions] } : {}),
+        },
+      ]),
     ];
     this.policy = new S3BucketPolicy(this, "policy", {
       bucket,

@@ -7,6 +7,7 @@ import { EDGE_RULES } from "./edge-rules";
 import { DATA_RULES } from "./data-rules";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 import { NETWORK_RULES } from "./network-rules";
+import { OBSERVABILITY_RULES } from "./observability-rules";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 /** Ports the ALB alone may open to the world: HTTPS, and HTTP only to redirect it. */
@@ -150,4 +151,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES, ...OBSERVABILITY_RULES];

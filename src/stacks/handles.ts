@@ -105,6 +105,9 @@ export const OBSERVABILITY_HANDLES = {
     description: "SNS topic of the paging endpoints: the critical alarms only",
     when: (c) => c.settings.alertPagingEndpoints.length > 0,
   },
+  auditTrailArn: { output: "audit_trail_arn", kind: "string", description: "The CloudTrail trail accessweaver-<env>-audit-trail (guide: aws cloudtrail get-trail-status --name)" },
+  auditBucketName: { output: "audit_bucket_name", kind: "string", description: "The Object Lock bucket the trail delivers to (the guide's accessweaver-<env>-audit-logs, with the account id)" },
+  auditLogGroupName: { output: "audit_log_group_name", kind: "string", description: "The log group the trail delivers to (aws logs filter-log-events --log-group-name)" },
 } as const satisfies HandleSpecs;
 export type ObservabilityHandles = Handles<typeof OBSERVABILITY_HANDLES>;
 

@@ -1,0 +1,106 @@
+/**
+ * Guardrails of the observability phase: the audit trail, the bucket that holds its evidence, and the
+ * alert topics. Each rule reads the synthesized configuration, as Terraform will see it.
+ */
+import { AUDIT_LOG_RETENTION_DAYS } from "../config/profiles";
+import { LOG_CLASS_TAG } from "../constructs/log-group";
+import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+
+const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
+const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
+/** `x` as a list: Terraform JSON writes a single nested block either as an object or a list of one. */
+const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+/** Whether `value` is (or references an attribute of) the resource at `address`. */
+const references = (value: unknown, r: ResourceView) => typeof value === "string" && value.includes(`${r.address}.`);
+/** A year of Object Lock retention, in days, as S3 counts it. */
+const DAYS_PER_YEAR = 365;
+
+export const trailHardened: Rule = {
+  id: "trail-hardened",
+  description: "CloudTrail trails cover every region and the global services, sign their log files (digest validation) and encrypt them with a KMS key",
+  check(s) {
+    return ofType(s, "aws_cloudtrail").flatMap((r) => {
+      const problems: string[] = [];
+      if (r.config.is_multi_region_trail !== true) problems.push("is_multi_region_trail is not true: activity in other regions goes unrecorded");
+      if (r.config.include_global_service_events !== true) problems.push("include_global_service_events is not true: IAM and STS calls go unrecorded");
+      if (r.config.enable_log_file_validation !== true) problems.push("enable_log_file_validation is not true: an altered or deleted log file would go unnoticed");
+      if (!r.config.kms_key_id) problems.push("kms_key_id is not set: log files are encrypted with S3's key, not the environment's");
+      return problems.map((m) => v(this.id, r, m));
+    });
+  },
+};
+
+/** Days a lock's default retention lasts (`days`, or `years` as S3 counts them), or undefined without one. */
+function lockDays(lock: ResourceView | undefined): number | undefined {
+  const retention = blocks<Record<string, unknown>>(blocks<Record<string, unknown>>(lock?.config.rule)[0]?.default_retention as Record<string, unknown> | undefined)[0];
+  if (!retention) return undefined;
+  if (typeof retention.days === "number") return retention.days;
+  if (typeof retention.years === "number") return retention.years * DAYS_PER_YEAR;
+  return undefined;
+}
+
+/** The shortest expiration of current objects a bucket's lifecycle sets, or undefined when nothing expires. */
+function shortestExpiration(s: StackView, bucket: ResourceView): number | undefined {
+  const days = ofType(s, "aws_s3_bucket_lifecycle_configuration")
+    .filter((l) => references(l.config.bucket, bucket))
+    .flatMap((l) => blocks<Record<string, unknown>>(l.config.rule))
+    .filter((rule) => rule.status === "Enabled")
+    .flatMap((rule) => blocks<Record<string, unknown>>(rule.expiration as Record<string, unknown> | undefined))
+    .map((e) => e.days)
+    .filter((d): d is number => typeof d === "number");
+  return days.length > 0 ? Math.min(...days) : undefined;
+}
+
+export const auditBucketLocked: Rule = {
+  id: "audit-bucket-locked",
+  description: `buckets a trail delivers to are versioned and Object Locked for at least ${AUDIT_LOG_RETENTION_DAYS} days; they and every bucket of class audit (tag ${LOG_CLASS_TAG}) keep objects at least ${AUDIT_LOG_RETENTION_DAYS} days (three years)`,
+  check(s) {
+    const out: Violation[] = [];
+    const buckets = ofType(s, "aws_s3_bucket");
+    const trails = ofType(s, "aws_cloudtrail");
+    for (const trail of trails) {
+      if (!buckets.some((b) => references(trail.config.s3_bucket_name, b))) {
+        out.push(v(this.id, trail, `delivers to ${JSON.stringify(trail.config.s3_bucket_name)}, a bucket this stack does not create: its Object Lock and retention cannot be checked`));
+      }
+    }
+    for (const b of buckets) {
+      const trailBucket = trails.some((t) => references(t.config.s3_bucket_name, b));
+      const audit = b.config.tags?.[LOG_CLASS_TAG] === "audit";
+      if (!trailBucket && !audit) continue;
+      if (trailBucket) {
+        if (b.config.object_lock_enabled !== true) out.push(v(this.id, b, "object_lock_enabled is not true: audit logs could be altered or deleted (Object Lock can only be enabled when the bucket is created)"));
+        const versioning = ofType(s, "aws_s3_bucket_versioning").find((x) => references(x.config.bucket, b));
+        const status = blocks<Record<string, unknown>>(versioning?.config.versioning_configuration)[0]?.status;
+        if (status !== "Enabled") out.push(v(this.id, b, "versioning is not Enabled: an overwritten log file would be lost"));
+        const lock = ofType(s, "aws_s3_bucket_object_lock_configuration").find((x) => references(x.config.bucket, b));
+        const days = lockDays(lock);
+        if (days === undefined || days < AUDIT_LOG_RETENTION_DAYS) {
+          out.push(v(this.id, b, `${lock ? `the Object Lock default retention is ${days ?? "unset"} days` : "no aws_s3_bucket_object_lock_configuration sets a default retention"}; audit logs need at least ${AUDIT_LOG_RETENTION_DAYS} (three years)`));
+        }
+      }
+      const expires = shortestExpiration(s, b);
+      if (expires !== undefined && expires < AUDIT_LOG_RETENTION_DAYS) {
+        out.push(v(this.id, b, `the lifecycle expires objects after ${expires} days; audit evidence is kept at least ${AUDIT_LOG_RETENTION_DAYS} (three years)`));
+      }
+    }
+    return out;
+  },
+};
+
+/** AWS's own SNS key: anyone in the account who may publish can read through it, and its policy cannot be scoped. */
+const AWS_MANAGED_SNS_KEY = /(^|:)alias\/aws\/sns$/;
+
+export const topicCustomerKey: Rule = {
+  id: "sns-topic-cmk",
+  description: "SNS topics are encrypted with a customer-managed KMS key (kms_master_key_id set, not the AWS-managed alias/aws/sns)",
+  check(s) {
+    return ofType(s, "aws_sns_topic").flatMap((r) => {
+      const key: unknown = r.config.kms_master_key_id;
+      if (typeof key !== "string" || key.trim() === "") return [v(this.id, r, "kms_master_key_id is not set: messages are stored unencrypted")];
+      if (AWS_MANAGED_SNS_KEY.test(key)) return [v(this.id, r, `kms_master_key_id is ${JSON.stringify(key)}, the AWS-managed key: CloudWatch, Budgets and EventBridge cannot be granted its use; use the environment's key`)];
+      return [];
+    });
+  },
+};
+
+export const OBSERVABILITY_RULES: readonly Rule[] = [trailHardened, auditBucketLocked, topicCustomerKey];
