@@ -12,8 +12,8 @@ const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => t
 const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 /** Whether `value` is (or references an attribute of) the resource at `address`. */
 const references = (value: unknown, r: ResourceView) => typeof value === "string" && value.includes(`${r.address}.`);
-/** A year of Object Lock retention, in days, as S3 counts it. */
-const DAYS_PER_YEAR = 365;
+/** Three years of retention, when the lock counts in years (the guide's RGPD retention of audit logs). */
+const AUDIT_RETENTION_YEARS = 3;
 
 export const trailHardened: Rule = {
   id: "trail-hardened",
@@ -30,13 +30,14 @@ export const trailHardened: Rule = {
   },
 };
 
-/** Days a lock's default retention lasts (`days`, or `years` as S3 counts them), or undefined without one. */
-function lockDays(lock: ResourceView | undefined): number | undefined {
+/** Why a lock's default retention is shorter than three years (in `days` or `years`), or undefined when it is long enough. */
+function shortLock(lock: ResourceView | undefined): string | undefined {
   const retention = blocks<Record<string, unknown>>(blocks<Record<string, unknown>>(lock?.config.rule)[0]?.default_retention as Record<string, unknown> | undefined)[0];
-  if (!retention) return undefined;
-  if (typeof retention.days === "number") return retention.days;
-  if (typeof retention.years === "number") return retention.years * DAYS_PER_YEAR;
-  return undefined;
+  const need = `audit logs need at least ${AUDIT_LOG_RETENTION_DAYS} days or ${AUDIT_RETENTION_YEARS} years`;
+  if (!lock || !retention) return `no aws_s3_bucket_object_lock_configuration sets a default retention; ${need}`;
+  if (typeof retention.days === "number") return retention.days >= AUDIT_LOG_RETENTION_DAYS ? undefined : `the Object Lock default retention is ${retention.days} days; ${need}`;
+  if (typeof retention.years === "number") return retention.years >= AUDIT_RETENTION_YEARS ? undefined : `the Object Lock default retention is ${retention.years} years; ${need}`;
+  return `the Object Lock default retention has no period; ${need}`;
 }
 
 /** The shortest expiration of current objects a bucket's lifecycle sets, or undefined when nothing expires. */
@@ -53,7 +54,7 @@ function shortestExpiration(s: StackView, bucket: ResourceView): number | undefi
 
 export const auditBucketLocked: Rule = {
   id: "audit-bucket-locked",
-  description: `buckets a trail delivers to are versioned and Object Locked for at least ${AUDIT_LOG_RETENTION_DAYS} days; they and every bucket of class audit (tag ${LOG_CLASS_TAG}) keep objects at least ${AUDIT_LOG_RETENTION_DAYS} days (three years)`,
+  description: `buckets a trail delivers to are versioned and Object Locked for at least ${AUDIT_LOG_RETENTION_DAYS} days (or ${AUDIT_RETENTION_YEARS} years); they and every bucket of class audit (tag ${LOG_CLASS_TAG}) keep objects at least ${AUDIT_LOG_RETENTION_DAYS} days (three years)`,
   check(s) {
     const out: Violation[] = [];
     const buckets = ofType(s, "aws_s3_bucket");
@@ -73,10 +74,8 @@ export const auditBucketLocked: Rule = {
         const status = blocks<Record<string, unknown>>(versioning?.config.versioning_configuration)[0]?.status;
         if (status !== "Enabled") out.push(v(this.id, b, "versioning is not Enabled: an overwritten log file would be lost"));
         const lock = ofType(s, "aws_s3_bucket_object_lock_configuration").find((x) => references(x.config.bucket, b));
-        const days = lockDays(lock);
-        if (days === undefined || days < AUDIT_LOG_RETENTION_DAYS) {
-          out.push(v(this.id, b, `${lock ? `the Object Lock default retention is ${days ?? "unset"} days` : "no aws_s3_bucket_object_lock_configuration sets a default retention"}; audit logs need at least ${AUDIT_LOG_RETENTION_DAYS} (three years)`));
-        }
+        const short = shortLock(lock);
+        if (short) out.push(v(this.id, b, short));
       }
       const expires = shortestExpiration(s, b);
       if (expires !== undefined && expires < AUDIT_LOG_RETENTION_DAYS) {
