@@ -9,6 +9,7 @@ import { EnvironmentConfig } from "../../src/config/settings";
 import { ServiceName, names } from "../../src/naming";
 import { Stack, configOf } from "./plans";
 import { Refusal, StepFailed, run, say } from "./process";
+import { TagRecord, writeTagRecord } from "./release-settings";
 import { Context, apply, plan } from "./workflow";
 
 const GATEWAY = CATALOG.find((s) => s.exposure === "alb")!;
@@ -76,10 +77,18 @@ export async function deployGateway(t: Target, taskDefinitionArn: string): Promi
   }
 }
 
-/** `make release`: the images exist (checked before the synth), then plan and apply of the services phase, then CodeDeploy for a blue/green gateway. */
-export async function release(ctx: Context, t: Target, stack: Stack, services: readonly ServiceName[]): Promise<void> {
+/**
+ * `make release`: the images exist (checked before the synth), then plan and apply of the services
+ * phase, then the tag recorded in the settings, then CodeDeploy for a blue/green gateway.
+ */
+export async function release(ctx: Context, t: Target, stack: Stack, services: readonly ServiceName[], record: TagRecord): Promise<void> {
   await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
   await apply(ctx, [stack]);
+  // After the apply, before CodeDeploy: the settings then say what Terraform's state holds (the new task
+  // definitions). A CodeDeploy deployment that fails rolls the service back, yet Terraform's task
+  // definition stays the new one: the next make plan is quiet, and releasing the same TAG again retries
+  // the deployment; an earlier TAG goes back.
+  writeTagRecord(record);
   if (!services.includes(GATEWAY.name) || !blueGreenIn(stack)) return;
   // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
   const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
