@@ -268,11 +268,28 @@ describe("make release records the tag in the settings", () => {
 });
 
 describe("make restart", () => {
-  it("forces a new ECS deployment of a rolling service", async () => {
+  it("forces a new ECS deployment of a rolling service, then waits until it is stable", async () => {
     answer("ecs update-service", { service: {} });
+    answer("ecs wait services-stable", "");
     const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
     expect(r.status).toBe(0);
-    expect(r.log).toEqual([`aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --region ${REGION}`]);
+    expect(r.log).toEqual([
+      `aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --region ${REGION}`,
+      `aws ecs wait services-stable --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION}`,
+    ]);
+    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service is stable: its tasks were replaced and run the desired count.");
+  });
+
+  it("fails clearly, with the describe-services command to read, when the service does not become stable", async () => {
+    answer("ecs update-service", { service: {} });
+    answer("ecs wait services-stable", "Waiter ServicesStable failed: Max attempts exceeded", 255);
+    const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
+    expect(r.status).not.toBe(0);
+    expect(r.log).toHaveLength(2);
+    expect(r.stdout).not.toContain("is stable:");
+    expect(r.stderr).toContain(
+      `accessweaver-prod-aw-pdp-service did not become stable after the restart (aws ecs wait services-stable failed): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION} --query 'services[0].[deployments,events[:10]]'`,
+    );
   });
 
   it("redeploys the blue/green gateway's current task definition through CodeDeploy", async () => {
@@ -289,9 +306,13 @@ describe("make restart", () => {
 
   it("restarts dev's rolling gateway with ECS", async () => {
     answer("ecs update-service", { service: {} });
+    answer("ecs wait services-stable", "");
     const r = await h.multi(["restart", "dev"], { SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
-    expect(r.log).toEqual([expect.stringContaining("aws ecs update-service --cluster accessweaver-dev-cluster --service accessweaver-dev-aw-api-gateway --force-new-deployment")]);
+    expect(r.log).toEqual([
+      expect.stringContaining("aws ecs update-service --cluster accessweaver-dev-cluster --service accessweaver-dev-aw-api-gateway --force-new-deployment"),
+      expect.stringContaining("aws ecs wait services-stable --cluster accessweaver-dev-cluster --services accessweaver-dev-aw-api-gateway"),
+    ]);
   });
 });
 

@@ -104,6 +104,18 @@ export async function restart(t: Target, service: ServiceName): Promise<void> {
     if (!current.startsWith("arn:")) throw new Refusal(`${n.service(service)} in ${n.cluster} has no running task definition (aws ecs describe-services answered ${JSON.stringify(current)}): is the services phase applied? make apply ENV=${t.config.env} PHASE=services`);
     return deployGateway(t, current);
   }
+  const region = t.config.settings.region;
+  const describe = `aws ecs describe-services --cluster ${n.cluster} --services ${n.service(service)} --region ${region}`;
   await aws(t, ["ecs", "update-service", "--cluster", n.cluster, "--service", n.service(service), "--force-new-deployment"]);
-  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and deployment alarm roll back a failure). Follow it: aws ecs describe-services --cluster ${n.cluster} --services ${n.service(service)} --region ${t.config.settings.region}`);
+  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and deployment alarm roll back a failure). Waiting until the service is stable (up to 10 minutes)...`);
+  try {
+    // The restart is done when the new tasks run and the old ones are gone, not when ECS accepts it.
+    await run(t.aws, ["ecs", "wait", "services-stable", "--cluster", n.cluster, "--services", n.service(service), "--region", region]);
+  } catch (e) {
+    if (!(e instanceof StepFailed) || e.signal) throw e;
+    throw new StepFailed(
+      `${n.service(service)} did not become stable after the restart (aws ecs wait services-stable failed): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: ${describe} --query 'services[0].[deployments,events[:10]]'`,
+    );
+  }
+  say(`${n.service(service)} is stable: its tasks were replaced and run the desired count.`);
 }
