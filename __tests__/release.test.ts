@@ -192,10 +192,11 @@ describe("make release records the tag in the settings", () => {
   it("refuses a shape it cannot edit before anything is checked or planned, naming the file, key, found and expected", async () => {
     fs.writeFileSync(tfvars(h.root), read(h.root).replace("image_tag_overrides = {}", 'image_tag_overrides = {\n  aw-pap-service = "1.3.0" }'));
     const before = read(h.root);
+    const line = before.split("\n").indexOf('  aw-pap-service = "1.3.0" }') + 1;
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service" });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(
-      'environments/prod/terraform.tfvars: image_tag_overrides: found line 35: aw-pap-service = "1.3.0" }; expected one service = "<tag>" per line. Nothing was checked, planned or applied.',
+      `environments/prod/terraform.tfvars: image_tag_overrides: found line ${line}: aw-pap-service = "1.3.0" }; expected one service = "<tag>" per line. Nothing was checked, planned or applied.`,
     );
     expect(r.stderr).toContain('set image_tag_overrides entry aw-pdp-service = "1.4.2"');
     expect(r.log).toEqual([]);
@@ -261,8 +262,10 @@ describe("make release records the tag in the settings", () => {
     const root = settingsRoot(["prod"], (t) => t.replace('image_tag           = "1.0.0"', 'image_tag           = lower("1.0.0")'));
     const cfg = { ...config("prod"), source: { file: "environments/prod/terraform.tfvars", isExample: false } };
     await expect(prepareTagRecord(root, cfg, SERVICES, "1.4.2")).rejects.toThrow(Refusal);
+    const line = fs.readFileSync(tfvars(root), "utf8").split("\n").indexOf('image_tag           = lower("1.0.0")') + 1;
+    expect(line).toBeGreaterThan(0);
     await expect(prepareTagRecord(root, cfg, SERVICES, "1.4.2")).rejects.toThrow(
-      'environments/prod/terraform.tfvars: image_tag: found line 33: image_tag           = lower("1.0.0"); expected image_tag = "<tag>" on one line',
+      `environments/prod/terraform.tfvars: image_tag: found line ${line}: image_tag           = lower("1.0.0"); expected image_tag = "<tag>" on one line`,
     );
   });
 });
