@@ -133,10 +133,10 @@ destroy: node_modules/.package-lock.json ## Destroy ENV (or PHASE) in reverse ph
 drift: node_modules/.package-lock.json ## Refresh-only plan of each phase of ENV (or PHASE): does AWS still match the state?
 	@$(OPERATOR) drift "$$ENV" "$$PHASE"
 
-release: node_modules/.package-lock.json ## Release TAG to ENV (SERVICE= or all): check the images, plan and apply the services phase, CodeDeploy the gateway
+release: node_modules/.package-lock.json ## Release TAG to ENV (SERVICE= or all): check the images, plan and apply the services phase, record TAG in the settings, CodeDeploy the gateway
 	@$(OPERATOR) release "$$ENV" "$$PHASE"
 
-restart: node_modules/.package-lock.json ## Replace the tasks of SERVICE in ENV without a change (CodeDeploy for the blue/green gateway)
+restart: node_modules/.package-lock.json ## Replace the tasks of SERVICE in ENV without a change and wait until stable (CodeDeploy for the blue/green gateway)
 	@$(OPERATOR) restart "$$ENV" "$$PHASE"
 
 hcl: node_modules/.package-lock.json ## Synthesize ENV with each stack's HCL rendering beside its JSON (cdk.hcl)

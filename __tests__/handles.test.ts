@@ -7,7 +7,7 @@ import { EncryptedLogGroup } from "../src/constructs/log-group";
 import { EnvironmentConfig } from "../src/config/settings";
 import { ENVIRONMENTS, PhaseName } from "../src/naming";
 import { BuiltPhases, NETWORK_HANDLES, publishHandles, readHandles } from "../src/stacks/handles";
-import { PhaseStack } from "../src/stacks/phase-stack";
+import { PhaseStack, danglingReferences } from "../src/stacks/phase-stack";
 import { PhaseDefinition, REGISTERED_PHASES } from "../src/stacks/registry";
 import { StackJson, buildEnv, config, synthEnv } from "./support/config";
 
@@ -185,5 +185,38 @@ describe("the seams refuse what would break the wiring", () => {
     expect(() => buildEnv(config("dev", { kms_key_arn: arn }), [build("network", (s) => publishHandles(s, "network", values("alias/x")))])).toThrow(
       "accessweaver-dev-network: handle kmsKeyAlias (output kms_key_alias) is set, but it is published only when its condition holds.",
     );
+  });
+});
+
+describe("a reference to another phase's resource instead of its handles", () => {
+  /** A database phase that takes the VPC id straight from the network stack's construct. */
+  class ShortcutDatabaseStack extends PhaseStack {
+    constructor(scope: Construct, cfg: EnvironmentConfig, built: BuiltPhases) {
+      super(scope, "database", { config: cfg });
+      const network = built.network as unknown as { vpc: { vpc: { id: string } }; securityGroups: { groups: { services: { id: string } } } };
+      new VpcSecurityGroupIngressRule(this, "shortcut", {
+        securityGroupId: network.securityGroups.groups.services.id,
+        cidrIpv4: "10.30.0.0/16",
+        ipProtocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+      });
+    }
+  }
+
+  it("stops the synth, naming the stack and the reference, and pointing at the handles", () => {
+    const { app } = buildEnv(config("dev"), [REGISTERED_PHASES[0]!, { phase: "database", build: (s, c, b) => new ShortcutDatabaseStack(s, c, b) }]);
+    expect(() => app.synth()).toThrow(
+      "accessweaver-dev-database references ${aws_security_group.security-groups_services}, which it does not declare: a value of another phase is read through that phase's handles (readHandles in src/stacks/handles.ts), never by reference.",
+    );
+  });
+
+  it("danglingReferences: finds undeclared resources and data sources, not declared ones, inside longer expressions too", () => {
+    const json = {
+      resource: { aws_vpc: { main: {} }, aws_route: { r: { vpc_id: "${aws_vpc.main.id}", x: "${element(aws_subnet.other.*.id, 0)}" } } },
+      data: { aws_iam_policy_document: { doc: {} } },
+      output: { a: { value: "${data.aws_iam_policy_document.doc.json}" }, b: { value: "${data.aws_caller_identity.gone.account_id}" }, c: { value: "plain aws_vpc.nope text" } },
+    };
+    expect(danglingReferences(json)).toEqual(["aws_subnet.other", "data.aws_caller_identity.gone"]);
   });
 });

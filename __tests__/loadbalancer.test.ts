@@ -28,7 +28,6 @@ const OUTPUTS = [
   "alb_dns_name",
   "api_url",
   "https_listener_arn",
-  "production_listener_rule_arn",
   "api_gateway_target_group_arn",
   "api_gateway_target_group_arn_suffix",
   "waf_web_acl_arn",
@@ -95,9 +94,6 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     const listeners = resources(lb, "aws_lb_listener");
     expect(TLS_POLICY).toBe("ELBSecurityPolicy-TLS13-1-2-Res-2021-06");
     expect(listeners.alb_listener_https).toEqual(expect.objectContaining({ port: 443, protocol: "HTTPS", ssl_policy: "ELBSecurityPolicy-TLS13-1-2-Res-2021-06" }));
-    expect(listeners.alb_listener_https.default_action).toEqual([
-      { type: "fixed-response", fixed_response: { content_type: "text/plain", status_code: "404", message_body: "Not found" } },
-    ]);
     expect(listeners.alb_listener_http).toEqual(
       expect.objectContaining({ port: 80, protocol: "HTTP", default_action: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", status_code: "HTTP_301" } }] }),
     );
@@ -115,26 +111,21 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     }
   });
 
-  it("forwards the API's host to the first group; with blue/green, a VPC-only test listener forwards to green and CodeDeploy owns both actions", () => {
-    const rule = one(lb, "aws_lb_listener_rule");
+  it("routes by the listeners' default actions only: 443 forwards to the first group; with blue/green, a VPC-only test listener forwards to green and CodeDeploy owns both actions", () => {
     const first = blueGreen ? "alb_target-group_blue" : "alb_target-group";
-    expect(rule).toEqual(
-      expect.objectContaining({
-        listener_arn: "${aws_lb_listener.alb_listener_https.arn}",
-        priority: 100,
-        condition: [{ host_header: { values: [domain] } }],
-        action: [{ type: "forward", target_group_arn: `\${aws_lb_target_group.${first}.arn}` }],
-      }),
-    );
+    const https = resources(lb, "aws_lb_listener").alb_listener_https;
+    expect(https.default_action).toEqual([{ type: "forward", target_group_arn: `\${aws_lb_target_group.${first}.arn}` }]);
+    // CodeDeploy reroutes a listener by rewriting its default action: a rule forwarding to a target group
+    // would keep sending its requests to blue after a deployment, to tasks CodeDeploy has stopped.
+    expect(resources(lb, "aws_lb_listener_rule")).toEqual({});
+    expect(https.lifecycle).toEqual(blueGreen ? { ignore_changes: ["default_action"] } : undefined);
     const test = resources(lb, "aws_lb_listener").alb_listener_test;
     const ingress = resources(lb, "aws_vpc_security_group_ingress_rule");
     if (!blueGreen) {
       expect(test).toBeUndefined();
-      expect(rule.lifecycle).toBeUndefined();
       expect(ingress).toEqual({});
       return;
     }
-    expect(rule.lifecycle).toEqual({ ignore_changes: ["action"] });
     expect(test).toEqual(
       expect.objectContaining({
         port: 8443,
@@ -176,13 +167,14 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     });
   });
 
-  it("protects the ALB with a regional web ACL: the four AWS managed rule groups and a rate limit per IP, every rule sampled and measured", () => {
+  it("protects the ALB with a regional web ACL: the API's host only, the four AWS managed rule groups and a rate limit per IP, every rule sampled and measured", () => {
     const acl = one(lb, "aws_wafv2_web_acl");
     expect(acl).toEqual(expect.objectContaining({ name: `accessweaver-${env}-waf`, scope: "REGIONAL", default_action: { allow: {} } }));
     expect(acl.visibility_config).toEqual({ cloudwatch_metrics_enabled: true, sampled_requests_enabled: true, metric_name: `accessweaver-${env}-waf` });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const rules: any[] = acl.rule;
     expect(rules.map((r) => r.name)).toEqual([
+      "OnlyTheApiHost",
       "AWSManagedRulesAmazonIpReputationList",
       "RateLimitPerIp",
       "AWSManagedRulesCommonRuleSet",
@@ -190,16 +182,28 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
       "AWSManagedRulesSQLiRuleSet",
     ]);
     expect(MANAGED_RULE_GROUPS.map((g) => g.name)).toHaveLength(4);
-    for (const r of rules.filter((x) => x.name !== "RateLimitPerIp")) {
+    for (const r of rules.filter((x) => x.name.startsWith("AWSManagedRules"))) {
       expect(r.statement).toEqual({ managed_rule_group_statement: { name: r.name, vendor_name: "AWS" } });
       expect(r.override_action).toEqual({ none: {} });
     }
-    expect(rules[1]).toEqual({
+    expect(rules[2]).toEqual({
       name: "RateLimitPerIp",
       priority: 20,
       action: { block: {} },
       statement: { rate_based_statement: { limit: 10000, aggregate_key_type: "IP", evaluation_window_sec: 300 } },
       visibility_config: { cloudwatch_metrics_enabled: true, sampled_requests_enabled: true, metric_name: "RateLimitMetric" },
+    });
+    // The listeners forward every host (CodeDeploy owns their default actions): the web ACL refuses the
+    // others (the ALB's own name, bare IPs, scanners) before any other rule, with or without a port.
+    const host = (positional_constraint: string, search_string: string) => ({
+      byte_match_statement: { field_to_match: { single_header: { name: "host" } }, positional_constraint, search_string, text_transformation: [{ priority: 0, type: "LOWERCASE" }] },
+    });
+    expect(rules[0]).toEqual({
+      name: "OnlyTheApiHost",
+      priority: 5,
+      action: { block: { custom_response: { response_code: 404 } } },
+      statement: { not_statement: { statement: { or_statement: { statement: [host("EXACTLY", domain), host("STARTS_WITH", `${domain}:`)] } } } },
+      visibility_config: { cloudwatch_metrics_enabled: true, sampled_requests_enabled: true, metric_name: "OnlyTheApiHost" },
     });
     for (const r of rules) expect(r.visibility_config).toEqual(expect.objectContaining({ cloudwatch_metrics_enabled: true, sampled_requests_enabled: true }));
     expect(new Set(rules.map((r) => r.priority)).size).toBe(rules.length);
@@ -245,7 +249,6 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
       alb_dns_name: "${aws_lb.alb_alb.dns_name}",
       api_url: `https://${domain}`,
       https_listener_arn: "${aws_lb_listener.alb_listener_https.arn}",
-      production_listener_rule_arn: "${aws_lb_listener_rule.alb_rule_production.arn}",
       api_gateway_target_group_arn: `\${aws_lb_target_group.${first}.arn}`,
       api_gateway_target_group_arn_suffix: `\${aws_lb_target_group.${first}.arn_suffix}`,
       waf_web_acl_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}",

@@ -3,10 +3,13 @@
 // ECS's forced deployment for rolling services, and the refusals.
 import * as fs from "fs";
 import * as path from "path";
-import { SERVICES } from "../src/naming";
+import { loadEnvironment } from "../src/config/load";
+import { SERVICES, ServiceName } from "../src/naming";
 import { withImageTag } from "../src/synth";
+import { prepareTagRecord, writeTagRecord } from "../scripts/operator/release-settings";
+import { Refusal } from "../scripts/operator/process";
 import { config } from "./support/config";
-import { operatorHarness } from "./support/standins-operator";
+import { operatorHarness, settingsRoot } from "./support/standins-operator";
 
 const h = operatorHarness();
 const REGION = "eu-west-1";
@@ -124,12 +127,172 @@ describe("make release", () => {
   });
 });
 
+describe("make release records the tag in the settings", () => {
+  const tfvars = (root: string, env = "prod") => path.join(root, "environments", env, "terraform.tfvars");
+  const read = (root: string, env = "prod") => fs.readFileSync(tfvars(root, env), "utf8");
+  const DEFAULT_LINES = 'image_tag           = "1.0.0"\nimage_tag_overrides = {}\n';
+
+  /** Prepares and writes the record in a settings copy whose tag lines are `lines`; returns the file after. */
+  async function recorded(lines: string, services: readonly ServiceName[], tag: string): Promise<{ before: string; after: string; changes: readonly string[] }> {
+    const root = settingsRoot(["prod"], (t) => t.replace(DEFAULT_LINES, lines));
+    const before = read(root);
+    expect(before).toContain(lines);
+    const r = await prepareTagRecord(root, await loadEnvironment("prod", { rootDir: root }), services, tag);
+    writeTagRecord(r);
+    const after = read(root);
+    // Read back by the loader: what was released, the rest as before.
+    const loaded = await loadEnvironment("prod", { rootDir: root });
+    for (const s of services) expect(loaded.settings.imageTags[s]).toBe(tag);
+    expect(fs.readdirSync(path.dirname(tfvars(root))).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    return { before, after, changes: r.changes };
+  }
+
+  it("after the apply and before CodeDeploy, sets image_tag for a release of every service (prod)", async () => {
+    codeDeployAnswers();
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    const before = read(h.root);
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2" });
+    expect(r.status).toBe(0);
+    expect(read(h.root)).toBe(before.replace('image_tag           = "1.0.0"', 'image_tag           = "1.4.2"'));
+    expect(r.stdout).toContain('Settings environments/prod/terraform.tfvars now record the release:\n  image_tag: "1.0.0" -> "1.4.2"\n');
+    expect(r.stdout.indexOf("now record the release")).toBeLessThan(r.stdout.indexOf("CodeDeploy deployment d-ABC:"));
+  });
+
+  it("keeps the recorded tag when CodeDeploy then fails: the settings say what Terraform applied", async () => {
+    codeDeployAnswers("Stopped", 255);
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(2);
+    expect(read(h.root)).toContain('image_tag_overrides = { aw-api-gateway = "1.4.2" }\n');
+  });
+
+  it("leaves the file untouched when the apply fails", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const before = read(h.root);
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", STANDIN_TERRAFORM_FAIL_ON: "apply" });
+    expect(r.status).not.toBe(0);
+    expect(tfCalls(r.log, "apply")).toHaveLength(1);
+    expect(read(h.root)).toBe(before);
+    expect(r.stdout).not.toContain("now record");
+  });
+
+  it("refuses when only the example exists, calling nothing and writing nothing", async () => {
+    fs.rmSync(tfvars(h.root));
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("make release refused for prod: it would run on the example settings (environments/prod/terraform.tfvars.example)");
+    expect(r.log).toEqual([]);
+    expect(fs.existsSync(tfvars(h.root))).toBe(false);
+  });
+
+  it("refuses a shape it cannot edit before anything is checked or planned, naming the file, key, found and expected", async () => {
+    fs.writeFileSync(tfvars(h.root), read(h.root).replace("image_tag_overrides = {}", 'image_tag_overrides = {\n  aw-pap-service = "1.3.0" }'));
+    const before = read(h.root);
+    const line = before.split("\n").indexOf('  aw-pap-service = "1.3.0" }') + 1;
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `environments/prod/terraform.tfvars: image_tag_overrides: found line ${line}: aw-pap-service = "1.3.0" }; expected one service = "<tag>" per line. Nothing was checked, planned or applied.`,
+    );
+    expect(r.stderr).toContain('set image_tag_overrides entry aw-pdp-service = "1.4.2"');
+    expect(r.log).toEqual([]);
+    expect(read(h.root)).toBe(before);
+  });
+
+  it("refuses when the file changed during the release, naming what to set by hand", async () => {
+    const root = settingsRoot(["prod"]);
+    const r = await prepareTagRecord(root, await loadEnvironment("prod", { rootDir: root }), ["aw-pdp-service"], "1.4.2");
+    fs.appendFileSync(tfvars(root), "# edited meanwhile\n");
+    expect(() => writeTagRecord(r)).toThrow(
+      'The apply succeeded, but environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-pdp-service = "1.4.2" in it by hand',
+    );
+    expect(read(root)).toContain("# edited meanwhile\n");
+    expect(read(root)).not.toContain("1.4.2");
+  });
+
+  it.each([
+    ["every service, pins present (one line): image_tag set, the pins go", 'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pdp-service = "0.9.0" } # pinned\n', SERVICES, 'image_tag           = "1.4.2"\nimage_tag_overrides = {} # pinned\n'],
+    ["one service, key absent: the map is added after image_tag", 'image_tag           = "1.0.0"\n', ["aw-pdp-service"], 'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pdp-service = "1.4.2" }\n'],
+    ["one service, one-line map: its entry added, the others and the comment kept", 'image_tag           = "1.0.0"\nimage_tag_overrides = { "aw-pap-service" = "1.3.0" } # pinned for INC-7\n', ["aw-pdp-service"], 'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pap-service = "1.3.0", aw-pdp-service = "1.4.2" } # pinned for INC-7\n'],
+    [
+      "one service, multi-line map: its line changed in place, comments and other entries kept",
+      'image_tag           = "1.0.0"\nimage_tag_overrides = {\n  # hotfix line\n  aw-pdp-service = "1.3.9" # INC-7\n  "aw-pap-service" = "1.3.0"\n}\n',
+      ["aw-pdp-service"],
+      'image_tag           = "1.0.0"\nimage_tag_overrides = {\n  # hotfix line\n  aw-pdp-service = "1.4.2" # INC-7\n  "aw-pap-service" = "1.3.0"\n}\n',
+    ],
+    [
+      "one service, multi-line map without it: a line added before the closing brace",
+      'image_tag           = "1.0.0"\nimage_tag_overrides = {\n    aw-pap-service = "1.3.0"\n}\n',
+      ["aw-pdp-service"],
+      'image_tag           = "1.0.0"\nimage_tag_overrides = {\n    aw-pap-service = "1.3.0"\n    aw-pdp-service = "1.4.2"\n}\n',
+    ],
+    [
+      "every service, multi-line map: entries removed, its comments kept",
+      'image_tag           = "1.0.0"\nimage_tag_overrides = {\n  # hotfix line\n  aw-pdp-service = "1.3.9"\n}\n',
+      SERVICES,
+      'image_tag           = "1.4.2"\nimage_tag_overrides = {\n  # hotfix line\n}\n',
+    ],
+    ["one service released at image_tag's own tag: its pin goes", 'image_tag           = "1.4.2"\nimage_tag_overrides = { aw-pdp-service = "1.3.9" }\n', ["aw-pdp-service"], 'image_tag           = "1.4.2"\nimage_tag_overrides = {}\n'],
+  ] as const)("%s", async (_name, lines, services, expected) => {
+    const { before, after } = await recorded(lines, services, "1.4.2");
+    expect(after).toBe(before.replace(lines, expected));
+  });
+
+  it("changes nothing, and says so, when the settings already record the release", async () => {
+    const { before, after, changes } = await recorded('image_tag           = "1.4.2"\nimage_tag_overrides = {}\n', ["aw-pdp-service"], "1.4.2");
+    expect(changes).toEqual([]);
+    expect(after).toBe(before);
+  });
+
+  it("keeps Windows line endings and the file's mode", async () => {
+    const root = settingsRoot(["prod"], (t) => t.replace(/\n/g, "\r\n"));
+    fs.chmodSync(tfvars(root), 0o600);
+    const r = await prepareTagRecord(root, await loadEnvironment("prod", { rootDir: root }), SERVICES, "1.4.2");
+    writeTagRecord(r);
+    expect(read(root)).toContain('image_tag           = "1.4.2"\r\nimage_tag_overrides = {}\r\n');
+    expect(read(root).replace(/\r\n/g, "")).not.toContain("\n");
+    expect(fs.statSync(tfvars(root)).mode & 0o777).toBe(0o600);
+  });
+
+  it("refuses an image_tag that is not a plain string on one line", async () => {
+    const root = settingsRoot(["prod"], (t) => t.replace('image_tag           = "1.0.0"', 'image_tag           = lower("1.0.0")'));
+    const cfg = { ...config("prod"), source: { file: "environments/prod/terraform.tfvars", isExample: false } };
+    await expect(prepareTagRecord(root, cfg, SERVICES, "1.4.2")).rejects.toThrow(Refusal);
+    const line = fs.readFileSync(tfvars(root), "utf8").split("\n").indexOf('image_tag           = lower("1.0.0")') + 1;
+    expect(line).toBeGreaterThan(0);
+    await expect(prepareTagRecord(root, cfg, SERVICES, "1.4.2")).rejects.toThrow(
+      `environments/prod/terraform.tfvars: image_tag: found line ${line}: image_tag           = lower("1.0.0"); expected image_tag = "<tag>" on one line`,
+    );
+  });
+});
+
 describe("make restart", () => {
-  it("forces a new ECS deployment of a rolling service", async () => {
+  it("forces a new ECS deployment of a rolling service, then waits until it is stable", async () => {
     answer("ecs update-service", { service: {} });
+    answer("ecs wait services-stable", "");
     const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
     expect(r.status).toBe(0);
-    expect(r.log).toEqual([`aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --region ${REGION}`]);
+    expect(r.log).toEqual([
+      `aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --region ${REGION}`,
+      `aws ecs wait services-stable --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION}`,
+    ]);
+    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service is stable: its tasks were replaced and run the desired count.");
+  });
+
+  it("fails clearly, with the describe-services command to read, when the service does not become stable", async () => {
+    answer("ecs update-service", { service: {} });
+    answer("ecs wait services-stable", "Waiter ServicesStable failed: Max attempts exceeded", 255);
+    const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
+    expect(r.status).not.toBe(0);
+    expect(r.log).toHaveLength(2);
+    expect(r.stdout).not.toContain("is stable:");
+    expect(r.stderr).toContain(
+      `accessweaver-prod-aw-pdp-service did not become stable after the restart (aws ecs wait services-stable failed): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION} --query 'services[0].[deployments,events[:10]]'`,
+    );
   });
 
   it("redeploys the blue/green gateway's current task definition through CodeDeploy", async () => {
@@ -146,9 +309,13 @@ describe("make restart", () => {
 
   it("restarts dev's rolling gateway with ECS", async () => {
     answer("ecs update-service", { service: {} });
+    answer("ecs wait services-stable", "");
     const r = await h.multi(["restart", "dev"], { SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
-    expect(r.log).toEqual([expect.stringContaining("aws ecs update-service --cluster accessweaver-dev-cluster --service accessweaver-dev-aw-api-gateway --force-new-deployment")]);
+    expect(r.log).toEqual([
+      expect.stringContaining("aws ecs update-service --cluster accessweaver-dev-cluster --service accessweaver-dev-aw-api-gateway --force-new-deployment"),
+      expect.stringContaining("aws ecs wait services-stable --cluster accessweaver-dev-cluster --services accessweaver-dev-aw-api-gateway"),
+    ]);
   });
 });
 

@@ -148,6 +148,20 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
         },
       }),
     );
+    // Across the phases: the listener CodeDeploy reroutes sends the API to the group the service starts
+    // on (blue, CodeDeploy's first group) through its default action, which is what CodeDeploy rewrites;
+    // no listener rule forwards anywhere (one would keep pointing at blue after a shift).
+    const lb = synthesized[env].json.loadbalancer!;
+    const handle = (name: string) => lb.output[name].value;
+    expect(handle("https_listener_arn")).toBe("${aws_lb_listener.alb_listener_https.arn}");
+    expect(handle("test_listener_arn")).toBe("${aws_lb_listener.alb_listener_test.arn}");
+    const listeners = resources(lb, "aws_lb_listener");
+    const groupsByRef = Object.fromEntries(Object.entries(resources(lb, "aws_lb_target_group")).map(([id, g]) => [`\${aws_lb_target_group.${id}.arn}`, g.name]));
+    expect(listeners.alb_listener_https.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-blue`]);
+    expect(listeners.alb_listener_test.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-green`]);
+    expect(handle("api_gateway_target_group_arn")).toBe(listeners.alb_listener_https.default_action[0].target_group_arn);
+    for (const l of [listeners.alb_listener_https, listeners.alb_listener_test]) expect(l.lifecycle).toEqual({ ignore_changes: ["default_action"] });
+    expect(resources(lb, "aws_lb_listener_rule")).toEqual({});
     expect(resources(json, "aws_iam_role")["blue-green_role"].name).toBe(`accessweaver-${env}-codedeploy`);
     expect(resources(json, "aws_iam_role_policy_attachment")["blue-green_role-policy"]).toEqual(
       expect.objectContaining({ role: "${aws_iam_role.blue-green_role.name}", policy_arn: "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS" }),

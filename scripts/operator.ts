@@ -28,6 +28,7 @@ import { OutputHashes, Stack } from "./operator/plans";
 import { Refusal, StepFailed, exitStatusOf, watchSignals, which } from "./operator/process";
 import { Context, apply, deploy, destroy, drift, init, outputsJson, output, plan } from "./operator/workflow";
 import { Target, checkImages, release, restart } from "./operator/release";
+import { TagRecord, prepareTagRecord } from "./operator/release-settings";
 import { imageTagProblem } from "../src/config/settings";
 import { SERVICES } from "../src/naming";
 
@@ -111,6 +112,8 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
   }
   await locked(i, [env], async () => {
     const released = i.command === "release" ? { services: i.service ? [i.service] : [...SERVICES], tag: i.tag! } : undefined;
+    // Before anything is checked or planned: a settings file the release could not record the tag in.
+    const record: TagRecord | undefined = released ? await prepareTagRecord(i.settingsRoot, config, released.services, released.tag) : undefined;
     // Before anything is synthesized or planned: a missing image would only fail the tasks, after the apply.
     if (released) await checkImages(target, released.services, released.tag);
     await deps.synthesize({ outdir: i.outdir, envSelection: env, rootDir: i.settingsRoot, ...(released ? { imageTagOverride: released } : {}) });
@@ -145,7 +148,7 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
       case "drift":
         return drift(ctx, stacks);
       case "release":
-        return release(ctx, target, stacks[0]!, released!.services);
+        return release(ctx, target, stacks[0]!, released!.services, record!);
     }
   });
 }

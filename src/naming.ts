@@ -33,8 +33,8 @@ export type SecurityGroupName = (typeof SECURITY_GROUPS)[number];
 export const SECRET_KINDS = ["database", "redis", "jwt"] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 
-/** The ALB's listeners (HTTP redirect, HTTPS production, blue/green test) and its production rule. */
-export const ALB_LISTENERS = ["http", "https", "test", "production-rule"] as const;
+/** The ALB's listeners: HTTP redirect, HTTPS production, blue/green test. */
+export const ALB_LISTENERS = ["http", "https", "test"] as const;
 export type AlbListenerName = (typeof ALB_LISTENERS)[number];
 
 /** The observability phase's EventBridge rules, `accessweaver-<env>-<rule>`: each notifies the alerts topic. */

@@ -9,6 +9,7 @@ import { EnvironmentConfig } from "../../src/config/settings";
 import { ServiceName, names } from "../../src/naming";
 import { Stack, configOf } from "./plans";
 import { Refusal, StepFailed, run, say } from "./process";
+import { TagRecord, writeTagRecord } from "./release-settings";
 import { Context, apply, plan } from "./workflow";
 
 const GATEWAY = CATALOG.find((s) => s.exposure === "alb")!;
@@ -76,10 +77,18 @@ export async function deployGateway(t: Target, taskDefinitionArn: string): Promi
   }
 }
 
-/** `make release`: the images exist (checked before the synth), then plan and apply of the services phase, then CodeDeploy for a blue/green gateway. */
-export async function release(ctx: Context, t: Target, stack: Stack, services: readonly ServiceName[]): Promise<void> {
+/**
+ * `make release`: the images exist (checked before the synth), then plan and apply of the services
+ * phase, then the tag recorded in the settings, then CodeDeploy for a blue/green gateway.
+ */
+export async function release(ctx: Context, t: Target, stack: Stack, services: readonly ServiceName[], record: TagRecord): Promise<void> {
   await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
   await apply(ctx, [stack]);
+  // After the apply, before CodeDeploy: the settings then say what Terraform's state holds (the new task
+  // definitions). A CodeDeploy deployment that fails rolls the service back, yet Terraform's task
+  // definition stays the new one: the next make plan is quiet, and releasing the same TAG again retries
+  // the deployment; an earlier TAG goes back.
+  writeTagRecord(record);
   if (!services.includes(GATEWAY.name) || !blueGreenIn(stack)) return;
   // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
   const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
@@ -95,6 +104,18 @@ export async function restart(t: Target, service: ServiceName): Promise<void> {
     if (!current.startsWith("arn:")) throw new Refusal(`${n.service(service)} in ${n.cluster} has no running task definition (aws ecs describe-services answered ${JSON.stringify(current)}): is the services phase applied? make apply ENV=${t.config.env} PHASE=services`);
     return deployGateway(t, current);
   }
+  const region = t.config.settings.region;
+  const describe = `aws ecs describe-services --cluster ${n.cluster} --services ${n.service(service)} --region ${region}`;
   await aws(t, ["ecs", "update-service", "--cluster", n.cluster, "--service", n.service(service), "--force-new-deployment"]);
-  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and deployment alarm roll back a failure). Follow it: aws ecs describe-services --cluster ${n.cluster} --services ${n.service(service)} --region ${t.config.settings.region}`);
+  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and deployment alarm roll back a failure). Waiting until the service is stable (up to 10 minutes)...`);
+  try {
+    // The restart is done when the new tasks run and the old ones are gone, not when ECS accepts it.
+    await run(t.aws, ["ecs", "wait", "services-stable", "--cluster", n.cluster, "--services", n.service(service), "--region", region]);
+  } catch (e) {
+    if (!(e instanceof StepFailed) || e.signal) throw e;
+    throw new StepFailed(
+      `${n.service(service)} did not become stable after the restart (aws ecs wait services-stable failed): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: ${describe} --query 'services[0].[deployments,events[:10]]'`,
+    );
+  }
+  say(`${n.service(service)} is stable: its tasks were replaced and run the desired count.`);
 }

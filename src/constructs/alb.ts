@@ -2,7 +2,6 @@ import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener, LbListenerConfig } from "@cdktf/provider-aws/lib/lb-listener";
-import { LbListenerRule } from "@cdktf/provider-aws/lib/lb-listener-rule";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { ServiceSpec } from "../config/services";
@@ -29,11 +28,9 @@ export interface AlbProps {
   readonly securityGroupId: string;
   /** A validated certificate's ARN: referencing it makes the listeners wait for the validation. */
   readonly certificateArn: string;
-  /** The API's host name: the production rule forwards only requests for it. */
-  readonly hostName: string;
   /** The service behind the ALB (the API gateway): its port and health path. */
   readonly service: ServiceSpec;
-  /** `blue-green`: two target groups, a production rule on blue, a test listener on green. */
+  /** `blue-green`: two target groups, the production listener on blue, a test listener on green. */
   readonly releases: "blue-green" | "rolling";
   /** Where the test listener may be reached from: the VPC's CIDR. */
   readonly vpcCidr: string;
@@ -61,14 +58,16 @@ export interface AlbProps {
 /**
  * The internet-facing Application Load Balancer (the guide's `module.alb`): HTTPS on 443 with a TLS 1.3
  * policy, HTTP on 80 redirected permanently to HTTPS, invalid header fields dropped, the strictest
- * desync mitigation, access logs, and the gateway's target groups. With blue/green releases the
- * production rule forwards to blue and a test listener (VPC only) to green; CodeDeploy (services
- * phase) switches them, so Terraform ignores later changes of those actions.
+ * desync mitigation, access logs, and the gateway's target groups. The listeners route by their
+ * default action only: CodeDeploy's ECS blue/green (services phase) reroutes a listener by rewriting its
+ * default action, the shape the AWS documentation describes, so with blue/green releases the
+ * production listener forwards to blue and a test listener (VPC only) to green, and Terraform ignores
+ * later changes of those actions. A host-header rule forwarding to blue would be left behind by a
+ * deployment that only rewrites the default action; hosts other than the API's are refused by the WAF.
  */
 export class Alb extends Construct {
   readonly lb: Lb;
   readonly httpsListener: LbListener;
-  readonly productionRule: LbListenerRule;
   readonly testListener?: LbListener;
   /** The group the service starts attached to: blue with blue/green releases, the only one otherwise. */
   readonly primaryTargetGroup: LbTargetGroup;
@@ -143,16 +142,7 @@ export class Alb extends Construct {
         tags: { Name: n.albListener(listener) },
         ...extra,
       });
-    // Requests for any other host (the ALB's own name, bare IPs, scanners) get a 404.
-    this.httpsListener = https("https", 443, [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "Not found" } }]);
-    this.productionRule = new LbListenerRule(this, "rule_production", {
-      listenerArn: this.httpsListener.arn,
-      priority: 100,
-      condition: [{ hostHeader: { values: [props.hostName] } }],
-      action: [{ type: "forward", targetGroupArn: this.primaryTargetGroup.arn }],
-      tags: { Name: n.albListener("production-rule") },
-      ...switchedByCodeDeploy("action"),
-    });
+    this.httpsListener = https("https", 443, [{ type: "forward", targetGroupArn: this.primaryTargetGroup.arn }], switchedByCodeDeploy("default_action"));
     if (!this.greenTargetGroup) return;
 
     this.testListener = https("test", TEST_LISTENER_PORT, [{ type: "forward", targetGroupArn: this.greenTargetGroup.arn }], switchedByCodeDeploy("default_action"));

@@ -16,10 +16,18 @@ export const MANAGED_RULE_GROUPS = [
 ] as const;
 /** The rate rule runs after the reputation list, before the costlier inspection of the rule groups. */
 const RATE_RULE = { name: "RateLimitPerIp", priority: 20 } as const;
+/** First and cheapest: requests for any host but the API's never reach the other rules or the ALB's listeners. */
+export const HOST_RULE = { name: "OnlyTheApiHost", priority: 5 } as const;
 
 export interface WafProps {
   /** The web ACL's name (and its own metric's). */
   readonly name: string;
+  /**
+   * The API's host name: requests for any other host (the ALB's own DNS name, bare IPs, scanners) are
+   * answered 404. The listeners forward everything (CodeDeploy owns their default actions), so this is
+   * the place that refuses other hosts.
+   */
+  readonly hostName: string;
   /** What the web ACL protects: the ALB's ARN. */
   readonly resourceArn: string;
   /** Most requests one client IP may send per window before it is blocked. */
@@ -72,12 +80,25 @@ export class Waf extends Construct {
       statement: { rate_based_statement: { limit: props.rateLimit, aggregate_key_type: "IP", evaluation_window_sec: props.rateWindowSeconds } },
       visibilityConfig: visible(props.rateLimitMetricName),
     };
+    // `Host`, or HTTP/2's `:authority`, which WAF inspects as `host`. Clients name the port when it is not
+    // 443 (the test listener's 8443), hence the second form.
+    const host = (positional_constraint: string, search_string: string) => ({
+      byte_match_statement: { field_to_match: { single_header: { name: "host" } }, positional_constraint, search_string, text_transformation: [{ priority: 0, type: "LOWERCASE" }] },
+    });
+    const hostName = props.hostName.toLowerCase();
+    const onlyTheApiHost: Wafv2WebAclRule = {
+      name: HOST_RULE.name,
+      priority: HOST_RULE.priority,
+      action: { block: { customResponse: { responseCode: 404 } } },
+      statement: { not_statement: { statement: { or_statement: { statement: [host("EXACTLY", hostName), host("STARTS_WITH", `${hostName}:`)] } } } },
+      visibilityConfig: visible(HOST_RULE.name),
+    };
     this.webAcl = new Wafv2WebAcl(this, "web-acl", {
       name: props.name,
-      description: "AccessWeaver API: AWS managed rules and a rate limit per client IP",
+      description: "AccessWeaver API: the API's host only, AWS managed rules and a rate limit per client IP",
       scope: "REGIONAL",
       defaultAction: { allow: {} },
-      rule: [...managed, rate].sort((a, b) => a.priority - b.priority),
+      rule: [onlyTheApiHost, ...managed, rate].sort((a, b) => a.priority - b.priority),
       visibilityConfig: visible(props.name),
       tags: { Name: props.name },
     });

@@ -49,7 +49,6 @@ export class LoadbalancerStack extends PhaseStack {
       subnetIds: network.publicSubnetIds,
       securityGroupId: network.securityGroupIds.alb,
       certificateArn: certificate.arn,
-      hostName: s.domainName,
       service: gateway,
       releases: config.sizing.gatewayReleases,
       vpcCidr: network.vpcCidr,
@@ -58,6 +57,7 @@ export class LoadbalancerStack extends PhaseStack {
     });
     this.waf = new Waf(this, "waf", {
       name: n.webAcl,
+      hostName: s.domainName,
       resourceArn: this.alb.lb.arn,
       rateLimit: s.wafRateLimit,
       rateWindowSeconds: WAF_RATE_WINDOW_SECONDS,
@@ -81,7 +81,6 @@ export class LoadbalancerStack extends PhaseStack {
       albDnsName: this.alb.lb.dnsName,
       apiUrl: `https://${s.domainName}`,
       httpsListenerArn: this.alb.httpsListener.arn,
-      productionRuleArn: this.alb.productionRule.arn,
       testListenerArn: this.alb.testListener?.arn,
       targetGroupArn: this.alb.primaryTargetGroup.arn,
       targetGroupArnSuffix: this.alb.primaryTargetGroup.arnSuffix,

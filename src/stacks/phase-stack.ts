@@ -6,6 +6,34 @@ import { Names, PhaseName, defaultTags, names } from "../naming";
 import { Guardrails, Rule } from "../policy/guardrails";
 import { BASELINE_RULES } from "../policy/rules";
 
+/** `aws_x.name` and `data.aws_x.name` (and the random provider's) inside Terraform interpolations. */
+const REFERENCE = /(?<![\w.-])(data\.)?((?:aws|random)_[a-z0-9_]+|terraform_remote_state)\.([A-Za-z_][A-Za-z0-9_-]*)/g;
+
+/**
+ * References in a stack's JSON to resources or data sources it does not declare: what a reference to
+ * another stack's construct renders as when cdktf does not prepare cross-stack outputs.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function danglingReferences(json: any): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === "string") {
+      if (!value.includes("${")) return;
+      for (const m of value.matchAll(REFERENCE)) {
+        const [, data, type, name] = m;
+        const declared = data ? json.data?.[type!]?.[name!] : json.resource?.[type!]?.[name!];
+        if (declared === undefined) found.add(`${data ?? ""}${type}.${name}`);
+      }
+    } else if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === "object") Object.values(value).forEach(visit);
+  };
+  visit(json.resource);
+  visit(json.data);
+  visit(json.output);
+  visit(json.locals);
+  return [...found].sort();
+}
+
 /** `required_version` of every stack: 1.10 (the S3 backend's native locking) or a later 1.x; the checks run 1.11. */
 export const TERRAFORM_VERSIONS = ">= 1.10, < 2.0";
 
@@ -53,6 +81,27 @@ export abstract class PhaseStack extends TerraformStack {
     // cdktf writes the provider's short name; reviewers and `terraform init` read the full source.
     this.addOverride("terraform.required_providers.aws.source", "hashicorp/aws");
     Guardrails.attach(this, props.rules ?? BASELINE_RULES, props.config.sizing.guardrails);
+  }
+
+  /**
+   * cdktf's preparation resolves every element once more only to find references to other stacks and
+   * turn them into generated `cross-stack-output-*` outputs, which this project does not use (phases read
+   * each other through handles). That pass is a sixth of a synth; it is skipped, and `toTerraform` refuses
+   * any reference the stack does not declare instead.
+   */
+  prepareStack(): void {
+    (this as unknown as { ensureBackendExists(): void }).ensureBackendExists();
+  }
+
+  toTerraform(): any {
+    const json = super.toTerraform();
+    const dangling = danglingReferences(json);
+    if (dangling.length > 0) {
+      throw new Error(
+        `${this.node.id} references ${dangling.map((r) => `\${${r}}`).join(", ")}, which it does not declare: a value of another phase is read through that phase's handles (readHandles in src/stacks/handles.ts), never by reference.`,
+      );
+    }
+    return json;
   }
 
   /**
