@@ -146,8 +146,10 @@ describe("security scanning", () => {
     expect(resources(prod, "aws_inspector2_enabler")).toEqual({ scanning_inspector: expect.objectContaining({ account_ids: [ACCOUNT], resource_types: ["ECR", "EC2"] }) });
   });
 
-  it("inspector_enabled = false leaves Inspector to the organisation", () => {
+  it("inspector_enabled = false leaves Inspector to the organisation; it must be a boolean", () => {
     expect(resources(synthEnv(config("prod", { inspector_enabled: false })).json.observability!, "aws_inspector2_enabler")).toEqual({});
+    expect(config("prod").settings.inspectorEnabled).toBe(true);
+    expect(() => config("prod", { inspector_enabled: "no" })).toThrow('inspector_enabled: found "no"; expected true or false');
   });
 
   it("has no GuardDuty, Security Hub or findings rule by default", () => {
