@@ -1,6 +1,6 @@
 /**
- * Guardrails of the data tier: RDS instances and parameter groups, ElastiCache replication groups and
- * Secrets Manager secrets. They check the settings of each type; `prevent_destroy` on what holds data
+ * Guardrails of the data tier: RDS instances and parameter groups, ElastiCache replication groups,
+ * Secrets Manager secrets, S3 buckets' versions and the KMS key's deletion window. They check the settings of each type; `prevent_destroy` on what holds data
  * is the generic data-protection rule's concern.
  */
 import { ENVIRONMENTS, EnvironmentName, names } from "../naming";
@@ -191,5 +191,36 @@ export const secretEncrypted: Rule = {
   },
 };
 
+/** Days a scheduled key deletion waits where data is protected: AWS's longest window (the data it encrypts dies with it). */
+export const MIN_KEY_DELETION_DAYS = 30;
+
+export const kmsKeyDeletionWindow: Rule = {
+  id: "kms-key-deletion-window",
+  description: `in staging and prod a KMS key waits ${MIN_KEY_DELETION_DAYS} days before deletion (everything encrypted with it is lost with it)`,
+  check(s) {
+    if (!PROTECTED.has(environmentOf(s))) return [];
+    return ofType(s, "aws_kms_key")
+      .filter((r) => typeof r.config.deletion_window_in_days !== "number" || r.config.deletion_window_in_days < MIN_KEY_DELETION_DAYS)
+      .map((r) => v(this.id, r, `deletion_window_in_days is ${r.config.deletion_window_in_days ?? "unset"}; expected ${MIN_KEY_DELETION_DAYS}`));
+  },
+};
+
+export const bucketVersioned: Rule = {
+  id: "bucket-versioned",
+  description: "S3 buckets keep the versions of their objects (an overwrite or delete can be undone); in staging and prod force_destroy is not true",
+  check(s) {
+    const out: Violation[] = [];
+    const protect = PROTECTED.has(environmentOf(s));
+    const versioning = ofType(s, "aws_s3_bucket_versioning");
+    for (const b of ofType(s, "aws_s3_bucket")) {
+      const config = versioning.find((x) => typeof x.config.bucket === "string" && x.config.bucket.includes(`${b.address}.`));
+      const status = [config?.config.versioning_configuration].flat()[0]?.status;
+      if (status !== "Enabled") out.push(v(this.id, b, `versioning is ${status === undefined ? "not configured" : JSON.stringify(status)}; expected Enabled`));
+      if (protect && isTrue(b.config.force_destroy)) out.push(v(this.id, b, "force_destroy is true: deleting the bucket would delete every object in it"));
+    }
+    return out;
+  },
+};
+
 /** The data tier's rules, appended to the baseline. */
-export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted];
+export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted, kmsKeyDeletionWindow, bucketVersioned];
