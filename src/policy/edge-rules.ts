@@ -25,6 +25,7 @@ export const TLS13_POLICY = /^ELBSecurityPolicy-TLS13-/;
 
 export const listenerTls: Rule = {
   id: "alb-listener-tls",
+  types: LISTENERS,
   description: "load balancer listeners speak HTTPS with a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*), or HTTP only to redirect to HTTPS",
   check(s) {
     const out: Violation[] = [];
@@ -45,6 +46,7 @@ export const listenerTls: Rule = {
 
 export const httpRedirects: Rule = {
   id: "alb-http-redirects",
+  types: LISTENERS,
   description: "HTTP listeners only redirect permanently (301) to HTTPS",
   check(s) {
     return ofType(s, ...LISTENERS)
@@ -60,6 +62,7 @@ export const httpRedirects: Rule = {
 
 export const albHardened: Rule = {
   id: "alb-hardened",
+  types: ["aws_lb", "aws_alb"],
   description: "application load balancers drop invalid header fields, write access logs, and have deletion protection in prod",
   check(s) {
     const prod = envOf(s) === "prod";
@@ -76,6 +79,7 @@ export const albHardened: Rule = {
 
 export const wafOnAlb: Rule = {
   id: "waf-association-logging",
+  types: ["aws_lb", "aws_alb", "aws_wafv2_web_acl"],
   description: "every internet-facing load balancer is associated with a WAF web ACL, and every web ACL logs",
   check(s) {
     const associations = ofType(s, "aws_wafv2_web_acl_association");
@@ -96,6 +100,7 @@ export const REQUIRED_MANAGED_RULE_GROUPS = ["AWSManagedRulesCommonRuleSet", "AW
 
 export const wafManagedRules: Rule = {
   id: "waf-managed-rules",
+  types: ["aws_wafv2_web_acl"],
   description: `every WAF web ACL blocks with the AWS managed rule groups ${REQUIRED_MANAGED_RULE_GROUPS.join(", ")} and has a rate-based rule that blocks`,
   check(s) {
     return ofType(s, "aws_wafv2_web_acl").flatMap((acl) => {
@@ -125,6 +130,7 @@ const albLogBuckets = (s: StackView) => ofType(s, "aws_s3_bucket").filter((b) =>
 
 export const bucketEncrypted: Rule = {
   id: "bucket-encrypted",
+  types: ["aws_s3_bucket"],
   description: "S3 buckets encrypt by default with a KMS key (SSE-KMS); a bucket that receives ALB access logs uses SSE-S3, the only encryption ELB log delivery supports",
   check(s) {
     const sse = ofType(s, "aws_s3_bucket_server_side_encryption_configuration");
@@ -158,6 +164,7 @@ function deniesPlainHttp(statement: any): boolean {
 
 export const bucketPrivateTlsOnly: Rule = {
   id: "bucket-private-tls-only",
+  types: ["aws_s3_bucket"],
   description: "S3 buckets block every kind of public access and have a policy that denies requests without TLS",
   check(s) {
     const documents = new Map((s.dataSources ?? []).filter((d) => d.type === "aws_iam_policy_document").map((d) => [d.address, d]));

@@ -30,6 +30,7 @@ function auditDestination(s: StackView, destination: unknown): { found?: Resourc
 
 export const flowLogsKept: Rule = {
   id: "flow-logs-retained",
+  types: ["aws_vpc", "aws_flow_log"],
   description: `every VPC has a flow log of ALL traffic delivered to a log group or bucket of the stack declared audit evidence (${LOG_CLASS_TAG} = audit, kept ${AUDIT_LOG_RETENTION_DAYS} days)`,
   check(s) {
     const flowLogs = ofType(s, "aws_flow_log");
@@ -50,6 +51,7 @@ export const flowLogsKept: Rule = {
 
 export const accessLogsKept: Rule = {
   id: "access-logs-retained",
+  types: ["aws_lb", "aws_alb", "aws_wafv2_web_acl_logging_configuration"],
   description: `the ALB's access logs and the WAF's request logs go to a bucket or log group of the stack declared audit evidence (kept ${AUDIT_LOG_RETENTION_DAYS} days)`,
   check(s) {
     const out: Violation[] = [];
@@ -81,6 +83,7 @@ function expiryDays(rule: Record<string, unknown>): number | undefined {
 
 export const logBucketKept: Rule = {
   id: "log-bucket-retention",
+  types: ["aws_s3_bucket"],
   description: `buckets declare their log class (${LOG_CLASS_TAG}) when they hold logs, and no lifecycle rule expires objects sooner than it requires (application ${MIN_RETENTION_DAYS.application} days, audit ${MIN_RETENTION_DAYS.audit})`,
   check(s) {
     const lifecycles = ofType(s, "aws_s3_bucket_lifecycle_configuration");

@@ -12,6 +12,7 @@ const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 
 export const endpointsHavePolicies: Rule = {
   id: "endpoint-policy",
+  types: ["aws_vpc_endpoint"],
   description: "every VPC endpoint has a policy (without one, AWS lets anything through it to any account's resources)",
   check(s) {
     return ofType(s, "aws_vpc_endpoint")
@@ -58,6 +59,7 @@ function statementsOf(s: StackView, policy: string): StatementView[] | undefined
 
 export const keyPolicyNoOpenPrincipal: Rule = {
   id: "kms-policy-open-principal",
+  types: ["aws_kms_key", "aws_kms_key_policy"],
   description: "no KMS key policy statement allows a wildcard principal without conditions",
   check(s) {
     const out: Violation[] = [];
@@ -80,6 +82,7 @@ const isDatabaseTier = (r: ResourceView) => r.config.tags?.Tier === "database";
 
 export const databaseSubnetsInTheirAcl: Rule = {
   id: "database-subnet-acl",
+  types: ["aws_subnet", "aws_network_acl"],
   description: "every database-tier subnet is associated with the database network ACL, which admits nothing from the world",
   check(s) {
     const out: Violation[] = [];
@@ -106,6 +109,7 @@ const envOf = (s: StackView) => ENVIRONMENTS.find((e) => s.stackName.startsWith(
 
 export const onlyAlbPublic: Rule = {
   id: "public-only-alb",
+  types: ["aws_lb", "aws_alb", "aws_elb", "aws_eip", "aws_instance", "aws_launch_template"],
   description: "nothing faces the internet but the environment's ALB (accessweaver-<env>-alb): no other internet-facing load balancer, no elastic IP except a NAT gateway's, no instance with a public address",
   check(s) {
     const env = envOf(s);

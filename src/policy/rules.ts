@@ -39,6 +39,7 @@ export const requiredTags: Rule = {
 
 export const logGroupEncryptedAndRetained: Rule = {
   id: "log-group-encrypted-retained",
+  types: ["aws_cloudwatch_log_group"],
   description: `log groups are KMS-encrypted, declare their class (tag ${LOG_CLASS_TAG}) and keep application logs ${LOG_RETENTION_DAYS} days, audit evidence ${AUDIT_LOG_RETENTION_DAYS} days`,
   check(s) {
     const out: Violation[] = [];
@@ -64,6 +65,7 @@ export const logGroupEncryptedAndRetained: Rule = {
 
 export const kmsKeyRotated: Rule = {
   id: "kms-key-rotation",
+  types: ["aws_kms_key"],
   description: "customer-managed KMS keys rotate yearly",
   check(s) {
     return ofType(s, "aws_kms_key")
@@ -74,6 +76,7 @@ export const kmsKeyRotated: Rule = {
 
 export const noPublicIpSubnets: Rule = {
   id: "no-public-ip-subnet",
+  types: ["aws_subnet"],
   description: "no subnet assigns public IP addresses on launch (only the ALB and NAT gateways are public)",
   check(s) {
     return ofType(s, "aws_subnet")
@@ -131,6 +134,7 @@ function ingressRules(s: StackView): Ingress[] {
 
 export const noWorldOpenSecurityGroups: Rule = {
   id: "no-world-ingress",
+  types: ["aws_vpc_security_group_ingress_rule", "aws_security_group_rule", "aws_security_group", "aws_default_security_group"],
   description: "no security group admits 0.0.0.0/0 or ::/0, except the ALB's (accessweaver-<env>-alb) on TCP 80 and 443",
   check(s) {
     // The ALB's group is the one the naming contract gives the stack's environment.
