@@ -5,6 +5,8 @@
  * which is what the guardrails read, so one synth per environment serves every row; the last tests show
  * the same through a real synth.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { PROFILES } from "../src/config/profiles";
@@ -12,7 +14,7 @@ import { EnvironmentName } from "../src/naming";
 import { GuardrailError, Guardrails, Violation, evaluate, viewOf } from "../src/policy/guardrails";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
-import { StackJson, buildEnv, config, synthEnv } from "./support/config";
+import { ROOT, StackJson, buildEnv, config, synthEnv } from "./support/config";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Config = Record<string, any>;
@@ -173,6 +175,11 @@ describe("the security baseline, one protection removed at a time", () => {
     // Rules of other concerns than the design's security list, shown by their own tests.
     const elsewhere = ["required-tags", "endpoint-policy", "kms-policy-open-principal", "database-subnet-acl", "rds-managed-password", "rds-log-exports", "redis-log-delivery", "ecs-read-only-root", "ecs-not-privileged", "ecs-log-configuration", "ecs-no-secret-environment", "ecs-safe-deployments", "ecs-task-role-scoped"];
     expect(BASELINE_RULES.map((r) => r.id).filter((id) => !covered.has(id) && !elsewhere.includes(id))).toEqual([]);
+  });
+
+  it("docs/guardrails.md lists every rule of the baseline", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs/guardrails.md"), "utf8");
+    expect(BASELINE_RULES.map((r) => r.id).filter((id) => !doc.includes(`| \`${id}\` |`))).toEqual([]);
   });
 });
 
