@@ -142,9 +142,8 @@ restart: node_modules/.package-lock.json ## Replace the tasks of SERVICE in ENV 
 hcl: node_modules/.package-lock.json ## Synthesize ENV with each stack's HCL rendering beside its JSON (cdk.hcl)
 	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"
 
-audit: node_modules/.package-lock.json ## Run the guardrails over ENV's synthesized JSON and print the results
+audit: node_modules/.package-lock.json ## Print ENV's guardrail report (every rule and resource) and write cdktf.out/audit/ENV.md; fails on a violation in staging or prod
 	@$(OPERATOR) check "$$ENV"
-	@$(MAKE) synth
 	@$(REVIEW) audit "$$ENV"
 
 review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addresses, settings, guardrails, security groups, cost, diagram, plan [COMPARE=env]

@@ -5,10 +5,15 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { DbInstance, DbInstanceConfig } from "@cdktf/provider-aws/lib/db-instance";
 import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { ElasticacheReplicationGroup, ElasticacheReplicationGroupConfig } from "@cdktf/provider-aws/lib/elasticache-replication-group";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { GuardrailError, Guardrails, Rule, evaluate, viewOf } from "../src/policy/guardrails";
 import {
   DATA_RULES,
+  bucketVersioned,
+  kmsKeyDeletionWindow,
   rdsBackups,
   rdsEncrypted,
   rdsForceSsl,
@@ -180,6 +185,34 @@ describe("data guardrails reject bad resources", () => {
       "aws_secretsmanager_secret.short: recovery_window_in_days is 7; at least 30 here",
     ]);
     expect(messages(secretEncrypted, stackWith("dev", (st) => new SecretsmanagerSecret(st, "short", { name: "c", kmsKeyId: "arn:k", recoveryWindowInDays: 7 })))).toEqual([]);
+  });
+
+  it("kms-key-deletion-window: a week's window (or none given) in prod; dev may delete sooner", () => {
+    const keys = (st: TerraformStack) => {
+      new KmsKey(st, "week", { enableKeyRotation: true, deletionWindowInDays: 7 });
+      new KmsKey(st, "unset", { enableKeyRotation: true });
+      new KmsKey(st, "month", { enableKeyRotation: true, deletionWindowInDays: 30 });
+    };
+    expect(messages(kmsKeyDeletionWindow, stackWith("prod", keys))).toEqual([
+      "aws_kms_key.week: deletion_window_in_days is 7; expected 30",
+      "aws_kms_key.unset: deletion_window_in_days is unset; expected 30",
+    ]);
+    expect(messages(kmsKeyDeletionWindow, stackWith("dev", keys))).toEqual([]);
+  });
+
+  it("bucket-versioned: no versioning, suspended versioning, force_destroy in prod; dev may force-destroy", () => {
+    const buckets = (st: TerraformStack) => {
+      new S3Bucket(st, "unversioned", { bucket: "a" });
+      new S3BucketVersioningA(st, "suspended_v", { bucket: new S3Bucket(st, "suspended", { bucket: "b" }).id, versioningConfiguration: { status: "Suspended" } });
+      new S3BucketVersioningA(st, "disposable_v", { bucket: new S3Bucket(st, "disposable", { bucket: "c", forceDestroy: true }).id, versioningConfiguration: { status: "Enabled" } });
+      new S3BucketVersioningA(st, "good_v", { bucket: new S3Bucket(st, "good", { bucket: "d" }).id, versioningConfiguration: { status: "Enabled" } });
+    };
+    expect(messages(bucketVersioned, stackWith("prod", buckets))).toEqual([
+      "aws_s3_bucket.unversioned: versioning is not configured; expected Enabled",
+      'aws_s3_bucket.suspended: versioning is "Suspended"; expected Enabled',
+      "aws_s3_bucket.disposable: force_destroy is true: deleting the bucket would delete every object in it",
+    ]);
+    expect(messages(bucketVersioned, stackWith("dev", buckets)).map((m) => m.split(":")[0])).toEqual(["aws_s3_bucket.unversioned", "aws_s3_bucket.suspended"]);
   });
 
   it("are part of the baseline: a public instance fails a prod synth", () => {

@@ -10,7 +10,9 @@ import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { Wafv2WebAclAssociation } from "@cdktf/provider-aws/lib/wafv2-web-acl-association";
 import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration";
 import { LogBucket } from "../src/constructs/log-bucket";
-import { albHardened, bucketPrivateTlsOnly, httpRedirects, listenerTls, wafOnAlb } from "../src/policy/edge-rules";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { Wafv2WebAclRule } from "@cdktf/provider-aws/lib/wafv2-web-acl";
+import { REQUIRED_MANAGED_RULE_GROUPS, albHardened, bucketEncrypted, bucketPrivateTlsOnly, httpRedirects, listenerTls, wafManagedRules, wafOnAlb } from "../src/policy/edge-rules";
 import { GuardrailError, Guardrails, Rule, evaluate, viewOf } from "../src/policy/guardrails";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { defaultTags } from "../src/naming";
@@ -31,7 +33,7 @@ const https = (s: TerraformStack, id: string, sslPolicy?: string) =>
   new LbListener(s, id, { loadBalancerArn: "arn:lb", port: 443, protocol: "HTTPS", certificateArn: "arn:c", ...(sslPolicy ? { sslPolicy } : {}), defaultAction: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404" } }] });
 
 describe("edge guardrails reject bad resources", () => {
-  it("alb-listener-tls: HTTPS without a policy, with one that allows TLS 1.0, and a TCP listener", () => {
+  it("alb-listener-tls: HTTPS without a policy, with one that allows TLS 1.0, a TLS 1.2 policy, and a TCP listener", () => {
     const s = stackWith((st) => {
       https(st, "unset");
       https(st, "legacy", "ELBSecurityPolicy-2016-08");
@@ -40,8 +42,9 @@ describe("edge guardrails reject bad resources", () => {
       new LbListener(st, "tcp", { loadBalancerArn: "arn:lb", port: 22, protocol: "TCP", defaultAction: [{ type: "forward", targetGroupArn: "arn:tg" }] });
     });
     expect(check(listenerTls, s)).toEqual([
-      "aws_lb_listener.unset: ssl_policy is unset (ELBSecurityPolicy-2016-08, which allows TLS 1.0); expected a TLS 1.2+ policy (/^ELBSecurityPolicy-(TLS13-|TLS-1-2-|FS-1-2-)/)",
-      'aws_lb_listener.legacy: ssl_policy is "ELBSecurityPolicy-2016-08"; expected a TLS 1.2+ policy (/^ELBSecurityPolicy-(TLS13-|TLS-1-2-|FS-1-2-)/)',
+      "aws_lb_listener.unset: ssl_policy is unset (ELBSecurityPolicy-2016-08, which allows TLS 1.0); expected a TLS 1.3 policy (/^ELBSecurityPolicy-TLS13-/)",
+      'aws_lb_listener.legacy: ssl_policy is "ELBSecurityPolicy-2016-08"; expected a TLS 1.3 policy (/^ELBSecurityPolicy-TLS13-/)',
+      'aws_lb_listener.tls12: ssl_policy is "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"; expected a TLS 1.3 policy (/^ELBSecurityPolicy-TLS13-/)',
       'aws_lb_listener.tcp: protocol is "TCP"; expected HTTPS (or HTTP redirecting to HTTPS)',
     ]);
   });
@@ -109,6 +112,56 @@ describe("edge guardrails reject bad resources", () => {
       "aws_s3_bucket.unblocked: public access is not blocked (block_public_acls, block_public_policy, ignore_public_acls, restrict_public_buckets not true: no aws_s3_bucket_public_access_block)",
       "aws_s3_bucket.unblocked: no bucket policy denies requests without TLS (Deny where aws:SecureTransport is false)",
       "aws_s3_bucket.plain: no bucket policy denies requests without TLS (Deny where aws:SecureTransport is false)",
+    ]);
+  });
+
+  it("waf-managed-rules: a group missing, a group that only counts, no rate rule, a rate rule that only counts", () => {
+    const visibilityConfig = { cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: "m" };
+    const managed = (name: string, priority: number, count = false): Wafv2WebAclRule => ({
+      name, priority, visibilityConfig, overrideAction: count ? { count: {} } : { none: {} },
+      // `statement` is untyped in the bindings: written as Terraform reads it, as the WAF construct does.
+      statement: { managed_rule_group_statement: { vendor_name: "AWS", name } },
+    });
+    const rate = (priority: number, block: boolean): Wafv2WebAclRule => ({
+      name: "rate", priority, visibilityConfig, action: block ? { block: {} } : { count: {} },
+      statement: { rate_based_statement: { limit: 2000, aggregate_key_type: "IP" } },
+    });
+    const acl = (st: TerraformStack, id: string, rule: Wafv2WebAclRule[]) => new Wafv2WebAcl(st, id, { name: id, scope: "REGIONAL", defaultAction: { allow: {} }, visibilityConfig, rule });
+    const all = REQUIRED_MANAGED_RULE_GROUPS.map((g, i) => managed(g, i + 1));
+    const s = stackWith((st) => {
+      acl(st, "good", [...all, rate(10, true)]);
+      acl(st, "nosqli", [...all.filter((r) => r.name !== "AWSManagedRulesSQLiRuleSet"), rate(10, true)]);
+      acl(st, "counting", [...all.slice(1), managed("AWSManagedRulesCommonRuleSet", 9, true), rate(10, true)]);
+      acl(st, "norate", all);
+      acl(st, "countrate", [...all, rate(10, false)]);
+    });
+    expect(check(wafManagedRules, s)).toEqual([
+      "aws_wafv2_web_acl.nosqli: the AWS managed rule group AWSManagedRulesSQLiRuleSet is missing",
+      "aws_wafv2_web_acl.counting: the rule AWSManagedRulesCommonRuleSet (AWSManagedRulesCommonRuleSet) only counts: its override_action must be none",
+      "aws_wafv2_web_acl.norate: no rate-based rule: a single client could flood the service",
+      "aws_wafv2_web_acl.countrate: no rate-based rule blocks (action block): the rate limit only counts",
+    ]);
+  });
+
+  it("bucket-encrypted: no default encryption, SSE-S3 on a data bucket, KMS without a key; SSE-S3 where ALB access logs land", () => {
+    const sse = (st: TerraformStack, b: S3Bucket, sseAlgorithm: string, kmsMasterKeyId?: string) =>
+      new S3BucketServerSideEncryptionConfigurationA(st, `${b.friendlyUniqueId}_sse`, { bucket: b.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm, ...(kmsMasterKeyId ? { kmsMasterKeyId } : {}) } }] });
+    const s = stackWith((st) => {
+      new S3Bucket(st, "bare", { bucket: "bare" });
+      sse(st, new S3Bucket(st, "s3managed", { bucket: "s3managed" }), "AES256");
+      sse(st, new S3Bucket(st, "keyless", { bucket: "keyless" }), "aws:kms");
+      sse(st, new S3Bucket(st, "good", { bucket: "good" }), "aws:kms", "${data.terraform_remote_state.network.outputs.kms_key_arn}");
+      const albLogs = new S3Bucket(st, "alblogs", { bucket: "alblogs" });
+      sse(st, albLogs, "AES256");
+      new Lb(st, "alb", { ...GOOD_ALB, accessLogs: { bucket: albLogs.bucket, enabled: true } });
+      const unencryptedAlbLogs = new S3Bucket(st, "alblogs2", { bucket: "alblogs2" });
+      new Lb(st, "alb2", { ...GOOD_ALB, accessLogs: { bucket: unencryptedAlbLogs.bucket, enabled: true } });
+    });
+    expect(check(bucketEncrypted, s)).toEqual([
+      "aws_s3_bucket.bare: no aws_s3_bucket_server_side_encryption_configuration: expected SSE-KMS with the environment's key",
+      'aws_s3_bucket.s3managed: default encryption is "AES256" without kms_master_key_id; expected aws:kms with the environment\'s key',
+      'aws_s3_bucket.keyless: default encryption is "aws:kms" without kms_master_key_id; expected aws:kms with the environment\'s key',
+      "aws_s3_bucket.alblogs2: default encryption is not configured; expected AES256 (SSE-S3) for ALB access logs",
     ]);
   });
 

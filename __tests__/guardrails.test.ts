@@ -111,7 +111,8 @@ describe("guardrail rules reject bad resources", () => {
 
 describe("guardrail aspect", () => {
   const badStack = (mode: "enforce" | "report", report?: (m: string) => void) => {
-    const s = stackWith((st) => new KmsKey(st, "unrotated", { description: "x" }));
+    // Only its rotation is wrong (and, in prod, its lack of prevent_destroy).
+    const s = stackWith((st) => new KmsKey(st, "unrotated", { description: "x", deletionWindowInDays: 30 }));
     Guardrails.attach(s, BASELINE_RULES, mode, report);
     return s;
   };

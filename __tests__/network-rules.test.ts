@@ -6,7 +6,14 @@ import { NetworkAclAssociation } from "@cdktf/provider-aws/lib/network-acl-assoc
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { GuardrailError, Rule, evaluate, viewOf } from "../src/policy/guardrails";
-import { databaseSubnetsInTheirAcl, endpointsHavePolicies, keyPolicyNoOpenPrincipal } from "../src/policy/network-rules";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { Instance } from "@cdktf/provider-aws/lib/instance";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { databaseSubnetsInTheirAcl, endpointsHavePolicies, environmentKey, keyPolicyNoOpenPrincipal, onlyAlbPublic } from "../src/policy/network-rules";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { config, synthEnv, tempDir } from "./support/config";
 
@@ -22,7 +29,7 @@ const document = (s: TerraformStack, id: string, condition?: { test: string; var
 
 describe("network guardrail rules reject bad resources", () => {
   it("are part of the baseline every stack is checked against", () => {
-    for (const rule of [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl]) expect(BASELINE_RULES).toContain(rule);
+    for (const rule of [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey]) expect(BASELINE_RULES).toContain(rule);
   });
 
   it("endpoint-policy: an endpoint without a policy, or with an empty one", () => {
@@ -82,6 +89,43 @@ describe("network guardrail rules reject bad resources", () => {
       "aws_subnet.db_loose: database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)",
       "aws_subnet.db_elsewhere: database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)",
       "aws_network_acl.database: ingress rule 300 allows 0.0.0.0/0: the database tier admits the private tier only",
+    ]);
+  });
+
+  it("public-only-alb: a second internet-facing load balancer, a loose elastic IP, an instance with a public address; the ALB, internal balancers and NAT addresses pass", () => {
+    expect(
+      rejected(onlyAlbPublic, (s) => {
+        new Lb(s, "alb", { name: "accessweaver-prod-alb" });
+        new Lb(s, "internal", { name: "accessweaver-prod-internal", internal: true });
+        new Lb(s, "other", { name: "accessweaver-prod-other" });
+        const nat = new Eip(s, "nat", { domain: "vpc" });
+        new NatGateway(s, "gateway", { allocationId: nat.allocationId, subnetId: "subnet-1" });
+        new Eip(s, "loose", { domain: "vpc" });
+        new Instance(s, "bastion", { ami: "ami-1", instanceType: "t4g.nano", associatePublicIpAddress: true });
+      }),
+    ).toEqual([
+      'aws_lb.other: internet-facing load balancer "accessweaver-prod-other": only accessweaver-prod-alb may be, set internal = true',
+      "aws_eip.loose: an elastic IP that no NAT gateway of this stack uses: it would make something else reachable from the internet",
+      "aws_instance.bastion: associate_public_ip_address is true",
+    ]);
+  });
+
+  it("kms-environment-key: an AWS-managed alias, another stack's key, a key in a nested block; the network output, a key of the stack and a key ARN pass", () => {
+    const env = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
+    expect(
+      rejected(environmentKey, (s) => {
+        const own = new KmsKey(s, "key", { enableKeyRotation: true });
+        new CloudwatchLogGroup(s, "own", { name: "a", kmsKeyId: own.arn });
+        new CloudwatchLogGroup(s, "network", { name: "b", kmsKeyId: env });
+        new CloudwatchLogGroup(s, "given", { name: "c", kmsKeyId: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" });
+        new CloudwatchLogGroup(s, "alias", { name: "d", kmsKeyId: "alias/aws/logs" });
+        new DbInstance(s, "db", { instanceClass: "db.t4g.micro", kmsKeyId: env, performanceInsightsKmsKeyId: "${data.terraform_remote_state.other.outputs.key}" });
+        new S3BucketServerSideEncryptionConfigurationA(s, "sse", { bucket: "b", rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "alias/aws/s3" } }] });
+      }),
+    ).toEqual([
+      `aws_cloudwatch_log_group.alias: kms_key_id is "alias/aws/logs"; expected the environment's key (${env} or a key of this stack)`,
+      `aws_db_instance.db: performance_insights_kms_key_id is "\${data.terraform_remote_state.other.outputs.key}"; expected the environment's key (${env} or a key of this stack)`,
+      `aws_s3_bucket_server_side_encryption_configuration.sse: rule[0].apply_server_side_encryption_by_default.kms_master_key_id is "alias/aws/s3"; expected the environment's key (${env} or a key of this stack)`,
     ]);
   });
 

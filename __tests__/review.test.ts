@@ -5,6 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "@cdktf/hcl2json";
+import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { SynthStack } from "../scripts/tf-check/stacks";
 import { JsonObject } from "../scripts/tf-check/json";
 import { EnvModel, loadEnv, modelOf } from "../scripts/review/model";
@@ -256,4 +257,65 @@ describe("the review of the synthesized environments", () => {
       fs.rmSync(path.join(outdir, "plans"), { recursive: true, force: true });
     }
   });
+});
+
+describe("make audit", () => {
+  /** Runs `review.ts audit <env>` in-process (its own synth, of the settings in the repository), capturing what it prints. */
+  async function runAudit(env: string): Promise<{ code: number; stdout: string; stderr: string; file: string }> {
+    const outdir = path.join(tempDir("aw-audit-"), "cdktf.out");
+    let stdout = "";
+    let stderr = "";
+    const out = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+    const err = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    process.env.CDKTF_OUTDIR = outdir;
+    process.env.ACCESSWEAVER_SETTINGS_ROOT = ROOT;
+    try {
+      const code = await main(["audit", env]);
+      return { code, stdout, stderr, file: fs.readFileSync(path.join(outdir, "audit", `${env}.md`), "utf8") };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+      delete process.env.CDKTF_OUTDIR;
+      delete process.env.ACCESSWEAVER_SETTINGS_ROOT;
+    }
+  }
+  /** The synthesized database instance made public: one violation, of one rule, on one resource. */
+  function withPublicDatabase<T>(run: () => Promise<T>): Promise<T> {
+    const render = DbInstance.prototype.toTerraform;
+    const spy = jest.spyOn(DbInstance.prototype, "toTerraform").mockImplementation(function (this: DbInstance) {
+      const tf = render.call(this);
+      for (const db of Object.values<Record<string, unknown>>(tf.resource.aws_db_instance)) db.publicly_accessible = true;
+      return tf;
+    });
+    return run().finally(() => spy.mockRestore());
+  }
+
+  it("prints every rule with the resources it checked and its result, and writes cdktf.out/audit/<env>.md with every resource per rule", async () => {
+    const r = await runAudit("dev");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Guardrails of dev \(.*audit\/dev\.md\):\n\d+ rules over 6 stack\(s\) \(network, database, cache, loadbalancer, services, observability\); mode in dev: \*\*report\*\*/);
+    expect(r.stdout).toContain("**Result: pass** (every rule, every resource).");
+    expect(r.stdout).toMatch(/\| `rds-private` \| RDS instances are not publicly accessible \| 1 \| pass \|/);
+    expect(r.stdout).toMatch(/\| `required-tags` \| .* \| \d+ \(all\) \| pass \|/);
+    expect(r.file).toMatch(/^# Guardrails of dev\n\nGenerated \S+Z from the synthesized stacks/);
+    expect(r.file).toContain("<summary><code>no-world-ingress</code>:");
+    expect(r.file).toContain("| network | `aws_vpc_security_group_ingress_rule.security-groups_alb_in_443_ipv4` | pass |");
+  }, 30_000);
+
+  it("lists every violation of an enforcing environment with its rule and address, writes the report and exits 1", async () => {
+    const r = await withPublicDatabase(() => runAudit("prod"));
+    expect(r.code).toBe(1);
+    for (const text of [r.stdout, r.file]) {
+      expect(text).toContain("**Result: FAIL**: 1 violation(s) of 1 rule(s): `rds-private`.");
+      expect(text).toMatch(/\| `rds-private` \| RDS instances are not publicly accessible \| 1 \| \*\*FAIL\*\* \(1\) \|/);
+      expect(text).toContain("### `rds-private`: 1 violation(s)\n\n| phase | address | found |\n|---|---|---|\n| database | `aws_db_instance.rds_instance` | publicly_accessible must be false |");
+    }
+    expect(r.file).toContain("| database | `aws_db_instance.rds_instance` | **FAIL** |");
+  }, 30_000);
+
+  it("does not fail on dev: the same violation is reported and the audit exits 0", async () => {
+    const r = await withPublicDatabase(() => runAudit("dev"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("| database | `aws_db_instance.rds_instance` | publicly_accessible must be false |");
+  }, 30_000);
 });

@@ -2,17 +2,22 @@
  * The reviewer's tools, on the synthesized output (run `make synth` first; the Makefile does):
  *
  *   node -r ./scripts/register.js scripts/review.ts review <env> [<compare env>]   writes cdktf.out/review/<env>.md
- *   node -r ./scripts/register.js scripts/review.ts audit <env>                    the guardrails over the JSON
+ *   node -r ./scripts/register.js scripts/review.ts audit <env>                    writes cdktf.out/audit/<env>.md
+ *
+ * The audit synthesizes the environment itself, with its guardrails reporting instead of failing, into
+ * a scratch folder it deletes: it lists every violation even where a violation fails the synth, and
+ * exits 1 there (staging, prod).
  *
  * Environment: CDKTF_OUTDIR (default cdktf.out), TF (for `show -json` of saved plans, default terraform),
  * ACCESSWEAVER_SETTINGS_ROOT (folder holding environments/, for the budget when no budget is synthesized).
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { loadEnvironment } from "../src/config/load";
 import { ENVIRONMENTS, isEnvironmentName } from "../src/naming";
 import { isObject } from "./tf-check/json";
-import { audit, auditMarkdown } from "./review/audit";
+import { audit, auditFile, auditMarkdown } from "./review/audit";
 import { EnvModel, loadEnv, ofType } from "./review/model";
 import { summarizePlans } from "./review/plan-summary";
 import { review } from "./review/report";
@@ -38,6 +43,24 @@ async function budgetOf(m: EnvModel): Promise<number> {
   return (await loadEnvironment(m.env, { rootDir: root, notice: () => undefined })).settings.monthlyBudgetUsd;
 }
 
+/** `make audit ENV=x`: prints the report, writes `<outdir>/audit/<env>.md`; 1 when an enforcing environment fails. */
+async function auditCommand(env: string, outdir: string): Promise<number> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "aw-audit-"));
+  try {
+    // Loaded here only: the review itself needs no synth.
+    const { synthesize } = await import("../src/synth");
+    await synthesize({ outdir: scratch, envSelection: env, rootDir: process.env.ACCESSWEAVER_SETTINGS_ROOT || process.cwd(), reportOnly: true });
+    const a = audit(loadEnv(scratch, env));
+    const file = path.join(outdir, "audit", `${env}.md`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${auditFile(a, new Date().toISOString().replace(/\.\d+Z$/, "Z"))}\n`);
+    process.stdout.write(`Guardrails of ${env} (${path.relative(process.cwd(), file) || file}):\n${auditMarkdown(a)}\n`);
+    return a.mode === "enforce" && a.rules.some((r) => r.findings.length > 0) ? 1 : 0;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, env = "", compare = ""] = argv;
   const outdir = process.env.CDKTF_OUTDIR || "cdktf.out";
@@ -51,12 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
   }
+  if (command === "audit") return auditCommand(env, outdir);
   const model = loadEnv(outdir, env);
-  if (command === "audit") {
-    const a = audit(model);
-    process.stdout.write(`Guardrails of ${env}:\n${auditMarkdown(a)}\n`);
-    return a.mode === "enforce" && a.stacks.some((s) => s.violations.length > 0) ? 1 : 0;
-  }
   const r = review({
     model,
     region: regionOf(model),

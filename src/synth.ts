@@ -24,6 +24,13 @@ export interface SynthOptions {
    * the tag with imageTagProblem and that the images exist).
    */
   readonly imageTagOverride?: { readonly services: readonly ServiceName[]; readonly tag: string };
+  /**
+   * `make audit`: every environment's guardrails report instead of failing, so that the audit can list
+   * all violations of an enforcing environment rather than stop at its first failing stack. Only the
+   * audit sets it, with an output folder of its own that it deletes: nothing that Terraform runs on is
+   * ever synthesized past a guardrail.
+   */
+  readonly reportOnly?: boolean;
 }
 
 /** `config` with the release's tag over the settings' image tags of the released services. */
@@ -70,7 +77,10 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
   fs.mkdirSync(path.dirname(outdir), { recursive: true });
   try {
     const app = new App({ outdir: scratch });
-    const stacks = configs.map((config) => withImageTag(config, options.imageTagOverride)).flatMap((config) => buildEnvironment(app, config));
+    const stacks = configs
+      .map((config) => withImageTag(config, options.imageTagOverride))
+      .map((config) => (options.reportOnly ? { ...config, sizing: { ...config.sizing, guardrails: "report" as const } } : config))
+      .flatMap((config) => buildEnvironment(app, config));
     app.synth();
     if (options.hcl) {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.

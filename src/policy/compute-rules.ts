@@ -39,6 +39,7 @@ function eachContainer(s: StackView, rule: string, check: (c: Container) => stri
 
 export const serviceNoPublicIp: Rule = {
   id: "ecs-no-public-ip",
+  types: ["aws_ecs_service"],
   description: "ECS services give their tasks no public IP address (only the ALB is public)",
   check(s) {
     return ofType(s, "aws_ecs_service")
@@ -49,6 +50,7 @@ export const serviceNoPublicIp: Rule = {
 
 export const containerReadOnlyRoot: Rule = {
   id: "ecs-read-only-root",
+  types: ["aws_ecs_task_definition"],
   description: "containers run with a read-only root filesystem (a writable volume for scratch files)",
   check(s) {
     return eachContainer(s, this.id, (c) => (c.readonlyRootFilesystem === true ? undefined : "readonlyRootFilesystem is not true"));
@@ -57,6 +59,7 @@ export const containerReadOnlyRoot: Rule = {
 
 export const containerNotPrivileged: Rule = {
   id: "ecs-not-privileged",
+  types: ["aws_ecs_task_definition"],
   description: "containers are not privileged and add no Linux capabilities",
   check(s) {
     return eachContainer(s, this.id, (c) => {
@@ -69,6 +72,7 @@ export const containerNotPrivileged: Rule = {
 
 export const containerLogs: Rule = {
   id: "ecs-log-configuration",
+  types: ["aws_ecs_task_definition"],
   description: "every container sends its logs somewhere (logConfiguration with a log driver)",
   check(s) {
     return eachContainer(s, this.id, (c) => (typeof c.logConfiguration?.logDriver === "string" ? undefined : "no logConfiguration with a logDriver: its output would be lost"));
@@ -77,6 +81,7 @@ export const containerLogs: Rule = {
 
 export const noSecretsInEnvironment: Rule = {
   id: "ecs-no-secret-environment",
+  types: ["aws_ecs_task_definition"],
   description: `no secret-looking names (${SECRET_LOOKING.source}) in a container's plain environment: secrets come through \`secrets\``,
   check(s) {
     return eachContainer(s, this.id, (c) => {
@@ -89,6 +94,7 @@ export const noSecretsInEnvironment: Rule = {
 
 export const safeDeployments: Rule = {
   id: "ecs-safe-deployments",
+  types: ["aws_ecs_service"],
   description: "every ECS service rolls back a failed deployment: the circuit breaker with rollback, or the CODE_DEPLOY controller",
   check(s) {
     return ofType(s, "aws_ecs_service").flatMap((r) => {
@@ -128,6 +134,7 @@ function allows(s: StackView, policy: unknown): { actions: string[]; resources: 
 
 export const taskRoleNoWildcardData: Rule = {
   id: "ecs-task-role-scoped",
+  types: ["aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment"],
   description: "task roles (what the application may call) allow no data action on resource \"*\"",
   check(s) {
     const out: Violation[] = [];

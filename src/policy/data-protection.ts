@@ -22,6 +22,7 @@ export const STATEFUL_TYPES: readonly string[] = [
 
 export const dataProtected: Rule = {
   id: "data-prevent-destroy",
+  types: STATEFUL_TYPES,
   description: `in environments whose sizing says preventDestroy (staging, prod), every resource that holds data (${STATEFUL_TYPES.join(", ")}) has lifecycle.prevent_destroy = true`,
   check(s) {
     // The environment is the one the naming contract gives the stack's name, as for the ALB's group.

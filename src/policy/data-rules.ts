@@ -1,6 +1,6 @@
 /**
- * Guardrails of the data tier: RDS instances and parameter groups, ElastiCache replication groups and
- * Secrets Manager secrets. They check the settings of each type; `prevent_destroy` on what holds data
+ * Guardrails of the data tier: RDS instances and parameter groups, ElastiCache replication groups,
+ * Secrets Manager secrets, S3 buckets' versions and the KMS key's deletion window. They check the settings of each type; `prevent_destroy` on what holds data
  * is the generic data-protection rule's concern.
  */
 import { ENVIRONMENTS, EnvironmentName, names } from "../naming";
@@ -29,6 +29,7 @@ const referenced = (value: unknown): string | undefined => (typeof value === "st
 
 export const rdsEncrypted: Rule = {
   id: "rds-encrypted",
+  types: ["aws_db_instance"],
   description: "RDS storage, Performance Insights and the master password secret are encrypted with a customer key",
   check(s) {
     const out: Violation[] = [];
@@ -44,6 +45,7 @@ export const rdsEncrypted: Rule = {
 
 export const rdsPrivate: Rule = {
   id: "rds-private",
+  types: ["aws_db_instance"],
   description: "RDS instances are not publicly accessible",
   check(s) {
     return ofType(s, "aws_db_instance")
@@ -54,6 +56,7 @@ export const rdsPrivate: Rule = {
 
 export const rdsManagedPassword: Rule = {
   id: "rds-managed-password",
+  types: ["aws_db_instance"],
   description: "the master password is generated and rotated by RDS in Secrets Manager, never in the configuration or the state",
   check(s) {
     const out: Violation[] = [];
@@ -68,6 +71,7 @@ export const rdsManagedPassword: Rule = {
 
 export const rdsBackups: Rule = {
   id: "rds-backups",
+  types: ["aws_db_instance"],
   description: `automated backups kept ${Object.entries(MIN_BACKUP_DAYS).map(([e, d]) => `${d} days in ${e}`).join(", ")}; in staging and prod kept after deletion, deletion protection on and a final snapshot`,
   check(s) {
     const out: Violation[] = [];
@@ -88,6 +92,7 @@ export const rdsBackups: Rule = {
 
 export const rdsForceSsl: Rule = {
   id: "rds-force-ssl",
+  types: ["aws_db_instance"],
   description: "RDS PostgreSQL instances use a parameter group of the stack that sets rds.force_ssl = 1",
   check(s) {
     const out: Violation[] = [];
@@ -107,6 +112,7 @@ export const rdsForceSsl: Rule = {
 
 export const rdsLogExports: Rule = {
   id: "rds-log-exports",
+  types: ["aws_db_instance"],
   description: "every log an RDS instance exports goes to a log group of the stack that the instance depends on (else RDS makes it unencrypted, kept forever)",
   check(s) {
     const out: Violation[] = [];
@@ -126,6 +132,7 @@ export const rdsLogExports: Rule = {
 
 export const redisEncrypted: Rule = {
   id: "redis-encryption-auth",
+  types: ["aws_elasticache_replication_group"],
   description: "Redis encrypts at rest with a customer key, requires TLS in transit and an AUTH token (or a user group)",
   check(s) {
     const out: Violation[] = [];
@@ -142,6 +149,7 @@ export const redisEncrypted: Rule = {
 
 export const redisSnapshots: Rule = {
   id: "redis-snapshots",
+  types: ["aws_elasticache_replication_group"],
   description: `daily Redis snapshots kept ${Object.entries(MIN_SNAPSHOT_DAYS).map(([e, d]) => `${d} day(s) in ${e}`).join(", ")}; a final snapshot in staging and prod`,
   check(s) {
     const out: Violation[] = [];
@@ -158,6 +166,7 @@ export const redisSnapshots: Rule = {
 
 export const redisLogDelivery: Rule = {
   id: "redis-log-delivery",
+  types: ["aws_elasticache_replication_group"],
   description: "Redis delivers its slow and engine logs to log groups of the stack (encrypted and retained by their own rule)",
   check(s) {
     const out: Violation[] = [];
@@ -176,6 +185,7 @@ export const redisLogDelivery: Rule = {
 
 export const secretEncrypted: Rule = {
   id: "secret-encrypted",
+  types: ["aws_secretsmanager_secret"],
   description: `Secrets Manager secrets use a customer key and a recovery window (${Object.entries(MIN_SECRET_RECOVERY_DAYS).map(([e, d]) => `${d} days in ${e}`).join(", ")})`,
   check(s) {
     const out: Violation[] = [];
@@ -191,5 +201,38 @@ export const secretEncrypted: Rule = {
   },
 };
 
+/** Days a scheduled key deletion waits where data is protected: AWS's longest window (the data it encrypts dies with it). */
+export const MIN_KEY_DELETION_DAYS = 30;
+
+export const kmsKeyDeletionWindow: Rule = {
+  id: "kms-key-deletion-window",
+  types: ["aws_kms_key"],
+  description: `in staging and prod a KMS key waits ${MIN_KEY_DELETION_DAYS} days before deletion (everything encrypted with it is lost with it)`,
+  check(s) {
+    if (!PROTECTED.has(environmentOf(s))) return [];
+    return ofType(s, "aws_kms_key")
+      .filter((r) => typeof r.config.deletion_window_in_days !== "number" || r.config.deletion_window_in_days < MIN_KEY_DELETION_DAYS)
+      .map((r) => v(this.id, r, `deletion_window_in_days is ${r.config.deletion_window_in_days ?? "unset"}; expected ${MIN_KEY_DELETION_DAYS}`));
+  },
+};
+
+export const bucketVersioned: Rule = {
+  id: "bucket-versioned",
+  types: ["aws_s3_bucket"],
+  description: "S3 buckets keep the versions of their objects (an overwrite or delete can be undone); in staging and prod force_destroy is not true",
+  check(s) {
+    const out: Violation[] = [];
+    const protect = PROTECTED.has(environmentOf(s));
+    const versioning = ofType(s, "aws_s3_bucket_versioning");
+    for (const b of ofType(s, "aws_s3_bucket")) {
+      const config = versioning.find((x) => typeof x.config.bucket === "string" && x.config.bucket.includes(`${b.address}.`));
+      const status = [config?.config.versioning_configuration].flat()[0]?.status;
+      if (status !== "Enabled") out.push(v(this.id, b, `versioning is ${status === undefined ? "not configured" : JSON.stringify(status)}; expected Enabled`));
+      if (protect && isTrue(b.config.force_destroy)) out.push(v(this.id, b, "force_destroy is true: deleting the bucket would delete every object in it"));
+    }
+    return out;
+  },
+};
+
 /** The data tier's rules, appended to the baseline. */
-export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted];
+export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted, kmsKeyDeletionWindow, bucketVersioned];

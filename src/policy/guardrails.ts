@@ -29,6 +29,11 @@ export interface Violation {
 export interface Rule {
   readonly id: string;
   readonly description: string;
+  /**
+   * The resource types the rule passes or fails, for the audit's count of what it checked; absent, it
+   * checks every resource.
+   */
+  readonly types?: readonly string[];
   check(stack: StackView): Violation[];
 }
 

@@ -1,6 +1,10 @@
+import { ENVIRONMENTS, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
-/** Guardrails for the network phase's hardening: endpoint policies, the key policy, the database tier's ACL. */
+/**
+ * Guardrails for the network phase's hardening: endpoint policies, the key policy and its use, the
+ * database tier's ACL, and what may face the internet.
+ */
 
 const v = (rule: string, r: { address: string }, message: string): Violation => ({ rule, address: r.address, message });
 const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
@@ -8,6 +12,7 @@ const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 
 export const endpointsHavePolicies: Rule = {
   id: "endpoint-policy",
+  types: ["aws_vpc_endpoint"],
   description: "every VPC endpoint has a policy (without one, AWS lets anything through it to any account's resources)",
   check(s) {
     return ofType(s, "aws_vpc_endpoint")
@@ -54,6 +59,7 @@ function statementsOf(s: StackView, policy: string): StatementView[] | undefined
 
 export const keyPolicyNoOpenPrincipal: Rule = {
   id: "kms-policy-open-principal",
+  types: ["aws_kms_key", "aws_kms_key_policy"],
   description: "no KMS key policy statement allows a wildcard principal without conditions",
   check(s) {
     const out: Violation[] = [];
@@ -76,6 +82,7 @@ const isDatabaseTier = (r: ResourceView) => r.config.tags?.Tier === "database";
 
 export const databaseSubnetsInTheirAcl: Rule = {
   id: "database-subnet-acl",
+  types: ["aws_subnet", "aws_network_acl"],
   description: "every database-tier subnet is associated with the database network ACL, which admits nothing from the world",
   check(s) {
     const out: Violation[] = [];
@@ -98,4 +105,60 @@ export const databaseSubnetsInTheirAcl: Rule = {
   },
 };
 
-export const NETWORK_RULES: readonly Rule[] = [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl];
+const envOf = (s: StackView) => ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
+
+export const onlyAlbPublic: Rule = {
+  id: "public-only-alb",
+  types: ["aws_lb", "aws_alb", "aws_elb", "aws_eip", "aws_instance", "aws_launch_template"],
+  description: "nothing faces the internet but the environment's ALB (accessweaver-<env>-alb): no other internet-facing load balancer, no elastic IP except a NAT gateway's, no instance with a public address",
+  check(s) {
+    const env = envOf(s);
+    const alb = env ? names(env).alb : undefined;
+    const out: Violation[] = [];
+    for (const lb of ofType(s, "aws_lb", "aws_alb", "aws_elb")) {
+      if (lb.config.internal !== true && (alb === undefined || lb.config.name !== alb)) out.push(v(this.id, lb, `internet-facing load balancer ${JSON.stringify(lb.config.name)}: only ${alb ?? "the environment's ALB"} may be, set internal = true`));
+    }
+    // A NAT gateway's address only sends traffic out; any other elastic IP is a way in.
+    const natAllocations = new Set(ofType(s, "aws_nat_gateway").map((n) => String(n.config.allocation_id)));
+    for (const eip of ofType(s, "aws_eip")) {
+      if (![...natAllocations].some((a) => a.includes(`${eip.address}.`))) out.push(v(this.id, eip, "an elastic IP that no NAT gateway of this stack uses: it would make something else reachable from the internet"));
+    }
+    for (const r of ofType(s, "aws_instance", "aws_launch_template")) {
+      const interfaces = [r.config, ...(r.config.network_interfaces ?? [])] as Record<string, unknown>[];
+      if (interfaces.some((i) => i.associate_public_ip_address === true || i.associate_public_ip_address === "true")) out.push(v(this.id, r, "associate_public_ip_address is true"));
+    }
+    return out;
+  },
+};
+
+/** Attributes that name the KMS key a resource encrypts with, at any depth of its configuration. */
+const KEY_ATTRIBUTE = /(^|_)kms_(master_)?key_(id|arn)$/;
+/** The environment's key as the later phases read it: the network phase's named output. */
+const NETWORK_KEY_OUTPUT = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
+/** An existing customer key given in the settings (`kms_key_arn`): a key ARN, never an alias. */
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/;
+
+export const environmentKey: Rule = {
+  id: "kms-environment-key",
+  description: "every KMS key a resource names is the environment's key: an aws_kms_key of the stack, the network phase's kms_key_arn output, or the key ARN given in the settings (never an AWS-managed alias)",
+  check(s) {
+    const own = new Set(ofType(s, "aws_kms_key").flatMap((k) => ["arn", "id", "key_id"].map((a) => `\${${k.address}.${a}}`)));
+    const ok = (value: string) => value === NETWORK_KEY_OUTPUT || KEY_ARN.test(value) || own.has(value);
+    const out: Violation[] = [];
+    const walk = (r: ResourceView, node: unknown, path: string) => {
+      if (Array.isArray(node)) node.forEach((x, i) => walk(r, x, `${path}[${i}]`));
+      else if (node !== null && typeof node === "object") {
+        for (const [k, x] of Object.entries(node)) {
+          if (k === "//" || k === "lifecycle" || k === "depends_on") continue;
+          const here = path ? `${path}.${k}` : k;
+          if (KEY_ATTRIBUTE.test(k) && typeof x === "string" && !ok(x)) out.push(v(this.id, r, `${here} is ${JSON.stringify(x)}; expected the environment's key (${NETWORK_KEY_OUTPUT} or a key of this stack)`));
+          else walk(r, x, here);
+        }
+      }
+    };
+    for (const r of s.resources) walk(r, r.config, "");
+    return out;
+  },
+};
+
+export const NETWORK_RULES: readonly Rule[] = [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey];

@@ -6,6 +6,7 @@ import { COMPUTE_RULES } from "./compute-rules";
 import { EDGE_RULES } from "./edge-rules";
 import { DATA_RULES } from "./data-rules";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { LOGGING_RULES } from "./logging-rules";
 import { NETWORK_RULES } from "./network-rules";
 import { OBSERVABILITY_RULES } from "./observability-rules";
 
@@ -39,6 +40,7 @@ export const requiredTags: Rule = {
 
 export const logGroupEncryptedAndRetained: Rule = {
   id: "log-group-encrypted-retained",
+  types: ["aws_cloudwatch_log_group"],
   description: `log groups are KMS-encrypted, declare their class (tag ${LOG_CLASS_TAG}) and keep application logs ${LOG_RETENTION_DAYS} days, audit evidence ${AUDIT_LOG_RETENTION_DAYS} days`,
   check(s) {
     const out: Violation[] = [];
@@ -64,6 +66,7 @@ export const logGroupEncryptedAndRetained: Rule = {
 
 export const kmsKeyRotated: Rule = {
   id: "kms-key-rotation",
+  types: ["aws_kms_key"],
   description: "customer-managed KMS keys rotate yearly",
   check(s) {
     return ofType(s, "aws_kms_key")
@@ -74,6 +77,7 @@ export const kmsKeyRotated: Rule = {
 
 export const noPublicIpSubnets: Rule = {
   id: "no-public-ip-subnet",
+  types: ["aws_subnet"],
   description: "no subnet assigns public IP addresses on launch (only the ALB and NAT gateways are public)",
   check(s) {
     return ofType(s, "aws_subnet")
@@ -131,6 +135,7 @@ function ingressRules(s: StackView): Ingress[] {
 
 export const noWorldOpenSecurityGroups: Rule = {
   id: "no-world-ingress",
+  types: ["aws_vpc_security_group_ingress_rule", "aws_security_group_rule", "aws_security_group", "aws_default_security_group"],
   description: "no security group admits 0.0.0.0/0 or ::/0, except the ALB's (accessweaver-<env>-alb) on TCP 80 and 443",
   check(s) {
     // The ALB's group is the one the naming contract gives the stack's environment.
@@ -151,4 +156,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES, ...OBSERVABILITY_RULES];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES, ...LOGGING_RULES, ...OBSERVABILITY_RULES];
