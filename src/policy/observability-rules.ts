@@ -17,6 +17,7 @@ const AUDIT_RETENTION_YEARS = 3;
 
 export const trailHardened: Rule = {
   id: "trail-hardened",
+  types: ["aws_cloudtrail"],
   description: "CloudTrail trails cover every region and the global services, sign their log files (digest validation) and encrypt them with a KMS key",
   check(s) {
     return ofType(s, "aws_cloudtrail").flatMap((r) => {
@@ -54,6 +55,7 @@ function shortestExpiration(s: StackView, bucket: ResourceView): number | undefi
 
 export const auditBucketLocked: Rule = {
   id: "audit-bucket-locked",
+  types: ["aws_s3_bucket", "aws_cloudtrail"],
   description: `buckets a trail delivers to are versioned and Object Locked for at least ${AUDIT_LOG_RETENTION_DAYS} days (or ${AUDIT_RETENTION_YEARS} years); they and every bucket of class audit (tag ${LOG_CLASS_TAG}) keep objects at least ${AUDIT_LOG_RETENTION_DAYS} days (three years)`,
   check(s) {
     const out: Violation[] = [];
@@ -91,6 +93,7 @@ const AWS_MANAGED_SNS_KEY = /(^|:)alias\/aws\/sns$/;
 
 export const topicCustomerKey: Rule = {
   id: "sns-topic-cmk",
+  types: ["aws_sns_topic"],
   description: "SNS topics are encrypted with a customer-managed KMS key (kms_master_key_id set, not the AWS-managed alias/aws/sns)",
   check(s) {
     return ofType(s, "aws_sns_topic").flatMap((r) => {
