@@ -295,7 +295,7 @@ class ProbeServicesStack extends PhaseStack {
 }
 
 describe("the services phase reads the load balancer only through its handles", () => {
-  const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES.filter((p) => p.phase !== "services"), { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) }];
+  const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"), { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) }];
   const prod = synthEnv(config("prod"), withProbe);
 
   it("reads the listeners and both target groups from the loadbalancer's remote state, after it", () => {

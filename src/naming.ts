@@ -222,7 +222,8 @@ export const OBSERVABILITY_ALARMS: readonly (string | ((s: ServiceName) => strin
   "redis-memory-utilization",
   "redis-evictions",
   "redis-replication-lag",
-  redisHitRatioAlarm(9999),
+  // One per shard, up to ElastiCache's limit of node groups in a cluster-mode replication group.
+  ...Array.from({ length: 500 }, (_, i) => redisHitRatioAlarm(i + 1)),
 ];
 
 /** `aw-api-gateway-unhealthy-targets[-blue|-green]`. */

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn, Token } from "cdktf";
+import { Token } from "cdktf";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { EnvironmentConfig } from "../config/settings";
 import { Redis } from "../constructs/redis";
@@ -73,7 +73,7 @@ export class CacheStack extends PhaseStack {
       jwtSecretArn: this.jwtSecret.arn,
       redisReplicationGroupId: group.replicationGroupId,
       // A set of strings, which Terraform keeps sorted: <group>-0001-001, <group>-0001-002, ... shard by shard.
-      redisMemberClusters: Fn.tolist(group.memberClusters),
+      redisMemberClusters: group.memberClusters,
     });
   }
 }
