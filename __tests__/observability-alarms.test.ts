@@ -293,6 +293,13 @@ describe("alarms: settings", () => {
     expect(json.output.availability_topic_arn).toBeUndefined();
   });
 
+  it("sns_topic_arn: the regional alarms send to the operator's topic", () => {
+    const arn = `arn:aws:sns:eu-west-1:${ACCOUNT}:ops-alerts`;
+    const alarms = alarmsOf(synthEnv(config("prod", { sns_topic_arn: arn })).json.observability!);
+    expect(alarms["accessweaver-prod-alb-response-time"].alarm_actions).toEqual([arn]);
+    expect(alarms["accessweaver-prod-alb-5xx-rate"].ok_actions).toEqual([arn]);
+  });
+
   it("alarm_thresholds overrides one threshold and leaves the others at their defaults", () => {
     const c = config("prod", { alarm_thresholds: { alb_p99_latency_ms: 25, redis_cache_hit_ratio_percent: 90 } });
     expect(c.settings.alarmThresholds).toEqual({ ...DEFAULT_ALARM_THRESHOLDS, alb_p99_latency_ms: 25, redis_cache_hit_ratio_percent: 90 });
