@@ -252,7 +252,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
   });
 });
 
-describe("prod: deployment alarms (no actions yet: the observability phase adds them)", () => {
+describe("prod: deployment alarms (no actions: the observability phase's own alarms notify)", () => {
   const json = synthesized.prod.json.services!;
   const alarms = resources(json, "aws_cloudwatch_metric_alarm");
   const rolling = SERVICES.filter((s) => SERVICE_CATALOG[s].exposure !== "alb");

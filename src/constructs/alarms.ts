@@ -46,10 +46,21 @@ export const MAX_ALARM_METRICS = 10;
 
 const isPercentile = (stat: string) => /^p\d/.test(stat);
 
-/** One alarm from its spec, sending to its targets on ALARM and on OK. */
+/** One alarm from its spec, named `accessweaver-<env>-<what>`, sending to its targets on ALARM and on OK. */
 export function metricAlarm(scope: Construct, names: Names, spec: AlarmSpec, targets: AlarmTargets, provider?: TerraformProvider): CloudwatchMetricAlarm {
   const actions = [targets.alerts, ...(spec.critical && targets.critical ? [targets.critical] : [])];
+  return alarmResource(scope, spec.what, names.alarm(spec.what), spec, actions, provider);
+}
+
+/**
+ * The alarm resource of a spec under any name: what the observability alarms and the services phase's
+ * deployment alarms (which stop a release and notify no one) share. Without actions, none is set.
+ */
+export function alarmResource(scope: Construct, id: string, name: string, spec: Omit<AlarmSpec, "what" | "critical">, actions?: string[], provider?: TerraformProvider): CloudwatchMetricAlarm {
   const watch = spec.watch;
+  if (!("metric" in watch) && Object.keys(watch.metrics).length > MAX_ALARM_METRICS) {
+    throw new Error(`${name} reads ${Object.keys(watch.metrics).length} metrics; a metric math alarm reads at most ${MAX_ALARM_METRICS}.`);
+  }
   const what =
     "metric" in watch
       ? {
@@ -69,19 +80,15 @@ export function metricAlarm(scope: Construct, names: Names, spec: AlarmSpec, tar
             { id: "e", expression: watch.expression, label: watch.label, returnData: true },
           ],
         };
-  if (!("metric" in watch) && Object.keys(watch.metrics).length > MAX_ALARM_METRICS) {
-    throw new Error(`${names.alarm(spec.what)} reads ${Object.keys(watch.metrics).length} metrics; a metric math alarm reads at most ${MAX_ALARM_METRICS}.`);
-  }
-  return new CloudwatchMetricAlarm(scope, spec.what, {
-    alarmName: names.alarm(spec.what),
+  return new CloudwatchMetricAlarm(scope, id, {
+    alarmName: name,
     alarmDescription: spec.description,
     ...what,
     evaluationPeriods: spec.evaluationPeriods,
     comparisonOperator: spec.comparison,
     threshold: spec.threshold,
     treatMissingData: spec.missing,
-    alarmActions: actions,
-    okActions: actions,
+    ...(actions ? { alarmActions: actions, okActions: actions } : {}),
     provider,
   });
 }
