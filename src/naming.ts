@@ -204,7 +204,7 @@ export type Names = ReturnType<typeof names>;
 
 /**
  * The alarms of the observability phase, by what they watch (`names().alarm(what)`): a string, or per
- * service. src/constructs/alarms.ts names its alarms from the same functions, so this list is complete.
+ * service. A test checks that every alarm the phase synthesizes, in every environment, is listed here.
  */
 export const OBSERVABILITY_ALARMS: readonly (string | ((s: ServiceName) => string[]))[] = [
   "alb-response-time",
