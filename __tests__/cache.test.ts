@@ -139,6 +139,8 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
       redis_port: expect.objectContaining({ value: 6379, sensitive: false }),
       redis_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.redis-secret_secret.arn}", sensitive: false }),
       jwt_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.jwt-secret_secret.arn}", sensitive: false }),
+      redis_replication_group_id: expect.objectContaining({ value: "${aws_elasticache_replication_group.redis_replication-group.replication_group_id}", sensitive: false }),
+      redis_member_clusters: expect.objectContaining({ value: "${tolist(aws_elasticache_replication_group.redis_replication-group.member_clusters)}", sensitive: false }),
     });
     for (const o of allOutputs(byStack)) expect(o).not.toMatch(/random_password|auth_token|secret_string/);
     // The generated values are read only by the replication group and the two secret versions.

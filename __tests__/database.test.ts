@@ -141,6 +141,7 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
       database_name: expect.objectContaining({ value: "accessweaver", sensitive: false }),
       database_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.secret_secret.arn}", sensitive: false }),
       database_master_secret_arn: expect.objectContaining({ value: "${aws_db_instance.rds_instance.master_user_secret[0].secret_arn}", sensitive: false }),
+      database_identifier: expect.objectContaining({ value: "${aws_db_instance.rds_instance.identifier}", sensitive: false }),
     });
     for (const o of allOutputs(byStack)) expect(o).not.toMatch(/random_password|auth_token|secret_string|password/);
   });

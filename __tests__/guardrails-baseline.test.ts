@@ -18,7 +18,7 @@ import { ROOT, StackJson, buildEnv, config, synthEnv } from "./support/config";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Config = Record<string, any>;
-type Phase = "network" | "database" | "cache" | "loadbalancer" | "services";
+type Phase = "network" | "database" | "cache" | "loadbalancer" | "services" | "observability";
 
 interface Removal {
   /** The protection, as the design lists it. */
@@ -56,7 +56,14 @@ const withoutWafRule = (name: string) => (json: StackJson) => {
   acl.rule = kept;
 };
 
+const [TRAIL, AUDIT_BUCKET] = ["aws_cloudtrail.audit_trail", "aws_s3_bucket.audit_bucket_bucket"];
+
 const REMOVALS: readonly Removal[] = [
+  // The audit trail kept three years, unalterable; alert topics encrypted with the environment's key.
+  { protection: "audit trail in every region", phase: "observability", remove: (j) => (at(j, TRAIL).is_multi_region_trail = false), rule: "trail-hardened", address: TRAIL, found: "is_multi_region_trail is not true", dev: true },
+  { protection: "audit trail log file validation", phase: "observability", remove: (j) => (at(j, TRAIL).enable_log_file_validation = false), rule: "trail-hardened", address: TRAIL, found: "enable_log_file_validation is not true", dev: true },
+  { protection: "audit bucket Object Lock", phase: "observability", remove: (j) => drop(j, "aws_s3_bucket_object_lock_configuration.audit_bucket_object-lock"), rule: "audit-bucket-locked", address: AUDIT_BUCKET, found: "no aws_s3_bucket_object_lock_configuration sets a default retention", dev: true },
+  { protection: "alert topic encrypted", phase: "observability", remove: (j) => delete at(j, "aws_sns_topic.alerts_topic").kms_master_key_id, rule: "sns-topic-cmk", address: "aws_sns_topic.alerts_topic", found: "kms_master_key_id is not set", dev: true },
   // Encryption at rest with the environment's key, everywhere it is offered.
   { protection: "log group encrypted", phase: "database", remove: (j) => delete at(j, "aws_cloudwatch_log_group.rds_log-postgresql_log-group").kms_key_id, rule: "log-group-encrypted-retained", address: "aws_cloudwatch_log_group.rds_log-postgresql_log-group", found: "kms_key_id is not set", dev: true },
   { protection: "RDS storage encrypted", phase: "database", remove: (j) => (at(j, DB).storage_encrypted = false), rule: "rds-encrypted", address: DB, found: "storage_encrypted must be true", dev: true },
@@ -145,7 +152,7 @@ const line = (v: Violation) => `[${v.rule}] ${v.address}: ${v.message}`;
 
 describe("the security baseline, one protection removed at a time", () => {
   it.each(["prod", "dev"] as const)("%s as configured passes every rule", (env) => {
-    for (const phase of ["network", "database", "cache", "loadbalancer", "services"] as const) {
+    for (const phase of ["network", "database", "cache", "loadbalancer", "services", "observability"] as const) {
       const { name, json } = stackOf(env, phase);
       expect(evaluate(viewOf(name, json), BASELINE_RULES).map(line)).toEqual([]);
     }

@@ -255,9 +255,9 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
+  it("publishes cluster_name, service_names, service_log_groups and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
     const blueGreen = profile.gatewayReleases === "blue-green";
-    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort());
+    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_log_groups", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort());
     if (blueGreen) expect(json.output.api_gateway_task_definition_arn.value).toBe("${aws_ecs_task_definition.aw-api-gateway_task-definition.arn}");
     expect(json.output.cluster_name.value).toBe("${aws_ecs_cluster.ecs_cluster.name}");
     expect(Object.keys(json.output.service_names.value).sort()).toEqual([...SERVICES].sort());
@@ -266,7 +266,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
   });
 });
 
-describe("prod: deployment alarms (no actions yet: the observability phase adds them)", () => {
+describe("prod: deployment alarms (no actions: the observability phase's own alarms notify)", () => {
   const json = synthesized.prod.json.services!;
   const alarms = resources(json, "aws_cloudwatch_metric_alarm");
   const rolling = SERVICES.filter((s) => SERVICE_CATALOG[s].exposure !== "alb");

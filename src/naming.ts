@@ -189,6 +189,12 @@ export function names(env: EnvironmentName) {
     alarm: (metric: string) => fit("alarm", `${prefix}-${metric}`),
     alertsTopic: fit("snsTopic", `${prefix}-alerts`),
     criticalTopic: fit("snsTopic", `${prefix}-alerts-critical`),
+    /** The Route 53 health-check alarm's topic, in us-east-1 (Route 53 publishes its metrics there only). */
+    availabilityTopic: fit("snsTopic", `${prefix}-alerts-availability`),
+    /** Encrypts that topic: KMS keys are regional, so it has its own key in us-east-1. */
+    availabilityKeyAlias: fit("kmsAlias", `alias/${prefix}-alerts-availability`),
+    /** Namespace of the metrics this project derives from logs (metric filters). */
+    logMetricNamespace: `AccessWeaver/${env}`,
     trail: fit("trail", `${prefix}-audit-trail`),
     trailLogGroup: fit("logGroup", `/aws/cloudtrail/${prefix}`),
     /** The role CloudTrail assumes to write the trail to its log group. */
@@ -200,6 +206,40 @@ export function names(env: EnvironmentName) {
   };
 }
 export type Names = ReturnType<typeof names>;
+
+/**
+ * The alarms of the observability phase, by what they watch (`names().alarm(what)`): a string, or per
+ * service. A test checks that every alarm the phase synthesizes, in every environment, is listed here.
+ */
+export const OBSERVABILITY_ALARMS: readonly (string | ((s: ServiceName) => string[]))[] = [
+  "alb-response-time",
+  "alb-5xx-rate",
+  "waf-blocked-requests",
+  "route53-health-check",
+  (s) => (["blue", "green", undefined] as const).map((slot) => unhealthyTargetsAlarm(s, slot)),
+  (s) => ["cpu-utilization", "memory-utilization", "running-tasks-below-desired", "error-logs"].map((m) => `${s}-${m}`),
+  "rds-cpu-utilization",
+  "rds-free-storage",
+  "rds-connections",
+  "rds-read-latency",
+  "rds-write-latency",
+  "redis-engine-cpu-utilization",
+  "redis-memory-utilization",
+  "redis-evictions",
+  "redis-replication-lag",
+  // One per shard, up to ElastiCache's limit of node groups in a cluster-mode replication group.
+  ...Array.from({ length: 500 }, (_, i) => redisHitRatioAlarm(i + 1)),
+];
+
+/** `aw-api-gateway-unhealthy-targets[-blue|-green]`. */
+export function unhealthyTargetsAlarm(service: ServiceName, slot?: DeploymentSlot): string {
+  return `${service}-unhealthy-targets${slot ? `-${slot}` : ""}`;
+}
+
+/** One hit-ratio alarm per shard (`redis-cache-hit-ratio-0001`), numbered as ElastiCache numbers node groups. */
+export function redisHitRatioAlarm(shard: number): string {
+  return `redis-cache-hit-ratio-${String(shard).padStart(4, "0")}`;
+}
 
 /** One name that the project builds, with the kind of resource that carries it. */
 export interface NamedResource {
@@ -272,12 +312,15 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("codedeployRole", "iamRole", n.codedeployRole);
   add("serviceNamespace", "dnsNamespace", n.serviceNamespace);
   add("discoveryService", "dnsLabel", ...SERVICES.map(n.discoveryService));
-  // The guide's three alarms, and the longest per-service alarm the observability phase names.
-  add("alarm", "alarm", ...["alb-response-time", "rds-cpu-utilization", "redis-memory-utilization", ...SERVICES.map((s) => `${s}-running-tasks-below-desired`)].map(n.alarm));
+  // Every alarm the observability phase names (src/constructs/alarms.ts), with the widest shard and slot.
+  add("alarm", "alarm", ...OBSERVABILITY_ALARMS.flatMap((what) => (typeof what === "string" ? [what] : SERVICES.flatMap(what))).map(n.alarm));
   // The services phase's deployment alarms: one per rolling service, two per target group of a blue/green one.
   add("alarm", "alarm", ...SERVICES.flatMap((s) => [`${s}-deployment`, ...(["blue", "green"] as const).flatMap((slot) => [`${s}-${slot}-5xx`, `${s}-${slot}-p99-response-time`])]).map(n.alarm));
   add("alertsTopic", "snsTopic", n.alertsTopic);
   add("criticalTopic", "snsTopic", n.criticalTopic);
+  add("availabilityTopic", "snsTopic", n.availabilityTopic);
+  add("availabilityKeyAlias", "kmsAlias", n.availabilityKeyAlias);
+  add("logMetricNamespace", "internal", n.logMetricNamespace);
   add("trail", "trail", n.trail);
   add("trailLogGroup", "logGroup", n.trailLogGroup);
   add("trailLogsRole", "iamRole", n.trailLogsRole);

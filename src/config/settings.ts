@@ -1,6 +1,7 @@
 import { EnvironmentName, SERVICES, ServiceName } from "../naming";
 import { LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX, isPrivate, parseCidr } from "./cidr";
 import { elbLogDeliveryPrincipal } from "./elb-log-delivery";
+import { AlarmThresholds, DEFAULT_ALARM_THRESHOLDS, checkAlarmThresholds } from "./alarm-thresholds";
 import { SettingProblem, SettingsError, show } from "./errors";
 import { MAX_AZ_COUNT, MAX_SERVICE_COUNT, PROFILES, SizingProfile } from "./profiles";
 
@@ -49,6 +50,8 @@ export interface Settings {
   readonly guarddutyEnabled: boolean;
   /** Enable Security Hub with the AWS Foundational Security Best Practices standard (off, as GuardDuty). */
   readonly securityHubEnabled: boolean;
+  /** Every alarm threshold (src/config/alarm-thresholds.ts): the settings' values over the defaults. */
+  readonly alarmThresholds: AlarmThresholds;
 }
 
 /**
@@ -195,6 +198,7 @@ export const FIELDS = {
   inspector_enabled: field(bool, () => true),
   guardduty_enabled: field(bool, () => false),
   security_hub_enabled: field(bool, () => false),
+  alarm_thresholds: field(checkAlarmThresholds, () => DEFAULT_ALARM_THRESHOLDS),
 } satisfies Record<string, Field<unknown>>;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -319,6 +323,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       inspectorEnabled: d.inspector_enabled,
       guarddutyEnabled: d.guardduty_enabled,
       securityHubEnabled: d.security_hub_enabled,
+      alarmThresholds: d.alarm_thresholds,
     },
     sizing: { ...profile, services },
   };

@@ -1,4 +1,7 @@
 import { Construct } from "constructs";
+import { TerraformProvider } from "cdktf";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
@@ -27,6 +30,8 @@ export interface AlertTopicProps {
   readonly emails?: readonly string[];
   /** https subscribers (PagerDuty, chat webhooks); they must confirm the subscription themselves. @default none */
   readonly httpsEndpoints?: readonly string[];
+  /** The provider of another region (the us-east-1 availability topic). @default the stack's */
+  readonly provider?: TerraformProvider;
 }
 
 /** Minutes Terraform waits for an https subscriber to confirm before the apply fails. */
@@ -42,7 +47,8 @@ export class AlertTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertTopicProps) {
     super(scope, id);
-    this.topic = new SnsTopic(this, "topic", { name: props.name, kmsMasterKeyId: props.kmsKeyArn });
+    const provider = props.provider;
+    this.topic = new SnsTopic(this, "topic", { name: props.name, kmsMasterKeyId: props.kmsKeyArn, provider });
     this.arn = this.topic.arn;
     const publish: Statement[] = props.publishers.map((p) => ({
       sid: p.sid,
@@ -62,8 +68,8 @@ export class AlertTopic extends Construct {
         conditions: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
       },
     ]);
-    new SnsTopicPolicy(this, "policy", { arn: this.topic.arn, policy: policy.json });
-    (props.emails ?? []).forEach((email, i) => new SnsTopicSubscription(this, `email-${i}`, { topicArn: this.topic.arn, protocol: "email", endpoint: email }));
+    new SnsTopicPolicy(this, "policy", { arn: this.topic.arn, policy: policy.json, provider });
+    (props.emails ?? []).forEach((email, i) => new SnsTopicSubscription(this, `email-${i}`, { topicArn: this.topic.arn, protocol: "email", endpoint: email, provider }));
     (props.httpsEndpoints ?? []).forEach(
       (url, i) =>
         new SnsTopicSubscription(this, `https-${i}`, {
@@ -74,6 +80,7 @@ export class AlertTopic extends Construct {
           // leaving a subscription that silently delivers nothing.
           endpointAutoConfirms: true,
           confirmationTimeoutInMinutes: HTTPS_CONFIRMATION_MINUTES,
+          provider,
         }),
     );
   }
@@ -88,4 +95,59 @@ export function alertPublishers(n: Names, accountId: string, region: string, par
     { sid: "AllowBudgets", service: "budgets.amazonaws.com", sourceArns: [arn("budgets", `budget/${n.budget}`, "")] },
     { sid: "AllowEventBridgeRules", service: "events.amazonaws.com", sourceArns: [arn("events", `rule/${n.eventRulePattern}`)] },
   ];
+}
+
+/** What a publisher does with the topic's key: SNS asks for a data key and decrypts it (the network key grants the same). */
+export const PUBLISH_KEY_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"];
+
+/** Key-policy statements that let each publisher use a topic's key, for this account's named resources only. */
+export function publisherKeyStatements(publishers: readonly AlertPublisher[], accountId: string): Statement[] {
+  return publishers.map((p) => ({
+    sid: p.sid,
+    actions: PUBLISH_KEY_ACTIONS,
+    resources: ["*"],
+    principals: [{ type: "Service", identifiers: [p.service] }],
+    conditions: [sourceAccount(accountId), sourceArn(...p.sourceArns)],
+  }));
+}
+
+export interface AlertKeyProps {
+  readonly alias: string;
+  readonly description: string;
+  readonly accountId: string;
+  readonly partition: string;
+  /** Who publishes to the topics the key encrypts. */
+  readonly publishers: readonly AlertPublisher[];
+  readonly deletionWindowDays: number;
+  /** Terraform refuses to destroy the key (prod and staging, as every key: the data-prevent-destroy guardrail). */
+  readonly preventDestroy: boolean;
+  readonly provider?: TerraformProvider;
+}
+
+/**
+ * A key for alert topics only, where the environment's key cannot serve (KMS keys are regional, and a
+ * CloudWatch alarm cannot publish to a topic encrypted with the AWS-managed SNS key): the account's IAM
+ * administers it, the publishers use it, rotated yearly.
+ */
+export class AlertKey extends Construct {
+  readonly key: KmsKey;
+  readonly arn: string;
+
+  constructor(scope: Construct, id: string, props: AlertKeyProps) {
+    super(scope, id);
+    const policy = policyDocument(this, "key-policy", [
+      { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${props.partition}:iam::${props.accountId}:root`] }] },
+      ...publisherKeyStatements(props.publishers, props.accountId),
+    ]);
+    this.key = new KmsKey(this, "key", {
+      description: props.description,
+      enableKeyRotation: true,
+      deletionWindowInDays: props.deletionWindowDays,
+      policy: policy.json,
+      lifecycle: { preventDestroy: props.preventDestroy },
+      provider: props.provider,
+    });
+    new KmsAlias(this, "alias", { name: props.alias, targetKeyId: this.key.keyId, provider: props.provider });
+    this.arn = this.key.arn;
+  }
 }

@@ -1,8 +1,9 @@
 import { Construct } from "constructs";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { AlarmSpec, alarmResource } from "./alarms";
 
-// These alarms stop and roll back a deployment; they notify no one yet: the observability phase adds
-// their SNS actions.
+// These alarms stop and roll back a deployment; they notify no one: the observability phase's alarms
+// (the running tasks, the gateway's 5xx rate and latency) tell people.
 
 /** Minutes a rolling service may run fewer tasks than its floor before its deployment rolls back. */
 export const RUNNING_TASKS_MINUTES = 3;
@@ -16,19 +17,15 @@ export const TARGET_P99_SECONDS = 2;
  * floor) for three minutes, from Container Insights. ECS rolls the deployment back when it fires.
  */
 export function runningTasksAlarm(scope: Construct, id: string, props: { name: string; clusterName: string; serviceName: string; floor: number }): CloudwatchMetricAlarm {
-  return new CloudwatchMetricAlarm(scope, id, {
-    alarmName: props.name,
-    alarmDescription: `${props.serviceName} runs fewer than ${props.floor} tasks: its deployment rolls back`,
-    namespace: "ECS/ContainerInsights",
-    metricName: "RunningTaskCount",
-    dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceName },
-    statistic: "Minimum",
+  return alarmResource(scope, id, props.name, {
+    description: `${props.serviceName} runs fewer than ${props.floor} tasks: its deployment rolls back`,
+    watch: { metric: { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceName }, stat: "Minimum" } },
     period: 60,
     evaluationPeriods: RUNNING_TASKS_MINUTES,
-    comparisonOperator: "LessThanThreshold",
+    comparison: "LessThanThreshold",
     threshold: props.floor,
     // Container Insights reports 0 for a service with no task: missing data means no metrics, not no tasks.
-    treatMissingData: "missing",
+    missing: "missing",
   });
 }
 
@@ -37,29 +34,20 @@ export function runningTasksAlarm(scope: Construct, id: string, props: { name: s
  * A group without traffic reports nothing, which is not an error.
  */
 export function targetGroupAlarms(scope: Construct, id: string, props: { names: { errors: string; latency: string }; loadBalancer: string; targetGroup: string }): CloudwatchMetricAlarm[] {
-  const common = {
-    namespace: "AWS/ApplicationELB",
-    dimensions: { LoadBalancer: props.loadBalancer, TargetGroup: props.targetGroup },
-    period: 60,
-    comparisonOperator: "GreaterThanThreshold",
-    treatMissingData: "notBreaching",
-  };
+  const metric = (metricName: string, stat: string) => ({ metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: { LoadBalancer: props.loadBalancer, TargetGroup: props.targetGroup }, stat } });
+  const common = { period: 60, comparison: "GreaterThanThreshold", missing: "notBreaching" } satisfies Partial<AlarmSpec>;
   return [
-    new CloudwatchMetricAlarm(scope, `${id}-5xx`, {
+    alarmResource(scope, `${id}-5xx`, props.names.errors, {
       ...common,
-      alarmName: props.names.errors,
-      alarmDescription: `More than ${TARGET_5XX_PER_MINUTE} target 5xx a minute: CodeDeploy stops the shift and rolls back`,
-      metricName: "HTTPCode_Target_5XX_Count",
-      statistic: "Sum",
+      description: `More than ${TARGET_5XX_PER_MINUTE} target 5xx a minute: CodeDeploy stops the shift and rolls back`,
+      watch: metric("HTTPCode_Target_5XX_Count", "Sum"),
       evaluationPeriods: 2,
       threshold: TARGET_5XX_PER_MINUTE,
     }),
-    new CloudwatchMetricAlarm(scope, `${id}-p99`, {
+    alarmResource(scope, `${id}-p99`, props.names.latency, {
       ...common,
-      alarmName: props.names.latency,
-      alarmDescription: `p99 target response time above ${TARGET_P99_SECONDS} s: CodeDeploy stops the shift and rolls back`,
-      metricName: "TargetResponseTime",
-      extendedStatistic: "p99",
+      description: `p99 target response time above ${TARGET_P99_SECONDS} s: CodeDeploy stops the shift and rolls back`,
+      watch: metric("TargetResponseTime", "p99"),
       evaluationPeriods: 3,
       threshold: TARGET_P99_SECONDS,
     }),

@@ -3,7 +3,6 @@
  * alert topics. Each rule reads the synthesized configuration, as Terraform will see it.
  */
 import { AUDIT_LOG_RETENTION_DAYS } from "../config/profiles";
-import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
 const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
@@ -56,7 +55,8 @@ function shortestExpiration(s: StackView, bucket: ResourceView): number | undefi
 export const auditBucketLocked: Rule = {
   id: "audit-bucket-locked",
   types: ["aws_s3_bucket", "aws_cloudtrail"],
-  description: `buckets a trail delivers to are versioned and Object Locked for at least ${AUDIT_LOG_RETENTION_DAYS} days (or ${AUDIT_RETENTION_YEARS} years); they and every bucket of class audit (tag ${LOG_CLASS_TAG}) keep objects at least ${AUDIT_LOG_RETENTION_DAYS} days (three years)`,
+  // Other buckets of class audit (the ALB's access logs) are held to three years by log-bucket-retention.
+  description: `buckets a trail delivers to are versioned, Object Locked for at least ${AUDIT_LOG_RETENTION_DAYS} days (or ${AUDIT_RETENTION_YEARS} years) and keep objects at least ${AUDIT_LOG_RETENTION_DAYS} days (three years)`,
   check(s) {
     const out: Violation[] = [];
     const buckets = ofType(s, "aws_s3_bucket");
@@ -67,18 +67,13 @@ export const auditBucketLocked: Rule = {
       }
     }
     for (const b of buckets) {
-      const trailBucket = trails.some((t) => references(t.config.s3_bucket_name, b));
-      const audit = b.config.tags?.[LOG_CLASS_TAG] === "audit";
-      if (!trailBucket && !audit) continue;
-      if (trailBucket) {
-        if (b.config.object_lock_enabled !== true) out.push(v(this.id, b, "object_lock_enabled is not true: audit logs could be altered or deleted (Object Lock can only be enabled when the bucket is created)"));
-        const versioning = ofType(s, "aws_s3_bucket_versioning").find((x) => references(x.config.bucket, b));
-        const status = blocks<Record<string, unknown>>(versioning?.config.versioning_configuration)[0]?.status;
-        if (status !== "Enabled") out.push(v(this.id, b, "versioning is not Enabled: an overwritten log file would be lost"));
-        const lock = ofType(s, "aws_s3_bucket_object_lock_configuration").find((x) => references(x.config.bucket, b));
-        const short = shortLock(lock);
-        if (short) out.push(v(this.id, b, short));
-      }
+      if (!trails.some((t) => references(t.config.s3_bucket_name, b))) continue;
+      if (b.config.object_lock_enabled !== true) out.push(v(this.id, b, "object_lock_enabled is not true: audit logs could be altered or deleted (Object Lock can only be enabled when the bucket is created)"));
+      const versioning = ofType(s, "aws_s3_bucket_versioning").find((x) => references(x.config.bucket, b));
+      const status = blocks<Record<string, unknown>>(versioning?.config.versioning_configuration)[0]?.status;
+      if (status !== "Enabled") out.push(v(this.id, b, "versioning is not Enabled: an overwritten log file would be lost"));
+      const short = shortLock(ofType(s, "aws_s3_bucket_object_lock_configuration").find((x) => references(x.config.bucket, b)));
+      if (short) out.push(v(this.id, b, short));
       const expires = shortestExpiration(s, b);
       if (expires !== undefined && expires < AUDIT_LOG_RETENTION_DAYS) {
         out.push(v(this.id, b, `the lifecycle expires objects after ${expires} days; audit evidence is kept at least ${AUDIT_LOG_RETENTION_DAYS} (three years)`));

@@ -71,6 +71,9 @@ export class CacheStack extends PhaseStack {
       redisPort: Token.asString(this.redis.port),
       redisSecretArn: this.redisSecret.arn,
       jwtSecretArn: this.jwtSecret.arn,
+      redisReplicationGroupId: group.replicationGroupId,
+      // A set of strings, which Terraform keeps sorted: <group>-0001-001, <group>-0001-002, ... shard by shard.
+      redisMemberClusters: group.memberClusters,
     });
   }
 }

@@ -50,6 +50,7 @@ export const DATABASE_HANDLES = {
   databaseName: { output: "database_name", kind: "string", description: "Name of the application database" },
   databaseSecretArn: { output: "database_secret_arn", kind: "string", description: "Secret accessweaver/<env>/database: host, port, dbname, username and the ARN of the master password secret" },
   databaseMasterSecretArn: { output: "database_master_secret_arn", kind: "string", description: "Secret holding the master password, created and rotated by RDS" },
+  databaseIdentifier: { output: "database_identifier", kind: "string", description: "Identifier of the PostgreSQL instance: the DBInstanceIdentifier dimension of its CloudWatch metrics" },
 } as const satisfies HandleSpecs;
 export type DatabaseHandles = Handles<typeof DATABASE_HANDLES>;
 
@@ -59,6 +60,12 @@ export const CACHE_HANDLES = {
   redisPort: { output: "redis_port", kind: "string", description: "Redis port" },
   redisSecretArn: { output: "redis_secret_arn", kind: "string", description: "Secret accessweaver/<env>/redis: configuration endpoint, port, TLS flag and AUTH token" },
   jwtSecretArn: { output: "jwt_secret_arn", kind: "string", description: "Secret accessweaver/<env>/jwt: the JWT signing secret and its expiration" },
+  redisReplicationGroupId: { output: "redis_replication_group_id", kind: "string", description: "The Redis replication group (guide: aws elasticache describe-replication-groups)" },
+  redisMemberClusters: {
+    output: "redis_member_clusters",
+    kind: "list",
+    description: "The group's nodes (<group>-<shard>-<node>, sorted): the CacheClusterId dimension of their CloudWatch metrics",
+  },
 } as const satisfies HandleSpecs;
 export type CacheHandles = Handles<typeof CACHE_HANDLES>;
 
@@ -85,6 +92,7 @@ export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
 export const SERVICES_HANDLES = {
   clusterName: { output: "cluster_name", kind: "string", description: "The ECS cluster (guide: aws ecs describe-services --cluster)" },
   serviceNames: { output: "service_names", kind: { keys: SERVICES }, description: "ECS service name of each AccessWeaver service" },
+  serviceLogGroups: { output: "service_log_groups", kind: { keys: SERVICES }, description: "Log group of each service (guide: aws logs tail /ecs/accessweaver-<env>/aw-api-gateway)" },
   healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
   gatewayTaskDefinitionArn: {
     output: "api_gateway_task_definition_arn",
@@ -107,6 +115,13 @@ export const OBSERVABILITY_HANDLES = {
   auditTrailArn: { output: "audit_trail_arn", kind: "string", description: "The CloudTrail trail accessweaver-<env>-audit-trail (guide: aws cloudtrail get-trail-status --name)" },
   auditBucketName: { output: "audit_bucket_name", kind: "string", description: "The Object Lock bucket the trail delivers to (the guide's accessweaver-<env>-audit-logs, with the account id)" },
   auditLogGroupName: { output: "audit_log_group_name", kind: "string", description: "The log group the trail delivers to (aws logs filter-log-events --log-group-name)" },
+  availabilityTopicArn: {
+    output: "availability_topic_arn",
+    kind: "string",
+    description: "SNS topic in us-east-1 of the Route 53 health-check alarm (Route 53 publishes its metrics there only)",
+    when: (c) => c.settings.region !== "us-east-1",
+  },
+  dashboardName: { output: "dashboard_name", kind: "string", description: "The CloudWatch dashboard of the environment (guide: AccessWeaver-Production)" },
 } as const satisfies HandleSpecs;
 export type ObservabilityHandles = Handles<typeof OBSERVABILITY_HANDLES>;
 

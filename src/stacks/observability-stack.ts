@@ -1,14 +1,19 @@
 import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { postgresMaxConnections } from "../config/alarm-thresholds";
+import { CATALOG } from "../config/services";
+import { AlarmTargets, ObservabilityAlarms, healthCheckSpec, metricAlarm } from "../constructs/alarms";
+import { Dashboard } from "../constructs/dashboard";
 import { EnvironmentConfig } from "../config/settings";
 import { partitionOf } from "../naming";
-import { AlertTopic, alertPublishers } from "../constructs/alerts";
+import { AlertKey, AlertTopic, alertPublishers } from "../constructs/alerts";
 import { AuditTrail } from "../constructs/audit-trail";
 import { MonthlyBudget } from "../constructs/budget";
 import { AlertRule, codedeployDeploymentFailures, ecsDeploymentFailures, guarddutyFindings } from "../constructs/event-rules";
 import { SecurityScanning } from "../constructs/security-scanning";
-import { CATALOG } from "../config/services";
 import { BuiltPhases, publishHandles, readHandles } from "./handles";
 import { PhaseStack } from "./phase-stack";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 
 /**
  * Phase 6 (the guide's "Monitoring Production", "Audit Trail", "Security Scanning" and "Cost Monitoring"):
@@ -22,6 +27,12 @@ export class ObservabilityStack extends PhaseStack {
   readonly alertsTopicArn: string;
   /** The paging endpoints' topic, for critical alarms only; undefined without paging endpoints. */
   readonly critical?: AlertTopic;
+  readonly alarms: ObservabilityAlarms;
+  /** The Route 53 health check's alarm: in us-east-1, where Route 53 publishes its metrics. */
+  readonly availabilityAlarm: CloudwatchMetricAlarm;
+  /** Its topic in us-east-1; undefined when the environment's region is us-east-1 (its own topics serve). */
+  readonly availabilityTopic?: AlertTopic;
+  readonly dashboard: Dashboard;
   /** The trail, its locked bucket and its log group. */
   readonly audit: AuditTrail;
   readonly scanning: SecurityScanning;
@@ -44,6 +55,92 @@ export class ObservabilityStack extends PhaseStack {
     if (s.alertPagingEndpoints.length > 0) {
       this.critical = new AlertTopic(this, "alerts-critical", { ...topic, name: n.criticalTopic, httpsEndpoints: s.alertPagingEndpoints });
     }
+
+    // Alarms and dashboard
+    // Every alarm and widget is built from the names and dimensions the earlier phases publish.
+    const database = readHandles(this, built, "database");
+    const cache = readHandles(this, built, "cache");
+    const lb = readHandles(this, built, "loadbalancer");
+    const services = readHandles(this, built, "services");
+    const gateway = CATALOG.find((spec) => spec.exposure === "alb")!.name;
+    const thresholds = s.alarmThresholds;
+    const targets: AlarmTargets = { alerts: this.alertsTopicArn, critical: this.critical?.arn };
+    const { shards, replicasPerShard } = config.sizing.cache;
+    // The nodes' ids (CacheClusterId) from the group itself, sorted shard by shard; the count is the profile's.
+    const redisNodes = Array.from({ length: shards * (replicasPerShard + 1) }, (_, i) => Fn.element(cache.redisMemberClusters, i));
+    // arn:<partition>:wafv2:<region>:<account>:regional/webacl/<name>/<id>: the WebACL dimension is the name.
+    const webAclName = Fn.element(Fn.split("/", lb.wafWebAclArn), 2);
+    this.alarms = new ObservabilityAlarms(this, "alarms", {
+      names: n,
+      region: s.region,
+      thresholds,
+      targets,
+      albArnSuffix: lb.albArnSuffix,
+      targetGroups: lb.greenTargetGroupArnSuffix
+        ? [
+            { slot: "blue", arnSuffix: lb.targetGroupArnSuffix },
+            { slot: "green", arnSuffix: lb.greenTargetGroupArnSuffix },
+          ]
+        : [{ arnSuffix: lb.targetGroupArnSuffix }],
+      webAclName,
+      clusterName: services.clusterName,
+      serviceNames: services.serviceNames,
+      gateway,
+      gatewayLogGroup: services.serviceLogGroups[gateway],
+      databaseIdentifier: database.databaseIdentifier,
+      databaseAllocatedStorageGb: config.sizing.database.allocatedStorageGb,
+      databaseMaxConnections: postgresMaxConnections(config.sizing.database.instanceClass),
+      redisNodes,
+      redisReplicasPerShard: replicasPerShard,
+    });
+
+    // Route 53 publishes health-check metrics in us-east-1 only; an alarm reads its own region's metrics and
+    // publishes to its own region's topics, and KMS keys are regional: alarm, key and topic live there.
+    const availability = healthCheckSpec({ healthCheckId: lb.healthCheckId, minutes: thresholds.health_check_failing_minutes, domain: s.domainName });
+    if (s.region === "us-east-1") {
+      this.availabilityAlarm = metricAlarm(this, n, availability, targets);
+    } else {
+      const usEast1 = this.awsProvider("aws-us-east-1", "us-east-1", "us-east-1");
+      const publishers = alertPublishers(n, s.accountId, "us-east-1", partition).filter((p) => p.service === "cloudwatch.amazonaws.com");
+      const key = new AlertKey(this, "availability-key", {
+        alias: n.availabilityKeyAlias,
+        description: `AccessWeaver ${config.env}: the us-east-1 availability alert topic`,
+        accountId: s.accountId,
+        partition,
+        publishers,
+        deletionWindowDays: config.sizing.kmsDeletionWindowDays,
+        preventDestroy: config.sizing.preventDestroy,
+        provider: usEast1,
+      });
+      // One alarm sends here, and it is critical: the paging endpoints subscribe beside the alert endpoints.
+      this.availabilityTopic = new AlertTopic(this, "availability", {
+        name: n.availabilityTopic,
+        kmsKeyArn: key.arn,
+        accountId: s.accountId,
+        region: "us-east-1",
+        partition,
+        publishers,
+        emails: s.alertEmails,
+        httpsEndpoints: [...s.alertHttpsEndpoints, ...s.alertPagingEndpoints],
+        provider: usEast1,
+      });
+      this.availabilityAlarm = metricAlarm(this, n, availability, { alerts: this.availabilityTopic.arn }, usEast1);
+    }
+
+    this.dashboard = new Dashboard(this, "dashboard", {
+      name: n.dashboard,
+      region: s.region,
+      albArnSuffix: lb.albArnSuffix,
+      healthCheckId: lb.healthCheckId,
+      clusterName: services.clusterName,
+      serviceNames: services.serviceNames,
+      databaseIdentifier: database.databaseIdentifier,
+      redisNodes,
+      errorMetric: this.alarms.errorMetric,
+      p99LatencySeconds: thresholds.alb_p99_latency_ms / 1000,
+      errorRatePercent: thresholds.alb_5xx_percent,
+      hitRatioPercent: thresholds.redis_cache_hit_ratio_percent,
+    });
 
     // Audit trail, security scanning, budget and event rules
     const protect = config.sizing.preventDestroy;
@@ -70,7 +167,6 @@ export class ObservabilityStack extends PhaseStack {
     // Budgets ORs the values of one filter: one tag, the environment's, so each budget counts its own environment.
     new MonthlyBudget(this, "budget", { name: n.budget, accountId: s.accountId, limitUsd: s.monthlyBudgetUsd, topicArn: this.alertsTopicArn, tag: { key: "Environment", value: config.env } });
     // The services phase rolls failed deployments back; these rules are how a failed release reaches people.
-    const services = readHandles(this, built, "services");
     new AlertRule(this, "ecs-deployment-failures", {
       name: n.eventRule("ecs-deployment-failures"),
       description: `A deployment of a service of ${n.cluster} failed (the circuit breaker rolled it back)`,
@@ -78,7 +174,6 @@ export class ObservabilityStack extends PhaseStack {
       topicArn: this.alertsTopicArn,
     });
     if (config.sizing.gatewayReleases === "blue-green") {
-      const gateway = CATALOG.find((spec) => spec.exposure === "alb")!.name;
       new AlertRule(this, "codedeploy-deployment-failures", {
         name: n.eventRule("codedeploy-deployment-failures"),
         description: `A blue/green deployment of ${n.codedeployGroup(gateway)} failed (CodeDeploy rolled it back)`,
@@ -101,6 +196,8 @@ export class ObservabilityStack extends PhaseStack {
       auditTrailArn: this.audit.trailArn,
       auditBucketName: n.auditBucket(s.accountId),
       auditLogGroupName: n.trailLogGroup,
+      availabilityTopicArn: this.availabilityTopic?.arn,
+      dashboardName: this.dashboard.dashboard.dashboardName,
     });
   }
 }

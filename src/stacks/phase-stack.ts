@@ -70,12 +70,7 @@ export abstract class PhaseStack extends TerraformStack {
       encrypt: true,
       dynamodbTable: n.lockTable,
     });
-    new AwsProvider(this, "aws", {
-      region: s.region,
-      // Terraform refuses to touch any other account: prod cannot be applied with dev credentials.
-      allowedAccountIds: [s.accountId],
-      defaultTags: [{ tags: defaultTags({ env: props.config.env, phase, costCenter: s.costCenter, owner: s.owner }) }],
-    });
+    this.awsProvider("aws", s.region);
     // An older or a 2.x Terraform stops at init instead of planning with behaviour nobody checked.
     this.addOverride("terraform.required_version", TERRAFORM_VERSIONS);
     // cdktf writes the provider's short name; reviewers and `terraform init` read the full source.
@@ -102,6 +97,21 @@ export abstract class PhaseStack extends TerraformStack {
       );
     }
     return json;
+  }
+
+  /**
+   * An AWS provider of this stack: the environment's account only and the default tags, in `region`;
+   * with an alias, a second one for resources that must live in another region.
+   */
+  protected awsProvider(id: string, region: string, alias?: string): AwsProvider {
+    const s = this.config.settings;
+    return new AwsProvider(this, id, {
+      region,
+      ...(alias ? { alias } : {}),
+      // Terraform refuses to touch any other account: prod cannot be applied with dev credentials.
+      allowedAccountIds: [s.accountId],
+      defaultTags: [{ tags: defaultTags({ env: this.config.env, phase: this.phase, costCenter: s.costCenter, owner: s.owner }) }],
+    });
   }
 
   /**

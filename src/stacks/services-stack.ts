@@ -155,6 +155,7 @@ export class ServicesStack extends PhaseStack {
     publishHandles(this, "services", {
       clusterName: this.cluster.cluster.name,
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
+      serviceLogGroups: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].logGroup.logGroup.name])) as Record<ServiceName, string>,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
       gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
     });
