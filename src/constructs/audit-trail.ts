@@ -75,7 +75,9 @@ export class AuditTrail extends Construct {
       name: props.roleName,
       service: "cloudtrail.amazonaws.com",
       accountId: props.accountId,
-      sourceArns: [this.trailArn],
+      // AWS documents CloudTrail's CloudWatch Logs role with a bare trust policy and no sign that CloudTrail
+      // sends aws:SourceArn when it assumes it: a condition could fail the trail's creation.
+      sourceArns: "unconditioned",
       // CloudTrail names its streams `<account>_CloudTrail_<region>`: this log group's streams only.
       statements: [{ sid: "WriteTrailLogStreams", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroupArn}:log-stream:*`] }],
     });

@@ -61,8 +61,13 @@ export interface ServiceRoleProps {
   readonly service: string;
   /** The account the service acts for (confused-deputy protection on the trust policy). */
   readonly accountId: string;
-  /** The resources the service acts for (`aws:SourceArn` patterns, e.g. this account's flow logs). */
-  readonly sourceArns: string[];
+  /**
+   * The resources the service acts for (`aws:SourceArn` patterns, e.g. this account's flow logs), with
+   * `aws:SourceAccount`. `"unconditioned"` for a service whose documented trust policy has no condition
+   * (it may not send them when it assumes the role): who may hand the service the role is then guarded by
+   * `iam:PassRole` alone.
+   */
+  readonly sourceArns: string[] | "unconditioned";
   /** The inline policy: what the service may do with the role. */
   readonly statements: readonly Statement[];
 }
@@ -80,7 +85,7 @@ export class ServiceRole extends Construct {
         sid: "AssumedByService",
         actions: ["sts:AssumeRole"],
         principals: [{ type: "Service", identifiers: [props.service] }],
-        conditions: [sourceAccount(props.accountId), sourceArn(...props.sourceArns)],
+        ...(props.sourceArns === "unconditioned" ? {} : { conditions: [sourceAccount(props.accountId), sourceArn(...props.sourceArns)] }),
       },
     ]);
     this.role = new IamRole(this, "role", { name: props.name, assumeRolePolicy: trust.json });
