@@ -150,9 +150,9 @@ describe("security scanning", () => {
     expect(() => config("prod", { inspector_enabled: "no" })).toThrow('inspector_enabled: found "no"; expected true or false');
   });
 
-  it("has no GuardDuty, Security Hub or findings rule by default", () => {
+  it("has no GuardDuty or Security Hub by default, but still reports findings of a centrally enabled GuardDuty", () => {
     for (const type of ["aws_guardduty_detector", "aws_securityhub_account", "aws_securityhub_standards_subscription"]) expect(resources(prod, type)).toEqual({});
-    expect(resources(prod, "aws_cloudwatch_event_rule")["guardduty-findings_rule"]).toBeUndefined();
+    expect(resources(prod, "aws_cloudwatch_event_rule")["guardduty-findings_rule"]).toEqual(expect.objectContaining({ name: "accessweaver-prod-guardduty-findings" }));
   });
 
   it("with the settings on: a GuardDuty detector, Security Hub with the Foundational Security Best Practices standard", () => {

@@ -160,6 +160,23 @@ describe("make release records the tag in the settings", () => {
     expect(r.stdout.indexOf("now record the release")).toBeLessThan(r.stdout.indexOf("CodeDeploy deployment d-ABC:"));
   });
 
+  it("deploys the gateway even when the settings cannot be recorded (changed during the apply), then fails naming what to set", async () => {
+    codeDeployAnswers();
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+    await h.waitForSlow("apply", "accessweaver-prod-services");
+    fs.appendFileSync(tfvars(h.root), "# edited meanwhile\n");
+    const r = await run.done;
+    expect(r.status).toBe(2);
+    // The registered task definition still reaches the service: CodeDeploy ran and succeeded.
+    expect(awsCalls(r.log).some((c) => c.startsWith("aws deploy create-deployment "))).toBe(true);
+    expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Succeeded");
+    expect(r.stderr).toContain('The apply succeeded, but environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
+    expect(read(h.root)).not.toContain("1.4.2");
+  });
+
   it("keeps the recorded tag when CodeDeploy then fails: the settings say what Terraform applied", async () => {
     codeDeployAnswers("Stopped", 255);
     const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");

@@ -88,11 +88,21 @@ export async function release(ctx: Context, t: Target, stack: Stack, services: r
   // definitions). A CodeDeploy deployment that fails rolls the service back, yet Terraform's task
   // definition stays the new one: the next make plan is quiet, and releasing the same TAG again retries
   // the deployment; an earlier TAG goes back.
-  writeTagRecord(record);
-  if (!services.includes(GATEWAY.name) || !blueGreenIn(stack)) return;
-  // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
-  const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
-  await deployGateway(t, arn);
+  // A settings file that cannot be written does not hold the gateway back: its new task definition is
+  // registered and CodeDeploy still deploys it; the failure to record is reported at the end.
+  let unrecorded: StepFailed | undefined;
+  try {
+    writeTagRecord(record);
+  } catch (e) {
+    if (!(e instanceof StepFailed)) throw e;
+    unrecorded = e;
+  }
+  if (services.includes(GATEWAY.name) && blueGreenIn(stack)) {
+    // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
+    const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
+    await deployGateway(t, arn);
+  }
+  if (unrecorded) throw unrecorded;
 }
 
 /** `make restart`: fresh tasks of the same task definition (the rolling way, or CodeDeploy for the blue/green gateway). */

@@ -15,6 +15,11 @@ export interface AlertPublisher {
   readonly service: string;
   /** `aws:SourceArn` patterns: the resources it publishes for. */
   readonly sourceArns: readonly string[];
+  /**
+   * Whether its calls to KMS carry `aws:SourceAccount` and `aws:SourceArn`, so the key policy can require
+   * them too. The topic policy requires them of every publisher.
+   */
+  readonly keyConditions: boolean;
 }
 
 export interface AlertTopicProps {
@@ -90,24 +95,31 @@ export class AlertTopic extends Construct {
 export function alertPublishers(n: Names, accountId: string, region: string, partition: string): readonly AlertPublisher[] {
   const arn = (service: string, resource: string, inRegion = region) => `arn:${partition}:${service}:${inRegion}:${accountId}:${resource}`;
   return [
-    { sid: "AllowCloudWatchAlarms", service: "cloudwatch.amazonaws.com", sourceArns: [arn("cloudwatch", `alarm:${n.alarm("*")}`)] },
-    // Budgets are global: their ARNs have no region.
-    { sid: "AllowBudgets", service: "budgets.amazonaws.com", sourceArns: [arn("budgets", `budget/${n.budget}`, "")] },
-    { sid: "AllowEventBridgeRules", service: "events.amazonaws.com", sourceArns: [arn("events", `rule/${n.eventRulePattern}`)] },
+    { sid: "AllowCloudWatchAlarms", service: "cloudwatch.amazonaws.com", sourceArns: [arn("cloudwatch", `alarm:${n.alarm("*")}`)], keyConditions: true },
+    // Budgets are global: their ARNs have no region. AWS documents its key statement without conditions
+    // and nothing says its KMS calls carry them: a condition it does not meet would drop every alert.
+    { sid: "AllowBudgets", service: "budgets.amazonaws.com", sourceArns: [arn("budgets", `budget/${n.budget}`, "")], keyConditions: false },
+    // The SNS guide: aws:SourceAccount and aws:SourceArn in a key policy are not supported for EventBridge
+    // publishing to an encrypted topic (its KMS requests do not carry them).
+    { sid: "AllowEventBridgeRules", service: "events.amazonaws.com", sourceArns: [arn("events", `rule/${n.eventRulePattern}`)], keyConditions: false },
   ];
 }
 
 /** What a publisher does with the topic's key: SNS asks for a data key and decrypts it (the network key grants the same). */
 export const PUBLISH_KEY_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"];
 
-/** Key-policy statements that let each publisher use a topic's key, for this account's named resources only. */
+/**
+ * Key-policy statements that let each publisher use a topic's key: for this account's named resources
+ * only where the publisher's KMS calls say which (`keyConditions`); the topic policy still limits what
+ * may publish to the topic.
+ */
 export function publisherKeyStatements(publishers: readonly AlertPublisher[], accountId: string): Statement[] {
   return publishers.map((p) => ({
     sid: p.sid,
     actions: PUBLISH_KEY_ACTIONS,
     resources: ["*"],
     principals: [{ type: "Service", identifiers: [p.service] }],
-    conditions: [sourceAccount(accountId), sourceArn(...p.sourceArns)],
+    ...(p.keyConditions ? { conditions: [sourceAccount(accountId), sourceArn(...p.sourceArns)] } : {}),
   }));
 }
 

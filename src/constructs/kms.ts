@@ -2,8 +2,8 @@ import { Construct } from "constructs";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Names } from "../naming";
-import { alertPublishers } from "./alerts";
-import { ANY_PRINCIPAL, Condition, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
+import { alertPublishers, publisherKeyStatements } from "./alerts";
+import { ANY_PRINCIPAL, Condition, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 export interface KmsProps {
   /** The environment's names: the alias, and the trail, alarms, budget, rules and log groups that may use the key. */
@@ -26,8 +26,6 @@ const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
 const USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 /** Grants let RDS, ElastiCache... keep using the key for a resource after the request that made it. */
 const GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants"];
-/** Publishing to the encrypted alert topic: SNS asks for a data key and decrypts it. */
-const PUBLISH_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"];
 
 /**
  * The environment's customer-managed key: rotated yearly, aliased, and with a key policy that lets this
@@ -59,14 +57,8 @@ export class Kms extends Construct {
       { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
       { test: "StringEquals", variable: "kms:ViaService", values: VIA_SERVICES.map((svc) => regionalService(svc, region, partition)) },
     ];
-    // Alarms, the budget and event rules publish to the encrypted alert topics: each for its own resources.
-    const publishers: Statement[] = alertPublishers(n, account, region, partition).map((p) => ({
-      sid: p.sid,
-      actions: PUBLISH_ACTIONS,
-      resources: ["*"],
-      principals: [{ type: "Service", identifiers: [p.service] }],
-      conditions: [byAccount, sourceArn(...p.sourceArns)],
-    }));
+    // Alarms, the budget and event rules publish to the encrypted alert topics (the same statements as the us-east-1 alert key).
+    const publishers = publisherKeyStatements(alertPublishers(n, account, region, partition), account);
     const policy = policyDocument(this, "key-policy", [
       { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }] },
       {

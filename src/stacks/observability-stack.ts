@@ -181,14 +181,14 @@ export class ObservabilityStack extends PhaseStack {
         topicArn: this.alertsTopicArn,
       });
     }
-    if (this.scanning.detector) {
-      new AlertRule(this, "guardduty-findings", {
-        name: n.eventRule("guardduty-findings"),
-        description: "GuardDuty findings of high severity (7 and above) in this account and region",
-        pattern: guarddutyFindings(),
-        topicArn: this.alertsTopicArn,
-      });
-    }
+    // Always: where GuardDuty is enabled centrally (guardduty_enabled false), a member account's findings
+    // still arrive on its own event bus; without any detector the rule simply never matches.
+    new AlertRule(this, "guardduty-findings", {
+      name: n.eventRule("guardduty-findings"),
+      description: "GuardDuty findings of high severity (7 and above) in this account and region",
+      pattern: guarddutyFindings(),
+      topicArn: this.alertsTopicArn,
+    });
 
     publishHandles(this, "observability", {
       alertsTopicArn: this.alertsTopicArn,
