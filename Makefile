@@ -148,6 +148,7 @@ audit: node_modules/.package-lock.json ## Print ENV's guardrail report (every ru
 
 review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addresses, settings, guardrails, security groups, cost, diagram, plan [COMPARE=env]
 	@$(OPERATOR) check "$$ENV"
+	@if [ -n "$$COMPARE" ]; then $(OPERATOR) check "$$COMPARE"; fi
 	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"
 	@if [ -n "$$COMPARE" ]; then $(OPERATOR) synth "$$COMPARE"; fi
 	@$(REVIEW) review "$$ENV" "$$COMPARE"
