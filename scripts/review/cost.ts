@@ -48,6 +48,7 @@ export const NO_CHARGE_TYPES = new Set([
   "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_versioning", "aws_s3_bucket_lifecycle_configuration",
   "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_ownership_controls", "aws_cloudwatch_event_rule",
   "aws_cloudwatch_event_target", "aws_budgets_budget", "aws_service_discovery_private_dns_namespace",
+  "aws_cloudwatch_log_metric_filter", "aws_s3_bucket_object_lock_configuration", "aws_securityhub_standards_subscription",
 ]);
 
 /** Types whose charge is usage (volume or requests): listed with the assumption, not in the total. */
@@ -59,6 +60,10 @@ export const USAGE_TYPES: Readonly<Record<string, string>> = {
   aws_cloudtrail: "first copy of management events free; its S3, KMS and log costs are usage",
   aws_wafv2_web_acl_logging_configuration: "WAF log delivery is billed as log ingestion: no volume assumed",
   aws_service_discovery_service: "Cloud Map queries: no volume assumed",
+  // No list price for these in the price table: what they bill by, so the reader knows what to look up.
+  aws_inspector2_enabler: "Inspector bills per ECR image scanned and per EC2 instance-month: no price in the table, no volume assumed",
+  aws_guardduty_detector: "GuardDuty bills per volume of events and logs analysed: no price in the table, no volume assumed",
+  aws_securityhub_account: "Security Hub bills per security check and finding ingested: no price in the table, no volume assumed",
 };
 
 const usd = (n: number) => Math.round(n * 100) / 100;
