@@ -23,7 +23,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
   const profile = PROFILES[env];
 
   it("is its own stack after the load balancer, reading earlier phases through their remote states", () => {
-    const ids = synthesized[env].stacks.map((s) => s.node.id);
+    const ids = Object.keys(synthesized[env].byStack); // in build order
     expect(ids.indexOf(`accessweaver-${env}-services`)).toBe(ids.indexOf(`accessweaver-${env}-loadbalancer`) + 1);
     expect(Object.keys(json.data.terraform_remote_state).sort()).toEqual(["cache", "database", "loadbalancer", "network"]);
     expect(JSON.stringify(json.resource)).not.toMatch(/\$\{aws_(vpc|subnet|security_group|kms_key|lb|lb_target_group|secretsmanager_secret)\./);
