@@ -1,11 +1,11 @@
 import { Construct } from "constructs";
 import { TerraformProvider } from "cdktf";
-import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { Names } from "../naming";
+import { rotatedKey } from "./rotated-key";
 import { ANY_PRINCIPAL, Statement, policyDocument, sourceAccount, sourceArn } from "./iam";
 
 /** A service that publishes alerts for this environment's resources of one kind. */
@@ -151,15 +151,7 @@ export class AlertKey extends Construct {
       { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${props.partition}:iam::${props.accountId}:root`] }] },
       ...publisherKeyStatements(props.publishers, props.accountId),
     ]);
-    this.key = new KmsKey(this, "key", {
-      description: props.description,
-      enableKeyRotation: true,
-      deletionWindowInDays: props.deletionWindowDays,
-      policy: policy.json,
-      lifecycle: { preventDestroy: props.preventDestroy },
-      provider: props.provider,
-    });
-    new KmsAlias(this, "alias", { name: props.alias, targetKeyId: this.key.keyId, provider: props.provider });
+    this.key = rotatedKey(this, { ...props, policy: policy.json });
     this.arn = this.key.arn;
   }
 }

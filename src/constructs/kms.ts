@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
-import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Names } from "../naming";
 import { alertPublishers, publisherKeyStatements } from "./alerts";
+import { rotatedKey } from "./rotated-key";
 import { ANY_PRINCIPAL, Condition, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 export interface KmsProps {
@@ -95,14 +95,7 @@ export class Kms extends Construct {
         conditions: [...throughServices, { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
       },
     ]);
-    this.key = new KmsKey(this, "key", {
-      description: props.description,
-      enableKeyRotation: true,
-      deletionWindowInDays: props.deletionWindowDays,
-      policy: policy.json,
-      lifecycle: { preventDestroy: props.preventDestroy },
-    });
-    new KmsAlias(this, "alias", { name: n.kmsAlias, targetKeyId: this.key.keyId });
+    this.key = rotatedKey(this, { description: props.description, deletionWindowDays: props.deletionWindowDays, policy: policy.json, preventDestroy: props.preventDestroy, alias: n.kmsAlias });
     this.aliasName = n.kmsAlias;
     this.keyArn = this.key.arn;
   }
