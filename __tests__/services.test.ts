@@ -7,6 +7,8 @@ import { BASELINE_RULES } from "../src/policy/rules";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { StackJson, config, resources, synthEnv } from "./support/config";
 import { needs } from "../scripts/preflight/checks";
+import { GATEWAY_REQUESTS_PER_TARGET } from "../src/stacks/services-stack";
+import { requestsPerTaskExpression } from "../src/constructs/fargate-service";
 
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -242,13 +244,81 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     if (pdp) expect(cpu.name).toBe(`accessweaver-${env}-pdp-cpu-scaling`);
   });
 
-  it("scales the gateway on ALB requests per target too", () => {
+  it("scales the gateway on ALB requests per task and minute too: its one target group when rolling, both when blue/green", () => {
     const policies = resources(json, "aws_appautoscaling_policy");
     expect(Object.keys(policies).filter((k) => k.endsWith("request-scaling"))).toEqual(["aw-api-gateway_request-scaling"]);
-    expect(policies["aw-api-gateway_request-scaling"].target_tracking_scaling_policy_configuration.predefined_metric_specification).toEqual({
-      predefined_metric_type: "ALBRequestCountPerTarget",
-      resource_label: "${data.terraform_remote_state.loadbalancer.outputs.alb_arn_suffix}/${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn_suffix}",
+    const policy = policies["aw-api-gateway_request-scaling"];
+    expect(policy).toEqual(
+      expect.objectContaining({
+        name: `accessweaver-${env}-api-gateway-requests-scaling`,
+        policy_type: "TargetTrackingScaling",
+        resource_id: "${aws_appautoscaling_target.aw-api-gateway_scaling-target.resource_id}",
+      }),
+    );
+    const OUT = "data.terraform_remote_state.loadbalancer.outputs";
+    const common = { target_value: GATEWAY_REQUESTS_PER_TARGET, scale_in_cooldown: 300, scale_out_cooldown: 60 };
+    if (profile.gatewayReleases !== "blue-green") {
+      // Rolling (dev): one target group, ALB's own figure.
+      expect(policy.target_tracking_scaling_policy_configuration).toEqual({
+        ...common,
+        predefined_metric_specification: { predefined_metric_type: "ALBRequestCountPerTarget", resource_label: `\${${OUT}.alb_arn_suffix}/\${${OUT}.api_gateway_target_group_arn_suffix}` },
+      });
+      return;
+    }
+    // Blue/green (staging, prod): after a release the traffic is on green, so the policy reads both groups.
+    const requests = (slot: string, suffix: string) => ({
+      id: `${slot}_requests`,
+      label: `ALB requests of the ${slot} target group`,
+      metric_stat: {
+        metric: {
+          namespace: "AWS/ApplicationELB",
+          metric_name: "RequestCount",
+          dimensions: [
+            { name: "LoadBalancer", value: `\${${OUT}.alb_arn_suffix}` },
+            { name: "TargetGroup", value: `\${${OUT}.${suffix}}` },
+          ],
+        },
+        stat: "Sum",
+      },
+      return_data: false,
     });
+    expect(policy.target_tracking_scaling_policy_configuration).toEqual({
+      ...common,
+      customized_metric_specification: {
+        metrics: [
+          requests("blue", "api_gateway_target_group_arn_suffix"),
+          requests("green", "api_gateway_green_target_group_arn_suffix"),
+          {
+            id: "running_tasks",
+            label: "Running tasks of the service",
+            metric_stat: {
+              metric: {
+                namespace: "ECS/ContainerInsights",
+                metric_name: "RunningTaskCount",
+                dimensions: [
+                  { name: "ClusterName", value: "${aws_ecs_cluster.ecs_cluster.name}" },
+                  { name: "ServiceName", value: `accessweaver-${env}-aw-api-gateway` },
+                ],
+              },
+              stat: "Average",
+            },
+            return_data: false,
+          },
+          {
+            id: "requests_per_task",
+            label: "ALB requests per running task and minute",
+            expression: "(FILL(blue_requests, 0) + FILL(green_requests, 0)) / IF(FILL(running_tasks, 0) > 0, FILL(running_tasks, 0), 1)",
+            return_data: true,
+          },
+        ],
+      },
+    });
+    // Exactly one query returns data (Application Auto Scaling tracks that one), and no stat sets a
+    // period: the API's default minute, the period of ALBRequestCountPerTarget's target value.
+    const metrics = policy.target_tracking_scaling_policy_configuration.customized_metric_specification.metrics;
+    expect(metrics.filter((m: { return_data: boolean }) => m.return_data)).toHaveLength(1);
+    expect(JSON.stringify(metrics)).not.toMatch(/period/);
+    expect(policy.target_tracking_scaling_policy_configuration.predefined_metric_specification).toBeUndefined();
   });
 
   it("passes the baseline guardrails, the compute rules among them", () => {
@@ -337,5 +407,11 @@ describe("service_max_counts: the autoscaling ceiling as a setting", () => {
     expect(() => config("prod", { service_max_counts: { "aw-api-gateway": 2 } })).toThrow(
       'environments/prod/terraform.tfvars: service_max_counts: found 2 for aw-api-gateway; expected at least its task count, 3 (service_desired_counts or the prod profile)',
     );
+  });
+});
+
+describe("the request policy's expression", () => {
+  it("adds every target group's requests, each filled with 0, and divides by the running tasks, or by 1 when none runs", () => {
+    expect(requestsPerTaskExpression(["blue", "green"])).toBe("(FILL(blue_requests, 0) + FILL(green_requests, 0)) / IF(FILL(running_tasks, 0) > 0, FILL(running_tasks, 0), 1)");
   });
 });

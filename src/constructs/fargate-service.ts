@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { AppautoscalingPolicy } from "@cdktf/provider-aws/lib/appautoscaling-policy";
+import { AppautoscalingPolicy, AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration } from "@cdktf/provider-aws/lib/appautoscaling-policy";
 import { AppautoscalingTarget } from "@cdktf/provider-aws/lib/appautoscaling-target";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { EcsService } from "@cdktf/provider-aws/lib/ecs-service";
@@ -34,6 +34,40 @@ export interface TargetTracking {
   readonly scaleInCooldown?: number;
   /** @default 60 */
   readonly scaleOutCooldown?: number;
+}
+
+/**
+ * Target tracking on the ALB requests each task serves in a minute.
+ *
+ * One target group (a rolling service): the predefined `ALBRequestCountPerTarget`, labelled
+ * `<alb suffix>/<target group suffix>`. Several (blue/green: traffic is on either group, or split during
+ * a shift): metric math over all of them, `requestsPerTaskExpression`, as the predefined metric cannot
+ * follow a release from one group to the other.
+ */
+export interface RequestScaling extends TargetTracking {
+  /** The load balancer's ARN suffix (`app/<name>/<id>`): the `LoadBalancer` dimension. */
+  readonly loadBalancer: string;
+  /**
+   * The target groups' ARN suffixes (`targetgroup/<name>/<id>`) by slot (`blue`, `green`); a slot names
+   * its metric query (`<slot>_requests`), so it is lower case letters, digits and underscores.
+   */
+  readonly targetGroups: Readonly<Record<string, string>>;
+}
+
+/** Id of the metric-math query whose value the request policy tracks. */
+export const REQUESTS_PER_TASK_ID = "requests_per_task";
+/** Id of the running-task query of the request policy's metric math. */
+export const RUNNING_TASKS_ID = "running_tasks";
+
+/**
+ * The request policy's expression over several target groups: the requests of every group in the minute
+ * (a group without traffic reports nothing, hence FILL 0) per running task of the service; with no
+ * running task (Container Insights reports 0, or nothing), per one task, so the policy scales out rather
+ * than divide by zero.
+ */
+export function requestsPerTaskExpression(slots: readonly string[]): string {
+  const requests = slots.map((slot) => `FILL(${slot}_requests, 0)`).join(" + ");
+  return `(${requests}) / IF(FILL(${RUNNING_TASKS_ID}, 0) > 0, FILL(${RUNNING_TASKS_ID}, 0), 1)`;
 }
 
 export interface FargateServiceProps {
@@ -83,8 +117,8 @@ export interface FargateServiceProps {
    */
   readonly releases?: "rolling" | "blue-green";
   readonly cpuScaling: TargetTracking;
-  /** ALB requests per target (gateway): the resource label `<alb suffix>/<target group suffix>`. */
-  readonly requestScaling?: TargetTracking & { readonly resourceLabel: string };
+  /** ALB requests per task and minute (gateway), over the target groups the service's traffic can be on. */
+  readonly requestScaling?: RequestScaling;
   /** Name of the rolling deployment's alarm (running tasks below the desired count); blue/green has its own. */
   readonly deploymentAlarmName?: string;
 }
@@ -219,7 +253,7 @@ export class FargateService extends Construct {
       minCapacity: props.desiredCount,
       maxCapacity: props.maxCount,
     });
-    const tracking = (pid: string, t: TargetTracking, metric: { predefinedMetricType: string; resourceLabel?: string }) =>
+    const tracking = (pid: string, t: TargetTracking, metric: Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification">) =>
       new AppautoscalingPolicy(this, pid, {
         name: t.policyName,
         policyType: "TargetTrackingScaling",
@@ -230,12 +264,65 @@ export class FargateService extends Construct {
           targetValue: t.targetValue,
           scaleInCooldown: t.scaleInCooldown ?? 300,
           scaleOutCooldown: t.scaleOutCooldown ?? 60,
-          predefinedMetricSpecification: metric,
+          ...metric,
         },
       });
-    this.cpuPolicy = tracking("cpu-scaling", props.cpuScaling, { predefinedMetricType: "ECSServiceAverageCPUUtilization" });
+    this.cpuPolicy = tracking("cpu-scaling", props.cpuScaling, { predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
     if (props.requestScaling) {
-      this.requestPolicy = tracking("request-scaling", props.requestScaling, { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: props.requestScaling.resourceLabel });
+      this.requestPolicy = tracking("request-scaling", props.requestScaling, requestMetric(props.requestScaling, props.clusterName, props.serviceName));
     }
   }
+}
+
+/**
+ * The request policy's metric. One target group: ALB's own requests per target (`RequestCountPerTarget`,
+ * Sum over a minute). Several: the same figure computed over all of them, so that it follows the traffic
+ * wherever CodeDeploy has put it:
+ *
+ * - numerator: `RequestCount` (Sum) of each group, `LoadBalancer` and `TargetGroup` dimensions; the
+ *   queries have no period attribute in provider 5.100, and Application Auto Scaling's default is 60 s,
+ *   so this is requests per minute, as `RequestCountPerTarget` is, and the target value keeps its meaning;
+ * - denominator: Container Insights `RunningTaskCount` (Average) of the service, the denominator of AWS's
+ *   own metric-math example (SQS backlog per task). It counts the tasks whichever group they are
+ *   registered in, is one query rather than one per group, and does not depend on health checks: ALB's
+ *   `HealthyHostCount` of both groups would match `RequestCountPerTarget` more closely (ALB divides by
+ *   healthy targets), but drops to 0 when every task fails its health check, and the policy would then
+ *   scale a failing service out to its ceiling. A task still starting counts before it takes traffic,
+ *   which lowers the figure for a minute or two after a scale-out (a damper, not a fault). While a
+ *   CodeDeploy shift runs, both task sets run and share the traffic, so the figure halves until the old
+ *   set is terminated; the CPU policy still sees the load.
+ */
+function requestMetric(r: RequestScaling, clusterName: string, serviceName: string): Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification"> {
+  const groups = Object.entries(r.targetGroups);
+  const slots = groups.map(([slot]) => slot);
+  if (groups.length === 0) throw new Error(`${serviceName}: request scaling needs at least one target group.`);
+  if (groups.length === 1) {
+    return { predefinedMetricSpecification: { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: `${r.loadBalancer}/${groups[0]![1]}` } };
+  }
+  for (const slot of slots) {
+    if (!/^[a-z][a-z0-9_]*$/.test(slot)) throw new Error(`${serviceName}: target group slot "${slot}" must be lower case letters, digits and underscores, starting with a letter (it names a metric query).`);
+  }
+  const stat = (namespace: string, metricName: string, dimensions: Record<string, string>, statistic: string) => ({
+    stat: statistic,
+    metric: { namespace, metricName, dimensions: Object.entries(dimensions).map(([name, value]) => ({ name, value })) },
+  });
+  return {
+    customizedMetricSpecification: {
+      metrics: [
+        ...groups.map(([slot, targetGroup]) => ({
+          id: `${slot}_requests`,
+          label: `ALB requests of the ${slot} target group`,
+          metricStat: stat("AWS/ApplicationELB", "RequestCount", { LoadBalancer: r.loadBalancer, TargetGroup: targetGroup }, "Sum"),
+          returnData: false,
+        })),
+        {
+          id: RUNNING_TASKS_ID,
+          label: "Running tasks of the service",
+          metricStat: stat("ECS/ContainerInsights", "RunningTaskCount", { ClusterName: clusterName, ServiceName: serviceName }, "Average"),
+          returnData: false,
+        },
+        { id: REQUESTS_PER_TASK_ID, label: "ALB requests per running task and minute", expression: requestsPerTaskExpression(slots), returnData: true },
+      ],
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { PhaseStack } from "./phase-stack";
 export const CPU_TARGET = 60;
 /** The guide's PDP policy: average CPU 55 %, scale out after 180 s, in after 300 s. */
 export const PDP_CPU_SCALING = { targetValue: 55, scaleOutCooldown: 180, scaleInCooldown: 300 } as const;
-/** ALB requests per gateway task per minute before another task is added. */
+/** ALB requests per gateway task per minute before another task is added (both target groups under blue/green). */
 export const GATEWAY_REQUESTS_PER_TARGET = 1000;
 
 /**
@@ -65,6 +65,11 @@ export class ServicesStack extends PhaseStack {
       description: `AccessWeaver ${config.env}: the internal services by name`,
     });
 
+    const gatewayTargetGroups = (releases: "rolling" | "blue-green"): Record<string, string> => {
+      if (releases === "rolling") return { primary: lb.targetGroupArnSuffix };
+      if (!lb.greenTargetGroupArnSuffix) throw new Error("Blue/green releases need the load balancer's green target group (api_gateway_green_target_group_arn_suffix).");
+      return { blue: lb.targetGroupArnSuffix, green: lb.greenTargetGroupArnSuffix };
+    };
     const build = (spec: ServiceSpec): FargateService => {
       const size = sizing.services[spec.name];
       const exposed = spec.exposure === "alb";
@@ -119,8 +124,9 @@ export class ServicesStack extends PhaseStack {
         targetGroupArn: exposed ? lb.targetGroupArn : undefined,
         registryArn: registry?.arn,
         cpuScaling,
+        // Rolling: the one target group. Blue/green: both, as CodeDeploy moves the traffic from one to the other at every release.
         requestScaling: exposed
-          ? { policyName: n.scalingPolicy(spec.name, "requests"), targetValue: GATEWAY_REQUESTS_PER_TARGET, resourceLabel: `${lb.albArnSuffix}/${lb.targetGroupArnSuffix}` }
+          ? { policyName: n.scalingPolicy(spec.name, "requests"), targetValue: GATEWAY_REQUESTS_PER_TARGET, loadBalancer: lb.albArnSuffix, targetGroups: gatewayTargetGroups(releases) }
           : undefined,
       });
     };
