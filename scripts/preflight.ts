@@ -1,12 +1,13 @@
 /**
  * `make preflight ENV=<env>`: the guide's prerequisites checked in one read-only pass before a
  * deployment: credentials, state backend, DNS delegation, capacity against quotas, images, names
- * that already exist, and what the observability phase creates once per account. Exit 0 only when nothing failed; 1 when a check failed; 2 on a refusal.
+ * that already exist, and what the observability phase creates once per account. Exit 0 only when
+ * nothing failed; 1 when a check failed; 2 on a refusal.
  *
  *   node -r ./scripts/register.js scripts/preflight.ts <env>
  *
  * Environment: CDKTF_OUTDIR (the synthesized stacks, default cdktf.out), ACCESSWEAVER_SETTINGS_ROOT,
- * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region).
+ * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region; Budgets, a global API, its own).
  */
 import * as path from "path";
 import { loadEnvironment, settingsFile } from "../src/config/load";
