@@ -153,7 +153,7 @@ review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addres
 	@if [ -n "$$COMPARE" ]; then $(OPERATOR) synth "$$COMPARE"; fi
 	@$(REVIEW) review "$$ENV" "$$COMPARE"
 
-preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequisites: credentials, backend, DNS, quotas, images, existing names
+preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequisites: credentials, backend, DNS, quotas, images, existing names, the account's trail, scanning and budget
 	@$(OPERATOR) check "$$ENV"
 	@$(MAKE) synth
 	@node -r ./scripts/register.js scripts/preflight.ts "$$ENV"

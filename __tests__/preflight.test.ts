@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { needs } from "../scripts/preflight/checks";
+import { awsCli } from "../scripts/preflight/aws";
 import { main } from "../scripts/preflight";
 import { synthesize } from "../src/synth";
 import { SERVICES } from "../src/naming";
@@ -65,6 +66,11 @@ function healthy(): Answers {
     "logs describe-log-groups": { body: { logGroups: [] } },
     "secretsmanager describe-secret": { exit: 254, body: "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret." },
     "s3api head-bucket": { exit: 254, body: "An error occurred (404) when calling the HeadBucket operation: Not Found" },
+    "cloudtrail describe-trails": { body: { trailList: [] } },
+    "inspector2 batch-get-account-status": { body: { accounts: [{ accountId: ACCOUNT, state: { status: "DISABLED" }, resourceState: { ec2: { status: "DISABLED" }, ecr: { status: "DISABLED" } } }], failedAccounts: [] } },
+    "budgets describe-budget": { exit: 254, body: "An error occurred (NotFoundException) when calling the DescribeBudget operation: Unable to get budget: AccessWeaver-Production-Monthly - the budget doesn't exist." },
+    "guardduty list-detectors": { body: { DetectorIds: [] } },
+    "securityhub describe-hub": { exit: 254, body: `An error occurred (InvalidAccessException) when calling the DescribeHub operation: Account ${ACCOUNT} is not subscribed to AWS Security Hub` },
   };
   return answers;
 }
@@ -89,7 +95,7 @@ async function run(answers: Answers, extraEnv: NodeJS.ProcessEnv = {}): Promise<
   return { s, status, stdout, stderr };
 }
 
-const READ_ONLY_CALL = /^(aws \S+ (get|describe|list|head)-\S*|dig \+short NS \S+)( |$)/;
+const READ_ONLY_CALL = /^(aws \S+ (get|describe|list|head|batch-get)-\S*|dig \+short NS \S+)( |$)/;
 
 describe("make preflight", () => {
   it("passes on a ready account, with read-only calls only, each passing the environment's region", async () => {
@@ -99,7 +105,9 @@ describe("make preflight", () => {
       expect(r.status).toBe(0);
       const calls = r.s.log();
       for (const c of calls) expect(c).toMatch(READ_ONLY_CALL);
-      for (const c of calls.filter((x) => x.startsWith("aws "))) expect(c).toMatch(/ --region eu-west-1 --output json$/);
+      // Budgets is a global API, served from us-east-1; every other call is on the environment's region.
+      for (const c of calls.filter((x) => x.startsWith("aws ") && !x.startsWith("aws budgets "))) expect(c).toMatch(/ --region eu-west-1 --output json$/);
+      expect(calls.filter((x) => x.startsWith("aws budgets "))).toEqual([`aws budgets describe-budget --account-id ${ACCOUNT} --budget-name AccessWeaver-Production-Monthly --region us-east-1 --output json`]);
       expect(calls.slice(0, 5).map((c) => c.split(" --region")[0])).toEqual([
         "aws sts get-caller-identity",
         `aws s3api get-bucket-versioning --bucket accessweaver-terraform-state-prod-${ACCOUNT}`,
@@ -228,6 +236,210 @@ describe("make preflight", () => {
       expect(r.stdout).toContain(`FAIL  name accessweaver-prod-alb-access-logs-${ACCOUNT}: bucket accessweaver-prod-alb-access-logs-${ACCOUNT} exists in another account`);
     } finally {
       r.s.cleanup();
+    }
+  });
+
+  it("checks the audit bucket's name with the other buckets: free, another account's, or this account's with or without the phase's state", async () => {
+    const audit = `accessweaver-prod-audit-logs-${ACCOUNT}`;
+    const free = await run(healthy());
+    try {
+      expect(free.s.log()).toContain(`aws s3api head-bucket --bucket ${audit} --region eu-west-1 --output json`);
+      expect(free.stdout).not.toContain(`name ${audit}`);
+    } finally {
+      free.s.cleanup();
+    }
+    const foreign = healthy();
+    foreign[`s3api head-bucket --bucket ${audit}`] = { exit: 254, body: "An error occurred (403) when calling the HeadBucket operation: Forbidden" };
+    const taken = await run(foreign);
+    try {
+      expect(taken.status).toBe(1);
+      expect(taken.stdout).toContain(`FAIL  name ${audit}: bucket ${audit} exists in another account\n      -> bucket names are global: choose another name in src/naming.ts`);
+    } finally {
+      taken.s.cleanup();
+    }
+    const ours = healthy();
+    ours[`s3api head-bucket --bucket ${audit}`] = { body: {} };
+    const unadopted = await run(ours);
+    try {
+      expect(unadopted.status).toBe(1);
+      expect(unadopted.stdout).toContain(
+        `FAIL  name ${audit}: already exists, and phase observability was never applied: the apply would fail on it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-observability")} import 'aws_s3_bucket.audit_bucket_bucket' '${audit}'`,
+      );
+    } finally {
+      unadopted.s.cleanup();
+    }
+    ours[`s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/observability/`] = { body: {} };
+    const adopted = await run(ours);
+    try {
+      expect(adopted.status).toBe(0);
+      expect(adopted.stdout).toContain(`PASS  name ${audit}: exists; phase observability has a state, so it is its own aws_s3_bucket.audit_bucket_bucket`);
+    } finally {
+      adopted.s.cleanup();
+    }
+  });
+
+  it("passes a region with room for the trail, and fails one whose trails fill CloudTrail's quota of 5", async () => {
+    const ok = healthy();
+    ok["cloudtrail describe-trails"] = { body: { trailList: [{ Name: "org-trail", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail", HomeRegion: "us-east-1" }] } };
+    const room = await run(ok);
+    try {
+      expect(room.status).toBe(0);
+      expect(room.s.log()).toContain("aws cloudtrail describe-trails --region eu-west-1 --output json");
+      expect(room.stdout).toContain("PASS  trail: accessweaver-prod-audit-trail does not exist yet");
+      expect(room.stdout).toContain("PASS  quota: CloudTrail trails per region: 1 of 5 trails in eu-west-1 (org-trail); 1 more needed");
+    } finally {
+      room.s.cleanup();
+    }
+    const full = healthy();
+    const five = [1, 2, 3, 4, 5].map((i) => ({ Name: `t${i}`, TrailARN: `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/t${i}`, HomeRegion: "eu-west-1" }));
+    full["cloudtrail describe-trails"] = { body: { trailList: five } };
+    const r = await run(full);
+    try {
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(
+        "FAIL  quota: CloudTrail trails per region: 5 of 5 trails in eu-west-1 (t1, t2, t3, t4, t5): no room for accessweaver-prod-audit-trail (the quota cannot be increased; a multi-region trail counts in every region)\n      -> delete a trail that is no longer needed (aws cloudtrail describe-trails --region eu-west-1), or record this account with the organisation's trail",
+      );
+    } finally {
+      r.s.cleanup();
+    }
+  });
+
+  it("fails a trail of the same name made before the first apply, with its import; passes it once the phase has a state", async () => {
+    const arn = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-prod-audit-trail`;
+    const answers = healthy();
+    answers["cloudtrail describe-trails"] = { body: { trailList: [{ Name: "accessweaver-prod-audit-trail", TrailARN: arn, HomeRegion: "eu-west-1" }] } };
+    const r = await run(answers);
+    try {
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(
+        `FAIL  trail: accessweaver-prod-audit-trail already exists (${arn}), and phase observability was never applied: creating it would fail; it is fine only once Terraform imports it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-observability")} import 'aws_cloudtrail.audit_trail' '${arn}' (after make init ENV=prod PHASE=observability), or delete it if it is a leftover`,
+      );
+      expect(r.stdout).toContain("PASS  quota: CloudTrail trails per region: 1 of 5 trails in eu-west-1 (accessweaver-prod-audit-trail); the trail is one of them");
+    } finally {
+      r.s.cleanup();
+    }
+    answers[`s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/observability/`] = { body: {} };
+    const applied = await run(answers);
+    try {
+      expect(applied.stdout).toContain("PASS  trail: accessweaver-prod-audit-trail exists; phase observability has a state, so it is its own aws_cloudtrail.audit_trail");
+    } finally {
+      applied.s.cleanup();
+    }
+  });
+
+  it("fails a budget name already taken in the account, asking Budgets in us-east-1 (a global API)", async () => {
+    const answers = healthy();
+    answers["budgets describe-budget"] = { body: { Budget: { BudgetName: "AccessWeaver-Production-Monthly", BudgetType: "COST" } } };
+    const r = await run(answers);
+    try {
+      expect(r.status).toBe(1);
+      expect(r.s.log()).toContain(`aws budgets describe-budget --account-id ${ACCOUNT} --budget-name AccessWeaver-Production-Monthly --region us-east-1 --output json`);
+      expect(r.stdout).toContain(
+        `FAIL  budget: AccessWeaver-Production-Monthly already exists in account ${ACCOUNT}, and phase observability was never applied: creating it would fail\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-observability")} import 'aws_budgets_budget.budget_budget' '${ACCOUNT}:AccessWeaver-Production-Monthly' (after make init ENV=prod PHASE=observability), or delete it if it is a leftover`,
+      );
+    } finally {
+      r.s.cleanup();
+    }
+  });
+
+  it("reports Inspector's status as information, and reads no detector or hub when their switches are off", async () => {
+    const answers = healthy();
+    answers["inspector2 batch-get-account-status"] = { body: { accounts: [{ accountId: ACCOUNT, state: { status: "ENABLED" }, resourceState: { ec2: { status: "DISABLED" }, ecr: { status: "ENABLED" } } }], failedAccounts: [] } };
+    const r = await run(answers);
+    try {
+      expect(r.status).toBe(0);
+      expect(r.s.log()).toContain(`aws inspector2 batch-get-account-status --account-ids ${ACCOUNT} --region eu-west-1 --output json`);
+      expect(r.stdout).toContain("PASS  Inspector: ECR scanning ENABLED, EC2 scanning DISABLED in eu-west-1; inspector_enabled = true enables both (enabling what is already on changes nothing)");
+      expect(r.s.log().filter((c) => /^aws (guardduty|securityhub) /.test(c))).toEqual([]);
+    } finally {
+      r.s.cleanup();
+    }
+  });
+
+  describe("with GuardDuty, Security Hub and Inspector on, and staging in the same account", () => {
+    let root2: string;
+    let outdir2: string;
+    beforeAll(async () => {
+      root2 = tempDir("aw-preflight-switches-");
+      for (const env of ["prod", "staging", "dev"]) {
+        fs.mkdirSync(path.join(root2, "environments", env), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, `environments/${env}/terraform.tfvars.example`), path.join(root2, `environments/${env}/terraform.tfvars.example`));
+      }
+      fs.writeFileSync(path.join(root2, "environments/prod/terraform.tfvars"), `${TFVARS}guardduty_enabled = true\nsecurity_hub_enabled = true\n`);
+      // staging shares prod's account and region and also turns Inspector on; dev is in another account.
+      fs.writeFileSync(path.join(root2, "environments/staging/terraform.tfvars"), `${TFVARS.replace("api.accessweaver.com", "staging.accessweaver.com")}inspector_enabled = true\n`);
+      fs.writeFileSync(path.join(root2, "environments/dev/terraform.tfvars"), `${TFVARS.replace(/210987654321/g, "333333333333").replace("api.accessweaver.com", "dev.accessweaver.com")}inspector_enabled = true\n`);
+      outdir2 = path.join(root2, "cdktf.out");
+      await synthesize({ outdir: outdir2, envSelection: "prod", rootDir: root2, notice: () => undefined });
+    }, 60_000);
+    const env2 = () => ({ ACCESSWEAVER_SETTINGS_ROOT: root2, CDKTF_OUTDIR: outdir2 });
+
+    it("passes an account without a detector or a hub (describe-hub's not-subscribed error means free)", async () => {
+      const r = await run(healthy(), env2());
+      try {
+        expect(r.stdout).toContain("PASS  GuardDuty: no detector in eu-west-1: guardduty_enabled = true creates one");
+        expect(r.stdout).toContain("PASS  Security Hub: not enabled in eu-west-1: security_hub_enabled = true enables it");
+        expect(r.s.log()).toContain("aws guardduty list-detectors --region eu-west-1 --output json");
+        expect(r.s.log()).toContain("aws securityhub describe-hub --region eu-west-1 --output json");
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("fails a detector and a hub that already exist: turn the switch off or import", async () => {
+      const answers = healthy();
+      answers["guardduty list-detectors"] = { body: { DetectorIds: ["12abc34d567e8fa901bc2d34e56789f0"] } };
+      answers["securityhub describe-hub"] = { body: { HubArn: `arn:aws:securityhub:eu-west-1:${ACCOUNT}:hub/default`, AutoEnableControls: true } };
+      const r = await run(answers, env2());
+      const dir = path.join(outdir2, "stacks", "accessweaver-prod-observability");
+      try {
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain(
+          `FAIL  GuardDuty: detector 12abc34d567e8fa901bc2d34e56789f0 already exists in eu-west-1 (one per account and region): guardduty_enabled = true would fail to create another\n      -> set guardduty_enabled = false in environments/prod/terraform.tfvars if the organisation manages GuardDuty (its findings still reach the alerts topic), or import it: terraform -chdir=${dir} import 'aws_guardduty_detector.scanning_guardduty' '12abc34d567e8fa901bc2d34e56789f0' (after make init ENV=prod PHASE=observability)`,
+        );
+        expect(r.stdout).toContain(
+          `FAIL  Security Hub: already enabled in eu-west-1 (arn:aws:securityhub:eu-west-1:${ACCOUNT}:hub/default): security_hub_enabled = true would fail to enable it again\n      -> set security_hub_enabled = false in environments/prod/terraform.tfvars if the organisation manages Security Hub, or import it: terraform -chdir=${dir} import 'aws_securityhub_account.scanning_security-hub' '${ACCOUNT}'`,
+        );
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("warns when Security Hub cannot be read (an error other than not subscribed)", async () => {
+      const answers = healthy();
+      answers["securityhub describe-hub"] = { exit: 254, body: "An error occurred (AccessDeniedException) when calling the DescribeHub operation: not authorized" };
+      const r = await run(answers, env2());
+      try {
+        expect(r.stdout).toMatch(/^WARN {2}Security Hub: cannot read Security Hub in eu-west-1: .*AccessDeniedException/m);
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("warns that another environment of the same account and region also holds Inspector's switch", async () => {
+      const r = await run(healthy(), env2());
+      try {
+        expect(r.stdout).toContain(
+          `WARN  Inspector: staging (environments/staging/terraform.tfvars) also has inspector_enabled = true in account ${ACCOUNT}, eu-west-1: both stacks would hold the account's one switch, and destroying either turns Inspector off for the account\n      -> keep inspector_enabled = true in one environment of the account (prod) and set it to false in the others (docs/audit.md, "Security scanning")`,
+        );
+        // dev is in another account: not the same switch.
+        expect(r.stdout).not.toContain("dev (environments/dev");
+        expect(r.s.log().filter((c) => c.startsWith("aws ")).every((c) => !c.includes("333333333333"))).toBe(true);
+      } finally {
+        r.s.cleanup();
+      }
+    });
+  });
+
+  it("refuses a call whose verb could change something, before making it", () => {
+    const s = makeStandins(["aws"], { STANDIN_AWS_ACCOUNT: ACCOUNT });
+    try {
+      const aws = awsCli("eu-west-1", s.env);
+      expect(() => aws("guardduty", "create-detector", "--enable")).toThrow("preflight makes read-only calls only; refused: aws guardduty create-detector");
+      expect(() => aws("inspector2", "batch-enable", "--resource-types", "ECR")).toThrow("refused: aws inspector2 batch-enable");
+      expect(s.log()).toEqual([]);
+    } finally {
+      s.cleanup();
     }
   });
 

@@ -1,20 +1,22 @@
 /**
  * `make preflight ENV=<env>`: the guide's prerequisites checked in one read-only pass before a
- * deployment: credentials, state backend, DNS delegation, capacity against quotas, images, and names
- * that already exist. Exit 0 only when nothing failed; 1 when a check failed; 2 on a refusal.
+ * deployment: credentials, state backend, DNS delegation, capacity against quotas, images, names
+ * that already exist, and what the observability phase creates once per account. Exit 0 only when
+ * nothing failed; 1 when a check failed; 2 on a refusal.
  *
  *   node -r ./scripts/register.js scripts/preflight.ts <env>
  *
  * Environment: CDKTF_OUTDIR (the synthesized stacks, default cdktf.out), ACCESSWEAVER_SETTINGS_ROOT,
- * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region).
+ * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region; Budgets, a global API, its own).
  */
 import * as path from "path";
-import { loadEnvironment } from "../src/config/load";
+import { loadEnvironment, settingsFile } from "../src/config/load";
 import { refusalForRealRun } from "../src/config/placeholders";
-import { isEnvironmentName, ENVIRONMENTS } from "../src/naming";
+import { isEnvironmentName, ENVIRONMENTS, EnvironmentName } from "../src/naming";
 import { loadEnv } from "./review/model";
 import { Aws, awsCli } from "./preflight/aws";
-import { Check, capacity, collisions, credentials, dns, images, stateBackend } from "./preflight/checks";
+import { Check, capacity, collisions, credentials, dns, images, phaseStates, stateBackend } from "./preflight/checks";
+import { OtherEnvironment, observability } from "./preflight/observability";
 
 const MARK: Record<Check["status"], string> = { pass: "PASS", warn: "WARN", fail: "FAIL" };
 
@@ -63,11 +65,32 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO, aws?: A
     run(dns(call, config, io.env));
     run(capacity(call, config));
     run(images(call, config));
-    run(collisions(call, config, model.resources, (stack) => path.join(outdir, "stacks", stack)));
+    const stackDir = (stack: string) => path.join(outdir, "stacks", stack);
+    const applied = phaseStates(call, config);
+    run(collisions(call, config, model.resources, stackDir, applied));
+    run(observability(call, config, model.resources, stackDir, applied, await otherEnvironments(env, root)));
   }
   const count = (s: Check["status"]) => all.filter((c) => c.status === s).length;
   io.out(`Preflight ${env}: ${count("pass")} pass, ${count("warn")} warn, ${count("fail")} fail${count("fail") > 0 ? ": fix the FAIL lines before deploying" : ""}.\n`);
   return count("fail") > 0 ? 1 : 0;
+}
+
+/**
+ * The other environments' own settings (`terraform.tfvars`, never the example), for the switches of an
+ * account they may share. A file that does not validate is left out: its own preflight says why.
+ */
+async function otherEnvironments(env: EnvironmentName, root: string): Promise<OtherEnvironment[]> {
+  const out: OtherEnvironment[] = [];
+  for (const other of ENVIRONMENTS.filter((e) => e !== env)) {
+    if (settingsFile(other, root).isExample) continue;
+    try {
+      const c = await loadEnvironment(other, { rootDir: root, notice: () => undefined });
+      out.push({ env: other, file: c.source.file, accountId: c.settings.accountId, region: c.settings.region, inspectorEnabled: c.settings.inspectorEnabled });
+    } catch {
+      // unreadable settings: nothing to compare
+    }
+  }
+  return out;
 }
 
 if (require.main === module) {

@@ -1,11 +1,12 @@
 /**
- * Read-only AWS calls for the preflight: the `aws` CLI with JSON output and the environment's region.
+ * Read-only AWS calls for the preflight: the `aws` CLI with JSON output and the environment's region
+ * (a call that names its own `--region`, for a global API such as Budgets, keeps it).
  * A call whose verb could change something is refused here, before it is made.
  */
 import { spawnSync } from "child_process";
 
-/** Verbs that only read. `sts get-caller-identity` is a get too. */
-const READ_ONLY = /^(get|describe|list|head)-/;
+/** Verbs that only read. `sts get-caller-identity` is a get too; `batch-get-*` reads several at once. */
+const READ_ONLY = /^(get|describe|list|head|batch-get)-/;
 
 export interface AwsResult {
   readonly ok: boolean;
@@ -22,7 +23,8 @@ export type Aws = (service: string, verb: string, ...args: string[]) => AwsResul
 export function awsCli(region: string, env: NodeJS.ProcessEnv, bin = "aws"): Aws {
   return (service, verb, ...args) => {
     if (!READ_ONLY.test(verb)) throw new Error(`preflight makes read-only calls only; refused: aws ${service} ${verb}`);
-    const r = spawnSync(bin, [service, verb, ...args, "--region", region, "--output", "json"], { encoding: "utf8", env: { ...env, AWS_PAGER: "" } });
+    const where = args.includes("--region") ? [] : ["--region", region];
+    const r = spawnSync(bin, [service, verb, ...args, ...where, "--output", "json"], { encoding: "utf8", env: { ...env, AWS_PAGER: "" } });
     if (r.error) return { ok: false, json: undefined, error: `cannot run ${bin}: ${r.error.message}` };
     const error = (r.stderr ?? "").trim();
     if (r.status !== 0) return { ok: false, json: undefined, error: error || `exit ${r.status}`, ...codeOf(error) };

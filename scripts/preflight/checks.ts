@@ -19,9 +19,9 @@ export interface Check {
   readonly fix?: string;
 }
 
-const pass = (name: string, detail: string): Check => ({ status: "pass", name, detail });
-const warn = (name: string, detail: string, fix: string): Check => ({ status: "warn", name, detail, fix });
-const fail = (name: string, detail: string, fix: string): Check => ({ status: "fail", name, detail, fix });
+export const pass = (name: string, detail: string): Check => ({ status: "pass", name, detail });
+export const warn = (name: string, detail: string, fix: string): Check => ({ status: "warn", name, detail, fix });
+export const fail = (name: string, detail: string, fix: string): Check => ({ status: "fail", name, detail, fix });
 
 /** The caller's account, or a failed check. */
 export function credentials(aws: Aws, config: EnvironmentConfig, env: NodeJS.ProcessEnv): { checks: Check[]; account?: string } {
@@ -191,14 +191,21 @@ export function images(aws: Aws, config: EnvironmentConfig): Check[] {
  * from the guide's prerequisites, they would collide with the apply. Each is named with the command
  * that adopts it into its phase's state. A phase that already has a state holds its own resources.
  */
-export function collisions(aws: Aws, config: EnvironmentConfig, resources: readonly Resource[], stackDir: (stack: string) => string): Check[] {
+/** Whether a phase has a state in the environment's bucket (it then holds its own resources): one read per phase. */
+export type PhaseApplied = (phase: string) => boolean;
+
+export function phaseStates(aws: Aws, config: EnvironmentConfig): PhaseApplied {
   const n = names(config.env);
   const bucket = n.stateBucket(config.settings.accountId);
   const hasState = new Map<string, boolean>();
-  const applied = (r: Resource) => {
-    if (!hasState.has(r.phase)) hasState.set(r.phase, aws("s3api", "head-object", "--bucket", bucket, "--key", n.stateKey(r.phase as never)).ok);
-    return hasState.get(r.phase)!;
+  return (phase) => {
+    if (!hasState.has(phase)) hasState.set(phase, aws("s3api", "head-object", "--bucket", bucket, "--key", n.stateKey(phase as never)).ok);
+    return hasState.get(phase)!;
   };
+}
+
+export function collisions(aws: Aws, config: EnvironmentConfig, resources: readonly Resource[], stackDir: (stack: string) => string, phaseApplied: PhaseApplied = phaseStates(aws, config)): Check[] {
+  const applied = (r: Resource) => phaseApplied(r.phase);
   let aliases: string[] | undefined;
   const out: Check[] = [];
   for (const r of resources) {
