@@ -1,7 +1,6 @@
 import { Construct } from "constructs";
 import { Token } from "cdktf";
 import { EnvironmentConfig } from "../config/settings";
-import { partitionOf } from "../naming";
 import { Rds } from "../constructs/rds";
 import { AppSecret } from "../constructs/secrets";
 import { BuiltPhases, publishHandles, readHandles } from "./handles";
@@ -35,7 +34,7 @@ export class DatabaseStack extends PhaseStack {
       kmsKeyArn: network.kmsKeyArn,
       accountId: s.accountId,
       region: s.region,
-      partition: partitionOf(s.region),
+      partition: this.partition,
       ...db,
       databaseName: DATABASE_NAME,
       username: DATABASE_USERNAME,

@@ -2,7 +2,6 @@ import { Construct } from "constructs";
 import { elbLogDeliveryPrincipal } from "../config/elb-log-delivery";
 import { SERVICE_CATALOG } from "../config/services";
 import { EnvironmentConfig, WAF_RATE_WINDOW_SECONDS } from "../config/settings";
-import { partitionOf } from "../naming";
 import { ALB_LOG_PREFIX, Alb } from "../constructs/alb";
 import { ApiDns, DnsValidatedCertificate } from "../constructs/dns";
 import { LogBucket } from "../constructs/log-bucket";
@@ -26,7 +25,7 @@ export class LoadbalancerStack extends PhaseStack {
     super(scope, "loadbalancer", { config });
     const s = config.settings;
     const n = this.names;
-    const partition = partitionOf(s.region);
+    const partition = this.partition;
     const network = readHandles(this, built, "network");
     const [gateway] = EXPOSED;
     if (!gateway || EXPOSED.length !== 1) throw new Error(`The load balancer routes to exactly one service; the catalog (src/config/services.ts) exposes ${EXPOSED.length}.`);

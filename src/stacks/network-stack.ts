@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { POSTGRES_PORT, REDIS_PORT } from "../config/profiles";
 import { APP_PORT } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
-import { SECURITY_GROUPS, partitionOf } from "../naming";
+import { SECURITY_GROUPS } from "../naming";
 import { Endpoints } from "../constructs/endpoints";
 import { Kms } from "../constructs/kms";
 import { SecurityGroups } from "../constructs/security-groups";
@@ -19,7 +19,7 @@ export class NetworkStack extends PhaseStack {
   constructor(scope: Construct, config: EnvironmentConfig) {
     super(scope, "network", { config });
     const s = config.settings;
-    const partition = partitionOf(s.region);
+    const partition = this.partition;
 
     this.kms = new Kms(this, "kms", {
       names: this.names,

@@ -5,7 +5,6 @@ import { CATALOG } from "../config/services";
 import { AlarmTargets, ObservabilityAlarms, healthCheckSpec, metricAlarm } from "../constructs/alarms";
 import { Dashboard } from "../constructs/dashboard";
 import { EnvironmentConfig } from "../config/settings";
-import { partitionOf } from "../naming";
 import { AlertKey, AlertTopic, alertPublishers } from "../constructs/alerts";
 import { AuditTrail } from "../constructs/audit-trail";
 import { MonthlyBudget } from "../constructs/budget";
@@ -41,7 +40,7 @@ export class ObservabilityStack extends PhaseStack {
     super(scope, "observability", { config });
     const s = config.settings;
     const n = this.names;
-    const partition = partitionOf(s.region);
+    const partition = this.partition;
     const network = readHandles(this, built, "network");
 
     // Alerting: one topic for everything (or the operator's own), and one more for paging when set.

@@ -2,7 +2,7 @@ import { Construct, Node } from "constructs";
 import { S3Backend, TerraformElement, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { EnvironmentConfig } from "../config/settings";
-import { Names, PhaseName, defaultTags, names } from "../naming";
+import { Names, PhaseName, defaultTags, names, partitionOf } from "../naming";
 import { Guardrails, Rule } from "../policy/guardrails";
 import { BASELINE_RULES } from "../policy/rules";
 
@@ -52,6 +52,8 @@ export abstract class PhaseStack extends TerraformStack {
   readonly config: EnvironmentConfig;
   readonly phase: PhaseName;
   readonly names: Names;
+  /** The ARN partition of the environment's region (`aws`, `aws-cn`, `aws-us-gov`). */
+  readonly partition: string;
   /** Logical id -> construct path, to refuse two constructs sharing one address. */
   private allocated?: Map<string, string>;
 
@@ -61,6 +63,7 @@ export abstract class PhaseStack extends TerraformStack {
     this.config = props.config;
     this.phase = phase;
     this.names = n;
+    this.partition = partitionOf(props.config.settings.region);
     const s = props.config.settings;
 
     new S3Backend(this, {

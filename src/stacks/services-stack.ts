@@ -3,7 +3,7 @@ import { ServiceDiscoveryPrivateDnsNamespace } from "@cdktf/provider-aws/lib/ser
 import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
 import { CATALOG, ServiceSpec } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
-import { SecretKind, ServiceName, partitionOf } from "../naming";
+import { SecretKind, ServiceName } from "../naming";
 import { EcsBlueGreen } from "../constructs/blue-green";
 import { targetGroupAlarms } from "../constructs/deployment-alarms";
 import { EcsFargateCluster } from "../constructs/ecs-cluster";
@@ -51,7 +51,7 @@ export class ServicesStack extends PhaseStack {
     const s = config.settings;
     const n = this.names;
     const sizing = config.sizing;
-    const partition = partitionOf(s.region);
+    const partition = this.partition;
     const network = readHandles(this, built, "network");
     const database = readHandles(this, built, "database");
     const cache = readHandles(this, built, "cache");
