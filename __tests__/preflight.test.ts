@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { needs } from "../scripts/preflight/checks";
-import { awsCli } from "../scripts/preflight/aws";
+import { CliRunner, awsCli } from "../scripts/preflight/aws";
 import { main } from "../scripts/preflight";
 import { synthesize } from "../src/synth";
 import { SERVICES } from "../src/naming";
@@ -75,15 +75,41 @@ function healthy(): Answers {
   return answers;
 }
 
-/** Runs the preflight in-process (its calls go to the stand-ins on the environment's PATH). */
-async function run(answers: Answers, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ s: Standins; status: number; stdout: string; stderr: string }> {
+/**
+ * The aws stand-in's scripted answers (__tests__/support/standins/aws, "scripted answers"), answered in
+ * this process: the call without --region and --output matched by prefix, the longest match first; the
+ * call recorded in the stand-ins' log as the stand-in records it. The preflight's own argument building
+ * and answer reading run as they do on the CLI; a few cases below go through the stand-in on the PATH
+ * (VIA_PATH) to show that the CLI path gives the same calls.
+ */
+function scriptedCli(answers: Answers, logFile: string): CliRunner {
+  const ordered = Object.entries(answers).sort(([a], [b]) => b.length - a.length);
+  const quote = (w: string) => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
+  return (args) => {
+    fs.appendFileSync(logFile, `${["aws", ...args].map(quote).join(" ")}\n`);
+    const call = args.filter((a, i) => !["--region", "--output"].includes(a) && !["--region", "--output"].includes(args[i - 1] ?? "")).join(" ");
+    const hit = ordered.find(([match]) => call.startsWith(match));
+    if (!hit) throw new Error(`no scripted answer for: aws ${call}`);
+    const [, a] = hit;
+    const body = typeof a.body === "string" ? a.body : JSON.stringify(a.body);
+    return (a.exit ?? 0) === 0 ? { status: 0, stdout: body, stderr: "" } : { status: a.exit!, stdout: "", stderr: body };
+  };
+}
+
+/** Through the aws stand-in on the PATH (a process per call), instead of in this process. */
+const VIA_PATH = { via: "path" as const };
+
+/** Runs the preflight in-process; its aws calls are answered in-process, or by the stand-in on the environment's PATH. */
+async function run(answers: Answers, extraEnv: NodeJS.ProcessEnv = {}, how: { via: "path" | "process" } = { via: "process" }): Promise<{ s: Standins; status: number; stdout: string; stderr: string }> {
   const s = makeStandins(["aws", "dig"], { STANDIN_AWS_ACCOUNT: ACCOUNT });
-  const dir = path.join(s.stateDir, "aws", "scripted");
-  fs.mkdirSync(dir, { recursive: true });
-  // More specific prefixes first: files answer in name order.
-  Object.entries(answers)
-    .sort(([a], [b]) => b.length - a.length)
-    .forEach(([match, a], i) => fs.writeFileSync(path.join(dir, `${String(i).padStart(3, "0")}.answer`), `match: ${match}\nexit: ${a.exit ?? 0}\n---\n${typeof a.body === "string" ? a.body : JSON.stringify(a.body)}`));
+  if (how.via === "path") {
+    const dir = path.join(s.stateDir, "aws", "scripted");
+    fs.mkdirSync(dir, { recursive: true });
+    // More specific prefixes first: files answer in name order.
+    Object.entries(answers)
+      .sort(([a], [b]) => b.length - a.length)
+      .forEach(([match, a], i) => fs.writeFileSync(path.join(dir, `${String(i).padStart(3, "0")}.answer`), `match: ${match}\nexit: ${a.exit ?? 0}\n---\n${typeof a.body === "string" ? a.body : JSON.stringify(a.body)}`));
+  }
   fs.mkdirSync(path.join(s.stateDir, "dig"), { recursive: true });
   fs.writeFileSync(path.join(s.stateDir, "dig", "accessweaver.com"), NS.map((n) => `${n}.`).join("\n"));
   const env: NodeJS.ProcessEnv = { ...s.env, CDKTF_OUTDIR: outdir, ACCESSWEAVER_SETTINGS_ROOT: root, AWS_PROFILE: "accessweaver-prod", ...extraEnv };
@@ -91,15 +117,16 @@ async function run(answers: Answers, extraEnv: NodeJS.ProcessEnv = {}): Promise<
   delete env.AWS_DEFAULT_REGION;
   let stdout = "";
   let stderr = "";
-  const status = await main(["prod"], { env, out: (t) => (stdout += t), err: (t) => (stderr += t) });
+  const io = { env, out: (t: string) => (stdout += t), err: (t: string) => (stderr += t) };
+  const status = await main(["prod"], io, how.via === "path" ? undefined : scriptedCli(answers, s.logFile));
   return { s, status, stdout, stderr };
 }
 
 const READ_ONLY_CALL = /^(aws \S+ (get|describe|list|head|batch-get)-\S*|dig \+short NS \S+)( |$)/;
 
 describe("make preflight", () => {
-  it("passes on a ready account, with read-only calls only, each passing the environment's region", async () => {
-    const r = await run(healthy());
+  it("passes on a ready account, with read-only calls only, each passing the environment's region (through the aws stand-in)", async () => {
+    const r = await run(healthy(), {}, VIA_PATH);
     try {
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
@@ -120,6 +147,11 @@ describe("make preflight", () => {
       expect(r.stdout).toMatch(/^PASS {2}quota: Fargate On-Demand vCPUs: needed 48 \/ available 4000 vCPU \(quota 4000\)$/m);
       expect(r.stdout).toMatch(/^PASS {2}delegation: accessweaver\.com is delegated to the zone's 2 name servers$/m);
       expect(r.stdout).toMatch(/^Preflight prod: \d+ pass, 0 warn, 0 fail\.$/m);
+      // The other cases answer in this process: the same calls, in the same order, and the same report.
+      const inProcess = await run(healthy());
+      expect(inProcess.s.log()).toEqual(calls);
+      expect(inProcess.stdout).toBe(r.stdout);
+      inProcess.s.cleanup();
     } finally {
       r.s.cleanup();
     }
@@ -176,13 +208,13 @@ describe("make preflight", () => {
     }
   });
 
-  it("fails a service whose image tag is not in the registry", async () => {
+  it("fails a service whose image tag is not in the registry (through the aws stand-in)", async () => {
     const answers = healthy();
     answers["ecr describe-images --registry-id 210987654321 --repository-name aw-pdp-service"] = {
       exit: 254,
       body: "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageTag:'2.4.2'} does not exist",
     };
-    const r = await run(answers);
+    const r = await run(answers, {}, VIA_PATH);
     try {
       expect(r.status).toBe(1);
       expect(r.stdout).toContain(`FAIL  image aw-pdp-service: ${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/aw-pdp-service:2.4.2: ImageNotFoundException`);
@@ -374,8 +406,8 @@ describe("make preflight", () => {
     }, 60_000);
     const env2 = () => ({ ACCESSWEAVER_SETTINGS_ROOT: root2, CDKTF_OUTDIR: outdir2 });
 
-    it("passes an account without a detector or a hub (describe-hub's not-subscribed error means free)", async () => {
-      const r = await run(healthy(), env2());
+    it("passes an account without a detector or a hub (describe-hub's not-subscribed error means free; through the aws stand-in)", async () => {
+      const r = await run(healthy(), env2(), VIA_PATH);
       try {
         expect(r.stdout).toContain("PASS  GuardDuty: no detector in eu-west-1: guardduty_enabled = true creates one");
         expect(r.stdout).toContain("PASS  Security Hub: not enabled in eu-west-1: security_hub_enabled = true enables it");

@@ -14,7 +14,7 @@ import { loadEnvironment, settingsFile } from "../src/config/load";
 import { refusalForRealRun } from "../src/config/placeholders";
 import { isEnvironmentName, ENVIRONMENTS, EnvironmentName } from "../src/naming";
 import { loadEnv } from "./review/model";
-import { Aws, awsCli } from "./preflight/aws";
+import { CliRunner, awsCalls, awsCli } from "./preflight/aws";
 import { Check, capacity, collisions, credentials, dns, images, phaseStates, stateBackend } from "./preflight/checks";
 import { OtherEnvironment, observability } from "./preflight/observability";
 
@@ -32,7 +32,8 @@ export interface Io {
 
 const PROCESS_IO: Io = { env: process.env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
-export async function main(argv: readonly string[], io: Io = PROCESS_IO, aws?: Aws): Promise<number> {
+/** `runCli`: how the `aws` CLI is run (default: the one on the PATH of `io.env`). */
+export async function main(argv: readonly string[], io: Io = PROCESS_IO, runCli?: CliRunner): Promise<number> {
   const env = argv[0] ?? "";
   if (!isEnvironmentName(env)) {
     io.err(`preflight: unknown environment "${env}" (ENV); expected one of ${ENVIRONMENTS.join(", ")}.\n`);
@@ -47,7 +48,7 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO, aws?: A
   }
   const outdir = io.env.CDKTF_OUTDIR || "cdktf.out";
   const model = loadEnv(outdir, env);
-  const call = aws ?? awsCli(config.settings.region, io.env);
+  const call = runCli ? awsCalls(config.settings.region, runCli) : awsCli(config.settings.region, io.env);
   const say = (c: Check) => io.out(`${line(c)}\n`);
 
   io.out(`Preflight of ${env}: account ${config.settings.accountId}, ${config.settings.region}, ${config.settings.domainName} (read-only)\n`);

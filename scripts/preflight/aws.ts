@@ -19,12 +19,31 @@ export interface AwsResult {
 
 export type Aws = (service: string, verb: string, ...args: string[]) => AwsResult;
 
+/** What one run of the CLI gave back (the fields of spawnSync's result that the calls read). */
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly error?: Error;
+}
+
+/** Runs the CLI with these arguments (after the program name). */
+export type CliRunner = (args: readonly string[]) => CliRun;
+
 /** The CLI found on `env`'s PATH (the caller's environment: profile, credentials). */
 export function awsCli(region: string, env: NodeJS.ProcessEnv, bin = "aws"): Aws {
+  return awsCalls(region, (args) => spawnSync(bin, args, { encoding: "utf8", env: { ...env, AWS_PAGER: "" } }), bin);
+}
+
+/**
+ * The read-only calls over any runner of the CLI: the verb check, the arguments (the environment's
+ * region unless the call names its own, JSON output) and the reading of the answer.
+ */
+export function awsCalls(region: string, runCli: CliRunner, bin = "aws"): Aws {
   return (service, verb, ...args) => {
     if (!READ_ONLY.test(verb)) throw new Error(`preflight makes read-only calls only; refused: aws ${service} ${verb}`);
     const where = args.includes("--region") ? [] : ["--region", region];
-    const r = spawnSync(bin, [service, verb, ...args, ...where, "--output", "json"], { encoding: "utf8", env: { ...env, AWS_PAGER: "" } });
+    const r = runCli([service, verb, ...args, ...where, "--output", "json"]);
     if (r.error) return { ok: false, json: undefined, error: `cannot run ${bin}: ${r.error.message}` };
     const error = (r.stderr ?? "").trim();
     if (r.status !== 0) return { ok: false, json: undefined, error: error || `exit ${r.status}`, ...codeOf(error) };
