@@ -169,7 +169,7 @@ describe("synth (the app)", () => {
 
   it("keeps Terraform's working files, leaves other environments alone, and removes stacks that no longer exist", () => {
     const out = path.join(tempDir(), "cdktf.out");
-    expect(runApp(out, "").status).toBe(0);
+    fs.cpSync(synthesizedAll(), out, { recursive: true });
     const prodDir = path.join(out, "stacks/accessweaver-prod-network");
     const devDir = path.join(out, "stacks/accessweaver-dev-network");
     for (const d of [prodDir, devDir]) {

@@ -52,10 +52,24 @@ const V8_CACHE = path.join(__dirname, "..", "node_modules", ".cache", "accesswea
 const toWrite = [];
 const compile = Module.prototype._compile;
 
+// Installed packages change only through npm, which rewrites their files: their path, size and
+// modification time stand for their content (hashing 12 MB of it at every start costs more than the
+// rest of the lookup). The project's own files are keyed by content.
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+function sourceStamp(filename, content) {
+  if (!filename.includes(NODE_MODULES)) return content;
+  try {
+    const s = fs.statSync(filename);
+    return `${s.size}\0${s.mtimeMs}`;
+  } catch {
+    return content;
+  }
+}
+
 Module.prototype._compile = function compileWithCache(content, filename) {
   // Shebang files and anything unusual go the ordinary way.
   if (content.startsWith("#!") || typeof filename !== "string") return compile.call(this, content, filename);
-  const key = crypto.createHash("sha1").update(`${filename}\0${content}`).digest("hex");
+  const key = crypto.createHash("sha1").update(`${filename}\0${sourceStamp(filename, content)}`).digest("hex");
   const file = path.join(V8_CACHE, `${key}.bin`);
   let cachedData;
   try {
