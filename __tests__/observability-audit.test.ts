@@ -214,14 +214,15 @@ describe.each(ENVIRONMENTS)("%s: budget and deployment rules", (env) => {
   });
 
   const blueGreen = env !== "dev";
-  it(blueGreen ? "sends failed CodeDeploy deployments of the gateway's group to the alerts topic" : "has no CodeDeploy rule: the gateway rolls", () => {
+  it(blueGreen ? "sends failed CodeDeploy deployments of the gateway's group, and those its alarms stopped, to the alerts topic" : "has no CodeDeploy rule: the gateway rolls", () => {
     const rule = resources(json, "aws_cloudwatch_event_rule")["codedeploy-deployment-failures_rule"];
     if (!blueGreen) return expect(rule).toBeUndefined();
     expect(rule.name).toBe(`accessweaver-${env}-codedeploy-deployment-failures`);
     expect(JSON.parse(rule.event_pattern)).toEqual({
       source: ["aws.codedeploy"],
       "detail-type": ["CodeDeploy Deployment State-change Notification"],
-      detail: { state: ["FAILURE"], application: [`accessweaver-${env}-aw-api-gateway`], deploymentGroup: [`accessweaver-${env}-aw-api-gateway`] },
+      // A deployment its alarms stop (DEPLOYMENT_STOP_ON_ALARM) ends as STOP, not FAILURE.
+      detail: { state: ["FAILURE", "STOP"], application: [`accessweaver-${env}-aw-api-gateway`], deploymentGroup: [`accessweaver-${env}-aw-api-gateway`] },
     });
     expect(resources(json, "aws_cloudwatch_event_target")["codedeploy-deployment-failures_target"].arn).toBe(TOPIC);
   });
