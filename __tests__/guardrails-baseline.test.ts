@@ -101,6 +101,10 @@ const REMOVALS: readonly Removal[] = [
     j.resource.aws_lb.second = { ...structuredClone(at(j, "aws_lb.alb_alb")), name: "accessweaver-x-public" };
     j.resource.aws_wafv2_web_acl_association.second = { resource_arn: "${aws_lb.second.arn}", web_acl_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}" };
   }, rule: "public-only-alb", address: "aws_lb.second", found: 'internet-facing load balancer "accessweaver-x-public"', dev: true },
+  { protection: "alert topic publishable by this account only", phase: "observability", remove: (j) => {
+    const publish = j.data.aws_iam_policy_document["alerts_policy-document"].statement.find((st: Config) => st.sid === "AllowCloudWatchAlarms");
+    Object.assign(publish, { principals: [{ type: "AWS", identifiers: ["*"] }], condition: [] });
+  }, rule: "resource-policy-open-principal", address: "aws_sns_topic_policy.alerts_policy", found: 'statement AllowCloudWatchAlarms allows principal "*"', dev: true },
   // No security group open to the world except the ALB's 80/443.
   { protection: "database group closed to the world", phase: "network", remove: (j) => { const r = at(j, "aws_vpc_security_group_ingress_rule.security-groups_database_in_postgres_from_services"); delete r.referenced_security_group_id; r.cidr_ipv4 = "0.0.0.0/0"; }, rule: "no-world-ingress", address: "aws_vpc_security_group_ingress_rule.security-groups_database_in_postgres_from_services", found: "ingress tcp 5432-5432 from 0.0.0.0/0", dev: true },
   { protection: "ALB open on 80/443 only", phase: "network", remove: (j) => Object.assign(at(j, "aws_vpc_security_group_ingress_rule.security-groups_alb_in_443_ipv4"), { from_port: 22, to_port: 22 }), rule: "no-world-ingress", address: "aws_vpc_security_group_ingress_rule.security-groups_alb_in_443_ipv4", found: "ingress tcp 22-22 from 0.0.0.0/0", dev: true },
