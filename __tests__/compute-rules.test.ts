@@ -2,6 +2,7 @@
 // phase passing them is in services.test.ts, on its synth).
 import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
 import { EcsService, EcsServiceConfig } from "@cdktf/provider-aws/lib/ecs-service";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
@@ -15,6 +16,7 @@ import {
   containerLogs,
   containerNotPrivileged,
   containerReadOnlyRoot,
+  ephemeralStorageEncrypted,
   noSecretsInEnvironment,
   safeDeployments,
   serviceNoPublicIp,
@@ -235,6 +237,21 @@ describe("compute guardrails reject bad resources", () => {
         "aws_iam_role_policy.expression: the task role's policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
       ]);
     });
+  });
+
+  it("ecs-ephemeral-storage-encrypted: a cluster without a key for Fargate ephemeral storage, or with an alias", () => {
+    const s = stackWith((st) => {
+      const storage = (key: string) => ({ configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key } } });
+      new EcsCluster(st, "good", { name: "good", ...storage("${data.terraform_remote_state.network.outputs.kms_key_arn}") });
+      new EcsCluster(st, "aws-owned", { name: "aws-owned" });
+      new EcsCluster(st, "exec-only", { name: "exec-only", configuration: { executeCommandConfiguration: { logging: "DEFAULT" } } });
+      new EcsCluster(st, "alias", { name: "alias", ...storage("alias/accessweaver-prod") });
+    });
+    expect(check(ephemeralStorageEncrypted, s)).toEqual([
+      "aws_ecs_cluster.aws-owned: configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's",
+      "aws_ecs_cluster.exec-only: configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's",
+      'aws_ecs_cluster.alias: fargate_ephemeral_storage_kms_key_id is "alias/accessweaver-prod": Fargate takes a key ARN, not an alias',
+    ]);
   });
 
   it("are part of the baseline", () => {

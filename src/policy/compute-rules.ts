@@ -199,4 +199,22 @@ export const taskRoleNoWildcardData: Rule = {
   },
 };
 
-export const COMPUTE_RULES: readonly Rule[] = [serviceNoPublicIp, containerReadOnlyRoot, containerNotPrivileged, containerLogs, noSecretsInEnvironment, safeDeployments, taskRoleNoWildcardData];
+/** A key ARN or a reference to one; Fargate refuses aliases for its ephemeral storage. */
+const KEY_ALIAS = /(^|:)alias\//;
+
+export const ephemeralStorageEncrypted: Rule = {
+  id: "ecs-ephemeral-storage-encrypted",
+  types: ["aws_ecs_cluster"],
+  description: "ECS clusters encrypt their Fargate tasks' ephemeral storage with the environment's key (configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id, a key ARN; kms-environment-key checks which key)",
+  check(s) {
+    return ofType(s, "aws_ecs_cluster").flatMap((r) => {
+      const storage = blocks<Record<string, unknown>>(blocks<Record<string, unknown>>(r.config.configuration)[0]?.managed_storage_configuration as Record<string, unknown> | undefined)[0];
+      const key: unknown = storage?.fargate_ephemeral_storage_kms_key_id;
+      if (typeof key !== "string" || key.trim() === "") return [v(this.id, r, "configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's")];
+      if (KEY_ALIAS.test(key)) return [v(this.id, r, `fargate_ephemeral_storage_kms_key_id is ${JSON.stringify(key)}: Fargate takes a key ARN, not an alias`)];
+      return [];
+    });
+  },
+};
+
+export const COMPUTE_RULES: readonly Rule[] = [serviceNoPublicIp, containerReadOnlyRoot, containerNotPrivileged, containerLogs, noSecretsInEnvironment, safeDeployments, taskRoleNoWildcardData, ephemeralStorageEncrypted];
