@@ -79,8 +79,11 @@ describe.each(ENVIRONMENTS)("%s: audit trail", (env) => {
     }
   });
 
-  it("moves log files to colder storage and expires them, current and overwritten, after three years", () => {
-    const [rule] = resources(json, "aws_s3_bucket_lifecycle_configuration").audit_bucket_lifecycle.rule;
+  it("moves log files of 128 KB and more to colder storage and expires them, current and overwritten, after three years", () => {
+    const lifecycle = resources(json, "aws_s3_bucket_lifecycle_configuration").audit_bucket_lifecycle;
+    // Smaller files stay in Standard: IA and Glacier IR would bill each as 128 KB, plus a request to move it.
+    expect(lifecycle.transition_default_minimum_object_size).toBe("all_storage_classes_128K");
+    const [rule] = lifecycle.rule;
     expect(rule).toEqual(
       expect.objectContaining({
         status: "Enabled",
@@ -140,8 +143,11 @@ describe("security scanning", () => {
   const prod = synthEnv(config("prod")).json.observability!;
   const on = synthEnv(config("prod", { guardduty_enabled: true, security_hub_enabled: true })).json.observability!;
 
-  it("enables Inspector for this account's ECR images and EC2 instances (the guide's aws inspector2 enable)", () => {
-    expect(resources(prod, "aws_inspector2_enabler")).toEqual({ scanning_inspector: expect.objectContaining({ account_ids: [ACCOUNT], resource_types: ["ECR", "EC2"] }) });
+  it("enables Inspector for this account's ECR images and EC2 instances (the guide's aws inspector2 enable), waiting up to 15 minutes", () => {
+    expect(resources(prod, "aws_inspector2_enabler")).toEqual({
+      // Enabling often outlasts the provider's 5-minute default (hashicorp/terraform-provider-aws#30144).
+      scanning_inspector: expect.objectContaining({ account_ids: [ACCOUNT], resource_types: ["ECR", "EC2"], timeouts: { create: "15m" } }),
+    });
   });
 
   it("inspector_enabled = false leaves Inspector to the organisation; it must be a boolean", () => {
