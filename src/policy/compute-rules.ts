@@ -153,7 +153,7 @@ function taskRoleProblems(s: StackView, policy: unknown): string[] {
     });
 }
 
-/** A reference to an attribute of the resource at `address`, or its name or ARN written out. */
+/** Whether `value` references an attribute of `r`, or is its name or its IAM ARN written out. */
 const refersTo = (value: unknown, r: ResourceView, name: unknown, arnPart: "role" | "policy") =>
   typeof value === "string" &&
   (value.startsWith(`\${${r.address}.`) || (typeof name === "string" && name !== "" && (value === name || new RegExp(`^arn:aws[a-z-]*:iam::\\d{12}:${arnPart}/(.*/)?${name.replace(/[.+^${}()|[\]\\*?]/g, "\\$&")}$`).test(value))));
@@ -165,7 +165,7 @@ export const taskRoleNoWildcardData: Rule = {
   id: "ecs-task-role-scoped",
   types: ["aws_ecs_task_definition", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment", "aws_iam_policy"],
   description:
-    "task roles (what the application may call) allow no data action on resource \"*\" or a wildcard ARN, no whole data service (s3:*), no service wildcard (*:Get*), no NotAction or NotResource, in inline, attached customer-managed or AWS managed policies",
+    "task roles (what the application may call) allow no data action on resource \"*\" or a wildcard ARN, no whole data service (s3:*), no service wildcard (*:Get*), no NotAction or NotResource, in inline or attached customer-managed policies; no AWS managed policy or policy of another stack is attached",
   check(s) {
     const out: Violation[] = [];
     const roles = ofType(s, "aws_iam_role");
@@ -199,7 +199,7 @@ export const taskRoleNoWildcardData: Rule = {
   },
 };
 
-/** A key ARN or a reference to one; Fargate refuses aliases for its ephemeral storage. */
+/** An alias (`alias/...` or its ARN): Fargate takes a key ARN for its ephemeral storage, never an alias. */
 const KEY_ALIAS = /(^|:)alias\//;
 
 export const ephemeralStorageEncrypted: Rule = {
