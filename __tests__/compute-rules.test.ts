@@ -2,16 +2,21 @@
 // phase passing them is in services.test.ts, on its synth).
 import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
 import { EcsService, EcsServiceConfig } from "@cdktf/provider-aws/lib/ecs-service";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import { IamPolicyAttachment } from "@cdktf/provider-aws/lib/iam-policy-attachment";
+import { IamRole, IamRoleConfig } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { policyDocument } from "../src/constructs/iam";
 import {
   COMPUTE_RULES,
   containerLogs,
   containerNotPrivileged,
   containerReadOnlyRoot,
+  ephemeralStorageEncrypted,
   noSecretsInEnvironment,
   safeDeployments,
   serviceNoPublicIp,
@@ -140,6 +145,112 @@ describe("compute guardrails reject bad resources", () => {
     expect(check(taskRoleNoWildcardData, s)).toEqual([
       'aws_iam_role_policy.wide-doc-policy: allows s3:GetObject on "*": name the resources',
       'aws_iam_role_policy.wide-json-policy: allows secretsmanager:GetSecretValue on "*": name the resources',
+    ]);
+  });
+
+  describe("ecs-task-role-scoped: every way a policy reaches a task role, and every way a statement is too wide", () => {
+    const TRUST = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] });
+    const allow = (statement: object) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", ...statement }] });
+    /** The rule's findings on a stack with one task whose role `id` gets its policies from `add`. */
+    const findings = (add: (st: TerraformStack, role: IamRole) => void, roleConfig: Partial<IamRoleConfig> = {}, taskRoleArn?: (role: IamRole) => string) =>
+      check(
+        taskRoleNoWildcardData,
+        stackWith((st) => {
+          const role = new IamRole(st, "app", { name: "accessweaver-prod-app-task", assumeRolePolicy: TRUST, ...roleConfig });
+          task(st, "td", GOOD_CONTAINER, taskRoleArn ? taskRoleArn(role) : role.arn);
+          add(st, role);
+        }),
+      );
+    const inline = (statement: object) => findings((st, role) => new IamRolePolicy(st, "inline", { role: role.id, policy: allow(statement) }));
+
+    it.each([
+      ["a named object", { Action: "s3:GetObject", Resource: "arn:aws:s3:::accessweaver-prod-data/*" }, []],
+      ["a named secret", { Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:accessweaver/prod/jwt-AbCdEf" }, []],
+      ["every bucket by ARN", { Action: "s3:GetObject", Resource: "arn:aws:s3:::*" }, ['allows s3:GetObject on "arn:aws:s3:::*": name the resources']],
+      ["every object of every bucket", { Action: "s3:GetObject", Resource: "arn:aws:s3:::*/*" }, ['allows s3:GetObject on "arn:aws:s3:::*/*": name the resources']],
+      ["every secret of the account", { Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*" }, ['allows secretsmanager:GetSecretValue on "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*": name the resources']],
+      ["every table anywhere", { Action: "dynamodb:Query", Resource: "arn:aws:dynamodb:*:*:table/*" }, ['allows dynamodb:Query on "arn:aws:dynamodb:*:*:table/*": name the resources']],
+      ["every action of S3 on one bucket", { Action: "s3:*", Resource: "arn:aws:s3:::accessweaver-prod-data" }, ["allows s3:*: every action of s3, its administration (policies, deletion) included; name the actions"]],
+      ["every service's reads", { Action: "*:Get*", Resource: "arn:aws:s3:::accessweaver-prod-data/*" }, ["allows *:Get*: the actions of every matching service; name the service and its actions"]],
+      ["everything but one action", { NotAction: "iam:*", Resource: "arn:aws:s3:::accessweaver-prod-data/*" }, ["allows every action but iam:* (NotAction): list the actions instead"]],
+      ["everywhere but one bucket", { Action: "s3:GetObject", NotResource: "arn:aws:s3:::accessweaver-prod-data/*" }, ["allows on every resource but arn:aws:s3:::accessweaver-prod-data/* (NotResource): name the resources instead"]],
+      ["a read of a non-data service on *", { Action: "ecs:DescribeTasks", Resource: "*" }, []],
+    ])("an inline aws_iam_role_policy allowing %s", (_what, statement, expected) => {
+      expect(inline(statement)).toEqual(expected.map((m) => `aws_iam_role_policy.inline: ${m}`));
+    });
+
+    it("a Deny statement is no way in", () => {
+      expect(findings((st, role) => new IamRolePolicy(st, "deny", { role: role.id, policy: JSON.stringify({ Statement: [{ Effect: "Deny", Action: "s3:*", Resource: "*" }] }) }))).toEqual([]);
+    });
+
+    it("the role's own inline_policy block", () => {
+      expect(findings(() => undefined, { inlinePolicy: [{ name: "inline", policy: allow({ Action: "s3:GetObject", Resource: "*" }) }] })).toEqual(['aws_iam_role.app: allows s3:GetObject on "*": name the resources']);
+    });
+
+    it("a customer-managed aws_iam_policy attached by aws_iam_role_policy_attachment is read through its document", () => {
+      expect(
+        findings((st, role) => {
+          const p = new IamPolicy(st, "wide", { name: "accessweaver-prod-wide", policy: policyDocument(st, "wide-doc", [{ sid: "Tables", actions: ["dynamodb:Query"], resources: ["arn:aws:dynamodb:eu-west-1:111122223333:table/*"] }]).json });
+          const ok = new IamPolicy(st, "ok", { name: "accessweaver-prod-ok", policy: allow({ Action: "dynamodb:Query", Resource: "arn:aws:dynamodb:eu-west-1:111122223333:table/decisions" }) });
+          new IamRolePolicyAttachment(st, "wide-attachment", { role: role.name, policyArn: p.arn });
+          new IamRolePolicyAttachment(st, "ok-attachment", { role: role.name, policyArn: ok.arn });
+        }),
+      ).toEqual(['aws_iam_role_policy_attachment.wide-attachment: aws_iam_policy.wide (attached): allows dynamodb:Query on "arn:aws:dynamodb:eu-west-1:111122223333:table/*": name the resources']);
+    });
+
+    it("AWS managed policies, and policies of another stack, attached to a task role", () => {
+      expect(
+        findings((st, role) => {
+          new IamRolePolicyAttachment(st, "managed", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" });
+          new IamRolePolicyAttachment(st, "foreign", { role: role.id, policyArn: "arn:aws:iam::111122223333:policy/made-elsewhere" });
+        }),
+      ).toEqual([
+        "aws_iam_role_policy_attachment.managed: attaches arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess to a task role: AWS managed policies grant on every resource; write a policy naming this service's resources",
+        'aws_iam_role_policy_attachment.foreign: attaches "arn:aws:iam::111122223333:policy/made-elsewhere", a policy this stack does not create: it cannot be checked',
+      ]);
+    });
+
+    it("managed_policy_arns naming a policy of the stack by its ARN, and aws_iam_policy_attachment by the role's name", () => {
+      expect(
+        findings(
+          (st) => {
+            new IamPolicy(st, "named", { name: "accessweaver-prod-named", policy: allow({ Action: "kms:Decrypt", Resource: "*" }) });
+            new IamPolicyAttachment(st, "group-attachment", { name: "a", roles: ["accessweaver-prod-app-task"], policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" });
+          },
+          { managedPolicyArns: ["arn:aws:iam::111122223333:policy/accessweaver-prod-named"] },
+        ),
+      ).toEqual([
+        'aws_iam_role.app: aws_iam_policy.named (attached): allows kms:Decrypt on "*": name the resources',
+        "aws_iam_policy_attachment.group-attachment: attaches arn:aws:iam::aws:policy/AdministratorAccess to a task role: AWS managed policies grant on every resource; write a policy naming this service's resources",
+      ]);
+    });
+
+    it("a task role given by its ARN written out, and one this stack does not create", () => {
+      const literal = findings((st) => new IamRolePolicy(st, "by-name", { role: "accessweaver-prod-app-task", policy: allow({ Action: "ssm:GetParameter", Resource: "*" }) }), {}, () => "arn:aws:iam::111122223333:role/accessweaver-prod-app-task");
+      expect(literal).toEqual(['aws_iam_role_policy.by-name: allows ssm:GetParameter on "*": name the resources']);
+      const foreign = findings(() => undefined, {}, () => "${data.aws_iam_role.elsewhere.arn}");
+      expect(foreign).toEqual(['aws_ecs_task_definition.td: task_role_arn is "${data.aws_iam_role.elsewhere.arn}", a role this stack does not create: its policies cannot be checked']);
+    });
+
+    it("a policy it cannot read", () => {
+      expect(findings((st, role) => new IamRolePolicy(st, "expression", { role: role.id, policy: "${jsonencode(local.p)}" }))).toEqual([
+        "aws_iam_role_policy.expression: the task role's policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
+      ]);
+    });
+  });
+
+  it("ecs-ephemeral-storage-encrypted: a cluster without a key for Fargate ephemeral storage, or with an alias", () => {
+    const s = stackWith((st) => {
+      const storage = (key: string) => ({ configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key } } });
+      new EcsCluster(st, "good", { name: "good", ...storage("${data.terraform_remote_state.network.outputs.kms_key_arn}") });
+      new EcsCluster(st, "aws-owned", { name: "aws-owned" });
+      new EcsCluster(st, "exec-only", { name: "exec-only", configuration: { executeCommandConfiguration: { logging: "DEFAULT" } } });
+      new EcsCluster(st, "alias", { name: "alias", ...storage("alias/accessweaver-prod") });
+    });
+    expect(check(ephemeralStorageEncrypted, s)).toEqual([
+      "aws_ecs_cluster.aws-owned: configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's",
+      "aws_ecs_cluster.exec-only: configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's",
+      'aws_ecs_cluster.alias: fargate_ephemeral_storage_kms_key_id is "alias/accessweaver-prod": Fargate takes a key ARN, not an alias',
     ]);
   });
 

@@ -5,6 +5,11 @@ import { NetworkAcl } from "@cdktf/provider-aws/lib/network-acl";
 import { NetworkAclAssociation } from "@cdktf/provider-aws/lib/network-acl-association";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { GuardrailError, Rule, evaluate, viewOf } from "../src/policy/guardrails";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
@@ -13,7 +18,7 @@ import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { databaseSubnetsInTheirAcl, endpointsHavePolicies, environmentKey, keyPolicyNoOpenPrincipal, onlyAlbPublic } from "../src/policy/network-rules";
+import { databaseSubnetsInTheirAcl, endpointsHavePolicies, environmentKey, keyPolicyNoOpenPrincipal, onlyAlbPublic, resourcePolicyNoOpenPrincipal } from "../src/policy/network-rules";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { buildEnv, config, tempDir } from "./support/config";
 
@@ -29,7 +34,7 @@ const document = (s: TerraformStack, id: string, condition?: { test: string; var
 
 describe("network guardrail rules reject bad resources", () => {
   it("are part of the baseline every stack is checked against", () => {
-    for (const rule of [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey]) expect(BASELINE_RULES).toContain(rule);
+    for (const rule of [endpointsHavePolicies, keyPolicyNoOpenPrincipal, resourcePolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey]) expect(BASELINE_RULES).toContain(rule);
   });
 
   it("endpoint-policy: an endpoint without a policy, or with an empty one", () => {
@@ -45,13 +50,20 @@ describe("network guardrail rules reject bad resources", () => {
     ]);
   });
 
-  it("kms-policy-open-principal: a wildcard principal without conditions, in a policy document or in JSON; an unreadable policy", () => {
+  const OPEN = 'allows principal "*" without a condition on aws:SourceAccount, aws:SourceArn, aws:PrincipalAccount, aws:PrincipalOrgID or kms:CallerAccount';
+
+  it("kms-policy-open-principal: a wildcard principal without a condition naming the account, in a policy document or in JSON; an unreadable policy", () => {
     const open = JSON.stringify({ Statement: [{ Sid: "Open", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "kms:*", Resource: "*" }] });
     const conditioned = JSON.stringify({ Statement: [{ Sid: "Via", Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:CallerAccount": "111122223333" } } }] });
     expect(
       rejected(keyPolicyNoOpenPrincipal, (s) => {
         new KmsKey(s, "doc_open", { policy: document(s, "open").json });
         new KmsKey(s, "doc_conditioned", { policy: document(s, "conditioned", [{ test: "StringEquals", variable: "kms:CallerAccount", values: ["111122223333"] }]).json });
+        // A condition that names no account (TLS, a negated or optional account test) still lets every account in.
+        new KmsKey(s, "doc_tls_only", { policy: document(s, "tls-only", [{ test: "Bool", variable: "aws:SecureTransport", values: ["true"] }]).json });
+        new KmsKey(s, "doc_not_equals", { policy: document(s, "not-equals", [{ test: "StringNotEquals", variable: "aws:PrincipalAccount", values: ["444455556666"] }]).json });
+        new KmsKey(s, "doc_if_exists", { policy: document(s, "if-exists", [{ test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: ["111122223333"] }]).json });
+        new KmsKey(s, "doc_any_account", { policy: document(s, "any-account", [{ test: "StringLike", variable: "aws:PrincipalAccount", values: ["*"] }]).json });
         new KmsKey(s, "json_open", { policy: open });
         new KmsKey(s, "json_star", { policy: open.replace('{"AWS":["*"]}', '"*"') });
         new KmsKey(s, "json_conditioned", { policy: conditioned });
@@ -59,10 +71,42 @@ describe("network guardrail rules reject bad resources", () => {
         new KmsKey(s, "default_policy", {});
       }),
     ).toEqual([
-      'aws_kms_key.doc_open: statement Use allows principal "*" with no condition: anyone in any account could use the key',
-      'aws_kms_key.json_open: statement Open allows principal "*" with no condition: anyone in any account could use the key',
-      'aws_kms_key.json_star: statement Open allows principal "*" with no condition: anyone in any account could use the key',
+      `aws_kms_key.doc_open: statement Use ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.doc_tls_only: statement Use ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.doc_not_equals: statement Use ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.doc_if_exists: statement Use ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.doc_any_account: statement Use ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.json_open: statement Open ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.json_star: statement Open ${OPEN}: anyone in any account could use the key`,
       "aws_kms_key.unreadable: the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
+    ]);
+  });
+
+  it("resource-policy-open-principal: a topic, a bucket and a role's trust open to every account; Deny statements and scoped ones pass", () => {
+    const statement = (over: object) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "S", Effect: "Allow", Action: "sns:Publish", Resource: "*", ...over }] });
+    expect(
+      rejected(resourcePolicyNoOpenPrincipal, (s) => {
+        const topic = new SnsTopic(s, "topic", { name: "t" });
+        new SnsTopicPolicy(s, "topic_open", { arn: topic.arn, policy: statement({ Principal: { AWS: "*" } }) });
+        new SnsTopicPolicy(s, "topic_star", { arn: topic.arn, policy: statement({ Principal: "*", Condition: { Bool: { "aws:SecureTransport": "true" } } }) });
+        new SnsTopicPolicy(s, "topic_scoped", { arn: topic.arn, policy: statement({ Principal: "*", Condition: { StringEquals: { "aws:SourceAccount": "111122223333" } } }) });
+        new SnsTopicPolicy(s, "topic_org", { arn: topic.arn, policy: statement({ Principal: { AWS: "*" }, Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } }) });
+        new SnsTopicPolicy(s, "topic_service", { arn: topic.arn, policy: statement({ Principal: { Service: "cloudwatch.amazonaws.com" } }) });
+        new SnsTopicPolicy(s, "topic_deny", { arn: topic.arn, policy: statement({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }) });
+        new SnsTopicPolicy(s, "topic_unreadable", { arn: topic.arn, policy: "${jsonencode(local.p)}" });
+        new SnsTopic(s, "topic_inline", { name: "i", policy: statement({ Principal: "*" }) });
+        const bucket = new S3Bucket(s, "bucket", { bucket: "b" });
+        new S3BucketPolicy(s, "bucket_open", { bucket: bucket.id, policy: document(s, "bucket-doc").json });
+        new IamRole(s, "role_open", { name: "r", assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: ["*"] } }] }) });
+        new IamRole(s, "role_service", { name: "q", assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] }) });
+      }),
+    ).toEqual([
+      `aws_sns_topic.topic_inline: statement S ${OPEN}: any AWS account could use the resource`,
+      `aws_sns_topic_policy.topic_open: statement S ${OPEN}: any AWS account could use the resource`,
+      `aws_sns_topic_policy.topic_star: statement S ${OPEN}: any AWS account could use the resource`,
+      "aws_sns_topic_policy.topic_unreadable: the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
+      `aws_s3_bucket_policy.bucket_open: statement Use ${OPEN}: any AWS account could use the resource`,
+      `aws_iam_role.role_open: statement #0 ${OPEN}: any AWS account could use the resource`,
     ]);
   });
 

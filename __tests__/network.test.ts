@@ -328,6 +328,8 @@ describe("kms", () => {
       "AllowCloudWatchAlarms",
       "AllowBudgets",
       "AllowEventBridgeRules",
+      "AllowFargateEphemeralStorage",
+      "AllowFargateEphemeralStorageGrants",
       "AllowUseThroughAwsServices",
       "AllowGrantsForAwsResources",
     ]);
@@ -391,7 +393,7 @@ describe("kms", () => {
   });
 
   it("grants key administration through the account root only: every other statement only uses the key", () => {
-    const use = new Set(["kms:Encrypt", "kms:Encrypt*", "kms:Decrypt", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:Describe*", "kms:CreateGrant", "kms:ListGrants"]);
+    const use = new Set(["kms:Encrypt", "kms:Encrypt*", "kms:Decrypt", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey", "kms:Describe*", "kms:CreateGrant", "kms:ListGrants"]);
     for (const s of policy.filter((x: { sid: string }) => x.sid !== "EnableIamUserPermissions")) {
       expect([s.sid, s.actions.filter((a: string) => !use.has(a))]).toEqual([s.sid, []]);
       // A wildcard principal never goes without conditions.

@@ -46,6 +46,91 @@ function expectedNames(env: EnvironmentName): string[] {
   ].map((w) => `accessweaver-${env}-${w}`);
 }
 
+/** What decides when an alarm fires and whom it tells, read the same way from any alarm. */
+interface AlarmRow {
+  /** `namespace metric by dimensions` (sorted), or a metric math alarm's expression over its metrics. */
+  readonly metric: string;
+  /** The statistic or extended statistic; a math alarm's metrics' statistics in query order. */
+  readonly statistic: string;
+  /** The alarm's period, or its metrics' (each metric of a math alarm carries it). */
+  readonly period: number | number[];
+  readonly evaluationPeriods: number;
+  readonly comparison: string;
+  readonly threshold: number;
+  readonly missing: string;
+  readonly alarmActions: string[];
+  readonly okActions: string[];
+}
+
+const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
+function rowOf(a: Json): AlarmRow {
+  const common = { evaluationPeriods: a.evaluation_periods, comparison: a.comparison_operator, threshold: a.threshold, missing: a.treat_missing_data, alarmActions: a.alarm_actions, okActions: a.ok_actions };
+  if (!a.metric_query) {
+    return { ...common, metric: `${a.namespace} ${a.metric_name} by ${Object.keys(a.dimensions ?? {}).sort().join(", ")}`, statistic: a.extended_statistic ?? a.statistic, period: a.period };
+  }
+  const metrics = a.metric_query.filter((q: Json) => q.metric).map((q: Json) => q.metric);
+  const periods = unique(metrics.map((m: Json) => m.period)) as number[];
+  return {
+    ...common,
+    metric: `${a.metric_query.find((q: Json) => q.return_data).expression} over ${unique(metrics.map((m: Json) => `${m.namespace} ${m.metric_name}`)).join(" + ")} (${metrics.length} metrics)`,
+    statistic: unique(metrics.map((m: Json) => m.stat)).join("/"),
+    // A math alarm has no period of its own; one on it would be a second, conflicting one.
+    period: a.period ?? (periods.length === 1 ? periods[0]! : periods),
+  };
+}
+
+/**
+ * Every alarm but the ERROR-log one (its own test, with its metric filter) and the Route 53 one (its own
+ * test, in us-east-1), field by field, from the defaults documented in docs/observability.md.
+ */
+function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
+  const p = PROFILES[env];
+  const size = p.cache.replicasPerShard + 1;
+  const nodes = p.cache.shards * size;
+  const ids = (prefix: string, count: number) => `[${Array.from({ length: count }, (_, i) => `${prefix}${i}`).join(", ")}]`;
+  const overNodes = (fn: string, metric: string) => `${fn}(${ids("n", nodes)}) over AWS/ElastiCache ${metric} (${nodes} metrics)`;
+  const row = (metric: string, statistic: string, period: number, evaluationPeriods: number, comparison: string, threshold: number, missing: string, critical = false): AlarmRow => {
+    const actions = critical ? [ALERTS, CRITICAL] : [ALERTS];
+    return { metric, statistic, period, evaluationPeriods, comparison, threshold, missing, alarmActions: actions, okActions: actions };
+  };
+  const [GT, GE, LT] = ["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"];
+  const rds = (metric: string) => `AWS/RDS ${metric} by DBInstanceIdentifier`;
+  const ecs = (metric: string) => `AWS/ECS ${metric} by ClusterName, ServiceName`;
+  const slots = p.gatewayReleases === "blue-green" ? ["-blue", "-green"] : [""];
+  const rows: Record<string, AlarmRow> = {
+    "alb-response-time": row("AWS/ApplicationELB TargetResponseTime by LoadBalancer", "p99", 60, 5, GT, 0.01, "notBreaching"),
+    "rds-cpu-utilization": row(rds("CPUUtilization"), "Average", 60, 10, GT, 80, "breaching"),
+    "redis-memory-utilization": row(overNodes("MAX", "DatabaseMemoryUsagePercentage"), "Average", 60, 5, GT, 80, "breaching"),
+    "alb-5xx-rate": row(
+      "100 * (FILL(elb, 0) + FILL(target, 0)) / requests over AWS/ApplicationELB HTTPCode_ELB_5XX_Count + AWS/ApplicationELB HTTPCode_Target_5XX_Count + AWS/ApplicationELB RequestCount (3 metrics)",
+      "Sum", 60, 5, GT, 0.1, "notBreaching", true,
+    ),
+    ...Object.fromEntries(slots.map((slot) => [`aw-api-gateway-unhealthy-targets${slot}`, row("AWS/ApplicationELB UnHealthyHostCount by LoadBalancer, TargetGroup", "Maximum", 60, 3, GT, 0, "notBreaching")])),
+    "waf-blocked-requests": row("AWS/WAFV2 BlockedRequests by Region, Rule, WebACL", "Sum", 300, 1, GT, 1000, "notBreaching"),
+    ...Object.fromEntries(
+      SERVICES.flatMap((svc) => [
+        [`${svc}-cpu-utilization`, row(ecs("CPUUtilization"), "Average", 60, 10, GT, 80, "notBreaching")],
+        [`${svc}-memory-utilization`, row(ecs("MemoryUtilization"), "Average", 60, 10, GT, 80, "notBreaching")],
+        [`${svc}-running-tasks-below-desired`, row("desired - running over ECS/ContainerInsights DesiredTaskCount + ECS/ContainerInsights RunningTaskCount (2 metrics)", "Maximum/Minimum", 60, 5, GE, 1, "breaching", true)],
+      ]),
+    ),
+    "rds-free-storage": row(rds("FreeStorageSpace"), "Minimum", 300, 1, LT, Math.round(p.database.allocatedStorageGb * 0.05 * 1024 ** 3), "notBreaching", true),
+    "rds-connections": row(rds("DatabaseConnections"), "Maximum", 60, 5, GT, Math.floor(postgresMaxConnections(p.database.instanceClass) * 0.8), "notBreaching"),
+    "rds-read-latency": row(rds("ReadLatency"), "Average", 60, 5, GT, 0.02, "notBreaching"),
+    "rds-write-latency": row(rds("WriteLatency"), "Average", 60, 5, GT, 0.02, "notBreaching"),
+    "redis-engine-cpu-utilization": row(overNodes("MAX", "EngineCPUUtilization"), "Average", 60, 5, GT, 80, "notBreaching"),
+    "redis-evictions": row(overNodes("SUM", "Evictions"), "Sum", 300, 1, GT, 100, "notBreaching"),
+    ...(p.cache.replicasPerShard > 0 ? { "redis-replication-lag": row(overNodes("MAX", "ReplicationLag"), "Maximum", 60, 3, GT, 5, "notBreaching") } : {}),
+    ...Object.fromEntries(
+      Array.from({ length: p.cache.shards }, (_, shard) => [
+        `redis-cache-hit-ratio-000${shard + 1}`,
+        row(`100 * SUM(${ids("h", size)}) / (SUM(${ids("h", size)}) + SUM(${ids("m", size)})) over AWS/ElastiCache CacheHits + AWS/ElastiCache CacheMisses (${2 * size} metrics)`, "Sum", 300, 3, LT, 95, "notBreaching"),
+      ]),
+    ),
+  };
+  return Object.fromEntries(Object.entries(rows).map(([what, r]) => [`accessweaver-${env}-${what}`, r]));
+}
+
 describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
   const synth = synthEnv(config(env, { alert_paging_endpoints: [PAGING] }));
   const json = synth.json.observability!;
@@ -60,6 +145,13 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
     expect(Object.keys(alarms).sort()).toEqual(expectedNames(env).sort());
     for (const a of Object.values(alarms)) expect(a.provider).toBeUndefined();
     expect(all[`accessweaver-${env}-route53-health-check`].provider).toBe("aws.us-east-1");
+  });
+
+  it("every alarm's metric, statistic, period, evaluation periods, comparison, threshold, missing data and actions, from the inventory", () => {
+    const expected = expectedRows(env);
+    // The inventory covers every alarm of the region but the ERROR-log one, tested with its filter below.
+    expect(Object.keys(alarms).filter((name) => !(name in expected)).sort()).toEqual([`accessweaver-${env}-aw-api-gateway-error-logs`]);
+    for (const [name, row] of Object.entries(expected)) expect({ name, ...rowOf(alarms[name]) }).toEqual({ name, ...row });
   });
 
   it("sends every alarm to the alerts topic on ALARM and OK, and the critical ones to the paging topic as well", () => {

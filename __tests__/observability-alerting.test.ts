@@ -69,7 +69,7 @@ describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
 });
 
 describe("alert topic settings", () => {
-  it("sns_topic_arn: the operator's topic is used, none is created, the key policy still lets alarms publish to it", () => {
+  it("sns_topic_arn: the operator's topic is used, none is created, and the environment's key still lets this environment's alarms, budget and rules publish to a topic encrypted with it", () => {
     const arn = `arn:aws:sns:eu-west-1:${ACCOUNT}:ops-alerts`;
     const env = synthEnv(config("prod", { sns_topic_arn: arn }));
     const json = env.json.observability!;
@@ -77,6 +77,20 @@ describe("alert topic settings", () => {
     expect(Object.keys(resources(json, "aws_sns_topic"))).toEqual(["availability_topic"]);
     expect(Object.keys(resources(json, "aws_sns_topic_subscription")).filter((k) => !k.startsWith("availability_"))).toEqual([]);
     expect(json.output.alerts_topic_arn.value).toBe(arn);
+    // The network phase's key policy keeps the publishers' statements: the operator's topic may be encrypted with that key.
+    const key = Object.fromEntries(env.json.network!.data.aws_iam_policy_document["kms_key-policy"].statement.map((st: { sid: string }) => [st.sid, st]));
+    expect(key.AllowCloudWatchAlarms).toEqual(
+      expect.objectContaining({
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+        condition: [
+          { test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] },
+          { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-prod-*`] },
+        ],
+      }),
+    );
+    expect(key.AllowBudgets.principals).toEqual([{ type: "Service", identifiers: ["budgets.amazonaws.com"] }]);
+    expect(key.AllowEventBridgeRules.principals).toEqual([{ type: "Service", identifiers: ["events.amazonaws.com"] }]);
   });
 
   it("alert_paging_endpoints: a second, encrypted topic that only the paging endpoints receive", () => {

@@ -79,8 +79,11 @@ describe.each(ENVIRONMENTS)("%s: audit trail", (env) => {
     }
   });
 
-  it("moves log files to colder storage and expires them, current and overwritten, after three years", () => {
-    const [rule] = resources(json, "aws_s3_bucket_lifecycle_configuration").audit_bucket_lifecycle.rule;
+  it("moves log files of 128 KB and more to colder storage and expires them, current and overwritten, after three years", () => {
+    const lifecycle = resources(json, "aws_s3_bucket_lifecycle_configuration").audit_bucket_lifecycle;
+    // Smaller files stay in Standard: IA and Glacier IR would bill each as 128 KB, plus a request to move it.
+    expect(lifecycle.transition_default_minimum_object_size).toBe("all_storage_classes_128K");
+    const [rule] = lifecycle.rule;
     expect(rule).toEqual(
       expect.objectContaining({
         status: "Enabled",
@@ -140,8 +143,11 @@ describe("security scanning", () => {
   const prod = synthEnv(config("prod")).json.observability!;
   const on = synthEnv(config("prod", { guardduty_enabled: true, security_hub_enabled: true })).json.observability!;
 
-  it("enables Inspector for this account's ECR images and EC2 instances (the guide's aws inspector2 enable)", () => {
-    expect(resources(prod, "aws_inspector2_enabler")).toEqual({ scanning_inspector: expect.objectContaining({ account_ids: [ACCOUNT], resource_types: ["ECR", "EC2"] }) });
+  it("enables Inspector for this account's ECR images and EC2 instances (the guide's aws inspector2 enable), waiting up to 15 minutes", () => {
+    expect(resources(prod, "aws_inspector2_enabler")).toEqual({
+      // Enabling often outlasts the provider's 5-minute default (hashicorp/terraform-provider-aws#30144).
+      scanning_inspector: expect.objectContaining({ account_ids: [ACCOUNT], resource_types: ["ECR", "EC2"], timeouts: { create: "15m" } }),
+    });
   });
 
   it("inspector_enabled = false leaves Inspector to the organisation; it must be a boolean", () => {
@@ -214,14 +220,15 @@ describe.each(ENVIRONMENTS)("%s: budget and deployment rules", (env) => {
   });
 
   const blueGreen = env !== "dev";
-  it(blueGreen ? "sends failed CodeDeploy deployments of the gateway's group to the alerts topic" : "has no CodeDeploy rule: the gateway rolls", () => {
+  it(blueGreen ? "sends failed CodeDeploy deployments of the gateway's group, and those its alarms stopped, to the alerts topic" : "has no CodeDeploy rule: the gateway rolls", () => {
     const rule = resources(json, "aws_cloudwatch_event_rule")["codedeploy-deployment-failures_rule"];
     if (!blueGreen) return expect(rule).toBeUndefined();
     expect(rule.name).toBe(`accessweaver-${env}-codedeploy-deployment-failures`);
     expect(JSON.parse(rule.event_pattern)).toEqual({
       source: ["aws.codedeploy"],
       "detail-type": ["CodeDeploy Deployment State-change Notification"],
-      detail: { state: ["FAILURE"], application: [`accessweaver-${env}-aw-api-gateway`], deploymentGroup: [`accessweaver-${env}-aw-api-gateway`] },
+      // A deployment its alarms stop (DEPLOYMENT_STOP_ON_ALARM) ends as STOP, not FAILURE.
+      detail: { state: ["FAILURE", "STOP"], application: [`accessweaver-${env}-aw-api-gateway`], deploymentGroup: [`accessweaver-${env}-aw-api-gateway`] },
     });
     expect(resources(json, "aws_cloudwatch_event_target")["codedeploy-deployment-failures_target"].arn).toBe(TOPIC);
   });

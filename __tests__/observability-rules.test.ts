@@ -2,6 +2,7 @@
 import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Cloudtrail, CloudtrailConfig } from "@cdktf/provider-aws/lib/cloudtrail";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
@@ -35,19 +36,28 @@ function trailBucket(s: TerraformStack, id: string, over: { lock?: boolean; vers
 }
 
 describe("observability guardrails reject bad resources", () => {
-  it("trail-hardened: one region only, no global events, unsigned log files, no key", () => {
+  it("trail-hardened: one region only, no global events, unsigned log files, no key; a log group that is not audit evidence, outside the stack, or none", () => {
     const s = stackWith((st) => {
-      new Cloudtrail(st, "good", { ...GOOD_TRAIL, name: "g", s3BucketName: "b" });
-      new Cloudtrail(st, "regional", { ...GOOD_TRAIL, name: "r", s3BucketName: "b", isMultiRegionTrail: false });
-      new Cloudtrail(st, "noglobal", { ...GOOD_TRAIL, name: "n", s3BucketName: "b", includeGlobalServiceEvents: false });
-      new Cloudtrail(st, "unsigned", { ...GOOD_TRAIL, name: "u", s3BucketName: "b", enableLogFileValidation: undefined });
-      new Cloudtrail(st, "nokey", { ...GOOD_TRAIL, name: "k", s3BucketName: "b", kmsKeyId: undefined });
+      const group = (id: string, logClass: string) => `${new CloudwatchLogGroup(st, id, { name: `/aws/cloudtrail/${id}`, kmsKeyId: "k", retentionInDays: 1096, tags: { LogClass: logClass } }).arn}:*`;
+      const audit = group("audit-group", "audit");
+      const trail = (id: string, over: Partial<CloudtrailConfig> = {}) => new Cloudtrail(st, id, { ...GOOD_TRAIL, name: id, s3BucketName: "b", cloudWatchLogsGroupArn: audit, ...over });
+      trail("good");
+      trail("regional", { isMultiRegionTrail: false });
+      trail("noglobal", { includeGlobalServiceEvents: false });
+      trail("unsigned", { enableLogFileValidation: undefined });
+      trail("nokey", { kmsKeyId: undefined });
+      trail("applogs", { cloudWatchLogsGroupArn: group("app-group", "application") });
+      trail("elsewhere", { cloudWatchLogsGroupArn: "arn:aws:logs:eu-west-1:1:log-group:other:*" });
+      trail("nologs", { cloudWatchLogsGroupArn: undefined });
     });
     expect(check(trailHardened, s)).toEqual([
       "aws_cloudtrail.regional: is_multi_region_trail is not true: activity in other regions goes unrecorded",
       "aws_cloudtrail.noglobal: include_global_service_events is not true: IAM and STS calls go unrecorded",
       "aws_cloudtrail.unsigned: enable_log_file_validation is not true: an altered or deleted log file would go unnoticed",
       "aws_cloudtrail.nokey: kms_key_id is not set: log files are encrypted with S3's key, not the environment's",
+      'aws_cloudtrail.applogs: delivers to aws_cloudwatch_log_group.app-group, whose LogClass is "application": the trail\'s log group must be audit evidence (class audit, kept 1096 days)',
+      'aws_cloudtrail.elsewhere: cloud_watch_logs_group_arn is "arn:aws:logs:eu-west-1:1:log-group:other:*", a log group this stack does not create: its class and retention cannot be checked',
+      "aws_cloudtrail.nologs: cloud_watch_logs_group_arn is not set: the trail delivers to no CloudWatch Logs group of class audit",
     ]);
   });
 

@@ -33,7 +33,10 @@ export interface AlertTopicProps {
   readonly publishers: readonly AlertPublisher[];
   /** E-mail subscribers (each confirms from the message SNS sends). @default none */
   readonly emails?: readonly string[];
-  /** https subscribers (PagerDuty, chat webhooks); they must confirm the subscription themselves. @default none */
+  /**
+   * https subscribers that confirm the subscription themselves (PagerDuty's SNS integration; not a chat
+   * incoming webhook, which cannot). @default none
+   */
   readonly httpsEndpoints?: readonly string[];
   /** The provider of another region (the us-east-1 availability topic). @default the stack's */
   readonly provider?: TerraformProvider;

@@ -34,12 +34,19 @@ export function ecsDeploymentFailures(clusterArnPrefix: string): Record<string, 
   };
 }
 
-/** A CodeDeploy deployment of one application's group that failed (its alarms or health checks rolled it back). */
+/**
+ * The end states of a CodeDeploy deployment that did not go through (the event's `state` is START,
+ * SUCCESS, FAILURE, STOP or READY): FAILURE, and STOP, which is how a deployment stopped by its alarms
+ * (DEPLOYMENT_STOP_ON_ALARM, the gateway's rollback) or by hand ends.
+ */
+export const CODEDEPLOY_FAILED_STATES = ["FAILURE", "STOP"] as const;
+
+/** A CodeDeploy deployment of one application's group that failed or was stopped (and rolled back). */
 export function codedeployDeploymentFailures(application: string, deploymentGroup: string): Record<string, unknown> {
   return {
     source: ["aws.codedeploy"],
     "detail-type": ["CodeDeploy Deployment State-change Notification"],
-    detail: { state: ["FAILURE"], application: [application], deploymentGroup: [deploymentGroup] },
+    detail: { state: [...CODEDEPLOY_FAILED_STATES], application: [application], deploymentGroup: [deploymentGroup] },
   };
 }
 

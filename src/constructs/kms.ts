@@ -6,7 +6,7 @@ import { rotatedKey } from "./rotated-key";
 import { ANY_PRINCIPAL, Condition, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 export interface KmsProps {
-  /** The environment's names: the alias, and the trail, alarms, budget, rules and log groups that may use the key. */
+  /** The environment's names: the alias, and the trail, alarms, budget, rules, log groups and ECS cluster that may use the key. */
   readonly names: Names;
   readonly description: string;
   readonly accountId: string;
@@ -16,7 +16,11 @@ export interface KmsProps {
   readonly deletionWindowDays: number;
   /** Terraform refuses to destroy the key (prod and staging). */
   readonly preventDestroy: boolean;
-  /** An existing key to use instead of creating one: no key, alias or policy is then created. */
+  /**
+   * An existing key to use instead of creating one: no key, alias or policy is then created, so its own
+   * policy must carry the statements below (CloudWatch Logs', CloudTrail's, the publishers', Fargate's).
+   * @default none: the key is created here
+   */
   readonly existingKeyArn?: string;
 }
 
@@ -26,6 +30,8 @@ const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
 const USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 /** Grants let RDS, ElastiCache... keep using the key for a resource after the request that made it. */
 const GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants"];
+/** The service principal that encrypts Fargate tasks' ephemeral storage. */
+const FARGATE = { type: "Service" as const, identifiers: ["fargate.amazonaws.com"] };
 
 /**
  * The environment's customer-managed key: rotated yearly, aliased, and with a key policy that lets this
@@ -33,7 +39,8 @@ const GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants"];
  * account's resources of that service only (`aws:SourceAccount` and `aws:SourceArn`, or the encryption
  * context). No statement but the account root's grants administration (policy changes, deletion): who may
  * change the key is whoever this account's IAM allows to. An existing key brought through the settings
- * must carry the same statements (at least CloudWatch Logs'), or the flow-log group cannot be created with it.
+ * must carry the same statements (at least CloudWatch Logs' and Fargate's), or the flow-log group cannot be
+ * created with it and no task can start.
  */
 export class Kms extends Construct {
   readonly keyArn: string;
@@ -59,6 +66,11 @@ export class Kms extends Construct {
     ];
     // Alarms, the budget and event rules publish to the encrypted alert topics (the same statements as the us-east-1 alert key).
     const publishers = publisherKeyStatements(alertPublishers(n, account, region, partition), account);
+    // Fargate names the account and cluster of every task in the encryption context of its ephemeral storage.
+    const thisCluster: Condition[] = [
+      { test: "StringEquals", variable: "kms:EncryptionContext:aws:ecs:clusterAccount", values: [account] },
+      { test: "StringEquals", variable: "kms:EncryptionContext:aws:ecs:clusterName", values: [n.cluster] },
+    ];
     const policy = policyDocument(this, "key-policy", [
       { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }] },
       {
@@ -85,6 +97,18 @@ export class Kms extends Construct {
         conditions: [byAccount, sourceArn(trailArn)],
       },
       ...publishers,
+      // The statements AWS documents for Fargate ephemeral storage with a customer managed key, for this
+      // environment's cluster only. The third, DescribeKey for whoever creates or updates the cluster, is
+      // the root statement's: the role applying the services phase gets it from its IAM policy.
+      { sid: "AllowFargateEphemeralStorage", actions: ["kms:GenerateDataKeyWithoutPlaintext"], resources: ["*"], principals: [FARGATE], conditions: thisCluster },
+      {
+        sid: "AllowFargateEphemeralStorageGrants",
+        actions: ["kms:CreateGrant"],
+        resources: ["*"],
+        principals: [FARGATE],
+        // Grants that only let Fargate decrypt the data keys it generated, nothing more.
+        conditions: [...thisCluster, { test: "ForAllValues:StringEquals", variable: "kms:GrantOperations", values: ["Decrypt"] }],
+      },
       { sid: "AllowUseThroughAwsServices", actions: USE_ACTIONS, resources: ["*"], principals: ANY_PRINCIPAL, conditions: throughServices },
       {
         // Grants only for an AWS resource the service manages (a database, a cache), never to a principal directly.

@@ -67,6 +67,13 @@ const TO_INFREQUENT_ACCESS_DAYS = 30;
 const TO_ARCHIVE_DAYS = 90;
 /** Overwritten or deleted objects stay recoverable this long (versioning). */
 const NONCURRENT_DAYS = 30;
+/**
+ * Objects under 128 KB are never transitioned (S3's default, written out so the plan shows the choice):
+ * Standard-IA and Glacier Instant Retrieval bill each object as at least 128 KB and every transition is a
+ * billed request, so moving small log files would cost more than it saves. Most CloudTrail files (and
+ * many access-log files) are that small: they stay in Standard until they expire.
+ */
+export const TRANSITION_MINIMUM_OBJECT_SIZE = "all_storage_classes_128K";
 
 /**
  * A private, versioned S3 bucket for logs that AWS services deliver: every public access block, ACLs
@@ -123,6 +130,7 @@ export class LogBucket extends Construct {
     }
     new S3BucketLifecycleConfiguration(this, "lifecycle", {
       bucket,
+      transitionDefaultMinimumObjectSize: TRANSITION_MINIMUM_OBJECT_SIZE,
       rule: [
         {
           id: "retain-then-expire",

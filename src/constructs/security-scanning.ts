@@ -21,6 +21,11 @@ export interface SecurityScanningProps {
 
 /** What Inspector scans: container images in ECR (the services' images) and EC2 instances. */
 export const INSPECTOR_RESOURCE_TYPES = ["ECR", "EC2"] as const;
+/**
+ * How long Terraform waits for Inspector to report the scans enabled: the provider's 5-minute default is
+ * often too short (hashicorp/terraform-provider-aws#30144), and a timeout taints the enabler.
+ */
+export const INSPECTOR_CREATE_TIMEOUT = "15m";
 /** The AWS Foundational Security Best Practices standard, version 1.0.0. */
 export const FSBP_STANDARD = "standards/aws-foundational-security-best-practices/v/1.0.0";
 
@@ -33,7 +38,11 @@ export class SecurityScanning extends Construct {
   constructor(scope: Construct, id: string, props: SecurityScanningProps) {
     super(scope, id);
     if (props.inspector ?? true) {
-      this.inspector = new Inspector2Enabler(this, "inspector", { accountIds: [props.accountId], resourceTypes: [...INSPECTOR_RESOURCE_TYPES] });
+      this.inspector = new Inspector2Enabler(this, "inspector", {
+        accountIds: [props.accountId],
+        resourceTypes: [...INSPECTOR_RESOURCE_TYPES],
+        timeouts: { create: INSPECTOR_CREATE_TIMEOUT },
+      });
     }
     if (props.guardduty) {
       this.detector = new GuarddutyDetector(this, "guardduty", { enable: true, findingPublishingFrequency: "FIFTEEN_MINUTES" });

@@ -1,9 +1,10 @@
 import { ENVIRONMENTS, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { opensToAnyone, statementsOf } from "./policy-statements";
 
 /**
  * Guardrails for the network phase's hardening: endpoint policies, the key policy and its use, the
- * database tier's ACL, and what may face the internet.
+ * database tier's ACL, and what may face the internet (load balancers, addresses, resource policies).
  */
 
 const v = (rule: string, r: { address: string }, message: string): Violation => ({ rule, address: r.address, message });
@@ -21,60 +22,63 @@ export const endpointsHavePolicies: Rule = {
   },
 };
 
-/** A statement reduced to what the rule needs: does it allow everyone, and on what conditions. */
-interface StatementView {
-  readonly sid: string;
-  readonly allow: boolean;
-  readonly anyone: boolean;
-  readonly conditions: number;
+/** Conditions that bring principal "*" back to this account, for the messages. */
+const SCOPED_BY = "aws:SourceAccount, aws:SourceArn, aws:PrincipalAccount, aws:PrincipalOrgID or kms:CallerAccount";
+
+/**
+ * Every Allow statement of the policies at `attributes` (type -> attribute) that lets principal "*" in
+ * without a condition naming an account, ARN or organization; a policy that cannot be read is refused.
+ */
+function openPolicies(rule: string, s: StackView, attributes: Readonly<Record<string, string>>, consequence: string): Violation[] {
+  const out: Violation[] = [];
+  for (const r of ofType(s, ...Object.keys(attributes))) {
+    const policy: unknown = r.config[attributes[r.type]!];
+    if (policy === undefined) continue; // an optional policy left out: AWS's default, the owner only
+    const statements = statementsOf(s, policy);
+    if (statements === undefined) {
+      out.push(v(rule, r, "the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked"));
+      continue;
+    }
+    for (const st of statements.filter(opensToAnyone)) out.push(v(rule, r, `statement ${st.sid} allows principal "*" without a condition on ${SCOPED_BY}: ${consequence}`));
+  }
+  return out;
 }
 
-const DOCUMENT_REF = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/;
-
-/** The statements of a policy attribute: a policy-document data source it refers to, or literal JSON. Undefined when unreadable. */
-function statementsOf(s: StackView, policy: string): StatementView[] | undefined {
-  const ref = DOCUMENT_REF.exec(policy);
-  if (ref) {
-    const doc = (s.dataSources ?? []).find((d) => d.type === "aws_iam_policy_document" && d.name === ref[1]);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return doc?.config.statement?.map((st: any, i: number) => ({
-      sid: st.sid ?? `#${i}`,
-      allow: (st.effect ?? "Allow") === "Allow",
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      anyone: (st.principals ?? []).some((p: any) => p.type === "*" || p.identifiers?.includes("*")),
-      conditions: (st.condition ?? []).length,
-    }));
-  }
-  try {
-    const json = JSON.parse(policy);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return [json.Statement ?? []].flat().map((st: any, i: number) => {
-      const aws = typeof st.Principal === "object" ? [st.Principal?.AWS ?? []].flat() : [];
-      return { sid: st.Sid ?? `#${i}`, allow: st.Effect === "Allow", anyone: st.Principal === "*" || aws.includes("*"), conditions: Object.keys(st.Condition ?? {}).length };
-    });
-  } catch {
-    return undefined;
-  }
-}
+const KEY_POLICIES = { aws_kms_key: "policy", aws_kms_key_policy: "policy" } as const;
 
 export const keyPolicyNoOpenPrincipal: Rule = {
   id: "kms-policy-open-principal",
-  types: ["aws_kms_key", "aws_kms_key_policy"],
-  description: "no KMS key policy statement allows a wildcard principal without conditions",
+  types: Object.keys(KEY_POLICIES),
+  description: "no KMS key policy statement allows a wildcard principal without a condition naming the account, an ARN or the organization",
   check(s) {
-    const out: Violation[] = [];
-    for (const r of ofType(s, "aws_kms_key", "aws_kms_key_policy")) {
-      if (r.config.policy === undefined) continue; // AWS's default policy: the account root only
-      const statements = statementsOf(s, String(r.config.policy));
-      if (statements === undefined) {
-        out.push(v(this.id, r, "the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked"));
-        continue;
-      }
-      for (const st of statements.filter((x) => x.allow && x.anyone && x.conditions === 0)) {
-        out.push(v(this.id, r, `statement ${st.sid} allows principal "*" with no condition: anyone in any account could use the key`));
-      }
-    }
-    return out;
+    return openPolicies(this.id, s, KEY_POLICIES, "anyone in any account could use the key");
+  },
+};
+
+/**
+ * Resource policies, by type and attribute, other than key policies: what could make a topic, a bucket, a
+ * role (its trust policy), a secret, a repository, a queue or a log group reachable from other accounts.
+ * VPC endpoint policies are not among them: they only filter what passes through this VPC's endpoint.
+ */
+export const RESOURCE_POLICIES: Readonly<Record<string, string>> = {
+  aws_sns_topic_policy: "policy",
+  aws_sns_topic: "policy",
+  aws_s3_bucket_policy: "policy",
+  aws_s3_bucket: "policy",
+  aws_iam_role: "assume_role_policy",
+  aws_secretsmanager_secret_policy: "policy",
+  aws_secretsmanager_secret: "policy",
+  aws_ecr_repository_policy: "policy",
+  aws_sqs_queue_policy: "policy",
+  aws_cloudwatch_log_resource_policy: "policy_document",
+};
+
+export const resourcePolicyNoOpenPrincipal: Rule = {
+  id: "resource-policy-open-principal",
+  types: Object.keys(RESOURCE_POLICIES),
+  description: "no resource policy (topic, bucket, role trust, secret, repository, queue, log resource policy) allows principal \"*\" without a condition naming the account, an ARN or the organization: nothing is public but the ALB",
+  check(s) {
+    return openPolicies(this.id, s, RESOURCE_POLICIES, "any AWS account could use the resource");
   },
 };
 
@@ -161,4 +165,4 @@ export const environmentKey: Rule = {
   },
 };
 
-export const NETWORK_RULES: readonly Rule[] = [endpointsHavePolicies, keyPolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey];
+export const NETWORK_RULES: readonly Rule[] = [endpointsHavePolicies, keyPolicyNoOpenPrincipal, resourcePolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey];

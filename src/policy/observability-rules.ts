@@ -3,6 +3,7 @@
  * alert topics. Each rule reads the synthesized configuration, as Terraform will see it.
  */
 import { AUDIT_LOG_RETENTION_DAYS } from "../config/profiles";
+import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 
 const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
@@ -14,10 +15,23 @@ const references = (value: unknown, r: ResourceView) => typeof value === "string
 /** Three years of retention, when the lock counts in years (the guide's RGPD retention of audit logs). */
 const AUDIT_RETENTION_YEARS = 3;
 
+/**
+ * Why the log group a trail delivers to is not audit evidence, or undefined when it is. The class's own
+ * rule (log-group-encrypted-retained) then holds it to three years, so this only checks the class.
+ */
+function trailLogGroupProblem(s: StackView, trail: ResourceView): string | undefined {
+  const arn: unknown = trail.config.cloud_watch_logs_group_arn;
+  if (typeof arn !== "string" || arn.trim() === "") return "cloud_watch_logs_group_arn is not set: the trail delivers to no CloudWatch Logs group of class audit";
+  const group = ofType(s, "aws_cloudwatch_log_group").find((g) => references(arn, g));
+  if (!group) return `cloud_watch_logs_group_arn is ${JSON.stringify(arn)}, a log group this stack does not create: its class and retention cannot be checked`;
+  const declared: unknown = group.config.tags?.[LOG_CLASS_TAG];
+  return declared === "audit" ? undefined : `delivers to ${group.address}, whose ${LOG_CLASS_TAG} is ${JSON.stringify(declared ?? null)}: the trail's log group must be audit evidence (class audit, kept ${AUDIT_LOG_RETENTION_DAYS} days)`;
+}
+
 export const trailHardened: Rule = {
   id: "trail-hardened",
   types: ["aws_cloudtrail"],
-  description: "CloudTrail trails cover every region and the global services, sign their log files (digest validation) and encrypt them with a KMS key",
+  description: `CloudTrail trails cover every region and the global services, sign their log files (digest validation), encrypt them with a KMS key and deliver to a log group of class audit (kept ${AUDIT_LOG_RETENTION_DAYS} days)`,
   check(s) {
     return ofType(s, "aws_cloudtrail").flatMap((r) => {
       const problems: string[] = [];
@@ -25,6 +39,8 @@ export const trailHardened: Rule = {
       if (r.config.include_global_service_events !== true) problems.push("include_global_service_events is not true: IAM and STS calls go unrecorded");
       if (r.config.enable_log_file_validation !== true) problems.push("enable_log_file_validation is not true: an altered or deleted log file would go unnoticed");
       if (!r.config.kms_key_id) problems.push("kms_key_id is not set: log files are encrypted with S3's key, not the environment's");
+      const logGroup = trailLogGroupProblem(s, r);
+      if (logGroup) problems.push(logGroup);
       return problems.map((m) => v(this.id, r, m));
     });
   },

@@ -175,7 +175,7 @@ export class ObservabilityStack extends PhaseStack {
     if (config.sizing.gatewayReleases === "blue-green") {
       new AlertRule(this, "codedeploy-deployment-failures", {
         name: n.eventRule("codedeploy-deployment-failures"),
-        description: `A blue/green deployment of ${n.codedeployGroup(gateway)} failed (CodeDeploy rolled it back)`,
+        description: `A blue/green deployment of ${n.codedeployGroup(gateway)} failed or was stopped by its alarms (CodeDeploy rolled it back)`,
         pattern: codedeployDeploymentFailures(n.codedeployApp(gateway), n.codedeployGroup(gateway)),
         topicArn: this.alertsTopicArn,
       });
