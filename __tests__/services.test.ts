@@ -50,6 +50,8 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
         requires_compatibilities: ["FARGATE"],
         runtime_platform: { operating_system_family: "LINUX", cpu_architecture: "X86_64" },
         volume: [{ name: "scratch" }],
+        // A release's new revision leaves this one ACTIVE: rollbacks and make restart start tasks from it.
+        skip_destroy: true,
       }),
     );
     const c = container(json, s);

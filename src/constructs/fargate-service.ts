@@ -211,6 +211,9 @@ export class FargateService extends Construct {
       taskRoleArn: this.taskRole.arn,
       volume: [{ name: "scratch" }],
       containerDefinitions: JSON.stringify([container]),
+      // A new revision (a release) leaves the previous one registered and ACTIVE instead of deregistering
+      // it: a circuit-breaker or CodeDeploy rollback and make restart start tasks from it again.
+      skipDestroy: true,
       // The log group and the role's policy exist before a task can start and write.
       dependsOn: [this.logGroup.logGroup, this.executionRole.policy],
     });
