@@ -147,7 +147,8 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
           target_group_pair_info: {
             prod_traffic_route: { listener_arns: [`\${${LB}.https_listener_arn}`] },
             test_traffic_route: { listener_arns: [`\${${LB}.test_listener_arn}`] },
-            target_group: [{ name: `aw-${env}-api-gateway-blue` }, { name: `aw-${env}-api-gateway-green` }],
+            // Read through the loadbalancer phase's handles, not recomputed here.
+            target_group: [{ name: `\${${LB}.api_gateway_target_group_name}` }, { name: `\${${LB}.api_gateway_green_target_group_name}` }],
           },
         },
       }),
@@ -164,6 +165,10 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(listeners.alb_listener_https.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-blue`]);
     expect(listeners.alb_listener_test.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-green`]);
     expect(handle("api_gateway_target_group_arn")).toBe(listeners.alb_listener_https.default_action[0].target_group_arn);
+    // The names the deployment group reads are those of the groups the listeners forward to.
+    const nameRef = (arnRef: string) => arnRef.replace(/\.arn\}$/, ".name}");
+    expect(handle("api_gateway_target_group_name")).toBe(nameRef(listeners.alb_listener_https.default_action[0].target_group_arn));
+    expect(handle("api_gateway_green_target_group_name")).toBe(nameRef(listeners.alb_listener_test.default_action[0].target_group_arn));
     for (const l of [listeners.alb_listener_https, listeners.alb_listener_test]) expect(l.lifecycle).toEqual({ ignore_changes: ["default_action"] });
     expect(resources(lb, "aws_lb_listener_rule")).toEqual({});
     expect(resources(json, "aws_iam_role")["blue-green_role"].name).toBe(`accessweaver-${env}-codedeploy`);

@@ -134,7 +134,9 @@ export class ServicesStack extends PhaseStack {
 
     const gateway = CATALOG.find((spec) => spec.exposure === "alb")!;
     if (sizing.gatewayReleases === "blue-green") {
-      if (!lb.testListenerArn || !lb.greenTargetGroupArnSuffix) throw new Error("Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix).");
+      if (!lb.testListenerArn || !lb.greenTargetGroupArnSuffix || !lb.greenTargetGroupName) {
+        throw new Error("Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix, api_gateway_green_target_group_name).");
+      }
       const slots = { blue: lb.targetGroupArnSuffix, green: lb.greenTargetGroupArnSuffix };
       const alarms = Object.entries(slots).flatMap(([slot, suffix]) =>
         targetGroupAlarms(this, `${gateway.name}-${slot}`, {
@@ -151,7 +153,8 @@ export class ServicesStack extends PhaseStack {
         partition,
         clusterName: this.cluster.cluster.name,
         serviceName: this.services[gateway.name].service.name,
-        targetGroupNames: [n.targetGroup(gateway.name, "blue"), n.targetGroup(gateway.name, "green")],
+        // Blue is the group the service starts attached to; both names come from the loadbalancer phase.
+        targetGroupNames: [lb.targetGroupName, lb.greenTargetGroupName],
         productionListenerArns: [lb.httpsListenerArn],
         testListenerArns: [lb.testListenerArn],
         alarmNames: alarms.map((a) => a.alarmName),
