@@ -220,9 +220,11 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(taskPolicies).toEqual([]);
   });
 
-  it.each(SERVICES)("%s: encrypted application log group, protected where the profile protects data", (s) => {
+  it.each(SERVICES)("%s: encrypted application log group kept the profile's retention, protected where the profile protects data", (s) => {
     const lg = resources(json, "aws_cloudwatch_log_group")[`${s}_logs_log-group`];
-    expect(lg).toEqual(expect.objectContaining({ name: `/ecs/accessweaver-${env}/${s}`, kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}", retention_in_days: 365 }));
+    expect(lg).toEqual(
+      expect.objectContaining({ name: `/ecs/accessweaver-${env}/${s}`, kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}", retention_in_days: profile.applicationLogRetentionDays }),
+    );
     expect(lg.tags).toEqual({ LogClass: "application" });
     expect(lg.lifecycle?.prevent_destroy ?? false).toBe(profile.preventDestroy);
   });

@@ -207,6 +207,11 @@ export function names(env: EnvironmentName) {
 }
 export type Names = ReturnType<typeof names>;
 
+/** The environment of a phase stack from its name (`accessweaver-prod-services`), or undefined for any other name. */
+export function stackEnvironment(stackName: string): EnvironmentName | undefined {
+  return ENVIRONMENTS.find((env) => PHASES.some((phase) => names(env).stack(phase) === stackName));
+}
+
 /**
  * The alarms of the observability phase, by what they watch (`names().alarm(what)`): a string, or per
  * service. A test checks that every alarm the phase synthesizes, in every environment, is listed here.

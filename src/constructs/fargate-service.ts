@@ -100,6 +100,8 @@ export interface FargateServiceProps {
   readonly logGroupName: string;
   /** `prevent_destroy` on the log group. @default false */
   readonly protectLogs?: boolean;
+  /** Days the log group keeps events (the environment's applicationLogRetentionDays). @default 365 */
+  readonly logRetentionDays?: number;
   readonly executionRoleName: string;
   readonly taskRoleName: string;
   readonly accountId: string;
@@ -144,7 +146,13 @@ export class FargateService extends Construct {
     const releases = props.releases ?? "rolling";
     const ecsTasks = [`arn:${p}:ecs:${props.region}:${props.accountId}:*`];
 
-    this.logGroup = new EncryptedLogGroup(this, "logs", { name: props.logGroupName, kmsKeyArn: props.kmsKeyArn, logClass: "application", protect: props.protectLogs ?? false });
+    this.logGroup = new EncryptedLogGroup(this, "logs", {
+      name: props.logGroupName,
+      kmsKeyArn: props.kmsKeyArn,
+      logClass: "application",
+      retentionDays: props.logRetentionDays,
+      protect: props.protectLogs ?? false,
+    });
     const secretArns = [...new Set(props.secrets.map((s) => s.secretArn))];
     const statements: Statement[] = [
       // GetAuthorizationToken has no resource-level permissions: "*" is the only form AWS accepts.

@@ -112,6 +112,7 @@ export class ServicesStack extends PhaseStack {
         kmsKeyArn: network.kmsKeyArn,
         logGroupName: n.serviceLogGroup(spec.name),
         protectLogs: sizing.preventDestroy,
+        logRetentionDays: sizing.applicationLogRetentionDays,
         executionRoleName: n.taskExecutionRole(spec.name),
         taskRoleName: n.taskRole(spec.name),
         accountId: s.accountId,
