@@ -229,6 +229,21 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(lg.lifecycle?.prevent_destroy ?? false).toBe(profile.preventDestroy);
   });
 
+  it.each(SERVICES)("%s: counts its ERROR lines with a metric filter on its own log group, published for the observability phase", (s) => {
+    const filters = resources(json, "aws_cloudwatch_log_metric_filter");
+    expect(filters[`${s}_error-logs`]).toEqual(
+      expect.objectContaining({
+        name: `accessweaver-${env}-${s}-error-logs`,
+        log_group_name: `\${aws_cloudwatch_log_group.${s}_logs_log-group.name}`,
+        pattern: "ERROR",
+        metric_transformation: { namespace: `AccessWeaver/${env}`, name: `${s}-error-logs`, value: "1", default_value: "0", unit: "Count" },
+      }),
+    );
+    // One filter per service, on its own group.
+    expect(Object.keys(filters).sort()).toEqual(SERVICES.map((x) => `${x}_error-logs`).sort());
+    expect(json.output.error_log_metrics.value[s]).toBe(`\${aws_cloudwatch_log_metric_filter.${s}_error-logs.metric_transformation[0].name}`);
+  });
+
   it.each(SERVICES)("%s: autoscaling between the profile's count and count x scaleOutFactor on CPU", (s) => {
     const target = resources(json, "aws_appautoscaling_target")[`${s}_scaling-target`];
     const count = profile.services[s].desiredCount;
@@ -334,9 +349,11 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names, service_log_groups and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
+  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
     const blueGreen = profile.gatewayReleases === "blue-green";
-    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_log_groups", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort());
+    expect(Object.keys(json.output).sort()).toEqual(
+      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
+    );
     if (blueGreen) expect(json.output.api_gateway_task_definition_arn.value).toBe("${aws_ecs_task_definition.aw-api-gateway_task-definition.arn}");
     expect(json.output.cluster_name.value).toBe("${aws_ecs_cluster.ecs_cluster.name}");
     expect(Object.keys(json.output.service_names.value).sort()).toEqual([...SERVICES].sort());
@@ -355,6 +372,27 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
     green: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_green_target_group_arn_suffix}",
   };
 
+  it.each(rolling)("%s: rolls back when it logs more than 10 ERROR lines a minute for 3 minutes (its own filter's metric)", (s) => {
+    const alarm = alarms[`${s}_deployment-errors-alarm`];
+    expect(alarm).toEqual(
+      expect.objectContaining({
+        alarm_name: `accessweaver-prod-${s}-deployment-errors`,
+        namespace: "AccessWeaver/prod",
+        metric_name: `${s}-error-logs`,
+        statistic: "Sum",
+        period: 60,
+        evaluation_periods: 3,
+        comparison_operator: "GreaterThanThreshold",
+        threshold: 10,
+        treat_missing_data: "notBreaching",
+      }),
+    );
+    expect(alarm.alarm_actions).toBeUndefined();
+    // The metric the alarm reads is the one the service's filter writes.
+    const filter = resources(json, "aws_cloudwatch_log_metric_filter")[`${s}_error-logs`];
+    expect([alarm.namespace, alarm.metric_name]).toEqual([filter.metric_transformation.namespace, filter.metric_transformation.name]);
+  });
+
   it.each(rolling)("%s: rolls back when its running tasks stay below the profile's count", (s) => {
     const alarm = alarms[`${s}_deployment-alarm`];
     expect(alarm).toEqual(
@@ -370,7 +408,11 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
       }),
     );
     expect(alarm.alarm_actions).toBeUndefined();
-    expect(resources(json, "aws_ecs_service")[`${s}_service`].alarms).toEqual({ alarm_names: [`\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`], enable: true, rollback: true });
+    expect(resources(json, "aws_ecs_service")[`${s}_service`].alarms).toEqual({
+      alarm_names: [`\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`, `\${aws_cloudwatch_metric_alarm.${s}_deployment-errors-alarm.alarm_name}`],
+      enable: true,
+      rollback: true,
+    });
   });
 
   it("gives the blue/green gateway no ECS alarms block, and alarms on both target groups' 5xx and p99 to CodeDeploy", () => {
@@ -389,14 +431,20 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
   });
 
   it("has exactly these alarms", () => {
-    expect(Object.keys(alarms).sort()).toEqual([...rolling.map((s) => `${s}_deployment-alarm`), ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`])].sort());
+    expect(Object.keys(alarms).sort()).toEqual(
+      [...rolling.flatMap((s) => [`${s}_deployment-alarm`, `${s}_deployment-errors-alarm`]), ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`])].sort(),
+    );
   });
 });
 
-describe("dev: the rolling gateway gets the running-tasks deployment alarm", () => {
-  it("alarms on the gateway's running tasks and has no CodeDeploy", () => {
+describe("dev: the rolling gateway gets the rolling deployment alarms", () => {
+  it("alarms on the gateway's running tasks and ERROR lines, and has no CodeDeploy", () => {
     const json = synthesized.dev.json.services!;
-    expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual(expect.objectContaining({ enable: true, rollback: true }));
+    expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual({
+      alarm_names: ["${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-alarm.alarm_name}", "${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-errors-alarm.alarm_name}"],
+      enable: true,
+      rollback: true,
+    });
     expect(json.resource.aws_codedeploy_deployment_group).toBeUndefined();
   });
 });

@@ -95,6 +95,11 @@ export const SERVICES_HANDLES = {
   clusterName: { output: "cluster_name", kind: "string", description: "The ECS cluster (guide: aws ecs describe-services --cluster)" },
   serviceNames: { output: "service_names", kind: { keys: SERVICES }, description: "ECS service name of each AccessWeaver service" },
   serviceLogGroups: { output: "service_log_groups", kind: { keys: SERVICES }, description: "Log group of each service (guide: aws logs tail /ecs/accessweaver-<env>/aw-api-gateway)" },
+  errorLogMetrics: {
+    output: "error_log_metrics",
+    kind: { keys: SERVICES },
+    description: "Metric (namespace AccessWeaver/<env>) counting each service's ERROR log lines, written by the metric filter on its log group",
+  },
   healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
   gatewayTaskDefinitionArn: {
     output: "api_gateway_task_definition_arn",

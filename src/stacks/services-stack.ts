@@ -121,7 +121,8 @@ export class ServicesStack extends PhaseStack {
         // Prod keeps every task serving during a deployment; the others may halve to save capacity.
         minHealthyPercent: config.env === "prod" ? 100 : 50,
         releases,
-        deploymentAlarmName: releases === "rolling" ? n.alarm(`${spec.name}-deployment`) : undefined,
+        errorLogs: { filterName: n.errorLogFilter(spec.name), namespace: n.logMetricNamespace, metricName: n.errorLogMetric(spec.name) },
+        deploymentAlarms: releases === "rolling" ? { runningTasks: n.alarm(`${spec.name}-deployment`), errors: n.alarm(`${spec.name}-deployment-errors`) } : undefined,
         targetGroupArn: exposed ? lb.targetGroupArn : undefined,
         registryArn: registry?.arn,
         cpuScaling,
@@ -166,6 +167,7 @@ export class ServicesStack extends PhaseStack {
       clusterName: this.cluster.cluster.name,
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
       serviceLogGroups: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].logGroup.logGroup.name])) as Record<ServiceName, string>,
+      errorLogMetrics: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].errorLogs.filter.metricTransformation.name])) as Record<ServiceName, string>,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
       gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
     });
