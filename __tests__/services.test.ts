@@ -349,11 +349,13 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
+  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics, task_definition_arns and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
     const blueGreen = profile.gatewayReleases === "blue-green";
     expect(Object.keys(json.output).sort()).toEqual(
-      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
+      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", "task_definition_arns", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
     );
+    // What make release checks each rolling service's deployment ends on.
+    for (const s of SERVICES) expect(json.output.task_definition_arns.value[s]).toBe(`\${aws_ecs_task_definition.${s}_task-definition.arn}`);
     if (blueGreen) expect(json.output.api_gateway_task_definition_arn.value).toBe("${aws_ecs_task_definition.aw-api-gateway_task-definition.arn}");
     expect(json.output.cluster_name.value).toBe("${aws_ecs_cluster.ecs_cluster.name}");
     expect(Object.keys(json.output.service_names.value).sort()).toEqual([...SERVICES].sort());

@@ -101,6 +101,11 @@ export const SERVICES_HANDLES = {
     description: "Metric (namespace AccessWeaver/<env>) counting each service's ERROR log lines, written by the metric filter on its log group",
   },
   healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
+  taskDefinitionArns: {
+    output: "task_definition_arns",
+    kind: { keys: SERVICES },
+    description: "Each service's newest task definition (ARN with revision): what make release checks each rolling service's deployment ends on",
+  },
   gatewayTaskDefinitionArn: {
     output: "api_gateway_task_definition_arn",
     kind: "string",

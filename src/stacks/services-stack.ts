@@ -167,6 +167,7 @@ export class ServicesStack extends PhaseStack {
       clusterName: this.cluster.cluster.name,
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
       serviceLogGroups: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].logGroup.logGroup.name])) as Record<ServiceName, string>,
+      taskDefinitionArns: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].taskDefinition.arn])) as Record<ServiceName, string>,
       errorLogMetrics: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].errorLogs.filter.metricTransformation.name])) as Record<ServiceName, string>,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
       gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
