@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { App, TerraformOutput, TerraformStack } from "cdktf";
 import { REDIS_AUTH_SPECIALS, REDIS_AUTH_TOKEN, Redis, RedisProps } from "../src/constructs/redis";
 import { ENVIRONMENTS, names } from "../src/naming";
+import { PROFILES } from "../src/config/profiles";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { DATA_RULES } from "../src/policy/data-rules";
 import { EnvironmentConfig } from "../src/config/settings";
@@ -113,7 +114,7 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
       })),
     );
     for (const log of ["slow-log", "engine-log"]) {
-      expect(groups[`redis_log-${log}_log-group`]).toEqual(expect.objectContaining({ name: `/aws/elasticache/accessweaver-${env}-redis/${log}`, kms_key_id: KEY, retention_in_days: 365, tags: { LogClass: "application" } }));
+      expect(groups[`redis_log-${log}_log-group`]).toEqual(expect.objectContaining({ name: `/aws/elasticache/accessweaver-${env}-redis/${log}`, kms_key_id: KEY, retention_in_days: PROFILES[env].applicationLogRetentionDays, tags: { LogClass: "application" } }));
     }
   });
 

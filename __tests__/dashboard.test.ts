@@ -50,7 +50,7 @@ describe.each(ENVIRONMENTS)("%s: dashboard", (env) => {
     expect(metricRows(widget(/Throughput/))[0].slice(0, 4)).toEqual(["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ALB]);
     const errors = widget(/Error rate/);
     expect(errors.properties.metrics[0][0].expression).toBe("100 * (FILL(elb, 0) + FILL(target, 0)) / requests");
-    expect(metricRows(errors).map((r: Json[]) => r[1])).toEqual(["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount", "aw-api-gateway-error-logs"]);
+    expect(metricRows(errors).map((r: Json[]) => r[1])).toEqual(["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount", remote("services", "error_log_metrics.aw-api-gateway")]);
     expect(errors.properties.annotations.horizontal[0].value).toBe(0.1);
   });
 

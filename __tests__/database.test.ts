@@ -75,12 +75,12 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
     expect(instance.parameter_group_name).toBe("${aws_db_parameter_group.rds_parameter-group.name}");
   });
 
-  it("exports postgresql and upgrade logs to groups it creates first, encrypted and kept a year", () => {
+  it("exports postgresql and upgrade logs to groups it creates first, encrypted and kept the profile's application retention", () => {
     expect(instance.enabled_cloudwatch_logs_exports).toEqual(["postgresql", "upgrade"]);
     const groups = resources(db, "aws_cloudwatch_log_group");
     for (const log of ["postgresql", "upgrade"] as const) {
       const address = `rds_log-${log}_log-group`;
-      expect(groups[address]).toEqual(expect.objectContaining({ name: `/aws/rds/instance/accessweaver-${env}-postgres/${log}`, kms_key_id: KEY, retention_in_days: 365, tags: { LogClass: "application" } }));
+      expect(groups[address]).toEqual(expect.objectContaining({ name: `/aws/rds/instance/accessweaver-${env}-postgres/${log}`, kms_key_id: KEY, retention_in_days: PROFILES[env].applicationLogRetentionDays, tags: { LogClass: "application" } }));
       expect(instance.depends_on).toContain(`aws_cloudwatch_log_group.${address}`);
     }
   });

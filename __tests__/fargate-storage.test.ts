@@ -1,6 +1,7 @@
 // Fargate ephemeral storage encrypted with the environment's key, on whole-environment synths: the
 // services phase's cluster names the network phase's key, and that key's policy lets Fargate use it for
-// exactly that cluster (the statements AWS documents); the cluster construct refuses to guess a key.
+// exactly that cluster (the statements AWS documents). The key is a required prop of the cluster construct;
+// ecs-ephemeral-storage-encrypted refuses a cluster synthesized without it.
 import { App, TerraformStack } from "cdktf";
 import { EcsFargateCluster } from "../src/constructs/ecs-cluster";
 import { ENVIRONMENTS } from "../src/naming";
@@ -49,12 +50,6 @@ describe("the cluster construct", () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const [cluster] = Object.values<any>(s.toTerraform().resource.aws_ecs_cluster);
     expect(cluster.configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id).toBe(arn);
-  });
-
-  it("refuses to be built without a key or the network handles to read it from", () => {
-    expect(() => new EcsFargateCluster(stack(), "ecs", { name: "accessweaver-prod-cluster" })).toThrow(
-      "accessweaver-prod-services/ecs: the cluster encrypts Fargate ephemeral storage with the environment's key: pass ephemeralStorageKmsKeyArn, or read the network handles in its stack first.",
-    );
   });
 
   it("with kms_key_arn, the services phase still reads the key from the network phase, which publishes that key", () => {

@@ -24,7 +24,7 @@ class ProbeDatabaseStack extends PhaseStack {
       fromPort: 5432,
       toPort: 5432,
     });
-    new EncryptedLogGroup(this, "logs", { name: this.names.databaseLogGroup("postgresql"), kmsKeyArn: network.kmsKeyArn, logClass: "application", protect: true });
+    new EncryptedLogGroup(this, "logs", { name: this.names.databaseLogGroup("postgresql"), kmsKeyArn: network.kmsKeyArn, logClass: "application", retentionDays: cfg.sizing.applicationLogRetentionDays, protect: true });
   }
 }
 // The network alone, then the probe in place of the database phase.

@@ -21,7 +21,7 @@ const NETWORK = "data.terraform_remote_state.network.outputs";
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
 const lbOf = (env: EnvironmentName) => synthesized[env].json.loadbalancer!;
 
-const BLUE_GREEN_OUTPUTS = ["test_listener_arn", "api_gateway_green_target_group_arn", "api_gateway_green_target_group_arn_suffix"];
+const BLUE_GREEN_OUTPUTS = ["test_listener_arn", "api_gateway_green_target_group_arn", "api_gateway_green_target_group_arn_suffix", "api_gateway_green_target_group_name"];
 const OUTPUTS = [
   "alb_arn",
   "alb_arn_suffix",
@@ -30,6 +30,7 @@ const OUTPUTS = [
   "https_listener_arn",
   "api_gateway_target_group_arn",
   "api_gateway_target_group_arn_suffix",
+  "api_gateway_target_group_name",
   "waf_web_acl_arn",
   "route53_health_check_id",
 ];
@@ -251,6 +252,7 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
       https_listener_arn: "${aws_lb_listener.alb_listener_https.arn}",
       api_gateway_target_group_arn: `\${aws_lb_target_group.${first}.arn}`,
       api_gateway_target_group_arn_suffix: `\${aws_lb_target_group.${first}.arn_suffix}`,
+      api_gateway_target_group_name: `\${aws_lb_target_group.${first}.name}`,
       waf_web_acl_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}",
       route53_health_check_id: "${aws_route53_health_check.dns_health-check.id}",
       ...(blueGreen
@@ -258,6 +260,7 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
             test_listener_arn: "${aws_lb_listener.alb_listener_test.arn}",
             api_gateway_green_target_group_arn: "${aws_lb_target_group.alb_target-group_green.arn}",
             api_gateway_green_target_group_arn_suffix: "${aws_lb_target_group.alb_target-group_green.arn_suffix}",
+            api_gateway_green_target_group_name: "${aws_lb_target_group.alb_target-group_green.name}",
           }
         : {}),
     });

@@ -10,15 +10,64 @@ import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-w
 import { LogBucket } from "../src/constructs/log-bucket";
 import { Rule, evaluate, viewOf } from "../src/policy/guardrails";
 import { LOGGING_RULES, accessLogsKept, flowLogsKept, logBucketKept } from "../src/policy/logging-rules";
-import { BASELINE_RULES } from "../src/policy/rules";
+import { BASELINE_RULES, logGroupEncryptedAndRetained } from "../src/policy/rules";
+import { CLOUDWATCH_RETENTION_DAYS, PROFILES } from "../src/config/profiles";
+import { EncryptedLogGroup } from "../src/constructs/log-group";
+import { ENVIRONMENTS, PHASES } from "../src/naming";
 import { tempDir } from "./support/config";
 
-function rejected(rule: Rule, add: (s: TerraformStack) => void): string[] {
-  const stack = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-prod-test");
+function rejected(rule: Rule, add: (s: TerraformStack) => void, stackName = "accessweaver-prod-test"): string[] {
+  const stack = new TerraformStack(new App({ outdir: tempDir() }), stackName);
   add(stack);
   return evaluate(viewOf(stack.node.id, stack.toTerraform()), [rule]).map((v) => `${v.address}: ${v.message}`);
 }
 const group = (s: TerraformStack, id: string, logClass: string) => new CloudwatchLogGroup(s, id, { name: id, kmsKeyId: "k", retentionInDays: logClass === "audit" ? 1096 : 365, tags: { LogClass: logClass } });
+
+describe("application log retention per environment", () => {
+  it("is prod three years (the guide's RGPD table), staging a year, dev a month, each a value CloudWatch accepts", () => {
+    expect(Object.fromEntries(ENVIRONMENTS.map((env) => [env, PROFILES[env].applicationLogRetentionDays]))).toEqual({ dev: 30, staging: 365, prod: 1096 });
+    for (const env of ENVIRONMENTS) expect(CLOUDWATCH_RETENTION_DAYS).toContain(PROFILES[env].applicationLogRetentionDays);
+  });
+
+  it.each(ENVIRONMENTS)("log-group-encrypted-retained in %s: accepts the profile's retention, rejects the next shorter one", (env) => {
+    const days = PROFILES[env].applicationLogRetentionDays;
+    const shorter = CLOUDWATCH_RETENTION_DAYS[CLOUDWATCH_RETENTION_DAYS.indexOf(days as (typeof CLOUDWATCH_RETENTION_DAYS)[number]) - 1]!;
+    const app = (s: TerraformStack, id: string, retentionInDays: number) => new CloudwatchLogGroup(s, id, { name: id, kmsKeyId: "k", retentionInDays, tags: { LogClass: "application" } });
+    // Every phase stack of the environment is held to it.
+    for (const phase of PHASES) {
+      expect(
+        rejected(
+          logGroupEncryptedAndRetained,
+          (s) => {
+            app(s, "kept", days);
+            app(s, "short", shorter);
+          },
+          `accessweaver-${env}-${phase}`,
+        ),
+      ).toEqual([`aws_cloudwatch_log_group.short: retention_in_days is ${shorter}; application logs need at least ${days} in ${env} (its profile's applicationLogRetentionDays)`]);
+    }
+  });
+
+  it("prod refuses a year for application logs; audit evidence keeps three years in dev too", () => {
+    expect(
+      rejected(
+        logGroupEncryptedAndRetained,
+        (s) => new CloudwatchLogGroup(s, "year", { name: "year", kmsKeyId: "k", retentionInDays: 365, tags: { LogClass: "application" } }),
+        "accessweaver-prod-services",
+      ),
+    ).toEqual(["aws_cloudwatch_log_group.year: retention_in_days is 365; application logs need at least 1096 in prod (its profile's applicationLogRetentionDays)"]);
+    expect(
+      rejected(logGroupEncryptedAndRetained, (s) => new CloudwatchLogGroup(s, "flow", { name: "flow", kmsKeyId: "k", retentionInDays: 30, tags: { LogClass: "audit" } }), "accessweaver-dev-network"),
+    ).toEqual(["aws_cloudwatch_log_group.flow: retention_in_days is 30; audit logs need at least 1096"]);
+  });
+
+  it("EncryptedLogGroup refuses a retention CloudWatch does not accept, naming the group, the value and the accepted ones", () => {
+    const stack = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-dev-services");
+    expect(() => new EncryptedLogGroup(stack, "logs", { name: "/ecs/accessweaver-dev/aw-pdp-service", kmsKeyArn: "k", logClass: "application", retentionDays: 31 })).toThrow(
+      "Log group /ecs/accessweaver-dev/aw-pdp-service: retention 31 days is not one CloudWatch Logs accepts; expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (or 0, never expire).",
+    );
+  });
+});
 
 describe("evidence guardrails reject bad resources", () => {
   it("are part of the baseline", () => {

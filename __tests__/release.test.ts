@@ -16,6 +16,8 @@ const REGION = "eu-west-1";
 const REGISTRY = "444455556666.dkr.ecr.eu-west-1.amazonaws.com";
 const TASK_DEF = "arn:aws:ecs:eu-west-1:444455556666:task-definition/accessweaver-prod-aw-api-gateway:7";
 const WITH_SERVICES = { FAKE_SERVICES: "1", AUTO_APPROVE: "1" };
+/** The services released rolling everywhere (prod's gateway is blue/green). */
+const INTERNAL = SERVICES.filter((s) => s !== "aw-api-gateway");
 
 /** Scripts one aws answer; earlier calls of this function win when prefixes overlap. */
 function answer(match: string, body: unknown, exit = 0): void {
@@ -30,6 +32,41 @@ const awsCalls = (log: string[]) => log.filter((l) => l.startsWith("aws "));
 const tfCalls = (log: string[], command: string) => log.filter((l) => l.startsWith("terraform ") && l.includes(` ${command} `));
 const overrideOf = (env: string) => JSON.parse(fs.readFileSync(path.join(h.out, "stacks", `accessweaver-${env}-services`, "cdk.tf.json"), "utf8")).imageTagOverride;
 
+/** A task definition ARN of the fixture's account. */
+const td = (env: string, s: string, revision: number) => `arn:aws:ecs:eu-west-1:444455556666:task-definition/accessweaver-${env}-${s}:${revision}`;
+const waitStable = (env: string, services: readonly string[]) => `aws ecs wait services-stable --cluster accessweaver-${env}-cluster --services ${services.map((s) => `accessweaver-${env}-${s}`).join(" ")} --region ${REGION}`;
+const describeServices = (env: string, services: readonly string[]) =>
+  `aws ecs describe-services --cluster accessweaver-${env}-cluster --services ${services.map((s) => `accessweaver-${env}-${s}`).join(" ")} --output json --region ${REGION}`;
+const CIRCUIT_BREAKER = "ECS deployment circuit breaker: tasks failed to start.";
+
+/**
+ * The services phase's task_definition_arns after the apply (revision 8 of every service), and ECS's
+ * answers for the rolling services: stable, each PRIMARY deployment COMPLETED on revision 8, except
+ * `rolledBack`, which the circuit breaker took back to revision 7 (a new PRIMARY deployment).
+ */
+function rolloutAnswers(env: string, services: readonly string[], opts: { rolledBack?: string; waitExit?: number } = {}): void {
+  const outputs = path.join(h.s.stateDir, "terraform", "outputs", `accessweaver-${env}-services`);
+  fs.mkdirSync(outputs, { recursive: true });
+  fs.writeFileSync(path.join(outputs, "task_definition_arns"), JSON.stringify(Object.fromEntries(SERVICES.map((s) => [s, td(env, s, 8)]))));
+  answer("ecs wait services-stable", opts.waitExit ? "Waiter ServicesStable failed: Max attempts exceeded" : "", opts.waitExit ?? 0);
+  answer("ecs describe-services", {
+    services: services.map((s) => ({
+      serviceName: `accessweaver-${env}-${s}`,
+      deployments:
+        s === opts.rolledBack
+          ? [{ id: "ecs-svc/222", status: "PRIMARY", taskDefinition: td(env, s, 7), rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment ecs-svc/222 completed." }]
+          : [{ id: "ecs-svc/111", status: "PRIMARY", taskDefinition: td(env, s, 8), rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment ecs-svc/111 completed." }],
+      events:
+        s === opts.rolledBack
+          ? [
+              { message: `(service accessweaver-${env}-${s}) has reached a steady state.` },
+              { message: `(service accessweaver-${env}-${s}) (deployment ecs-svc/111) deployment failed: tasks failed to start.` },
+            ]
+          : [{ message: `(service accessweaver-${env}-${s}) has reached a steady state.` }],
+    })),
+  });
+}
+
 function codeDeployAnswers(status = "Succeeded", waitExit = 0): void {
   answer("ecr describe-images", { imageDetails: [{ imageTags: ["1.4.2"] }] });
   answer("deploy create-deployment", { deploymentId: "d-ABC" });
@@ -38,8 +75,9 @@ function codeDeployAnswers(status = "Succeeded", waitExit = 0): void {
 }
 
 describe("make release", () => {
-  it("checks every service's image, plans and applies only the services phase, then deploys the gateway through CodeDeploy (prod)", async () => {
+  it("checks every service's image, plans and applies only the services phase, waits for the rolling services, then deploys the gateway through CodeDeploy (prod)", async () => {
     codeDeployAnswers();
+    rolloutAnswers("prod", INTERNAL);
     const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
     fs.mkdirSync(outputs, { recursive: true });
     fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
@@ -49,7 +87,11 @@ describe("make release", () => {
     expect(r.status).toBe(0);
     const calls = awsCalls(r.log);
     expect(calls.slice(0, SERVICES.length)).toEqual(SERVICES.map((s) => describeImages(s, "1.4.2")));
-    const [create, wait, get] = calls.slice(SERVICES.length);
+    // The four rolling services first: stable, then each PRIMARY deployment COMPLETED on what was applied.
+    expect(calls.slice(SERVICES.length, SERVICES.length + 2)).toEqual([waitStable("prod", INTERNAL), describeServices("prod", INTERNAL)]);
+    expect(r.log.findIndex((l) => l.includes("output -json task_definition_arns"))).toBeLessThan(r.log.indexOf(waitStable("prod", INTERNAL)));
+    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service, accessweaver-prod-aw-pap-service, accessweaver-prod-aw-tenant-service, accessweaver-prod-aw-audit-service: rollout COMPLETED on the released task definitions.");
+    const [create, wait, get] = calls.slice(SERVICES.length + 2);
     expect(create).toMatch(/^aws deploy create-deployment --application-name accessweaver-prod-aw-api-gateway --deployment-group-name accessweaver-prod-aw-api-gateway --revision '\{.*\}' --output json --region eu-west-1$/);
     const revision = JSON.parse(create!.replace(/^.* --revision '(\{.*\})' --output json.*$/, "$1"));
     expect(revision.revisionType).toBe("AppSpecContent");
@@ -60,7 +102,8 @@ describe("make release", () => {
     // Only the services phase is planned and applied, and CodeDeploy starts after the apply.
     expect(tfCalls(r.log, "plan").map((l) => l.split(" ")[1])).toEqual([h.dir("prod", "services")]);
     expect(tfCalls(r.log, "apply").map((l) => l.split(" ")[1])).toEqual([h.dir("prod", "services")]);
-    expect(r.log.findIndex((l) => l.includes(" apply "))).toBeLessThan(r.log.indexOf(create!));
+    expect(r.log.findIndex((l) => l.includes(" apply "))).toBeLessThan(r.log.indexOf(waitStable("prod", INTERNAL)));
+    expect(r.log.indexOf(describeServices("prod", INTERNAL))).toBeLessThan(r.log.indexOf(create!));
     expect(overrideOf("prod")).toEqual({ services: [...SERVICES], tag: "1.4.2" });
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Succeeded");
     expect(r.stdout).toContain("Next: make release applies it now (prod asks first unless AUTO_APPROVE=1).");
@@ -74,11 +117,14 @@ describe("make release", () => {
     expect(prod.settings.imageTags["aw-pdp-service"]).not.toBe("1.4.2");
   });
 
-  it("releases one rolling service with SERVICE: its image only, and no CodeDeploy", async () => {
+  it("releases one rolling service with SERVICE: its image only, waits for its rollout, and no CodeDeploy", async () => {
     answer("ecr describe-images", { imageDetails: [] });
+    rolloutAnswers("prod", ["aw-pdp-service"]);
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service" });
     expect(r.status).toBe(0);
-    expect(awsCalls(r.log)).toEqual([describeImages("aw-pdp-service", "1.4.2")]);
+    expect(awsCalls(r.log)).toEqual([describeImages("aw-pdp-service", "1.4.2"), waitStable("prod", ["aw-pdp-service"]), describeServices("prod", ["aw-pdp-service"])]);
+    expect(r.log.filter((l) => l.includes(" output -json task_definition_arns"))).toEqual([`terraform ${h.dir("prod", "services")} output -json task_definition_arns`]);
+    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service: rollout COMPLETED on the released task definitions.");
     expect(overrideOf("prod")).toEqual({ services: ["aw-pdp-service"], tag: "1.4.2" });
     expect(tfCalls(r.log, "apply")).toHaveLength(1);
   });
@@ -92,6 +138,64 @@ describe("make release", () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Stopped");
     expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped: the deployment group rolls back to the blue tasks");
+  });
+
+  it("fails when the circuit breaker rolled a released service back, naming it, what ECS reports, what the settings and the next plan hold, and what to do", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    rolloutAnswers("prod", ["aw-pdp-service"], { rolledBack: "aw-pdp-service" });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service" });
+    expect(r.status).toBe(2);
+    // It ended "stable" (the rollback is): only the deployment's task definition tells.
+    expect(awsCalls(r.log).slice(1)).toEqual([waitStable("prod", ["aw-pdp-service"]), describeServices("prod", ["aw-pdp-service"])]);
+    expect(r.stdout).not.toContain("rollout COMPLETED");
+    expect(r.stderr).toContain(
+      [
+        "make release ENV=prod TAG=1.4.2: the rolling deployment did not complete.",
+        `- accessweaver-prod-aw-pdp-service ROLLED BACK: it runs ${td("prod", "aw-pdp-service", 7)} again, not ${td("prod", "aw-pdp-service", 8)}. ECS reports: PRIMARY deployment ecs-svc/222 COMPLETED: "ECS deployment ecs-svc/222 completed."; latest failure event: "(service accessweaver-prod-aw-pdp-service) (deployment ecs-svc/111) deployment failed: tasks failed to start.".`,
+        "environments/prod/terraform.tfvars already records 1.4.2 for aw-pdp-service (written after the apply), and Terraform's state holds their 1.4.2 task definitions.",
+        "So the next make plan ENV=prod PHASE=services shows an in-place change of task_definition on accessweaver-prod-aw-pdp-service, from the revision ECS went back to, to the 1.4.2 one: applying it deploys the failing release again.",
+        "Next: fix the image and release a fixed tag (make release ENV=prod TAG=<fixed tag> SERVICE=aw-pdp-service), or go back to the tag the settings held before this release: make release ENV=prod TAG=1.0.0 SERVICE=aw-pdp-service. Either records its tag, after which make plan is quiet again.",
+        `Read the deployments and events: aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION} --query 'services[].[serviceName,deployments,events[:10]]'`,
+      ].join("\n"),
+    );
+    // The settings say what Terraform applied (the record comes before the wait).
+    expect(fs.readFileSync(path.join(h.root, "environments/prod/terraform.tfvars"), "utf8")).toContain('image_tag_overrides = { aw-pdp-service = "1.4.2" }');
+  });
+
+  it("reports the failed deployment's rollout state reason while ECS still lists it, and a wait that gave up", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "task_definition_arns"), JSON.stringify(Object.fromEntries(SERVICES.map((s) => [s, td("prod", s, 8)]))));
+    answer("ecs wait services-stable", "Waiter ServicesStable failed: Max attempts exceeded", 255);
+    answer("ecs describe-services", {
+      services: [
+        {
+          serviceName: "accessweaver-prod-aw-tenant-service",
+          deployments: [
+            { id: "ecs-svc/222", status: "PRIMARY", taskDefinition: td("prod", "aw-tenant-service", 7), rolloutState: "IN_PROGRESS", rolloutStateReason: "ECS deployment ecs-svc/222 in progress." },
+            { id: "ecs-svc/111", status: "ACTIVE", taskDefinition: td("prod", "aw-tenant-service", 8), rolloutState: "FAILED", rolloutStateReason: CIRCUIT_BREAKER },
+          ],
+          events: [],
+        },
+      ],
+    });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-tenant-service" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`- accessweaver-prod-aw-tenant-service ROLLED BACK: it runs ${td("prod", "aw-tenant-service", 7)} again, not ${td("prod", "aw-tenant-service", 8)}. ECS reports: deployment ecs-svc/111 of ${td("prod", "aw-tenant-service", 8)} FAILED: "${CIRCUIT_BREAKER}".`);
+  });
+
+  it("does not start the gateway's CodeDeploy deployment when a rolling service rolled back (prod, every service)", async () => {
+    codeDeployAnswers();
+    rolloutAnswers("prod", INTERNAL, { rolledBack: "aw-audit-service" });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2" });
+    expect(r.status).toBe(2);
+    expect(awsCalls(r.log).some((c) => c.startsWith("aws deploy "))).toBe(false);
+    expect(r.stderr).toContain("- accessweaver-prod-aw-audit-service ROLLED BACK:");
+    expect(r.stderr).not.toContain("- accessweaver-prod-aw-pdp-service");
+    expect(r.stderr).toContain("environments/prod/terraform.tfvars already records 1.4.2 for aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service (written after the apply)");
+    expect(r.stderr).toContain("go back to the tag the settings held before this release: make release ENV=prod TAG=1.0.0 SERVICE=aw-audit-service.");
+    expect(r.stderr).toContain("The gateway's CodeDeploy deployment was not started (its 1.4.2 task definition is registered): once the rolling services are sound, make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway deploys it.");
   });
 
   it("refuses a missing image, naming it, before any synth, plan or apply", async () => {
@@ -120,10 +224,11 @@ describe("make release", () => {
 
   it("lets dev release latest (only prod refuses it)", async () => {
     answer("ecr describe-images", { imageDetails: [] });
+    rolloutAnswers("dev", ["aw-api-gateway"]);
     const r = await h.multi(["release", "dev"], { ...WITH_SERVICES, TAG: "latest", SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
-    // dev's gateway is rolling: no CodeDeploy.
-    expect(awsCalls(r.log)).toEqual([describeImages("aw-api-gateway", "latest")]);
+    // dev's gateway is rolling: waited for as the others are, no CodeDeploy.
+    expect(awsCalls(r.log)).toEqual([describeImages("aw-api-gateway", "latest"), waitStable("dev", ["aw-api-gateway"]), describeServices("dev", ["aw-api-gateway"])]);
   });
 });
 
@@ -149,6 +254,7 @@ describe("make release records the tag in the settings", () => {
 
   it("after the apply and before CodeDeploy, sets image_tag for a release of every service (prod)", async () => {
     codeDeployAnswers();
+    rolloutAnswers("prod", INTERNAL);
     const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
     fs.mkdirSync(outputs, { recursive: true });
     fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
@@ -288,27 +394,54 @@ describe("make release records the tag in the settings", () => {
 });
 
 describe("make restart", () => {
-  it("forces a new ECS deployment of a rolling service, then waits until it is stable", async () => {
-    answer("ecs update-service", { service: {} });
+  /** update-service's answer: the restart's new PRIMARY deployment. */
+  const started = (id: string) => ({ service: { deployments: [{ id, status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 7), rolloutState: "IN_PROGRESS" }] } });
+  const primaryAfter = (id: string, rolloutState = "COMPLETED") => ({
+    services: [
+      {
+        serviceName: "accessweaver-prod-aw-pdp-service",
+        deployments: [{ id, status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 7), rolloutState, rolloutStateReason: `ECS deployment ${id} ${rolloutState === "COMPLETED" ? "completed" : "in progress"}.` }],
+        events: id === "ecs-svc/999" ? [] : [{ message: "(service accessweaver-prod-aw-pdp-service) (deployment ecs-svc/999) deployment failed: tasks failed to start." }],
+      },
+    ],
+  });
+
+  it("forces a new ECS deployment of a rolling service, waits until it is stable, and checks that deployment COMPLETED", async () => {
+    answer("ecs update-service", started("ecs-svc/999"));
     answer("ecs wait services-stable", "");
+    answer("ecs describe-services", primaryAfter("ecs-svc/999"));
     const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
     expect(r.status).toBe(0);
     expect(r.log).toEqual([
-      `aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --region ${REGION}`,
-      `aws ecs wait services-stable --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION}`,
+      `aws ecs update-service --cluster accessweaver-prod-cluster --service accessweaver-prod-aw-pdp-service --force-new-deployment --output json --region ${REGION}`,
+      waitStable("prod", ["aw-pdp-service"]),
+      describeServices("prod", ["aw-pdp-service"]),
     ]);
-    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service is stable: its tasks were replaced and run the desired count.");
+    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service is stable: its tasks were replaced, run the desired count, and the restart's deployment COMPLETED.");
+  });
+
+  it("fails when the restart was rolled back (stable, but on another deployment than the one it started)", async () => {
+    answer("ecs update-service", started("ecs-svc/999"));
+    answer("ecs wait services-stable", "");
+    answer("ecs describe-services", primaryAfter("ecs-svc/1000"));
+    const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
+    expect(r.status).toBe(2);
+    expect(r.stdout).not.toContain("is stable:");
+    expect(r.stderr).toContain(
+      `accessweaver-prod-aw-pdp-service: the restart ROLLED BACK. ECS reports: PRIMARY deployment ecs-svc/1000 COMPLETED: "ECS deployment ecs-svc/1000 completed."; latest failure event: "(service accessweaver-prod-aw-pdp-service) (deployment ecs-svc/999) deployment failed: tasks failed to start.". The service runs the tasks of its previous deployment again (${td("prod", "aw-pdp-service", 7)}). Nothing changed in the settings or in Terraform's state (make plan stays quiet)`,
+    );
   });
 
   it("fails clearly, with the describe-services command to read, when the service does not become stable", async () => {
-    answer("ecs update-service", { service: {} });
+    answer("ecs update-service", started("ecs-svc/999"));
     answer("ecs wait services-stable", "Waiter ServicesStable failed: Max attempts exceeded", 255);
+    answer("ecs describe-services", primaryAfter("ecs-svc/999", "IN_PROGRESS"));
     const r = await h.multi(["restart", "prod"], { SERVICE: "aw-pdp-service" });
     expect(r.status).not.toBe(0);
-    expect(r.log).toHaveLength(2);
+    expect(r.log).toHaveLength(3);
     expect(r.stdout).not.toContain("is stable:");
     expect(r.stderr).toContain(
-      `accessweaver-prod-aw-pdp-service did not become stable after the restart (aws ecs wait services-stable failed): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION} --query 'services[0].[deployments,events[:10]]'`,
+      `accessweaver-prod-aw-pdp-service did not become stable after the restart (ECS reports: PRIMARY deployment ecs-svc/999 IN_PROGRESS: "ECS deployment ecs-svc/999 in progress."): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION} --query 'services[].[serviceName,deployments,events[:10]]'`,
     );
   });
 
@@ -327,11 +460,15 @@ describe("make restart", () => {
   it("restarts dev's rolling gateway with ECS", async () => {
     answer("ecs update-service", { service: {} });
     answer("ecs wait services-stable", "");
+    answer("ecs describe-services", {
+      services: [{ serviceName: "accessweaver-dev-aw-api-gateway", deployments: [{ id: "ecs-svc/5", status: "PRIMARY", taskDefinition: td("dev", "aw-api-gateway", 3), rolloutState: "COMPLETED" }] }],
+    });
     const r = await h.multi(["restart", "dev"], { SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
     expect(r.log).toEqual([
       expect.stringContaining("aws ecs update-service --cluster accessweaver-dev-cluster --service accessweaver-dev-aw-api-gateway --force-new-deployment"),
-      expect.stringContaining("aws ecs wait services-stable --cluster accessweaver-dev-cluster --services accessweaver-dev-aw-api-gateway"),
+      waitStable("dev", ["aw-api-gateway"]),
+      describeServices("dev", ["aw-api-gateway"]),
     ]);
   });
 });

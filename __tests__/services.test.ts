@@ -50,6 +50,8 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
         requires_compatibilities: ["FARGATE"],
         runtime_platform: { operating_system_family: "LINUX", cpu_architecture: "X86_64" },
         volume: [{ name: "scratch" }],
+        // A release's new revision leaves this one ACTIVE: rollbacks and make restart start tasks from it.
+        skip_destroy: true,
       }),
     );
     const c = container(json, s);
@@ -145,7 +147,8 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
           target_group_pair_info: {
             prod_traffic_route: { listener_arns: [`\${${LB}.https_listener_arn}`] },
             test_traffic_route: { listener_arns: [`\${${LB}.test_listener_arn}`] },
-            target_group: [{ name: `aw-${env}-api-gateway-blue` }, { name: `aw-${env}-api-gateway-green` }],
+            // Read through the loadbalancer phase's handles, not recomputed here.
+            target_group: [{ name: `\${${LB}.api_gateway_target_group_name}` }, { name: `\${${LB}.api_gateway_green_target_group_name}` }],
           },
         },
       }),
@@ -162,6 +165,10 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(listeners.alb_listener_https.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-blue`]);
     expect(listeners.alb_listener_test.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-green`]);
     expect(handle("api_gateway_target_group_arn")).toBe(listeners.alb_listener_https.default_action[0].target_group_arn);
+    // The names the deployment group reads are those of the groups the listeners forward to.
+    const nameRef = (arnRef: string) => arnRef.replace(/\.arn\}$/, ".name}");
+    expect(handle("api_gateway_target_group_name")).toBe(nameRef(listeners.alb_listener_https.default_action[0].target_group_arn));
+    expect(handle("api_gateway_green_target_group_name")).toBe(nameRef(listeners.alb_listener_test.default_action[0].target_group_arn));
     for (const l of [listeners.alb_listener_https, listeners.alb_listener_test]) expect(l.lifecycle).toEqual({ ignore_changes: ["default_action"] });
     expect(resources(lb, "aws_lb_listener_rule")).toEqual({});
     expect(resources(json, "aws_iam_role")["blue-green_role"].name).toBe(`accessweaver-${env}-codedeploy`);
@@ -213,11 +220,28 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(taskPolicies).toEqual([]);
   });
 
-  it.each(SERVICES)("%s: encrypted application log group, protected where the profile protects data", (s) => {
+  it.each(SERVICES)("%s: encrypted application log group kept the profile's retention, protected where the profile protects data", (s) => {
     const lg = resources(json, "aws_cloudwatch_log_group")[`${s}_logs_log-group`];
-    expect(lg).toEqual(expect.objectContaining({ name: `/ecs/accessweaver-${env}/${s}`, kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}", retention_in_days: 365 }));
+    expect(lg).toEqual(
+      expect.objectContaining({ name: `/ecs/accessweaver-${env}/${s}`, kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}", retention_in_days: profile.applicationLogRetentionDays }),
+    );
     expect(lg.tags).toEqual({ LogClass: "application" });
     expect(lg.lifecycle?.prevent_destroy ?? false).toBe(profile.preventDestroy);
+  });
+
+  it.each(SERVICES)("%s: counts its ERROR lines with a metric filter on its own log group, published for the observability phase", (s) => {
+    const filters = resources(json, "aws_cloudwatch_log_metric_filter");
+    expect(filters[`${s}_error-logs`]).toEqual(
+      expect.objectContaining({
+        name: `accessweaver-${env}-${s}-error-logs`,
+        log_group_name: `\${aws_cloudwatch_log_group.${s}_logs_log-group.name}`,
+        pattern: "ERROR",
+        metric_transformation: { namespace: `AccessWeaver/${env}`, name: `${s}-error-logs`, value: "1", default_value: "0", unit: "Count" },
+      }),
+    );
+    // One filter per service, on its own group.
+    expect(Object.keys(filters).sort()).toEqual(SERVICES.map((x) => `${x}_error-logs`).sort());
+    expect(json.output.error_log_metrics.value[s]).toBe(`\${aws_cloudwatch_log_metric_filter.${s}_error-logs.metric_transformation[0].name}`);
   });
 
   it.each(SERVICES)("%s: autoscaling between the profile's count and count x scaleOutFactor on CPU", (s) => {
@@ -325,9 +349,13 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names, service_log_groups and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
+  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics, task_definition_arns and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
     const blueGreen = profile.gatewayReleases === "blue-green";
-    expect(Object.keys(json.output).sort()).toEqual(["cluster_name", "health_check_urls", "service_log_groups", "service_names", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort());
+    expect(Object.keys(json.output).sort()).toEqual(
+      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", "task_definition_arns", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
+    );
+    // What make release checks each rolling service's deployment ends on.
+    for (const s of SERVICES) expect(json.output.task_definition_arns.value[s]).toBe(`\${aws_ecs_task_definition.${s}_task-definition.arn}`);
     if (blueGreen) expect(json.output.api_gateway_task_definition_arn.value).toBe("${aws_ecs_task_definition.aw-api-gateway_task-definition.arn}");
     expect(json.output.cluster_name.value).toBe("${aws_ecs_cluster.ecs_cluster.name}");
     expect(Object.keys(json.output.service_names.value).sort()).toEqual([...SERVICES].sort());
@@ -346,6 +374,27 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
     green: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_green_target_group_arn_suffix}",
   };
 
+  it.each(rolling)("%s: rolls back when it logs more than 10 ERROR lines a minute for 3 minutes (its own filter's metric)", (s) => {
+    const alarm = alarms[`${s}_deployment-errors-alarm`];
+    expect(alarm).toEqual(
+      expect.objectContaining({
+        alarm_name: `accessweaver-prod-${s}-deployment-errors`,
+        namespace: "AccessWeaver/prod",
+        metric_name: `${s}-error-logs`,
+        statistic: "Sum",
+        period: 60,
+        evaluation_periods: 3,
+        comparison_operator: "GreaterThanThreshold",
+        threshold: 10,
+        treat_missing_data: "notBreaching",
+      }),
+    );
+    expect(alarm.alarm_actions).toBeUndefined();
+    // The metric the alarm reads is the one the service's filter writes.
+    const filter = resources(json, "aws_cloudwatch_log_metric_filter")[`${s}_error-logs`];
+    expect([alarm.namespace, alarm.metric_name]).toEqual([filter.metric_transformation.namespace, filter.metric_transformation.name]);
+  });
+
   it.each(rolling)("%s: rolls back when its running tasks stay below the profile's count", (s) => {
     const alarm = alarms[`${s}_deployment-alarm`];
     expect(alarm).toEqual(
@@ -361,7 +410,11 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
       }),
     );
     expect(alarm.alarm_actions).toBeUndefined();
-    expect(resources(json, "aws_ecs_service")[`${s}_service`].alarms).toEqual({ alarm_names: [`\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`], enable: true, rollback: true });
+    expect(resources(json, "aws_ecs_service")[`${s}_service`].alarms).toEqual({
+      alarm_names: [`\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`, `\${aws_cloudwatch_metric_alarm.${s}_deployment-errors-alarm.alarm_name}`],
+      enable: true,
+      rollback: true,
+    });
   });
 
   it("gives the blue/green gateway no ECS alarms block, and alarms on both target groups' 5xx and p99 to CodeDeploy", () => {
@@ -380,14 +433,20 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
   });
 
   it("has exactly these alarms", () => {
-    expect(Object.keys(alarms).sort()).toEqual([...rolling.map((s) => `${s}_deployment-alarm`), ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`])].sort());
+    expect(Object.keys(alarms).sort()).toEqual(
+      [...rolling.flatMap((s) => [`${s}_deployment-alarm`, `${s}_deployment-errors-alarm`]), ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`])].sort(),
+    );
   });
 });
 
-describe("dev: the rolling gateway gets the running-tasks deployment alarm", () => {
-  it("alarms on the gateway's running tasks and has no CodeDeploy", () => {
+describe("dev: the rolling gateway gets the rolling deployment alarms", () => {
+  it("alarms on the gateway's running tasks and ERROR lines, and has no CodeDeploy", () => {
     const json = synthesized.dev.json.services!;
-    expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual(expect.objectContaining({ enable: true, rollback: true }));
+    expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual({
+      alarm_names: ["${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-alarm.alarm_name}", "${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-errors-alarm.alarm_name}"],
+      enable: true,
+      rollback: true,
+    });
     expect(json.resource.aws_codedeploy_deployment_group).toBeUndefined();
   });
 });

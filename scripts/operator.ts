@@ -148,7 +148,7 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
       case "drift":
         return drift(ctx, stacks);
       case "release":
-        return release(ctx, target, stacks[0]!, released!.services, record!);
+        return release(ctx, target, stacks[0]!, released!, record!);
     }
   });
 }

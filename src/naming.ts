@@ -76,6 +76,8 @@ export const NAME_RULES = {
   dnsNamespace: { max: 253, pattern: /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/, what: "Cloud Map private DNS namespace" },
   dnsLabel: { max: 63, pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, what: "Cloud Map service (one DNS label)" },
   eventRule: { max: 64, pattern: /^[.\-_A-Za-z0-9]+$/, what: "EventBridge rule" },
+  metricFilter: { max: 512, pattern: /^[^:*]+$/, what: "CloudWatch Logs metric filter" },
+  metricName: { max: 255, pattern: /^[^:*$]+$/, what: "CloudWatch metric name or namespace" },
 } as const satisfies Record<string, { max: number; pattern: RegExp; what: string }>;
 export type NameKind = keyof typeof NAME_RULES;
 
@@ -194,7 +196,11 @@ export function names(env: EnvironmentName) {
     /** Encrypts that topic: KMS keys are regional, so it has its own key in us-east-1. */
     availabilityKeyAlias: fit("kmsAlias", `alias/${prefix}-alerts-availability`),
     /** Namespace of the metrics this project derives from logs (metric filters). */
-    logMetricNamespace: `AccessWeaver/${env}`,
+    logMetricNamespace: fit("metricName", `AccessWeaver/${env}`),
+    /** The metric filter counting a service's ERROR lines, on its log group (the services phase). */
+    errorLogFilter: (service: ServiceName) => fit("metricFilter", `${prefix}-${service}-error-logs`),
+    /** Its metric, in `logMetricNamespace`. */
+    errorLogMetric: (service: ServiceName) => fit("metricName", `${service}-error-logs`),
     trail: fit("trail", `${prefix}-audit-trail`),
     trailLogGroup: fit("logGroup", `/aws/cloudtrail/${prefix}`),
     /** The role CloudTrail assumes to write the trail to its log group. */
@@ -206,6 +212,11 @@ export function names(env: EnvironmentName) {
   };
 }
 export type Names = ReturnType<typeof names>;
+
+/** The environment of a phase stack from its name (`accessweaver-prod-services`), or undefined for any other name. */
+export function stackEnvironment(stackName: string): EnvironmentName | undefined {
+  return ENVIRONMENTS.find((env) => PHASES.some((phase) => names(env).stack(phase) === stackName));
+}
 
 /**
  * The alarms of the observability phase, by what they watch (`names().alarm(what)`): a string, or per
@@ -314,13 +325,19 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("discoveryService", "dnsLabel", ...SERVICES.map(n.discoveryService));
   // Every alarm the observability phase names (src/constructs/alarms.ts), with the widest shard and slot.
   add("alarm", "alarm", ...OBSERVABILITY_ALARMS.flatMap((what) => (typeof what === "string" ? [what] : SERVICES.flatMap(what))).map(n.alarm));
-  // The services phase's deployment alarms: one per rolling service, two per target group of a blue/green one.
-  add("alarm", "alarm", ...SERVICES.flatMap((s) => [`${s}-deployment`, ...(["blue", "green"] as const).flatMap((slot) => [`${s}-${slot}-5xx`, `${s}-${slot}-p99-response-time`])]).map(n.alarm));
+  // The services phase's deployment alarms: two per rolling service, two per target group of a blue/green one.
+  add(
+    "alarm",
+    "alarm",
+    ...SERVICES.flatMap((s) => [`${s}-deployment`, `${s}-deployment-errors`, ...(["blue", "green"] as const).flatMap((slot) => [`${s}-${slot}-5xx`, `${s}-${slot}-p99-response-time`])]).map(n.alarm),
+  );
   add("alertsTopic", "snsTopic", n.alertsTopic);
   add("criticalTopic", "snsTopic", n.criticalTopic);
   add("availabilityTopic", "snsTopic", n.availabilityTopic);
   add("availabilityKeyAlias", "kmsAlias", n.availabilityKeyAlias);
-  add("logMetricNamespace", "internal", n.logMetricNamespace);
+  add("logMetricNamespace", "metricName", n.logMetricNamespace);
+  add("errorLogFilter", "metricFilter", ...SERVICES.map(n.errorLogFilter));
+  add("errorLogMetric", "metricName", ...SERVICES.map(n.errorLogMetric));
   add("trail", "trail", n.trail);
   add("trailLogGroup", "logGroup", n.trailLogGroup);
   add("trailLogsRole", "iamRole", n.trailLogsRole);

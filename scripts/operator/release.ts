@@ -1,7 +1,8 @@
 /**
  * `make release` and `make restart`: new images for the services (checked in ECR, planned and applied
  * through the services phase), and fresh tasks without a change. The blue/green gateway is released
- * and restarted through CodeDeploy, which owns its running task definition.
+ * and restarted through CodeDeploy, which owns its running task definition; the rolling services are
+ * waited for until ECS says their new deployment completed, and a rollback fails the command.
  */
 import * as fs from "fs";
 import { CATALOG, SERVICE_CATALOG } from "../../src/config/services";
@@ -77,11 +78,98 @@ export async function deployGateway(t: Target, taskDefinitionArn: string): Promi
   }
 }
 
+/** What a rolling service's deployment must end on: the task definition just applied, or the deployment a restart started. */
+export interface Rollout {
+  readonly service: ServiceName;
+  /** The ARN (with revision) the PRIMARY deployment must run. */
+  readonly taskDefinition?: string;
+  /** The PRIMARY deployment's id must still be this one (a rollback starts a new deployment). */
+  readonly deploymentId?: string;
+}
+
+/** One deployment of `aws ecs describe-services`, the fields read here. */
+interface EcsDeployment {
+  readonly id?: string;
+  readonly status?: string;
+  readonly taskDefinition?: string;
+  readonly rolloutState?: string;
+  readonly rolloutStateReason?: string;
+}
+interface EcsServiceView {
+  readonly serviceName?: string;
+  readonly deployments?: readonly EcsDeployment[];
+  readonly events?: readonly { readonly message?: string }[];
+}
+
+/** A service whose rollout did not complete on what it should run, with what ECS reports. */
+export interface RolloutProblem {
+  readonly service: ServiceName;
+  /** The PRIMARY deployment went back to another task definition or deployment: the circuit breaker or an alarm rolled back. */
+  readonly rolledBack: boolean;
+  /** What the service runs now (the PRIMARY deployment's task definition). */
+  readonly running?: string;
+  /** One line: the rollout state and its reason, as ECS gives them. */
+  readonly reported: string;
+}
+
+/** What to read when a rollout went wrong: the deployments and the latest events. */
+const describeCommand = (t: Target, serviceNames: readonly string[]) =>
+  `aws ecs describe-services --cluster ${names(t.config.env).cluster} --services ${serviceNames.join(" ")} --region ${t.config.settings.region} --query 'services[].[serviceName,deployments,events[:10]]'`;
+
+/**
+ * Waits until the services are stable (`aws ecs wait services-stable`: every service at one deployment
+ * and its desired count, polled every 15 s for up to 10 minutes), then reads their deployments: each
+ * rollout must have COMPLETED on what it should run. A deployment that the circuit breaker or an alarm
+ * rolled back also ends stable, on the previous revision; that, a FAILED or unfinished rollout, and a
+ * failed wait are returned as problems.
+ */
+export async function checkRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ waitFailed: boolean; problems: RolloutProblem[] }> {
+  const n = names(t.config.env);
+  const serviceNames = rollouts.map((r) => n.service(r.service));
+  let waitFailed = false;
+  try {
+    await run(t.aws, ["ecs", "wait", "services-stable", "--cluster", n.cluster, "--services", ...serviceNames, "--region", t.config.settings.region]);
+  } catch (e) {
+    if (!(e instanceof StepFailed) || e.signal) throw e;
+    waitFailed = true;
+  }
+  const answer = await aws(t, ["ecs", "describe-services", "--cluster", n.cluster, "--services", ...serviceNames, "--output", "json"]);
+  let described: readonly EcsServiceView[];
+  try {
+    described = (JSON.parse(answer) as { services?: EcsServiceView[] }).services ?? [];
+  } catch {
+    throw new StepFailed(`aws ecs describe-services answered something that is not JSON: ${answer.slice(0, 200)}. Read the services yourself: ${describeCommand(t, serviceNames)}`);
+  }
+  const problems: RolloutProblem[] = [];
+  for (const r of rollouts) {
+    const view = described.find((s) => s.serviceName === n.service(r.service));
+    const deployments = view?.deployments ?? [];
+    const primary = deployments.find((d) => d.status === "PRIMARY");
+    if (!primary) {
+      problems.push({ service: r.service, rolledBack: false, reported: `ECS reports no PRIMARY deployment of ${n.service(r.service)}` });
+      continue;
+    }
+    const rolledBack = (r.taskDefinition !== undefined && primary.taskDefinition !== r.taskDefinition) || (r.deploymentId !== undefined && primary.id !== r.deploymentId);
+    if (!rolledBack && primary.rolloutState === "COMPLETED") continue;
+    // The failed deployment's rollout state reason while ECS still lists it; once a rollback is over only
+    // the PRIMARY (the rollback) is left, and the failure is in the service's events (newest first).
+    const failed = deployments.find((d) => d.rolloutState === "FAILED");
+    const state = failed
+      ? `deployment ${failed.id ?? "(no id)"} of ${failed.taskDefinition ?? "the new revision"} FAILED: "${failed.rolloutStateReason ?? "no reason given"}"`
+      : `PRIMARY deployment ${primary.id ?? "(no id)"} ${primary.rolloutState ?? "(no rollout state)"}: "${primary.rolloutStateReason ?? "no reason given"}"`;
+    const event = view?.events?.find((e) => /fail|roll(ing|ed)? back/i.test(e.message ?? ""))?.message;
+    problems.push({ service: r.service, rolledBack, running: primary.taskDefinition, reported: event ? `${state}; latest failure event: "${event}"` : state });
+  }
+  return { waitFailed, problems };
+}
+
 /**
  * `make release`: the images exist (checked before the synth), then plan and apply of the services
- * phase, then the tag recorded in the settings, then CodeDeploy for a blue/green gateway.
+ * phase, then the tag recorded in the settings, then the rolling services waited for until their
+ * rollout completed on the applied task definition, then CodeDeploy for a blue/green gateway.
  */
-export async function release(ctx: Context, t: Target, stack: Stack, services: readonly ServiceName[], record: TagRecord): Promise<void> {
+export async function release(ctx: Context, t: Target, stack: Stack, released: { readonly services: readonly ServiceName[]; readonly tag: string }, record: TagRecord): Promise<void> {
+  const services = released.services;
   await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
   await apply(ctx, [stack]);
   // After the apply, before CodeDeploy: the settings then say what Terraform's state holds (the new task
@@ -97,12 +185,75 @@ export async function release(ctx: Context, t: Target, stack: Stack, services: r
     if (!(e instanceof StepFailed)) throw e;
     unrecorded = e;
   }
-  if (services.includes(GATEWAY.name) && blueGreenIn(stack)) {
+  const blueGreen = services.includes(GATEWAY.name) && blueGreenIn(stack);
+  const rolling = services.filter((s) => !(blueGreen && s === GATEWAY.name));
+  if (rolling.length > 0) {
+    // The apply returns once ECS has accepted the new task definitions, not when they run: wait for the rollouts.
+    const applied = JSON.parse((await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-json", "task_definition_arns"], { capture: true })).stdout) as Record<string, string>;
+    say(`Waiting for the rolling deployment of ${rolling.join(", ")} (up to 10 minutes)...`);
+    const { waitFailed, problems } = await checkRollouts(t, rolling.map((s) => ({ service: s, taskDefinition: applied[s] })));
+    if (waitFailed || problems.length > 0) {
+      throw new StepFailed(releaseFailure(t, record, unrecorded, { tag: released.tag, rolling, waitFailed, problems, applied, gatewayNotStarted: blueGreen }));
+    }
+    say(`${rolling.map((s) => names(t.config.env).service(s)).join(", ")}: rollout COMPLETED on the released task definitions.`);
+  }
+  if (blueGreen) {
     // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
     const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
     await deployGateway(t, arn);
   }
   if (unrecorded) throw unrecorded;
+}
+
+/**
+ * The message of a release whose rolling deployments did not all complete: each service and what ECS
+ * reports, what the settings and Terraform's state now hold and what the next plan would do, and what
+ * to do next.
+ */
+function releaseFailure(
+  t: Target,
+  record: TagRecord,
+  unrecorded: StepFailed | undefined,
+  f: { tag: string; rolling: readonly ServiceName[]; waitFailed: boolean; problems: readonly RolloutProblem[]; applied: Readonly<Record<string, string>>; gatewayNotStarted: boolean },
+): string {
+  const env = t.config.env;
+  const n = names(env);
+  const lines = [`make release ENV=${env} TAG=${f.tag}: the rolling deployment did not complete.`];
+  for (const p of f.problems) {
+    lines.push(
+      p.rolledBack
+        ? `- ${n.service(p.service)} ROLLED BACK: it runs ${p.running ?? "its previous revision"} again, not ${f.applied[p.service] ?? `the ${f.tag} revision`}. ECS reports: ${p.reported}.`
+        : `- ${n.service(p.service)} did not complete: ${p.reported}.`,
+    );
+  }
+  if (f.waitFailed && f.problems.length === 0) lines.push(`- aws ecs wait services-stable gave up (10 minutes) before every service was stable, though each now reports its rollout COMPLETED.`);
+  const back = f.problems.filter((p) => p.rolledBack).map((p) => p.service);
+  const pending = f.problems.filter((p) => !p.rolledBack).map((p) => p.service);
+  if (unrecorded) {
+    lines.push(
+      `${record.shown} was NOT updated (it changed while make release ran, or could not be written): it still holds the tags from before this release, while Terraform's state holds the ${f.tag} task definitions; the next make plan ENV=${env} PHASE=services plans the earlier tags again (new revisions of the earlier images).`,
+    );
+  } else {
+    lines.push(`${record.shown} already records ${f.tag} for ${f.rolling.join(", ")} (written after the apply), and Terraform's state holds their ${f.tag} task definitions.`);
+    if (back.length > 0) {
+      lines.push(
+        `So the next make plan ENV=${env} PHASE=services shows an in-place change of task_definition on ${back.map(n.service).join(", ")}, from the revision ECS went back to, to the ${f.tag} one: applying it deploys the failing release again.`,
+      );
+    }
+  }
+  if (pending.length > 0) lines.push(`${pending.join(", ")} may still complete or roll back: read the deployments before anything else.`);
+  if (back.length > 0 || pending.length > 0) {
+    const service = f.rolling.length === 1 ? ` SERVICE=${f.rolling[0]}` : "";
+    const previous = [...back, ...pending].map((s) => `make release ENV=${env} TAG=${t.config.settings.imageTags[s]} SERVICE=${s}`);
+    lines.push(
+      `Next: fix the image and release a fixed tag (make release ENV=${env} TAG=<fixed tag>${service}), or go back to the tag the settings held before this release: ${previous.join("; ")}. Either records its tag, after which make plan is quiet again.`,
+    );
+  }
+  if (f.gatewayNotStarted) {
+    lines.push(`The gateway's CodeDeploy deployment was not started (its ${f.tag} task definition is registered): once the rolling services are sound, make release ENV=${env} TAG=${f.tag} SERVICE=${GATEWAY.name} deploys it.`);
+  }
+  lines.push(`Read the deployments and events: ${describeCommand(t, f.rolling.map(n.service))}`);
+  return lines.join("\n");
 }
 
 /** `make restart`: fresh tasks of the same task definition (the rolling way, or CodeDeploy for the blue/green gateway). */
@@ -114,18 +265,28 @@ export async function restart(t: Target, service: ServiceName): Promise<void> {
     if (!current.startsWith("arn:")) throw new Refusal(`${n.service(service)} in ${n.cluster} has no running task definition (aws ecs describe-services answered ${JSON.stringify(current)}): is the services phase applied? make apply ENV=${t.config.env} PHASE=services`);
     return deployGateway(t, current);
   }
-  const region = t.config.settings.region;
-  const describe = `aws ecs describe-services --cluster ${n.cluster} --services ${n.service(service)} --region ${region}`;
-  await aws(t, ["ecs", "update-service", "--cluster", n.cluster, "--service", n.service(service), "--force-new-deployment"]);
-  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and deployment alarm roll back a failure). Waiting until the service is stable (up to 10 minutes)...`);
+  const started = await aws(t, ["ecs", "update-service", "--cluster", n.cluster, "--service", n.service(service), "--force-new-deployment", "--output", "json"]);
+  // The deployment the restart started: a rollback ends on another one, with the same task definition.
+  let deploymentId: string | undefined;
   try {
-    // The restart is done when the new tasks run and the old ones are gone, not when ECS accepts it.
-    await run(t.aws, ["ecs", "wait", "services-stable", "--cluster", n.cluster, "--services", n.service(service), "--region", region]);
-  } catch (e) {
-    if (!(e instanceof StepFailed) || e.signal) throw e;
+    deploymentId = (JSON.parse(started) as { service?: EcsServiceView }).service?.deployments?.find((d) => d.status === "PRIMARY")?.id;
+  } catch {
+    deploymentId = undefined;
+  }
+  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and the deployment alarms roll back a failure). Waiting until the service is stable (up to 10 minutes)...`);
+  // The restart is done when the new tasks run and the old ones are gone, not when ECS accepts it.
+  const { waitFailed, problems } = await checkRollouts(t, [{ service, deploymentId }]);
+  const problem = problems[0];
+  const read = `Read its deployments and events: ${describeCommand(t, [n.service(service)])}`;
+  if (problem?.rolledBack) {
     throw new StepFailed(
-      `${n.service(service)} did not become stable after the restart (aws ecs wait services-stable failed): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. Read its deployments and events: ${describe} --query 'services[0].[deployments,events[:10]]'`,
+      `${n.service(service)}: the restart ROLLED BACK. ECS reports: ${problem.reported}. The service runs the tasks of its previous deployment again (${problem.running ?? "the same revision"}). Nothing changed in the settings or in Terraform's state (make plan stays quiet): new tasks of an unchanged revision that fail point outside the release (a secret, the database, a dependency). ${read}`,
     );
   }
-  say(`${n.service(service)} is stable: its tasks were replaced and run the desired count.`);
+  if (waitFailed || problem) {
+    throw new StepFailed(
+      `${n.service(service)} did not become stable after the restart (${problem ? `ECS reports: ${problem.reported}` : "aws ecs wait services-stable failed"}): its new tasks may not start or stay healthy, or the deployment is still running or rolling back. ${read}`,
+    );
+  }
+  say(`${n.service(service)} is stable: its tasks were replaced, run the desired count, and the restart's deployment COMPLETED.`);
 }

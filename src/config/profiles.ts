@@ -65,6 +65,12 @@ export interface SizingProfile {
    * groups, with a test listener) or `rolling` (one target group).
    */
   readonly gatewayReleases: "blue-green" | "rolling";
+  /**
+   * Days the application log groups (the services', PostgreSQL's, Redis's) keep their events: one of
+   * CloudWatch Logs' values (CLOUDWATCH_RETENTION_DAYS). The retention guardrail holds each environment
+   * to its own value. Audit evidence keeps its three years everywhere (AUDIT_LOG_RETENTION_DAYS).
+   */
+  readonly applicationLogRetentionDays: number;
 }
 
 /** The production guide's table: 3 AZs, the five services at their sizes, PG15 r6g.xlarge Multi-AZ, Redis 9 nodes. */
@@ -91,6 +97,8 @@ const prod: SizingProfile = {
   monthlyBudgetUsd: 3000,
   guardrails: "enforce",
   gatewayReleases: "blue-green",
+  // The guide's RGPD table lists "CloudTrail + Application logs" under audit logs: "Retention 3 ans".
+  applicationLogRetentionDays: 1096,
 };
 
 /** Prod-shaped (same task sizes, Multi-AZ, 3 AZs, clustered cache) at lower counts. */
@@ -107,6 +115,8 @@ const staging: SizingProfile = {
   monthlyBudgetUsd: 1000,
   // Prod-shaped, with prod's protections: a regression that would fail prod fails here first.
   guardrails: "enforce",
+  // A year: enough to compare with last year's release, without prod's three years of storage.
+  applicationLogRetentionDays: 365,
 };
 
 /** Services that answer every authorization request: dev gives them more room than the others. */
@@ -137,6 +147,8 @@ const dev: SizingProfile = {
   monthlyBudgetUsd: 300,
   guardrails: "report",
   gatewayReleases: "rolling",
+  // Debugging this month's work; nothing in dev is evidence.
+  applicationLogRetentionDays: 30,
 };
 
 export const PROFILES: Readonly<Record<EnvironmentName, SizingProfile>> = { dev, staging, prod };
@@ -150,10 +162,24 @@ export const REDIS_PORT = 6379;
 
 /**
  * What a log group is, declared where it is created: `application` logs (services, databases) are kept
- * a year; `audit` evidence (flow logs, the trail, access logs) three years (guide, RGPD: "Retention 3 ans").
+ * as long as the environment's profile says (applicationLogRetentionDays); `audit` evidence (flow logs,
+ * the trail, access logs) three years everywhere (guide, RGPD: "Retention 3 ans").
  */
 export const LOG_CLASSES = ["application", "audit"] as const;
 export type LogClass = (typeof LOG_CLASSES)[number];
+/** Application retention where no environment is known (a construct used outside an environment's stacks). */
 export const LOG_RETENTION_DAYS = 365;
 export const AUDIT_LOG_RETENTION_DAYS = 1096;
 export const MIN_RETENTION_DAYS: Readonly<Record<LogClass, number>> = { application: LOG_RETENTION_DAYS, audit: AUDIT_LOG_RETENTION_DAYS };
+
+/** The retention values CloudWatch Logs accepts (PutRetentionPolicy); any other is refused at apply. */
+export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/**
+ * The least retention a log group of `logClass` may have in `env`: audit evidence three years; application
+ * logs the environment's profile value (without an environment, LOG_RETENTION_DAYS).
+ */
+export function leastRetentionDays(logClass: LogClass, env?: EnvironmentName): number {
+  if (logClass === "audit") return AUDIT_LOG_RETENTION_DAYS;
+  return env ? PROFILES[env].applicationLogRetentionDays : LOG_RETENTION_DAYS;
+}

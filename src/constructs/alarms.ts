@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { TerraformProvider } from "cdktf";
-import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { AlarmThresholds } from "../config/alarm-thresholds";
 import { DeploymentSlot, Names, SERVICES, ServiceName, redisHitRatioAlarm, unhealthyTargetsAlarm } from "../naming";
@@ -111,9 +110,11 @@ export interface ObservabilityAlarmsProps {
   readonly webAclName: string;
   readonly clusterName: string;
   readonly serviceNames: Readonly<Record<ServiceName, string>>;
-  /** The service exposed through the ALB: its log group gets the ERROR filter, its target groups the unhealthy-target alarms. */
+  /** The service exposed through the ALB: its ERROR lines are alarmed on, its target groups get the unhealthy-target alarms. */
   readonly gateway: ServiceName;
   readonly gatewayLogGroup: string;
+  /** The count of the gateway's ERROR lines: the metric of the services phase's filter on its log group. */
+  readonly gatewayErrorMetric: MetricSpec;
   readonly databaseIdentifier: string;
   readonly databaseAllocatedStorageGb: number;
   readonly databaseMaxConnections: number;
@@ -122,12 +123,9 @@ export interface ObservabilityAlarmsProps {
   readonly redisReplicasPerShard: number;
 }
 
-/** The ERROR lines of the gateway, as the guide filters them (`--filter-pattern ERROR`). */
-export const ERROR_FILTER_PATTERN = "ERROR";
-
 /**
  * Every alarm of the environment's region: the guide's three, the ALB's errors and targets, the WAF,
- * each service, PostgreSQL and Redis, and the gateway's ERROR lines; all named `accessweaver-<env>-<what>`
+ * each service, PostgreSQL and Redis, and the gateway's ERROR lines (counted by the services phase); all named `accessweaver-<env>-<what>`
  * and built from the dimensions the earlier phases publish.
  */
 export class ObservabilityAlarms extends Construct {
@@ -159,14 +157,8 @@ export class ObservabilityAlarms extends Construct {
       return { expression: `${fn}(${s.array})`, label, metrics: s.metrics };
     };
 
-    this.errorMetric = { namespace: n.logMetricNamespace, metricName: `${props.gateway}-error-logs`, dimensions: {}, stat: "Sum" };
-    new CloudwatchLogMetricFilter(this, `${props.gateway}-error-filter`, {
-      name: `${n.prefix}-${props.gateway}-errors`,
-      logGroupName: props.gatewayLogGroup,
-      pattern: ERROR_FILTER_PATTERN,
-      // 0 for a minute with log events and no ERROR: the alarm then tells "no errors" from "no logs".
-      metricTransformation: { namespace: this.errorMetric.namespace, name: this.errorMetric.metricName, value: "1", defaultValue: "0", unit: "Count" },
-    });
+    // The services phase counts the ERROR lines (one filter per log group, beside the service's deployment alarms).
+    this.errorMetric = props.gatewayErrorMetric;
 
     const shardSize = props.redisReplicasPerShard + 1;
     const shards = Array.from({ length: Math.ceil(props.redisNodes.length / shardSize) }, (_, i) => props.redisNodes.slice(i * shardSize, (i + 1) * shardSize));

@@ -1,12 +1,19 @@
 import { Construct } from "constructs";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { AlarmSpec, alarmResource } from "./alarms";
+import { AlarmSpec, MetricSpec, alarmResource } from "./alarms";
 
 // These alarms stop and roll back a deployment; they notify no one: the observability phase's alarms
-// (the running tasks, the gateway's 5xx rate and latency) tell people.
+// (the running tasks, the gateway's 5xx rate and latency and ERROR lines) tell people.
 
 /** Minutes a rolling service may run fewer tasks than its floor before its deployment rolls back. */
 export const RUNNING_TASKS_MINUTES = 3;
+/**
+ * ERROR lines a minute, DEPLOYMENT_ERROR_MINUTES running, that roll a rolling service's deployment back.
+ * A healthy service logs an ERROR now and then (a refused request); a release that breaks something logs
+ * one on most requests, dozens a minute.
+ */
+export const DEPLOYMENT_ERROR_LINES_PER_MINUTE = 10;
+export const DEPLOYMENT_ERROR_MINUTES = 3;
 /** Target 5xx responses per minute, two minutes running, that stop a blue/green shift. */
 export const TARGET_5XX_PER_MINUTE = 5;
 /** p99 target response time (seconds), three minutes running, that stops a blue/green shift. */
@@ -26,6 +33,25 @@ export function runningTasksAlarm(scope: Construct, id: string, props: { name: s
     threshold: props.floor,
     // Container Insights reports 0 for a service with no task: missing data means no metrics, not no tasks.
     missing: "missing",
+  });
+}
+
+/**
+ * A rolling service's deployment alarm on its own errors: more than DEPLOYMENT_ERROR_LINES_PER_MINUTE
+ * ERROR lines a minute in its log group (its metric filter's metric) for DEPLOYMENT_ERROR_MINUTES
+ * minutes. The metric counts every task of the service, old and new alike: while a deployment runs,
+ * the old tasks' errors count too.
+ */
+export function errorLogsAlarm(scope: Construct, id: string, props: { name: string; serviceName: string; metric: MetricSpec }): CloudwatchMetricAlarm {
+  return alarmResource(scope, id, props.name, {
+    description: `${props.serviceName} logs more than ${DEPLOYMENT_ERROR_LINES_PER_MINUTE} ERROR lines a minute for ${DEPLOYMENT_ERROR_MINUTES} minutes: its deployment rolls back`,
+    watch: { metric: props.metric },
+    period: 60,
+    evaluationPeriods: DEPLOYMENT_ERROR_MINUTES,
+    comparison: "GreaterThanThreshold",
+    threshold: DEPLOYMENT_ERROR_LINES_PER_MINUTE,
+    // The filter writes 0 for every minute with logs: a minute without any log line has no errors either.
+    missing: "notBreaching",
   });
 }
 

@@ -1,8 +1,6 @@
 import { Construct } from "constructs";
-import { DataTerraformRemoteStateS3, TerraformStack } from "cdktf";
 import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
 import { EcsClusterCapacityProviders } from "@cdktf/provider-aws/lib/ecs-cluster-capacity-providers";
-import { NETWORK_HANDLES } from "../stacks/handles";
 
 /** Capacity providers of the cluster: on-demand Fargate, and Spot for work that tolerates interruption. */
 export const CAPACITY_PROVIDERS = ["FARGATE", "FARGATE_SPOT"] as const;
@@ -10,23 +8,8 @@ export const CAPACITY_PROVIDERS = ["FARGATE", "FARGATE_SPOT"] as const;
 export interface EcsClusterProps {
   /** `accessweaver-<env>-cluster`: the guide's runbooks call it by this name (and the key policy lets Fargate use the key for it). */
   readonly name: string;
-  /**
-   * The environment's key (an ARN: Fargate takes no alias), which encrypts every task's ephemeral storage.
-   * @default the network phase's `kms_key_arn`, read through the network handles of the cluster's stack
-   */
-  readonly ephemeralStorageKmsKeyArn?: string;
-}
-
-/**
- * The environment's key as the stack's network handles carry it: the `network` remote state that
- * readHandles declared in the stack. Without one, the key must be given.
- */
-function networkKey(scope: Construct): string {
-  const remote = TerraformStack.of(scope).node.tryFindChild("network");
-  if (!(remote instanceof DataTerraformRemoteStateS3)) {
-    throw new Error(`${scope.node.path}: the cluster encrypts Fargate ephemeral storage with the environment's key: pass ephemeralStorageKmsKeyArn, or read the network handles in its stack first.`);
-  }
-  return remote.getString(NETWORK_HANDLES.kmsKeyArn.output);
+  /** The environment's key (an ARN: Fargate takes no alias), which encrypts every task's ephemeral storage. */
+  readonly ephemeralStorageKmsKeyArn: string;
 }
 
 /**
@@ -44,7 +27,7 @@ export class EcsFargateCluster extends Construct {
       name: props.name,
       setting: [{ name: "containerInsights", value: "enhanced" }],
       // Without it Fargate encrypts with a key AWS owns; a change takes effect with each service's next deployment.
-      configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: props.ephemeralStorageKmsKeyArn ?? networkKey(this) } },
+      configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: props.ephemeralStorageKmsKeyArn } },
     });
     this.capacityProviders = new EcsClusterCapacityProviders(this, "capacity-providers", {
       clusterName: this.cluster.name,

@@ -1,13 +1,16 @@
 import { Construct } from "constructs";
 import { AppautoscalingPolicy, AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration } from "@cdktf/provider-aws/lib/appautoscaling-policy";
 import { AppautoscalingTarget } from "@cdktf/provider-aws/lib/appautoscaling-target";
+import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { EcsService } from "@cdktf/provider-aws/lib/ecs-service";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { ITerraformDependable } from "cdktf";
-import { runningTasksAlarm } from "./deployment-alarms";
+import { MetricSpec } from "./alarms";
+import { errorLogsAlarm, runningTasksAlarm } from "./deployment-alarms";
 import { EncryptedLogGroup } from "./log-group";
+import { ErrorLogMetricProps, errorLogMetric } from "./log-metrics";
 import { ServiceRole, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 /** Where the JVM writes temporary files: the only writable path of the read-only root filesystem. */
@@ -100,6 +103,8 @@ export interface FargateServiceProps {
   readonly logGroupName: string;
   /** `prevent_destroy` on the log group. @default false */
   readonly protectLogs?: boolean;
+  /** Days the log group keeps events (the environment's applicationLogRetentionDays). @default 365 */
+  readonly logRetentionDays?: number;
   readonly executionRoleName: string;
   readonly taskRoleName: string;
   readonly accountId: string;
@@ -119,8 +124,13 @@ export interface FargateServiceProps {
   readonly cpuScaling: TargetTracking;
   /** ALB requests per task and minute (gateway), over the target groups the service's traffic can be on. */
   readonly requestScaling?: RequestScaling;
-  /** Name of the rolling deployment's alarm (running tasks below the desired count); blue/green has its own. */
-  readonly deploymentAlarmName?: string;
+  /** The metric filter counting the ERROR lines of the service's log group, and its metric. */
+  readonly errorLogs: Omit<ErrorLogMetricProps, "logGroupName">;
+  /**
+   * Names of a rolling deployment's alarms, in the service's `alarms` block: its running tasks below the
+   * desired count, and its ERROR lines. Blue/green has its own, in the deployment group. @default none
+   */
+  readonly deploymentAlarms?: { readonly runningTasks: string; readonly errors: string };
 }
 
 /**
@@ -136,7 +146,10 @@ export class FargateService extends Construct {
   readonly scalingTarget: AppautoscalingTarget;
   readonly cpuPolicy: AppautoscalingPolicy;
   readonly requestPolicy?: AppautoscalingPolicy;
-  readonly deploymentAlarm?: CloudwatchMetricAlarm;
+  /** The count of the service's ERROR lines (a metric filter on its log group). */
+  readonly errorLogs: { readonly filter: CloudwatchLogMetricFilter; readonly metric: MetricSpec };
+  /** The rolling deployment's alarms (none under blue/green). */
+  readonly deploymentAlarms: CloudwatchMetricAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: FargateServiceProps) {
     super(scope, id);
@@ -144,7 +157,14 @@ export class FargateService extends Construct {
     const releases = props.releases ?? "rolling";
     const ecsTasks = [`arn:${p}:ecs:${props.region}:${props.accountId}:*`];
 
-    this.logGroup = new EncryptedLogGroup(this, "logs", { name: props.logGroupName, kmsKeyArn: props.kmsKeyArn, logClass: "application", protect: props.protectLogs ?? false });
+    this.logGroup = new EncryptedLogGroup(this, "logs", {
+      name: props.logGroupName,
+      kmsKeyArn: props.kmsKeyArn,
+      logClass: "application",
+      retentionDays: props.logRetentionDays,
+      protect: props.protectLogs ?? false,
+    });
+    this.errorLogs = errorLogMetric(this, "error-logs", { ...props.errorLogs, logGroupName: this.logGroup.logGroup.name });
     const secretArns = [...new Set(props.secrets.map((s) => s.secretArn))];
     const statements: Statement[] = [
       // GetAuthorizationToken has no resource-level permissions: "*" is the only form AWS accepts.
@@ -211,13 +231,19 @@ export class FargateService extends Construct {
       taskRoleArn: this.taskRole.arn,
       volume: [{ name: "scratch" }],
       containerDefinitions: JSON.stringify([container]),
+      // A new revision (a release) leaves the previous one registered and ACTIVE instead of deregistering
+      // it: a circuit-breaker or CodeDeploy rollback and make restart start tasks from it again.
+      skipDestroy: true,
       // The log group and the role's policy exist before a task can start and write.
       dependsOn: [this.logGroup.logGroup, this.executionRole.policy],
     });
 
     const blueGreen = releases === "blue-green";
-    if (!blueGreen && props.deploymentAlarmName) {
-      this.deploymentAlarm = runningTasksAlarm(this, "deployment-alarm", { name: props.deploymentAlarmName, clusterName: props.clusterName, serviceName: props.serviceName, floor: props.desiredCount });
+    if (!blueGreen && props.deploymentAlarms) {
+      this.deploymentAlarms.push(
+        runningTasksAlarm(this, "deployment-alarm", { name: props.deploymentAlarms.runningTasks, clusterName: props.clusterName, serviceName: props.serviceName, floor: props.desiredCount }),
+        errorLogsAlarm(this, "deployment-errors-alarm", { name: props.deploymentAlarms.errors, serviceName: props.serviceName, metric: this.errorLogs.metric }),
+      );
     }
     this.service = new EcsService(this, "service", {
       name: props.serviceName,
@@ -229,8 +255,9 @@ export class FargateService extends Construct {
       deploymentController: { type: blueGreen ? "CODE_DEPLOY" : "ECS" },
       // ECS refuses the circuit breaker under CODE_DEPLOY, whose deployment group rolls back instead.
       ...(blueGreen ? {} : { deploymentCircuitBreaker: { enable: true, rollback: true } }),
-      // The circuit breaker sees tasks that fail to start; the alarm, tasks that start and then die.
-      ...(this.deploymentAlarm ? { alarms: { alarmNames: [this.deploymentAlarm.alarmName], enable: true, rollback: true } } : {}),
+      // The circuit breaker sees tasks that fail to start or to pass their health checks; the alarms, a
+      // service logging errors, and tasks that die once the old ones are gone (during the bake time).
+      ...(this.deploymentAlarms.length > 0 ? { alarms: { alarmNames: this.deploymentAlarms.map((a) => a.alarmName), enable: true, rollback: true } } : {}),
       deploymentMinimumHealthyPercent: props.minHealthyPercent ?? 100,
       deploymentMaximumPercent: 200,
       ...(props.targetGroupArn

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
+import { CLOUDWATCH_RETENTION_DAYS, LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
 
 /** The tag that declares a log group's class; the retention guardrail reads it, never the name. */
 export const LOG_CLASS_TAG = "LogClass";
@@ -15,8 +15,9 @@ export interface EncryptedLogGroupProps {
    */
   readonly logClass: LogClass;
   /**
-   * Days to keep events; must be a value CloudWatch accepts (365, 1096, ...).
-   * @default the class's minimum: 365 for application logs, 1096 (three years) for audit evidence
+   * Days to keep events: one of CloudWatch Logs' values (CLOUDWATCH_RETENTION_DAYS), or 0 (never expire).
+   * Application log groups pass their environment's `applicationLogRetentionDays`.
+   * @default 365 for application logs, 1096 (three years) for audit evidence
    */
   readonly retentionDays?: number;
   /**
@@ -33,10 +34,15 @@ export class EncryptedLogGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: EncryptedLogGroupProps) {
     super(scope, id);
+    const retentionDays = props.retentionDays ?? MIN_RETENTION_DAYS[props.logClass];
+    // CloudWatch refuses any other value, at apply; refused here, at synth.
+    if (retentionDays !== 0 && !(CLOUDWATCH_RETENTION_DAYS as readonly number[]).includes(retentionDays)) {
+      throw new Error(`Log group ${props.name}: retention ${retentionDays} days is not one CloudWatch Logs accepts; expected one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")} (or 0, never expire).`);
+    }
     this.logGroup = new CloudwatchLogGroup(this, "log-group", {
       name: props.name,
       kmsKeyId: props.kmsKeyArn,
-      retentionInDays: props.retentionDays ?? MIN_RETENTION_DAYS[props.logClass],
+      retentionInDays: retentionDays,
       tags: { [LOG_CLASS_TAG]: props.logClass },
       ...(props.protect ? { skipDestroy: true, lifecycle: { preventDestroy: true } } : {}),
     });

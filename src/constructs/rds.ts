@@ -39,7 +39,7 @@ export interface RdsProps extends DataStorePlacement, DatabaseSize {
   readonly monitoringIntervalSeconds?: number;
   /** Not offered on the micro and small burstable classes. @default true */
   readonly performanceInsights?: boolean;
-  /** Days to keep the exported logs. @default the application class's minimum (365) */
+  /** Days to keep the exported logs. @default 365 (the environment's applicationLogRetentionDays is passed) */
   readonly logRetentionDays?: number;
 }
 

@@ -33,7 +33,7 @@ export interface RedisProps extends DataStorePlacement, CacheSize {
   readonly snapshotWindow?: string;
   /** UTC. @default "sun:05:00-sun:06:00" */
   readonly maintenanceWindow?: string;
-  /** Days to keep the delivered logs. @default the application class's minimum (365) */
+  /** Days to keep the delivered logs. @default 365 (the environment's applicationLogRetentionDays is passed) */
   readonly logRetentionDays?: number;
 }
 

@@ -1,6 +1,6 @@
-import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LOG_RETENTION_DAYS, LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
+import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LogClass, leastRetentionDays } from "../config/profiles";
 import { LOG_CLASS_TAG } from "../constructs/log-group";
-import { ENVIRONMENTS, REQUIRED_TAGS, names } from "../naming";
+import { ENVIRONMENTS, REQUIRED_TAGS, names, stackEnvironment } from "../naming";
 import { dataProtected } from "./data-protection";
 import { COMPUTE_RULES } from "./compute-rules";
 import { EDGE_RULES } from "./edge-rules";
@@ -41,9 +41,11 @@ export const requiredTags: Rule = {
 export const logGroupEncryptedAndRetained: Rule = {
   id: "log-group-encrypted-retained",
   types: ["aws_cloudwatch_log_group"],
-  description: `log groups are KMS-encrypted, declare their class (tag ${LOG_CLASS_TAG}) and keep application logs ${LOG_RETENTION_DAYS} days, audit evidence ${AUDIT_LOG_RETENTION_DAYS} days`,
+  description: `log groups are KMS-encrypted, declare their class (tag ${LOG_CLASS_TAG}) and keep application logs their environment's applicationLogRetentionDays, audit evidence ${AUDIT_LOG_RETENTION_DAYS} days`,
   check(s) {
     const out: Violation[] = [];
+    // Application logs are held to the retention of the stack's environment (its profile).
+    const env = stackEnvironment(s.stackName);
     for (const r of ofType(s, "aws_cloudwatch_log_group")) {
       if (!r.config.kms_key_id) out.push(v(this.id, r, "kms_key_id is not set: the log group is not encrypted with the environment's key"));
       // The class is what the creator declared (the LogClass tag), never guessed from the name.
@@ -53,11 +55,12 @@ export const logGroupEncryptedAndRetained: Rule = {
         continue;
       }
       const logClass = declared as LogClass;
-      const min = MIN_RETENTION_DAYS[logClass];
+      const min = leastRetentionDays(logClass, env);
       const days = r.config.retention_in_days;
       // 0 means "never expire", which keeps logs at least as long as required.
       if (typeof days !== "number" || (days !== 0 && days < min)) {
-        out.push(v(this.id, r, `retention_in_days is ${days ?? "unset"}; ${logClass} logs need at least ${min}`));
+        const whose = env && logClass === "application" ? ` in ${env} (its profile's applicationLogRetentionDays)` : "";
+        out.push(v(this.id, r, `retention_in_days is ${days ?? "unset"}; ${logClass} logs need at least ${min}${whose}`));
       }
     }
     return out;

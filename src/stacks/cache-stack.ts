@@ -43,6 +43,7 @@ export class CacheStack extends PhaseStack {
       authToken: authToken.result,
       ...cache,
       protect,
+      logRetentionDays: config.sizing.applicationLogRetentionDays,
       // Prod and staging change in the maintenance window; dev at once.
       applyImmediately: !protect,
     });

@@ -39,6 +39,7 @@ export class DatabaseStack extends PhaseStack {
       databaseName: DATABASE_NAME,
       username: DATABASE_USERNAME,
       protect: config.sizing.preventDestroy,
+      logRetentionDays: config.sizing.applicationLogRetentionDays,
       // Performance Insights is not offered on the smallest burstable classes (dev's).
       performanceInsights: !/\.(micro|small)$/.test(db.instanceClass),
     });

@@ -81,8 +81,10 @@ export const LOADBALANCER_HANDLES = {
   testListenerArn: { output: "test_listener_arn", kind: "string", description: "Test listener (HTTPS, from the VPC only): CodeDeploy's test traffic route", when: blueGreen },
   targetGroupArn: { output: "api_gateway_target_group_arn", kind: "string", description: "The gateway's target group the service starts attached to (blue where releases are blue/green)" },
   targetGroupArnSuffix: { output: "api_gateway_target_group_arn_suffix", kind: "string", description: "Its ARN suffix: the TargetGroup dimension of its CloudWatch metrics" },
+  targetGroupName: { output: "api_gateway_target_group_name", kind: "string", description: "Its name (CodeDeploy's deployment group names its target groups, not their ARNs)" },
   greenTargetGroupArn: { output: "api_gateway_green_target_group_arn", kind: "string", description: "The gateway's green target group (CodeDeploy's replacement group)", when: blueGreen },
   greenTargetGroupArnSuffix: { output: "api_gateway_green_target_group_arn_suffix", kind: "string", description: "The green group's ARN suffix, for its alarms", when: blueGreen },
+  greenTargetGroupName: { output: "api_gateway_green_target_group_name", kind: "string", description: "The green group's name, for CodeDeploy's deployment group", when: blueGreen },
   wafWebAclArn: { output: "waf_web_acl_arn", kind: "string", description: "The regional web ACL in front of the load balancer (guide: aws wafv2 get-sampled-requests --web-acl-arn)" },
   healthCheckId: { output: "route53_health_check_id", kind: "string", description: "Route 53 health check of https://<domain>/actuator/health (its metrics are in us-east-1)" },
 } as const satisfies HandleSpecs;
@@ -93,7 +95,17 @@ export const SERVICES_HANDLES = {
   clusterName: { output: "cluster_name", kind: "string", description: "The ECS cluster (guide: aws ecs describe-services --cluster)" },
   serviceNames: { output: "service_names", kind: { keys: SERVICES }, description: "ECS service name of each AccessWeaver service" },
   serviceLogGroups: { output: "service_log_groups", kind: { keys: SERVICES }, description: "Log group of each service (guide: aws logs tail /ecs/accessweaver-<env>/aw-api-gateway)" },
+  errorLogMetrics: {
+    output: "error_log_metrics",
+    kind: { keys: SERVICES },
+    description: "Metric (namespace AccessWeaver/<env>) counting each service's ERROR log lines, written by the metric filter on its log group",
+  },
   healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
+  taskDefinitionArns: {
+    output: "task_definition_arns",
+    kind: { keys: SERVICES },
+    description: "Each service's newest task definition (ARN with revision): what make release checks each rolling service's deployment ends on",
+  },
   gatewayTaskDefinitionArn: {
     output: "api_gateway_task_definition_arn",
     kind: "string",

@@ -83,8 +83,10 @@ export class LoadbalancerStack extends PhaseStack {
       testListenerArn: this.alb.testListener?.arn,
       targetGroupArn: this.alb.primaryTargetGroup.arn,
       targetGroupArnSuffix: this.alb.primaryTargetGroup.arnSuffix,
+      targetGroupName: this.alb.primaryTargetGroup.name,
       greenTargetGroupArn: green?.arn,
       greenTargetGroupArnSuffix: green?.arnSuffix,
+      greenTargetGroupName: green?.name,
       wafWebAclArn: this.waf.webAcl.arn,
       healthCheckId: dns.healthCheck.id,
     });

@@ -4,6 +4,7 @@ import { postgresMaxConnections } from "../config/alarm-thresholds";
 import { CATALOG } from "../config/services";
 import { AlarmTargets, ObservabilityAlarms, healthCheckSpec, metricAlarm } from "../constructs/alarms";
 import { Dashboard } from "../constructs/dashboard";
+import { errorLogMetricSpec } from "../constructs/log-metrics";
 import { EnvironmentConfig } from "../config/settings";
 import { AlertKey, AlertTopic, alertPublishers } from "../constructs/alerts";
 import { AuditTrail } from "../constructs/audit-trail";
@@ -86,6 +87,7 @@ export class ObservabilityStack extends PhaseStack {
       serviceNames: services.serviceNames,
       gateway,
       gatewayLogGroup: services.serviceLogGroups[gateway],
+      gatewayErrorMetric: errorLogMetricSpec(n.logMetricNamespace, services.errorLogMetrics[gateway]),
       databaseIdentifier: database.databaseIdentifier,
       databaseAllocatedStorageGb: config.sizing.database.allocatedStorageGb,
       databaseMaxConnections: postgresMaxConnections(config.sizing.database.instanceClass),

@@ -58,7 +58,7 @@ export class ServicesStack extends PhaseStack {
     const lb = readHandles(this, built, "loadbalancer");
     const registryAccount = s.ecrRegistry.split(".")[0];
 
-    this.cluster = new EcsFargateCluster(this, "ecs", { name: n.cluster });
+    this.cluster = new EcsFargateCluster(this, "ecs", { name: n.cluster, ephemeralStorageKmsKeyArn: network.kmsKeyArn });
     this.namespace = new ServiceDiscoveryPrivateDnsNamespace(this, "namespace", {
       name: n.serviceNamespace,
       vpc: network.vpcId,
@@ -112,6 +112,7 @@ export class ServicesStack extends PhaseStack {
         kmsKeyArn: network.kmsKeyArn,
         logGroupName: n.serviceLogGroup(spec.name),
         protectLogs: sizing.preventDestroy,
+        logRetentionDays: sizing.applicationLogRetentionDays,
         executionRoleName: n.taskExecutionRole(spec.name),
         taskRoleName: n.taskRole(spec.name),
         accountId: s.accountId,
@@ -120,7 +121,8 @@ export class ServicesStack extends PhaseStack {
         // Prod keeps every task serving during a deployment; the others may halve to save capacity.
         minHealthyPercent: config.env === "prod" ? 100 : 50,
         releases,
-        deploymentAlarmName: releases === "rolling" ? n.alarm(`${spec.name}-deployment`) : undefined,
+        errorLogs: { filterName: n.errorLogFilter(spec.name), namespace: n.logMetricNamespace, metricName: n.errorLogMetric(spec.name) },
+        deploymentAlarms: releases === "rolling" ? { runningTasks: n.alarm(`${spec.name}-deployment`), errors: n.alarm(`${spec.name}-deployment-errors`) } : undefined,
         targetGroupArn: exposed ? lb.targetGroupArn : undefined,
         registryArn: registry?.arn,
         cpuScaling,
@@ -134,7 +136,9 @@ export class ServicesStack extends PhaseStack {
 
     const gateway = CATALOG.find((spec) => spec.exposure === "alb")!;
     if (sizing.gatewayReleases === "blue-green") {
-      if (!lb.testListenerArn || !lb.greenTargetGroupArnSuffix) throw new Error("Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix).");
+      if (!lb.testListenerArn || !lb.greenTargetGroupArnSuffix || !lb.greenTargetGroupName) {
+        throw new Error("Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix, api_gateway_green_target_group_name).");
+      }
       const slots = { blue: lb.targetGroupArnSuffix, green: lb.greenTargetGroupArnSuffix };
       const alarms = Object.entries(slots).flatMap(([slot, suffix]) =>
         targetGroupAlarms(this, `${gateway.name}-${slot}`, {
@@ -151,7 +155,8 @@ export class ServicesStack extends PhaseStack {
         partition,
         clusterName: this.cluster.cluster.name,
         serviceName: this.services[gateway.name].service.name,
-        targetGroupNames: [n.targetGroup(gateway.name, "blue"), n.targetGroup(gateway.name, "green")],
+        // Blue is the group the service starts attached to; both names come from the loadbalancer phase.
+        targetGroupNames: [lb.targetGroupName, lb.greenTargetGroupName],
         productionListenerArns: [lb.httpsListenerArn],
         testListenerArns: [lb.testListenerArn],
         alarmNames: alarms.map((a) => a.alarmName),
@@ -162,6 +167,8 @@ export class ServicesStack extends PhaseStack {
       clusterName: this.cluster.cluster.name,
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
       serviceLogGroups: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].logGroup.logGroup.name])) as Record<ServiceName, string>,
+      taskDefinitionArns: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].taskDefinition.arn])) as Record<ServiceName, string>,
+      errorLogMetrics: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].errorLogs.filter.metricTransformation.name])) as Record<ServiceName, string>,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
       gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
     });
