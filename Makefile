@@ -77,15 +77,18 @@ synth: node_modules/.package-lock.json ## Synthesize the stacks of ENV (all envi
 typecheck: node_modules/.package-lock.json ## Type-check the whole project (tsc --noEmit)
 	node node_modules/typescript/bin/tsc --noEmit -p tsconfig.json
 
-# The Terraform check harness's own tests run Terraform: they belong to the Terraform stage of make test.
+# Tests that start an outside toolchain stay out of the quick loop: the check harness's own tests run
+# Terraform (the Terraform stage of make test); the cdktf CLI test starts the CLI (make test runs it).
 TF_TESTS := __tests__/tf-check-terraform.test.ts
+CLI_TESTS := __tests__/cdktf-cli.test.ts
 
-unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that needs no Terraform (quick loop)
-	$(JEST) --testPathIgnorePatterns '$(TF_TESTS)'
+unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that starts neither Terraform nor the cdktf CLI (quick loop)
+	$(JEST) --testPathIgnorePatterns '$(TF_TESTS)' '$(CLI_TESTS)'
 
 test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, then the Terraform checks when Terraform is present
 	@$(MAKE) typecheck
 	@$(MAKE) unit
+	@$(JEST) $(CLI_TESTS)
 	@if command -v "$$TF" >/dev/null 2>&1; then \
 	  $(JEST) $(TF_TESTS) && $(MAKE) validate ENV= && $(MAKE) rehearse ENV=; \
 	else \
