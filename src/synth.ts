@@ -4,7 +4,8 @@ import { App } from "cdktf";
 import { loadEnvironments, selectEnvironments } from "./config/load";
 import { buildEnvironment } from "./stacks/registry";
 import { EnvironmentConfig } from "./config/settings";
-import { EnvironmentName, PROJECT, ServiceName } from "./naming";
+import { ServiceName } from "./naming";
+import { HCL_FILE, publish } from "./synth-output";
 
 export interface SynthOptions {
   /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
@@ -40,8 +41,7 @@ export function withImageTag(config: EnvironmentConfig, override: SynthOptions["
   return { ...config, settings: { ...config.settings, imageTags } };
 }
 
-/** The HCL rendering of a stack, beside its cdk.tf.json. */
-export const HCL_FILE = "cdk.hcl";
+export { HCL_FILE } from "./synth-output";
 
 /**
  * Loads and validates the settings of every selected environment, builds their phase stacks and
@@ -105,28 +105,4 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
 export function withTerraformSettings(hcl: string, terraform: Record<string, unknown>): string {
   const plain = Object.keys(terraform).filter((k) => !["required_providers", "backend", "cloud"].includes(k));
   return plain.reduce((text, key, i) => text.replace(`  ${i} = "${key}"`, `  ${key} = ${JSON.stringify(terraform[key])}`), hcl);
-}
-
-function publish(scratch: string, outdir: string, envs: readonly EnvironmentName[]): void {
-  const fresh = path.join(scratch, "stacks");
-  const target = path.join(outdir, "stacks");
-  fs.mkdirSync(target, { recursive: true });
-  const names = fs.readdirSync(fresh);
-  for (const name of names) {
-    const dest = path.join(target, name);
-    fs.mkdirSync(dest, { recursive: true });
-    // An HCL rendering from an earlier synth would no longer match the JSON.
-    fs.rmSync(path.join(dest, HCL_FILE), { force: true });
-    for (const file of fs.readdirSync(path.join(fresh, name))) {
-      fs.rmSync(path.join(dest, file), { recursive: true, force: true });
-      fs.renameSync(path.join(fresh, name, file), path.join(dest, file));
-    }
-  }
-  // A stack of a synthesized environment that no longer exists must not linger where someone could
-  // init and apply it; other environments' stacks (and their .terraform) stay as they were.
-  const prefixes = envs.map((env) => `${PROJECT}-${env}-`);
-  for (const stale of fs.readdirSync(target)) {
-    if (prefixes.some((p) => stale.startsWith(p)) && !names.includes(stale)) fs.rmSync(path.join(target, stale), { recursive: true, force: true });
-  }
-  fs.renameSync(path.join(scratch, "manifest.json"), path.join(outdir, "manifest.json"));
 }

@@ -6,7 +6,7 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { exitStatusFor, main } from "../../scripts/operator";
+import { Dependencies, exitStatusFor, main } from "../../scripts/operator";
 import { fakeSynth } from "../fixtures/multi-phase";
 import { ROOT, tempDir } from "./config";
 import { Standins, makeStandins } from "./standins";
@@ -54,7 +54,7 @@ export interface Harness {
    * The operator with three phases (network, database, cache; manifest out of order), run in this
    * process (no start-up cost); what Terraform's stand-ins print goes to the test's own output.
    */
-  multi(args: string[], env?: NodeJS.ProcessEnv): Promise<Run>;
+  multi(args: string[], env?: NodeJS.ProcessEnv, deps?: Dependencies): Promise<Run>;
   /** The same as a process of its own, in the background, in its own process group (as a terminal runs it). */
   multiAsync(args: string[], env?: NodeJS.ProcessEnv): Started;
   makeAsync(args: string[], env?: NodeJS.ProcessEnv): Started;
@@ -116,7 +116,7 @@ export function operatorHarness(): Harness {
     s.clearLog();
     return result(spawnSync("make", makeArgs(args), { env: makeEnv(options.env), input: options.input ?? "", encoding: "utf8" }));
   };
-  h.multi = async (args, env) => {
+  h.multi = async (args, env, deps = { synthesize: fakeSynth }) => {
     s.clearLog();
     const saved = { env: process.env, out: process.stdout.write, err: process.stderr.write };
     let stdout = "";
@@ -126,7 +126,7 @@ export function operatorHarness(): Harness {
     process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
     process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
     try {
-      await main(args, { synthesize: fakeSynth });
+      await main(args, deps);
     } catch (e) {
       stderr += `${(e as Error).message}\n`;
       status = exitStatusFor(e);
