@@ -19,12 +19,12 @@ const WITH_SERVICES = { FAKE_SERVICES: "1", AUTO_APPROVE: "1" };
 /** The services released rolling everywhere (prod's gateway is blue/green). */
 const INTERNAL = SERVICES.filter((s) => s !== "aw-api-gateway");
 
-/** Scripts one aws answer; earlier calls of this function win when prefixes overlap. */
-function answer(match: string, body: unknown, exit = 0): void {
+/** Scripts one aws answer; earlier calls of this function win when prefixes overlap. `once`: used by one call only. */
+function answer(match: string, body: unknown, exit = 0, once = false): void {
   const dir = path.join(h.s.stateDir, "aws", "scripted");
   fs.mkdirSync(dir, { recursive: true });
   const n = fs.readdirSync(dir).length;
-  fs.writeFileSync(path.join(dir, `${String(n).padStart(3, "0")}.answer`), `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`);
+  fs.writeFileSync(path.join(dir, `${String(n).padStart(3, "0")}${once ? ".once" : ""}.answer`), `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`);
 }
 
 const describeImages = (service: string, tag: string) => `aws ecr describe-images --registry-id 444455556666 --repository-name ${service} --image-ids imageTag=${tag} --region ${REGION}`;
@@ -127,6 +127,31 @@ describe("make release", () => {
     expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service: rollout COMPLETED on the released task definitions.");
     expect(overrideOf("prod")).toEqual({ services: ["aw-pdp-service"], tag: "1.4.2" });
     expect(tfCalls(r.log, "apply")).toHaveLength(1);
+  });
+
+  it("reads a rollout still IN_PROGRESS on the released revision again (the alarms' bake time) until it COMPLETED", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const baking = { id: "ecs-svc/111", status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 8), rolloutState: "IN_PROGRESS", rolloutStateReason: "ECS deployment ecs-svc/111 in progress." };
+    answer("ecs describe-services", { services: [{ serviceName: "accessweaver-prod-aw-pdp-service", deployments: [baking] }] }, 0, true);
+    answer("ecs describe-services", { services: [{ serviceName: "accessweaver-prod-aw-pdp-service", deployments: [baking] }] }, 0, true);
+    rolloutAnswers("prod", ["aw-pdp-service"]);
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", ROLLOUT_POLL_SECONDS: "0" });
+    expect(r.status).toBe(0);
+    expect(awsCalls(r.log)).toEqual([describeImages("aw-pdp-service", "1.4.2"), waitStable("prod", ["aw-pdp-service"]), ...Array(3).fill(describeServices("prod", ["aw-pdp-service"]))]);
+    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service: rollout COMPLETED on the released task definitions.");
+  });
+
+  it("fails a rollout that is still IN_PROGRESS after ten minutes of reads, saying it may still complete or roll back", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    answer("ecs describe-services", {
+      services: [{ serviceName: "accessweaver-prod-aw-pdp-service", deployments: [{ id: "ecs-svc/111", status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 8), rolloutState: "IN_PROGRESS", rolloutStateReason: "ECS deployment ecs-svc/111 in progress." }] }],
+    });
+    rolloutAnswers("prod", ["aw-pdp-service"]); // the outputs and the wait; its COMPLETED answer comes after the one above
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", ROLLOUT_POLL_SECONDS: "0" });
+    expect(r.status).toBe(2);
+    // The first read after the wait, then 40 more (every 15 s by default: ten minutes).
+    expect(awsCalls(r.log).filter((c) => c.startsWith("aws ecs describe-services"))).toHaveLength(41);
+    expect(r.stderr).toContain('PRIMARY deployment ecs-svc/111 IN_PROGRESS: "ECS deployment ecs-svc/111 in progress."');
   });
 
   it("fails, naming the deployment and its state, when CodeDeploy does not succeed", async () => {
@@ -281,6 +306,20 @@ describe("make release records the tag in the settings", () => {
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Succeeded");
     expect(r.stderr).toContain('The apply succeeded, but environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
     expect(read(h.root)).not.toContain("1.4.2");
+  });
+
+  it("when CodeDeploy fails too, reports both: the deployment's end and the tag the settings did not record", async () => {
+    codeDeployAnswers("Stopped", 255);
+    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+    fs.mkdirSync(outputs, { recursive: true });
+    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+    await h.waitForSlow("apply", "accessweaver-prod-services");
+    fs.appendFileSync(tfvars(h.root), "# edited meanwhile\n");
+    const r = await run.done;
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped");
+    expect(r.stderr).toContain('environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
   });
 
   it("keeps the recorded tag when CodeDeploy then fails: the settings say what Terraform applied", async () => {

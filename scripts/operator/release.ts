@@ -116,12 +116,19 @@ export interface RolloutProblem {
 const describeCommand = (t: Target, serviceNames: readonly string[]) =>
   `aws ecs describe-services --cluster ${names(t.config.env).cluster} --services ${serviceNames.join(" ")} --region ${t.config.settings.region} --query 'services[].[serviceName,deployments,events[:10]]'`;
 
+/** Seconds between two reads of the deployments while a rollout is still IN_PROGRESS (ROLLOUT_POLL_SECONDS). */
+const pollSeconds = () => Math.max(0, Number(process.env.ROLLOUT_POLL_SECONDS ?? "15") || 0);
+/** Reads after the wait before an unfinished rollout is reported: 40 x 15 s, ten minutes of bake time. */
+const ROLLOUT_POLLS = 40;
+
 /**
  * Waits until the services are stable (`aws ecs wait services-stable`: every service at one deployment
  * and its desired count, polled every 15 s for up to 10 minutes), then reads their deployments: each
- * rollout must have COMPLETED on what it should run. A deployment that the circuit breaker or an alarm
- * rolled back also ends stable, on the previous revision; that, a FAILED or unfinished rollout, and a
- * failed wait are returned as problems.
+ * rollout must have COMPLETED on what it should run. With deployment alarms ECS keeps a deployment
+ * IN_PROGRESS for a bake time after the old tasks are gone, so an IN_PROGRESS rollout on the right
+ * revision is read again (every ROLLOUT_POLL_SECONDS, up to ten more minutes). A deployment that the
+ * circuit breaker or an alarm rolled back also ends stable, on the previous revision; that, a FAILED or
+ * still unfinished rollout, and a failed wait are returned as problems.
  */
 export async function checkRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ waitFailed: boolean; problems: RolloutProblem[] }> {
   const n = names(t.config.env);
@@ -133,6 +140,17 @@ export async function checkRollouts(t: Target, rollouts: readonly Rollout[]): Pr
     if (!(e instanceof StepFailed) || e.signal) throw e;
     waitFailed = true;
   }
+  for (let read = 1; ; read++) {
+    const { problems, baking } = await readRollouts(t, rollouts);
+    if (waitFailed || baking === 0 || read > ROLLOUT_POLLS) return { waitFailed, problems };
+    await new Promise((resolve) => setTimeout(resolve, pollSeconds() * 1000));
+  }
+}
+
+/** One read of the deployments: the problems, and how many of them are rollouts still IN_PROGRESS on the right revision. */
+async function readRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ problems: RolloutProblem[]; baking: number }> {
+  const n = names(t.config.env);
+  const serviceNames = rollouts.map((r) => n.service(r.service));
   const answer = await aws(t, ["ecs", "describe-services", "--cluster", n.cluster, "--services", ...serviceNames, "--output", "json"]);
   let described: readonly EcsServiceView[];
   try {
@@ -141,6 +159,7 @@ export async function checkRollouts(t: Target, rollouts: readonly Rollout[]): Pr
     throw new StepFailed(`aws ecs describe-services answered something that is not JSON: ${answer.slice(0, 200)}. Read the services yourself: ${describeCommand(t, serviceNames)}`);
   }
   const problems: RolloutProblem[] = [];
+  let baking = 0;
   for (const r of rollouts) {
     const view = described.find((s) => s.serviceName === n.service(r.service));
     const deployments = view?.deployments ?? [];
@@ -154,13 +173,14 @@ export async function checkRollouts(t: Target, rollouts: readonly Rollout[]): Pr
     // The failed deployment's rollout state reason while ECS still lists it; once a rollback is over only
     // the PRIMARY (the rollback) is left, and the failure is in the service's events (newest first).
     const failed = deployments.find((d) => d.rolloutState === "FAILED");
+    if (!rolledBack && !failed && primary.rolloutState === "IN_PROGRESS") baking++;
     const state = failed
       ? `deployment ${failed.id ?? "(no id)"} of ${failed.taskDefinition ?? "the new revision"} FAILED: "${failed.rolloutStateReason ?? "no reason given"}"`
       : `PRIMARY deployment ${primary.id ?? "(no id)"} ${primary.rolloutState ?? "(no rollout state)"}: "${primary.rolloutStateReason ?? "no reason given"}"`;
     const event = view?.events?.find((e) => /fail|roll(ing|ed)? back/i.test(e.message ?? ""))?.message;
     problems.push({ service: r.service, rolledBack, running: primary.taskDefinition, reported: event ? `${state}; latest failure event: "${event}"` : state });
   }
-  return { waitFailed, problems };
+  return { problems, baking };
 }
 
 /**
@@ -200,7 +220,13 @@ export async function release(ctx: Context, t: Target, stack: Stack, released: {
   if (blueGreen) {
     // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
     const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
-    await deployGateway(t, arn);
+    try {
+      await deployGateway(t, arn);
+    } catch (e) {
+      // Both failures matter: the settings still hold the old tags of services that now run TAG.
+      if (unrecorded && e instanceof StepFailed) throw new StepFailed(`${e.message}\n${unrecorded.message}`);
+      throw e;
+    }
   }
   if (unrecorded) throw unrecorded;
 }
