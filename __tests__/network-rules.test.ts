@@ -50,7 +50,9 @@ describe("network guardrail rules reject bad resources", () => {
     ]);
   });
 
-  const OPEN = 'allows principal "*" without a condition on aws:SourceAccount, aws:SourceArn, aws:PrincipalAccount, aws:PrincipalOrgID or kms:CallerAccount';
+  const KEYS = "aws:SourceAccount, aws:SourceOwner, aws:PrincipalAccount, kms:CallerAccount, aws:SourceArn, aws:PrincipalArn, aws:SourceOrgID, aws:PrincipalOrgID, aws:SourceOrgPaths or aws:PrincipalOrgPaths";
+  /** The message of an open statement, with the conditions it has. */
+  const openMsg = (has = "it has none") => `allows principal "*" without a condition on ${KEYS} naming an account, an ARN with its account or an organization (${has})`;
 
   it("kms-policy-open-principal: a wildcard principal without a condition naming the account, in a policy document or in JSON; an unreadable policy", () => {
     const open = JSON.stringify({ Statement: [{ Sid: "Open", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "kms:*", Resource: "*" }] });
@@ -64,6 +66,11 @@ describe("network guardrail rules reject bad resources", () => {
         new KmsKey(s, "doc_not_equals", { policy: document(s, "not-equals", [{ test: "StringNotEquals", variable: "aws:PrincipalAccount", values: ["444455556666"] }]).json });
         new KmsKey(s, "doc_if_exists", { policy: document(s, "if-exists", [{ test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: ["111122223333"] }]).json });
         new KmsKey(s, "doc_any_account", { policy: document(s, "any-account", [{ test: "StringLike", variable: "aws:PrincipalAccount", values: ["*"] }]).json });
+        // ARNs with a wildcard account name no account; an organization path needs ForAnyValue (a multivalued key).
+        new KmsKey(s, "doc_any_arn", { policy: document(s, "any-arn", [{ test: "ArnLike", variable: "aws:SourceArn", values: ["arn:aws:sns:*:*:*"] }]).json });
+        new KmsKey(s, "doc_any_role", { policy: document(s, "any-role", [{ test: "StringLike", variable: "aws:PrincipalArn", values: ["arn:aws:iam::*:role/*"] }]).json });
+        new KmsKey(s, "doc_account_arn", { policy: document(s, "account-arn", [{ test: "ArnLike", variable: "aws:SourceArn", values: ["arn:aws:sns:eu-west-1:111122223333:*"] }]).json });
+        new KmsKey(s, "doc_org_path", { policy: document(s, "org-path", [{ test: "ForAnyValue:StringLike", variable: "aws:PrincipalOrgPaths", values: ["o-abc123/r-ab12/ou-ab12-11111111/*"] }]).json });
         new KmsKey(s, "json_open", { policy: open });
         new KmsKey(s, "json_star", { policy: open.replace('{"AWS":["*"]}', '"*"') });
         new KmsKey(s, "json_conditioned", { policy: conditioned });
@@ -71,13 +78,15 @@ describe("network guardrail rules reject bad resources", () => {
         new KmsKey(s, "default_policy", {});
       }),
     ).toEqual([
-      `aws_kms_key.doc_open: statement Use ${OPEN}: anyone in any account could use the key`,
-      `aws_kms_key.doc_tls_only: statement Use ${OPEN}: anyone in any account could use the key`,
-      `aws_kms_key.doc_not_equals: statement Use ${OPEN}: anyone in any account could use the key`,
-      `aws_kms_key.doc_if_exists: statement Use ${OPEN}: anyone in any account could use the key`,
-      `aws_kms_key.doc_any_account: statement Use ${OPEN}: anyone in any account could use the key`,
-      `aws_kms_key.json_open: statement Open ${OPEN}: anyone in any account could use the key`,
-      `aws_kms_key.json_star: statement Open ${OPEN}: anyone in any account could use the key`,
+      `aws_kms_key.doc_open: statement Use ${openMsg()}: anyone in any account could use the key`,
+      `aws_kms_key.doc_tls_only: statement Use ${openMsg('it has Bool aws:SecureTransport ["true"]')}: anyone in any account could use the key`,
+      `aws_kms_key.doc_not_equals: statement Use ${openMsg('it has StringNotEquals aws:PrincipalAccount ["444455556666"]')}: anyone in any account could use the key`,
+      `aws_kms_key.doc_if_exists: statement Use ${openMsg('it has StringEqualsIfExists aws:SourceAccount ["111122223333"]')}: anyone in any account could use the key`,
+      `aws_kms_key.doc_any_account: statement Use ${openMsg('it has StringLike aws:PrincipalAccount ["*"]')}: anyone in any account could use the key`,
+      `aws_kms_key.doc_any_arn: statement Use ${openMsg('it has ArnLike aws:SourceArn ["arn:aws:sns:*:*:*"]')}: anyone in any account could use the key`,
+      `aws_kms_key.doc_any_role: statement Use ${openMsg('it has StringLike aws:PrincipalArn ["arn:aws:iam::*:role/*"]')}: anyone in any account could use the key`,
+      `aws_kms_key.json_open: statement Open ${openMsg()}: anyone in any account could use the key`,
+      `aws_kms_key.json_star: statement Open ${openMsg()}: anyone in any account could use the key`,
       "aws_kms_key.unreadable: the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
     ]);
   });
@@ -101,12 +110,12 @@ describe("network guardrail rules reject bad resources", () => {
         new IamRole(s, "role_service", { name: "q", assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] }) });
       }),
     ).toEqual([
-      `aws_sns_topic.topic_inline: statement S ${OPEN}: any AWS account could use the resource`,
-      `aws_sns_topic_policy.topic_open: statement S ${OPEN}: any AWS account could use the resource`,
-      `aws_sns_topic_policy.topic_star: statement S ${OPEN}: any AWS account could use the resource`,
+      `aws_sns_topic.topic_inline: statement S ${openMsg()}: any AWS account could use the resource`,
+      `aws_sns_topic_policy.topic_open: statement S ${openMsg()}: any AWS account could use the resource`,
+      `aws_sns_topic_policy.topic_star: statement S ${openMsg('it has Bool aws:SecureTransport ["true"]')}: any AWS account could use the resource`,
       "aws_sns_topic_policy.topic_unreadable: the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked",
-      `aws_s3_bucket_policy.bucket_open: statement Use ${OPEN}: any AWS account could use the resource`,
-      `aws_iam_role.role_open: statement #0 ${OPEN}: any AWS account could use the resource`,
+      `aws_s3_bucket_policy.bucket_open: statement Use ${openMsg()}: any AWS account could use the resource`,
+      `aws_iam_role.role_open: statement #0 ${openMsg()}: any AWS account could use the resource`,
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { ENVIRONMENTS, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
-import { opensToAnyone, statementsOf } from "./policy-statements";
+import { SCOPING_KEYS, opensToAnyone, statementsOf } from "./policy-statements";
 
 /**
  * Guardrails for the network phase's hardening: endpoint policies, the key policy and its use, the
@@ -23,7 +23,10 @@ export const endpointsHavePolicies: Rule = {
 };
 
 /** Conditions that bring principal "*" back to this account, for the messages. */
-const SCOPED_BY = "aws:SourceAccount, aws:SourceArn, aws:PrincipalAccount, aws:PrincipalOrgID or kms:CallerAccount";
+const SCOPED_BY = `${SCOPING_KEYS.slice(0, -1).join(", ")} or ${SCOPING_KEYS[SCOPING_KEYS.length - 1]} naming an account, an ARN with its account or an organization`;
+/** The conditions a statement has, for the message (none, or why they do not scope it). */
+const conditionsOf = (st: { conditions: readonly { test: string; variable: string; values: readonly string[] }[] }) =>
+  st.conditions.length === 0 ? "it has none" : `it has ${st.conditions.map((c) => `${c.test} ${c.variable} ${JSON.stringify(c.values)}`).join(", ")}`;
 
 /**
  * Every Allow statement of the policies at `attributes` (type -> attribute) that lets principal "*" in
@@ -39,7 +42,7 @@ function openPolicies(rule: string, s: StackView, attributes: Readonly<Record<st
       out.push(v(rule, r, "the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked"));
       continue;
     }
-    for (const st of statements.filter(opensToAnyone)) out.push(v(rule, r, `statement ${st.sid} allows principal "*" without a condition on ${SCOPED_BY}: ${consequence}`));
+    for (const st of statements.filter(opensToAnyone)) out.push(v(rule, r, `statement ${st.sid} allows principal "*" without a condition on ${SCOPED_BY} (${conditionsOf(st)}): ${consequence}`));
   }
   return out;
 }

@@ -84,33 +84,50 @@ export function statementsOf(s: StackView, policy: unknown): PolicyStatement[] |
 
 /**
  * Condition keys that bring "anyone" back to one account, organization or resource: the caller's (or
- * the calling service's source) account, ARN or organization. Any other condition (TLS, a tag, a VPC)
- * still lets every AWS account through.
+ * the calling service's source) account, ARN or organization, with what a value must name. Any other
+ * condition (TLS, a tag, a VPC) still lets every AWS account through.
  */
-const SCOPING_KEYS = new Set(
-  [
-    "aws:SourceAccount",
-    "aws:SourceArn",
-    "aws:SourceOwner",
-    "aws:SourceOrgID",
-    "aws:SourceOrgPaths",
-    "aws:PrincipalAccount",
-    "aws:PrincipalArn",
-    "aws:PrincipalOrgID",
-    "aws:PrincipalOrgPaths",
-    "kms:CallerAccount",
-  ].map((k) => k.toLowerCase()),
-);
+const ACCOUNT_KEYS = ["aws:SourceAccount", "aws:SourceOwner", "aws:PrincipalAccount", "kms:CallerAccount"];
+const ARN_KEYS = ["aws:SourceArn", "aws:PrincipalArn"];
+const ORG_KEYS = ["aws:SourceOrgID", "aws:PrincipalOrgID"];
+/** Multivalued keys: only a `ForAnyValue:` operator matches them. */
+const ORG_PATH_KEYS = ["aws:SourceOrgPaths", "aws:PrincipalOrgPaths"];
+/** Every key that can scope principal "*", for the messages. */
+export const SCOPING_KEYS: readonly string[] = [...ACCOUNT_KEYS, ...ARN_KEYS, ...ORG_KEYS, ...ORG_PATH_KEYS];
 
 /**
  * Operators that hold only when the key is present and matches: not `StringNotEquals`, not `...IfExists`
- * (true when the key is absent), not the set operators (`ForAllValues` is true for an empty set).
+ * (true when the key is absent), not `ForAllValues` (true for an empty set).
  */
 const MATCHING_OPERATORS = new Set(["StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"]);
+const MULTIVALUE_OPERATORS = new Set(["ForAnyValue:StringEquals", "ForAnyValue:StringLike"]);
 
-/** Whether a condition limits who may act to named accounts, ARNs or organizations (a value that is only a wildcard names none). */
+/** A Terraform reference stands for a value the configuration names (an account id, an ARN). */
+const isReference = (x: string) => x.startsWith("${");
+const ACCOUNT = /^\d{12}$/;
+/** An ARN that names its account (12 digits), or an S3 ARN (no account field) that names its bucket. */
+const namesAccount = (arn: string): boolean => {
+  const [prefix, , service, , account, ...resource] = arn.split(":");
+  if (prefix !== "arn") return false;
+  if (account !== undefined && (ACCOUNT.test(account) || isReference(account))) return true;
+  return service === "s3" && account === "" && resource.join(":").replace(/[*?/]/g, "") !== "";
+};
+const keyIn = (keys: readonly string[], variable: string) => keys.some((k) => k.toLowerCase() === variable.toLowerCase());
+
+/**
+ * Whether a condition limits who may act to named accounts, ARNs or organizations: an account key with a
+ * 12-digit account, an ARN key whose ARNs name their account, an organization id or path without a
+ * wildcard in the organization, each through an operator that needs the key to be present.
+ */
 export function scopesPrincipal(c: PolicyCondition): boolean {
-  return MATCHING_OPERATORS.has(c.test) && SCOPING_KEYS.has(c.variable.toLowerCase()) && c.values.length > 0 && c.values.every((x) => x.replace(/[*?]/g, "") !== "");
+  if (c.values.length === 0) return false;
+  const all = (ok: (x: string) => boolean) => c.values.every((x) => isReference(x) || ok(x));
+  if (keyIn(ORG_PATH_KEYS, c.variable)) return MULTIVALUE_OPERATORS.has(c.test) && all((x) => /^o-[a-z0-9]+\//.test(x));
+  if (!MATCHING_OPERATORS.has(c.test)) return false;
+  if (keyIn(ACCOUNT_KEYS, c.variable)) return all((x) => ACCOUNT.test(x));
+  if (keyIn(ARN_KEYS, c.variable)) return all(namesAccount);
+  if (keyIn(ORG_KEYS, c.variable)) return all((x) => /^o-[a-z0-9]+$/.test(x));
+  return false;
 }
 
 /** An Allow statement that lets anyone in: principal "*" with no condition naming an account, ARN or organization. */
