@@ -64,7 +64,7 @@ describe("application log retention per environment", () => {
   it("EncryptedLogGroup refuses a retention CloudWatch does not accept, naming the group, the value and the accepted ones", () => {
     const stack = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-dev-services");
     expect(() => new EncryptedLogGroup(stack, "logs", { name: "/ecs/accessweaver-dev/aw-pdp-service", kmsKeyArn: "k", logClass: "application", retentionDays: 31 })).toThrow(
-      "Log group /ecs/accessweaver-dev/aw-pdp-service: retention 31 days is not one CloudWatch Logs accepts; expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (or 0, never expire).",
+      "Log group /ecs/accessweaver-dev/aw-pdp-service: retention 31 days (retentionDays (application logs: the profile's applicationLogRetentionDays, src/config/profiles.ts)) is not one CloudWatch Logs accepts; expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (or 0, never expire).",
     );
   });
 });
