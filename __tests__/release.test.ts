@@ -67,6 +67,24 @@ function rolloutAnswers(env: string, services: readonly string[], opts: { rolled
   });
 }
 
+/** A settings folder's terraform.tfvars of an environment. */
+const tfvars = (root: string, env = "prod") => path.join(root, "environments", env, "terraform.tfvars");
+
+/** The services phase's output: the gateway's task definition registered by the apply. */
+function gatewayTaskDefinition(): void {
+  const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
+  fs.mkdirSync(outputs, { recursive: true });
+  fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+}
+
+/** Releases prod's gateway while someone edits its settings file during the apply (so the tag cannot be recorded). */
+async function releaseGatewayWhileSettingsChange() {
+  const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+  await h.waitForSlow("apply", "accessweaver-prod-services");
+  fs.appendFileSync(tfvars(h.root), "# edited meanwhile\n");
+  return run.done;
+}
+
 function codeDeployAnswers(status = "Succeeded", waitExit = 0): void {
   answer("ecr describe-images", { imageDetails: [{ imageTags: ["1.4.2"] }] });
   answer("deploy create-deployment", { deploymentId: "d-ABC" });
@@ -78,9 +96,7 @@ describe("make release", () => {
   it("checks every service's image, plans and applies only the services phase, waits for the rolling services, then deploys the gateway through CodeDeploy (prod)", async () => {
     codeDeployAnswers();
     rolloutAnswers("prod", INTERNAL);
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    gatewayTaskDefinition();
 
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2" });
     expect(r.stderr).not.toContain("refused");
@@ -156,9 +172,7 @@ describe("make release", () => {
 
   it("fails, naming the deployment and its state, when CodeDeploy does not succeed", async () => {
     codeDeployAnswers("Stopped", 255);
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    gatewayTaskDefinition();
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(2);
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Stopped");
@@ -258,7 +272,6 @@ describe("make release", () => {
 });
 
 describe("make release records the tag in the settings", () => {
-  const tfvars = (root: string, env = "prod") => path.join(root, "environments", env, "terraform.tfvars");
   const read = (root: string, env = "prod") => fs.readFileSync(tfvars(root, env), "utf8");
   const DEFAULT_LINES = 'image_tag           = "1.0.0"\nimage_tag_overrides = {}\n';
 
@@ -280,9 +293,7 @@ describe("make release records the tag in the settings", () => {
   it("after the apply and before CodeDeploy, sets image_tag for a release of every service (prod)", async () => {
     codeDeployAnswers();
     rolloutAnswers("prod", INTERNAL);
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    gatewayTaskDefinition();
     const before = read(h.root);
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2" });
     expect(r.status).toBe(0);
@@ -293,13 +304,8 @@ describe("make release records the tag in the settings", () => {
 
   it("deploys the gateway even when the settings cannot be recorded (changed during the apply), then fails naming what to set", async () => {
     codeDeployAnswers();
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
-    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
-    await h.waitForSlow("apply", "accessweaver-prod-services");
-    fs.appendFileSync(tfvars(h.root), "# edited meanwhile\n");
-    const r = await run.done;
+    gatewayTaskDefinition();
+    const r = await releaseGatewayWhileSettingsChange();
     expect(r.status).toBe(2);
     // The registered task definition still reaches the service: CodeDeploy ran and succeeded.
     expect(awsCalls(r.log).some((c) => c.startsWith("aws deploy create-deployment "))).toBe(true);
@@ -310,13 +316,8 @@ describe("make release records the tag in the settings", () => {
 
   it("when CodeDeploy fails too, reports both: the deployment's end and the tag the settings did not record", async () => {
     codeDeployAnswers("Stopped", 255);
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
-    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
-    await h.waitForSlow("apply", "accessweaver-prod-services");
-    fs.appendFileSync(tfvars(h.root), "# edited meanwhile\n");
-    const r = await run.done;
+    gatewayTaskDefinition();
+    const r = await releaseGatewayWhileSettingsChange();
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped");
     expect(r.stderr).toContain('environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
@@ -324,9 +325,7 @@ describe("make release records the tag in the settings", () => {
 
   it("keeps the recorded tag when CodeDeploy then fails: the settings say what Terraform applied", async () => {
     codeDeployAnswers("Stopped", 255);
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "api_gateway_task_definition_arn"), TASK_DEF);
+    gatewayTaskDefinition();
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(2);
     expect(read(h.root)).toContain('image_tag_overrides = { aw-api-gateway = "1.4.2" }\n');
