@@ -21,7 +21,9 @@ function rejected(rule: Rule, add: (s: TerraformStack) => void, stackName = "acc
   add(stack);
   return evaluate(viewOf(stack.node.id, stack.toTerraform()), [rule]).map((v) => `${v.address}: ${v.message}`);
 }
-const group = (s: TerraformStack, id: string, logClass: string) => new CloudwatchLogGroup(s, id, { name: id, kmsKeyId: "k", retentionInDays: logClass === "audit" ? 1096 : 365, tags: { LogClass: logClass } });
+/** An encrypted log group of `logClass`, kept `retentionInDays` (default: 1096 for audit evidence, 365 otherwise). */
+const group = (s: TerraformStack, id: string, logClass: string, retentionInDays = logClass === "audit" ? 1096 : 365) =>
+  new CloudwatchLogGroup(s, id, { name: id, kmsKeyId: "k", retentionInDays, tags: { LogClass: logClass } });
 
 describe("application log retention per environment", () => {
   it("is prod three years (the guide's RGPD table), staging a year, dev a month, each a value CloudWatch accepts", () => {
@@ -32,19 +34,18 @@ describe("application log retention per environment", () => {
   it.each(ENVIRONMENTS)("log-group-encrypted-retained in %s: accepts the profile's retention, rejects the next shorter one", (env) => {
     const days = PROFILES[env].applicationLogRetentionDays;
     const shorter = CLOUDWATCH_RETENTION_DAYS[CLOUDWATCH_RETENTION_DAYS.indexOf(days as (typeof CLOUDWATCH_RETENTION_DAYS)[number]) - 1]!;
-    const app = (s: TerraformStack, id: string, retentionInDays: number) => new CloudwatchLogGroup(s, id, { name: id, kmsKeyId: "k", retentionInDays, tags: { LogClass: "application" } });
     // Every phase stack of the environment is held to it.
     for (const phase of PHASES) {
       expect(
         rejected(
           logGroupEncryptedAndRetained,
           (s) => {
-            app(s, "kept", days);
-            app(s, "short", shorter);
+            group(s, "kept", "application", days);
+            group(s, "short", "application", shorter);
           },
           `accessweaver-${env}-${phase}`,
         ),
-      ).toEqual([`aws_cloudwatch_log_group.short: retention_in_days is ${shorter}; application logs need at least ${days} in ${env} (its profile's applicationLogRetentionDays)`]);
+      ).toEqual([`aws_cloudwatch_log_group.short: retention_in_days is ${shorter}; application logs need at least ${days} in ${env} (applicationLogRetentionDays of its profile, src/config/profiles.ts)`]);
     }
   });
 
@@ -52,12 +53,12 @@ describe("application log retention per environment", () => {
     expect(
       rejected(
         logGroupEncryptedAndRetained,
-        (s) => new CloudwatchLogGroup(s, "year", { name: "year", kmsKeyId: "k", retentionInDays: 365, tags: { LogClass: "application" } }),
+        (s) => group(s, "year", "application"),
         "accessweaver-prod-services",
       ),
-    ).toEqual(["aws_cloudwatch_log_group.year: retention_in_days is 365; application logs need at least 1096 in prod (its profile's applicationLogRetentionDays)"]);
+    ).toEqual(["aws_cloudwatch_log_group.year: retention_in_days is 365; application logs need at least 1096 in prod (applicationLogRetentionDays of its profile, src/config/profiles.ts)"]);
     expect(
-      rejected(logGroupEncryptedAndRetained, (s) => new CloudwatchLogGroup(s, "flow", { name: "flow", kmsKeyId: "k", retentionInDays: 30, tags: { LogClass: "audit" } }), "accessweaver-dev-network"),
+      rejected(logGroupEncryptedAndRetained, (s) => group(s, "flow", "audit", 30), "accessweaver-dev-network"),
     ).toEqual(["aws_cloudwatch_log_group.flow: retention_in_days is 30; audit logs need at least 1096"]);
   });
 

@@ -210,7 +210,7 @@ export async function release(ctx: Context, t: Target, stack: Stack, released: {
   if (rolling.length > 0) {
     // The apply returns once ECS has accepted the new task definitions, not when they run: wait for the rollouts.
     const applied = JSON.parse((await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-json", "task_definition_arns"], { capture: true })).stdout) as Record<string, string>;
-    say(`Waiting for the rolling deployment of ${rolling.join(", ")} (up to 10 minutes)...`);
+    say(`Waiting for the rolling deployment of ${rolling.join(", ")} (up to 10 minutes until stable, then up to 10 more while ECS watches its alarms)...`);
     const { waitFailed, problems } = await checkRollouts(t, rolling.map((s) => ({ service: s, taskDefinition: applied[s] })));
     if (waitFailed || problems.length > 0) {
       throw new StepFailed(releaseFailure(t, record, unrecorded, { tag: released.tag, rolling, waitFailed, problems, applied, gatewayNotStarted: blueGreen }));
@@ -299,7 +299,7 @@ export async function restart(t: Target, service: ServiceName): Promise<void> {
   } catch {
     deploymentId = undefined;
   }
-  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and the deployment alarms roll back a failure). Waiting until the service is stable (up to 10 minutes)...`);
+  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and the deployment alarms roll back a failure). Waiting until the service is stable (up to 10 minutes, then up to 10 more while ECS watches its alarms)...`);
   // The restart is done when the new tasks run and the old ones are gone, not when ECS accepts it.
   const { waitFailed, problems } = await checkRollouts(t, [{ service, deploymentId }]);
   const problem = problems[0];

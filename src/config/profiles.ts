@@ -177,9 +177,8 @@ export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 
 
 /**
  * The least retention a log group of `logClass` may have in `env`: audit evidence three years; application
- * logs the environment's profile value (without an environment, LOG_RETENTION_DAYS).
+ * logs the environment's profile value (without an environment, MIN_RETENTION_DAYS).
  */
 export function leastRetentionDays(logClass: LogClass, env?: EnvironmentName): number {
-  if (logClass === "audit") return AUDIT_LOG_RETENTION_DAYS;
-  return env ? PROFILES[env].applicationLogRetentionDays : LOG_RETENTION_DAYS;
+  return logClass === "application" && env ? PROFILES[env].applicationLogRetentionDays : MIN_RETENTION_DAYS[logClass];
 }

@@ -59,7 +59,7 @@ export const logGroupEncryptedAndRetained: Rule = {
       const days = r.config.retention_in_days;
       // 0 means "never expire", which keeps logs at least as long as required.
       if (typeof days !== "number" || (days !== 0 && days < min)) {
-        const whose = env && logClass === "application" ? ` in ${env} (its profile's applicationLogRetentionDays)` : "";
+        const whose = env && logClass === "application" ? ` in ${env} (applicationLogRetentionDays of its profile, src/config/profiles.ts)` : "";
         out.push(v(this.id, r, `retention_in_days is ${days ?? "unset"}; ${logClass} logs need at least ${min}${whose}`));
       }
     }
