@@ -85,7 +85,7 @@ CLI_TESTS := __tests__/cdktf-cli.test.ts
 unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that starts neither Terraform nor the cdktf CLI (quick loop)
 	$(JEST) --testPathIgnorePatterns '$(TF_TESTS)' '$(CLI_TESTS)'
 
-test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, then the Terraform checks when Terraform is present
+test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, the cdktf CLI check, then the Terraform checks when Terraform is present
 	@$(MAKE) typecheck
 	@$(MAKE) unit
 	@$(JEST) $(CLI_TESTS)

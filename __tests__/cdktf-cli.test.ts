@@ -4,23 +4,15 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT, tempDir } from "./support/config";
-
-const env = (extra: Record<string, string>) => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
-const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
+import { ROOT, childEnv, readJson, runApp, tempDir } from "./support/config";
 
 it("writes exactly what `cdktf synth` writes, for every environment", () => {
   const direct = path.join(tempDir(), "cdktf.out");
-  const app = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "main.ts")], {
-    cwd: ROOT,
-    env: env({ CDKTF_OUTDIR: direct, ACCESSWEAVER_ENV: "" }),
-    encoding: "utf8",
-  });
-  expect(app.status).toBe(0);
+  expect(runApp(direct, "").status).toBe(0);
   const viaCli = path.join(tempDir(), "cli.out");
   const cli = spawnSync(process.execPath, [path.join(ROOT, "node_modules/cdktf-cli/bundle/bin/cdktf"), "synth", "--output", viaCli], {
     cwd: ROOT,
-    env: env({ ACCESSWEAVER_ENV: "", CI: "true" }),
+    env: childEnv({ ACCESSWEAVER_ENV: "", CI: "true" }),
     encoding: "utf8",
   });
   expect(cli.status).toBe(0);

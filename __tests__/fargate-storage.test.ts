@@ -5,7 +5,7 @@
 import { App, TerraformStack } from "cdktf";
 import { EcsFargateCluster } from "../src/constructs/ecs-cluster";
 import { ENVIRONMENTS } from "../src/naming";
-import { config, resources, synthEnv, tempDir } from "./support/config";
+import { config, policyStatements, resources, synthEnv, tempDir } from "./support/config";
 
 const ACCOUNT = "111122223333";
 const KEY = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
@@ -13,8 +13,7 @@ const KEY = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
 describe.each(ENVIRONMENTS)("%s: Fargate ephemeral storage", (env) => {
   const synth = synthEnv(config(env));
   const cluster = resources(synth.json.services, "aws_ecs_cluster").ecs_cluster;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const statements: Record<string, any> = Object.fromEntries(synth.json.network.data.aws_iam_policy_document["kms_key-policy"].statement.map((s: any) => [s.sid, s]));
+  const statements = policyStatements(synth.json.network, "kms_key-policy");
 
   it("the cluster encrypts its tasks' ephemeral storage with the network phase's key (an ARN, never an alias)", () => {
     expect(cluster.name).toBe(`accessweaver-${env}-cluster`);

@@ -6,7 +6,7 @@ import { Testing } from "cdktf";
 import { Kms } from "../src/constructs/kms";
 import { names } from "../src/naming";
 import { TERRAFORM_VERSIONS } from "../src/stacks/phase-stack";
-import { config, resources, synthEnv } from "./support/config";
+import { config, policyStatements, resources, synthEnv } from "./support/config";
 
 const prod = synthEnv(config("prod")).json.network;
 const staging = synthEnv(config("staging")).json.network;
@@ -17,11 +17,6 @@ const ACCOUNT = "111122223333";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const values = (json: any, type: string): any[] => Object.values(resources(json, type));
 const ref = (address: string, attr = "id") => `\${${address}.${attr}}`;
-/** The statements of a policy-document data source, by sid. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const statements = (json: any, name: string): Record<string, any> =>
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  Object.fromEntries(json.data.aws_iam_policy_document[name].statement.map((st: any) => [st.sid, st]));
 const ANYONE = [{ type: "AWS", identifiers: ["*"] }];
 const equals = (variable: string, ...v: string[]) => ({ test: "StringEquals", variable, values: v });
 const arnLike = (variable: string, ...v: string[]) => ({ test: "ArnLike", variable, values: v });
@@ -223,7 +218,7 @@ describe("endpoints", () => {
   it.each(Object.keys(ALL))("%s: limits the S3 gateway endpoint to this account's buckets and ECR's layer bucket", (env) => {
     const json = ALL[env as keyof typeof ALL];
     expect(resources(json, "aws_vpc_endpoint").endpoints_s3.policy).toBe("${data.aws_iam_policy_document.endpoints_s3-policy.json}");
-    const st = statements(json, "endpoints_s3-policy");
+    const st = policyStatements(json, "endpoints_s3-policy");
     expect(Object.keys(st)).toEqual(["ThisAccountsBuckets", "EcrImageLayers"]);
     expect(st.ThisAccountsBuckets).toEqual({ sid: "ThisAccountsBuckets", effect: "Allow", actions: ["s3:*"], resources: ["*"], principals: ANYONE, condition: [equals("aws:ResourceAccount", ACCOUNT)] });
     // The layer bucket is AWS's, so no account condition: read-only, on that one bucket.
@@ -234,21 +229,21 @@ describe("endpoints", () => {
     const json = ALL[env as keyof typeof ALL];
     for (const svc of ["ecr-api", "ecr-dkr", "logs", "secretsmanager", "kms"]) {
       expect(resources(json, "aws_vpc_endpoint")[`endpoints_${svc}`].policy).toBe(`\${data.aws_iam_policy_document.endpoints_${svc}-policy.json}`);
-      const st = statements(json, `endpoints_${svc}-policy`);
+      const st = policyStatements(json, `endpoints_${svc}-policy`);
       expect(Object.keys(st)).toEqual(svc === "ecr-api" ? ["ThisAccountsPrincipalsAndResources", "RegistryLogin"] : ["ThisAccountsPrincipalsAndResources"]);
       expect(st.ThisAccountsPrincipalsAndResources).toMatchObject({ actions: ["*"], principals: ANYONE, condition: [equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)] });
     }
     // The registry login names no resource: only the caller's account is checked.
-    expect(statements(json, "endpoints_ecr-api-policy").RegistryLogin).toMatchObject({ actions: ["ecr:GetAuthorizationToken"], condition: [equals("aws:PrincipalAccount", ACCOUNT)] });
+    expect(policyStatements(json, "endpoints_ecr-api-policy").RegistryLogin).toMatchObject({ actions: ["ecr:GetAuthorizationToken"], condition: [equals("aws:PrincipalAccount", ACCOUNT)] });
   });
 
   it("lets the ECR endpoints reach an image registry in another account, and nothing else reach it", () => {
     const json = synthEnv(config("prod", { ecr_registry: "444455556666.dkr.ecr.eu-west-1.amazonaws.com" })).json.network;
     for (const svc of ["ecr-api", "ecr-dkr"]) {
-      expect(statements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT, "444455556666")]);
+      expect(policyStatements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT, "444455556666")]);
     }
     for (const svc of ["logs", "secretsmanager", "kms"]) {
-      expect(statements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)]);
+      expect(policyStatements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)]);
     }
   });
 });
@@ -382,7 +377,7 @@ describe("kms", () => {
     ["staging"],
     ["dev"],
   ])("%s: scopes the same statements to its own trail, alarms, budget, rules and log groups", (env) => {
-    const st = statements(ALL[env as keyof typeof ALL], "kms_key-policy");
+    const st = policyStatements(ALL[env as keyof typeof ALL], "kms_key-policy");
     expect(Object.keys(st)).toEqual(policy.map((x: { sid: string }) => x.sid));
     const trail = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-${env}-audit-trail`;
     expect(st.AllowCloudTrailEncrypt.condition.at(-1)).toEqual(arnLike("aws:SourceArn", trail));

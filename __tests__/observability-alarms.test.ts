@@ -63,6 +63,8 @@ interface AlarmRow {
 }
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
+/** 80 % of PostgreSQL's default max_connections (LEAST(memory / 9531392, 5000)) for each profile's class: t4g.micro, r6g.large, r6g.xlarge. */
+const RDS_CONNECTIONS_THRESHOLD: Record<EnvironmentName, number> = { dev: 89, staging: 1441, prod: 2883 };
 function rowOf(a: Json): AlarmRow {
   const common = { evaluationPeriods: a.evaluation_periods, comparison: a.comparison_operator, threshold: a.threshold, missing: a.treat_missing_data, alarmActions: a.alarm_actions, okActions: a.ok_actions };
   if (!a.metric_query) {
@@ -115,7 +117,7 @@ function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
       ]),
     ),
     "rds-free-storage": row(rds("FreeStorageSpace"), "Minimum", 300, 1, LT, Math.round(p.database.allocatedStorageGb * 0.05 * 1024 ** 3), "notBreaching", true),
-    "rds-connections": row(rds("DatabaseConnections"), "Maximum", 60, 5, GT, Math.floor(postgresMaxConnections(p.database.instanceClass) * 0.8), "notBreaching"),
+    "rds-connections": row(rds("DatabaseConnections"), "Maximum", 60, 5, GT, RDS_CONNECTIONS_THRESHOLD[env], "notBreaching"),
     "rds-read-latency": row(rds("ReadLatency"), "Average", 60, 5, GT, 0.02, "notBreaching"),
     "rds-write-latency": row(rds("WriteLatency"), "Average", 60, 5, GT, 0.02, "notBreaching"),
     "redis-engine-cpu-utilization": row(overNodes("MAX", "EngineCPUUtilization"), "Average", 60, 5, GT, 80, "notBreaching"),
@@ -266,7 +268,7 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
     expect(n("rds-free-storage")).toEqual(
       expect.objectContaining({ metric_name: "FreeStorageSpace", dimensions: id, statistic: "Minimum", comparison_operator: "LessThanThreshold", threshold: Math.round(db.allocatedStorageGb * 0.05 * 1024 ** 3) }),
     );
-    expect(n("rds-connections")).toEqual(expect.objectContaining({ metric_name: "DatabaseConnections", dimensions: id, statistic: "Maximum", threshold: Math.floor(postgresMaxConnections(db.instanceClass) * 0.8) }));
+    expect(n("rds-connections")).toEqual(expect.objectContaining({ metric_name: "DatabaseConnections", dimensions: id, statistic: "Maximum", threshold: RDS_CONNECTIONS_THRESHOLD[env] }));
     expect(n("rds-read-latency")).toEqual(expect.objectContaining({ metric_name: "ReadLatency", dimensions: id, threshold: 0.02 }));
     expect(n("rds-write-latency")).toEqual(expect.objectContaining({ metric_name: "WriteLatency", dimensions: id, threshold: 0.02 }));
   });

@@ -149,9 +149,12 @@ describe("make preflight", () => {
       expect(r.stdout).toMatch(/^Preflight prod: \d+ pass, 0 warn, 0 fail\.$/m);
       // The other cases answer in this process: the same calls, in the same order, and the same report.
       const inProcess = await run(healthy());
-      expect(inProcess.s.log()).toEqual(calls);
-      expect(inProcess.stdout).toBe(r.stdout);
-      inProcess.s.cleanup();
+      try {
+        expect(inProcess.s.log()).toEqual(calls);
+        expect(inProcess.stdout).toBe(r.stdout);
+      } finally {
+        inProcess.s.cleanup();
+      }
     } finally {
       r.s.cleanup();
     }

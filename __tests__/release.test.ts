@@ -105,7 +105,9 @@ describe("make release", () => {
     expect(calls.slice(0, SERVICES.length)).toEqual(SERVICES.map((s) => describeImages(s, "1.4.2")));
     // The four rolling services first: stable, then each PRIMARY deployment COMPLETED on what was applied.
     expect(calls.slice(SERVICES.length, SERVICES.length + 2)).toEqual([waitStable("prod", INTERNAL), describeServices("prod", INTERNAL)]);
-    expect(r.log.findIndex((l) => l.includes("output -json task_definition_arns"))).toBeLessThan(r.log.indexOf(waitStable("prod", INTERNAL)));
+    const outputRead = r.log.indexOf(`terraform ${h.dir("prod", "services")} output -json task_definition_arns`);
+    expect(outputRead).toBeGreaterThanOrEqual(0);
+    expect(outputRead).toBeLessThan(r.log.indexOf(waitStable("prod", INTERNAL)));
     expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service, accessweaver-prod-aw-pap-service, accessweaver-prod-aw-tenant-service, accessweaver-prod-aw-audit-service: rollout COMPLETED on the released task definitions.");
     const [create, wait, get] = calls.slice(SERVICES.length + 2);
     expect(create).toMatch(/^aws deploy create-deployment --application-name accessweaver-prod-aw-api-gateway --deployment-group-name accessweaver-prod-aw-api-gateway --revision '\{.*\}' --output json --region eu-west-1$/);
@@ -168,6 +170,7 @@ describe("make release", () => {
     // The first read after the wait, then 40 more (every 15 s by default: ten minutes).
     expect(awsCalls(r.log).filter((c) => c.startsWith("aws ecs describe-services"))).toHaveLength(41);
     expect(r.stderr).toContain('PRIMARY deployment ecs-svc/111 IN_PROGRESS: "ECS deployment ecs-svc/111 in progress."');
+    expect(r.stderr).toContain("aw-pdp-service may still complete or roll back: read the deployments before anything else.");
   });
 
   it("fails, naming the deployment and its state, when CodeDeploy does not succeed", async () => {
@@ -201,12 +204,8 @@ describe("make release", () => {
     expect(fs.readFileSync(path.join(h.root, "environments/prod/terraform.tfvars"), "utf8")).toContain('image_tag_overrides = { aw-pdp-service = "1.4.2" }');
   });
 
-  it("reports the failed deployment's rollout state reason while ECS still lists it, and a wait that gave up", async () => {
+  it("after a wait that gave up, reads the deployments once and reports the failed deployment's rollout state reason while ECS still lists it", async () => {
     answer("ecr describe-images", { imageDetails: [] });
-    const outputs = path.join(h.s.stateDir, "terraform", "outputs", "accessweaver-prod-services");
-    fs.mkdirSync(outputs, { recursive: true });
-    fs.writeFileSync(path.join(outputs, "task_definition_arns"), JSON.stringify(Object.fromEntries(SERVICES.map((s) => [s, td("prod", s, 8)]))));
-    answer("ecs wait services-stable", "Waiter ServicesStable failed: Max attempts exceeded", 255);
     answer("ecs describe-services", {
       services: [
         {
@@ -219,9 +218,19 @@ describe("make release", () => {
         },
       ],
     });
+    rolloutAnswers("prod", ["aw-tenant-service"], { waitExit: 255 }); // the outputs and the failed wait; the answer above comes first
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-tenant-service" });
     expect(r.status).toBe(2);
+    expect(awsCalls(r.log).filter((c) => c.startsWith("aws ecs describe-services"))).toHaveLength(1);
     expect(r.stderr).toContain(`- accessweaver-prod-aw-tenant-service ROLLED BACK: it runs ${td("prod", "aw-tenant-service", 7)} again, not ${td("prod", "aw-tenant-service", 8)}. ECS reports: deployment ecs-svc/111 of ${td("prod", "aw-tenant-service", 8)} FAILED: "${CIRCUIT_BREAKER}".`);
+  });
+
+  it("fails a release whose wait gave up even though every rollout now reports COMPLETED, saying so", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    rolloutAnswers("prod", ["aw-tenant-service"], { waitExit: 255 });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-tenant-service" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("- aws ecs wait services-stable gave up (10 minutes) before every service was stable, though each now reports its rollout COMPLETED.");
   });
 
   it("does not start the gateway's CodeDeploy deployment when a rolling service rolled back (prod, every service)", async () => {
@@ -338,6 +347,24 @@ describe("make release records the tag in the settings", () => {
     expect(r.status).not.toBe(0);
     expect(tfCalls(r.log, "apply")).toHaveLength(1);
     expect(read(h.root)).toBe(before);
+    expect(r.stdout).not.toContain("now record");
+  });
+
+  it("Ctrl-C during the release's apply: Terraform stops, the settings are untouched, no service is waited for or deployed; a second release meanwhile is refused", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const before = read(h.root);
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "2" });
+    await h.waitForSlow("apply", "accessweaver-prod-services");
+    // (The harness's call log restarts here: what follows counts both runs; the refused one calls nothing.)
+    const second = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.3" });
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(/make release of prod/);
+    process.kill(-run.child.pid!, "SIGINT"); // the whole process group, as a terminal does
+    const r = await run.done;
+    expect(r.status).toBe(130);
+    expect(fs.readFileSync(path.join(h.s.stateDir, "terraform", "signals"), "utf8")).toBe("SIGINT apply accessweaver-prod-services\n");
+    expect(read(h.root)).toBe(before);
+    expect(awsCalls(r.log).filter((c) => !c.startsWith("aws ecr "))).toEqual([]);
     expect(r.stdout).not.toContain("now record");
   });
 

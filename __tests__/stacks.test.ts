@@ -5,11 +5,9 @@ import { TerraformDataSource, TerraformRemoteState, TerraformResource, Testing }
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
-import { buildEnv, config, synthEnv, tempDir, ROOT } from "./support/config";
+import { buildEnv, childEnv, config, readJson, runApp, synthEnv, tempDir, ROOT } from "./support/config";
 
-const APP = ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "main.ts")];
-const env = (extra: Record<string, string>) => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
-const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
+const env = childEnv;
 /** Every stack of the three environments, sorted as a folder listing. */
 const ALL_STACKS = ENVIRONMENTS.flatMap((e) => REGISTERED_PHASES.map((p) => `accessweaver-${e}-${p.phase}`)).sort();
 /** The stacks of one environment the app builds, sorted. */
@@ -108,14 +106,6 @@ describe("addresses", () => {
 });
 
 describe("synth (the app)", () => {
-  function runApp(outdir: string, selection: string, cwd = ROOT) {
-    return spawnSync(process.execPath, APP, {
-      cwd,
-      env: env({ CDKTF_OUTDIR: outdir, ACCESSWEAVER_ENV: selection }),
-      encoding: "utf8",
-    });
-  }
-
   it("ENV=prod synthesizes only prod's stacks", () => {
     const out = path.join(tempDir(), "not-yet", "cdktf.out");
     const r = runApp(out, "prod");

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SynthOptions, synthesize } from "../src/synth";
-import { codeDigest, reusingSynth, synthKey } from "../scripts/operator/synth-reuse";
+import { SYNTH_CACHE, codeDigest, reusingSynth, synthKey } from "../scripts/operator/synth-reuse";
 import { operatorHarness, settingsRoot } from "./support/standins-operator";
 import { ROOT, tempDir } from "./support/config";
 
@@ -62,7 +62,7 @@ describe("reusingSynth", () => {
     expect(c.calls).toHaveLength(1);
   });
 
-  it("synthesizes again when a setting, the code, the release's tag or the environment changes", async () => {
+  it("synthesizes again when a setting or the code changes; the release's tag and the environment are in the key", async () => {
     const out = () => path.join(tempDir(), "cdktf.out");
     const changed = settingsRoot(["dev"], (t) => t.replace(/^image_tag\s*=.*$/m, 'image_tag = "9.9.9"'));
     await reusingSynth({ outdir: out(), envSelection: "dev", rootDir: changed }, c.synth, cache, CODE);
@@ -124,5 +124,13 @@ describe("the operator", () => {
     expect((await h.multi(["synth", "dev"], {}, deps)).status).toBe(0);
     expect((await h.multi(["plan", "dev"], {}, deps)).status).toBe(0);
     expect(used).toEqual(["synthesize", "synthesizeForRun"]);
+  });
+
+  it("make init (the real app) keeps its synth for the next Terraform run, under the key of its code and settings", async () => {
+    const key = await synthKey({ outdir: h.out, envSelection: "dev", rootDir: h.root }, codeDigest());
+    const entry = path.join(SYNTH_CACHE, key);
+    fs.rmSync(entry, { recursive: true, force: true });
+    expect(h.make(["init", "ENV=dev"]).status).toBe(0);
+    expect(fs.readdirSync(path.join(entry, "stacks")).sort()).toEqual(fs.readdirSync(path.join(h.out, "stacks")).filter((n) => n.startsWith("accessweaver-dev-")).sort());
   });
 });

@@ -1,3 +1,4 @@
+import { SpawnSyncReturns, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -131,6 +132,27 @@ export function synthEnv(cfg: EnvironmentConfig, phases: readonly PhaseDefinitio
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function resources(json: any, type: string): Record<string, any> {
   return json.resource?.[type] ?? {};
+}
+
+/** The statements of a stack's `aws_iam_policy_document` data source `name`, by sid. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const policyStatements = (json: any, name: string): Record<string, any> =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  Object.fromEntries(json.data.aws_iam_policy_document[name].statement.map((st: any) => [st.sid, st]));
+
+/** This process's environment for a child, telemetry off, with `extra`. */
+export const childEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const readJson = (file: string): any => JSON.parse(fs.readFileSync(file, "utf8"));
+
+/** Runs the app (main.ts, as `cdktf.json` does) into `outdir` for ACCESSWEAVER_ENV `selection`. */
+export function runApp(outdir: string, selection: string, cwd = ROOT): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "main.ts")], {
+    cwd,
+    env: childEnv({ CDKTF_OUTDIR: outdir, ACCESSWEAVER_ENV: selection }),
+    encoding: "utf8",
+  });
 }
 
 export function tempDir(prefix = "aw-test-"): string {
