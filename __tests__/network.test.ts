@@ -3,10 +3,14 @@ import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { Testing } from "cdktf";
+// Type-only: brings cdktf's jest matcher declarations (toHaveResourceWithProperties, ...) into scope.
+import type {} from "cdktf/lib/testing/adapters/jest";
 import { Kms } from "../src/constructs/kms";
 import { names } from "../src/naming";
 import { TERRAFORM_VERSIONS } from "../src/stacks/phase-stack";
 import { config, policyStatements, resources, synthEnv } from "./support/config";
+
+Testing.setupJest();
 
 const prod = synthEnv(config("prod")).json.network;
 const staging = synthEnv(config("staging")).json.network;

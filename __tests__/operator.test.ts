@@ -306,13 +306,3 @@ describe("refusals (nothing is called)", () => {
     expect(r.stderr).toContain("$ tofu -chdir=");
   });
 });
-
-describe("make help", () => {
-  it("says which phases are built, from the registry", () => {
-    const r = make(["help"]);
-    expect(r.status).toBe(0);
-    const built = REGISTERED_PHASES.map((d) => d.phase);
-    expect(built.length).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(new RegExp(`^ +built so far: ${built.join(", ")}$`, "m"));
-  });
-});

@@ -547,12 +547,4 @@ describe("through make", () => {
     expect(unknown.stderr).toContain('Unknown SERVICE "$(shell echo aw-x)"');
     expect(latest.log.concat(unknown.log)).toEqual([]);
   });
-
-  it("lists release, restart, TAG and SERVICE in make help", () => {
-    const help = h.make(["help"]).stdout;
-    expect(help).toMatch(/^ {2}release +Release TAG to ENV/m);
-    expect(help).toMatch(/^ {2}restart +Replace the tasks of SERVICE/m);
-    expect(help).toMatch(/^ {2}TAG +release: the image tag/m);
-    expect(help).toMatch(/^ {2}SERVICE +release: one service/m);
-  });
 });

@@ -106,15 +106,6 @@ describe("addresses", () => {
 });
 
 describe("synth (the app)", () => {
-  it("ENV=prod synthesizes only prod's stacks", () => {
-    const out = path.join(tempDir(), "not-yet", "cdktf.out");
-    const r = runApp(out, "prod");
-    expect(r.status).toBe(0);
-    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(stacksOf("prod"));
-    expect(Object.keys(readJson(path.join(out, "manifest.json")).stacks).sort()).toEqual(stacksOf("prod"));
-    expect(r.stderr).toMatch(/prod: no environments\/prod\/terraform.tfvars; using the example settings/);
-  });
-
   /** One synth of every environment, shared by the tests that only read it. */
   let everyEnv: string | undefined;
   const synthesizedAll = () => {
@@ -180,13 +171,20 @@ describe("synth (the app)", () => {
 });
 
 describe("Makefile", () => {
-  it("lists its targets and variables when run without a target", () => {
+  it("lists its targets, its variables and the phases built (from the registry) when run without a target", () => {
     const r = spawnSync("make", ["-s"], { cwd: ROOT, env: env({}), encoding: "utf8" });
     expect(r.status).toBe(0);
-    for (const target of ["synth", "test", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy"]) {
+    for (const target of ["synth", "test", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy", "release", "restart"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${target} +\\S`, "m"));
     }
-    expect(r.stdout).toMatch(/^  ENV +dev, staging or prod/m);
+    expect(r.stdout).toMatch(/^ {2}release +Release TAG to ENV/m);
+    expect(r.stdout).toMatch(/^ {2}restart +Replace the tasks of SERVICE/m);
+    expect(r.stdout).toMatch(/^ {2}ENV +dev, staging or prod/m);
+    expect(r.stdout).toMatch(/^ {2}TAG +release: the image tag/m);
+    expect(r.stdout).toMatch(/^ {2}SERVICE +release: one service/m);
+    const built = PHASES.filter((p) => REGISTERED_PHASES.some((d) => d.phase === p));
+    expect(built.length).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(new RegExp(`^ +built so far: ${built.join(", ")}$`, "m"));
   });
 
   it("refuses an unknown ENV with the list of valid ones, before doing anything", () => {
@@ -195,10 +193,13 @@ describe("Makefile", () => {
     expect(r.stderr).toMatch(/Unknown ENV "production"\. Valid environments: dev staging prod/);
   });
 
-  it("make synth ENV=prod writes the prod network stack", () => {
-    const out = path.join(tempDir(), "cdktf.out");
+  it("make synth ENV=prod synthesizes only prod's stacks, into a folder that did not exist yet", () => {
+    const out = path.join(tempDir(), "not-yet", "cdktf.out");
     const r = spawnSync("make", ["synth", "ENV=prod", `OUTDIR=${out}`], { cwd: ROOT, env: env({}), encoding: "utf8" });
     expect(r.status).toBe(0);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(stacksOf("prod"));
+    expect(Object.keys(readJson(path.join(out, "manifest.json")).stacks).sort()).toEqual(stacksOf("prod"));
     expect(fs.existsSync(path.join(out, "stacks/accessweaver-prod-network/cdk.tf.json"))).toBe(true);
+    expect(r.stderr).toMatch(/prod: no environments\/prod\/terraform.tfvars; using the example settings/);
   });
 });

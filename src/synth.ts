@@ -6,6 +6,7 @@ import { buildEnvironment } from "./stacks/registry";
 import { EnvironmentConfig } from "./config/settings";
 import { ServiceName } from "./naming";
 import { HCL_FILE, publish } from "./synth-output";
+import { skipTokenStackTraces } from "./token-traces";
 
 export interface SynthOptions {
   /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
@@ -51,21 +52,6 @@ export { HCL_FILE } from "./synth-output";
  * stack folders of environments not synthesized this time are left alone. The manifest lists the
  * stacks of this synth only.
  */
-/**
- * cdktf 0.21 records a full stack trace for every token it creates (only shown when a token cannot be
- * resolved), about a tenth of a whole synth. The app turns it off; tests keep it. Pinned cdktf: if a
- * later version moves the module, this is skipped and the synth is only slower.
- */
-export function skipTokenStackTraces(): void {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const traces = require("cdktf/lib/tokens/private/stack-trace") as { captureStackTrace?: unknown };
-    if (typeof traces.captureStackTrace === "function") traces.captureStackTrace = () => [];
-  } catch {
-    // another cdktf layout: keep its traces
-  }
-}
-
 export async function synthesize(options: SynthOptions): Promise<string[]> {
   skipTokenStackTraces();
   const envs = selectEnvironments(options.envSelection);

@@ -3,12 +3,20 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { App } from "cdktf";
+import type { App } from "cdktf";
 import { EnvironmentConfig, validateSettings } from "../../src/config/settings";
 import { EnvironmentName } from "../../src/naming";
-import { PhaseDefinition, REGISTERED_PHASES, buildEnvironment } from "../../src/stacks/registry";
-import { skipTokenStackTraces } from "../../src/synth";
-import { PhaseStack } from "../../src/stacks/phase-stack";
+import type { PhaseDefinition } from "../../src/stacks/registry";
+import type { PhaseStack } from "../../src/stacks/phase-stack";
+
+/**
+ * cdktf and the stacks (the provider classes) are loaded on first use: about a second of CPU for each
+ * test file under jest, which the files that only read settings, names or a cached synth never need.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const registry = () => require("../../src/stacks/registry") as typeof import("../../src/stacks/registry");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const cdktf = () => require("cdktf") as typeof import("cdktf");
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -50,10 +58,9 @@ export interface SynthesizedEnv {
 }
 
 /** Builds (without synthesizing) the stacks of one environment: for tests that change a stack first. */
-export function buildEnv(cfg: EnvironmentConfig, phases: readonly PhaseDefinition[] = REGISTERED_PHASES): { app: App; stacks: PhaseStack[] } {
-  skipTokenStackTraces(); // as the app does: no test reads a token's creation stack
-  const app = new App({ outdir: tempDir("aw-synth-") });
-  return { app, stacks: buildEnvironment(app, cfg, phases) };
+export function buildEnv(cfg: EnvironmentConfig, phases?: readonly PhaseDefinition[]): { app: App; stacks: PhaseStack[] } {
+  const app = new (cdktf().App)({ outdir: tempDir("aw-synth-") });
+  return { app, stacks: registry().buildEnvironment(app, cfg, phases) };
 }
 
 const synthesized = new Map<string, SynthesizedEnv>();
@@ -80,7 +87,7 @@ const SYNTH_CACHE = path.join(ROOT, "node_modules", ".cache", "accessweaver-test
 type SynthesizedJson = Omit<SynthesizedEnv, "stacks">;
 
 /** The JSON of `app.synth()` of the environment, and its stacks (built, not synthesized, when first read). */
-function withStacks(cfg: EnvironmentConfig, phases: readonly PhaseDefinition[], written: SynthesizedJson, stacks?: PhaseStack[]): SynthesizedEnv {
+function withStacks(cfg: EnvironmentConfig, phases: readonly PhaseDefinition[] | undefined, written: SynthesizedJson, stacks?: PhaseStack[]): SynthesizedEnv {
   let built = stacks;
   return {
     ...written,
@@ -96,11 +103,12 @@ function withStacks(cfg: EnvironmentConfig, phases: readonly PhaseDefinition[], 
  * shared (per file, and on disk for the registered phases, see digestOfSources): never change it. A
  * test that changes a construct's output (a spy, an override) uses buildEnv and synthesizes itself.
  */
-export function synthEnv(cfg: EnvironmentConfig, phases: readonly PhaseDefinition[] = REGISTERED_PHASES): SynthesizedEnv {
-  const key = JSON.stringify([cfg, phases.map((p) => p.phase), phases === REGISTERED_PHASES]);
+export function synthEnv(cfg: EnvironmentConfig, phases?: readonly PhaseDefinition[]): SynthesizedEnv {
+  // Without phases: the registered ones (the stacks are read from the disk cache when it holds them).
+  const key = JSON.stringify([cfg, phases ? phases.map((p) => p.phase) : "registered"]);
   const cached = synthesized.get(key);
   if (cached) return cached;
-  const file = phases === REGISTERED_PHASES ? path.join(SYNTH_CACHE, `${crypto.createHash("sha256").update(digestOfSources()).update(key).digest("hex")}.json`) : undefined;
+  const file = phases ? undefined : path.join(SYNTH_CACHE, `${crypto.createHash("sha256").update(digestOfSources()).update(key).digest("hex")}.json`);
   if (file && fs.existsSync(file)) {
     const result = withStacks(cfg, phases, JSON.parse(fs.readFileSync(file, "utf8")) as SynthesizedJson);
     synthesized.set(key, result);
@@ -159,4 +167,3 @@ export function tempDir(prefix = "aw-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export { App };

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers of the recording stand-ins (aws today; terraform and cdktf later).
+# Shared helpers of the recording stand-ins (aws, terraform, cdktf, dig).
 #
 # A stand-in is an executable named like the real program, in this folder. The jest helper
 # (__tests__/support/standins.ts) puts symlinks to the chosen stand-ins first on PATH and sets:
@@ -88,4 +88,12 @@ standin_matches() {
 # standin_slurp VAR FILE: VAR = the content of FILE (no subshell).
 standin_slurp() {
   IFS= read -r -d '' "$1" <"$2" || true
+}
+
+# standin_print FILE: prints FILE as it is (cat without starting a process); false when it is missing.
+standin_print() {
+  [[ -f $1 ]] || return 1
+  local __text
+  standin_slurp __text "$1"
+  printf '%s' "$__text"
 }
