@@ -10,7 +10,7 @@
 // makeStandins() makes a temp dir whose bin/ holds copies of the chosen stand-ins and an env whose
 // PATH starts with that bin/, so a script under test finds them before any real one. Each copy names
 // the bash found on PATH in its first line instead of `#!/usr/bin/env bash`: the suite makes about a
-// thousand calls, and env's own start is a third of a call's cost.
+// thousand calls, and env's own start is about a quarter of a call's cost.
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
