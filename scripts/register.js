@@ -102,3 +102,17 @@ process.once("exit", () => {
     // a read-only tree only loses the cache
   }
 });
+
+/*
+ * cdktf's index loads `archiver` (a zip library and its dependencies, about a tenth of a synth's time)
+ * for one use: zipping a TerraformAsset directory, which no stack here has. cdktf gets a function that
+ * loads archiver on its first call instead. Pinned cdktf (private/fs.js calls `archiver("zip", ...)`).
+ */
+const load = Module._load;
+Module._load = function loadLazily(request, parent, isMain) {
+  if (request === "archiver" && parent && typeof parent.filename === "string" && parent.filename.endsWith(path.join("cdktf", "lib", "private", "fs.js"))) {
+    let archiver;
+    return (...args) => (archiver ??= load.call(Module, request, parent, isMain))(...args);
+  }
+  return load.call(this, request, parent, isMain);
+};

@@ -1,0 +1,38 @@
+// scripts/register.js, which every command of the project loads: cdktf starts without its zip library.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT, childEnv, tempDir } from "./support/config";
+
+// In a process of its own: the hook is the real Node module loader's, not jest's.
+const PROBE = `
+const fs = require("fs");
+const Module = require("module");
+const atStart = () => Object.keys(require.cache).filter((f) => f.includes("/archiver/")).length;
+require("cdktf");
+const afterCdktf = atStart();
+const fsPath = require.resolve("cdktf/lib/private/fs.js");
+// What cdktf's asset code holds: called, it loads the real library (cdktf's bundled copy).
+const archiver = Module._load("archiver", require.cache[fsPath], false);
+const zip = archiver("zip", {});
+// cdktf's own use: a zip made by its asset code (in a node process of its own).
+require(fsPath).archiveSync(process.argv[1], process.argv[2]);
+console.log(JSON.stringify({ afterCdktf, afterCall: atStart(), pipes: typeof zip.pipe, magic: fs.readFileSync(process.argv[2]).subarray(0, 2).toString() }));
+`;
+
+describe("scripts/register.js", () => {
+  it("loads cdktf without archiver, which loads on its first call and still zips an asset", () => {
+    const dir = tempDir("aw-register-");
+    fs.mkdirSync(path.join(dir, "asset"));
+    fs.writeFileSync(path.join(dir, "asset", "index.js"), "exports.handler = () => 1;\n");
+    const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), "-e", PROBE, path.join(dir, "asset"), path.join(dir, "asset.zip")], {
+      cwd: ROOT,
+      env: childEnv({}),
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ afterCdktf: 0, afterCall: expect.any(Number), pipes: "function", magic: "PK" });
+    expect(JSON.parse(r.stdout).afterCall).toBeGreaterThan(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
