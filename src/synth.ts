@@ -1,8 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { App } from "cdktf";
 import { loadEnvironments, selectEnvironments } from "./config/load";
-import { buildEnvironment } from "./stacks/registry";
 import { EnvironmentConfig } from "./config/settings";
 import { ServiceName } from "./naming";
 import { HCL_FILE, publish } from "./synth-output";
@@ -56,6 +54,9 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
   skipTokenStackTraces();
   const envs = selectEnvironments(options.envSelection);
   const configs = await loadEnvironments(envs, { ...(options.rootDir ? { rootDir: options.rootDir } : {}), ...(options.notice ? { notice: options.notice } : {}) });
+  // cdktf and the stacks (the provider classes: about half a second to load) only once the settings
+  // are valid: a bad environment or setting is refused without them.
+  const [{ App }, { buildEnvironment }] = await Promise.all([import("cdktf"), import("./stacks/registry")]);
 
   const outdir = path.resolve(options.outdir);
   const scratch = `${outdir}.partial-${process.pid}`;
