@@ -1,7 +1,7 @@
 /**
  * The cdktf app: builds the phase stacks of the environment(s) in ACCESSWEAVER_ENV (all when empty)
- * and synthesizes them into CDKTF_OUTDIR (cdktf.out). `make synth ENV=prod` runs it directly;
- * `cdktf synth` runs the same command from cdktf.json. ACCESSWEAVER_SETTINGS_ROOT names another folder
+ * and synthesizes them into CDKTF_OUTDIR (cdktf.out). `cdktf synth` runs it (cdktf.json);
+ * `make synth ENV=prod` runs the same synth (src/synth.ts) inside the operator, under its lock. ACCESSWEAVER_SETTINGS_ROOT names another folder
  * holding environments/ (the working directory by default). ACCESSWEAVER_HCL=1 also writes each stack's
  * HCL rendering beside its JSON (cdk.hcl), for reviewers.
  */

@@ -21,7 +21,7 @@ console.log(JSON.stringify({ afterCdktf, afterCall: atStart(), pipes: typeof zip
 `;
 
 describe("scripts/register.js", () => {
-  it("loads cdktf without archiver, which loads on its first call and still zips an asset", () => {
+  it("loads cdktf without archiver; the function cdktf holds loads it on its first call, and cdktf's asset zip still works", () => {
     const dir = tempDir("aw-register-");
     fs.mkdirSync(path.join(dir, "asset"));
     fs.writeFileSync(path.join(dir, "asset", "index.js"), "exports.handler = () => 1;\n");
@@ -34,5 +34,12 @@ describe("scripts/register.js", () => {
     expect(JSON.parse(r.stdout)).toEqual({ afterCdktf: 0, afterCall: expect.any(Number), pipes: "function", magic: "PK" });
     expect(JSON.parse(r.stdout).afterCall).toBeGreaterThan(0);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("has a jest counterpart: archiver maps to a function that loads cdktf's own copy on its first call", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const archiver = require("archiver") as (format: string, options: object) => { pipe: unknown };
+    expect(require.resolve("archiver")).toBe(path.join(ROOT, "__tests__/support/lazy-archiver.js"));
+    expect(typeof archiver("zip", {}).pipe).toBe("function");
   });
 });

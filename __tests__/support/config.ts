@@ -166,4 +166,3 @@ export function runApp(outdir: string, selection: string, cwd = ROOT): SpawnSync
 export function tempDir(prefix = "aw-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
-

@@ -4,6 +4,7 @@ import { skipTokenStackTraces } from "../../src/token-traces";
 // source-mapped (about 2 s of make unit).
 skipTokenStackTraces();
 
-// Nothing under test reaches the network (every aws, terraform and dig call goes to a stand-in), and
-// loading the machine's extra CA bundle costs each node process the tests start about 40 ms.
+// No test reaches the network (aws and dig are stand-ins, Terraform reads the local provider mirror,
+// cdktf's telemetry is off), and loading the machine's extra CA bundle costs each node process about
+// 40 ms. This reaches the children started with a copy of this environment (childEnv, the stand-ins').
 delete process.env.NODE_EXTRA_CA_CERTS;

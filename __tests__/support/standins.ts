@@ -53,7 +53,7 @@ function withBashShebang(source: string): string {
     if (text.startsWith(ENV_BASH)) {
       bashPath ??= (process.env.PATH ?? "")
         .split(path.delimiter)
-        .map((d) => path.join(d || ".", "bash"))
+        .map((d) => path.resolve(d || ".", "bash"))
         .find((f) => {
           try {
             fs.accessSync(f, fs.constants.X_OK);
@@ -63,7 +63,8 @@ function withBashShebang(source: string): string {
           }
         });
       if (!bashPath) throw new Error("makeStandins: no bash on PATH for the stand-ins");
-      text = `#!${bashPath}\n${text.slice(ENV_BASH.length)}`;
+      // A first line holds one path without blanks; otherwise env finds bash, as the original does.
+      if (!/\s/.test(bashPath)) text = `#!${bashPath}\n${text.slice(ENV_BASH.length)}`;
     }
     scripts.set(source, text);
   }

@@ -2,12 +2,13 @@
 # Shared helpers of the recording stand-ins (aws, terraform, cdktf, dig).
 #
 # A stand-in is an executable named like the real program, in this folder. The jest helper
-# (__tests__/support/standins.ts) puts symlinks to the chosen stand-ins first on PATH and sets:
+# (__tests__/support/standins.ts) puts copies of the chosen stand-ins first on PATH and sets:
 #   STANDIN_LOG    file that gets one line per call: the program name and its arguments,
 #                  shell-quoted where needed (a line can be pasted back into a shell)
 #   STANDIN_STATE  folder where stand-ins keep what they "created", so a later call sees it
 #                  (each stand-in under its own subfolder: $STANDIN_STATE/<program>/)
-#   STANDIN_DIR    this folder (a stand-in falls back to resolving its own symlink)
+#   STANDIN_DIR    this folder (required for the copies; a stand-in run from this folder, or
+#                  through a symlink to it, finds lib.sh without it)
 # Failure knobs, the same for every stand-in (PROG = the program name upper-cased, any other
 # character than a letter or digit turned into _: AWS, TERRAFORM, CDKTF):
 #   STANDIN_<PROG>_FAIL_ON       ';'-separated prefixes: a call whose arguments, joined by one
