@@ -1,9 +1,10 @@
 /**
  * The cdktf app: builds the phase stacks of the environment(s) in ACCESSWEAVER_ENV (all when empty)
  * and synthesizes them into CDKTF_OUTDIR (cdktf.out). `cdktf synth` runs it (cdktf.json);
- * `make synth ENV=prod` runs the same synth (src/synth.ts) inside the operator, under its lock. ACCESSWEAVER_SETTINGS_ROOT names another folder
- * holding environments/ (the working directory by default). ACCESSWEAVER_HCL=1 also writes each stack's
- * HCL rendering beside its JSON (cdk.hcl), for reviewers.
+ * `make synth ENV=prod` runs the same synth (src/synth.ts) inside the operator, under its lock.
+ * ACCESSWEAVER_SETTINGS_ROOT names another folder holding environments/ (the working directory by
+ * default). ACCESSWEAVER_HCL=1 also writes each stack's HCL rendering beside its JSON (cdk.hcl), for
+ * reviewers.
  */
 import { synthesize } from "./src/synth";
 

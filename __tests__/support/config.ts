@@ -10,7 +10,7 @@ import type { PhaseDefinition } from "../../src/stacks/registry";
 import type { PhaseStack } from "../../src/stacks/phase-stack";
 
 /**
- * cdktf and the stacks (the provider classes) are loaded on first use: about a second of CPU for each
+ * cdktf and the stacks (the provider classes) are loaded on first use: up to a second of CPU for each
  * test file under jest, which the files that only read settings, names or a cached synth never need.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports

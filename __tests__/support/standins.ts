@@ -15,6 +15,7 @@ import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { which } from "../../scripts/operator/process";
 
 export const STANDINS_DIR = path.join(__dirname, "standins");
 
@@ -42,29 +43,19 @@ export interface Standins {
 }
 
 const ENV_BASH = "#!/usr/bin/env bash\n";
-let bashPath: string | undefined;
 const scripts = new Map<string, string>();
 
-/** The stand-in's text, its first line naming bash on PATH (resolved once, as env would). */
+/** The stand-in's text (read once), its first line naming bash on PATH, as env would find it. */
 function withBashShebang(source: string): string {
   let text = scripts.get(source);
   if (text === undefined) {
     text = fs.readFileSync(source, "utf8");
     if (text.startsWith(ENV_BASH)) {
-      bashPath ??= (process.env.PATH ?? "")
-        .split(path.delimiter)
-        .map((d) => path.resolve(d || ".", "bash"))
-        .find((f) => {
-          try {
-            fs.accessSync(f, fs.constants.X_OK);
-            return fs.statSync(f).isFile();
-          } catch {
-            return false;
-          }
-        });
-      if (!bashPath) throw new Error("makeStandins: no bash on PATH for the stand-ins");
+      const found = which("bash");
+      if (!found) throw new Error(`makeStandins: no bash on PATH (${process.env.PATH ?? ""}): the stand-ins are bash scripts`);
+      const bash = path.resolve(found);
       // A first line holds one path without blanks; otherwise env finds bash, as the original does.
-      if (!/\s/.test(bashPath)) text = `#!${bashPath}\n${text.slice(ENV_BASH.length)}`;
+      if (!/\s/.test(bash)) text = `#!${bash}\n${text.slice(ENV_BASH.length)}`;
     }
     scripts.set(source, text);
   }
