@@ -39,10 +39,14 @@ export $(INPUTS)
 export CDKTF_OUTDIR := $(OUTDIR)
 
 JEST := node node_modules/jest/bin/jest.js
-TF_CHECK := node -r ./scripts/register.js scripts/tf-check.ts
-REVIEW := node -r ./scripts/register.js scripts/review.ts
-# exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.
-OPERATOR := exec node -r ./scripts/register.js scripts/operator.ts
+# The project's TypeScript commands. Node reads NODE_EXTRA_CA_CERTS (a CA bundle, when the machine sets
+# one) at every start, about 40 ms, and none of these commands opens a TLS connection itself: node starts
+# without it and scripts/register.js puts it back for the programs they run (aws, terraform, cdktf).
+TS_NODE := env -u NODE_EXTRA_CA_CERTS $${NODE_EXTRA_CA_CERTS:+"ACCESSWEAVER_NODE_EXTRA_CA_CERTS=$$NODE_EXTRA_CA_CERTS"} node -r ./scripts/register.js
+TF_CHECK := $(TS_NODE) scripts/tf-check.ts
+REVIEW := $(TS_NODE) scripts/review.ts
+# exec: make's SIGTERM reaches the operator itself (env execs node), which stops Terraform safely before exiting.
+OPERATOR := exec $(TS_NODE) scripts/operator.ts
 
 .PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart bench hcl audit review preflight
 
@@ -159,7 +163,7 @@ review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addres
 preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequisites: credentials, backend, DNS, quotas, images, existing names, the account's trail, scanning and budget
 	@$(OPERATOR) check "$$ENV"
 	@$(MAKE) synth
-	@node -r ./scripts/register.js scripts/preflight.ts "$$ENV"
+	@$(TS_NODE) scripts/preflight.ts "$$ENV"
 
 bench: node_modules/.package-lock.json ## Time synth (against cdktf synth) and the tests; writes bench/results.md
 	bench/run.sh

@@ -297,12 +297,21 @@ describe("refusals (nothing is called)", () => {
     expect(r.log).toEqual([]);
   });
 
-  it("TF selects another Terraform build", () => {
-    fs.symlinkSync(path.join(h.s.bin, "terraform"), path.join(h.s.bin, "tofu"));
-    const r = make(["init", "ENV=dev", "TF=tofu"]);
+  it("TF selects another Terraform build; what the operator runs gets NODE_EXTRA_CA_CERTS, which its own node did not load", () => {
+    // tofu notes the bundle it was given and whether its parent (the operator's node) started with one, then runs the stand-in.
+    const seen = path.join(h.s.dir, "tofu-saw");
+    fs.writeFileSync(
+      path.join(h.s.bin, "tofu"),
+      `#!/bin/sh\nprintf '%s %s\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "$(tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^NODE_EXTRA_CA_CERTS=')" >> '${seen}'\nexec '${path.join(h.s.bin, "terraform")}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = make(["init", "ENV=dev", "TF=tofu"], { env: { NODE_EXTRA_CA_CERTS: "/nonexistent/ca.pem" } });
     expect(r.status).toBe(0);
     // The stand-in records itself as terraform; the call went through the tofu name on PATH.
     expect(r.log).toEqual(BUILT.map((p) => init("dev", p)));
     expect(r.stderr).toContain("$ tofu -chdir=");
+    expect(fs.readFileSync(seen, "utf8")).toBe("/nonexistent/ca.pem 0\n".repeat(BUILT.length));
+    // Node would have warned that it could not load the bundle.
+    expect(r.stderr).not.toContain("extra certs");
   });
 });

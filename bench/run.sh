@@ -25,6 +25,18 @@ measure() {
   echo "$median $((peak / 1024))"
 }
 
+# host_speed: seconds of a fixed CPU-bound node loop (ten node starts, 3e7 additions each), taken at the
+# start and the end of the bench. The machines are shared and their speed moves by a fifth or more
+# within minutes: this tells a slow host from a slower project when reading two results side by side.
+host_speed() {
+  local start end
+  start=$(date +%s%N)
+  for _ in $(seq 10); do node -e 'let s = 0; for (let i = 0; i < 3e7; i++) s += i;'; done
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) 'BEGIN {printf "%.2f", ns / 1e9}'
+}
+speed_before=$(host_speed)
+
 # Cold: the settings files not yet parsed (their parse is cached in node_modules/.cache by content).
 rm -rf node_modules/.cache/accessweaver-settings
 read -r cold_s cold_mb < <(runs=1 measure make-synth-cold make synth OUTDIR="$tmp/direct.out")
@@ -36,6 +48,7 @@ synth_runs=$runs; runs=1
 read -r test_cold_s test_cold_mb < <(measure unit-first make unit)
 # The warm suite: the median of three runs, since a shared host's speed moves by a fifth within minutes.
 read -r test_s test_mb < <(runs=3 measure unit make unit)
+speed_after=$(host_speed)
 ratio=$(awk -v a="$cli_s" -v b="$make_s" 'BEGIN {printf "%.1f", a / b}')
 cold_ratio=$(awk -v a="$cli_s" -v b="$cold_s" 'BEGIN {printf "%.1f", a / b}')
 
@@ -43,6 +56,7 @@ cold_ratio=$(awk -v a="$cli_s" -v b="$cold_s" 'BEGIN {printf "%.1f", a / b}')
   echo "# Benchmark figures"
   echo
   echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, Node $(node --version); median of $synth_runs runs for synth, of 3 for the warm make unit."
+  echo "Host speed reference (a fixed node CPU loop, lower is faster; see bench/run.sh): ${speed_before} s before, ${speed_after} s after."
   echo
   echo "| what | wall | peak memory (largest process) | target |"
   echo "|---|---|---|---|"

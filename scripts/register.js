@@ -6,6 +6,13 @@
  * at the right lines anyway).
  */
 "use strict";
+// The Makefile starts node without NODE_EXTRA_CA_CERTS (Node loads that bundle at every start; no command
+// here opens a TLS connection itself) and passes its value aside: back in place for the programs the
+// command runs. A command that opens TLS itself would need it at start instead.
+if (process.env.ACCESSWEAVER_NODE_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.ACCESSWEAVER_NODE_EXTRA_CA_CERTS;
+  delete process.env.ACCESSWEAVER_NODE_EXTRA_CA_CERTS;
+}
 const crypto = require("crypto");
 const fs = require("fs");
 const Module = require("module");

@@ -5,6 +5,7 @@ import { EnvironmentConfig } from "./config/settings";
 import { ServiceName } from "./naming";
 import { HCL_FILE, publish } from "./synth-output";
 import { skipTokenStackTraces } from "./token-traces";
+import { baselineWasmOnly } from "./wasm-baseline";
 
 export interface SynthOptions {
   /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
@@ -71,6 +72,7 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
     app.synth();
     if (options.hcl) {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.
+      baselineWasmOnly();
       const { format } = await import("@cdktf/hcl-tools");
       for (const stack of stacks) {
         const json = JSON.parse(fs.readFileSync(path.join(scratch, "stacks", stack.node.id, "cdk.tf.json"), "utf8")) as { terraform?: Record<string, unknown> };

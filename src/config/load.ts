@@ -2,6 +2,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ENVIRONMENTS, EnvironmentName, isEnvironmentName } from "../naming";
+import { baselineWasmOnly } from "../wasm-baseline";
 import { SettingsError } from "./errors";
 import { EnvironmentConfig, validateSettings } from "./settings";
 
@@ -34,6 +35,7 @@ export async function parseHcl(name: string, text: string): Promise<Record<strin
   } catch {
     // not cached yet (or unreadable): parse
   }
+  baselineWasmOnly();
   const { parse } = await import("@cdktf/hcl2json");
   const raw = (await parse(name, text)) as Record<string, unknown>;
   try {
