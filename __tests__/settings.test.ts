@@ -159,9 +159,19 @@ describe("settings parse cache", () => {
   const cacheDir = path.join(ROOT, "node_modules/.cache/accessweaver-settings");
   const keyOf = (text: string) => require("crypto").createHash("sha256").update(`hcl2json 0.21.0\0${text}`).digest("hex");
 
-  it("parses a text once and then answers from the cache, keyed by the text", async () => {
+  it("parses a text once, on V8's baseline WebAssembly compiler, and then answers from the cache, keyed by the text", async () => {
     const text = `owner = "cache-test-${process.pid}-${Date.now()}"\n`;
-    expect(await parseHcl("x.tfvars", text)).toEqual({ owner: `cache-test-${text.split("cache-test-")[1]!.split('"')[0]}` });
+    // A fresh copy of the module, so that no earlier parse of this file has set the flag already.
+    const v8 = jest.requireActual<typeof import("v8")>("v8");
+    const flags = jest.spyOn(v8, "setFlagsFromString");
+    let fresh!: typeof import("../src/config/load");
+    jest.isolateModules(() => (fresh = jest.requireActual<typeof import("../src/config/load")>("../src/config/load")));
+    try {
+      expect(await fresh.parseHcl("x.tfvars", text)).toEqual({ owner: `cache-test-${text.split("cache-test-")[1]!.split('"')[0]}` });
+      expect(flags.mock.calls).toEqual([["--liftoff-only"]]);
+    } finally {
+      flags.mockRestore();
+    }
     const entry = path.join(cacheDir, `${keyOf(text)}.json`);
     expect(fs.existsSync(entry)).toBe(true);
     // A planted entry proves the second call reads the cache rather than parsing again.

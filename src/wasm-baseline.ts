@@ -1,4 +1,4 @@
-import * as v8 from "v8";
+import { setFlagsFromString } from "v8";
 
 let done = false;
 
@@ -13,5 +13,5 @@ let done = false;
 export function baselineWasmOnly(): void {
   if (done) return;
   done = true;
-  v8.setFlagsFromString("--liftoff-only");
+  setFlagsFromString("--liftoff-only");
 }
