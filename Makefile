@@ -41,7 +41,7 @@ export CDKTF_OUTDIR := $(OUTDIR)
 JEST := node node_modules/jest/bin/jest.js
 # The project's TypeScript commands. Node reads NODE_EXTRA_CA_CERTS (a CA bundle, when the machine sets
 # one) at every start, about 40 ms, and none of these commands opens a TLS connection itself: node starts
-# without it and scripts/register.js puts it back for the programs they run (aws, terraform, cdktf).
+# without it and scripts/register.js puts it back for the programs they run (the cdktf CLI is a Node program).
 TS_NODE := env -u NODE_EXTRA_CA_CERTS $${NODE_EXTRA_CA_CERTS:+"ACCESSWEAVER_NODE_EXTRA_CA_CERTS=$$NODE_EXTRA_CA_CERTS"} node -r ./scripts/register.js
 TF_CHECK := $(TS_NODE) scripts/tf-check.ts
 REVIEW := $(TS_NODE) scripts/review.ts

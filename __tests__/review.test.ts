@@ -4,7 +4,6 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "@cdktf/hcl2json";
 import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { SynthStack } from "../scripts/tf-check/stacks";
 import { JsonObject } from "../scripts/tf-check/json";
@@ -14,6 +13,7 @@ import { UnknownRegion, estimate, levers } from "../scripts/review/cost";
 import { diagram, flows, matrixMarkdown } from "../scripts/review/network-view";
 import { main } from "../scripts/review";
 import { HCL_FILE, synthesize } from "../src/synth";
+import { parseHcl } from "../src/config/load";
 import { makeStandins } from "./support/standins";
 import { ROOT, tempDir } from "./support/config";
 
@@ -209,7 +209,8 @@ describe("the review of the synthesized environments", () => {
     for (const name of ["accessweaver-prod-network", "accessweaver-staging-network"]) {
       const dir = path.join(outdir, "stacks", name);
       const json = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8"));
-      const hcl = (await parse(HCL_FILE, fs.readFileSync(path.join(dir, HCL_FILE), "utf8"))) as { resource: Record<string, Record<string, unknown>> };
+      // The project's HCL parser (cached by content, on V8's baseline WebAssembly compiler).
+      const hcl = (await parseHcl(HCL_FILE, fs.readFileSync(path.join(dir, HCL_FILE), "utf8"))) as { resource: Record<string, Record<string, unknown>> };
       const addresses = (r: Record<string, Record<string, unknown>>) => Object.entries(r).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
       expect(addresses(hcl.resource)).toEqual(addresses(json.resource));
       expect(addresses(json.resource).length).toBeGreaterThan(50);

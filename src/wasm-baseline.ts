@@ -8,7 +8,8 @@ let done = false;
  * busy functions with its optimizing compiler on background threads. Our parses take a fraction of a
  * second, too short for that recompilation to pay back: it only adds CPU (measured: a settings parse,
  * 0.47 s of CPU against 0.29 s with the baseline compiler only; the review tests, 8.4 s against 5.3 s).
- * Call before the first WebAssembly module of the process compiles; it holds for the whole process.
+ * Call before importing @cdktf/hcl2json or @cdktf/hcl-tools (they start compiling when imported); it
+ * holds for the whole process.
  */
 export function baselineWasmOnly(): void {
   if (done) return;
