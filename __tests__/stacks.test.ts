@@ -1,8 +1,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { TerraformDataSource, TerraformRemoteState, TerraformResource, Testing } from "cdktf";
+import { TerraformDataSource, TerraformRemoteState, TerraformResource, TerraformStack, Testing } from "cdktf";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
 import { buildEnv, childEnv, config, readJson, runApp, synthEnv, tempDir, ROOT } from "./support/config";
@@ -56,6 +57,28 @@ describe("phase stacks", () => {
         expect(Object.keys(tf.data ?? {}).filter((t) => t !== "aws_iam_policy_document" && t !== "terraform_remote_state")).toEqual([]);
       }
     }
+  });
+});
+
+describe("rendering (renderStack)", () => {
+  /** cdktf's own rendering of the stack, which PhaseStack's toTerraform replaces. */
+  const cdktfRendering = (stack: TerraformStack) => TerraformStack.prototype.toTerraform.call(stack);
+
+  it.each(ENVIRONMENTS)("%s: every stack's JSON is exactly cdktf's own rendering of it", (name) => {
+    for (const stack of buildEnv(config(name)).stacks) {
+      expect(stack.toTerraform()).toStrictEqual(cdktfRendering(stack));
+    }
+  });
+
+  it("resolves the stack's own overrides, and an undefined override deletes the setting, as cdktf does", () => {
+    const [stack] = buildEnv(config("dev")).stacks;
+    const vpc = stack!.node.findAll().find((c): c is Vpc => c instanceof Vpc)!;
+    stack!.addOverride("locals.vpc_of_this_stack", vpc.id);
+    stack!.addOverride("terraform.required_version", undefined);
+    const json = stack!.toTerraform();
+    expect(json.locals).toEqual({ vpc_of_this_stack: "${aws_vpc.vpc_vpc.id}" });
+    expect(json.terraform).not.toHaveProperty("required_version");
+    expect(json).toStrictEqual(cdktfRendering(stack!));
   });
 });
 

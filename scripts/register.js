@@ -111,15 +111,28 @@ process.once("exit", () => {
 });
 
 /*
- * cdktf's index loads `archiver` (a zip library and its dependencies, about a tenth of a synth's time)
- * for one use: zipping a TerraformAsset directory, which no stack here has. cdktf gets a function that
- * loads archiver on its first call instead. Pinned cdktf (private/fs.js calls `archiver("zip", ...)`).
+ * cdktf's index loads two libraries for features no stack here uses, about a tenth of a synth's time
+ * between them: `archiver` (a zip library and its dependencies) to zip a TerraformAsset directory, and
+ * `semver` (45 modules) for ValidateBinaryVersion. cdktf gets a stand-in that loads the library on its
+ * first use instead: a function for archiver (private/fs.js calls `archiver("zip", ...)`), an object
+ * for semver (`semver.satisfies(...)`). Pinned cdktf: another layout only loads them eagerly again.
  */
+const LAZY = {
+  archiver: {
+    from: path.join("cdktf", "lib", "private", "fs.js"),
+    standIn: (load) => (...args) => load()(...args),
+  },
+  semver: {
+    from: path.join("cdktf", "lib", "validations", "validate-binary-version.js"),
+    standIn: (load) => new Proxy({}, { get: (_, key) => load()[key] }),
+  },
+};
 const load = Module._load;
 Module._load = function loadLazily(request, parent, isMain) {
-  if (request === "archiver" && parent && typeof parent.filename === "string" && parent.filename.endsWith(path.join("cdktf", "lib", "private", "fs.js"))) {
-    let archiver;
-    return (...args) => (archiver ??= load.call(Module, request, parent, isMain))(...args);
+  const lazy = Object.hasOwn(LAZY, request) ? LAZY[request] : undefined;
+  if (lazy && parent && typeof parent.filename === "string" && parent.filename.endsWith(lazy.from)) {
+    let loaded;
+    return lazy.standIn(() => (loaded ??= load.call(Module, request, parent, isMain)));
   }
   return load.call(this, request, parent, isMain);
 };

@@ -5,6 +5,7 @@ import { EnvironmentConfig } from "../config/settings";
 import { Names, PhaseName, defaultTags, names, partitionOf } from "../naming";
 import { Guardrails, Rule } from "../policy/guardrails";
 import { BASELINE_RULES } from "../policy/rules";
+import { renderStack } from "./render";
 
 /** `aws_x.name` and `data.aws_x.name` (and the random provider's) inside Terraform interpolations. */
 const REFERENCE = /(?<![\w.-])(data\.)?((?:aws|random)_[a-z0-9_]+|terraform_remote_state)\.([A-Za-z_][A-Za-z0-9_-]*)/g;
@@ -91,8 +92,9 @@ export abstract class PhaseStack extends TerraformStack {
     (this as unknown as { ensureBackendExists(): void }).ensureBackendExists();
   }
 
+  /** The stack's JSON (rendered as cdktf does, with less work: see renderStack), refusing dangling references. */
   toTerraform(): any {
-    const json = super.toTerraform();
+    const json = renderStack(this);
     const dangling = danglingReferences(json);
     if (dangling.length > 0) {
       throw new Error(
