@@ -58,3 +58,59 @@ describe("scripts/register.js", () => {
     expect(typeof archiver("zip", {}).pipe).toBe("function");
   });
 });
+
+describe("scripts/register.js: where requires lead", () => {
+  /**
+   * A project of its own: a copy of register.js, sucrase from this tree, an installed package `pkg`
+   * whose index requires "./part", and main.js, which requires `pkg` and a file of the project.
+   */
+  function project(): { root: string; nm: string } {
+    const root = fs.realpathSync(tempDir("aw-resolve-"));
+    const nm = path.join(root, "node_modules");
+    fs.mkdirSync(path.join(root, "scripts"));
+    fs.copyFileSync(path.join(ROOT, "scripts/register.js"), path.join(root, "scripts/register.js"));
+    fs.mkdirSync(path.join(nm, "pkg"), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, "node_modules/sucrase"), path.join(nm, "sucrase"));
+    fs.writeFileSync(path.join(nm, ".package-lock.json"), JSON.stringify({ lockfileVersion: 3 }));
+    fs.writeFileSync(path.join(nm, "pkg", "package.json"), JSON.stringify({ name: "pkg", main: "index.js" }));
+    fs.writeFileSync(path.join(nm, "pkg", "index.js"), 'module.exports = require("./part");\n');
+    fs.writeFileSync(path.join(nm, "pkg", "part.js"), 'module.exports = "part.js";\n');
+    fs.writeFileSync(path.join(root, "local.js"), 'module.exports = "local.js";\n');
+    fs.writeFileSync(path.join(root, "main.js"), 'console.log(require("pkg"), require("./local"));\n');
+    return { root, nm };
+  }
+  const run = (root: string) => spawnSync(process.execPath, ["-r", "./scripts/register.js", "main.js"], { cwd: root, env: childEnv({ NODE_PATH: "" }), encoding: "utf8" });
+  const cached = (nm: string): Record<string, string> => {
+    const dir = path.join(nm, ".cache", "accessweaver-resolve");
+    return Object.assign({}, ...fs.readdirSync(dir).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))));
+  };
+
+  it("answers an installed package's requires from the cache, and looks them up again once npm rewrites its record of the tree", () => {
+    const { root, nm } = project();
+    expect(run(root).stdout).toBe("part.js local.js\n");
+    expect(cached(nm)).toEqual({ [`${root}\0pkg`]: path.join(nm, "pkg/index.js"), [`${path.join(nm, "pkg")}\0./part`]: path.join(nm, "pkg/part.js") });
+
+    // A new version of pkg moves part.js to part/index.js.
+    fs.rmSync(path.join(nm, "pkg/part.js"));
+    fs.mkdirSync(path.join(nm, "pkg/part"));
+    fs.writeFileSync(path.join(nm, "pkg/part/index.js"), 'module.exports = "part/index.js";\n');
+    // Changed by hand, npm's record unchanged: the cached answer is used (hence: delete the cache then).
+    const stale = run(root);
+    expect(stale.status).not.toBe(0);
+    expect(stale.stderr).toContain(path.join(nm, "pkg/part.js"));
+    // Installed through npm, which rewrites node_modules/.package-lock.json: looked up again.
+    fs.writeFileSync(path.join(nm, ".package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "node_modules/pkg": { version: "2.0.0" } } }));
+    expect(run(root).stdout).toBe("part/index.js local.js\n");
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("always looks up a relative require from the project's own files", () => {
+    const { root, nm } = project();
+    expect(run(root).stdout).toBe("part.js local.js\n");
+    expect(Object.keys(cached(nm)).filter((k) => k.endsWith("\0./local"))).toEqual([]);
+    fs.mkdirSync(path.join(root, "local"));
+    fs.renameSync(path.join(root, "local.js"), path.join(root, "local", "index.js"));
+    expect(run(root).stdout).toBe("part.js local.js\n");
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+});

@@ -111,6 +111,62 @@ process.once("exit", () => {
 });
 
 /*
+ * Where `require` calls lead: a synth makes about 700 lookups, each a few file-system probes (together
+ * about 5 % of `make synth`). Those made from installed packages, and those of a package name from
+ * anywhere, depend only on the installed tree, which npm records in node_modules/.package-lock.json at
+ * every `npm ci` or install: the answers are kept in node_modules/.cache/accessweaver-resolve, in a file
+ * named after that record's size and modification time, the Node version and NODE_PATH. A relative
+ * request from the project's own files is always looked up (adding a file may change its answer).
+ * node_modules edited by hand (not through npm) needs that folder deleted.
+ */
+const RESOLVE_CACHE_FILE = (() => {
+  try {
+    const tree = fs.statSync(path.join(__dirname, "..", "node_modules", ".package-lock.json"));
+    const stamp = [tree.size, tree.mtimeMs, process.version, process.arch, process.env.NODE_PATH ?? ""].join("\0");
+    return path.join(__dirname, "..", "node_modules", ".cache", "accessweaver-resolve", `${crypto.createHash("sha1").update(stamp).digest("hex")}.json`);
+  } catch {
+    return undefined; // no record of the installed tree: look everything up
+  }
+})();
+let resolved = {};
+let resolvedAdded = false;
+try {
+  if (RESOLVE_CACHE_FILE) resolved = JSON.parse(fs.readFileSync(RESOLVE_CACHE_FILE, "utf8"));
+} catch {
+  // not cached yet
+}
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function resolveWithCache(request, parent, isMain, options) {
+  const cacheable =
+    RESOLVE_CACHE_FILE !== undefined &&
+    !isMain &&
+    options === undefined &&
+    parent &&
+    typeof parent.filename === "string" &&
+    !Module.isBuiltin(request) &&
+    (parent.filename.includes(NODE_MODULES) || !/^[./\\]/.test(request));
+  if (!cacheable) return resolveFilename.call(this, request, parent, isMain, options);
+  const key = `${path.dirname(parent.filename)}\0${request}`;
+  if (Object.hasOwn(resolved, key)) return resolved[key];
+  const filename = resolveFilename.call(this, request, parent, isMain, options);
+  if (filename.includes(NODE_MODULES)) {
+    resolved[key] = filename;
+    resolvedAdded = true;
+  }
+  return filename;
+};
+process.once("exit", () => {
+  if (!resolvedAdded) return;
+  try {
+    fs.mkdirSync(path.dirname(RESOLVE_CACHE_FILE), { recursive: true });
+    fs.writeFileSync(`${RESOLVE_CACHE_FILE}.${process.pid}`, JSON.stringify(resolved));
+    fs.renameSync(`${RESOLVE_CACHE_FILE}.${process.pid}`, RESOLVE_CACHE_FILE);
+  } catch {
+    // a read-only tree only loses the cache
+  }
+});
+
+/*
  * cdktf's index loads two libraries for features no stack here uses, about a tenth of a synth's time
  * between them: `archiver` (a zip library and its dependencies) to zip a TerraformAsset directory, and
  * `semver` (45 modules) for ValidateBinaryVersion. cdktf gets a stand-in that loads the library on its
