@@ -62,24 +62,32 @@ describe("scripts/register.js", () => {
 describe("scripts/register.js: where requires lead", () => {
   /**
    * A project of its own: a copy of register.js, sucrase from this tree, an installed package `pkg`
-   * whose index requires "./part", and main.js, which requires `pkg` and a file of the project.
+   * (whose index requires "./part"; with the `custom` condition, custom.js), a `#dep` import (of the
+   * installed package dep-a), and main.js, which requires `pkg`, a file of the project and `#dep`.
    */
   function project(): { root: string; nm: string } {
     const root = fs.realpathSync(tempDir("aw-resolve-"));
     const nm = path.join(root, "node_modules");
-    fs.mkdirSync(path.join(root, "scripts"));
-    fs.copyFileSync(path.join(ROOT, "scripts/register.js"), path.join(root, "scripts/register.js"));
-    fs.mkdirSync(path.join(nm, "pkg"), { recursive: true });
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      fs.writeFileSync(path.join(root, file), text);
+    };
+    write("scripts/register.js", fs.readFileSync(path.join(ROOT, "scripts/register.js"), "utf8"));
+    write("node_modules/.package-lock.json", JSON.stringify({ lockfileVersion: 3 }));
     fs.symlinkSync(path.join(ROOT, "node_modules/sucrase"), path.join(nm, "sucrase"));
-    fs.writeFileSync(path.join(nm, ".package-lock.json"), JSON.stringify({ lockfileVersion: 3 }));
-    fs.writeFileSync(path.join(nm, "pkg", "package.json"), JSON.stringify({ name: "pkg", main: "index.js" }));
-    fs.writeFileSync(path.join(nm, "pkg", "index.js"), 'module.exports = require("./part");\n');
-    fs.writeFileSync(path.join(nm, "pkg", "part.js"), 'module.exports = "part.js";\n');
-    fs.writeFileSync(path.join(root, "local.js"), 'module.exports = "local.js";\n');
-    fs.writeFileSync(path.join(root, "main.js"), 'console.log(require("pkg"), require("./local"));\n');
+    write("node_modules/pkg/package.json", JSON.stringify({ name: "pkg", exports: { ".": { custom: "./custom.js", default: "./index.js" } } }));
+    write("node_modules/pkg/index.js", 'module.exports = require("./part");\n');
+    write("node_modules/pkg/part.js", 'module.exports = "part.js";\n');
+    write("node_modules/pkg/custom.js", 'module.exports = "custom.js";\n');
+    write("package.json", JSON.stringify({ name: "app", imports: { "#dep": "dep-a" } }));
+    write("node_modules/dep-a/index.js", 'module.exports = "dep-a";\n');
+    write("node_modules/dep-b/index.js", 'module.exports = "dep-b";\n');
+    write("local.js", 'module.exports = "local.js";\n');
+    write("main.js", 'console.log(require("pkg"), require("./local"), require("#dep"));\n');
     return { root, nm };
   }
-  const run = (root: string) => spawnSync(process.execPath, ["-r", "./scripts/register.js", "main.js"], { cwd: root, env: childEnv({ NODE_PATH: "" }), encoding: "utf8" });
+  const run = (root: string, ...nodeOptions: string[]) =>
+    spawnSync(process.execPath, [...nodeOptions, "-r", "./scripts/register.js", "main.js"], { cwd: root, env: childEnv({ NODE_PATH: "", NODE_OPTIONS: "" }), encoding: "utf8" });
   const cached = (nm: string): Record<string, string> => {
     const dir = path.join(nm, ".cache", "accessweaver-resolve");
     return Object.assign({}, ...fs.readdirSync(dir).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))));
@@ -87,7 +95,7 @@ describe("scripts/register.js: where requires lead", () => {
 
   it("answers an installed package's requires from the cache, and looks them up again once npm rewrites its record of the tree", () => {
     const { root, nm } = project();
-    expect(run(root).stdout).toBe("part.js local.js\n");
+    expect(run(root).stdout).toBe("part.js local.js dep-a\n");
     expect(cached(nm)).toEqual({ [`${root}\0pkg`]: path.join(nm, "pkg/index.js"), [`${path.join(nm, "pkg")}\0./part`]: path.join(nm, "pkg/part.js") });
 
     // A new version of pkg moves part.js to part/index.js.
@@ -100,17 +108,27 @@ describe("scripts/register.js: where requires lead", () => {
     expect(stale.stderr).toContain(path.join(nm, "pkg/part.js"));
     // Installed through npm, which rewrites node_modules/.package-lock.json: looked up again.
     fs.writeFileSync(path.join(nm, ".package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "node_modules/pkg": { version: "2.0.0" } } }));
-    expect(run(root).stdout).toBe("part/index.js local.js\n");
+    expect(run(root).stdout).toBe("part/index.js local.js dep-a\n");
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it("always looks up a relative require from the project's own files", () => {
+  it("keeps apart the answers of a node started with other options (an export condition here)", () => {
+    const { root } = project();
+    expect(run(root).stdout).toBe("part.js local.js dep-a\n");
+    expect(run(root, "--conditions=custom").stdout).toBe("custom.js local.js dep-a\n");
+    expect(run(root).stdout).toBe("part.js local.js dep-a\n");
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("always looks up a relative require or a # import from the project's own files", () => {
     const { root, nm } = project();
-    expect(run(root).stdout).toBe("part.js local.js\n");
-    expect(Object.keys(cached(nm)).filter((k) => k.endsWith("\0./local"))).toEqual([]);
+    expect(run(root).stdout).toBe("part.js local.js dep-a\n");
+    expect(Object.keys(cached(nm)).filter((k) => !k.startsWith(nm) && k !== `${root}\0pkg`)).toEqual([]);
     fs.mkdirSync(path.join(root, "local"));
-    fs.renameSync(path.join(root, "local.js"), path.join(root, "local", "index.js"));
-    expect(run(root).stdout).toBe("part.js local.js\n");
+    fs.rmSync(path.join(root, "local.js"));
+    fs.writeFileSync(path.join(root, "local", "index.js"), 'module.exports = "local/index.js";\n');
+    fs.writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", imports: { "#dep": "dep-b" } }));
+    expect(run(root).stdout).toBe("part.js local/index.js dep-b\n");
     fs.rmSync(root, { recursive: true, force: true });
   });
 });

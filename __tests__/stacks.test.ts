@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { TerraformDataSource, TerraformRemoteState, TerraformResource, TerraformStack, Testing } from "cdktf";
+import { IResolveContext, Lazy, TerraformDataSource, TerraformRemoteState, TerraformResource, TerraformStack, Testing, Token } from "cdktf";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { ENVIRONMENTS, PHASES, REQUIRED_TAGS } from "../src/naming";
@@ -79,6 +79,50 @@ describe("rendering (renderStack)", () => {
     expect(json.locals).toEqual({ vpc_of_this_stack: "${aws_vpc.vpc_vpc.id}" });
     expect(json.terraform).not.toHaveProperty("required_version");
     expect(json).toStrictEqual(cdktfRendering(stack!));
+  });
+
+  /** The dev network stack and its VPC, for the token forms no stack uses yet. */
+  const devVpc = () => {
+    const [stack] = buildEnv(config("dev")).stacks;
+    return { stack: stack!, vpc: stack!.node.findAll().find((c): c is Vpc => c instanceof Vpc)! };
+  };
+
+  it("keeps a token object whole: its own resolve runs on it, as in cdktf", () => {
+    const { stack, vpc } = devVpc();
+    const token = { creationStack: [], extra: undefined, resolve(this: object) { return Object.prototype.hasOwnProperty.call(this, "extra") ? "the token itself" : "a copy"; } };
+    vpc.addOverride("test_value", { a: token });
+    const json = stack.toTerraform();
+    expect(json.resource.aws_vpc.vpc_vpc.test_value).toEqual({ a: "the token itself" });
+    expect(json).toStrictEqual(cdktfRendering(stack));
+  });
+
+  it("leaves an object with a token among its keys to the resolver, which refuses what cdktf refuses", () => {
+    const { stack, vpc } = devVpc();
+    vpc.tags = { ...Token.asStringMap(Lazy.anyValue({ produce: () => ({ x: "y" }) })), extra: undefined as unknown as string };
+    const refused = (() => {
+      try {
+        cdktfRendering(stack);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error("cdktf rendered a map token with another key");
+    })();
+    expect(() => stack.toTerraform()).toThrow(refused);
+  });
+
+  it("resolves what a token's post-processor returns (a token too), as cdktf's second pass does", () => {
+    const { stack, vpc } = devVpc();
+    const inner = Lazy.stringValue({ produce: () => "inner" });
+    vpc.addOverride("test_value", {
+      creationStack: [],
+      resolve(context: IResolveContext) {
+        context.registerPostProcessor({ postProcess: (x: unknown) => `${x}-${inner}` });
+        return "outer";
+      },
+    });
+    const json = stack.toTerraform();
+    expect(json.resource.aws_vpc.vpc_vpc.test_value).toBe("outer-inner");
+    expect(json).toStrictEqual(cdktfRendering(stack));
   });
 });
 

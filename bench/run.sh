@@ -39,7 +39,7 @@ speed_before=$(host_speed)
 
 # Fresh: every cache of scripts/register.js and of the settings parse empty, as on a fresh checkout
 # (the TypeScript is transpiled and V8 compiles every module from source). Shown, no target.
-rm -rf node_modules/.cache/accessweaver-ts node_modules/.cache/accessweaver-v8 node_modules/.cache/accessweaver-settings
+rm -rf node_modules/.cache/accessweaver-ts node_modules/.cache/accessweaver-v8 node_modules/.cache/accessweaver-resolve node_modules/.cache/accessweaver-settings
 read -r fresh_s fresh_mb < <(runs=1 measure make-synth-fresh make synth OUTDIR="$tmp/direct.out")
 # Cold: the settings files not yet parsed (their parse is cached in node_modules/.cache by content),
 # the code caches filled by the run above: what a settings change costs.

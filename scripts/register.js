@@ -62,9 +62,16 @@ const compile = Module.prototype._compile;
 // Installed packages change only through npm, which rewrites their files: their path, size and
 // modification time stand for their content (hashing 12 MB of it at every start costs more than the
 // rest of the lookup). The project's own files are keyed by content.
-const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+const INSTALLED = (() => {
+  const dir = path.join(__dirname, "..", "node_modules");
+  try {
+    return fs.realpathSync(dir) + path.sep; // modules are known by their real path
+  } catch {
+    return dir + path.sep;
+  }
+})();
 function sourceStamp(filename, content) {
-  if (!filename.includes(NODE_MODULES)) return content;
+  if (!filename.startsWith(INSTALLED)) return content;
   try {
     const s = fs.statSync(filename);
     return `${s.size}\0${s.mtimeMs}`;
@@ -114,16 +121,18 @@ process.once("exit", () => {
  * Where `require` calls lead: a synth makes about 700 lookups, each a few file-system probes (together
  * about 5 % of `make synth`). Those made from installed packages, and those of a package name from
  * anywhere, depend only on the installed tree, which npm records in node_modules/.package-lock.json at
- * every `npm ci` or install: the answers are kept in node_modules/.cache/accessweaver-resolve, in a file
- * named after that record's size and modification time, the Node version and NODE_PATH. A relative
- * request from the project's own files is always looked up (adding a file may change its answer).
- * node_modules edited by hand (not through npm) needs that folder deleted.
+ * every `npm ci` or install, and on how node was started: the answers are kept in
+ * node_modules/.cache/accessweaver-resolve, in a file named after that record's size and modification
+ * time, the Node version and architecture, node's options (`--conditions`, `--preserve-symlinks`, ...)
+ * and NODE_PATH. A relative request or a `#` import from the project's own files is always looked up
+ * (adding a file or an import may change its answer). node_modules edited by hand (not through npm)
+ * needs that folder deleted.
  */
 const RESOLVE_CACHE_FILE = (() => {
   try {
-    const tree = fs.statSync(path.join(__dirname, "..", "node_modules", ".package-lock.json"));
-    const stamp = [tree.size, tree.mtimeMs, process.version, process.arch, process.env.NODE_PATH ?? ""].join("\0");
-    return path.join(__dirname, "..", "node_modules", ".cache", "accessweaver-resolve", `${crypto.createHash("sha1").update(stamp).digest("hex")}.json`);
+    const tree = fs.statSync(path.join(INSTALLED, ".package-lock.json"));
+    const stamp = JSON.stringify(["v1", tree.size, tree.mtimeMs, process.version, process.arch, process.execArgv, process.env.NODE_OPTIONS ?? "", process.env.NODE_PATH ?? ""]);
+    return path.join(INSTALLED, ".cache", "accessweaver-resolve", `${crypto.createHash("sha1").update(stamp).digest("hex")}.json`);
   } catch {
     return undefined; // no record of the installed tree: look everything up
   }
@@ -131,7 +140,8 @@ const RESOLVE_CACHE_FILE = (() => {
 let resolved = {};
 let resolvedAdded = false;
 try {
-  if (RESOLVE_CACHE_FILE) resolved = JSON.parse(fs.readFileSync(RESOLVE_CACHE_FILE, "utf8"));
+  const read = RESOLVE_CACHE_FILE && JSON.parse(fs.readFileSync(RESOLVE_CACHE_FILE, "utf8"));
+  if (read && typeof read === "object" && !Array.isArray(read)) resolved = read;
 } catch {
   // not cached yet
 }
@@ -144,12 +154,12 @@ Module._resolveFilename = function resolveWithCache(request, parent, isMain, opt
     parent &&
     typeof parent.filename === "string" &&
     !Module.isBuiltin(request) &&
-    (parent.filename.includes(NODE_MODULES) || !/^[./\\]/.test(request));
+    (parent.filename.startsWith(INSTALLED) || !/^[./\\#]/.test(request));
   if (!cacheable) return resolveFilename.call(this, request, parent, isMain, options);
   const key = `${path.dirname(parent.filename)}\0${request}`;
   if (Object.hasOwn(resolved, key)) return resolved[key];
   const filename = resolveFilename.call(this, request, parent, isMain, options);
-  if (filename.includes(NODE_MODULES)) {
+  if (filename.startsWith(INSTALLED)) {
     resolved[key] = filename;
     resolvedAdded = true;
   }
