@@ -96,16 +96,49 @@ describe("rendering (renderStack)", () => {
     expect(json).toStrictEqual(cdktfRendering(stack));
   });
 
-  it("leaves an object with a token among its keys to the resolver, which refuses what cdktf refuses", () => {
+  it("resolves the token forms a value can take as cdktf does: numbers, lists, number lists, tokens in text and arrays, text that looks like a number token", () => {
     const { stack, vpc } = devVpc();
-    vpc.tags = { ...Token.asStringMap(Lazy.anyValue({ produce: () => ({ x: "y" }) })), extra: undefined as unknown as string };
+    const seven = Token.asNumber(Lazy.numberValue({ produce: () => 7 }));
+    vpc.addOverride("test_value", {
+      numberLike: "1e5 and 2.5e-3",
+      number: seven,
+      inText: `port-${Token.asString(seven)}-${Lazy.stringValue({ produce: () => "x" })}`,
+      numberInText: `port ${seven}`,
+      list: Token.asList(Lazy.listValue({ produce: () => ["a", "b"] })),
+      numberList: Token.asNumberList(Lazy.anyValue({ produce: () => [1, 2] })),
+      inArray: ["plain", Lazy.stringValue({ produce: () => "lazy" }), undefined, 3, seven],
+      nested: { deep: [{ reference: vpc.id, unset: undefined, flag: false, none: null }] },
+    });
+    const json = stack.toTerraform();
+    expect(json).toStrictEqual(cdktfRendering(stack));
+    expect(json.resource.aws_vpc.vpc_vpc.test_value).toEqual({
+      numberInText: "port 7",
+      numberLike: "1e5 and 2.5e-3",
+      number: 7,
+      inText: "port-7-x",
+      list: ["a", "b"],
+      numberList: [1, 2],
+      inArray: ["plain", "lazy", 3, 7],
+      nested: { deep: [{ reference: "${aws_vpc.vpc_vpc.id}", flag: false, none: null }] },
+    });
+  });
+
+  it.each([
+    ["a map token among other keys", (vpc: Vpc) => (vpc.tags = { ...Token.asStringMap(Lazy.anyValue({ produce: () => ({ x: "y" }) })), extra: undefined as unknown as string })],
+    ["a string map token's placeholder as a value", (vpc: Vpc) => vpc.addOverride("test_value", Token.STRING_MAP_TOKEN_VALUE)],
+    ["an any map token's placeholder as a value", (vpc: Vpc) => vpc.addOverride("test_value", [Token.ANY_MAP_TOKEN_VALUE])],
+    ["a number map token's placeholder as a value", (vpc: Vpc) => vpc.addOverride("test_value", { n: Token.NUMBER_MAP_TOKEN_VALUE })],
+    ["a list token in a text", (vpc: Vpc) => vpc.addOverride("test_value", `list: ${Token.asList(Lazy.listValue({ produce: () => ["a"] }))[0]}`)],
+  ])("leaves %s to the resolver, which refuses it as cdktf does", (_, change) => {
+    const { stack, vpc } = devVpc();
+    change(vpc);
     const refused = (() => {
       try {
         cdktfRendering(stack);
       } catch (e) {
         return (e as Error).message;
       }
-      throw new Error("cdktf rendered a map token with another key");
+      throw new Error("cdktf rendered it");
     })();
     expect(() => stack.toTerraform()).toThrow(refused);
   });
