@@ -98,17 +98,27 @@ describe("scripts/register.js: where requires lead", () => {
     expect(run(root).stdout).toBe("part.js local.js dep-a\n");
     expect(cached(nm)).toEqual({ [`${root}\0pkg`]: path.join(nm, "pkg/index.js"), [`${path.join(nm, "pkg")}\0./part`]: path.join(nm, "pkg/part.js") });
 
-    // A new version of pkg moves part.js to part/index.js.
+    // pkg's export now points at main2.js.
+    fs.writeFileSync(path.join(nm, "pkg/main2.js"), 'module.exports = "main2.js";\n');
+    fs.writeFileSync(path.join(nm, "pkg/package.json"), JSON.stringify({ name: "pkg", exports: { ".": "./main2.js" } }));
+    // Changed by hand, npm's record unchanged: the cached answer is used (hence: delete the cache then).
+    expect(run(root).stdout).toBe("part.js local.js dep-a\n");
+    // Installed through npm, which rewrites node_modules/.package-lock.json: looked up again.
+    fs.writeFileSync(path.join(nm, ".package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "node_modules/pkg": { version: "2.0.0" } } }));
+    expect(run(root).stdout).toBe("main2.js local.js dep-a\n");
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("looks an answer up again when its file is gone, even with npm's record unchanged", () => {
+    const { root, nm } = project();
+    expect(run(root).stdout).toBe("part.js local.js dep-a\n");
     fs.rmSync(path.join(nm, "pkg/part.js"));
     fs.mkdirSync(path.join(nm, "pkg/part"));
     fs.writeFileSync(path.join(nm, "pkg/part/index.js"), 'module.exports = "part/index.js";\n');
-    // Changed by hand, npm's record unchanged: the cached answer is used (hence: delete the cache then).
-    const stale = run(root);
-    expect(stale.status).not.toBe(0);
-    expect(stale.stderr).toContain(path.join(nm, "pkg/part.js"));
-    // Installed through npm, which rewrites node_modules/.package-lock.json: looked up again.
-    fs.writeFileSync(path.join(nm, ".package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "node_modules/pkg": { version: "2.0.0" } } }));
-    expect(run(root).stdout).toBe("part/index.js local.js dep-a\n");
+    const r = run(root);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("part/index.js local.js dep-a\n");
+    expect(cached(nm)[`${path.join(nm, "pkg")}\0./part`]).toBe(path.join(nm, "pkg/part/index.js"));
     fs.rmSync(root, { recursive: true, force: true });
   });
 

@@ -18,6 +18,20 @@ const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 
+/**
+ * Writes one cache file whole (a reader never sees half of it: written aside, then renamed). A read-only
+ * tree only loses the cache: errors are dropped.
+ */
+function writeCache(file, data) {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.${process.pid}`, data);
+    fs.renameSync(`${file}.${process.pid}`, file);
+  } catch {
+    // read-only or full: run without the cache
+  }
+}
+
 const CACHE = path.join(__dirname, "..", "node_modules", ".cache", "accessweaver-ts");
 const SUCRASE = require("sucrase/package.json").version;
 let transform;
@@ -33,13 +47,7 @@ function compiled(filename) {
   }
   transform ??= require("sucrase").transform;
   const out = transform(code, { transforms: ["imports", "typescript"], filePath: filename }).code;
-  try {
-    fs.mkdirSync(CACHE, { recursive: true });
-    fs.writeFileSync(`${cached}.${process.pid}`, out);
-    fs.renameSync(`${cached}.${process.pid}`, cached);
-  } catch {
-    // a read-only tree only loses the cache
-  }
+  writeCache(cached, out);
   return out;
 }
 
@@ -105,16 +113,7 @@ Module.prototype._compile = function compileWithCache(content, filename) {
 };
 
 process.once("exit", () => {
-  if (toWrite.length === 0) return;
-  try {
-    fs.mkdirSync(V8_CACHE, { recursive: true });
-    for (const [script, file] of toWrite) {
-      fs.writeFileSync(`${file}.${process.pid}`, script.createCachedData());
-      fs.renameSync(`${file}.${process.pid}`, file);
-    }
-  } catch {
-    // a read-only tree only loses the cache
-  }
+  for (const [script, file] of toWrite) writeCache(file, script.createCachedData());
 });
 
 /*
@@ -125,8 +124,8 @@ process.once("exit", () => {
  * node_modules/.cache/accessweaver-resolve, in a file named after that record's size and modification
  * time, the Node version and architecture, node's options (`--conditions`, `--preserve-symlinks`, ...)
  * and NODE_PATH. A relative request or a `#` import from the project's own files is always looked up
- * (adding a file or an import may change its answer). node_modules edited by hand (not through npm)
- * needs that folder deleted.
+ * (adding a file or an import may change its answer), and so is an answer whose file is gone. Any other
+ * change to node_modules by hand (not through npm) needs that folder deleted.
  */
 const RESOLVE_CACHE_FILE = (() => {
   try {
@@ -157,7 +156,8 @@ Module._resolveFilename = function resolveWithCache(request, parent, isMain, opt
     (parent.filename.startsWith(INSTALLED) || !/^[./\\#]/.test(request));
   if (!cacheable) return resolveFilename.call(this, request, parent, isMain, options);
   const key = `${path.dirname(parent.filename)}\0${request}`;
-  if (Object.hasOwn(resolved, key)) return resolved[key];
+  // A cached answer whose file is gone (a package moved a file) is looked up again.
+  if (Object.hasOwn(resolved, key) && fs.existsSync(resolved[key])) return resolved[key];
   const filename = resolveFilename.call(this, request, parent, isMain, options);
   if (filename.startsWith(INSTALLED)) {
     resolved[key] = filename;
@@ -166,14 +166,7 @@ Module._resolveFilename = function resolveWithCache(request, parent, isMain, opt
   return filename;
 };
 process.once("exit", () => {
-  if (!resolvedAdded) return;
-  try {
-    fs.mkdirSync(path.dirname(RESOLVE_CACHE_FILE), { recursive: true });
-    fs.writeFileSync(`${RESOLVE_CACHE_FILE}.${process.pid}`, JSON.stringify(resolved));
-    fs.renameSync(`${RESOLVE_CACHE_FILE}.${process.pid}`, RESOLVE_CACHE_FILE);
-  } catch {
-    // a read-only tree only loses the cache
-  }
+  if (resolvedAdded) writeCache(RESOLVE_CACHE_FILE, JSON.stringify(resolved));
 });
 
 /*
