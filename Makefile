@@ -48,7 +48,7 @@ REVIEW := $(TS_NODE) scripts/review.ts
 # exec: make's SIGTERM reaches the operator itself (env execs node), which stops Terraform safely before exiting.
 OPERATOR := exec $(TS_NODE) scripts/operator.ts
 
-.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart bench hcl audit review preflight
+.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles bench hcl audit review preflight
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -83,11 +83,11 @@ typecheck: node_modules/.package-lock.json ## Type-check the whole project (tsc 
 
 # Tests that start an outside toolchain stay out of the quick loop: the check harness's own tests run
 # Terraform (the Terraform stage of make test); the cdktf CLI test starts the CLI (make test runs it).
-TF_TESTS := __tests__/tf-check-terraform.test.ts
+TF_TESTS := __tests__/tf-check-terraform.test.ts __tests__/hcl-terraform.test.ts
 CLI_TESTS := __tests__/cdktf-cli.test.ts
 
 unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that starts neither Terraform nor the cdktf CLI (quick loop)
-	$(JEST) --testPathIgnorePatterns '$(TF_TESTS)' '$(CLI_TESTS)'
+	$(JEST) --testPathIgnorePatterns $(foreach t,$(TF_TESTS) $(CLI_TESTS),'$(t)')
 
 test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, the cdktf CLI check, then the Terraform checks when Terraform is present
 	@$(MAKE) typecheck
@@ -146,6 +146,9 @@ release: node_modules/.package-lock.json ## Release TAG to ENV (SERVICE= or all)
 restart: node_modules/.package-lock.json ## Replace the tasks of SERVICE in ENV without a change and wait until stable (CodeDeploy for the blue/green gateway)
 	@$(OPERATOR) restart "$$ENV" "$$PHASE"
 
+db-roles: node_modules/.package-lock.json ## Create or put back the services' database roles in ENV (IAM auth): runs the services phase's one-off psql task, waits, reports its exit code
+	@$(OPERATOR) db-roles "$$ENV" "$$PHASE"
+
 hcl: node_modules/.package-lock.json ## Synthesize ENV with each stack's HCL rendering beside its JSON (cdk.hcl)
 	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"
 
@@ -164,6 +167,7 @@ preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequis
 	@$(OPERATOR) check "$$ENV"
 	@$(MAKE) synth
 	@$(TS_NODE) scripts/preflight.ts "$$ENV"
+
 
 bench: node_modules/.package-lock.json ## Time synth (against cdktf synth) and the tests; writes bench/results.md
 	bench/run.sh

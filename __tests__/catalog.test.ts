@@ -1,7 +1,8 @@
 // The service catalog, and the sizing profiles that read it.
-import { CATALOG, APP_PORT, SERVICE_CATALOG } from "../src/config/services";
+import { CATALOG, APP_PORT, DATABASE_SERVICES, SERVICE_CATALOG } from "../src/config/services";
+import { roleNameProblem } from "../src/constructs/db-roles-sql";
 import { PROFILES } from "../src/config/profiles";
-import { ENVIRONMENTS, SECRET_KINDS, SERVICES } from "../src/naming";
+import { ENVIRONMENTS, SECRET_KINDS, SERVICES, names } from "../src/naming";
 import { config, resources, synthEnv } from "./support/config";
 
 /** Fargate's CPU / memory pairs (MiB) for Linux tasks. */
@@ -47,6 +48,18 @@ describe("the service catalog", () => {
     // The public gateway holds no database credentials; only it verifies tokens.
     expect(SERVICE_CATALOG["aw-api-gateway"].secrets).not.toContain("database");
     expect(CATALOG.filter((s) => s.secrets.includes("jwt")).map((s) => s.name)).toEqual(["aw-api-gateway"]);
+  });
+
+  it("gives each service that uses the database a PostgreSQL role of its own, one the role script accepts", () => {
+    // Exactly the services whose secrets include the database; the gateway has none.
+    expect(DATABASE_SERVICES.map((s) => s.name)).toEqual(CATALOG.filter((s) => s.secrets.includes("database")).map((s) => s.name));
+    expect(DATABASE_SERVICES.map((s) => s.name)).not.toContain("aw-api-gateway");
+    for (const env of ENVIRONMENTS) {
+      const roles = DATABASE_SERVICES.map((s) => names(env).databaseRole(s.name));
+      expect(new Set(roles).size).toBe(roles.length);
+      expect(roles.map(roleNameProblem)).toEqual(roles.map(() => undefined));
+    }
+    expect(names("prod").databaseRole("aw-pdp-service")).toBe("aw_pdp");
   });
 
   it("holds the guide's production sizes, which the prod profile uses as they are", () => {

@@ -19,6 +19,7 @@ import {
   rdsForceSsl,
   rdsLogExports,
   rdsManagedPassword,
+  rdsParameters,
   rdsPrivate,
   redisEncrypted,
   redisLogDelivery,
@@ -41,7 +42,13 @@ function stackWith(env: Env, add: (s: TerraformStack) => void): TerraformStack {
 const messages = (rule: Rule, s: TerraformStack) => evaluate(viewOf(s.node.id, s.toTerraform()), [rule]).map((v) => `${v.address}: ${v.message}`);
 
 /** A prod-grade instance with its parameter group and log groups; `over` breaks one setting. */
-function database(s: TerraformStack, over: Partial<DbInstanceConfig> = {}, params: { name: string; value: string }[] = [{ name: "rds.force_ssl", value: "1" }]): DbInstance {
+const GOOD_PARAMETERS = [
+  { name: "rds.force_ssl", value: "1" },
+  { name: "ssl_min_protocol_version", value: "TLSv1.2" },
+  { name: "log_parameter_max_length", value: "0" },
+  { name: "log_parameter_max_length_on_error", value: "0" },
+];
+function database(s: TerraformStack, over: Partial<DbInstanceConfig> = {}, params: { name: string; value: string }[] = GOOD_PARAMETERS): DbInstance {
   const group = new DbParameterGroup(s, "params", { name: "pg", family: "postgres15", parameter: params });
   const logs = ["postgresql", "upgrade"].map((log) => new CloudwatchLogGroup(s, `log-${log}`, { name: `/aws/rds/instance/db/${log}`, kmsKeyId: "arn:k", retentionInDays: 365 }));
   return new DbInstance(s, "db", {
@@ -134,6 +141,20 @@ describe("data guardrails reject bad resources", () => {
     expect(messages(rdsForceSsl, stackWith("prod", (st) => database(st, { parameterGroupName: "default.postgres15" })))).toEqual([
       "aws_db_instance.db: parameter_group_name is not a parameter group of this stack: the default group does not force SSL",
     ]);
+  });
+
+  it("rds-parameters: TLS below 1.2, bind values logged, or the parameters left to the engine's defaults", () => {
+    const bad = [
+      { name: "rds.force_ssl", value: "1" },
+      { name: "ssl_min_protocol_version", value: "TLSv1.1" },
+      { name: "log_parameter_max_length", value: "-1" },
+    ];
+    expect(messages(rdsParameters, stackWith("prod", (st) => database(st, {}, bad)))).toEqual([
+      'aws_db_instance.db: aws_db_parameter_group.params sets ssl_min_protocol_version to "TLSv1.1"; expected "TLSv1.2" or "TLSv1.3"',
+      'aws_db_instance.db: aws_db_parameter_group.params sets log_parameter_max_length to "-1"; expected "0"',
+      "aws_db_instance.db: aws_db_parameter_group.params sets log_parameter_max_length_on_error to nothing (the engine's default); expected \"0\"",
+    ]);
+    expect(messages(rdsParameters, stackWith("prod", (st) => database(st)))).toEqual([]);
   });
 
   it("rds-log-exports: an export without its log group, and one the instance does not wait for", () => {

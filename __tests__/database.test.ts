@@ -63,15 +63,21 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
     else expect(instance.performance_insights_kms_key_id).toBeUndefined();
   });
 
-  it("forces TLS and logs slow statements and connections (parameter group postgres15)", () => {
+  it("forces TLS 1.2+, logs slow statements and connections without bind values (parameter group postgres15, named for a replacement beside it)", () => {
     const group = resources(db, "aws_db_parameter_group")["rds_parameter-group"];
-    expect(group).toEqual(expect.objectContaining({ name: `accessweaver-${env}-postgres15`, family: "postgres15" }));
+    expect(group).toEqual(expect.objectContaining({ family: "postgres15", lifecycle: { create_before_destroy: true } }));
+    expect(group.name).toMatch(new RegExp(`^accessweaver-${env}-postgres15-[0-9a-f]{8}$`));
     expect(Object.fromEntries(group.parameter.map((p: { name: string; value: string }) => [p.name, p.value]))).toEqual({
       "rds.force_ssl": "1",
+      ssl_min_protocol_version: "TLSv1.2",
       log_min_duration_statement: "1000",
       log_connections: "1",
       log_disconnections: "1",
+      log_parameter_max_length: "0",
+      log_parameter_max_length_on_error: "0",
     });
+    // Not enrolled in paid Extended Support at the end of the version's standard support.
+    expect(instance.engine_lifecycle_support).toBe("open-source-rds-extended-support-disabled");
     expect(instance.parameter_group_name).toBe("${aws_db_parameter_group.rds_parameter-group.name}");
   });
 
@@ -120,7 +126,7 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
     expect(JSON.stringify(db)).not.toMatch(/"password"\s*:/);
   });
 
-  it("writes accessweaver/<env>/database: connection settings and the managed password's ARN, encrypted, recoverable", () => {
+  it("writes accessweaver/<env>/database: where to connect, no user and no password (the services log in as their own roles), encrypted, recoverable", () => {
     const secret = resources(db, "aws_secretsmanager_secret").secret_secret;
     expect(secret).toEqual(expect.objectContaining({ name: `accessweaver/${env}/database`, kms_key_id: KEY, recovery_window_in_days: want.protect ? 30 : 7 }));
     const doc = secretDocument(resources(db, "aws_secretsmanager_secret_version").secret_value.secret_string);
@@ -129,8 +135,6 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
       host: "aws_db_instance.rds_instance.address",
       port: "aws_db_instance.rds_instance.port",
       dbname: '"accessweaver"',
-      username: '"accessweaver_admin"',
-      master_user_secret_arn: "aws_db_instance.rds_instance.master_user_secret[0].secret_arn",
     });
   });
 
@@ -142,6 +146,9 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
       database_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.secret_secret.arn}", sensitive: false }),
       database_master_secret_arn: expect.objectContaining({ value: "${aws_db_instance.rds_instance.master_user_secret[0].secret_arn}", sensitive: false }),
       database_identifier: expect.objectContaining({ value: "${aws_db_instance.rds_instance.identifier}", sensitive: false }),
+      // The services' rds-db:connect ARNs name the instance by it; make db-roles logs in as the master user.
+      database_resource_id: expect.objectContaining({ value: "${aws_db_instance.rds_instance.resource_id}", sensitive: false }),
+      database_master_username: expect.objectContaining({ value: "${aws_db_instance.rds_instance.username}", sensitive: false }),
     });
     for (const o of allOutputs(byStack)) expect(o).not.toMatch(/random_password|auth_token|secret_string|password/);
   });

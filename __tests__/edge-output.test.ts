@@ -17,7 +17,7 @@ it("make output ENV=prod NAME=waf_web_acl_arn prints the web ACL's ARN raw, from
     fs.writeFileSync(path.join(root, "environments/prod/terraform.tfvars.example"), example);
     fs.writeFileSync(
       path.join(root, "environments/prod/terraform.tfvars"),
-      example.replace(/123456789012/g, "444455556666").replace("Z0123456789EXAMPLE", "Z04455667788ABCDEF").replace(/example\.com/g, "accessweaver.com").replace("CC-EXAMPLE", "CC-1042"),
+      example.replace(/123456789012/g, "444455556666").replace("Z0123456789EXAMPLE", "Z04455667788ABCDEF").replace(/example\.com/g, "accessweaver.com").replace("CC-EXAMPLE", "CC-1042").replace("integration/00000000000000000000000000000000/", "integration/a1b2c3d4e5f60718293a4b5c6d7e8f90/"),
     );
     const out = path.join(tempDir("aw-out-"), "cdktf.out");
     const stack = `${out}/stacks/accessweaver-prod-loadbalancer`;

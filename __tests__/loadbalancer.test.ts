@@ -33,6 +33,7 @@ const OUTPUTS = [
   "api_gateway_target_group_name",
   "waf_web_acl_arn",
   "route53_health_check_id",
+  "certificate_arn",
 ];
 
 describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
@@ -255,6 +256,7 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
       api_gateway_target_group_name: `\${aws_lb_target_group.${first}.name}`,
       waf_web_acl_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}",
       route53_health_check_id: "${aws_route53_health_check.dns_health-check.id}",
+      certificate_arn: "${aws_acm_certificate_validation.certificate_validation.certificate_arn}",
       ...(blueGreen
         ? {
             test_listener_arn: "${aws_lb_listener.alb_listener_test.arn}",

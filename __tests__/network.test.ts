@@ -326,10 +326,12 @@ describe("kms", () => {
       "AllowCloudTrailDescribeKey",
       "AllowCloudWatchAlarms",
       "AllowBudgets",
+      "AllowRdsEvents",
       "AllowEventBridgeRules",
       "AllowFargateEphemeralStorage",
       "AllowFargateEphemeralStorageGrants",
       "AllowUseThroughAwsServices",
+      "AllowSecretsThroughSecretsManager",
       "AllowGrantsForAwsResources",
     ]);
     expect(statement("EnableIamUserPermissions")).toMatchObject({ actions: ["kms:*"], principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${ACCOUNT}:root`] }] });
@@ -353,7 +355,8 @@ describe("kms", () => {
     expect(statement("AllowCloudTrailDescribeKey")).toMatchObject({ actions: ["kms:DescribeKey"], condition: [equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", trail)] });
     const publishers: [string, string, string][] = [
       ["AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-prod-*`],
-      ["AllowBudgets", "budgets.amazonaws.com", `arn:aws:budgets::${ACCOUNT}:budget/AccessWeaver-Production-Monthly`],
+      ["AllowBudgets", "budgets.amazonaws.com", `arn:aws:budgets::${ACCOUNT}:*`],
+      ["AllowRdsEvents", "events.rds.amazonaws.com", `arn:aws:rds:eu-west-1:${ACCOUNT}:db:accessweaver-prod-postgres`],
       ["AllowEventBridgeRules", "events.amazonaws.com", `arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-prod-*`],
     ];
     for (const [sid, service, source] of publishers) {
@@ -365,9 +368,19 @@ describe("kms", () => {
     }
     const throughServices = [
       equals("kms:CallerAccount", ACCOUNT),
-      equals("kms:ViaService", "rds.eu-west-1.amazonaws.com", "elasticache.eu-west-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"),
+      equals("kms:ViaService", "rds.eu-west-1.amazonaws.com", "elasticache.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"),
     ];
     expect(statement("AllowUseThroughAwsServices")).toMatchObject({ principals: ANYONE, condition: throughServices });
+    // Secrets Manager decrypts through this key for this environment's roles and RDS's own role only:
+    // anyone else who may read a secret also needs kms:Decrypt in their own IAM policy.
+    expect(statement("AllowSecretsThroughSecretsManager")).toMatchObject({
+      principals: ANYONE,
+      condition: [
+        equals("kms:CallerAccount", ACCOUNT),
+        equals("kms:ViaService", "secretsmanager.eu-west-1.amazonaws.com"),
+        arnLike("aws:PrincipalArn", `arn:aws:iam::${ACCOUNT}:role/accessweaver-prod-*`, `arn:aws:iam::${ACCOUNT}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`),
+      ],
+    });
     expect(statement("AllowUseThroughAwsServices").actions).not.toContain("kms:CreateGrant");
     expect(statement("AllowGrantsForAwsResources")).toMatchObject({
       actions: ["kms:CreateGrant", "kms:ListGrants"],

@@ -33,6 +33,7 @@ function expectedNames(env: EnvironmentName): string[] {
     "alb-5xx-rate",
     ...slots.map((s) => `aw-api-gateway-unhealthy-targets${s}`),
     "waf-blocked-requests",
+    "acm-certificate-expiry",
     ...SERVICES.flatMap((s) => [`${s}-cpu-utilization`, `${s}-memory-utilization`, `${s}-running-tasks-below-desired`]),
     "rds-free-storage",
     "rds-connections",
@@ -109,6 +110,8 @@ function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
     ),
     ...Object.fromEntries(slots.map((slot) => [`aw-api-gateway-unhealthy-targets${slot}`, row("AWS/ApplicationELB UnHealthyHostCount by LoadBalancer, TargetGroup", "Maximum", 60, 3, GT, 0, "notBreaching")])),
     "waf-blocked-requests": row("AWS/WAFV2 BlockedRequests by Region, Rule, WebACL", "Sum", 300, 1, GT, 1000, "notBreaching"),
+    // ACM publishes once a day; renewal starts 60 days before expiry, so 45 without renewal is a problem.
+    "acm-certificate-expiry": row("AWS/CertificateManager DaysToExpiry by CertificateArn", "Minimum", 86_400, 1, "LessThanThreshold", 45, "missing"),
     ...Object.fromEntries(
       SERVICES.flatMap((svc) => [
         [`${svc}-cpu-utilization`, row(ecs("CPUUtilization"), "Average", 60, 10, GT, 80, "notBreaching")],

@@ -1,13 +1,12 @@
 // The observability phase's alert topics on whole-environment synths: encrypted, publishable only by this
 // environment's alarms, budget and event rules over TLS, with the settings' subscribers; or the
 // operator's own topic; and the paging topic only where paging endpoints are set.
-import { ENVIRONMENTS, EnvironmentName } from "../src/naming";
+import { ENVIRONMENTS } from "../src/naming";
 import { HTTPS_CONFIRMATION_MINUTES } from "../src/constructs/alerts";
 import { config, policyStatements, resources, synthEnv } from "./support/config";
 
 const ACCOUNT = "111122223333";
 const KEY = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
-const TITLES: Record<EnvironmentName, string> = { dev: "Development", staging: "Staging", prod: "Production" };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const statements = (json: any, id: string): Record<string, any> => Object.fromEntries(json.data.aws_iam_policy_document[`${id}_policy-document`].statement.map((s: any) => [s.sid, s]));
 
@@ -27,13 +26,16 @@ describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
 
   it("lets only this environment's alarms, budget and event rules publish, and only over TLS", () => {
     const st = statements(json, "alerts");
-    expect(Object.keys(st)).toEqual(["AllowCloudWatchAlarms", "AllowBudgets", "AllowEventBridgeRules", "DenyPublishWithoutTls"]);
-    const expected: [string, string, string][] = [
-      ["AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-${env}-*`],
-      ["AllowBudgets", "budgets.amazonaws.com", `arn:aws:budgets::${ACCOUNT}:budget/AccessWeaver-${TITLES[env]}-Monthly`],
-      ["AllowEventBridgeRules", "events.amazonaws.com", `arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-${env}-*`],
+    expect(Object.keys(st)).toEqual(["AllowCloudWatchAlarms", "AllowBudgets", "AllowRdsEvents", "AllowEventBridgeRules", "DenyPublishWithoutTls"]);
+    const expected: [string, string, string[]][] = [
+      ["AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", [`arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-${env}-*`]],
+      // The Budgets guide's source: any budget of this account (both of this environment's among them).
+      ["AllowBudgets", "budgets.amazonaws.com", [`arn:aws:budgets::${ACCOUNT}:*`]],
+      // The RDS guide's source is the instance; the subscription's own ARN is accepted too.
+      ["AllowRdsEvents", "events.rds.amazonaws.com", [`arn:aws:rds:eu-west-1:${ACCOUNT}:db:accessweaver-${env}-postgres`, `arn:aws:rds:eu-west-1:${ACCOUNT}:es:accessweaver-${env}-postgres-events`]],
+      ["AllowEventBridgeRules", "events.amazonaws.com", [`arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-${env}-*`]],
     ];
-    for (const [sid, service, source] of expected) {
+    for (const [sid, service, sources] of expected) {
       expect(st[sid]).toEqual({
         sid,
         effect: "Allow",
@@ -42,7 +44,7 @@ describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
         principals: [{ type: "Service", identifiers: [service] }],
         condition: [
           { test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] },
-          { test: "ArnLike", variable: "aws:SourceArn", values: [source] },
+          { test: "ArnLike", variable: "aws:SourceArn", values: sources },
         ],
       });
     }
@@ -90,7 +92,7 @@ describe("alert topic settings", () => {
       }),
     );
     // Budgets' and EventBridge's KMS calls carry no source keys: their statements have no condition (the topic policy scopes them).
-    for (const [sid, service] of [["AllowBudgets", "budgets.amazonaws.com"], ["AllowEventBridgeRules", "events.amazonaws.com"]] as const) {
+    for (const [sid, service] of [["AllowBudgets", "budgets.amazonaws.com"], ["AllowRdsEvents", "events.rds.amazonaws.com"], ["AllowEventBridgeRules", "events.amazonaws.com"]] as const) {
       expect(key[sid]).toEqual(expect.objectContaining({ actions: ["kms:GenerateDataKey*", "kms:Decrypt"], principals: [{ type: "Service", identifiers: [service] }] }));
       expect(key[sid].condition).toBeUndefined();
     }
@@ -101,7 +103,7 @@ describe("alert topic settings", () => {
     expect(resources(json, "aws_sns_topic")["alerts-critical_topic"]).toEqual(expect.objectContaining({ name: "accessweaver-prod-alerts-critical", kms_master_key_id: KEY }));
     const subs = Object.values(resources(json, "aws_sns_topic_subscription")).filter((s) => s.topic_arn === "${aws_sns_topic.alerts-critical_topic.arn}");
     expect(subs).toEqual([expect.objectContaining({ protocol: "https", endpoint: "https://events.pagerduty.com/integration/abc/enqueue" })]);
-    expect(Object.keys(statements(json, "alerts-critical"))).toEqual(["AllowCloudWatchAlarms", "AllowBudgets", "AllowEventBridgeRules", "DenyPublishWithoutTls"]);
+    expect(Object.keys(statements(json, "alerts-critical"))).toEqual(["AllowCloudWatchAlarms", "AllowBudgets", "AllowRdsEvents", "AllowEventBridgeRules", "DenyPublishWithoutTls"]);
     expect(json.output.critical_topic_arn.value).toBe("${aws_sns_topic.alerts-critical_topic.arn}");
   });
 

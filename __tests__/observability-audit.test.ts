@@ -187,7 +187,16 @@ describe.each(ENVIRONMENTS)("%s: budget and deployment rules", (env) => {
   const limit = { dev: "300", staging: "1000", prod: "3000" }[env];
 
   it(`budgets ${limit} USD a month of this environment's tagged costs, and warns the alerts topic at 80 % forecast and 100 % actual`, () => {
+    const notification = [
+      { comparison_operator: "GREATER_THAN", threshold: 80, threshold_type: "PERCENTAGE", notification_type: "FORECASTED", subscriber_sns_topic_arns: [TOPIC] },
+      { comparison_operator: "GREATER_THAN", threshold: 100, threshold_type: "PERCENTAGE", notification_type: "ACTUAL", subscriber_sns_topic_arns: [TOPIC] },
+    ];
+    // Beside it, the whole account's spend (untagged costs count only there), with the same limit by default.
+    const account = resources(json, "aws_budgets_budget")["account-budget_budget"];
+    expect(account).toEqual(expect.objectContaining({ name: `AccessWeaver-${TITLES[env]}-Account-Monthly`, account_id: ACCOUNT, budget_type: "COST", time_unit: "MONTHLY", limit_amount: limit, notification }));
+    expect(account.cost_filter).toBeUndefined();
     expect(resources(json, "aws_budgets_budget")).toEqual({
+      "account-budget_budget": account,
       budget_budget: expect.objectContaining({
         name: `AccessWeaver-${TITLES[env]}-Monthly`,
         account_id: ACCOUNT,

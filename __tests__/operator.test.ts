@@ -1,6 +1,11 @@
 import * as fs from "fs";
 import * as path from "path";
-import { countChanges } from "../scripts/operator";
+import { Dependencies, countChanges } from "../scripts/operator";
+import { codeDeployed } from "../scripts/operator/workflow";
+import { loadEnvironment } from "../src/config/load";
+import { SynthOptions, synthesize } from "../src/synth";
+import { fakeSynth } from "./fixtures/multi-phase";
+import { ROOT } from "./support/config";
 import { noColor } from "../scripts/operator/process";
 import { REGISTERED_PHASES } from "../src/stacks/registry";
 import { PHASES } from "../src/naming";
@@ -188,6 +193,95 @@ describe("apply", () => {
     expect(auto.stdout).not.toContain('Type "prod"');
     expect(auto.log).toEqual([apply("prod", "network")]);
   });
+});
+
+describe("apply of a blue/green service's new task definition", () => {
+  const GATEWAY_TD = "aws_ecs_task_definition.aw-api-gateway_task-definition";
+  /** The fixture's stacks, whose services stack holds a CODE_DEPLOY gateway (prod) as the real one does. */
+  const blueGreen: Dependencies = {
+    synthesize: async (o: SynthOptions) => {
+      const stacks = await fakeSynth(o);
+      const file = path.join(o.outdir, "stacks", `accessweaver-${o.envSelection}-services`, "cdk.tf.json");
+      const config = JSON.parse(fs.readFileSync(file, "utf8"));
+      const controller = config.resource.aws_codedeploy_deployment_group ? "CODE_DEPLOY" : "ECS";
+      config.resource.aws_ecs_service = {
+        "aw-api-gateway_service": { name: `accessweaver-${o.envSelection}-aw-api-gateway`, task_definition: `\${${GATEWAY_TD}.arn}`, deployment_controller: { type: controller } },
+        "aw-pdp-service_service": { name: `accessweaver-${o.envSelection}-aw-pdp-service`, task_definition: "${aws_ecs_task_definition.aw-pdp-service_task-definition.arn}", deployment_controller: { type: "ECS" } },
+      };
+      config.resource.aws_ecs_task_definition = {
+        "aw-api-gateway_task-definition": { container_definitions: JSON.stringify([{ name: "aw-api-gateway", image: "444455556666.dkr.ecr.eu-west-1.amazonaws.com/aw-api-gateway:1.4.2" }]) },
+      };
+      fs.writeFileSync(file, JSON.stringify(config));
+      return stacks;
+    },
+  };
+  /** The services plan's `terraform show -json`: these addresses and actions. */
+  const servicesPlan = (env: string, changes: Record<string, string[]>) => {
+    fs.mkdirSync(path.join(h.s.stateDir, "terraform", "plans"), { recursive: true });
+    const resource_changes = Object.entries(changes).map(([address, actions]) => ({ address, type: address.split(".")[0], change: { actions } }));
+    fs.writeFileSync(path.join(h.s.stateDir, "terraform", "plans", `accessweaver-${env}-services.json`), JSON.stringify({ resource_changes }));
+  };
+  const ENV = { FAKE_SERVICES: "1", AUTO_APPROVE: "1" };
+  const NOTICE = "this apply registered a new task definition for accessweaver-prod-aw-api-gateway";
+
+  it("says, after the apply, that make release must deploy the gateway's new task definition, read from the saved plan (prod)", async () => {
+    servicesPlan("prod", { [GATEWAY_TD]: ["delete", "create"], "aws_ecs_service.aw-api-gateway_service": ["update"] });
+    expect((await multi(["plan", "prod", "services"], ENV, blueGreen)).status).toBe(0);
+    const r = await multi(["apply", "prod", "services"], ENV, blueGreen);
+    expect(r.status).toBe(0);
+    // Read from the saved plan before it is applied.
+    const show = r.log.indexOf(tf("prod", "services", "show", "-json", planFile("prod", "services")));
+    expect(show).toBeGreaterThanOrEqual(0);
+    expect(show).toBeLessThan(r.log.indexOf(tf("prod", "services", "apply", "-no-color", "-input=false", planFile("prod", "services"))));
+    const after = r.stdout.slice(r.stdout.indexOf("Applied accessweaver-prod-services."));
+    expect(after).toContain(
+      `!!! accessweaver-prod-services: ${NOTICE} (${GATEWAY_TD}, image tag 1.4.2), but that service is released by CodeDeploy (blue/green): its task_definition is in ignore_changes, so it still runs the previous revision, and nothing deploys the new one by itself.`,
+    );
+    expect(after).toContain("!!! Deploy it: make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway");
+  });
+
+  it("says nothing when the plan leaves the gateway's task definition alone, or only changes a rolling service's", async () => {
+    servicesPlan("prod", { "aws_ecs_task_definition.aw-pdp-service_task-definition": ["create", "delete"], [GATEWAY_TD]: ["update"] });
+    await multi(["plan", "prod", "services"], ENV, blueGreen);
+    const r = await multi(["apply", "prod", "services"], ENV, blueGreen);
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain("make release");
+  });
+
+  it("says nothing where the gateway is rolling (dev: ECS deploys the new revision itself) and reads no plan for it", async () => {
+    servicesPlan("dev", { [GATEWAY_TD]: ["delete", "create"] });
+    await multi(["plan", "dev", "services"], ENV, blueGreen);
+    const r = await multi(["apply", "dev", "services"], ENV, blueGreen);
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain("make release");
+    expect(r.log.filter((l) => l.includes(" show -json "))).toEqual([]);
+  });
+
+  it("says nothing when the apply fails", async () => {
+    servicesPlan("prod", { [GATEWAY_TD]: ["delete", "create"] });
+    await multi(["plan", "prod", "services"], ENV, blueGreen);
+    const r = await multi(["apply", "prod", "services"], { ...ENV, STANDIN_TERRAFORM_FAIL_ON: "apply" }, blueGreen);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(NOTICE);
+  });
+
+  it("finds the CODE_DEPLOY gateway, its task definition and its tag in the real synthesized services stacks (staging, prod), and none in dev", async () => {
+    const outdir = path.join(h.out, "real");
+    await synthesize({ outdir, envSelection: "dev,staging,prod", rootDir: ROOT, notice: () => undefined });
+    for (const env of ["dev", "staging", "prod"] as const) {
+      const name = `accessweaver-${env}-services`;
+      const stack = { name, phase: "services" as const, dir: path.join(outdir, "stacks", name), plan: "" };
+      const config = JSON.parse(fs.readFileSync(path.join(stack.dir, "cdk.tf.json"), "utf8"));
+      const found = codeDeployed(stack);
+      if (env === "dev") {
+        expect({ env, found }).toEqual({ env, found: [] });
+        continue;
+      }
+      const settings = (await loadEnvironment(env, { rootDir: ROOT, notice: () => undefined })).settings;
+      expect({ env, found }).toEqual({ env, found: [{ service: "aw-api-gateway", serviceName: `accessweaver-${env}-aw-api-gateway`, taskDefinition: GATEWAY_TD, tag: settings.imageTags["aw-api-gateway"] }] });
+      expect(Object.keys(config.resource.aws_ecs_task_definition)).toContain(GATEWAY_TD.split(".")[1]);
+    }
+  }, 60_000);
 });
 
 describe("deploy, output", () => {

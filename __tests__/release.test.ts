@@ -114,7 +114,7 @@ describe("make release", () => {
     const revision = JSON.parse(create!.replace(/^.* --revision '(\{.*\})' --output json.*$/, "$1"));
     expect(revision.revisionType).toBe("AppSpecContent");
     expect(revision.appSpecContent.content).toBe(
-      `{"version":0.0,"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"${TASK_DEF}","LoadBalancerInfo":{"ContainerName":"aw-api-gateway","ContainerPort":8080}}}}]}`,
+      `{"version":0.0,"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"${TASK_DEF}","LoadBalancerInfo":{"ContainerName":"aw-api-gateway","ContainerPort":8080},"CapacityProviderStrategy":[{"Base":0,"CapacityProvider":"FARGATE","Weight":1}]}}}]}`,
     );
     expect([wait, get]).toEqual([`aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`, `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`]);
     // Only the services phase is planned and applied, and CodeDeploy starts after the apply.
@@ -175,11 +175,41 @@ describe("make release", () => {
 
   it("fails, naming the deployment and its state, when CodeDeploy does not succeed", async () => {
     codeDeployAnswers("Stopped", 255);
+    answer("ecs describe-services", `${td("prod", "aw-api-gateway", 6)}\n`);
     gatewayTaskDefinition();
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(2);
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Stopped");
     expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped: the deployment group rolls back to the blue tasks");
+    // What runs is asked of ECS once CodeDeploy has answered.
+    expect(awsCalls(r.log).slice(-1)).toEqual([`aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-api-gateway --query 'services[0].taskDefinition' --output text --region ${REGION}`]);
+  });
+
+  it("after a failed CodeDeploy deployment, says the settings and the state hold the new tag while blue runs the old one, what the next plan does, and what to run", async () => {
+    codeDeployAnswers("Failed", 255);
+    answer("ecs describe-services", `${td("prod", "aw-api-gateway", 6)}\n`);
+    gatewayTaskDefinition();
+    const previous = (await loadEnvironment("prod", { rootDir: h.root, notice: () => undefined })).settings.imageTags["aw-api-gateway"];
+    expect(previous).not.toBe("1.4.2");
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `Where the gateway stands: environments/prod/terraform.tfvars already records 1.4.2 for aw-api-gateway (written after the apply) and Terraform's state holds its 1.4.2 task definition (${TASK_DEF}), but accessweaver-prod-aw-api-gateway runs its blue tasks: ${td("prod", "aw-api-gateway", 6)}.`,
+    );
+    expect(r.stderr).toContain("The next make plan ENV=prod PHASE=services is quiet about it (the service's task_definition is in ignore_changes: CodeDeploy, not Terraform, deploys it), so the gateway stays on the earlier revision until a make release deploys one.");
+    expect(r.stderr).toContain(
+      `Next: fix the image and release a fixed tag: make release ENV=prod TAG=<fixed tag> SERVICE=aw-api-gateway; or go back to the tag the settings held before this release, so that they say what runs: make release ENV=prod TAG=${previous} SERVICE=aw-api-gateway. (make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway retries the same deployment.)`,
+    );
+  });
+
+  it("after a failed CodeDeploy deployment, still says what to run when ECS cannot be asked what runs", async () => {
+    codeDeployAnswers("Failed", 255);
+    answer("ecs describe-services", "An error occurred (AccessDeniedException)", 254);
+    gatewayTaskDefinition();
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("but accessweaver-prod-aw-api-gateway runs its blue tasks: the task definition it ran before this release.");
+    expect(r.stderr).toContain("Next: fix the image and release a fixed tag: make release ENV=prod TAG=<fixed tag> SERVICE=aw-api-gateway;");
   });
 
   it("fails when the circuit breaker rolled a released service back, naming it, what ECS reports, what the settings and the next plan hold, and what to do", async () => {
@@ -326,9 +356,13 @@ describe("make release records the tag in the settings", () => {
   it("when CodeDeploy fails too, reports both: the deployment's end and the tag the settings did not record", async () => {
     codeDeployAnswers("Stopped", 255);
     gatewayTaskDefinition();
+    answer("ecs describe-services", `${td("prod", "aw-api-gateway", 6)}\n`);
     const r = await releaseGatewayWhileSettingsChange();
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped");
+    // The settings were not updated: they hold the earlier tag, and the next plan registers a revision of it.
+    expect(r.stderr).toMatch(/Where the gateway stands: Terraform's state holds its 1\.4\.2 task definition \(.*\), environments\/prod\/terraform\.tfvars still holds \S+ \(not updated, below\), and accessweaver-prod-aw-api-gateway runs its blue tasks: .*:6\./);
+    expect(r.stderr).toContain("The next make plan ENV=prod PHASE=services registers a new");
     expect(r.stderr).toContain('environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
   });
 

@@ -1,8 +1,8 @@
 // The services phase on the JSON of whole-environment synths: cluster, the five catalog services (task
 // definitions, services, roles, log groups), Cloud Map, autoscaling, and the handles it publishes.
-import { CATALOG, SERVICE_CATALOG } from "../src/config/services";
+import { CATALOG, DATABASE_SERVICES, SERVICE_CATALOG } from "../src/config/services";
 import { PROFILES } from "../src/config/profiles";
-import { ENVIRONMENTS, EnvironmentName, SERVICES, ServiceName } from "../src/naming";
+import { ENVIRONMENTS, EnvironmentName, SERVICES, ServiceName, names } from "../src/naming";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { evaluate, viewOf } from "../src/policy/guardrails";
 import { StackJson, config, resources, synthEnv } from "./support/config";
@@ -17,6 +17,7 @@ const container = (json: StackJson, s: ServiceName): any => JSON.parse(resources
 const policyOf = (json: StackJson, s: ServiceName): any[] => json.data.aws_iam_policy_document[`${s}_execution-role_permissions`].statement;
 const DB = "${data.terraform_remote_state.database.outputs.database_secret_arn}";
 const MASTER = "${data.terraform_remote_state.database.outputs.database_master_secret_arn}";
+const RESOURCE_ID = "${data.terraform_remote_state.database.outputs.database_resource_id}";
 const REDIS = "${data.terraform_remote_state.cache.outputs.redis_secret_arn}";
 const JWT = "${data.terraform_remote_state.cache.outputs.jwt_secret_arn}";
 
@@ -64,21 +65,57 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(c.mountPoints).toEqual([{ sourceVolume: "scratch", containerPath: "/tmp", readOnly: false }]);
     expect(c.linuxParameters.capabilities).toEqual({ add: [], drop: ["ALL"] });
     expect(c.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": `/ecs/accessweaver-${env}/${s}`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } });
-    expect(c.environment.map((e: { name: string }) => e.name).sort()).toEqual(["AW_SERVICES_DOMAIN", "JAVA_TOOL_OPTIONS", "SERVER_PORT", "SPRING_PROFILES_ACTIVE"]);
+    // A database service also learns its role and how it logs in (IAM); neither is a secret.
+    const usesDatabase = SERVICE_CATALOG[s].secrets.includes("database");
+    expect(c.environment.map((e: { name: string }) => e.name).sort()).toEqual(
+      ["AW_SERVICES_DOMAIN", "JAVA_TOOL_OPTIONS", "SERVER_PORT", "SPRING_PROFILES_ACTIVE", ...(usesDatabase ? ["DATABASE_AUTH", "DATABASE_USER"] : [])].sort(),
+    );
+    const value = (name: string) => c.environment.find((e: { name: string }) => e.name === name)?.value;
+    expect([value("DATABASE_USER"), value("DATABASE_AUTH")]).toEqual(usesDatabase ? [names(env).databaseRole(s), "iam"] : [undefined, undefined]);
   });
 
   it.each(SERVICES)("%s: receives exactly the secrets the catalog lists", (s) => {
     const kinds = SERVICE_CATALOG[s].secrets;
+    // No password: the database services log in with IAM tokens as their own roles.
     const byKind = {
-      database: [{ name: "DATABASE_CONNECTION", valueFrom: DB }, { name: "DATABASE_PASSWORD", valueFrom: `${MASTER}:password::` }],
+      database: [{ name: "DATABASE_CONNECTION", valueFrom: DB }],
       redis: [{ name: "REDIS_CONNECTION", valueFrom: REDIS }],
       jwt: [{ name: "JWT_SIGNING", valueFrom: JWT }],
     };
     const expected = kinds.flatMap((k) => byKind[k]);
     expect(container(json, s).secrets).toEqual(expected);
-    const arns = [...new Set(expected.map((e) => e.valueFrom.replace(/:password::$/, "")))];
+    const arns = [...new Set(expected.map((e) => e.valueFrom))];
     const read = policyOf(json, s).find((st) => st.sid === "ReadOwnSecrets");
     expect(read).toEqual(expect.objectContaining({ actions: ["secretsmanager:GetSecretValue"], resources: arns }));
+  });
+
+  it("gives no service the master password: no container injects the master secret and no execution role reads it", () => {
+    for (const s of SERVICES) {
+      expect([s, JSON.stringify(container(json, s))]).toEqual([s, expect.not.stringContaining(MASTER)]);
+      expect([s, JSON.stringify(policyOf(json, s))]).toEqual([s, expect.not.stringContaining(MASTER)]);
+    }
+    // Only the db-roles task reads it.
+    const readers = Object.entries(json.data.aws_iam_policy_document as Record<string, unknown>).filter(([, doc]) => JSON.stringify(doc).includes(MASTER)).map(([id]) => id);
+    expect(readers).toEqual(["db-roles_execution-role_permissions"]);
+  });
+
+  it.each(SERVICES)("%s: its task role may connect to PostgreSQL as its own role on this instance, and nothing else (none for a service without the database)", (s) => {
+    const taskPolicies = Object.entries(resources(json, "aws_iam_role_policy")).filter(([, p]) => p.role === `\${aws_iam_role.${s}_task-role.id}`);
+    if (!SERVICE_CATALOG[s].secrets.includes("database")) {
+      expect(taskPolicies).toEqual([]);
+      return;
+    }
+    expect(taskPolicies.map(([id]) => id)).toEqual([`${s}_task-role-policy`]);
+    expect(taskPolicies[0]![1].policy).toBe(`\${data.aws_iam_policy_document.${s}_task-permissions.json}`);
+    const role = names(env).databaseRole(s);
+    expect(json.data.aws_iam_policy_document[`${s}_task-permissions`].statement).toEqual([
+      { sid: "ConnectAsOwnDatabaseRole", effect: "Allow", actions: ["rds-db:connect"], resources: [`arn:aws:rds-db:eu-west-1:111122223333:dbuser:${RESOURCE_ID}/${role}`] },
+    ]);
+    // Each service names its own role, no other's: the four ARNs differ only by it.
+    const others = DATABASE_SERVICES.filter((o) => o.name !== s).map((o) => names(env).databaseRole(o.name));
+    for (const other of others) expect(JSON.stringify(json.data.aws_iam_policy_document[`${s}_task-permissions`])).not.toContain(`/${other}"`);
+    // The task definition waits for the policy: a task never starts unable to log in.
+    expect(resources(json, "aws_ecs_task_definition")[`${s}_task-definition`].depends_on).toContain(`aws_iam_role_policy.${s}_task-role-policy`);
   });
 
   it("prod sizes and counts are the guide's", () => {
@@ -114,7 +151,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
         deployment_minimum_healthy_percent: env === "prod" ? 100 : 50,
         enable_execute_command: false,
         propagate_tags: "SERVICE",
-        lifecycle: { ignore_changes: blueGreen ? ["desired_count", "task_definition", "load_balancer"] : ["desired_count"] },
+        lifecycle: { ignore_changes: blueGreen ? ["desired_count", "task_definition", "load_balancer", "capacity_provider_strategy"] : ["desired_count"] },
       }),
     );
     // ECS refuses the circuit breaker under CODE_DEPLOY; the deployment group rolls back there.
@@ -173,7 +210,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(resources(lb, "aws_lb_listener_rule")).toEqual({});
     expect(resources(json, "aws_iam_role")["blue-green_role"].name).toBe(`accessweaver-${env}-codedeploy`);
     expect(resources(json, "aws_iam_role_policy_attachment")["blue-green_role-policy"]).toEqual(
-      expect.objectContaining({ role: "${aws_iam_role.blue-green_role.name}", policy_arn: "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS" }),
+      expect.objectContaining({ role: "${aws_iam_role.blue-green_role.name}", policy_arn: "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited" }),
     );
   });
 
@@ -197,7 +234,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     }
   });
 
-  it.each(SERVICES)("%s: execution role scoped to its repository, log group, secrets and key; task role without policies", (s) => {
+  it.each(SERVICES)("%s: execution role scoped to its repository, log group, secrets and key", (s) => {
     const roles = resources(json, "aws_iam_role");
     expect(roles[`${s}_execution-role_role`].name).toBe(`accessweaver-${env}-${s}-execution`);
     expect(roles[`${s}_task-role`].name).toBe(`accessweaver-${env}-${s}-task`);
@@ -216,8 +253,6 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     );
     // "*" only where AWS has no resource-level permission.
     for (const st of statements) if (st.sid !== "EcrToken") expect(st.resources).not.toContain("*");
-    const taskPolicies = Object.values(resources(json, "aws_iam_role_policy")).filter((p) => String(p.role).includes(`${s}_task-role`));
-    expect(taskPolicies).toEqual([]);
   });
 
   it.each(SERVICES)("%s: encrypted application log group kept the profile's retention, protected where the profile protects data", (s) => {
@@ -349,11 +384,19 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics, task_definition_arns and health_check_urls, and the gateway's task definition where CodeDeploy releases it", () => {
+  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics, task_definition_arns, health_check_urls and what make db-roles runs, and the gateway's task definition where CodeDeploy releases it", () => {
     const blueGreen = profile.gatewayReleases === "blue-green";
+    const dbRoles = ["db_roles_log_group", "db_roles_security_group_id", "db_roles_subnet_ids", "db_roles_task_definition_arn"];
     expect(Object.keys(json.output).sort()).toEqual(
-      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", "task_definition_arns", ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
+      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", "task_definition_arns", ...dbRoles, ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
     );
+    // make db-roles runs the task where the services run: their subnets and security group.
+    expect(Object.fromEntries(dbRoles.map((o) => [o, json.output[o].value]))).toEqual({
+      db_roles_log_group: "${aws_cloudwatch_log_group.db-roles_logs_log-group.name}",
+      db_roles_security_group_id: "${data.terraform_remote_state.network.outputs.security_group_ids.services}",
+      db_roles_subnet_ids: "${data.terraform_remote_state.network.outputs.private_subnet_ids}",
+      db_roles_task_definition_arn: "${aws_ecs_task_definition.db-roles_task-definition.arn}",
+    });
     // What make release checks each rolling service's deployment ends on.
     for (const s of SERVICES) expect(json.output.task_definition_arns.value[s]).toBe(`\${aws_ecs_task_definition.${s}_task-definition.arn}`);
     if (blueGreen) expect(json.output.api_gateway_task_definition_arn.value).toBe("${aws_ecs_task_definition.aw-api-gateway_task-definition.arn}");

@@ -98,6 +98,25 @@ describe("settings validation", () => {
     expect(problemsOf("dev", { image_tag: "latest" })).toEqual([]);
   });
 
+  it("refuses prod without paging unless the settings say who pages; other environments may run without", () => {
+    expect(problemsOf("prod", { alert_paging_handled_elsewhere: undefined })).toEqual([
+      `${FILE} | alert_paging_endpoints | [] (no paging endpoint) and no alert_paging_handled_elsewhere | in prod, at least one paging endpoint (the paging service's SNS integration), or alert_paging_handled_elsewhere naming who pages on-call instead`,
+    ]);
+    expect(problemsOf("prod", { alert_paging_handled_elsewhere: undefined, alert_paging_endpoints: ["https://events.pagerduty.com/integration/abc/enqueue"] })).toEqual([]);
+    expect(config("prod", { alert_paging_handled_elsewhere: "Opsgenie by e-mail" }).settings.alertPagingHandledElsewhere).toBe("Opsgenie by e-mail");
+    expect(problemsOf("prod", { alert_paging_handled_elsewhere: "" })).toEqual([expect.stringMatching(/^environments\/prod\/terraform\.tfvars \| alert_paging_handled_elsewhere \| "" \| who pages on-call instead/)]);
+    expect(problemsOf("staging", {})).toEqual([]);
+    expect(config("staging").settings.alertPagingHandledElsewhere).toBeUndefined();
+  });
+
+  it("gives the account-wide budget the environment's limit by default, and refuses one below it", () => {
+    expect(config("prod", { monthly_budget_usd: 2500 }).settings.accountMonthlyBudgetUsd).toBe(2500);
+    expect(config("prod", { account_monthly_budget_usd: 4000 }).settings.accountMonthlyBudgetUsd).toBe(4000);
+    expect(problemsOf("prod", { monthly_budget_usd: 3000, account_monthly_budget_usd: 2000 })).toEqual([
+      `${FILE} | account_monthly_budget_usd | 2000 | at least monthly_budget_usd (3000): the account's spend includes this environment's`,
+    ]);
+  });
+
   it("reports every problem of a file in one error", () => {
     const problems = problemsOf("prod", { aws_account_id: "1", route53_zone_id: "x", extra: 1 });
     expect(problems.map((p) => p.split(" | ")[1])).toEqual(["extra", "aws_account_id", "route53_zone_id"]);

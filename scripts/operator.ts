@@ -7,7 +7,8 @@
  *   node -r ./scripts/register.js scripts/operator.ts <command> [env] [phase]
  *
  * `make release ENV= TAG= [SERVICE=]` and `make restart ENV= SERVICE=` (scripts/operator/release.ts)
- * act on the services phase only.
+ * act on the services phase only, as does `make db-roles ENV=` (scripts/operator/db-roles.ts: runs the
+ * task that creates the services' database roles).
  *
  * Environment: TF (Terraform binary, default terraform), AUTO_APPROVE=1, CONFIRM (staging and prod
  * destroy), NAME and FORMAT (output), TAG and SERVICE (release, restart), AWS_CLI (default aws),
@@ -126,7 +127,7 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
     if (released) await checkImages(target, released.services, released.tag);
     await (deps.synthesizeForRun ?? deps.synthesize)({ outdir: i.outdir, envSelection: env, rootDir: i.settingsRoot, ...(released ? { imageTagOverride: released } : {}) });
     const all = stacksOf(i.outdir, env);
-    const phase: PhaseName | undefined = released ? "services" : i.phase;
+    const phase: PhaseName | undefined = released || i.command === "db-roles" ? "services" : i.phase;
     const stacks = phase ? all.filter((s) => s.phase === phase) : all;
     if (stacks.length === 0) throw new Refusal(`Phase "${phase}" has no stack yet. Synthesized phases of ${env}: ${all.map((s) => s.phase).join(", ")}.`);
     const ctx: Context = {
@@ -157,6 +158,11 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
         return drift(ctx, stacks);
       case "release":
         return release(ctx, target, stacks[0]!, released!, record!);
+      case "db-roles": {
+        // Loaded only for this command: it reads the handle specs and the task's container name.
+        const { dbRoles } = await import("./operator/db-roles");
+        return dbRoles(ctx, target, stacks[0]!);
+      }
     }
   });
 }

@@ -5,6 +5,8 @@
  * refuse stops the synth here, not an apply later.
  */
 
+import { createHash } from "crypto";
+
 export const PROJECT = "accessweaver";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
@@ -38,7 +40,7 @@ export const ALB_LISTENERS = ["http", "https", "test"] as const;
 export type AlbListenerName = (typeof ALB_LISTENERS)[number];
 
 /** The observability phase's EventBridge rules, `accessweaver-<env>-<rule>`: each notifies the alerts topic. */
-export const EVENT_RULES = ["ecs-deployment-failures", "codedeploy-deployment-failures", "guardduty-findings"] as const;
+export const EVENT_RULES = ["ecs-deployment-failures", "codedeploy-deployment-failures", "guardduty-findings", "cache-events", "secret-rotations"] as const;
 
 /** The two target groups of a blue/green release (CodeDeploy shifts the listener between them). */
 export type DeploymentSlot = "blue" | "green";
@@ -96,6 +98,21 @@ function fit(kind: NameKind, name: string): string {
   return name;
 }
 
+/**
+ * A name for a resource that is replaced by creating the new one first (`create_before_destroy`): AWS
+ * refuses a second resource of the same name, so the name carries a hash of the arguments whose change
+ * forces the replacement (`<base>-<8 hex>`). A change of any of them gives a new name, and the new
+ * resource is created beside the old one. The replaceable-names guardrail recomputes it.
+ */
+export function replaceableName(base: string, forceNew: readonly string[]): string {
+  return `${base}-${replacementHash(forceNew)}`;
+}
+
+/** The 8-hex suffix of `replaceableName`: SHA-256 of the force-new values, in order. */
+export function replacementHash(forceNew: readonly string[]): string {
+  return createHash("sha256").update(JSON.stringify(forceNew)).digest("hex").slice(0, 8);
+}
+
 /** `aw-pdp-service` -> `pdp`: the service part of names that must stay short (target groups, scaling policies). */
 export function shortService(service: ServiceName): string {
   return service.replace(/^aw-/, "").replace(/-service$/, "");
@@ -145,13 +162,17 @@ export function names(env: EnvironmentName) {
     // database and cache
     database,
     databaseSubnetGroup: fit("rdsSubnetGroup", database),
-    databaseParameterGroup: fit("rdsIdentifier", `${database}15`),
+    /** `accessweaver-prod-postgres15-<hash of family and description>`: replaced by creating the new one first. */
+    databaseParameterGroup: (family: string, description: string) => fit("rdsIdentifier", replaceableName(`${database}${family.replace(/^postgres/, "")}`, [family, description])),
     databaseFinalSnapshot: fit("rdsIdentifier", `${database}-final`),
     databaseMonitoringRole: fit("iamRole", `${prefix}-rds-monitoring`),
+    /** RDS's event subscription of the instance, to the alerts topic (the observability phase). */
+    databaseEventSubscription: fit("rdsIdentifier", `${database}-events`),
     databaseLogGroup: (log: "postgresql" | "upgrade") => fit("logGroup", `/aws/rds/instance/${database}/${log}`),
     redis,
     redisSubnetGroup: fit("elasticacheName", redis),
-    redisParameterGroup: fit("elasticacheName", `${redis}7`),
+    /** `accessweaver-prod-redis7-<hash of family and description>`, as the database's. */
+    redisParameterGroup: (family: string, description: string) => fit("elasticacheName", replaceableName(`${redis}${family.replace(/^redis/, "")}`, [family, description])),
     redisLogGroup: (log: "slow-log" | "engine-log") => fit("logGroup", `/aws/elasticache/${redis}/${log}`),
     redisFinalSnapshot: fit("elasticacheName", `${redis}-final`),
     secret: (kind: SecretKind) => fit("secret", `${PROJECT}/${env}/${kind}`),
@@ -186,6 +207,17 @@ export function names(env: EnvironmentName) {
     /** Private DNS zone the internal services register in: `aw-pdp-service.accessweaver-prod.local`. */
     serviceNamespace: fit("dnsNamespace", `${prefix}.local`),
     discoveryService: (service: ServiceName) => fit("dnsLabel", service),
+    /**
+     * The PostgreSQL role a service that uses the database logs in as (`aw_pdp`): IAM authentication only,
+     * no password (docs/data-tier.md, "Database roles"). Lower-case letters, digits and underscores, so SQL
+     * and the `rds-db:connect` ARN name it without quoting; the db-roles construct checks it.
+     */
+    databaseRole: (service: ServiceName) => `aw_${shortService(service).replace(/-/g, "_")}`,
+    /** The one-off task that creates those roles (`make db-roles`): its family, log group and roles. */
+    dbRolesTaskFamily: fit("ecsName", `${prefix}-db-roles`),
+    dbRolesLogGroup: fit("logGroup", `/ecs/${prefix}/db-roles`),
+    dbRolesExecutionRole: fit("iamRole", `${prefix}-db-roles-execution`),
+    dbRolesTaskRole: fit("iamRole", `${prefix}-db-roles-task`),
 
     // observability
     alarm: (metric: string) => fit("alarm", `${prefix}-${metric}`),
@@ -209,6 +241,8 @@ export function names(env: EnvironmentName) {
     auditBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-${accountId}`),
     dashboard: fit("dashboard", title),
     budget: fit("budget", `${title}-Monthly`),
+    /** The account-wide budget beside the environment's: spend that carries no Environment tag counts there only. */
+    accountBudget: fit("budget", `${title}-Account-Monthly`),
   };
 }
 export type Names = ReturnType<typeof names>;
@@ -227,6 +261,7 @@ export const OBSERVABILITY_ALARMS: readonly (string | ((s: ServiceName) => strin
   "alb-5xx-rate",
   "waf-blocked-requests",
   "route53-health-check",
+  "acm-certificate-expiry",
   (s) => (["blue", "green", undefined] as const).map((slot) => unhealthyTargetsAlarm(s, slot)),
   (s) => ["cpu-utilization", "memory-utilization", "running-tasks-below-desired", "error-logs"].map((m) => `${s}-${m}`),
   "rds-cpu-utilization",
@@ -292,13 +327,14 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("eventRulePattern", "internal", n.eventRulePattern);
   add("database", "rdsIdentifier", n.database);
   add("databaseSubnetGroup", "rdsSubnetGroup", n.databaseSubnetGroup);
-  add("databaseParameterGroup", "rdsIdentifier", n.databaseParameterGroup);
+  add("databaseParameterGroup", "rdsIdentifier", n.databaseParameterGroup("postgres17", "any description"));
+  add("databaseEventSubscription", "rdsIdentifier", n.databaseEventSubscription);
   add("databaseFinalSnapshot", "rdsIdentifier", n.databaseFinalSnapshot);
   add("databaseMonitoringRole", "iamRole", n.databaseMonitoringRole);
   add("databaseLogGroup", "logGroup", n.databaseLogGroup("postgresql"), n.databaseLogGroup("upgrade"));
   add("redis", "elasticacheGroup", n.redis);
   add("redisSubnetGroup", "elasticacheName", n.redisSubnetGroup);
-  add("redisParameterGroup", "elasticacheName", n.redisParameterGroup);
+  add("redisParameterGroup", "elasticacheName", n.redisParameterGroup("redis7", "any description"));
   add("redisLogGroup", "logGroup", n.redisLogGroup("slow-log"), n.redisLogGroup("engine-log"));
   add("redisFinalSnapshot", "elasticacheName", n.redisFinalSnapshot);
   add("secret", "secret", ...SECRET_KINDS.map(n.secret));
@@ -323,6 +359,12 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("codedeployRole", "iamRole", n.codedeployRole);
   add("serviceNamespace", "dnsNamespace", n.serviceNamespace);
   add("discoveryService", "dnsLabel", ...SERVICES.map(n.discoveryService));
+  // PostgreSQL identifiers, checked by the db-roles construct (no AWS name rule applies).
+  add("databaseRole", "internal", ...SERVICES.map(n.databaseRole));
+  add("dbRolesTaskFamily", "ecsName", n.dbRolesTaskFamily);
+  add("dbRolesLogGroup", "logGroup", n.dbRolesLogGroup);
+  add("dbRolesExecutionRole", "iamRole", n.dbRolesExecutionRole);
+  add("dbRolesTaskRole", "iamRole", n.dbRolesTaskRole);
   // Every alarm the observability phase names (src/constructs/alarms.ts), with the widest shard and slot.
   add("alarm", "alarm", ...OBSERVABILITY_ALARMS.flatMap((what) => (typeof what === "string" ? [what] : SERVICES.flatMap(what))).map(n.alarm));
   // The services phase's deployment alarms: two per rolling service, two per target group of a blue/green one.
@@ -343,6 +385,7 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("trailLogsRole", "iamRole", n.trailLogsRole);
   add("auditBucket", "s3Bucket", n.auditBucket(accountId));
   add("dashboard", "dashboard", n.dashboard);
+  add("accountBudget", "budget", n.accountBudget);
   add("budget", "budget", n.budget);
   return out;
 }

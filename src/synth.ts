@@ -3,7 +3,7 @@ import * as path from "path";
 import { loadEnvironments, selectEnvironments } from "./config/load";
 import { EnvironmentConfig } from "./config/settings";
 import { ServiceName } from "./naming";
-import { HCL_FILE, publish } from "./synth-output";
+import { BlockSchema, HCL_FILE, publish, renderHcl, UNTYPED_BLOCKS } from "./synth-output";
 import { skipTokenStackTraces } from "./token-traces";
 import { baselineWasmOnly } from "./wasm-baseline";
 
@@ -71,13 +71,14 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
       .flatMap((config) => buildEnvironment(app, config));
     app.synth();
     if (options.hcl) {
-      // After app.synth(): the aspects (guardrails) have run, as for the JSON. Formatted as `cdktf synth --hcl` does.
+      // After app.synth(): the aspects (guardrails) have run, as for the JSON, which the HCL is written from.
       baselineWasmOnly();
-      const { format } = await import("@cdktf/hcl-tools");
+      const [{ format }, cdktf] = await Promise.all([import("@cdktf/hcl-tools"), import("cdktf")]);
+      const blocks = blockSchema(cdktf, stacks);
       for (const stack of stacks) {
-        const json = JSON.parse(fs.readFileSync(path.join(scratch, "stacks", stack.node.id, "cdk.tf.json"), "utf8")) as { terraform?: Record<string, unknown> };
-        const hcl = withTerraformSettings(stack.toHclTerraform().hcl, json.terraform ?? {});
-        fs.writeFileSync(path.join(scratch, "stacks", stack.node.id, HCL_FILE), await format(hcl));
+        const dir = path.join(scratch, "stacks", stack.node.id);
+        const json = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")) as Record<string, unknown>;
+        fs.writeFileSync(path.join(dir, HCL_FILE), await format(renderHcl(stack.node.id, json, blocks)));
       }
     }
     publish(scratch, outdir, envs);
@@ -88,10 +89,52 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
 }
 
 /**
- * cdktf 0.21 renders the terraform block's plain settings (`required_version`) as `<index> = "<name>"`;
- * this writes them as `<name> = <value>` from the stack's JSON, which stays the source of truth.
+ * Which objects of the JSON are nested blocks, per `resource.<type>`, `data.<type>` and
+ * `provider.<name>`: the paths ("default_action/redirect") that the provider bindings mark as blocks in
+ * each element's HCL fragment (cdktf's public `toHclTerraform()`). Blocks are a property of the schema,
+ * so the union over every element of every stack is safe.
  */
-export function withTerraformSettings(hcl: string, terraform: Record<string, unknown>): string {
-  const plain = Object.keys(terraform).filter((k) => !["required_providers", "backend", "cloud"].includes(k));
-  return plain.reduce((text, key, i) => text.replace(`  ${i} = "${key}"`, `  ${key} = ${JSON.stringify(terraform[key])}`), hcl);
+export function blockSchema(cdktf: typeof import("cdktf"), stacks: readonly import("cdktf").TerraformStack[]): BlockSchema {
+  const schema = new Map<string, Set<string>>();
+  const walk = (attrs: unknown, key: string, prefix: string): void => {
+    if (attrs === null || typeof attrs !== "object" || Array.isArray(attrs)) return;
+    for (const [name, meta] of Object.entries(attrs as Record<string, unknown>)) {
+      if (meta === null || typeof meta !== "object" || !("value" in meta)) continue;
+      const m = meta as { value: unknown; isBlock?: boolean; is_block?: boolean; storageClassType?: string; storage_class_type?: string };
+      const p = `${prefix}${name}`;
+      const set = schema.get(key) ?? new Set<string>();
+      // The bindings leave a few deep schemas untyped (`any`: the WAF rule statements): below such an
+      // attribute, every object is a nested block, as in the provider's schema for them.
+      if (!(m.isBlock || m.is_block)) {
+        if ((m.storageClassType ?? m.storage_class_type) === "any") schema.set(key, set.add(`${p}/${UNTYPED_BLOCKS}`));
+        continue;
+      }
+      schema.set(key, set.add(p));
+      for (const item of Array.isArray(m.value) ? m.value : [m.value]) walk(item, key, `${p}/`);
+    }
+  };
+  for (const stack of stacks) {
+    const elements: import("cdktf").TerraformElement[] = [];
+    const collect = (node: import("constructs").IConstruct): void => {
+      if (cdktf.TerraformElement.isTerraformElement(node)) elements.push(node);
+      for (const child of node.node.children) if (!cdktf.TerraformStack.isStack(child)) collect(child);
+    };
+    collect(stack);
+    for (const element of elements) {
+      const fragment = cdktf.Tokenization.resolve(element.toHclTerraform(), {
+        scope: stack,
+        preparing: false,
+        resolver: new cdktf.DefaultTokenResolver(new cdktf.StringConcat()),
+      }) as Record<string, unknown>;
+      for (const section of ["resource", "data"] as const) {
+        for (const [type, byName] of Object.entries((fragment[section] ?? {}) as Record<string, Record<string, unknown>>)) {
+          for (const attrs of Object.values(byName)) walk(attrs, `${section}.${type}`, "");
+        }
+      }
+      for (const [name, configs] of Object.entries((fragment.provider ?? {}) as Record<string, unknown>)) {
+        for (const attrs of Array.isArray(configs) ? configs : [configs]) walk(attrs, `provider.${name}`, "");
+      }
+    }
+  }
+  return schema;
 }

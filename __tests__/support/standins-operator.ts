@@ -28,7 +28,8 @@ export function settingsRoot(envs: string[] = ["dev", "staging", "prod"], edit: 
       .replace(/123456789012/g, "444455556666")
       .replace("Z0123456789EXAMPLE", "Z04455667788ABCDEF")
       .replace(/platform-team@example\.com/g, "platform-team@accessweaver.com")
-      .replace("CC-EXAMPLE", "CC-1042");
+      .replace("CC-EXAMPLE", "CC-1042")
+      .replace("integration/00000000000000000000000000000000/", "integration/a1b2c3d4e5f60718293a4b5c6d7e8f90/");
     fs.mkdirSync(path.join(root, "environments", env), { recursive: true });
     fs.writeFileSync(path.join(root, "environments", env, "terraform.tfvars.example"), example);
     fs.writeFileSync(path.join(root, "environments", env, "terraform.tfvars"), edit(own));

@@ -7,7 +7,7 @@ import { ENVIRONMENTS, EnvironmentName, PHASES, PhaseName, SERVICES, ServiceName
 import { Refusal } from "./process";
 
 /** Commands that run Terraform against an environment (they need ENV, the settings and the binary). */
-export const TERRAFORM_COMMANDS = ["init", "plan", "apply", "deploy", "output", "destroy", "drift", "release"] as const;
+export const TERRAFORM_COMMANDS = ["init", "plan", "apply", "deploy", "output", "destroy", "drift", "release", "db-roles"] as const;
 /** Commands that call AWS only (the AWS CLI), never Terraform. */
 export const AWS_COMMANDS = ["restart"] as const;
 /** Commands that need no Terraform: synth (ENV optional), check (inputs only), phases (for make help). */
@@ -57,6 +57,7 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (command === "restart" && !service) throw new Refusal(`make restart needs SERVICE: the one service to restart (${SERVICES.join(", ")}).`);
     if (command === "release" && !tag) throw new Refusal(`make release needs TAG: the image tag to release, e.g. TAG=1.4.2 (add SERVICE=<service> to release one service).`);
   }
+  if (command === "db-roles" && phase) throw new Refusal(`make db-roles runs the services phase's db-roles task: leave PHASE out (it was ${shown(phase)}).`);
   if (command === "deploy" && !phase) throw new Refusal(`make deploy needs PHASE: the one phase to deploy with the cdktf CLI (${PHASES.join(", ")}).`);
   return {
     command: command as Command,

@@ -5,7 +5,7 @@
  * waited for until ECS says their new deployment completed, and a rollback fails the command.
  */
 import * as fs from "fs";
-import { CATALOG, SERVICE_CATALOG } from "../../src/config/services";
+import { CAPACITY_PROVIDER_STRATEGY, CATALOG, SERVICE_CATALOG } from "../../src/config/services";
 import { EnvironmentConfig } from "../../src/config/settings";
 import { ServiceName, names } from "../../src/naming";
 import { Stack, configOf } from "./plans";
@@ -22,7 +22,8 @@ export interface Target {
   readonly aws: string;
 }
 
-const aws = async (t: Target, args: string[], options: { keepStderr?: boolean } = {}) =>
+/** One AWS CLI call in the environment's region; its standard output, trimmed. */
+export const aws = async (t: Target, args: string[], options: { keepStderr?: boolean } = {}) =>
   (await run(t.aws, [...args, "--region", t.config.settings.region], { capture: true, ...options })).stdout.trim();
 
 /** Refuses unless every released service's image `<registry>/<service>:<tag>` exists (read-only). */
@@ -46,11 +47,21 @@ const blueGreenIn = (s: Stack) => Boolean(JSON.parse(fs.readFileSync(configOf(s)
 
 /**
  * The AppSpec of an ECS blue/green deployment. Written by hand: AppSpec's `version` is the number 0.0,
- * which JSON.stringify would shorten to 0.
+ * which JSON.stringify would shorten to 0. It carries the service's capacity provider strategy: without
+ * it CodeDeploy's new task set drops the strategy, and the next apply would replace the service.
  */
-const appSpec = (taskDefinitionArn: string) =>
+export const appSpec = (taskDefinitionArn: string) =>
   `{"version":0.0,"Resources":${JSON.stringify([
-    { TargetService: { Type: "AWS::ECS::Service", Properties: { TaskDefinition: taskDefinitionArn, LoadBalancerInfo: { ContainerName: GATEWAY.name, ContainerPort: GATEWAY.port } } } },
+    {
+      TargetService: {
+        Type: "AWS::ECS::Service",
+        Properties: {
+          TaskDefinition: taskDefinitionArn,
+          LoadBalancerInfo: { ContainerName: GATEWAY.name, ContainerPort: GATEWAY.port },
+          CapacityProviderStrategy: CAPACITY_PROVIDER_STRATEGY.map((c) => ({ Base: c.base, CapacityProvider: c.capacityProvider, Weight: c.weight })),
+        },
+      },
+    },
   ])}}`;
 
 /** A CodeDeploy deployment of the gateway to `taskDefinitionArn`, waited for; prints its id and final state. */
@@ -191,7 +202,7 @@ async function readRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ 
 export async function release(ctx: Context, t: Target, stack: Stack, released: { readonly services: readonly ServiceName[]; readonly tag: string }, record: TagRecord): Promise<void> {
   const services = released.services;
   await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
-  await apply(ctx, [stack]);
+  await apply(ctx, [stack], { releasing: true });
   // After the apply, before CodeDeploy: the settings then say what Terraform's state holds (the new task
   // definitions). A CodeDeploy deployment that fails rolls the service back, yet Terraform's task
   // definition stays the new one: the next make plan is quiet, and releasing the same TAG again retries
@@ -223,9 +234,12 @@ export async function release(ctx: Context, t: Target, stack: Stack, released: {
     try {
       await deployGateway(t, arn);
     } catch (e) {
-      // Both failures matter: the settings still hold the old tags of services that now run TAG.
-      if (unrecorded && e instanceof StepFailed) throw new StepFailed(`${e.message}\n${unrecorded.message}`);
-      throw e;
+      if (!(e instanceof StepFailed)) throw e;
+      // Where the gateway now stands (settings, state, what runs, the next plan) and what to run; an
+      // interrupted wait says only what it was doing. Both failures matter: with `unrecorded`, the
+      // settings still hold the old tags of services that now run TAG.
+      const where = e.signal ? [] : [await gatewayFailure(t, record, unrecorded, released.tag, arn)];
+      throw new StepFailed([e.message, ...where, ...(unrecorded ? [unrecorded.message] : [])].join("\n"), e.signal);
     }
   }
   if (unrecorded) throw unrecorded;
@@ -279,6 +293,40 @@ function releaseFailure(
     lines.push(`The gateway's CodeDeploy deployment was not started (its ${f.tag} task definition is registered): once the rolling services are sound, make release ENV=${env} TAG=${f.tag} SERVICE=${GATEWAY.name} deploys it.`);
   }
   lines.push(`Read the deployments and events: ${describeCommand(t, f.rolling.map(n.service))}`);
+  return lines.join("\n");
+}
+
+/**
+ * After a failed CodeDeploy deployment of the gateway in a release: the settings (unless `unrecorded`)
+ * and Terraform's state hold TAG while the blue tasks of the earlier revision run, and the next plan
+ * does not notice (CodeDeploy owns the service's task definition: it is in ignore_changes). Says so,
+ * with what runs (asked of ECS; the message stands without it), and the commands that end the gap.
+ */
+async function gatewayFailure(t: Target, record: TagRecord, unrecorded: StepFailed | undefined, tag: string, registered: string): Promise<string> {
+  const env = t.config.env;
+  const n = names(env);
+  const service = n.service(GATEWAY.name);
+  let running: string | undefined;
+  try {
+    const answer = await aws(t, ["ecs", "describe-services", "--cluster", n.cluster, "--services", service, "--query", "services[0].taskDefinition", "--output", "text"]);
+    running = answer.startsWith("arn:") ? answer : undefined;
+  } catch (e) {
+    if (!(e instanceof StepFailed) || e.signal) throw e;
+  }
+  const previous = t.config.settings.imageTags[GATEWAY.name];
+  const runs = `${service} runs its blue tasks: ${running ?? "the task definition it ran before this release"}${running === registered ? " (ECS names the new revision: the deployment may still be rolling back; read it before anything else)" : ""}.`;
+  const lines = unrecorded
+    ? [
+        `Where the gateway stands: Terraform's state holds its ${tag} task definition (${registered}), ${record.shown} still holds ${previous} (not updated, below), and ${runs}`,
+        `The next make plan ENV=${env} PHASE=services registers a new ${previous} revision, which nothing deploys: the service's task_definition is in ignore_changes, CodeDeploy deploys it.`,
+      ]
+    : [
+        `Where the gateway stands: ${record.shown} already records ${tag} for ${GATEWAY.name} (written after the apply) and Terraform's state holds its ${tag} task definition (${registered}), but ${runs}`,
+        `The next make plan ENV=${env} PHASE=services is quiet about it (the service's task_definition is in ignore_changes: CodeDeploy, not Terraform, deploys it), so the gateway stays on the earlier revision until a make release deploys one.`,
+      ];
+  lines.push(
+    `Next: fix the image and release a fixed tag: make release ENV=${env} TAG=<fixed tag> SERVICE=${GATEWAY.name}; or go back to the tag the settings held before this release, so that they say what runs: make release ENV=${env} TAG=${previous} SERVICE=${GATEWAY.name}. (make release ENV=${env} TAG=${tag} SERVICE=${GATEWAY.name} retries the same deployment.)`,
+  );
   return lines.join("\n");
 }
 

@@ -231,7 +231,65 @@ function report(ctx: Context, o: Outcome): string {
   return lines.join("\n");
 }
 
-export async function apply(ctx: Context, stacks: readonly Stack[]): Promise<void> {
+/** A service that CodeDeploy releases (blue/green), as the synthesized stack declares it. */
+interface CodeDeployed {
+  /** The catalog name (SERVICE=), e.g. aw-api-gateway. */
+  readonly service: string;
+  /** Its ECS service's name. */
+  readonly serviceName: string;
+  /** The address of its task definition, e.g. aws_ecs_task_definition.aw-api-gateway_task-definition. */
+  readonly taskDefinition: string;
+  /** The image tag of its container, as synthesized. */
+  readonly tag?: string;
+}
+
+/** The services of `s` under the CODE_DEPLOY deployment controller (the gateway in staging and prod). */
+export function codeDeployed(s: Stack): CodeDeployed[] {
+  type Service = { name?: string; task_definition?: string; deployment_controller?: { type?: string } | { type?: string }[] };
+  const config = JSON.parse(fs.readFileSync(configOf(s), "utf8")) as { resource?: { aws_ecs_service?: Record<string, Service>; aws_ecs_task_definition?: Record<string, { container_definitions?: string }> } };
+  const found: CodeDeployed[] = [];
+  for (const svc of Object.values(config.resource?.aws_ecs_service ?? {})) {
+    const controller = [svc.deployment_controller ?? []].flat()[0];
+    const address = /^\$\{(aws_ecs_task_definition\.[^.}]+)\.arn\}$/.exec(svc.task_definition ?? "")?.[1];
+    if (controller?.type !== "CODE_DEPLOY" || !address) continue;
+    let container: { name?: string; image?: string } | undefined;
+    try {
+      container = (JSON.parse(config.resource?.aws_ecs_task_definition?.[address.split(".")[1]!]?.container_definitions ?? "[]") as { name?: string; image?: string }[])[0];
+    } catch {
+      container = undefined;
+    }
+    const serviceName = svc.name ?? address;
+    found.push({ service: container?.name ?? serviceName, serviceName, taskDefinition: address, ...(container?.image?.includes(":") ? { tag: container.image.slice(container.image.lastIndexOf(":") + 1) } : {}) });
+  }
+  return found;
+}
+
+/**
+ * The CodeDeploy-released services whose task definition the saved plan of `s` registers anew
+ * (`terraform show -json`): applying it deploys nothing to them, since their task_definition is in the
+ * service's ignore_changes; only make release hands a new revision to CodeDeploy.
+ */
+async function undeployedRevisions(ctx: Context, s: Stack): Promise<CodeDeployed[]> {
+  const blueGreen = codeDeployed(s);
+  if (blueGreen.length === 0) return [];
+  const planned = JSON.parse(await captured(ctx, s, "show", "-json", s.plan)) as { resource_changes?: { address: string; change: { actions: string[] } }[] };
+  return blueGreen.filter((b) => (planned.resource_changes ?? []).some((rc) => rc.address === b.taskDefinition && rc.change.actions.includes("create")));
+}
+
+/** What an apply that registered a new revision of a CodeDeploy-released service must say. */
+function releaseNeeded(ctx: Context, s: Stack, b: CodeDeployed): string {
+  return [
+    `!!! ${s.name}: this apply registered a new task definition for ${b.serviceName} (${b.taskDefinition}${b.tag ? `, image tag ${b.tag}` : ""}), but that service is released by CodeDeploy (blue/green): its task_definition is in ignore_changes, so it still runs the previous revision, and nothing deploys the new one by itself.`,
+    `!!! Deploy it: make release ENV=${ctx.env} TAG=${b.tag ?? "<the tag the settings hold for it>"} SERVICE=${b.service}`,
+  ].join("\n");
+}
+
+export interface ApplyOptions {
+  /** make release: it deploys the new revisions itself, so the apply does not ask for a release. */
+  readonly releasing?: boolean;
+}
+
+export async function apply(ctx: Context, stacks: readonly Stack[], options: ApplyOptions = {}): Promise<void> {
   // Every plan is checked before any is applied: all or nothing is refused.
   for (const [i, s] of stacks.entries()) await checkBinding(ctx, s, stacks.slice(0, i));
   if (ctx.env === "prod" && process.env.AUTO_APPROVE !== "1") {
@@ -241,6 +299,7 @@ export async function apply(ctx: Context, stacks: readonly Stack[]): Promise<voi
   }
   const applied: Stack[] = [];
   const retired: Stack[] = [];
+  const releases: string[] = [];
   for (const [i, s] of stacks.entries()) {
     const record = readRecord(s);
     if (record?.status !== "planned") {
@@ -254,8 +313,18 @@ export async function apply(ctx: Context, stacks: readonly Stack[]): Promise<voi
       );
     }
     setStatus(s, "applying", { pid: process.pid });
+    let pending: CodeDeployed[] = [];
     try {
       await ensureInit(ctx, s);
+      // Read from the saved plan before it is applied; said once the apply succeeded.
+      if (!options.releasing) {
+        pending = await undeployedRevisions(ctx, s).catch((e: unknown) => {
+          if (!(e instanceof StepFailed) || e.signal) throw e;
+          // Not a reason to hold the apply back: say what could not be checked.
+          say(`Could not read the saved plan of ${s.name} (terraform show -json: ${e.message}): if it changes a blue/green service's task definition, only make release deploys it.`);
+          return [];
+        });
+      }
       await tf(ctx, s, "apply", "-input=false", s.plan);
     } catch (e) {
       const signal = e instanceof StepFailed ? e.signal : undefined;
@@ -270,9 +339,11 @@ export async function apply(ctx: Context, stacks: readonly Stack[]): Promise<voi
     markApplied(s);
     ctx.outputs.forget(s);
     applied.push(s);
+    releases.push(...pending.map((b) => releaseNeeded(ctx, s, b)));
     retired.push(...(await retireStale(ctx, s)));
   }
   say(`Applied ${list(stacks)}.`);
+  for (const r of releases) say(r);
   if (retired.length > 0) say(`The outputs changed, so these later plans were made against old values and are retired: ${list(retired)}. Next: ${make(ctx, "plan", "")}, review, then apply.`);
 }
 

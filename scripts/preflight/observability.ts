@@ -41,14 +41,15 @@ export function observability(
   const s = config.settings;
   const n = names(config.env);
   const file = config.source.file;
-  const ofType = (type: string) => resources.find((r) => r.phase === PHASE && r.type === type);
-  const importCommand = (type: string, id: string) => {
-    const r = ofType(type);
+  // The resource of a type, or of a type and name where the phase has several (the two budgets).
+  const ofType = (type: string, name?: string) => resources.find((r) => r.phase === PHASE && r.type === type && (name === undefined || r.config.name === name));
+  const importCommand = (type: string, id: string, name?: string) => {
+    const r = ofType(type, name);
     const address = r ? r.address : `${type}.<address>`;
     const dir = stackDir(r ? r.stack : `accessweaver-${config.env}-${PHASE}`);
     return `terraform -chdir=${dir} import '${address}' '${id}' (after make init ENV=${config.env} PHASE=${PHASE})`;
   };
-  const own = (type: string) => `phase ${PHASE} has a state, so it is its own ${ofType(type)?.address ?? type}`;
+  const own = (type: string, name?: string) => `phase ${PHASE} has a state, so it is its own ${ofType(type, name)?.address ?? type}`;
   const out: Check[] = [];
 
   // CloudTrail: the trail's name, and room for it under the region's quota.
@@ -140,19 +141,22 @@ export function observability(
     }
   }
 
-  // The budget: its name is unique in the account. Budgets is global: its region is the partition's.
-  const budget = aws("budgets", "describe-budget", "--account-id", s.accountId, "--budget-name", n.budget, "--region", budgetsRegion(s.region));
-  if (!budget.ok && budget.code === "NotFoundException") out.push(pass("budget", `${n.budget} does not exist yet`));
-  else if (!budget.ok) out.push(warn("budget", `cannot read the budget ${n.budget}: ${budget.error}`, `check by hand: aws budgets describe-budget --account-id ${s.accountId} --budget-name ${n.budget} --region ${budgetsRegion(s.region)} must answer NotFoundException`));
-  else if (applied(PHASE)) out.push(pass("budget", `${n.budget} exists; ${own("aws_budgets_budget")}`));
-  else {
-    out.push(
-      fail(
-        "budget",
-        `${n.budget} already exists in account ${s.accountId}, and phase ${PHASE} was never applied: creating it would fail`,
-        `adopt it: ${importCommand("aws_budgets_budget", `${s.accountId}:${n.budget}`)}, or delete it if it is a leftover`,
-      ),
-    );
+  // The budgets (the environment's and the account-wide one): a name is unique in the account. Budgets is
+  // global: its region is the partition's.
+  for (const name of [n.budget, n.accountBudget]) {
+    const budget = aws("budgets", "describe-budget", "--account-id", s.accountId, "--budget-name", name, "--region", budgetsRegion(s.region));
+    if (!budget.ok && budget.code === "NotFoundException") out.push(pass("budget", `${name} does not exist yet`));
+    else if (!budget.ok) out.push(warn("budget", `cannot read the budget ${name}: ${budget.error}`, `check by hand: aws budgets describe-budget --account-id ${s.accountId} --budget-name ${name} --region ${budgetsRegion(s.region)} must answer NotFoundException`));
+    else if (applied(PHASE)) out.push(pass("budget", `${name} exists; ${own("aws_budgets_budget", name)}`));
+    else {
+      out.push(
+        fail(
+          "budget",
+          `${name} already exists in account ${s.accountId}, and phase ${PHASE} was never applied: creating it would fail`,
+          `adopt it: ${importCommand("aws_budgets_budget", `${s.accountId}:${name}`, name)}, or delete it if it is a leftover`,
+        ),
+      );
+    }
   }
   return out;
 }

@@ -47,7 +47,7 @@ export const NO_CHARGE_TYPES = new Set([
   "aws_codedeploy_app", "aws_codedeploy_deployment_group", "aws_sns_topic_subscription", "aws_sns_topic_policy",
   "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_versioning", "aws_s3_bucket_lifecycle_configuration",
   "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_ownership_controls", "aws_cloudwatch_event_rule",
-  "aws_cloudwatch_event_target", "aws_budgets_budget", "aws_service_discovery_private_dns_namespace",
+  "aws_cloudwatch_event_target", "aws_budgets_budget", "aws_db_event_subscription", "aws_service_discovery_private_dns_namespace",
   "aws_cloudwatch_log_metric_filter", "aws_s3_bucket_object_lock_configuration", "aws_securityhub_standards_subscription",
 ]);
 

@@ -22,7 +22,10 @@ export interface ServiceSpec {
   readonly healthPath: string;
   /** `alb`: the load balancer routes the internet to it; `internal`: only other services call it. */
   readonly exposure: "alb" | "internal";
-  /** Secrets (`accessweaver/<env>/<kind>`) injected into its task, and nothing more. */
+  /**
+   * Secrets (`accessweaver/<env>/<kind>`) injected into its task, and nothing more. `database` also gives
+   * the service a PostgreSQL role of its own, which it logs in as with IAM tokens from its task role.
+   */
   readonly secrets: readonly SecretKind[];
   /** Why the exposure and the secrets are what they are. */
   readonly why: string;
@@ -33,6 +36,11 @@ export interface ServiceSpec {
 /** The one port every service listens on (Spring Boot's default): the security groups open only it. */
 export const APP_PORT = 8080;
 export const HEALTH_PATH = "/actuator/health";
+/**
+ * Where every service's tasks run: Fargate on-demand, no base. The gateway's CodeDeploy AppSpec sends the
+ * same strategy at each release (scripts/operator/release.ts), or CodeDeploy would drop it.
+ */
+export const CAPACITY_PROVIDER_STRATEGY = [{ capacityProvider: "FARGATE", weight: 1, base: 0 }] as const;
 
 export const SERVICE_CATALOG: Readonly<Record<ServiceName, ServiceSpec>> = {
   "aw-api-gateway": {
@@ -89,6 +97,12 @@ export const SERVICE_CATALOG: Readonly<Record<ServiceName, ServiceSpec>> = {
 
 /** The catalog in the order of SERVICES. */
 export const CATALOG: readonly ServiceSpec[] = SERVICES.map((s) => SERVICE_CATALOG[s]);
+
+/**
+ * The services that use PostgreSQL (`database` among their secrets): each logs in as a database role of
+ * its own (`names().databaseRole`) with IAM authentication, and make db-roles creates those roles.
+ */
+export const DATABASE_SERVICES: readonly ServiceSpec[] = CATALOG.filter((spec) => spec.secrets.includes("database"));
 
 /** A value per service, computed from its catalog entry. */
 export function perService<T>(fn: (spec: ServiceSpec) => T): Record<ServiceName, T> {

@@ -17,6 +17,11 @@ export interface Settings {
   readonly alertHttpsEndpoints: readonly string[];
   /** https endpoints of the paging service (PagerDuty...): with any, critical alarms also go to `<prefix>-alerts-critical`. */
   readonly alertPagingEndpoints: readonly string[];
+  /**
+   * Who pages on-call when this project has no paging endpoint (`alert_paging_handled_elsewhere`): prod
+   * needs one or the other, so that running without paging is a decision.
+   */
+  readonly alertPagingHandledElsewhere?: string;
   readonly ecrRegistry: string;
   readonly imageTags: Readonly<Record<ServiceName, string>>;
   /** Use this existing key instead of creating one. */
@@ -26,6 +31,8 @@ export interface Settings {
   readonly costCenter: string;
   readonly owner: string;
   readonly monthlyBudgetUsd: number;
+  /** The account-wide budget's limit: every cost of the account, tagged or not. */
+  readonly accountMonthlyBudgetUsd: number;
   /**
    * Let the services open HTTPS connections to the internet (e.g. tenants' identity providers).
    * Where there are no interface endpoints (dev) they always can: that is how they reach AWS APIs.
@@ -177,6 +184,7 @@ export const FIELDS = {
     list(str(/^https:\/\/[^\s]+$/, "an https:// URL (the paging service's SNS integration, e.g. PagerDuty)"), 0, 10, "paging endpoints"),
     () => [],
   ),
+  alert_paging_handled_elsewhere: field(str(/^(?=.*\S)[^\x00-\x1f]{1,256}$/, "who pages on-call instead (1 to 256 printable characters), e.g. \"Opsgenie, through the accessweaver-prod-alerts e-mail subscription\""), none),
   ecr_registry: field(
     str(/^\d{12}\.dkr\.ecr\.[a-z]{2}(-gov)?-[a-z]+-\d+\.amazonaws\.com$/, "an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
   ),
@@ -190,6 +198,7 @@ export const FIELDS = {
   cost_center: field(str(LABEL, "a non-empty tag value (letters, digits, spaces, _.:/=+@-)")),
   owner: field(str(LABEL, "a non-empty tag value such as platform-team@company.com")),
   monthly_budget_usd: field(number(1, 1_000_000, false), (env) => PROFILES[env].monthlyBudgetUsd),
+  account_monthly_budget_usd: field(number(1, 1_000_000, false), none),
   services_internet_egress: field(bool, () => false),
   service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
   service_max_counts: field(serviceMap(number(1, MAX_SERVICE_COUNT, true), "an autoscaling ceiling"), () => ({})),
@@ -279,6 +288,18 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       if (tag === "latest") add("image_tag_overrides", `"latest" for ${service}`, expected);
     }
   }
+  if (env === "prod" && d.alert_paging_endpoints.length === 0 && !d.alert_paging_handled_elsewhere) {
+    // E-mail is read in the morning: an alarm at night must reach someone on call.
+    add(
+      "alert_paging_endpoints",
+      "[] (no paging endpoint) and no alert_paging_handled_elsewhere",
+      "in prod, at least one paging endpoint (the paging service's SNS integration), or alert_paging_handled_elsewhere naming who pages on-call instead",
+    );
+  }
+  const accountBudget = d.account_monthly_budget_usd ?? d.monthly_budget_usd;
+  if (accountBudget < d.monthly_budget_usd) {
+    add("account_monthly_budget_usd", show(accountBudget), `at least monthly_budget_usd (${d.monthly_budget_usd}): the account's spend includes this environment's`);
+  }
   if (d.audit_object_lock_mode === "COMPLIANCE" && !profile.preventDestroy) {
     // A compliance lock outlives any teardown: the bucket could not be emptied or deleted for three years.
     add("audit_object_lock_mode", show(d.audit_object_lock_mode), `"GOVERNANCE" in ${env}, an environment that is torn down (compliance locks objects for three years, even against the root user)`);
@@ -309,6 +330,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       alertEmails: d.alert_email_addresses,
       alertHttpsEndpoints: d.alert_https_endpoints,
       alertPagingEndpoints: d.alert_paging_endpoints,
+      ...(d.alert_paging_handled_elsewhere ? { alertPagingHandledElsewhere: d.alert_paging_handled_elsewhere } : {}),
       ecrRegistry: d.ecr_registry,
       imageTags,
       ...(d.kms_key_arn ? { kmsKeyArn: d.kms_key_arn } : {}),
@@ -316,6 +338,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       costCenter: d.cost_center,
       owner: d.owner,
       monthlyBudgetUsd: d.monthly_budget_usd,
+      accountMonthlyBudgetUsd: accountBudget,
       servicesInternetEgress: d.services_internet_egress || !profile.interfaceEndpoints,
       wafRateLimit: d.waf_rate_limit,
       serviceMaxCounts,

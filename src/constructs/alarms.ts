@@ -65,7 +65,8 @@ export function alarmResource(scope: Construct, id: string, name: string, spec: 
       ? {
           namespace: watch.metric.namespace,
           metricName: watch.metric.metricName,
-          dimensions: { ...watch.metric.dimensions },
+          // A metric without dimensions (a log metric filter's) leaves the argument out: an empty map is not read back.
+          ...(Object.keys(watch.metric.dimensions).length > 0 ? { dimensions: { ...watch.metric.dimensions } } : {}),
           period: spec.period,
           ...(isPercentile(watch.metric.stat) ? { extendedStatistic: watch.metric.stat } : { statistic: watch.metric.stat }),
         }
@@ -74,7 +75,7 @@ export function alarmResource(scope: Construct, id: string, name: string, spec: 
             ...Object.entries(watch.metrics).map(([id, m]) => ({
               id,
               returnData: false,
-              metric: { namespace: m.namespace, metricName: m.metricName, dimensions: { ...m.dimensions }, period: spec.period, stat: m.stat },
+              metric: { namespace: m.namespace, metricName: m.metricName, ...(Object.keys(m.dimensions).length > 0 ? { dimensions: { ...m.dimensions } } : {}), period: spec.period, stat: m.stat },
             })),
             { id: "e", expression: watch.expression, label: watch.label, returnData: true },
           ],
@@ -391,6 +392,28 @@ export class ObservabilityAlarms extends Construct {
  * HealthCheckStatus in us-east-1 only, so this alarm is created there, through `provider`, and sends to
  * a topic of that region.
  */
+/**
+ * Days before its expiry at which the API's certificate alarms. ACM renews a DNS-validated certificate
+ * from 60 days before expiry; one still not renewed 45 days before has a renewal problem (a validation
+ * record removed, a CAA record): the Route 53 health check would not notice, as it does not send SNI.
+ */
+export const CERTIFICATE_EXPIRY_ALARM_DAYS = 45;
+
+/** The certificate's `DaysToExpiry` (ACM publishes it once a day) below CERTIFICATE_EXPIRY_ALARM_DAYS. */
+export function certificateExpirySpec(props: { certificateArn: string; domain: string }): AlarmSpec {
+  return {
+    what: "acm-certificate-expiry",
+    description: `The certificate of ${props.domain} expires in less than ${CERTIFICATE_EXPIRY_ALARM_DAYS} days: ACM has not renewed it (check its DNS validation record: aws acm describe-certificate)`,
+    watch: { metric: { namespace: "AWS/CertificateManager", metricName: "DaysToExpiry", dimensions: { CertificateArn: props.certificateArn }, stat: "Minimum" } },
+    period: 86_400,
+    evaluationPeriods: 1,
+    comparison: "LessThanThreshold",
+    threshold: CERTIFICATE_EXPIRY_ALARM_DAYS,
+    // One data point a day, sometimes late: a missing day keeps the alarm's state rather than flapping.
+    missing: "missing",
+  };
+}
+
 export function healthCheckSpec(props: { healthCheckId: string; minutes: number; domain: string }): AlarmSpec {
   return {
     what: "route53-health-check",

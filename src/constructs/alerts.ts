@@ -99,9 +99,15 @@ export function alertPublishers(n: Names, accountId: string, region: string, par
   const arn = (service: string, resource: string, inRegion = region) => `arn:${partition}:${service}:${inRegion}:${accountId}:${resource}`;
   return [
     { sid: "AllowCloudWatchAlarms", service: "cloudwatch.amazonaws.com", sourceArns: [arn("cloudwatch", `alarm:${n.alarm("*")}`)], keyConditions: true },
-    // Budgets are global: their ARNs have no region. AWS documents its key statement without conditions
-    // and nothing says its KMS calls carry them: a condition it does not meet would drop every alert.
-    { sid: "AllowBudgets", service: "budgets.amazonaws.com", sourceArns: [arn("budgets", `budget/${n.budget}`, "")], keyConditions: false },
+    // Budgets are global: their ARNs have no region. The Budgets guide's topic policy names
+    // arn:aws:budgets::<account>:* as the source, not the budget's own ARN (which its notifications may not
+    // carry: a condition they do not meet drops every alert). It documents its key statement without
+    // conditions, and nothing says its KMS calls carry them.
+    { sid: "AllowBudgets", service: "budgets.amazonaws.com", sourceArns: [arn("budgets", "*", "")], keyConditions: false },
+    // RDS's event subscription of the instance. The RDS guide's topic policy names the source resource
+    // (db:<identifier>); the subscription's own ARN (es:<name>) is accepted too. Its KMS calls are not
+    // documented to carry the conditions.
+    { sid: "AllowRdsEvents", service: "events.rds.amazonaws.com", sourceArns: [arn("rds", `db:${n.database}`), arn("rds", `es:${n.databaseEventSubscription}`)], keyConditions: false },
     // The SNS guide: aws:SourceAccount and aws:SourceArn in a key policy are not supported for EventBridge
     // publishing to an encrypted topic (its KMS requests do not carry them).
     { sid: "AllowEventBridgeRules", service: "events.amazonaws.com", sourceArns: [arn("events", `rule/${n.eventRulePattern}`)], keyConditions: false },

@@ -42,7 +42,9 @@ export class EcsBlueGreen extends Construct {
       { sid: "AssumedByCodeDeploy", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["codedeploy.amazonaws.com"] }], conditions: [sourceAccount(props.accountId)] },
     ]);
     this.role = new IamRole(this, "role", { name: props.roleName, assumeRolePolicy: trust.json });
-    const managed = new IamRolePolicyAttachment(this, "role-policy", { role: this.role.name, policyArn: `arn:${props.partition}:iam::aws:policy/AWSCodeDeployRoleForECS` });
+    // The limited policy: this deployment runs no Lambda hooks and reads no AppSpec from S3, so it needs
+    // neither lambda:InvokeFunction on every function nor s3:GetObject on every bucket (the full policy's).
+    const managed = new IamRolePolicyAttachment(this, "role-policy", { role: this.role.name, policyArn: `arn:${props.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited` });
     this.app = new CodedeployApp(this, "app", { name: props.applicationName, computePlatform: "ECS" });
     this.group = new CodedeployDeploymentGroup(this, "group", {
       appName: this.app.name,

@@ -6,7 +6,9 @@ import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric
 import { EcsService } from "@cdktf/provider-aws/lib/ecs-service";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { ITerraformDependable } from "cdktf";
+import { CAPACITY_PROVIDER_STRATEGY } from "../config/services";
 import { MetricSpec } from "./alarms";
 import { errorLogsAlarm, runningTasksAlarm } from "./deployment-alarms";
 import { EncryptedLogGroup } from "./log-group";
@@ -19,6 +21,104 @@ export const SCRATCH_PATH = "/tmp";
 export const CONTAINER_USER = "1000";
 /** Seconds the JVM gets to start before failed health checks count. */
 export const HEALTH_START_PERIOD = 120;
+
+/** Every container's Linux settings: no capability at all, and an init process that reaps children. */
+export const HARDENED_LINUX_PARAMETERS = { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true } as const;
+
+/** A container's `logConfiguration`: awslogs to `group`, streams `ecs/<container>/<task id>`. */
+export const awsLogs = (group: string, region: string) => ({ logDriver: "awslogs", options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": "ecs" } });
+
+/** A container's `secrets`: each read from Secrets Manager when the task starts. */
+export const containerSecrets = (secrets: readonly InjectedSecret[]) => secrets.map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.secretArn}:${s.jsonKey}::` : s.secretArn }));
+
+/** Where a task's container writes its logs. */
+export interface TaskLogProps {
+  readonly logGroupName: string;
+  /** The environment's key. */
+  readonly kmsKeyArn: string;
+  /** Days the log group keeps events (the environment's applicationLogRetentionDays). @default 365 */
+  readonly logRetentionDays?: number;
+  /** `prevent_destroy` on the log group. @default false */
+  readonly protectLogs?: boolean;
+}
+
+/** A task's log group (id `logs` in `scope`): application class, encrypted, retained, created before the task. */
+export function taskLogGroup(scope: Construct, props: TaskLogProps): EncryptedLogGroup {
+  return new EncryptedLogGroup(scope, "logs", {
+    name: props.logGroupName,
+    kmsKeyArn: props.kmsKeyArn,
+    logClass: "application",
+    retentionDays: props.logRetentionDays,
+    protect: props.protectLogs ?? false,
+  });
+}
+
+/** The two roles of a task definition, and what the execution role is allowed. */
+export interface TaskRolesProps {
+  readonly executionRoleName: string;
+  readonly taskRoleName: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** The only repository the execution role pulls from. */
+  readonly repositoryArn: string;
+  /** ARN of the log group the container writes to. */
+  readonly logGroupArn: string;
+  /** Secrets injected into the container: the execution role reads exactly these. */
+  readonly secrets: readonly InjectedSecret[];
+  /** The environment's key: decrypts those secrets, through Secrets Manager only. */
+  readonly kmsKeyArn: string;
+  /** What the application may call with the task role. @default none: the task role has no policy */
+  readonly taskRoleStatements?: readonly Statement[];
+}
+
+/**
+ * The execution role (ECS pulls the image, writes the logs and reads the secrets with it) and the task
+ * role (what the application itself calls AWS with), both assumed by ECS tasks of this account only.
+ * Ids `execution-role`, `task-trust`, `task-role` and `task-role-policy` in `scope`.
+ */
+export function taskRoles(scope: Construct, props: TaskRolesProps): { executionRole: ServiceRole; taskRole: IamRole; taskPolicy?: IamRolePolicy } {
+  const p = props.partition;
+  const ecsTasks = [`arn:${p}:ecs:${props.region}:${props.accountId}:*`];
+  const secretArns = [...new Set(props.secrets.map((s) => s.secretArn))];
+  const statements: Statement[] = [
+    // GetAuthorizationToken has no resource-level permissions: "*" is the only form AWS accepts.
+    { sid: "EcrToken", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
+    { sid: "PullOwnImage", actions: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], resources: [props.repositoryArn] },
+    { sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${props.logGroupArn}:log-stream:*`] },
+  ];
+  if (secretArns.length > 0) {
+    statements.push(
+      { sid: "ReadOwnSecrets", actions: ["secretsmanager:GetSecretValue"], resources: secretArns },
+      {
+        sid: "DecryptOwnSecrets",
+        actions: ["kms:Decrypt"],
+        resources: [props.kmsKeyArn],
+        conditions: [{ test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", props.region, p)] }],
+      },
+    );
+  }
+  // The trust policy AWS documents for the task execution role has no condition: the agent that pulls the
+  // image and reads the secrets is not documented to send aws:SourceArn or aws:SourceAccount when it
+  // assumes the role (AWS recommends them for the task role only), and a condition it does not meet
+  // would stop every task from starting. iam:PassRole guards who may name the role in a task definition.
+  const executionRole = new ServiceRole(scope, "execution-role", {
+    name: props.executionRoleName,
+    service: "ecs-tasks.amazonaws.com",
+    accountId: props.accountId,
+    sourceArns: "unconditioned",
+    statements,
+  });
+  const taskTrust = policyDocument(scope, "task-trust", [
+    { sid: "AssumedByEcsTasks", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }], conditions: [sourceAccount(props.accountId), sourceArn(...ecsTasks)] },
+  ]);
+  const taskRole = new IamRole(scope, "task-role", { name: props.taskRoleName, assumeRolePolicy: taskTrust.json });
+  const taskPolicy =
+    props.taskRoleStatements && props.taskRoleStatements.length > 0
+      ? new IamRolePolicy(scope, "task-role-policy", { name: props.taskRoleName, role: taskRole.id, policy: policyDocument(scope, "task-permissions", props.taskRoleStatements).json })
+      : undefined;
+  return { executionRole, taskRole, ...(taskPolicy ? { taskPolicy } : {}) };
+}
 
 /** One secret injected into the container: an environment variable read from Secrets Manager at start. */
 export interface InjectedSecret {
@@ -73,7 +173,7 @@ export function requestsPerTaskExpression(slots: readonly string[]): string {
   return `(${requests}) / IF(FILL(${RUNNING_TASKS_ID}, 0) > 0, FILL(${RUNNING_TASKS_ID}, 0), 1)`;
 }
 
-export interface FargateServiceProps {
+export interface FargateServiceProps extends TaskLogProps {
   /** The ECS service name, `accessweaver-<env>-aw-<name>`. */
   readonly serviceName: string;
   readonly family: string;
@@ -99,14 +199,13 @@ export interface FargateServiceProps {
   readonly clusterReady: ITerraformDependable[];
   readonly subnetIds: string[];
   readonly securityGroupId: string;
-  readonly kmsKeyArn: string;
-  readonly logGroupName: string;
-  /** `prevent_destroy` on the log group. @default false */
-  readonly protectLogs?: boolean;
-  /** Days the log group keeps events (the environment's applicationLogRetentionDays). @default 365 */
-  readonly logRetentionDays?: number;
   readonly executionRoleName: string;
   readonly taskRoleName: string;
+  /**
+   * What the application may call with its task role (a database service: `rds-db:connect` as its own
+   * database role). @default none: the task role has no policy
+   */
+  readonly taskRoleStatements?: readonly Statement[];
   readonly accountId: string;
   readonly region: string;
   readonly partition: string;
@@ -141,6 +240,8 @@ export class FargateService extends Construct {
   readonly logGroup: EncryptedLogGroup;
   readonly executionRole: ServiceRole;
   readonly taskRole: IamRole;
+  /** The task role's policy, when the application may call AWS (taskRoleStatements). */
+  readonly taskPolicy?: IamRolePolicy;
   readonly taskDefinition: EcsTaskDefinition;
   readonly service: EcsService;
   readonly scalingTarget: AppautoscalingTarget;
@@ -153,48 +254,16 @@ export class FargateService extends Construct {
 
   constructor(scope: Construct, id: string, props: FargateServiceProps) {
     super(scope, id);
-    const p = props.partition;
     const releases = props.releases ?? "rolling";
-    const ecsTasks = [`arn:${p}:ecs:${props.region}:${props.accountId}:*`];
 
-    this.logGroup = new EncryptedLogGroup(this, "logs", {
-      name: props.logGroupName,
-      kmsKeyArn: props.kmsKeyArn,
-      logClass: "application",
-      retentionDays: props.logRetentionDays,
-      protect: props.protectLogs ?? false,
-    });
+    this.logGroup = taskLogGroup(this, props);
     this.errorLogs = errorLogMetric(this, "error-logs", { ...props.errorLogs, logGroupName: this.logGroup.logGroup.name });
-    const secretArns = [...new Set(props.secrets.map((s) => s.secretArn))];
-    const statements: Statement[] = [
-      // GetAuthorizationToken has no resource-level permissions: "*" is the only form AWS accepts.
-      { sid: "EcrToken", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
-      { sid: "PullOwnImage", actions: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], resources: [props.repositoryArn] },
-      { sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${this.logGroup.logGroup.arn}:log-stream:*`] },
-    ];
-    if (secretArns.length > 0) {
-      statements.push(
-        { sid: "ReadOwnSecrets", actions: ["secretsmanager:GetSecretValue"], resources: secretArns },
-        {
-          sid: "DecryptOwnSecrets",
-          actions: ["kms:Decrypt"],
-          resources: [props.kmsKeyArn],
-          conditions: [{ test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", props.region, p)] }],
-        },
-      );
-    }
-    this.executionRole = new ServiceRole(this, "execution-role", {
-      name: props.executionRoleName,
-      service: "ecs-tasks.amazonaws.com",
-      accountId: props.accountId,
-      sourceArns: ecsTasks,
-      statements,
-    });
-    // The application calls no AWS API (its data is in PostgreSQL and Redis): the task role has no policy.
-    const taskTrust = policyDocument(this, "task-trust", [
-      { sid: "AssumedByEcsTasks", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }], conditions: [sourceAccount(props.accountId), sourceArn(...ecsTasks)] },
-    ]);
-    this.taskRole = new IamRole(this, "task-role", { name: props.taskRoleName, assumeRolePolicy: taskTrust.json });
+    // The application's own AWS calls, if any, are its task role's policy (a database service connects
+    // to PostgreSQL with an IAM token); without taskRoleStatements the task role has no policy.
+    const roles = taskRoles(this, { ...props, logGroupArn: this.logGroup.logGroup.arn });
+    this.executionRole = roles.executionRole;
+    this.taskRole = roles.taskRole;
+    this.taskPolicy = roles.taskPolicy;
 
     const container = {
       name: props.containerName,
@@ -202,7 +271,7 @@ export class FargateService extends Construct {
       essential: true,
       portMappings: [{ containerPort: props.port, protocol: "tcp" }],
       environment: Object.entries(props.environment).map(([name, value]) => ({ name, value })),
-      secrets: props.secrets.map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.secretArn}:${s.jsonKey}::` : s.secretArn })),
+      secrets: containerSecrets(props.secrets),
       healthCheck: {
         command: ["CMD-SHELL", `curl -fsS http://localhost:${props.port}${props.healthPath} || exit 1`],
         interval: 30,
@@ -214,11 +283,8 @@ export class FargateService extends Construct {
       mountPoints: [{ sourceVolume: "scratch", containerPath: SCRATCH_PATH, readOnly: false }],
       privileged: false,
       user: CONTAINER_USER,
-      linuxParameters: { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true },
-      logConfiguration: {
-        logDriver: "awslogs",
-        options: { "awslogs-group": props.logGroupName, "awslogs-region": props.region, "awslogs-stream-prefix": "ecs" },
-      },
+      linuxParameters: HARDENED_LINUX_PARAMETERS,
+      logConfiguration: awsLogs(props.logGroupName, props.region),
     };
     this.taskDefinition = new EcsTaskDefinition(this, "task-definition", {
       family: props.family,
@@ -234,8 +300,8 @@ export class FargateService extends Construct {
       // A new revision (a release) leaves the previous one registered and ACTIVE instead of deregistering
       // it: a circuit-breaker or CodeDeploy rollback and make restart start tasks from it again.
       skipDestroy: true,
-      // The log group and the role's policy exist before a task can start and write.
-      dependsOn: [this.logGroup.logGroup, this.executionRole.policy],
+      // The log group and the roles' policies exist before a task can start and write (or connect).
+      dependsOn: [this.logGroup.logGroup, this.executionRole.policy, ...(this.taskPolicy ? [this.taskPolicy] : [])],
     });
 
     const blueGreen = releases === "blue-green";
@@ -250,7 +316,7 @@ export class FargateService extends Construct {
       cluster: props.clusterId,
       taskDefinition: this.taskDefinition.arn,
       desiredCount: props.desiredCount,
-      capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+      capacityProviderStrategy: CAPACITY_PROVIDER_STRATEGY.map((c) => ({ ...c })),
       networkConfiguration: { subnets: props.subnetIds, securityGroups: [props.securityGroupId], assignPublicIp: false },
       deploymentController: { type: blueGreen ? "CODE_DEPLOY" : "ECS" },
       // ECS refuses the circuit breaker under CODE_DEPLOY, whose deployment group rolls back instead.
@@ -258,6 +324,9 @@ export class FargateService extends Construct {
       // The circuit breaker sees tasks that fail to start or to pass their health checks; the alarms, a
       // service logging errors, and tasks that die once the old ones are gone (during the bake time).
       ...(this.deploymentAlarms.length > 0 ? { alarms: { alarmNames: this.deploymentAlarms.map((a) => a.alarmName), enable: true, rollback: true } } : {}),
+      // ECS moves tasks back into a zone that lost them (after a zone outage, a failed placement); CodeDeploy
+      // services do not support it, so the blue/green gateway leaves it unset.
+      ...(blueGreen ? {} : { availabilityZoneRebalancing: "ENABLED" }),
       deploymentMinimumHealthyPercent: props.minHealthyPercent ?? 100,
       deploymentMaximumPercent: 200,
       ...(props.targetGroupArn
@@ -269,7 +338,10 @@ export class FargateService extends Construct {
       propagateTags: "SERVICE",
       // Autoscaling and the runbook's `update-service --desired-count` own the count; under blue/green,
       // CodeDeploy owns the running task definition and target group.
-      lifecycle: { ignoreChanges: blueGreen ? ["desired_count", "task_definition", "load_balancer"] : ["desired_count"] },
+      // CodeDeploy replaces the task set at each release and sets the strategy the AppSpec names; provider 5.x
+      // reads any strategy difference as a replacement of the service (aws/containers-roadmap#1752), so the
+      // strategy is ignored once created, and make release sends the same one in its AppSpec.
+      lifecycle: { ignoreChanges: blueGreen ? ["desired_count", "task_definition", "load_balancer", "capacity_provider_strategy"] : ["desired_count"] },
       dependsOn: props.clusterReady,
     });
 

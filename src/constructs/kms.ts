@@ -25,7 +25,7 @@ export interface KmsProps {
 }
 
 /** Services that use the key through grants made on behalf of IAM principals of this account. */
-const VIA_SERVICES = ["rds", "elasticache", "secretsmanager", "s3"];
+const VIA_SERVICES = ["rds", "elasticache", "s3"];
 /** What a service acting for this account's principals does with the key: use it, never administer it. */
 const USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
 /** Grants let RDS, ElastiCache... keep using the key for a resource after the request that made it. */
@@ -110,6 +110,21 @@ export class Kms extends Construct {
         conditions: [...thisCluster, { test: "ForAllValues:StringEquals", variable: "kms:GrantOperations", values: ["Decrypt"] }],
       },
       { sid: "AllowUseThroughAwsServices", actions: USE_ACTIONS, resources: ["*"], principals: ANY_PRINCIPAL, conditions: throughServices },
+      {
+        // Secrets Manager decrypts for whoever may read a secret: through this statement, only for this
+        // environment's roles (the tasks' execution roles read the application secrets) and RDS's
+        // service-linked role (the master password it creates and rotates). Any other principal needs
+        // kms:Decrypt on the key in its own IAM policy (the root statement), as administrators have.
+        sid: "AllowSecretsThroughSecretsManager",
+        actions: USE_ACTIONS,
+        resources: ["*"],
+        principals: ANY_PRINCIPAL,
+        conditions: [
+          { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
+          { test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", region, partition)] },
+          { test: "ArnLike", variable: "aws:PrincipalArn", values: [`arn:${partition}:iam::${account}:role/${n.prefix}-*`, `arn:${partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`] },
+        ],
+      },
       {
         // Grants only for an AWS resource the service manages (a database, a cache), never to a principal directly.
         sid: "AllowGrantsForAwsResources",

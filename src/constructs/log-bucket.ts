@@ -144,6 +144,15 @@ export class LogBucket extends Construct {
           noncurrentVersionExpiration: [{ noncurrentDays: NONCURRENT_DAYS }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
         },
+        {
+          // Once expiration has made a log's current version a delete marker and its noncurrent version has
+          // gone, the marker alone is left: S3 still lists it (and bills the request). A rule of its own,
+          // as S3 refuses expired_object_delete_marker beside days in one expiration.
+          id: "remove-expired-delete-markers",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          expiration: [{ expiredObjectDeleteMarker: true }],
+        },
       ],
       dependsOn: [versioning],
     });

@@ -39,6 +39,12 @@ export interface RdsProps extends DataStorePlacement, DatabaseSize {
   readonly monitoringIntervalSeconds?: number;
   /** Not offered on the micro and small burstable classes. @default true */
   readonly performanceInsights?: boolean;
+  /**
+   * What RDS does at the end of the major version's standard support: `open-source-rds-extended-support`
+   * (paid Extended Support) or `open-source-rds-extended-support-disabled` (an automatic major upgrade).
+   * @default "open-source-rds-extended-support-disabled"
+   */
+  readonly engineLifecycleSupport?: "open-source-rds-extended-support" | "open-source-rds-extended-support-disabled";
   /** Days to keep the exported logs. @default 365 (the environment's applicationLogRetentionDays is passed) */
   readonly logRetentionDays?: number;
 }
@@ -70,19 +76,30 @@ export class Rds extends Construct {
     const major = props.engineVersion.split(".")[0];
 
     const subnets = new DbSubnetGroup(this, "subnet-group", { name: n.databaseSubnetGroup, description: `${n.database}: database subnets`, subnetIds: props.subnetIds });
+    const family = `postgres${major}`;
+    const description = `${n.database}: TLS 1.2+ only, slow statements and connections logged, no bind values`;
     this.parameterGroup = new DbParameterGroup(this, "parameter-group", {
-      name: n.databaseParameterGroup,
-      family: `postgres${major}`,
-      description: `${n.database}: TLS only, slow statements and connections logged`,
+      // The name changes with the family and the description (the arguments that force a new group), so
+      // that the new group can exist beside the old one until the instance has moved to it.
+      name: n.databaseParameterGroup(family, description),
+      family,
+      description,
       parameter: [
         { name: "rds.force_ssl", value: "1" },
+        // RDS's default today, pinned so that no engine default can lower it; TLS 1.3 is negotiated when the
+        // client offers it (a 1.3 minimum would refuse drivers and tools still on 1.2).
+        { name: "ssl_min_protocol_version", value: "TLSv1.2" },
         { name: "log_min_duration_statement", value: String(props.slowStatementMs ?? 1000) },
         { name: "log_connections", value: "1" },
         { name: "log_disconnections", value: "1" },
+        // Slow and failed statements are logged without their bind values: those are tenants' personal data,
+        // and the logs are kept for years (RGPD).
+        { name: "log_parameter_max_length", value: "0" },
+        { name: "log_parameter_max_length_on_error", value: "0" },
       ],
-      // A new family (postgres16, redis8) is a new group: attach it before the old one goes.
+      // A replacement (new family on a major upgrade, new description) is attached before the old one goes.
       lifecycle: { createBeforeDestroy: true },
-});
+    });
     const logGroups = engineLogGroups(this, RDS_LOG_EXPORTS, n.databaseLogGroup, props.kmsKeyArn, props.logRetentionDays, protect);
     // Enhanced monitoring writes OS metrics to the RDSOSMetrics log group of this account and region only.
     const metrics = `arn:${props.partition}:logs:${props.region}:${props.accountId}:log-group:RDSOSMetrics`;
@@ -136,6 +153,9 @@ export class Rds extends Construct {
       monitoringRoleArn: monitoring.role.arn,
       enabledCloudwatchLogsExports: [...RDS_LOG_EXPORTS],
       autoMinorVersionUpgrade: true,
+      // At the end of a major version's standard support RDS would otherwise enrol the instance in paid
+      // Extended Support; disabled, it upgrades the major version instead (plan the upgrade before then).
+      engineLifecycleSupport: props.engineLifecycleSupport ?? "open-source-rds-extended-support-disabled",
       allowMajorVersionUpgrade: false,
       applyImmediately: !protect,
       dependsOn: logGroups,

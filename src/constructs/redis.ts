@@ -64,14 +64,17 @@ export class Redis extends Construct {
     const replicated = props.replicasPerShard > 0;
 
     const subnets = new ElasticacheSubnetGroup(this, "subnet-group", { name: n.redisSubnetGroup, description: `${n.redis}: database subnets`, subnetIds: props.subnetIds });
+    const family = `redis${engineVersion.split(".")[0]}`;
+    const description = `${n.redis}: cluster mode`;
     const parameters = new ElasticacheParameterGroup(this, "parameter-group", {
-      name: n.redisParameterGroup,
-      family: `redis${engineVersion.split(".")[0]}`,
-      description: `${n.redis}: cluster mode`,
+      // Named after the arguments that force a new group, so the new one can exist beside the old.
+      name: n.redisParameterGroup(family, description),
+      family,
+      description,
       parameter: [{ name: "cluster-enabled", value: "yes" }],
-      // A new family (postgres16, redis8) is a new group: attach it before the old one goes.
+      // A replacement (new family, new description) is attached before the old one goes.
       lifecycle: { createBeforeDestroy: true },
-});
+    });
     const logGroups = engineLogGroups(this, REDIS_LOGS, n.redisLogGroup, props.kmsKeyArn, props.logRetentionDays, protect);
 
     this.group = new ElasticacheReplicationGroup(this, "replication-group", {
@@ -95,6 +98,9 @@ export class Redis extends Construct {
       transitEncryptionEnabled: true,
       transitEncryptionMode: "required",
       authToken: props.authToken,
+      // Explicit (provider 6.0 drops the default): a new token is added beside the current one, so clients
+      // holding the old token keep working until the next change removes it.
+      authTokenUpdateStrategy: "ROTATE",
       snapshotRetentionLimit: props.snapshotRetentionDays,
       snapshotWindow,
       maintenanceWindow,

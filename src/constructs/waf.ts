@@ -5,6 +5,12 @@ import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-w
 import { EncryptedLogGroup } from "./log-group";
 
 /**
+ * The requests the WAF logs: blocked, counted (a rule in count mode), and counted by a rule overridden to
+ * count inside a managed group (EXCLUDED_AS_COUNT).
+ */
+export const WAF_LOGGED_ACTIONS = ["BLOCK", "COUNT", "EXCLUDED_AS_COUNT"] as const;
+
+/**
  * The AWS managed rule groups, in evaluation order: known-bad source addresses first, then the OWASP
  * top 10 (core rule set), known bad inputs (Log4j, Java deserialization, ...) and SQL injection.
  */
@@ -114,6 +120,12 @@ export class Waf extends Construct {
       resourceArn: this.webAcl.arn,
       logDestinationConfigs: [this.logGroup.logGroup.arn],
       redactedFields: (props.redactedHeaders ?? ["authorization", "cookie"]).map((name) => ({ singleHeader: { name } })),
+      // Only what the WAF acted on, or would have: every allowed request is already in the ALB's access
+      // logs, and at the guide's 10M requests a day logging them all would be the largest log bill.
+      loggingFilter: {
+        defaultBehavior: "DROP",
+        filter: [{ behavior: "KEEP", requirement: "MEETS_ANY", condition: WAF_LOGGED_ACTIONS.map((action) => ({ actionCondition: { action } })) }],
+      },
     });
   }
 }

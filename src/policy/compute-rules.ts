@@ -107,8 +107,8 @@ export const safeDeployments: Rule = {
   },
 };
 
-/** Services whose actions read or write data. */
-const DATA_SERVICES = ["s3", "dynamodb", "rds", "rds-data", "secretsmanager", "kms", "ssm", "elasticache", "sqs", "sns", "kinesis", "logs"];
+/** Services whose actions read or write data (`rds-db`: logging in to a database as one of its users). */
+const DATA_SERVICES = ["s3", "dynamodb", "rds", "rds-data", "rds-db", "secretsmanager", "kms", "ssm", "elasticache", "sqs", "sns", "kinesis", "logs"];
 /** An IAM wildcard pattern (`*`, `?`) as a regular expression; IAM matches action names without case. */
 const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
 /** The service part of an action (`*` alone is every service). */

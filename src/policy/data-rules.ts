@@ -90,21 +90,58 @@ export const rdsBackups: Rule = {
   },
 };
 
+/** Each PostgreSQL instance of the stack with its parameter group (undefined: not a group of the stack) and that group's parameters. */
+function postgresGroups(s: StackView): { instance: ResourceView; group?: ResourceView; parameter: (name: string) => string | undefined }[] {
+  const groups = new Map(ofType(s, "aws_db_parameter_group").map((g) => [g.address, g]));
+  return ofType(s, "aws_db_instance")
+    .filter((x) => String(x.config.engine ?? "").includes("postgres"))
+    .map((instance) => {
+      const group = groups.get(referenced(instance.config.parameter_group_name) ?? "");
+      const params: { name?: string; value?: unknown }[] = group?.config.parameter ?? [];
+      const parameter = (name: string) => {
+        const found = params.find((p) => p.name === name);
+        return found === undefined ? undefined : String(found.value);
+      };
+      return { instance, ...(group ? { group } : {}), parameter };
+    });
+}
+
 export const rdsForceSsl: Rule = {
   id: "rds-force-ssl",
   types: ["aws_db_instance"],
   description: "RDS PostgreSQL instances use a parameter group of the stack that sets rds.force_ssl = 1",
   check(s) {
     const out: Violation[] = [];
-    const groups = new Map(ofType(s, "aws_db_parameter_group").map((g) => [g.address, g]));
-    for (const r of ofType(s, "aws_db_instance").filter((x) => String(x.config.engine ?? "").includes("postgres"))) {
-      const group = groups.get(referenced(r.config.parameter_group_name) ?? "");
-      if (!group) {
-        out.push(v(this.id, r, "parameter_group_name is not a parameter group of this stack: the default group does not force SSL"));
-        continue;
+    for (const { instance: r, group, parameter } of postgresGroups(s)) {
+      if (!group) out.push(v(this.id, r, "parameter_group_name is not a parameter group of this stack: the default group does not force SSL"));
+      else if (parameter("rds.force_ssl") !== "1") out.push(v(this.id, r, `${group.address} does not set rds.force_ssl = 1`));
+    }
+    return out;
+  },
+};
+
+/** PostgreSQL parameters every instance's group sets: TLS 1.2 at least, and no bind values in the logs (RGPD). */
+export const RDS_REQUIRED_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  ssl_min_protocol_version: ["TLSv1.2", "TLSv1.3"],
+  log_parameter_max_length: ["0"],
+  log_parameter_max_length_on_error: ["0"],
+};
+
+export const rdsParameters: Rule = {
+  id: "rds-parameters",
+  types: ["aws_db_instance"],
+  description: "RDS PostgreSQL parameter groups pin TLS 1.2 or later (ssl_min_protocol_version) and keep bind values out of the logs (log_parameter_max_length and ..._on_error = 0): they are personal data, and the logs are kept for years",
+  check(s) {
+    const out: Violation[] = [];
+    // A group outside the stack is rds-force-ssl's violation already.
+    for (const { instance: r, group, parameter } of postgresGroups(s)) {
+      if (!group) continue;
+      for (const [name, allowed] of Object.entries(RDS_REQUIRED_PARAMETERS)) {
+        const found = parameter(name);
+        if (found === undefined || !allowed.includes(found)) {
+          out.push(v(this.id, r, `${group.address} sets ${name} to ${found === undefined ? "nothing (the engine's default)" : JSON.stringify(found)}; expected ${allowed.map((a) => JSON.stringify(a)).join(" or ")}`));
+        }
       }
-      const params: { name?: string; value?: string }[] = group.config.parameter ?? [];
-      if (!params.some((p) => p.name === "rds.force_ssl" && String(p.value) === "1")) out.push(v(this.id, r, `${group.address} does not set rds.force_ssl = 1`));
     }
     return out;
   },
@@ -235,4 +272,4 @@ export const bucketVersioned: Rule = {
 };
 
 /** The data tier's rules, appended to the baseline. */
-export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted, kmsKeyDeletionWindow, bucketVersioned];
+export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsParameters, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted, kmsKeyDeletionWindow, bucketVersioned];

@@ -6,6 +6,7 @@ import { COMPUTE_RULES } from "./compute-rules";
 import { EDGE_RULES } from "./edge-rules";
 import { DATA_RULES } from "./data-rules";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { LIFECYCLE_RULES } from "./lifecycle-rules";
 import { LOGGING_RULES } from "./logging-rules";
 import { NETWORK_RULES } from "./network-rules";
 import { OBSERVABILITY_RULES } from "./observability-rules";
@@ -159,4 +160,4 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES, ...LOGGING_RULES, ...OBSERVABILITY_RULES];
+export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES, ...LOGGING_RULES, ...OBSERVABILITY_RULES, ...LIFECYCLE_RULES];

@@ -6,7 +6,7 @@ import { AppSecret } from "../constructs/secrets";
 import { BuiltPhases, publishHandles, readHandles } from "./handles";
 import { PhaseStack } from "./phase-stack";
 
-/** The application database and its owner, created with the instance. */
+/** The application database and its owner (the master user: role setup and break-glass only), created with the instance. */
 export const DATABASE_NAME = "accessweaver";
 export const DATABASE_USERNAME = "accessweaver_admin";
 
@@ -44,10 +44,12 @@ export class DatabaseStack extends PhaseStack {
       performanceInsights: !/\.(micro|small)$/.test(db.instanceClass),
     });
     const instance = this.rds.instance;
-    // What a service needs to connect; the password itself stays in the secret RDS manages and rotates.
+    // Where a service connects, and nothing it logs in with: each service logs in as its own role with an
+    // IAM token (docs/data-tier.md, "Database roles"); the master user and its password, which RDS manages
+    // and rotates, are for the role setup and break-glass only, so neither is in this secret.
     this.secret = new AppSecret(this, "secret", {
       name: this.names.secret("database"),
-      description: `AccessWeaver ${config.env} database: connection settings and the ARN of the RDS-managed password`,
+      description: `AccessWeaver ${config.env} database: connection settings (no user, no password)`,
       kmsKeyArn: network.kmsKeyArn,
       recoveryWindowDays: secretRecoveryDays(config),
       preventDestroy: config.sizing.preventDestroy,
@@ -56,8 +58,6 @@ export class DatabaseStack extends PhaseStack {
         host: instance.address,
         port: instance.port,
         dbname: DATABASE_NAME,
-        username: DATABASE_USERNAME,
-        master_user_secret_arn: this.rds.masterSecretArn,
       },
     });
 
@@ -68,6 +68,8 @@ export class DatabaseStack extends PhaseStack {
       databaseSecretArn: this.secret.arn,
       databaseMasterSecretArn: this.rds.masterSecretArn,
       databaseIdentifier: instance.identifier,
+      databaseResourceId: instance.resourceId,
+      databaseMasterUsername: instance.username,
     });
   }
 }

@@ -48,9 +48,15 @@ export const DATABASE_HANDLES = {
   databaseEndpoint: { output: "database_endpoint", kind: "string", description: "Host name of the PostgreSQL instance (follows a Multi-AZ failover)" },
   databasePort: { output: "database_port", kind: "string", description: "PostgreSQL port" },
   databaseName: { output: "database_name", kind: "string", description: "Name of the application database" },
-  databaseSecretArn: { output: "database_secret_arn", kind: "string", description: "Secret accessweaver/<env>/database: host, port, dbname, username and the ARN of the master password secret" },
+  databaseSecretArn: { output: "database_secret_arn", kind: "string", description: "Secret accessweaver/<env>/database: engine, host, port and dbname (no user, no password)" },
   databaseMasterSecretArn: { output: "database_master_secret_arn", kind: "string", description: "Secret holding the master password, created and rotated by RDS" },
   databaseIdentifier: { output: "database_identifier", kind: "string", description: "Identifier of the PostgreSQL instance: the DBInstanceIdentifier dimension of its CloudWatch metrics" },
+  databaseResourceId: {
+    output: "database_resource_id",
+    kind: "string",
+    description: "The instance's DbiResourceId (db-...): the services' rds-db:connect ARNs name it (it survives a Multi-AZ failover, not a restore into a new instance)",
+  },
+  databaseMasterUsername: { output: "database_master_username", kind: "string", description: "The master user (break-glass and make db-roles only; no service logs in as it)" },
 } as const satisfies HandleSpecs;
 export type DatabaseHandles = Handles<typeof DATABASE_HANDLES>;
 
@@ -87,6 +93,7 @@ export const LOADBALANCER_HANDLES = {
   greenTargetGroupName: { output: "api_gateway_green_target_group_name", kind: "string", description: "The green group's name, for CodeDeploy's deployment group", when: blueGreen },
   wafWebAclArn: { output: "waf_web_acl_arn", kind: "string", description: "The regional web ACL in front of the load balancer (guide: aws wafv2 get-sampled-requests --web-acl-arn)" },
   healthCheckId: { output: "route53_health_check_id", kind: "string", description: "Route 53 health check of https://<domain>/actuator/health (its metrics are in us-east-1)" },
+  certificateArn: { output: "certificate_arn", kind: "string", description: "The API's ACM certificate: the CertificateArn dimension of its DaysToExpiry metric" },
 } as const satisfies HandleSpecs;
 export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
 
@@ -112,6 +119,14 @@ export const SERVICES_HANDLES = {
     description: "The gateway's newest task definition: what make release hands to CodeDeploy (the service itself runs what CodeDeploy last deployed)",
     when: blueGreen,
   },
+  dbRolesTaskDefinitionArn: {
+    output: "db_roles_task_definition_arn",
+    kind: "string",
+    description: "The one-off task that creates the services' database roles (make db-roles runs it with aws ecs run-task)",
+  },
+  dbRolesSubnetIds: { output: "db_roles_subnet_ids", kind: "list", description: "Subnets make db-roles runs its task in (the services' private subnets)" },
+  dbRolesSecurityGroupId: { output: "db_roles_security_group_id", kind: "string", description: "Security group of the db-roles task (the services' group, which reaches PostgreSQL)" },
+  dbRolesLogGroup: { output: "db_roles_log_group", kind: "string", description: "Log group of the db-roles task (what psql printed)" },
 } as const satisfies HandleSpecs;
 export type ServicesHandles = Handles<typeof SERVICES_HANDLES>;
 

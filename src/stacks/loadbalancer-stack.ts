@@ -75,6 +75,7 @@ export class LoadbalancerStack extends PhaseStack {
 
     const green = this.alb.greenTargetGroup;
     publishHandles(this, "loadbalancer", {
+      certificateArn: certificate.arn,
       albArn: this.alb.lb.arn,
       albArnSuffix: this.alb.lb.arnSuffix,
       albDnsName: this.alb.lb.dnsName,

@@ -2,7 +2,8 @@ import { Construct } from "constructs";
 import { Fn } from "cdktf";
 import { postgresMaxConnections } from "../config/alarm-thresholds";
 import { CATALOG } from "../config/services";
-import { AlarmTargets, ObservabilityAlarms, healthCheckSpec, metricAlarm } from "../constructs/alarms";
+import { AlarmTargets, ObservabilityAlarms, certificateExpirySpec, healthCheckSpec, metricAlarm } from "../constructs/alarms";
+import { DataStoreEvents } from "../constructs/data-events";
 import { Dashboard } from "../constructs/dashboard";
 import { errorLogMetricSpec } from "../constructs/log-metrics";
 import { EnvironmentConfig } from "../config/settings";
@@ -32,6 +33,9 @@ export class ObservabilityStack extends PhaseStack {
   readonly availabilityAlarm: CloudwatchMetricAlarm;
   /** Its topic in us-east-1; undefined when the environment's region is us-east-1 (its own topics serve). */
   readonly availabilityTopic?: AlertTopic;
+  /** The API certificate's days to expiry: ACM's renewal is watched, not assumed. */
+  readonly certificateAlarm: CloudwatchMetricAlarm;
+  readonly dataStoreEvents: DataStoreEvents;
   readonly dashboard: Dashboard;
   /** The trail, its locked bucket and its log group. */
   readonly audit: AuditTrail;
@@ -128,6 +132,15 @@ export class ObservabilityStack extends PhaseStack {
       this.availabilityAlarm = metricAlarm(this, n, availability, { alerts: this.availabilityTopic.arn }, usEast1);
     }
 
+    this.certificateAlarm = metricAlarm(this, n, certificateExpirySpec({ certificateArn: lb.certificateArn, domain: s.domainName }), targets);
+    this.dataStoreEvents = new DataStoreEvents(this, "data-store-events", {
+      databaseIdentifier: database.databaseIdentifier,
+      subscriptionName: n.databaseEventSubscription,
+      cacheRuleName: n.eventRule("cache-events"),
+      rotationRuleName: n.eventRule("secret-rotations"),
+      topicArn: this.alertsTopicArn,
+    });
+
     this.dashboard = new Dashboard(this, "dashboard", {
       name: n.dashboard,
       region: s.region,
@@ -167,6 +180,8 @@ export class ObservabilityStack extends PhaseStack {
     });
     // Budgets ORs the values of one filter: one tag, the environment's, so each budget counts its own environment.
     new MonthlyBudget(this, "budget", { name: n.budget, accountId: s.accountId, limitUsd: s.monthlyBudgetUsd, topicArn: this.alertsTopicArn, tag: { key: "Environment", value: config.env } });
+    // Spend without the Environment tag (CloudWatch, Inspector, data transfer, support) counts only here.
+    new MonthlyBudget(this, "account-budget", { name: n.accountBudget, accountId: s.accountId, limitUsd: s.accountMonthlyBudgetUsd, topicArn: this.alertsTopicArn });
     // The services phase rolls failed deployments back; these rules are how a failed release reaches people.
     new AlertRule(this, "ecs-deployment-failures", {
       name: n.eventRule("ecs-deployment-failures"),

@@ -1,13 +1,15 @@
 import { Construct } from "constructs";
 import { ServiceDiscoveryPrivateDnsNamespace } from "@cdktf/provider-aws/lib/service-discovery-private-dns-namespace";
 import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
-import { CATALOG, ServiceSpec } from "../config/services";
+import { CATALOG, DATABASE_SERVICES, ServiceSpec } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
 import { SecretKind, ServiceName } from "../naming";
 import { EcsBlueGreen } from "../constructs/blue-green";
+import { DB_CLIENT_IMAGE, DatabaseRolesTask } from "../constructs/db-roles";
 import { targetGroupAlarms } from "../constructs/deployment-alarms";
 import { EcsFargateCluster } from "../constructs/ecs-cluster";
 import { FargateService, InjectedSecret, TargetTracking } from "../constructs/fargate-service";
+import { Statement } from "../constructs/iam";
 import { BuiltPhases, CacheHandles, DatabaseHandles, publishHandles, readHandles } from "./handles";
 import { PhaseStack } from "./phase-stack";
 
@@ -20,14 +22,12 @@ export const GATEWAY_REQUESTS_PER_TARGET = 1000;
 
 /**
  * The variables each secret kind injects: the catalog says which kinds a service gets, this says how.
- * Whole-secret variables carry the JSON (host, port, ...); the master password comes from RDS's own secret.
+ * Whole-secret variables carry the JSON (host, port, ...). No password: a database service logs in as
+ * its own role with an IAM token (`databaseAccess`), never with the master user's rotated password.
  */
 export function secretsFor(kinds: readonly SecretKind[], db: DatabaseHandles, cache: CacheHandles): InjectedSecret[] {
   const byKind: Record<SecretKind, InjectedSecret[]> = {
-    database: [
-      { name: "DATABASE_CONNECTION", secretArn: db.databaseSecretArn },
-      { name: "DATABASE_PASSWORD", secretArn: db.databaseMasterSecretArn, jsonKey: "password" },
-    ],
+    database: [{ name: "DATABASE_CONNECTION", secretArn: db.databaseSecretArn }],
     redis: [{ name: "REDIS_CONNECTION", secretArn: cache.redisSecretArn }],
     jwt: [{ name: "JWT_SIGNING", secretArn: cache.jwtSecretArn }],
   };
@@ -35,9 +35,31 @@ export function secretsFor(kinds: readonly SecretKind[], db: DatabaseHandles, ca
 }
 
 /**
+ * How a service that uses the database logs in: its role (`DATABASE_USER`), IAM authentication
+ * (`DATABASE_AUTH=iam`: the driver signs a 15-minute token with the task role for each new connection,
+ * so the master password's rotation and a Multi-AZ failover need nothing from anyone), and the one
+ * statement its task role needs: `rds-db:connect` as that role on this instance, nothing else.
+ */
+export function databaseAccess(role: string, db: DatabaseHandles, where: { readonly partition: string; readonly region: string; readonly accountId: string }): {
+  environment: Record<string, string>;
+  statements: Statement[];
+} {
+  return {
+    environment: { DATABASE_USER: role, DATABASE_AUTH: "iam" },
+    statements: [
+      {
+        sid: "ConnectAsOwnDatabaseRole",
+        actions: ["rds-db:connect"],
+        resources: [`arn:${where.partition}:rds-db:${where.region}:${where.accountId}:dbuser:${db.databaseResourceId}/${role}`],
+      },
+    ],
+  };
+}
+
+/**
  * Phase 5 (the guide's "ECS Fargate Cluster" box): the cluster, the Cloud Map namespace of the internal
- * services, and the five catalog services, each through one FargateService. Reads the network, data
- * tier and edge only through their handles.
+ * services, the five catalog services, each through one FargateService, and the task that creates their
+ * database roles. Reads the network, data tier and edge only through their handles.
  */
 export class ServicesStack extends PhaseStack {
   readonly cluster: EcsFargateCluster;
@@ -45,6 +67,8 @@ export class ServicesStack extends PhaseStack {
   readonly services: Readonly<Record<ServiceName, FargateService>>;
   /** CodeDeploy of the gateway, where its releases are blue/green. */
   readonly blueGreen?: EcsBlueGreen;
+  /** The one-off task that creates the services' database roles (make db-roles). */
+  readonly databaseRoles: DatabaseRolesTask;
 
   constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
     super(scope, "services", { config });
@@ -79,9 +103,12 @@ export class ServicesStack extends PhaseStack {
         : new ServiceDiscoveryService(this, `${spec.name}-discovery`, {
             name: n.discoveryService(spec.name),
             dnsConfig: { namespaceId: this.namespace.id, routingPolicy: "MULTIVALUE", dnsRecords: [{ type: "A", ttl: 10 }] },
-            // ECS reports task health to Cloud Map: an unhealthy task leaves DNS.
-            healthCheckCustomConfig: {},
+            // ECS reports task health to Cloud Map: an unhealthy task leaves DNS. failure_threshold is set
+            // (AWS ignores it and always uses 1): an empty block is not read back, and as the block forces a
+            // new service every later plan would replace it (hashicorp/terraform-provider-aws#44285).
+            healthCheckCustomConfig: { failureThreshold: 1 },
           });
+      const db = spec.secrets.includes("database") ? databaseAccess(n.databaseRole(spec.name), database, { partition, region: s.region, accountId: s.accountId }) : undefined;
       const cpuScaling: TargetTracking =
         spec.name === "aw-pdp-service" ? { policyName: n.scalingPolicy(spec.name, "cpu"), ...PDP_CPU_SCALING } : { policyName: n.scalingPolicy(spec.name, "cpu"), targetValue: CPU_TARGET };
       return new FargateService(this, spec.name, {
@@ -102,6 +129,7 @@ export class ServicesStack extends PhaseStack {
           // The JVM's temporary files go to the writable scratch volume.
           JAVA_TOOL_OPTIONS: "-Djava.io.tmpdir=/tmp",
           AW_SERVICES_DOMAIN: n.serviceNamespace,
+          ...db?.environment,
         },
         secrets: secretsFor(spec.secrets, database, cache),
         clusterId: this.cluster.cluster.id,
@@ -115,6 +143,7 @@ export class ServicesStack extends PhaseStack {
         logRetentionDays: sizing.applicationLogRetentionDays,
         executionRoleName: n.taskExecutionRole(spec.name),
         taskRoleName: n.taskRole(spec.name),
+        ...(db ? { taskRoleStatements: db.statements } : {}),
         accountId: s.accountId,
         region: s.region,
         partition,
@@ -163,6 +192,28 @@ export class ServicesStack extends PhaseStack {
       });
     }
 
+    // make db-roles runs this task (aws ecs run-task) to create the roles the services log in as.
+    this.databaseRoles = new DatabaseRolesTask(this, "db-roles", {
+      family: n.dbRolesTaskFamily,
+      image: `${s.ecrRegistry}/${DB_CLIENT_IMAGE.repository}:${DB_CLIENT_IMAGE.tag}`,
+      repositoryArn: `arn:${partition}:ecr:${s.region}:${registryAccount}:repository/${DB_CLIENT_IMAGE.repository}`,
+      roles: DATABASE_SERVICES.map((spec) => n.databaseRole(spec.name)),
+      host: database.databaseEndpoint,
+      port: database.databasePort,
+      databaseName: database.databaseName,
+      masterUsername: database.databaseMasterUsername,
+      masterSecretArn: database.databaseMasterSecretArn,
+      kmsKeyArn: network.kmsKeyArn,
+      logGroupName: n.dbRolesLogGroup,
+      logRetentionDays: sizing.applicationLogRetentionDays,
+      protectLogs: sizing.preventDestroy,
+      executionRoleName: n.dbRolesExecutionRole,
+      taskRoleName: n.dbRolesTaskRole,
+      accountId: s.accountId,
+      region: s.region,
+      partition,
+    });
+
     publishHandles(this, "services", {
       clusterName: this.cluster.cluster.name,
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
@@ -171,6 +222,11 @@ export class ServicesStack extends PhaseStack {
       errorLogMetrics: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].errorLogs.filter.metricTransformation.name])) as Record<ServiceName, string>,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
       gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
+      dbRolesTaskDefinitionArn: this.databaseRoles.taskDefinition.arn,
+      // Where the services run: the task reaches PostgreSQL, the endpoints and the registry as they do.
+      dbRolesSubnetIds: network.privateSubnetIds,
+      dbRolesSecurityGroupId: network.securityGroupIds.services,
+      dbRolesLogGroup: this.databaseRoles.logGroup.logGroup.name,
     });
   }
 }
