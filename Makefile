@@ -1,15 +1,24 @@
 # AccessWeaver infrastructure: the operator's entry point. `make` or `make help` lists the targets.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
+# Started with its stdin a socket (as Node's spawn and some CI runners give it) and no SHLVL, bash takes
+# itself for a remote shell's first shell and reads /etc/bash.bashrc, which fails under -u (PS1 unbound).
+# A shell level says it is not the first.
+export SHLVL ?= 1
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
 # cdktf otherwise calls its telemetry host on every run.
 export CHECKPOINT_DISABLE := 1
 
-# PHASE= given but empty (e.g. PHASE=$CI_PHASE with that variable unset) is refused rather than read as
-# "every phase"; leaving PHASE out is how to ask for all of them.
-export PHASE_GIVEN := $(if $(filter command line,$(origin PHASE)),1)
+# PHASE or SERVICE given but empty (PHASE=$CI_PHASE, or export PHASE=$CI_PHASE, with that variable
+# unset) is refused rather than read as "every phase" / "every service"; leaving it out is how to ask
+# for all. Where it was given: "command line", or "environment" for the operator's shell; the empty
+# values this Makefile exports to its own sub-makes (ACCESSWEAVER_MAKE_EXPORTS) are not the operator's.
+given = $(if $(filter command line,$(origin $(1))),command line,$(if $(ACCESSWEAVER_MAKE_EXPORTS),,$(if $(filter environment%,$(origin $(1))),environment)))
+export PHASE_GIVEN := $(call given,PHASE)
+export SERVICE_GIVEN := $(call given,SERVICE)
+export ACCESSWEAVER_MAKE_EXPORTS := 1
 # ENV: dev, staging or prod (empty: all, where a target allows it).
 ENV ?=
 # PHASE: one phase of the environment (empty: all, in phase order).
@@ -32,7 +41,8 @@ SERVICE ?=
 
 # What the operator types reaches the scripts as data, never as command text: make keeps each value's
 # raw text (`value`: never expanded, so a `$(shell ...)` in it does not run), exports it, and recipes
-# read it only as a quoted "$$VAR". ENV and PHASE are checked in one place, scripts/operator/inputs.ts.
+# read it only as a quoted "$$VAR". ENV, PHASE, SERVICE, FORMAT and COMPARE are checked in one place,
+# scripts/operator/inputs.ts.
 INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE TAG SERVICE
 $(foreach v,$(INPUTS),$(eval override $(v) := $$(value $(v))))
 export $(INPUTS)
@@ -57,13 +67,13 @@ help: ## List the targets and variables
 	@echo
 	@echo "Variables:"
 	@echo "  ENV            dev, staging or prod (synth, validate, rehearse: empty = all three)"
-	@echo "  PHASE          network, database, cache, loadbalancer, services, observability (empty = all)"
+	@echo "  PHASE          network, database, cache, loadbalancer, services, observability (left out = all; given empty is refused)"
 	@echo "                 built so far: $$($(OPERATOR) phases)"
 	@echo "  TF             Terraform binary to use (default: terraform; e.g. TF=tofu)"
 	@echo "  TF_PLUGIN_DIR  provider mirror for the offline checks (default: /opt/tf-plugins)"
 	@echo "  AUTO_APPROVE=1 apply to prod, or destroy, without the confirmation question"
 	@echo "  CONFIRM        destroy in staging or prod: the exact stack(s) destroyed, e.g. CONFIRM=accessweaver-prod-network"
-	@echo "  NAME, FORMAT   output: the output's name, and FORMAT=json for lists and maps"
+	@echo "  NAME, FORMAT   output: the output's name, and FORMAT=json for lists and maps (json or nothing)"
 	@echo "  INIT_FLAGS     extra terraform init flags, e.g. INIT_FLAGS=-reconfigure after a backend change"
 	@echo "  COMPARE        review: another environment to compare ENV with, e.g. make review ENV=staging COMPARE=prod"
 	@echo "  TAG            release: the image tag to run (checked in ECR first; never latest in prod)"
@@ -98,12 +108,14 @@ test: node_modules/.package-lock.json ## The test suite: type-check, unit tests,
 	else \
 	  echo; \
 	  echo "!!! SKIPPED: the Terraform checks (the harness tests, make validate, make rehearse) did not run: no '$$TF' binary on PATH."; \
-	  echo "!!! Install Terraform >= 1.10 (or set TF=<binary>) to check every stack against the provider schema and rehearse a plan."; \
+	  echo "!!! Install Terraform >= 1.11 (or set TF=<binary>) to check every stack against the provider schema and rehearse a plan."; \
 	fi
 
 validate: node_modules/.package-lock.json ## Type-check, synthesize (guardrails run), then terraform validate of ENV (all without ENV)
 	@$(OPERATOR) check "$$ENV"
+	@echo "validate: type-checking the whole project (tsc --noEmit; about 20 s on 2 cores)..."
 	@$(MAKE) typecheck
+	@echo "validate: synthesizing $${ENV:-every environment} (the guardrails run)..."
 	@$(MAKE) synth
 	@$(call terraform_check,validate)
 
@@ -158,7 +170,6 @@ audit: node_modules/.package-lock.json ## Print ENV's guardrail report (every ru
 
 review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addresses, settings, guardrails, security groups, cost, diagram, plan [COMPARE=env]
 	@$(OPERATOR) check "$$ENV"
-	@if [ -n "$$COMPARE" ]; then $(OPERATOR) check "$$COMPARE"; fi
 	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"
 	@if [ -n "$$COMPARE" ]; then $(OPERATOR) synth "$$COMPARE"; fi
 	@$(REVIEW) review "$$ENV" "$$COMPARE"

@@ -89,7 +89,9 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
     const specials: string = token.special ? (token.override_special ?? "!@#$%&*()-_=+[]{}<>:?") : "";
     expect([...specials].filter((c) => !REDIS_AUTH_SPECIALS.includes(c))).toEqual([]);
     expect(REDIS_AUTH_TOKEN.test(`Aa1${"x".repeat(token.length - 3)}`)).toBe(true);
-    expect(resources(cache, "random_password")["jwt-signing-secret"].length).toBeGreaterThanOrEqual(64);
+    // The JWT signing secret is not Terraform's: Secrets Manager draws it (an ephemeral resource, never stored).
+    expect(resources(cache, "random_password")["jwt-signing-secret"]).toBeUndefined();
+    expect(cache.ephemeral.aws_secretsmanager_random_password["jwt-signing-secret"]).toEqual({ password_length: 64, exclude_punctuation: true, require_each_included_type: true });
   });
 
   it("keeps daily snapshots per profile in windows that do not overlap; protects the data in staging and prod", () => {
@@ -121,6 +123,12 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
     }
   });
 
+  it("rotates the JWT signing secret when jwt_secret_version changes", () => {
+    const rotated = synthEnv(config(env, { jwt_secret_version: 2 })).json.cache!;
+    expect(resources(rotated, "aws_secretsmanager_secret_version")["jwt-secret_value"].secret_string_wo_version).toBe(2);
+    expect(() => config(env, { jwt_secret_version: 0 })).toThrow(/jwt_secret_version: found 0; expected a whole number from 1 to 1000000/);
+  });
+
   it("writes accessweaver/<env>/redis and accessweaver/<env>/jwt, encrypted, recoverable, values by reference", () => {
     const secrets = resources(cache, "aws_secretsmanager_secret");
     const versions = resources(cache, "aws_secretsmanager_secret_version");
@@ -134,7 +142,11 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
       tls: "true",
       auth_token: "random_password.auth-token.result",
     });
-    expect(secretDocument(versions["jwt-secret_value"].secret_string)).toEqual({ secret: "random_password.jwt-signing-secret.result", expiration: '"3600"' });
+    // Write-only: sent to Secrets Manager, never kept in the state; written again when the version changes.
+    const jwt = versions["jwt-secret_value"];
+    expect(jwt.secret_string).toBeUndefined();
+    expect(jwt.secret_string_wo_version).toBe(1);
+    expect(secretDocument(jwt.secret_string_wo)).toEqual({ secret: "ephemeral.aws_secretsmanager_random_password.jwt-signing-secret.random_password", expiration: '"3600"' });
   });
 
   it("publishes exactly its handles, none sensitive; no output of any phase carries a token or secret value", () => {

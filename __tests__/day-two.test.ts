@@ -91,6 +91,26 @@ it("trusts ECS tasks with the execution roles as AWS documents it (no condition 
   }
 });
 
+it("lets CodeDeploy pass the gateway's own execution and task roles to ECS, and no other (the limited managed policy passes only ecsTaskExecutionRole*)", () => {
+  const { json } = synthEnv(config("prod"));
+  const doc = json.services.data.aws_iam_policy_document["blue-green_pass-task-roles-document"];
+  expect(doc.statement).toEqual([
+    {
+      sid: "PassTheServiceTaskRolesToEcs",
+      effect: "Allow",
+      actions: ["iam:PassRole"],
+      resources: ["${aws_iam_role.aw-api-gateway_execution-role_role.arn}", "${aws_iam_role.aw-api-gateway_task-role.arn}"],
+      condition: [{ test: "StringEquals", variable: "iam:PassedToService", values: ["ecs-tasks.amazonaws.com"] }],
+    },
+  ]);
+  const policy = json.services.resource.aws_iam_role_policy["blue-green_pass-task-roles"];
+  expect(policy).toEqual(expect.objectContaining({ role: "${aws_iam_role.blue-green_role.id}", policy: "${data.aws_iam_policy_document.blue-green_pass-task-roles-document.json}" }));
+  // The deployment group waits for it: a deployment before it exists would be refused.
+  expect(json.services.resource.aws_codedeploy_deployment_group["blue-green_group"].depends_on).toContain("aws_iam_role_policy.blue-green_pass-task-roles");
+  // Dev's gateway is rolling: no CodeDeploy, no role to pass.
+  expect(synthEnv(config("dev")).json.services.resource.aws_iam_role_policy?.["blue-green_pass-task-roles"]).toBeUndefined();
+});
+
 it("the release's AppSpec carries the same capacity provider strategy as the service", () => {
   const spec = JSON.parse(appSpec("arn:td").replace('"version":0.0', '"version":"0.0"'));
   expect(spec.Resources[0].TargetService.Properties.CapacityProviderStrategy).toEqual(CAPACITY_PROVIDER_STRATEGY.map((c) => ({ Base: c.base, CapacityProvider: c.capacityProvider, Weight: c.weight })));

@@ -43,6 +43,41 @@ describe("make drift", () => {
     const broken = await h.multi(["drift", "staging", "cache"], { STANDIN_TERRAFORM_FAIL_ON: "plan -no-color -refresh-only" });
     expect(broken.status).not.toBe(0);
     expect(broken.stdout).not.toContain("in sync");
-    expect(broken.stderr).toContain("terraform plan failed (exit 1).");
+    expect(broken.stdout).toContain("cache          CHECK FAILED: terraform plan failed (exit 1).");
+  });
+
+  it("a refresh that fails is not drift: exit 1, the phase named with Terraform's error, the other phases still checked", async () => {
+    const error = "Error: error configuring S3 Backend: ExpiredToken: The security token included in the request is expired";
+    driftIn("prod", "cache", [{ address: "aws_elasticache_parameter_group.redis", change: { actions: ["update"] } }]);
+    const r = await h.multi(["drift", "prod"], { STANDIN_TERRAFORM_FAIL_ON: `plan -no-color -refresh-only -detailed-exitcode -input=false -lock=false -out=${path.join(h.out, "plans", "accessweaver-prod-database.drift.tfplan")}`, STANDIN_TERRAFORM_FAIL_MESSAGE: error });
+    expect(r.status).toBe(1);
+    // Every phase is still checked: the failure of one says nothing about the others.
+    expect(r.log.filter((l) => l.includes(" plan "))).toEqual(["network", "database", "cache"].map((p) => refresh("prod", p)));
+    expect(r.stdout).toContain(
+      [
+        "  network        in sync with its state",
+        "  database       CHECK FAILED: terraform plan failed (exit 1).",
+        `      Terraform: ${error}`,
+        "  cache          DRIFT: 1 resource(s) differ from the state",
+      ].join("\n"),
+    );
+    expect(r.stderr).toContain(
+      "make drift ENV=prod: could not check database (Terraform failed; its error is above): this is not drift, nothing is known about that phase. Drift was found in cache. Fix the cause (credentials: aws sts get-caller-identity; a phase not initialised: make init ENV=prod PHASE=database), then run make drift ENV=prod again.",
+    );
+    // Drift alone still exits 2.
+    const drifted = await h.multi(["drift", "prod"]);
+    expect(drifted.status).toBe(2);
+    expect(drifted.stderr).toContain("Drift in cache.");
+  });
+
+  it("an interrupt stops the drift check at once, with the signal's exit status", async () => {
+    const run = h.multiAsync(["drift", "dev"], { STANDIN_TERRAFORM_SLOW_ON: "plan -no-color -refresh-only", STANDIN_TERRAFORM_SLOW_SECONDS: "2" });
+    await h.waitForSlow("plan", "accessweaver-dev-network");
+    process.kill(-run.child.pid!, "SIGINT");
+    const r = await run.done;
+    expect(r.status).toBe(130);
+    expect(r.log.filter((l) => l.includes(" plan "))).toEqual([refresh("dev", "network")]);
+    expect(fs.readFileSync(path.join(h.s.stateDir, "terraform/signals"), "utf8")).toBe("SIGINT plan accessweaver-dev-network\n");
+    expect(r.stdout).not.toContain("CHECK FAILED");
   });
 });

@@ -9,7 +9,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { ServiceDiscoveryService } from "@cdktf/provider-aws/lib/service-discovery-service";
 import { Wafv2WebAcl } from "@cdktf/provider-aws/lib/wafv2-web-acl";
 import { GuardrailError, Guardrails } from "../src/policy/guardrails";
-import { LIFECYCLE_RULES, emptyBlocks, noEmptyBlocks, replaceableNames, targetGroupShape } from "../src/policy/lifecycle-rules";
+import { LIFECYCLE_RULES, emptyBlocks, noEmptyBlocks, replaceableNames, targetGroupShape, targetGroupShapeFor } from "../src/policy/lifecycle-rules";
 import { names, replaceableName } from "../src/naming";
 import { config, resources, synthEnv } from "./support/config";
 import { bareStack, ruleMessages } from "./support/rules";
@@ -79,10 +79,22 @@ describe("target-group-shape", () => {
   const tg = (port: number, protocol = "HTTP") => bareStack("prod", "loadbalancer", (s) => new LbTargetGroup(s, "tg", { name: "aw-prod-gateway", port, protocol, targetType: "ip", vpcId: "vpc-1" }));
   it("refuses a port or protocol change of a fixed-name target group, naming the procedure", () => {
     expect(ruleMessages(targetGroupShape, tg(9090))).toEqual([
-      'aws_lb_target_group.tg: port is 9090; expected 8080. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group\'s port or protocol" in docs/edge.md (new groups under new names first).',
+      'aws_lb_target_group.tg: port is 9090; expected 8080. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group\'s port or protocol" in docs/edge.md (new groups under new names, with their own entry in TARGET_GROUP_SHAPES, first).',
     ]);
     expect(ruleMessages(targetGroupShape, tg(8080, "HTTPS"))).toEqual([expect.stringContaining("protocol is \"HTTPS\"; expected \"HTTP\"")]);
     expect(ruleMessages(targetGroupShape, tg(8080))).toEqual([]);
+  });
+
+  it("keeps each group to the shape its name is given, so that new groups of a new shape can stand beside the old ones", () => {
+    const shapes = [
+      { names: /-v2$/, shape: { port: 9090, protocol: "HTTP", target_type: "ip", protocol_version: "HTTP1" } },
+      { names: /.*/, shape: { port: 8080, protocol: "HTTP", target_type: "ip", protocol_version: "HTTP1" } },
+    ];
+    expect(targetGroupShapeFor("aw-prod-api-gateway-blue-v2", shapes)?.port).toBe(9090);
+    expect(targetGroupShapeFor("aw-prod-api-gateway-blue", shapes)?.port).toBe(8080);
+    expect(targetGroupShapeFor("anything", [])).toBeUndefined();
+    // The default: every name, the application's port.
+    expect(targetGroupShapeFor("aw-prod-api-gateway-blue")).toEqual({ port: 8080, protocol: "HTTP", target_type: "ip", protocol_version: "HTTP1" });
   });
 
   it("stops a prod synth (enforce)", () => {

@@ -441,7 +441,7 @@ describe("kms", () => {
 describe("stack header", () => {
   it.each(Object.keys(ALL))("%s: declares the Terraform versions it supports and pins the AWS provider", (env) => {
     const { terraform } = ALL[env as keyof typeof ALL];
-    expect(TERRAFORM_VERSIONS).toBe(">= 1.10, < 2.0");
+    expect(TERRAFORM_VERSIONS).toBe(">= 1.11, < 2.0");
     expect(terraform.required_version).toBe(TERRAFORM_VERSIONS);
     expect(terraform.required_providers.aws.version).toBe("5.100.0");
   });

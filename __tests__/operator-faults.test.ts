@@ -1,7 +1,11 @@
 // The operator under faults: stale plans, concurrent runs, interrupts, hostile make variables and
 // unsafe destroys, each refused or made safe with a message that says what to do.
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import type { Dependencies } from "../scripts/operator";
+import { fakeSynth } from "./fixtures/multi-phase";
 import { tempDir } from "./support/config";
 import { Run, operatorHarness } from "./support/standins-operator";
 
@@ -131,6 +135,8 @@ describe("one operation at a time per environment", () => {
       new RegExp(`Another make plan of dev is running \\(pid ${first.child.pid}\\) since ${HHMM}: one operation at a time per environment\\. Wait for it to finish, then run make apply ENV=dev again\\.`),
     );
     for (const command of ["plan", "synth"]) expect((await multi([command, "dev"])).stderr).toContain(`Another make plan of dev is running (pid ${first.child.pid})`);
+    // The command to run again carries every variable it was given (NAME here), not only ENV.
+    expect((await multi(["output", "dev"], { NAME: "vpc_id", FORMAT: "json" })).stderr).toContain("Wait for it to finish, then run make output ENV=dev NAME=vpc_id FORMAT=json again.");
     // Another environment is not held.
     expect((await multi(["synth", "prod"])).status).toBe(0);
     const done = await first.done;
@@ -183,7 +189,7 @@ describe("interrupts", () => {
     expect(r.stderr.indexOf("Interrupt received. Stopping operations safely")).toBeLessThan(r.stderr.indexOf("Apply of dev stopped"));
     expect(r.stderr).toContain(
       [
-        "Apply of dev stopped: terraform apply was interrupted (SIGINT) and has stopped (exit 1). Terraform has stopped and released its state lock.",
+        "Apply of dev stopped: terraform apply was interrupted (SIGINT) and has stopped (exit 1). Terraform stopped after finishing what was in progress, which releases its state lock.",
         "  applied:        accessweaver-dev-network",
         "  interrupted:    accessweaver-dev-database (part of it may be applied: Terraform keeps what it did in the state)",
         "  not applied:    accessweaver-dev-cache",
@@ -248,7 +254,7 @@ describe("make passes variables as data", () => {
     expect(name.stderr).toContain(`No output "$(touch ${marker})" in dev.`);
     const compare = make(["review", "ENV=dev", `COMPARE=$(touch ${marker})`]);
     expect(compare.status).not.toBe(0);
-    expect(compare.stderr).toContain(`Unknown ENV "$(touch ${marker})".`);
+    expect(compare.stderr).toContain(`Unknown COMPARE "$(touch ${marker})"`);
     expect([phase.log, confirm.log, name.log, compare.log]).toEqual([[], [], [], []]);
     expect(fs.existsSync(marker)).toBe(false);
   });
@@ -290,5 +296,167 @@ describe("destroy", () => {
     expect((await multi(["destroy", "dev", "cache"], { AUTO_APPROVE: "1" })).status).toBe(0);
     expect([fs.existsSync(planFile("dev", "cache")), fs.existsSync(`${planFile("dev", "cache")}.txt`), h.record("dev", "cache")]).toEqual([false, false, undefined]);
     expect(fs.existsSync(planFile("dev", "database"))).toBe(true);
+  });
+});
+
+describe("stale environment locks", () => {
+  const lockFile = () => path.join(h.out, "locks/dev.lock");
+  const writeLock = (content: string) => {
+    fs.mkdirSync(path.dirname(lockFile()), { recursive: true });
+    fs.writeFileSync(lockFile(), content);
+  };
+  const holder = (more: Record<string, unknown>) => JSON.stringify({ host: os.hostname(), operation: "make apply of dev", since: new Date().toISOString(), ...more });
+
+  it("a lock naming a live pid that is now another process (pid 1 after a container restart) is taken over", async () => {
+    // pid 1 runs, but it is not the process that wrote the lock: its start time differs.
+    writeLock(holder({ pid: 1, started: "another-boot:1" }));
+    const r = await multi(["plan", "dev", "network"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Note: the lock left by make apply of dev \\(pid 1, since ${HHMM}\\) was taken over: pid 1 is now another process \\(it started after that run\\)\\.`));
+    // A lock written before start times were recorded: a process that started after it is not its holder.
+    writeLock(holder({ pid: 1, since: "2001-01-01T00:00:00.000Z" }));
+    expect((await multi(["plan", "dev", "network"])).status).toBe(0);
+    expect(fs.existsSync(lockFile())).toBe(false);
+  });
+
+  it("a lock file that cannot be read is replaced", async () => {
+    writeLock("{garbage");
+    const r = await multi(["plan", "dev", "network"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Note: the environment's lock file could not be read (not a lock this tool wrote): it was replaced.");
+  });
+
+  it("a lock of a live run is refused with how to see that process; one from another machine with the exact command to remove it", async () => {
+    // A live process that is the one that wrote the lock (same start time).
+    const { processStart } = await import("../scripts/operator/lock");
+    const other = spawn("sleep", ["30"]);
+    try {
+      writeLock(holder({ pid: other.pid, started: processStart(other.pid!) }));
+      const here = await multi(["plan", "dev", "network"]);
+      endedWith(here, 2, `Another make apply of dev is running (pid ${other.pid}) since`);
+      expect(here.stderr).toContain(`(Lock: ${lockFile()}. It is that process's own: it goes when the process ends. See it with ps -o pid,lstart,args -p ${other.pid}.)`);
+      expect(here.log).toEqual([]);
+    } finally {
+      other.kill();
+    }
+    writeLock(holder({ pid: 4242, host: "build-7" }));
+    const away = await multi(["plan", "dev", "network"]);
+    expect(away.status).toBe(2);
+    expect(away.stderr).toContain(`Another make apply of dev is running (pid 4242 on build-7) since`);
+    expect(away.stderr).toContain(`(Lock: ${lockFile()}, held from build-7, which this machine cannot check. Once no operation runs there: rm ${lockFile()})`);
+    expect(away.log).toEqual([]);
+  });
+});
+
+describe("Terraform's own errors, explained", () => {
+  it("a plan that finds the state locked names the lock and the force-unlock command", async () => {
+    await multi(["plan", "dev", "network"]);
+    await multi(["apply", "dev", "network"]);
+    // A lock left by a Terraform that was killed: the stand-in holds it, with its ID.
+    fs.mkdirSync(path.join(h.s.stateDir, "terraform/locks"), { recursive: true });
+    fs.writeFileSync(path.join(h.s.stateDir, "terraform/locks/accessweaver-dev-database"), "3c4d-lock-id\n");
+    const r = await multi(["plan", "dev"], { STANDIN_TERRAFORM_STATE_LOCK: "1" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Error acquiring the state lock");
+    expect(r.stderr).toContain(
+      `The state of accessweaver-dev-database is locked by another Terraform run (lock ID 3c4d-lock-id, OperationTypeApply by operator@standin, since 2025-01-01 12:00:00.000000000 +0000 UTC): this is not a missing earlier phase.`,
+    );
+    expect(r.stderr).toContain(`release the lock: terraform -chdir=${h.out}/stacks/accessweaver-dev-database force-unlock 3c4d-lock-id\n`);
+    // The cause is known: no guess that an earlier phase was never applied.
+    expect(r.stderr).not.toContain("has never been applied");
+  });
+
+  it("an apply whose Terraform could not release its lock: the report gives force-unlock with the ID from Terraform's Lock Info", async () => {
+    await multi(["plan", "dev", "network"]);
+    const terraformSays = [
+      "Error: Error releasing the state lock",
+      "",
+      "Error message: failed to retrieve lock info: RequestError: send request failed",
+      "Lock Info:",
+      "  ID:        f00d-1234",
+      "  Path:      accessweaver-terraform-state-dev-444455556666/dev/network/terraform.tfstate",
+      "  Operation: OperationTypeApply",
+    ].join("\n");
+    const r = await multi(["apply", "dev", "network"], { STANDIN_TERRAFORM_FAIL_ON: "apply", STANDIN_TERRAFORM_FAIL_MESSAGE: terraformSays });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      "Terraform could not release its state lock (Error releasing the state lock), so the state lock of accessweaver-dev-network is probably still held",
+    );
+    expect(r.stderr).toContain(`Then release it: terraform -chdir=${h.out}/stacks/accessweaver-dev-network force-unlock f00d-1234\n`);
+    expect(r.stderr).not.toMatch(/releases its state lock|released its state lock/);
+  });
+
+  it("a plan refused by prevent_destroy (a tainted database after a first create that failed) explains it and gives the checks and the untaint command", async () => {
+    // The database stack as synthesized: backend, provider region, the instance and its identifier.
+    const withDatabase: Dependencies = {
+      synthesize: async (o) => {
+        const stacks = await fakeSynth(o);
+        const file = path.join(o.outdir, "stacks/accessweaver-prod-database/cdk.tf.json");
+        const config = JSON.parse(fs.readFileSync(file, "utf8"));
+        Object.assign(config, {
+          terraform: { backend: { s3: { bucket: "accessweaver-terraform-state-prod-444455556666", key: "prod/database/terraform.tfstate", region: "eu-west-1", dynamodb_table: "accessweaver-terraform-locks-prod" } } },
+          provider: { aws: [{ region: "eu-west-1" }] },
+          resource: { aws_db_instance: { database: { identifier: "accessweaver-prod-postgres", lifecycle: { prevent_destroy: true } } } },
+        });
+        fs.writeFileSync(file, JSON.stringify(config));
+        return stacks;
+      },
+    };
+    const terraformSays = [
+      "╷",
+      "│ Error: Instance cannot be destroyed",
+      "│ ",
+      "│   on cdk.tf.json line 41, in resource.aws_db_instance.database:",
+      "│   41:       }",
+      "│ ",
+      "│ Resource aws_db_instance.database has lifecycle.prevent_destroy set, but",
+      "│ the plan calls for this resource to be destroyed. To avoid this error and",
+      "│ continue with the plan, either disable lifecycle.prevent_destroy or reduce",
+      "│ the scope of the plan using the -target flag.",
+      "╵",
+    ].join("\n");
+    const r = await multi(["plan", "prod", "database"], { STANDIN_TERRAFORM_FAIL_ON: "plan", STANDIN_TERRAFORM_FAIL_MESSAGE: terraformSays }, withDatabase);
+    expect(r.status).toBe(2);
+    const chdir = `terraform -chdir=${h.out}/stacks/accessweaver-prod-database`;
+    expect(r.stderr).toContain(
+      [
+        "Terraform refuses to plan accessweaver-prod-database: the plan would replace aws_db_instance.database, which holds data and has prevent_destroy.",
+        `The usual cause: a first apply that created it failed or was interrupted midway, so Terraform marked it "tainted" (possibly incomplete) and now plans to replace it. Check, for each:`,
+        `  aws_db_instance.database: ${chdir} state show aws_db_instance.database | head -1  (ends in "(tainted)" when this is the cause)`,
+        `    in AWS: aws rds describe-db-instances --db-instance-identifier accessweaver-prod-postgres --region eu-west-1 --query 'DBInstances[0].DBInstanceStatus' ("available": it was created whole)`,
+        `    if it is tainted and complete in AWS, keep it: ${chdir} untaint aws_db_instance.database`,
+        `Then make plan ENV=prod PHASE=database again. If it is not tainted, a changed setting forces the replacement: find "forces replacement" in ${chdir} plan -no-color and restore that setting.`,
+      ].join("\n"),
+    );
+    // The command as printed runs (the stand-in records the untaint).
+    const untaint = /keep it: (terraform .* untaint \S+)/.exec(r.stderr)![1]!;
+    expect(spawnSync("bash", ["-c", untaint], { env: h.s.env, encoding: "utf8" }).status).toBe(0);
+    expect(fs.readFileSync(path.join(h.s.stateDir, "terraform/untainted"), "utf8")).toBe("accessweaver-prod-database aws_db_instance.database\n");
+  });
+});
+
+describe("a whole-environment apply run again after it stopped part-way", () => {
+  it("names the phase that failed and the next command, not 'no saved plan' for the phase that applied", async () => {
+    await multi(["plan", "dev"]);
+    expect((await multi(["apply", "dev"], { STANDIN_TERRAFORM_FAIL_ON: applyOf("dev", "database") })).status).toBe(2);
+    const r = await multi(["apply", "dev"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).not.toContain("No saved plan for accessweaver-dev-network");
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `accessweaver-dev-network was already applied \\(network at ${HHMM}; its plan is used up\\), so make apply ENV=dev cannot apply every phase from saved plans\\.\\nThe apply of accessweaver-dev-database failed at ${HHMM} \\(terraform apply failed \\(exit 1\\)\\.\\): part of it may be applied\\. Fix the cause of its error, then make plan ENV=dev \\(it plans every phase again from what is really applied: the applied phases show no change\\), review it, then make apply ENV=dev\\.`,
+      ),
+    );
+    expect(r.log).toEqual([]);
+  });
+
+  it("after a stop before a phase whose plan is still good, names the phases to apply one at a time", async () => {
+    await multi(["plan", "dev"]);
+    await multi(["apply", "dev", "network"]);
+    const r = await multi(["apply", "dev"]);
+    expect(r.stderr).toContain(
+      "The plan of accessweaver-dev-database is still to be applied (an earlier apply stopped before it). Apply the remaining phases one at a time, each checked again first: make apply ENV=dev PHASE=database, then make apply ENV=dev PHASE=cache.",
+    );
+    expect((await multi(["apply", "dev", "database"])).status).toBe(0);
   });
 });

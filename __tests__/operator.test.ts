@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Dependencies, countChanges } from "../scripts/operator";
@@ -286,11 +287,11 @@ describe("apply of a blue/green service's new task definition", () => {
 
 describe("deploy, output", () => {
   it("deploy PHASE runs cdktf deploy of that one stack, for that environment only", async () => {
-    const r = make(["deploy", "ENV=dev", "PHASE=network"]);
+    // Without a terminal only with AUTO_APPROVE=1 (the refusal and the terminal case: operator-terminal.test.ts).
+    const r = make(["deploy", "ENV=dev", "PHASE=network", "AUTO_APPROVE=1"]);
     expect(r.status).toBe(0);
-    expect(r.log).toEqual(["cdktf deploy accessweaver-dev-network"]);
+    expect(r.log).toEqual(["cdktf deploy accessweaver-dev-network --auto-approve"]);
     expect(r.stdout).toContain("ACCESSWEAVER_ENV=dev, TERRAFORM_BINARY_NAME=terraform");
-    expect((await multi(["deploy", "dev", "network"], { AUTO_APPROVE: "1" })).log).toEqual(["cdktf deploy accessweaver-dev-network --auto-approve"]);
   });
 
   it("output NAME prints the output from the stack that owns it", async () => {
@@ -303,13 +304,17 @@ describe("deploy, output", () => {
     expect((await multi(["output", "dev"], { NAME: "cache_id", FORMAT: "json" })).log.pop()).toBe(tf("dev", "cache", "output", "-json", "cache_id"));
   });
 
-  it("output refuses an unknown NAME, listing the outputs", () => {
+  it("output refuses an unknown NAME, listing the outputs one per line", () => {
     const r = make(["output", "ENV=prod", "NAME=nope"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('No output "nope" in prod. Outputs: database_subnet_ids (network), kms_key_alias (network), kms_key_arn (network), private_subnet_ids (network), public_subnet_ids (network), security_group_ids (network), vpc_cidr (network), vpc_id (network), ');
-    // Every phase's outputs, in phase order.
-    expect(r.stderr).toMatch(/vpc_id \(network\), database_endpoint \(database\).* redis_secret_arn \(cache\), alb_arn \(loadbalancer\)/);
-    expect(r.stderr).toContain("waf_web_acl_arn (loadbalancer), api_gateway_task_definition_arn (services), cluster_name (services)");
+    expect(r.stderr).toContain(
+      'No output "nope" in prod. Outputs of prod (name, phase), one of them as NAME, e.g. make output ENV=prod NAME=database_subnet_ids:\n  database_subnet_ids (network)\n  kms_key_alias (network)\n  kms_key_arn (network)\n',
+    );
+    const listed = r.stderr.split("\n").filter((l) => /^  \S+ \((network|database|cache|loadbalancer|services|observability)\)$/.test(l));
+    // Every phase's outputs, in phase order, each on its own line.
+    expect(listed.join("\n")).toMatch(/  vpc_id \(network\)\n  database_endpoint \(database\)\n(.*\n)*  redis_secret_arn \(cache\)\n  alb_arn \(loadbalancer\)/);
+    expect(listed).toEqual(expect.arrayContaining(["  waf_web_acl_arn (loadbalancer)", "  api_gateway_task_definition_arn (services)", "  cluster_name (services)"]));
+    expect(listed.length).toBeGreaterThan(40);
     expect(r.log).toEqual([]);
   });
 });
@@ -414,4 +419,72 @@ describe("refusals (nothing is called)", () => {
     // Node would have warned that it could not load the bundle.
     expect(r.stderr).not.toContain("extra certs");
   });
+});
+
+describe("a plan is bound only to the upstream outputs its stack reads", () => {
+  const apply = (env: string, p: string) => tf(env, p, "apply", "-no-color", "-input=false", planFile(env, p));
+  const outputs = (values: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, value]) => [k, { sensitive: false, type: "string", value }])));
+
+  it("records, per earlier phase, the outputs the stack reads (its remote-state references)", async () => {
+    expect((await multi(["plan", "dev"])).status).toBe(0);
+    expect(h.record("dev", "network")!.reads).toEqual({});
+    expect(h.record("dev", "cache")!.reads).toEqual({ "accessweaver-dev-network": ["vpc_id"], "accessweaver-dev-database": ["database_id"] });
+  });
+
+  it("a whole-environment apply goes on when an earlier phase changes only outputs the later stacks do not read", async () => {
+    h.setOutputs("dev", "database", outputs({ database_id: "db-1", database_arn: "arn:1" }));
+    h.setOutputs("dev", "database", outputs({ database_id: "db-1", database_arn: "arn:2" }), "after-apply");
+    expect((await multi(["plan", "dev"])).status).toBe(0);
+    const r = await multi(["apply", "dev"]);
+    expect(r.status).toBe(0);
+    expect(r.log.filter((l) => l.includes(" apply "))).toEqual(PHASES3.map((p) => apply("dev", p)));
+    expect(r.stdout).not.toContain("retired");
+  });
+
+  it("and stops when an output a later stack reads changed", async () => {
+    h.setOutputs("dev", "database", outputs({ database_id: "db-1", database_arn: "arn:1" }));
+    h.setOutputs("dev", "database", outputs({ database_id: "db-2", database_arn: "arn:1" }), "after-apply");
+    expect((await multi(["plan", "dev"])).status).toBe(0);
+    const r = await multi(["apply", "dev"]);
+    expect(r.status).toBe(2);
+    expect(r.log.filter((l) => l.includes(" apply "))).toEqual([apply("dev", "network"), apply("dev", "database")]);
+    expect(r.stderr).toContain("so the saved plans of accessweaver-dev-cache were made against old values");
+  });
+
+  it("a plan saved before plans recorded what they read stays bound to all the outputs", async () => {
+    const before = outputs({ database_id: "db-1", database_arn: "arn:1" });
+    h.setOutputs("dev", "database", before);
+    for (const p of ["network", "database"]) {
+      await multi(["plan", "dev", p]);
+      await multi(["apply", "dev", p]);
+    }
+    await multi(["plan", "dev", "cache"]);
+    const file = `${planFile("dev", "cache")}.json`;
+    const { reads, ...older } = JSON.parse(fs.readFileSync(file, "utf8"));
+    expect(reads).toBeDefined();
+    // As older records hold them: hashes of each earlier phase's whole output.
+    const sha = (text: string) => createHash("sha256").update(JSON.stringify(JSON.parse(text))).digest("hex");
+    fs.writeFileSync(file, JSON.stringify({ ...older, upstream: { "accessweaver-dev-network": sha("{}"), "accessweaver-dev-database": sha(before) } }));
+    h.setOutputs("dev", "database", outputs({ database_id: "db-1", database_arn: "arn:2" }));
+    const changed = await multi(["apply", "dev", "cache"]);
+    expect(changed.status).toBe(2);
+    expect(changed.stderr).toContain("The plan of accessweaver-dev-cache was made against other outputs of accessweaver-dev-database");
+    h.setOutputs("dev", "database", before);
+    expect((await multi(["apply", "dev", "cache"])).status).toBe(0);
+  });
+
+  it("in the real stacks, observability reads the services phase's names and log groups, not its task definition ARNs", async () => {
+    const { remoteReads } = await import("../scripts/operator/plans");
+    const outdir = path.join(h.out, "real");
+    await synthesize({ outdir, envSelection: "prod", rootDir: ROOT, notice: () => undefined });
+    const name = "accessweaver-prod-observability";
+    const reads = remoteReads({ name, phase: "observability", dir: path.join(outdir, "stacks", name), plan: "" });
+    expect(reads.get("services")).toEqual(expect.arrayContaining(["cluster_name", "service_names"]));
+    expect(reads.get("services")).not.toContain("task_definition_arns");
+    expect(reads.get("services")).not.toContain("api_gateway_task_definition_arn");
+    expect(reads.get("services")).not.toContain("*");
+    expect([...reads.keys()].sort()).toEqual(["cache", "database", "loadbalancer", "network", "services"]);
+    const services = remoteReads({ name: "accessweaver-prod-services", phase: "services", dir: path.join(outdir, "stacks", "accessweaver-prod-services"), plan: "" });
+    expect(services.get("network")).toEqual(["kms_key_arn", "private_subnet_ids", "security_group_ids", "vpc_id"]);
+  }, 60_000);
 });

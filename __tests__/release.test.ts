@@ -582,3 +582,189 @@ describe("through make", () => {
     expect(latest.log.concat(unknown.log)).toEqual([]);
   });
 });
+
+describe("make release stopped part-way says what was applied, what the settings say, whether CodeDeploy started, and the exact next command", () => {
+  const read = () => fs.readFileSync(tfvars(h.root), "utf8");
+
+  /**
+   * An AWS CLI that waits in `ecs wait` and `deploy wait` until a signal, records it in
+   * <state>/aws-signals, and otherwise is the recording stand-in (found on PATH).
+   */
+  function slowWaits(): string {
+    const wrapper = path.join(h.s.dir, "aws-slow-waits");
+    fs.writeFileSync(
+      wrapper,
+      [
+        "#!/bin/bash",
+        `state=${JSON.stringify(h.s.stateDir)}`,
+        'case " $* " in',
+        '  *" ecs wait "*|*" deploy wait "*)',
+        '    trap \'echo "SIGINT $1 $2" >> "$state/aws-signals"; exit 130\' INT',
+        '    trap \'echo "SIGTERM $1 $2" >> "$state/aws-signals"; exit 143\' TERM',
+        '    echo "$1 $2" >> "$state/aws-slow"',
+        "    sleep 2 & wait $!",
+        "    ;;",
+        "esac",
+        'exec aws "$@"',
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    return wrapper;
+  }
+  async function waitForAws(what: string): Promise<void> {
+    const file = path.join(h.s.stateDir, "aws-slow");
+    for (let i = 0; i < 1200; i++) {
+      if (fs.existsSync(file) && fs.readFileSync(file, "utf8").split("\n").includes(what)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no slow aws ${what} within 30 s`);
+  }
+  const awsSignals = () => fs.readFileSync(path.join(h.s.stateDir, "aws-signals"), "utf8");
+
+  it("Ctrl-C while planning: nothing applied, the settings untouched, no CodeDeploy; next, the same release", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const before = read();
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "2" });
+    await h.waitForSlow("plan", "accessweaver-prod-services");
+    process.kill(-run.child.pid!, "SIGINT");
+    const r = await run.done;
+    expect(r.status).toBe(130);
+    expect(r.stderr).toContain(
+      [
+        "make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway was interrupted (SIGINT) while planning the services phase:",
+        "  applied:     nothing (accessweaver-prod-services was not applied)",
+        "  settings:    environments/prod/terraform.tfvars unchanged: it still holds 1.0.0 for aw-api-gateway (a release records its tag only once its apply succeeded)",
+        "  CodeDeploy:  not started: accessweaver-prod-aw-api-gateway runs the task definition it ran before this release",
+        "Next: make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway. It plans the services phase again from what is really applied, applies it, records 1.4.2 in the settings and deploys. Not make plan and make apply ENV=prod PHASE=services: the settings still hold the earlier tags, so that plan would put them back.",
+      ].join("\n"),
+    );
+    expect(read()).toBe(before);
+    expect(tfCalls(r.log, "apply")).toEqual([]);
+  });
+
+  it("SIGTERM during the apply: part of it may be applied, the settings hold the earlier tag, and no Next of make plan and make apply (that plan would roll back)", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "2" });
+    await h.waitForSlow("apply", "accessweaver-prod-services");
+    process.kill(-run.child.pid!, "SIGTERM");
+    const r = await run.done;
+    expect(r.status).toBe(143);
+    expect(fs.readFileSync(path.join(h.s.stateDir, "terraform", "signals"), "utf8")).toBe("SIGTERM apply accessweaver-prod-services\n");
+    expect(r.stderr).toContain(
+      [
+        "make release ENV=prod TAG=1.4.2 was interrupted (SIGTERM) while applying the services phase:",
+        "  applied:     accessweaver-prod-services was interrupted part-way: part of it may be applied (Terraform keeps what it did in the state), such as some 1.4.2 task definitions",
+        `  settings:    environments/prod/terraform.tfvars unchanged: it still holds 1.0.0 for ${SERVICES.join(", ")} (a release records its tag only once its apply succeeded)`,
+        "  CodeDeploy:  not started: accessweaver-prod-aw-api-gateway runs the task definition it ran before this release",
+        "Next: make release ENV=prod TAG=1.4.2. It plans the services phase again from what is really applied, applies it, records 1.4.2 in the settings and deploys. Not make plan and make apply ENV=prod PHASE=services: the settings still hold the earlier tags, so that plan would put them back. To go back instead to the tags the settings hold: make release ENV=prod TAG=1.0.0.",
+      ].join("\n"),
+    );
+    // The apply's own report stays (what was and was not applied), without its make plan / make apply advice.
+    expect(r.stderr).toContain("  interrupted:    accessweaver-prod-services (part of it may be applied");
+    expect(r.stderr).not.toMatch(/^Next: .*make (plan|apply) ENV=prod PHASE=services \(/m);
+    expect(r.stderr.match(/^Next: /gm)).toHaveLength(1);
+    expect(awsCalls(r.log).filter((c) => !c.startsWith("aws ecr "))).toEqual([]);
+  });
+
+  it("a failed apply: the same summary, after Terraform's error, and the release to run again once it is fixed", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", STANDIN_TERRAFORM_FAIL_ON: "apply" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service stopped: applying the services phase failed:");
+    expect(r.stderr).toContain("  applied:     accessweaver-prod-services failed part-way: part of it may be applied");
+    expect(r.stderr).toContain("  CodeDeploy:  none (no blue/green service in this release)");
+    expect(r.stderr).toContain(
+      "Next: read the error above and fix its cause, then make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service. It plans the services phase again from what is really applied, applies it, records 1.4.2 in the settings and deploys.",
+    );
+    expect(r.stderr).toContain("To go back instead to the tags the settings hold: make release ENV=prod TAG=1.0.0 SERVICE=aw-pdp-service.");
+    expect(r.stderr.match(/^Next: /gm)).toHaveLength(1);
+  });
+
+  it("Ctrl-C while waiting for the rolling deployment: applied, the settings record the tag, ECS goes on; next, read the rollout, then the same release", async () => {
+    answer("ecr describe-images", { imageDetails: [] });
+    rolloutAnswers("prod", ["aw-pdp-service"]);
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", AWS_CLI: slowWaits() });
+    await waitForAws("ecs wait");
+    process.kill(-run.child.pid!, "SIGINT");
+    const r = await run.done;
+    expect(r.status).toBe(130);
+    expect(awsSignals()).toBe("SIGINT ecs wait\n");
+    expect(r.stderr).toContain(
+      [
+        "make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service was interrupted (SIGINT) while waiting for the rolling deployment of aw-pdp-service:",
+        "  applied:     accessweaver-prod-services: the 1.4.2 task definitions are registered; ECS goes on rolling out aw-pdp-service (a failure rolls back by itself)",
+        "  settings:    environments/prod/terraform.tfvars records 1.4.2 for aw-pdp-service (written after the apply)",
+        "  CodeDeploy:  none (no blue/green service in this release)",
+        `Next: read the rollout: aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-pdp-service --region ${REGION} --query 'services[].[serviceName,deployments,events[:10]]'; then make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service. Nothing is left to apply: it waits for the rolling deployment again.`,
+      ].join("\n"),
+    );
+    expect(read()).toContain('image_tag_overrides = { aw-pdp-service = "1.4.2" }');
+    expect(awsCalls(r.log).some((c) => c.startsWith("aws ecs describe-services"))).toBe(false);
+  });
+
+  it("Ctrl-C while waiting for CodeDeploy: the deployment goes on in AWS; the summary names it and how to follow it", async () => {
+    codeDeployAnswers();
+    gatewayTaskDefinition();
+    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", AWS_CLI: slowWaits() });
+    await waitForAws("deploy wait");
+    process.kill(-run.child.pid!, "SIGINT");
+    const r = await run.done;
+    expect(r.status).toBe(130);
+    expect(awsSignals()).toBe("SIGINT deploy wait\n");
+    expect(r.stderr).toContain(
+      [
+        "make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway was interrupted (SIGINT) while deploying aw-api-gateway through CodeDeploy:",
+        "  applied:     accessweaver-prod-services: the 1.4.2 task definitions are registered",
+        "  settings:    environments/prod/terraform.tfvars records 1.4.2 for aw-api-gateway (written after the apply)",
+        `  CodeDeploy:  deployment d-ABC of aw-api-gateway was started and goes on in AWS: stopping make release does not stop it (canary, then all traffic; a failure or an alarm rolls it back). Follow it: aws deploy get-deployment --deployment-id d-ABC --region ${REGION}`,
+        `Next: follow deployment d-ABC until it ends: aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION} (or aws deploy get-deployment --deployment-id d-ABC --region ${REGION} --query deploymentInfo.status). While it is in progress CodeDeploy refuses another one of the group, so do not run make release yet. If it ends Failed or Stopped, make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway deploys it again; to stop it now and send all traffic back to the blue tasks: aws deploy stop-deployment --deployment-id d-ABC --auto-rollback-enabled --region ${REGION}.`,
+      ].join("\n"),
+    );
+    // Nothing after the interrupted wait: no get-deployment, no describe-services.
+    expect(awsCalls(r.log).filter((c) => !c.startsWith("aws ecr ")).map((c) => c.split(" ").slice(0, 3).join(" "))).toEqual(["aws deploy create-deployment"]);
+  });
+});
+
+describe("make release's image check tells a missing image from a check that could not be made", () => {
+  const refusal = async (env: NodeJS.ProcessEnv) => {
+    const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", ...env });
+    expect(r.status).toBe(2);
+    expect(r.log.filter((l) => l.startsWith("terraform "))).toEqual([]);
+    return r.stderr;
+  };
+
+  it("expired credentials: the real cause, no 'push it'", async () => {
+    answer("ecr describe-images", "An error occurred (ExpiredTokenException) when calling the DescribeImages operation: The security token included in the request is expired", 254);
+    const said = await refusal({});
+    expect(said).toContain(
+      `Release refused: could not check the image ${REGISTRY}/aw-pdp-service:1.4.2: the AWS credentials are missing, expired or refused: An error occurred (ExpiredTokenException) when calling the DescribeImages operation: The security token included in the request is expired. Select credentials for account 444455556666`,
+    );
+    expect(said).toContain("Whether the image exists is not known. Nothing was planned or applied. Then run make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service again.");
+    expect(said).not.toMatch(/not found|Push /);
+  });
+
+  it("access denied: says these credentials may not read the repository", async () => {
+    answer("ecr describe-images", "An error occurred (AccessDeniedException) when calling the DescribeImages operation: User: arn:aws:sts::444455556666:assumed-role/dev/x is not authorized to perform: ecr:DescribeImages", 254);
+    const said = await refusal({});
+    expect(said).toContain(`these credentials may not read the repository aw-pdp-service in ${REGISTRY}: An error occurred (AccessDeniedException)`);
+    expect(said).not.toContain("Push ");
+  });
+
+  it("no AWS CLI (not on PATH, or a wrapper that cannot find it): says so", async () => {
+    const missing = await refusal({ AWS_CLI: path.join(h.s.dir, "no-such-aws") });
+    expect(missing).toContain(`the AWS CLI (${path.join(h.s.dir, "no-such-aws")}) could not be run:`);
+    expect(missing).not.toContain("Push ");
+    const wrapper = path.join(h.s.dir, "aws-wrapper");
+    fs.writeFileSync(wrapper, "#!/bin/sh\necho '/bin/sh: 1: aws: not found' >&2\nexit 127\n", { mode: 0o755 });
+    const notFound = await refusal({ AWS_CLI: wrapper });
+    expect(notFound).toContain(`the AWS CLI (${wrapper}) could not be run: /bin/sh: 1: aws: not found. Install the AWS CLI v2, or point AWS_CLI at it`);
+    expect(notFound).not.toContain("Push ");
+  });
+
+  it.each(["ImageNotFoundException", "RepositoryNotFoundException"])("%s: the image is missing, push it, then the same release", async (code) => {
+    answer("ecr describe-images", `An error occurred (${code}) when calling the DescribeImages operation: not found`, 254);
+    const said = await refusal({});
+    expect(said).toContain(`Release refused: the image ${REGISTRY}/aw-pdp-service:1.4.2 was not found`);
+    expect(said).toContain(`Push aw-pdp-service:1.4.2 to ${REGISTRY}, or give a TAG that exists, then run make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service again.`);
+  });
+});

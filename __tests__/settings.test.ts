@@ -3,7 +3,7 @@ import * as path from "path";
 import { SettingsError } from "../src/config/errors";
 import { loadEnvironment, parseHcl, selectEnvironments } from "../src/config/load";
 import { PROFILES } from "../src/config/profiles";
-import { validateSettings } from "../src/config/settings";
+import { FIELDS, validateSettings } from "../src/config/settings";
 import { EnvironmentName } from "../src/naming";
 import { ROOT, config, rawSettings, tempDir } from "./support/config";
 
@@ -83,6 +83,8 @@ describe("settings validation", () => {
     ["an unknown service", { service_desired_counts: { "aw-foo": 2 } }, /service_desired_counts \| "aw-foo" \| service names among aw-api-gateway/],
     ["a mutable image tag in prod", { image_tag: "latest" }, /image_tag \| "latest" \| an immutable release tag in prod/],
     ["a mutable image-tag override in prod", { image_tag_overrides: { "aw-pdp-service": "latest" } }, /image_tag_overrides \| "latest" for aw-pdp-service \| an immutable/],
+    ["latest in another case in prod", { image_tag: "LATEST" }, /image_tag \| "LATEST" \| an immutable release tag in prod, not "latest" \(in any case/],
+    ["an override of latest in another case in prod", { image_tag_overrides: { "aw-pap-service": "Latest" } }, /image_tag_overrides \| "Latest" for aw-pap-service \| an immutable/],
     ["a malformed e-mail", { alert_email_addresses: ["nobody"] }, /alert_email_addresses \| "nobody" \| an e-mail address at position 0/],
     ["a registry in another region", { ecr_registry: "111122223333.dkr.ecr.us-east-1.amazonaws.com" }, /ecr_registry \| .* \| a registry in eu-west-1/],
   ];
@@ -120,6 +122,27 @@ describe("settings validation", () => {
   it("reports every problem of a file in one error", () => {
     const problems = problemsOf("prod", { aws_account_id: "1", route53_zone_id: "x", extra: 1 });
     expect(problems.map((p) => p.split(" | ")[1])).toEqual(["extra", "aws_account_id", "route53_zone_id"]);
+  });
+});
+
+describe("docs/settings.md", () => {
+  // The table's rows: the keys each row documents, and its "required" column.
+  const rows = fs
+    .readFileSync(path.join(ROOT, "docs/settings.md"), "utf8")
+    .split("\n")
+    .map((line) => /^\| (`[a-z0-9_]+`(?:, `[a-z0-9_]+`)*) \| ([^|]+) \|/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .flatMap((m) => [...m[1]!.matchAll(/`([a-z0-9_]+)`/g)].map((k) => ({ key: k[1]!, required: m[2]!.trim() })));
+
+  it("documents every key a terraform.tfvars may hold, and no other", () => {
+    expect(rows.map((r) => r.key).sort()).toEqual(Object.keys(FIELDS).sort());
+  });
+
+  it("calls a key required exactly when the settings have no default for it", () => {
+    for (const { key, required } of rows) {
+      const hasDefault = Boolean(FIELDS[key as keyof typeof FIELDS].fallback);
+      expect({ key, required: required === "yes" }).toEqual({ key, required: !hasDefault });
+    }
   });
 });
 

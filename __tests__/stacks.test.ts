@@ -29,7 +29,7 @@ describe("phase stacks", () => {
         dynamodb_table: `accessweaver-terraform-locks-${name}`,
       });
       expect(tf.terraform.required_providers.aws).toEqual({ source: "hashicorp/aws", version: "5.100.0" });
-      expect(tf.terraform.required_version).toBe(">= 1.10, < 2.0");
+      expect(tf.terraform.required_version).toBe(">= 1.11, < 2.0");
       const [provider] = tf.provider.aws;
       expect(provider.region).toBe("eu-west-1");
       expect(provider.allowed_account_ids).toEqual(["111122223333"]);

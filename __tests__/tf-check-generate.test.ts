@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CheckRoot, GenerateError, STANDIN_AWS, buildCheckRoot } from "../scripts/tf-check/generate";
+import { CheckRoot, EPHEMERAL_REASON, GenerateError, STANDIN_AWS, buildCheckRoot } from "../scripts/tf-check/generate";
 import { JsonObject } from "../scripts/tf-check/json";
 import { Mirror } from "../scripts/tf-check/mirror";
 import { phasesNamedIn } from "../scripts/tf-check/run";
@@ -156,6 +156,22 @@ describe("tf-check generator: one check root per environment", () => {
     ]);
     // Stand-ins are not counted as resources of the phase.
     expect(root.phases[1]!.resources).toEqual(["aws_subnet.db", "aws_secretsmanager_secret_version.db"]);
+  });
+
+  it("replaces an ephemeral resource (read from AWS at plan time) by an ephemeral, sensitive input, with or without a mirror", () => {
+    const withSecret = database();
+    withSecret.ephemeral = { aws_secretsmanager_random_password: { jwt: { password_length: 64 } } };
+    (withSecret.resource as any).aws_secretsmanager_secret_version.jwt = { secret_id: "y", secret_string_wo: "${jsonencode({secret = ephemeral.aws_secretsmanager_random_password.jwt.random_password})}", secret_string_wo_version: 1 };
+    for (const mirror of [MIRROR, null]) {
+      const r = build([net, stack("database", withSecret, [net.name])], mirror);
+      const copy = file(r, "accessweaver-prod-database/cdk.tf.json");
+      const variable = "standin__ephemeral__aws_secretsmanager_random_password__jwt__random_password";
+      expect(copy.ephemeral).toBeUndefined();
+      expect(copy.resource.aws_secretsmanager_secret_version.jwt.secret_string_wo).toBe(`\${jsonencode({secret = var.${variable}})}`);
+      expect(copy.variable[variable]).toEqual(expect.objectContaining({ type: "string", sensitive: true, ephemeral: true }));
+      expect(file(r, "main.tf.json").module.database[variable]).toMatch(/^[0-9a-f]{32}$/);
+      expect(r.standIns.find((x) => x.address === "ephemeral.aws_secretsmanager_random_password.jwt")).toEqual(expect.objectContaining({ phase: "database", reason: EPHEMERAL_REASON }));
+    }
   });
 
   it("keeps every provider when there is no mirror (the registry has them all)", () => {

@@ -14,8 +14,10 @@
  * destroy), NAME and FORMAT (output), TAG and SERVICE (release, restart), AWS_CLI (default aws),
  * INIT_FLAGS, CDKTF_OUTDIR (default cdktf.out),
  * ACCESSWEAVER_SETTINGS_ROOT (folder holding environments/, default the working directory).
- * The parts live in scripts/operator/: inputs (checks), process (children, signals), lock, plans
- * (saved plans and their bindings), workflow (the commands), release (release, restart).
+ * The parts live in scripts/operator/: inputs (checks), process (children, signals), terminal (the prod
+ * question, the run's log, a lost terminal or pipe), diagnose (Terraform's lock and prevent_destroy
+ * errors explained), lock, plans (saved plans and their bindings), workflow (the commands), release
+ * (release, restart).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -23,7 +25,8 @@ import { loadEnvironment, selectEnvironments } from "../src/config/load";
 import { refusalForRealRun } from "../src/config/placeholders";
 import { EnvironmentName, PHASES, PhaseName, names } from "../src/naming";
 import type { SynthOptions } from "../src/synth";
-import { Inputs, parseInputs } from "./operator/inputs";
+import { Inputs, TERRAFORM_COMMANDS, commandLine, parseInputs } from "./operator/inputs";
+import { endRun, guardOutput, openRunLog } from "./operator/terminal";
 import { Lock, lockEnvironment } from "./operator/lock";
 import { OutputHashes, Stack } from "./operator/plans";
 import { Refusal, StepFailed, exitStatusOf, watchSignals, which } from "./operator/process";
@@ -67,7 +70,6 @@ export interface Dependencies {
 const synthesizeApp = (options: SynthOptions) => import("../src/synth").then((m) => m.synthesize(options));
 const appSynth: Dependencies = { synthesize: synthesizeApp, synthesizeForRun: (options) => reusingSynth(options, synthesizeApp) };
 
-const commandLine = (i: Inputs) => `make ${i.command}${i.env ? ` ENV=${i.env}` : ""}${i.phase ? ` PHASE=${i.phase}` : ""}`;
 
 /** Holds the lock of each environment for `fn`. */
 async function locked<T>(i: Inputs, envs: readonly EnvironmentName[], fn: () => Promise<T>): Promise<T> {
@@ -174,12 +176,29 @@ export function exitStatusFor(e: unknown): number {
 }
 
 /** The command-line entry: interrupts are handled, refusals print their message. */
+/**
+ * The command-line entry: interrupts are handled, refusals print their message. A closed stdout or a
+ * lost terminal never ends the run (scripts/operator/terminal.ts); a run that may start Terraform or
+ * cdktf writes its output to cdktf.out/logs/ as well (not make output: it prints values, secrets too).
+ */
 export function cli(argv: string[], deps?: Dependencies): void {
+  guardOutput();
   watchSignals();
-  main(argv, deps).catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = exitStatusFor(e);
-  });
+  try {
+    const i = parseInputs(argv);
+    if (i.env && i.command !== "output" && (TERRAFORM_COMMANDS as readonly string[]).includes(i.command)) openRunLog(i.outdir, i.env, i.command, commandLine(i));
+  } catch {
+    // main() refuses these inputs with its own message.
+  }
+  main(argv, deps).then(
+    () => endRun(0),
+    (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`${message}\n`);
+      process.exitCode = exitStatusFor(e);
+      endRun(process.exitCode, message);
+    },
+  );
 }
 
 if (require.main === module) cli(process.argv.slice(2));

@@ -314,6 +314,7 @@ export function renderHcl(stack: string, config: Record<string, unknown>, blocks
         break;
       case "resource":
       case "data":
+      case "ephemeral":
         for (const [type, byName] of entries<Record<string, Record<string, unknown>>>(content)) {
           for (const [name, values] of Object.entries(byName)) {
             const kind = schemaBody(blocks.get(`${section}.${type}`), "", true);
@@ -340,7 +341,7 @@ export function renderHcl(stack: string, config: Record<string, unknown>, blocks
         for (const values of content as Record<string, unknown>[]) out.push(block(section, body(values, section === "moved" ? MOVED : IMPORT, "  ", where)));
         break;
       default:
-        throw new Error(`${where}: no HCL rendering for the top-level "${section}"; expected terraform, provider, resource, data, output, locals, variable, module, moved or import`);
+        throw new Error(`${where}: no HCL rendering for the top-level "${section}"; expected terraform, provider, resource, data, ephemeral, output, locals, variable, module, moved or import`);
     }
   }
   return out.join("\n");

@@ -42,9 +42,9 @@ interface TasksAnswer {
 
 /** What psql's exit status says (psql's manual, "Exit Status"). */
 const PSQL_EXIT: Readonly<Record<number, string>> = {
+  // The script is one --command with ON_ERROR_STOP: a failed statement exits 1 (3 is -f's code only).
   1: "psql or PostgreSQL reported an error (a statement failed, or psql itself)",
   2: "the connection to PostgreSQL failed or was lost (network, TLS, the master password)",
-  3: "a statement of the script failed",
 };
 
 /** The AWS CLI in the environment's region; stdout, or StepFailed with its stderr kept. */

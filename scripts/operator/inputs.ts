@@ -1,6 +1,8 @@
 /**
- * The one place where the operator's inputs are checked, before anything runs: the command, ENV and
- * PHASE (the Makefile passes them as data, never as command text; see its INPUTS).
+ * The one place where the operator's inputs are checked, before anything runs: the command, ENV,
+ * PHASE, SERVICE, FORMAT and COMPARE (the Makefile passes them as data, never as command text; see its
+ * INPUTS), and the one place that writes them back as the make command line a message tells the
+ * operator to run again.
  */
 import * as path from "path";
 import { ENVIRONMENTS, EnvironmentName, PHASES, PhaseName, SERVICES, ServiceName, isEnvironmentName } from "../../src/naming";
@@ -27,10 +29,32 @@ export interface Inputs {
   readonly service?: ServiceName;
   /** release: TAG (checked against the environment's image-tag rule once ENV is known). */
   readonly tag?: string;
+  /** output: FORMAT=json, for lists and maps. */
+  readonly format?: "json";
 }
 
 const COMMANDS: readonly string[] = [...TERRAFORM_COMMANDS, ...AWS_COMMANDS, ...LOCAL_COMMANDS];
 const shown = (value: string) => JSON.stringify(value);
+
+/**
+ * Where the Makefile says a variable was given (PHASE_GIVEN, SERVICE_GIVEN): "command line", or
+ * "environment" for a value the operator's shell exported; undefined when it was left out. ("1" is
+ * the command line, as older Makefiles said.)
+ */
+function givenIn(env: NodeJS.ProcessEnv, name: "PHASE" | "SERVICE"): "command line" | "environment" | undefined {
+  const where = env[`${name}_GIVEN`];
+  if (where === "environment") return "environment";
+  return where === "1" || where === "command line" ? "command line" : undefined;
+}
+
+/** The refusal of a variable given but empty, which would otherwise read as "all of them". */
+function emptyGiven(name: "PHASE" | "SERVICE", where: "command line" | "environment", valid: readonly string[], all: string): Refusal {
+  const how =
+    where === "environment"
+      ? `${name} is set but empty in the environment (export ${name}=$... with that variable unset?). Name one ${name.toLowerCase()} (${valid.join(", ")}), or unset it (unset ${name}) to ${all}.`
+      : `${name} is given but empty (an unset variable in ${name}=$...?). Name one ${name.toLowerCase()} (${valid.join(", ")}), or leave ${name} out to ${all}.`;
+  return new Refusal(how);
+}
 
 /**
  * Checks the command line. A value that is set but blank (spaces, or a make expression that expanded
@@ -42,17 +66,31 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   for (const [name, value] of [["ENV", environment], ["PHASE", phase]] as const) {
     if (value !== "" && value.trim() === "") throw new Refusal(`${name} is set but blank (${shown(value)}). Give one of its values, or leave ${name} out entirely.`);
   }
-  if (phase === "" && env.PHASE_GIVEN === "1" && command !== "synth" && command !== "check") {
-    throw new Refusal(`PHASE is given but empty (an unset variable in PHASE=$...?). Name one phase (${PHASES.join(", ")}), or leave PHASE out to ${command} every phase.`);
+  // Only where an empty PHASE means every phase (release, restart and db-roles act on services alone).
+  const phaseGiven = givenIn(env, "PHASE");
+  if (phase === "" && phaseGiven && (TERRAFORM_COMMANDS as readonly string[]).includes(command) && !["release", "db-roles"].includes(command)) {
+    throw emptyGiven("PHASE", phaseGiven, PHASES, `${command} every phase`);
   }
   const optionalEnv = command === "synth" || command === "check" || command === "phases";
   if (!environment && !optionalEnv) throw new Refusal(`make ${command} needs ENV: one of ${ENVIRONMENTS.join(", ")}.`);
   if (environment && !isEnvironmentName(environment)) throw new Refusal(`Unknown ENV ${shown(environment)}. Valid environments: ${ENVIRONMENTS.join(" ")}.`);
   if (phase && !(PHASES as readonly string[]).includes(phase)) throw new Refusal(`Unknown PHASE ${shown(phase)}. Phases: ${PHASES.join(", ")}.`);
+  // make review runs `check` first: COMPARE is refused as itself, not as an unknown ENV.
+  const compare = env.COMPARE ?? "";
+  if (command === "check" && compare !== "" && !isEnvironmentName(compare)) {
+    throw new Refusal(`Unknown COMPARE ${shown(compare)}: the environment make review compares ENV with. Valid environments: ${ENVIRONMENTS.join(" ")}; leave COMPARE out to review ENV alone.`);
+  }
+  const format = env.FORMAT ?? "";
+  if (command === "output" && format !== "" && format !== "json") {
+    throw new Refusal(`Unknown FORMAT ${shown(format)}. FORMAT=json prints the output as JSON (lists and maps); leave FORMAT out for the raw value.`);
+  }
   const service = env.SERVICE ?? "";
   const tag = env.TAG ?? "";
   if (command === "release" || command === "restart") {
     if (phase) throw new Refusal(`make ${command} acts on the services phase only: leave PHASE out (it was ${shown(phase)}).`);
+    // SERVICE=$UNSET would otherwise release every service (make restart refuses no SERVICE below).
+    const serviceGiven = givenIn(env, "SERVICE");
+    if (command === "release" && service === "" && serviceGiven) throw emptyGiven("SERVICE", serviceGiven, SERVICES, "release every service");
     if (service && !(SERVICES as readonly string[]).includes(service)) throw new Refusal(`Unknown SERVICE ${shown(service)}. Services: ${SERVICES.join(", ")}.`);
     if (command === "restart" && !service) throw new Refusal(`make restart needs SERVICE: the one service to restart (${SERVICES.join(", ")}).`);
     if (command === "release" && !tag) throw new Refusal(`make release needs TAG: the image tag to release, e.g. TAG=1.4.2 (add SERVICE=<service> to release one service).`);
@@ -68,5 +106,29 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     settingsRoot: path.resolve(env.ACCESSWEAVER_SETTINGS_ROOT || "."),
     ...(service && (command === "release" || command === "restart") ? { service: service as ServiceName } : {}),
     ...(tag && command === "release" ? { tag } : {}),
+    ...(format === "json" && command === "output" ? { format: "json" as const } : {}),
   };
+}
+
+/** One value as the operator would type it in a shell: bare when safe, else single-quoted. */
+const typed = (value: string) => (/^[A-Za-z0-9_.,:/=@+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The make command that runs `i` again, with every variable it needs (a message's "run ... again" or
+ * "Next:"): `make release ENV=prod` without its TAG would plan the tag the settings hold, and `make
+ * restart ENV=prod` without SERVICE is refused. AUTO_APPROVE is left for the operator to add.
+ */
+export function commandLine(i: Inputs, env: NodeJS.ProcessEnv = process.env): string {
+  const vars: [string, string | undefined][] = [
+    ["ENV", i.env],
+    ["PHASE", i.phase],
+    ["TAG", i.tag],
+    ["SERVICE", i.service],
+    ["NAME", i.command === "output" ? env.NAME : undefined],
+    ["FORMAT", i.format],
+    ["CONFIRM", i.command === "destroy" ? env.CONFIRM : undefined],
+    ["INIT_FLAGS", i.command === "init" ? env.INIT_FLAGS : undefined],
+    ["TF", i.tf !== "terraform" ? i.tf : undefined],
+  ];
+  return [`make ${i.command}`, ...vars.filter(([, v]) => v).map(([k, v]) => `${k}=${typed(v!)}`)].join(" ");
 }

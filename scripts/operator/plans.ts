@@ -1,8 +1,9 @@
 /**
  * Saved plans and what they were planned against. Beside each plan `<stack>.tfplan` (and its text
  * `.tfplan.txt`) a record `.tfplan.json` holds the hash of the stack's synthesized configuration, the
- * hashes of every earlier phase's `terraform output -json` at plan time, the id of the `make plan` run
- * that made it, and its status. A plan is applied only while all of that still holds.
+ * hashes of the earlier phases' outputs that the stack reads (`terraform output -json`, at plan time),
+ * the id of the `make plan` run that made it, and its status. A plan is applied only while all of that
+ * still holds.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -27,8 +28,13 @@ export interface PlanRecord {
   readonly runId: string;
   readonly createdAt: string;
   readonly configSha256: string;
-  /** Earlier phase stack name -> sha256 of its `terraform output -json` when this plan was made. */
+  /**
+   * Earlier phase stack name -> sha256 of the outputs of it that this stack reads (`reads`), as they
+   * were when this plan was made. Without `reads` (older records): of its whole `terraform output -json`.
+   */
   readonly upstream: Readonly<Record<string, string>>;
+  /** Earlier phase stack name -> the names of its outputs this stack reads ("*": all of them). */
+  readonly reads?: Readonly<Record<string, readonly string[]>>;
   readonly status: PlanStatus;
   /** When the status was set. */
   readonly since?: string;
@@ -106,20 +112,53 @@ export function unusable(s: Stack, record: PlanRecord | undefined, replan: strin
   }
 }
 
-/** Hashes of `terraform output -json` per stack, read once per run until the stack is applied again. */
+/**
+ * Hashes of `terraform output -json` per stack, read once per run until the stack is applied again:
+ * of all its outputs, or of the named ones ("*": all) as a later stack reads them.
+ */
 export class OutputHashes {
-  private readonly known = new Map<string, string>();
+  private readonly known = new Map<string, Record<string, unknown>>();
   constructor(private readonly read: (s: Stack) => Promise<string>) {}
 
-  async of(s: Stack): Promise<string> {
-    const cached = this.known.get(s.name);
-    if (cached !== undefined) return cached;
-    const hash = sha256(JSON.stringify(JSON.parse((await this.read(s)) || "{}")));
-    this.known.set(s.name, hash);
-    return hash;
+  async of(s: Stack, names?: readonly string[]): Promise<string> {
+    let outputs = this.known.get(s.name);
+    if (outputs === undefined) {
+      outputs = JSON.parse((await this.read(s)) || "{}") as Record<string, unknown>;
+      this.known.set(s.name, outputs);
+    }
+    if (names === undefined || names.includes("*")) return sha256(JSON.stringify(outputs));
+    // An output that does not exist (yet) counts as null, so its appearing later changes the hash.
+    return sha256(JSON.stringify(Object.fromEntries([...names].sort().map((n) => [n, outputs![n] ?? null]))));
   }
 
   forget(s: Stack): void {
     this.known.delete(s.name);
   }
+}
+
+const REMOTE_OUTPUT = /data\.terraform_remote_state\.([A-Za-z0-9_-]+)(?:\.outputs(?:\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*\\?"([^"\\]+)\\?"\s*\])?)?/g;
+
+/**
+ * The outputs of earlier phases that a stack's synthesized configuration reads: its
+ * `data.terraform_remote_state.<phase>.outputs.<name>` references (also `outputs["<name>"]`), per
+ * phase. A reference to a phase's whole remote state or outputs object reads them all ("*"). The data
+ * source's state key (`<env>/<phase>/terraform.tfstate`) names the phase; else its own name does.
+ */
+export function remoteReads(s: Stack): Map<PhaseName | string, string[]> {
+  const text = fs.readFileSync(configOf(s), "utf8");
+  const config = JSON.parse(text) as { data?: { terraform_remote_state?: Record<string, { config?: { key?: unknown } }> } };
+  const sources = config.data?.terraform_remote_state ?? {};
+  const phaseOf = (source: string) => {
+    const key = sources[source]?.config?.key;
+    const fromKey = typeof key === "string" ? /([^/]+)\/terraform\.tfstate$/.exec(key)?.[1] : undefined;
+    return fromKey ?? source;
+  };
+  const reads = new Map<string, Set<string>>();
+  for (const m of text.matchAll(REMOTE_OUTPUT)) {
+    const phase = phaseOf(m[1]!);
+    const names = reads.get(phase) ?? new Set<string>();
+    names.add(m[2] ?? m[3] ?? "*");
+    reads.set(phase, names);
+  }
+  return new Map([...reads].map(([phase, names]) => [phase, names.has("*") ? ["*"] : [...names].sort()]));
 }

@@ -169,7 +169,7 @@ export async function prepareTagRecord(rootDir: string, config: EnvironmentConfi
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     throw new Refusal(
-      `make release refused: it records the released tag in the settings after the apply, and cannot edit this file safely. ${formatProblem({ file: shown, key: e.key, found: e.found, expected: e.expected })}. Nothing was checked, planned or applied. Rewrite ${e.key} in that shape, or release by hand: set ${byHand}, then make plan and make apply PHASE=services.`,
+      `make release refused: it records the released tag in the settings after the apply, and cannot edit this file safely. ${formatProblem({ file: shown, key: e.key, found: e.found, expected: e.expected })}. Nothing was checked, planned or applied. Rewrite ${e.key} in that shape, then run make release ENV=${config.env} TAG=${tag}${all ? "" : ` SERVICE=${services[0]}`} again; or release by hand: set ${byHand}, then make plan ENV=${config.env} PHASE=services and make apply ENV=${config.env} PHASE=services.`,
     );
   }
   const after = lines.join(eol) + (finalEol ? eol : "");
@@ -188,7 +188,7 @@ export async function prepareTagRecord(rootDir: string, config: EnvironmentConfi
   const wrong = SERVICES.filter((s) => readBack[s] !== expected[s]);
   if (wrong.length > 0 || others(rawAfter) !== others(rawBefore)) {
     throw new Refusal(
-      `make release refused: the edit of ${shown} would not read back as released (${wrong.map((s) => `${s}: found ${readBack[s]}, expected ${expected[s]}`).join("; ") || "another setting changed"}). Nothing was checked, planned or applied. Set ${byHand} by hand instead.`,
+      `make release refused: the edit of ${shown} would not read back as released (${wrong.map((s) => `${s}: found ${readBack[s]}, expected ${expected[s]}`).join("; ") || "another setting changed"}). Nothing was checked, planned or applied. Set ${byHand} by hand instead, then make plan ENV=${config.env} PHASE=services and make apply ENV=${config.env} PHASE=services.`,
     );
   }
   return { file, shown, before, after, changes: describeChanges(config.settings.imageTags as Record<ServiceName, string>, readBack, rawBefore, rawAfter), byHand };

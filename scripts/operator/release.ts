@@ -26,18 +26,44 @@ export interface Target {
 export const aws = async (t: Target, args: string[], options: { keepStderr?: boolean } = {}) =>
   (await run(t.aws, [...args, "--region", t.config.settings.region], { capture: true, ...options })).stdout.trim();
 
+/** The make release command line of this release, with every variable it needs (TAG, SERVICE). */
+export const releaseCommand = (env: string, services: readonly ServiceName[], tag: string) =>
+  `make release ENV=${env} TAG=${tag}${services.length === 1 ? ` SERVICE=${services[0]}` : ""}`;
+
+/** What ECR answers when the image or its repository is not there: the only answers that mean "push it". */
+const IMAGE_MISSING = /ImageNotFoundException|RepositoryNotFoundException/;
+/** Credentials missing, expired or refused (the CLI's and STS's wording). */
+const CREDENTIALS = /ExpiredToken|UnrecognizedClientException|InvalidClientTokenId|InvalidSignatureException|SignatureDoesNotMatch|Unable to locate credentials|NoCredentialProviders|security token included in the request is (invalid|expired)|Token has expired|SSO session .* expired|Error loading SSO Token|could not (load|retrieve|be refreshed)|credentials/i;
+const ACCESS_DENIED = /AccessDenied|not authorized to perform/i;
+/** The AWS CLI is not there: spawn's ENOENT, or a shell or wrapper that cannot find it. */
+const CLI_MISSING = /could not be started|ENOENT|(^|\s|:)aws: (command )?not found|command not found/;
+
 /** Refuses unless every released service's image `<registry>/<service>:<tag>` exists (read-only). */
 export async function checkImages(t: Target, services: readonly ServiceName[], tag: string): Promise<void> {
-  const { ecrRegistry } = t.config.settings;
+  const { ecrRegistry, accountId } = t.config.settings;
+  const again = releaseCommand(t.config.env, services, tag);
   for (const service of services) {
     const image = `${ecrRegistry}/${service}:${tag}`;
     try {
       await aws(t, ["ecr", "describe-images", "--registry-id", ecrRegistry.split(".")[0]!, "--repository-name", service, "--image-ids", `imageTag=${tag}`], { keepStderr: true });
     } catch (e) {
-      if (!(e instanceof StepFailed) || e.signal) throw e;
-      throw new Refusal(
-        `Release refused: the image ${image} was not found (aws ecr describe-images: ${e.stderr.trim() || e.message}). Nothing was planned or applied. Push ${service}:${tag} to ${ecrRegistry}, or give a TAG that exists, then run make release again.`,
-      );
+      if (!(e instanceof StepFailed)) throw e;
+      if (e.signal) throw new StepFailed(`${e.message} Nothing was planned or applied, and the settings are unchanged. Next: ${again}`, e.signal, e.stderr);
+      const said = e.stderr.trim() || e.message;
+      // Only ECR's own "not found" means the image is missing: anything else is why it could not be asked.
+      if (IMAGE_MISSING.test(said)) {
+        throw new Refusal(
+          `Release refused: the image ${image} was not found (aws ecr describe-images: ${said}). Nothing was planned or applied. Push ${service}:${tag} to ${ecrRegistry}, or give a TAG that exists, then run ${again} again.`,
+        );
+      }
+      const cause = CLI_MISSING.test(said)
+        ? `the AWS CLI (${t.aws}) could not be run: ${said}. Install the AWS CLI v2, or point AWS_CLI at it`
+        : CREDENTIALS.test(said)
+          ? `the AWS credentials are missing, expired or refused: ${said}. Select credentials for account ${accountId} (e.g. export AWS_PROFILE=<your profile>, then aws sso login if it uses SSO) and check them with aws sts get-caller-identity`
+          : ACCESS_DENIED.test(said)
+            ? `these credentials may not read the repository ${service} in ${ecrRegistry}: ${said}. Use a role allowed ecr:DescribeImages on it`
+            : `aws ecr describe-images failed: ${said}`;
+      throw new Refusal(`Release refused: could not check the image ${image}: ${cause}. Whether the image exists is not known. Nothing was planned or applied. Then run ${again} again.`);
     }
   }
 }
@@ -64,14 +90,24 @@ export const appSpec = (taskDefinitionArn: string) =>
     },
   ])}}`;
 
+/** How far a CodeDeploy deployment of the gateway got, for the message of an interrupted release. */
+export interface GatewayDeployment {
+  /** aws deploy create-deployment was started (it may have created one even if interrupted). */
+  creating?: boolean;
+  /** The deployment's id, once CodeDeploy answered. */
+  id?: string;
+}
+
 /** A CodeDeploy deployment of the gateway to `taskDefinitionArn`, waited for; prints its id and final state. */
-export async function deployGateway(t: Target, taskDefinitionArn: string): Promise<void> {
+export async function deployGateway(t: Target, taskDefinitionArn: string, progress: GatewayDeployment = {}): Promise<void> {
   const n = names(t.config.env);
   // --revision as JSON: the shorthand syntax cannot carry the AppSpec's own braces and commas.
   const revision = JSON.stringify({ revisionType: "AppSpecContent", appSpecContent: { content: appSpec(taskDefinitionArn) } });
+  progress.creating = true;
   const created = await aws(t, ["deploy", "create-deployment", "--application-name", n.codedeployApp(GATEWAY.name), "--deployment-group-name", n.codedeployGroup(GATEWAY.name), "--revision", revision, "--output", "json"]);
   const id = (JSON.parse(created) as { deploymentId?: string }).deploymentId;
   if (!id) throw new Refusal(`aws deploy create-deployment answered without a deploymentId: ${created}`);
+  progress.id = id;
   say(`CodeDeploy deployment ${id}: ${GATEWAY.name} to ${taskDefinitionArn} (canary, then all traffic).`);
   let waitFailed: StepFailed | undefined;
   try {
@@ -194,14 +230,52 @@ async function readRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ 
   return { problems, baking };
 }
 
+/** Where a release got to, for the message of one that was interrupted or failed. */
+interface ReleaseProgress {
+  stage: "plan" | "apply" | "rollout" | "codedeploy" | "done";
+  /** The settings record was written (after the apply). */
+  recorded: boolean;
+  /** Why the settings could not be written, when they could not. */
+  unrecorded?: StepFailed;
+  readonly gateway: GatewayDeployment;
+  /** The failure thrown already says where everything stands and what to run (a rollback, a failed deployment). */
+  reported?: boolean;
+}
+
 /**
  * `make release`: the images exist (checked before the synth), then plan and apply of the services
  * phase, then the tag recorded in the settings, then the rolling services waited for until their
- * rollout completed on the applied task definition, then CodeDeploy for a blue/green gateway.
+ * rollout completed on the applied task definition, then CodeDeploy for a blue/green gateway. An
+ * interrupt at any step, or a failed plan or apply, ends with what was applied, what the settings say,
+ * whether CodeDeploy started, and the release command to run again (never make plan and make apply of
+ * the services phase: before the record they would plan the old tag back).
  */
 export async function release(ctx: Context, t: Target, stack: Stack, released: { readonly services: readonly ServiceName[]; readonly tag: string }, record: TagRecord): Promise<void> {
+  const progress: ReleaseProgress = { stage: "plan", recorded: false, gateway: {} };
+  const blueGreen = released.services.includes(GATEWAY.name) && blueGreenIn(stack);
+  try {
+    await releaseSteps({ ...ctx, again: releaseCommand(ctx.env, released.services, released.tag) }, t, stack, released, record, blueGreen, progress);
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    const signal = e instanceof StepFailed ? e.signal : undefined;
+    // A rollout or CodeDeploy deployment that failed already says where things stand and what to run.
+    if (!signal && progress.reported) throw e;
+    throw new StepFailed(stoppedRelease(t, stack, released, record, blueGreen, progress, e, signal), signal);
+  }
+}
+
+async function releaseSteps(
+  ctx: Context,
+  t: Target,
+  stack: Stack,
+  released: { readonly services: readonly ServiceName[]; readonly tag: string },
+  record: TagRecord,
+  blueGreen: boolean,
+  progress: ReleaseProgress,
+): Promise<void> {
   const services = released.services;
   await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
+  progress.stage = "apply";
   await apply(ctx, [stack], { releasing: true });
   // After the apply, before CodeDeploy: the settings then say what Terraform's state holds (the new task
   // definitions). A CodeDeploy deployment that fails rolls the service back, yet Terraform's task
@@ -209,14 +283,16 @@ export async function release(ctx: Context, t: Target, stack: Stack, released: {
   // the deployment; an earlier TAG goes back.
   // A settings file that cannot be written does not hold the gateway back: its new task definition is
   // registered and CodeDeploy still deploys it; the failure to record is reported at the end.
+  progress.stage = "rollout";
   let unrecorded: StepFailed | undefined;
   try {
     writeTagRecord(record);
+    progress.recorded = true;
   } catch (e) {
     if (!(e instanceof StepFailed)) throw e;
     unrecorded = e;
+    progress.unrecorded = e;
   }
-  const blueGreen = services.includes(GATEWAY.name) && blueGreenIn(stack);
   const rolling = services.filter((s) => !(blueGreen && s === GATEWAY.name));
   if (rolling.length > 0) {
     // The apply returns once ECS has accepted the new task definitions, not when they run: wait for the rollouts.
@@ -224,25 +300,128 @@ export async function release(ctx: Context, t: Target, stack: Stack, released: {
     say(`Waiting for the rolling deployment of ${rolling.join(", ")} (up to 10 minutes until stable, then up to 10 more while ECS watches its alarms)...`);
     const { waitFailed, problems } = await checkRollouts(t, rolling.map((s) => ({ service: s, taskDefinition: applied[s] })));
     if (waitFailed || problems.length > 0) {
+      progress.reported = true;
       throw new StepFailed(releaseFailure(t, record, unrecorded, { tag: released.tag, rolling, waitFailed, problems, applied, gatewayNotStarted: blueGreen }));
     }
     say(`${rolling.map((s) => names(t.config.env).service(s)).join(", ")}: rollout COMPLETED on the released task definitions.`);
   }
   if (blueGreen) {
+    progress.stage = "codedeploy";
     // The apply registered the gateway's new task definition; its service runs what CodeDeploy deploys.
     const arn = (await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-raw", "api_gateway_task_definition_arn"], { capture: true })).stdout.trim();
     try {
-      await deployGateway(t, arn);
+      await deployGateway(t, arn, progress.gateway);
     } catch (e) {
-      if (!(e instanceof StepFailed)) throw e;
-      // Where the gateway now stands (settings, state, what runs, the next plan) and what to run; an
-      // interrupted wait says only what it was doing. Both failures matter: with `unrecorded`, the
-      // settings still hold the old tags of services that now run TAG.
-      const where = e.signal ? [] : [await gatewayFailure(t, record, unrecorded, released.tag, arn)];
-      throw new StepFailed([e.message, ...where, ...(unrecorded ? [unrecorded.message] : [])].join("\n"), e.signal);
+      // An interrupted wait: release() says where everything stands (the deployment goes on in AWS).
+      if (!(e instanceof StepFailed) || e.signal) throw e;
+      // Where the gateway now stands (settings, state, what runs, the next plan) and what to run. Both
+      // failures matter: with `unrecorded`, the settings still hold the old tags of services that now run TAG.
+      const where = await gatewayFailure(t, record, unrecorded, released.tag, arn);
+      progress.reported = true;
+      throw new StepFailed([e.message, where, ...(unrecorded ? [unrecorded.message] : [])].join("\n"));
     }
   }
+  progress.stage = "done";
+  progress.reported = true;
   if (unrecorded) throw unrecorded;
+}
+
+/** "1.0.0 for aw-pdp-service, aw-pap-service; 1.3.0 for aw-tenant-service": the tags the settings held before the release. */
+function tagsBefore(t: Target, services: readonly ServiceName[]): string {
+  const byTag = new Map<string, ServiceName[]>();
+  for (const s of services) {
+    const tag = t.config.settings.imageTags[s];
+    byTag.set(tag, [...(byTag.get(tag) ?? []), s]);
+  }
+  return [...byTag].map(([tag, ss]) => `${tag} for ${ss.join(", ")}`).join("; ");
+}
+
+/** The release commands that go back to the tags the settings held before: one when they all had one tag. */
+function goingBack(t: Target, services: readonly ServiceName[]): string {
+  const env = t.config.env;
+  const tags = new Set(services.map((s) => t.config.settings.imageTags[s]));
+  if (tags.size === 1) return releaseCommand(env, services, [...tags][0]!);
+  return services.map((s) => releaseCommand(env, [s], t.config.settings.imageTags[s])).join("; ");
+}
+
+/**
+ * The message of a release that was interrupted (at any step) or whose plan or apply failed: what
+ * stopped, what is applied, what the settings say, whether CodeDeploy started (and goes on in AWS),
+ * and the next command. The apply's own "Next: make plan ... make apply" is left out: before the
+ * release records its tag, that plan would put the old tag back.
+ */
+function stoppedRelease(
+  t: Target,
+  stack: Stack,
+  released: { readonly services: readonly ServiceName[]; readonly tag: string },
+  record: TagRecord,
+  blueGreen: boolean,
+  progress: ReleaseProgress,
+  e: Refusal,
+  signal: NodeJS.Signals | undefined,
+): string {
+  const env = t.config.env;
+  const region = t.config.settings.region;
+  const n = names(env);
+  const { services, tag } = released;
+  const again = releaseCommand(env, services, tag);
+  const gateway = releaseCommand(env, [GATEWAY.name], tag);
+  const rolling = services.filter((s) => !(blueGreen && s === GATEWAY.name));
+  const doing = {
+    plan: "planning the services phase",
+    apply: "applying the services phase",
+    rollout: `waiting for the rolling deployment of ${rolling.join(", ")}`,
+    codedeploy: `deploying ${GATEWAY.name} through CodeDeploy`,
+    done: "finishing",
+  }[progress.stage];
+  const inner = e.message.split("\n").filter((l) => !(/^Next: /.test(l) && /make (plan|apply) /.test(l)));
+  const lines = [...inner, "", signal ? `${again} was interrupted (${signal}) while ${doing}:` : `${again} stopped: ${doing} failed:`];
+  const afterApply = progress.stage !== "plan" && progress.stage !== "apply";
+  lines.push(
+    progress.stage === "plan"
+      ? `  applied:     nothing (${stack.name} was not applied)`
+      : progress.stage === "apply"
+        ? `  applied:     ${stack.name} ${signal ? "was interrupted" : "failed"} part-way: part of it may be applied (Terraform keeps what it did in the state), such as some ${tag} task definitions`
+        : `  applied:     ${stack.name}: the ${tag} task definitions are registered${rolling.length > 0 ? `; ECS goes on rolling out ${rolling.join(", ")} (a failure rolls back by itself)` : ""}`,
+  );
+  lines.push(
+    progress.recorded
+      ? `  settings:    ${record.shown} records ${tag} for ${services.join(", ")} (written after the apply)`
+      : progress.unrecorded
+        ? `  settings:    ${record.shown} was NOT updated (${progress.unrecorded.message.replace(/^The apply succeeded, but \S+ was not updated: /, "").replace(/\.$/, "")}): it still holds ${tagsBefore(t, services)}`
+        : `  settings:    ${record.shown} unchanged: it still holds ${tagsBefore(t, services)} (a release records its tag only once its apply succeeded)`,
+  );
+  const follow = (id: string) => `aws deploy get-deployment --deployment-id ${id} --region ${region}`;
+  const { id, creating } = progress.gateway;
+  if (!blueGreen) {
+    lines.push(`  CodeDeploy:  none (no blue/green service in this release)`);
+  } else if (id) {
+    lines.push(`  CodeDeploy:  deployment ${id} of ${GATEWAY.name} was started and goes on in AWS: stopping make release does not stop it (canary, then all traffic; a failure or an alarm rolls it back). Follow it: ${follow(id)}`);
+  } else if (creating) {
+    lines.push(
+      `  CodeDeploy:  aws deploy create-deployment was running: a deployment of ${GATEWAY.name} may have been started, and would go on in AWS. List them: aws deploy list-deployments --application-name ${n.codedeployApp(GATEWAY.name)} --deployment-group-name ${n.codedeployGroup(GATEWAY.name)} --include-only-statuses Created Queued Ready InProgress --region ${region}`,
+    );
+  } else {
+    lines.push(`  CodeDeploy:  not started: ${n.service(GATEWAY.name)} runs the task definition it ran before this release`);
+  }
+  if (!afterApply) {
+    const fix = signal ? "" : "read the error above and fix its cause, then ";
+    const back = progress.stage === "apply" ? ` To go back instead to the tags the settings hold: ${goingBack(t, services)}.` : "";
+    lines.push(
+      `Next: ${fix}${again}. It plans the services phase again from what is really applied, applies it, records ${tag} in the settings and deploys. Not make plan and make apply ENV=${env} PHASE=services: the settings still hold the earlier tags, so that plan would put them back.${back}`,
+    );
+  } else if (id) {
+    lines.push(
+      `Next: follow deployment ${id} until it ends: aws deploy wait deployment-successful --deployment-id ${id} --region ${region} (or ${follow(id)} --query deploymentInfo.status). While it is in progress CodeDeploy refuses another one of the group, so do not run make release yet. If it ends Failed or Stopped, ${gateway} deploys it again; to stop it now and send all traffic back to the blue tasks: aws deploy stop-deployment --deployment-id ${id} --auto-rollback-enabled --region ${region}.`,
+    );
+  } else if (creating) {
+    lines.push(`Next: if the list shows a deployment in progress, follow it (aws deploy get-deployment --deployment-id <id> --region ${region}) until it ends; if it shows none, ${gateway} deploys the gateway (nothing is left to apply).`);
+  } else {
+    const fix = signal ? "" : "read the error above and fix its cause, then ";
+    const read = rolling.length > 0 && progress.stage === "rollout" ? `read the rollout: ${describeCommand(t, rolling.map(n.service))}; then ` : "";
+    lines.push(`Next: ${fix}${read}${again}. Nothing is left to apply: it ${rolling.length > 0 ? "waits for the rolling deployment again" : ""}${rolling.length > 0 && blueGreen ? ", then " : ""}${blueGreen ? "deploys the gateway through CodeDeploy" : ""}.`);
+  }
+  return lines.join("\n");
 }
 
 /**

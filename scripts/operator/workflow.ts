@@ -6,8 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { EnvironmentName, PHASES, PhaseName, names } from "../../src/naming";
 import { STATEFUL_TYPES } from "../../src/policy/data-protection";
-import { OutputHashes, PlanRecord, Stack, configHash, configOf, markApplied, newRunId, readRecord, removePlans, retire, setStatus, textOf, unusable, writeRecord } from "./plans";
+import { OutputHashes, PlanRecord, Stack, configHash, configOf, markApplied, newRunId, readRecord, remoteReads, removePlans, retire, setStatus, textOf, unusable, writeRecord } from "./plans";
 import { Refusal, StepFailed, noColor, run, say, shownPath, which } from "./process";
+import { hungUpDuringRun } from "./process";
+import { ask, hungUpBy, tell } from "./terminal";
 
 export interface Context {
   readonly env: EnvironmentName;
@@ -20,6 +22,12 @@ export interface Context {
   /** Every synthesized phase stack of the environment, in phase order. */
   readonly all: readonly Stack[];
   readonly outputs: OutputHashes;
+  /**
+   * The command that does this run again when it is not make plan then make apply: make release
+   * carries its TAG and SERVICE (a make plan of the services phase would plan the tag the settings
+   * hold, the old one, before the release records the new one).
+   */
+  readonly again?: string;
 }
 
 /** The make command line for `command` on this environment, with the run's PHASE unless told ("" for none). */
@@ -68,12 +76,26 @@ async function ensureInit(ctx: Context, s: Stack): Promise<void> {
   if (!fs.existsSync(path.join(s.dir, ".terraform"))) await init(ctx, s, { progressOnly: true });
 }
 
-/** Hashes of the outputs of every earlier phase of `s`, as its plan is made against them. */
-async function upstreamOf(ctx: Context, s: Stack): Promise<Record<string, string>> {
+/**
+ * What the plan of `s` is made against: per earlier phase it reads, the names of the outputs it
+ * reads (its remote-state references) and their hash. A change to an output `s` does not read (a
+ * services task definition ARN that observability never uses) leaves its plan valid.
+ */
+async function upstreamOf(ctx: Context, s: Stack): Promise<Pick<PlanRecord, "upstream" | "reads">> {
   const upstream: Record<string, string> = {};
-  for (const e of earlier(ctx, s)) upstream[e.name] = await ctx.outputs.of(e);
-  return upstream;
+  const reads: Record<string, readonly string[]> = {};
+  const read = remoteReads(s);
+  for (const e of earlier(ctx, s)) {
+    const names = read.get(e.phase);
+    if (!names) continue;
+    reads[e.name] = names;
+    upstream[e.name] = await ctx.outputs.of(e, names);
+  }
+  return { upstream, reads };
 }
+
+/** The hash of `e`'s outputs as `record` is bound to them: the outputs it read, or all of them (older records). */
+const boundHash = (ctx: Context, record: PlanRecord, e: Stack) => ctx.outputs.of(e, record.reads ? record.reads[e.name] ?? [] : undefined);
 
 interface PlanCounts {
   add: number;
@@ -98,8 +120,12 @@ export function countChanges(planJson: { resource_changes?: { address: string; t
   return counts;
 }
 
-/** `next`: what the summary tells the operator to do next (make release applies at once). */
+/**
+ * `next`: what the summary tells the operator to do next (make release applies at once). A message
+ * that says to plan again names ctx.again when set (make release: its TAG and SERVICE).
+ */
 export async function plan(ctx: Context, stacks: readonly Stack[], next = `review the plan text, then ${make(ctx, "apply")}`): Promise<void> {
+  const again = ctx.again ?? make(ctx, "plan");
   fs.mkdirSync(path.join(ctx.outdir, "plans"), { recursive: true });
   const runId = newRunId();
   // The older plans of these phases are retired before any is replaced: a run that fails part-way
@@ -115,23 +141,25 @@ export async function plan(ctx: Context, stacks: readonly Stack[], next = `revie
       return new StepFailed(`${message}${skipped.length ? ` Not planned: ${list(skipped)} (their older plans are retired).` : ""}`, signal);
     };
     await ensureInit(ctx, s);
-    const upstream = await upstreamOf(ctx, s);
+    const bound = await upstreamOf(ctx, s);
     const configSha256 = configHash(s);
     try {
       await tf(ctx, s, "plan", "-input=false", `-out=${s.plan}`);
     } catch (e) {
-      const hint = i === 0 ? "" : `\nIf an earlier phase of ${ctx.env} has never been applied, apply it first (make apply ENV=${ctx.env} PHASE=<phase>), then plan this one.`;
+      // A failure whose cause Terraform's output already names (a held state lock, a protected resource) needs no guess.
+      const explained = e instanceof StepFailed && e.found?.explained === true;
+      const hint = i === 0 || explained ? "" : `\nIf an earlier phase of ${ctx.env} has never been applied, apply it first (make apply ENV=${ctx.env} PHASE=<phase>), then ${ctx.again ? `run ${ctx.again} again` : "plan this one"}.`;
       throw stop(`${(e as Error).message} Planning ${s.name} failed.${hint}`, e instanceof StepFailed ? e.signal : undefined);
     }
     // Hashed before and after: a plan is only bound to a configuration that did not move under it.
     if (configHash(s) !== configSha256) {
       throw stop(
-        `The synthesized configuration of ${s.name} changed while Terraform was planning it: something outside this make plan wrote ${shownPath(configOf(s))} (npx cdktf synth, an editor). The plan was discarded. Run ${make(ctx, "plan")} again.`,
+        `The synthesized configuration of ${s.name} changed while Terraform was planning it: something outside this make plan wrote ${shownPath(configOf(s))} (npx cdktf synth, an editor). The plan was discarded. Run ${again} again.`,
       );
     }
     fs.writeFileSync(textOf(s), await captured(ctx, s, "show", "-no-color", s.plan));
     const counts = countChanges(JSON.parse(await captured(ctx, s, "show", "-json", s.plan)));
-    writeRecord(s, { stack: s.name, runId, createdAt: new Date().toISOString(), configSha256, upstream, status: "planned" });
+    writeRecord(s, { stack: s.name, runId, createdAt: new Date().toISOString(), configSha256, ...bound, status: "planned" });
     rows.push(`  ${s.phase.padEnd(14)} ${String(counts.add).padStart(4)} to add, ${String(counts.change).padStart(4)} to change, ${String(counts.destroy).padStart(4)} to destroy${counts.replace ? ` (${counts.replace} replaced)` : ""}   ${shownPath(textOf(s))}`);
     warnings.push(...counts.stateful.map((r) => `${s.name}: ${r}`));
   }
@@ -145,28 +173,66 @@ export async function plan(ctx: Context, stacks: readonly Stack[], next = `revie
   say(`\nNext: ${next}`);
 }
 
-/** Reads one line from the operator's terminal (stdin); an interrupt while waiting reads as no answer. */
-function ask(question: string): string {
-  process.stdout.write(question);
-  const buffer = Buffer.alloc(256);
-  let answer = "";
-  for (;;) {
-    let n = 0;
-    try {
-      n = fs.readSync(0, buffer, 0, buffer.length, null);
-    } catch {
-      break;
-    }
-    if (n === 0) break;
-    answer += buffer.toString("utf8", 0, n);
-    if (answer.includes("\n")) break;
+/**
+ * Asks before applying to prod (scripts/operator/terminal.ts): what was typed before the question is
+ * discarded, so only an answer typed after it confirms; a pipe's first line is its answer.
+ */
+async function confirmProd(ctx: Context, stacks: readonly Stack[]): Promise<void> {
+  tell(`About to apply to PROD, in this order: ${list(stacks)}`);
+  const answer = await ask(`Type "prod" to apply (anything else cancels): `);
+  if (answer.line !== undefined) {
+    if (answer.line.trim() === "prod") return;
+    throw new Refusal(`Apply to prod cancelled (answer was "${answer.line.trim()}"). Set AUTO_APPROVE=1 to skip this question.`);
   }
-  return answer.split("\n")[0]!.trim();
+  if (answer.why === "signal") throw new StepFailed(`Apply to prod cancelled: ${answer.signal} while waiting for the answer. Nothing was applied.`, answer.signal);
+  throw new Refusal(
+    `Apply to prod cancelled: no answer (${answer.why === "no terminal" ? "stdin is not a terminal and ended without a line, e.g. </dev/null or a CI job" : "stdin ended"}). Nothing was applied. Answer at a terminal, pipe the answer (echo prod | ${make(ctx, "apply")}), or set AUTO_APPROVE=1 to skip this question.`,
+  );
+}
+
+const appliedText = (s: Stack) => `${s.plan}.applied.txt`;
+const hhmm = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
+
+/**
+ * A whole-environment apply run again after an earlier one stopped part-way: its first phases were
+ * applied (their plans are used up), so say where it stopped and what to run, instead of "no saved plan"
+ * for a phase that applied fine. Undefined when that is not the case.
+ */
+function afterPartialApply(ctx: Context, stacks: readonly Stack[]): string | undefined {
+  const done: Stack[] = [];
+  for (const s of stacks) {
+    if (readRecord(s) || !fs.existsSync(appliedText(s))) break;
+    done.push(s);
+  }
+  if (stacks.length < 2 || done.length === 0 || done.length === stacks.length) return undefined;
+  const next = stacks[done.length]!;
+  const rest = stacks.slice(done.length);
+  const at = (s: Stack) => `${s.phase} at ${hhmm(fs.statSync(appliedText(s)).mtime)}`;
+  const lines = [`${list(done)} ${done.length === 1 ? "was" : "were"} already applied (${done.map(at).join(", ")}; ${done.length === 1 ? "its plan is" : "their plans are"} used up), so ${make(ctx, "apply")} cannot apply every phase from saved plans.`];
+  const record = readRecord(next);
+  const replan = `${make(ctx, "plan")} (it plans every phase again from what is really applied: the applied phases show no change), review it, then ${make(ctx, "apply")}`;
+  switch (record?.status) {
+    case "planned":
+      lines.push(
+        `The plan of ${next.name} is still to be applied (an earlier apply stopped before it). Apply the remaining phases one at a time, each checked again first: ${rest.map((r) => make(ctx, "apply", r.phase)).join(", then ")}. Or re-plan: ${replan}.`,
+      );
+      break;
+    case "failed":
+    case "interrupted":
+    case "applying":
+      lines.push(
+        `The apply of ${next.name} ${record.status === "applying" ? "never finished" : record.status === "failed" ? "failed" : "was interrupted"} at ${record.since ? hhmm(new Date(record.since)) : "an unknown time"}${record.reason ? ` (${record.reason.split("\n")[0]})` : ""}: part of it may be applied. ${record.status === "failed" ? "Fix the cause of its error, then " : "Next: "}${replan}.`,
+      );
+      break;
+    default:
+      lines.push(`${next.name} has ${record?.status === "retired" ? `a retired plan (${record.reason ?? "no reason recorded"})` : "no saved plan"}. Next: ${replan}.`);
+  }
+  return lines.join("\n");
 }
 
 /** Refuses `s`'s plan unless it can be applied now, given what is applied before it in this run. */
 async function checkBinding(ctx: Context, s: Stack, appliedFirst: readonly Stack[]): Promise<void> {
-  const replan = make(ctx, "plan");
+  const replan = ctx.again ?? make(ctx, "plan");
   const record = readRecord(s);
   const why = unusable(s, record, replan);
   if (why || !record) throw new Refusal(why);
@@ -179,9 +245,12 @@ async function checkBinding(ctx: Context, s: Stack, appliedFirst: readonly Stack
       const next = other.status === "planned" ? `apply ${e.phase} first: ${make(ctx, "apply", e.phase)}` : `re-plan from ${e.phase}: ${make(ctx, "plan", "")}`;
       throw new Refusal(`The plan of ${s.name} was made by the same make plan (run ${record.runId}) as the plan of ${e.name}, which is ${other.status === "planned" ? "not applied yet" : other.status}: phases apply in order, so ${next}.`);
     }
-    if (record.upstream[e.name] !== (await ctx.outputs.of(e))) {
+    // Bound only to the outputs it reads; an older record, to all of them.
+    const bound = record.reads ? record.reads[e.name] !== undefined : true;
+    if (bound && record.upstream[e.name] !== (await boundHash(ctx, record, e))) {
+      const which = record.reads?.[e.name]?.includes("*") === false ? ` (It reads ${record.reads[e.name]!.join(", ")} of ${e.name}.)` : "";
       throw new Refusal(
-        `The plan of ${s.name} was made against other outputs of ${e.name}: they changed after ${record.createdAt} (${e.phase} was applied or changed since). Re-plan it: ${replan}, review it, then ${make(ctx, "apply")}.`,
+        `The plan of ${s.name} was made against other outputs of ${e.name}: they changed after ${record.createdAt} (${e.phase} was applied or changed since). ${ctx.again ? `Run ${ctx.again} again.` : `Re-plan it: ${replan}, review it, then ${make(ctx, "apply")}.`}${which}`,
       );
     }
   }
@@ -194,8 +263,11 @@ async function retireStale(ctx: Context, s: Stack): Promise<Stack[]> {
     return r?.status === "planned" && r.upstream[s.name] !== undefined;
   });
   if (bound.length === 0) return [];
-  const now = await ctx.outputs.of(s);
-  const stale = bound.filter((l) => (readRecord(l) as PlanRecord).upstream[s.name] !== now);
+  const stale: Stack[] = [];
+  for (const l of bound) {
+    const record = readRecord(l) as PlanRecord;
+    if (record.upstream[s.name] !== (await boundHash(ctx, record, s))) stale.push(l);
+  }
   for (const l of stale) retire(l, `it was made against the outputs of ${s.name} as they were before make apply changed them at ${clock()}.`);
   return stale;
 }
@@ -216,6 +288,8 @@ interface Outcome {
   readonly stopped?: { readonly stack: Stack; readonly how: "failed" | "interrupted" };
   readonly notApplied: readonly Stack[];
   readonly retired: readonly Stack[];
+  /** The next command, when it is not a new plan (the plans not applied are still good). */
+  readonly next?: string;
 }
 
 /** What an apply that stopped part-way did and did not do, and the next command. */
@@ -227,7 +301,7 @@ function report(ctx: Context, o: Outcome): string {
   lines.push(`  not applied:    ${list(o.notApplied)}`, `  plans retired:  ${list(o.retired)}`);
   const fix = o.stopped?.how === "failed" ? "read Terraform's error above and fix its cause, then " : "";
   const redo = o.stopped || o.retired.length > 0 ? `${make(ctx, "plan")} (it plans again from what is really applied), review it, then ${make(ctx, "apply")}` : "";
-  lines.push(`Next: ${fix}${redo}.`);
+  lines.push(`Next: ${fix}${o.next ?? redo}.`);
   return lines.join("\n");
 }
 
@@ -290,17 +364,30 @@ export interface ApplyOptions {
 }
 
 export async function apply(ctx: Context, stacks: readonly Stack[], options: ApplyOptions = {}): Promise<void> {
+  const partial = afterPartialApply(ctx, stacks);
+  if (partial) throw new Refusal(partial);
   // Every plan is checked before any is applied: all or nothing is refused.
   for (const [i, s] of stacks.entries()) await checkBinding(ctx, s, stacks.slice(0, i));
-  if (ctx.env === "prod" && process.env.AUTO_APPROVE !== "1") {
-    say(`About to apply to PROD, in this order: ${list(stacks)}`);
-    const answer = ask(`Type "prod" to apply (anything else cancels): `);
-    if (answer !== "prod") throw new Refusal(`Apply to prod cancelled (answer was "${answer}"). Set AUTO_APPROVE=1 to skip this question.`);
-  }
+  if (ctx.env === "prod" && process.env.AUTO_APPROVE !== "1") await confirmProd(ctx, stacks);
   const applied: Stack[] = [];
   const retired: Stack[] = [];
   const releases: string[] = [];
   for (const [i, s] of stacks.entries()) {
+    // A hangup lets the phase in progress finish (process.ts); no further phase starts with nobody watching.
+    if (hungUpDuringRun()) {
+      const rest = stacks.slice(i).filter((r) => readRecord(r)?.status === "planned");
+      throw new StepFailed(
+        report(ctx, {
+          cause: `Apply of ${ctx.env} stopped before ${s.name}: the terminal was lost (${hungUpBy()}).${applied.length > 0 ? ` ${list(applied)} ${applied.length === 1 ? "was" : "were"} applied to the end: a hangup does not stop Terraform midway.` : ""} No later phase is started with nobody watching; the plans not applied are kept.`,
+          applied,
+          notApplied: stacks.slice(i),
+          retired,
+          // make release plans with its TAG: only the release itself picks up from there.
+          ...(ctx.again ? { next: `run ${ctx.again} again` } : rest.length > 0 ? { next: `${rest.map((r) => make(ctx, "apply", r.phase)).join(", then ")} (each plan is checked again first)` } : {}),
+        }),
+        "SIGHUP",
+      );
+    }
     const record = readRecord(s);
     if (record?.status !== "planned") {
       throw new Refusal(
@@ -333,7 +420,10 @@ export async function apply(ctx: Context, stacks: readonly Stack[], options: App
       // Terraform refuses a plan of a state that moved on; removing it keeps anyone from trying.
       fs.rmSync(s.plan, { force: true });
       retired.push(...retireRun(ctx, s, record, `the apply of ${s.name}, an earlier phase planned in the same run, ${how === "failed" ? "failed" : "was interrupted"} at ${clock()}.`));
-      const stopped = signal ? `${(e as Error).message} Terraform has stopped and released its state lock.` : (e as Error).message;
+      // Released only when Terraform stopped the normal way; otherwise the message (process.ts) says how to release it.
+      const message = (e as Error).message.trimEnd();
+      const lockLeft = e instanceof StepFailed && e.found.lockLeft === true;
+      const stopped = signal && !lockLeft ? `${message} Terraform stopped after finishing what was in progress, which releases its state lock.` : message;
       throw new StepFailed(report(ctx, { cause: `Apply of ${ctx.env} stopped: ${stopped}`, applied, stopped: { stack: s, how }, notApplied: stacks.slice(i + 1), retired }), signal);
     }
     markApplied(s);
@@ -348,12 +438,27 @@ export async function apply(ctx: Context, stacks: readonly Stack[], options: App
 }
 
 export async function deploy(ctx: Context, stacks: readonly Stack[]): Promise<void> {
+  const s = stacks[0]!;
+  const approved = process.env.AUTO_APPROVE === "1";
+  // cdktf deploy asks for approval on an interactive screen: without a terminal it fails while its
+  // terraform apply may already hold the state lock.
+  if (!approved && !process.stdin.isTTY) {
+    throw new Refusal(
+      `${make(ctx, "deploy", s.phase)} needs a terminal: cdktf deploy shows its plan and asks for approval on an interactive screen, and stdin is not a terminal. Nothing was run. Without a terminal, run ${make(ctx, "plan", s.phase)}, review it, then ${ctx.env === "prod" ? `echo prod | ${make(ctx, "apply", s.phase)}` : make(ctx, "apply", s.phase)}; or, to apply without a review: AUTO_APPROVE=1 ${make(ctx, "deploy", s.phase)}`,
+    );
+  }
   const cdktf = which("cdktf") ?? which(path.resolve("node_modules/.bin/cdktf"));
   if (!cdktf) throw new Refusal("cdktf not found: run make install.");
-  const args = ["deploy", stacks[0]!.name];
-  if (process.env.AUTO_APPROVE === "1") args.push("--auto-approve");
-  // cdktf deploy synthesizes again through cdktf.json's app: ask it for this environment only.
-  await run(cdktf, args, { env: { ACCESSWEAVER_ENV: ctx.env, TERRAFORM_BINARY_NAME: ctx.tf } });
+  const args = ["deploy", s.name];
+  if (approved) args.push("--auto-approve");
+  // Off a terminal, cdktf's screen would print spinner frames and colours: CI=1 prints only its final
+  // screen, FORCE_COLOR=0 (and NO_COLOR) drop colours and make it run Terraform with -no-color.
+  const plain = process.stdout.isTTY ? {} : { CI: "1", FORCE_COLOR: "0", NO_COLOR: "1" };
+  // cdktf deploy synthesizes again through cdktf.json's app: ask it for this environment only. It keeps
+  // the terminal only to ask (no AUTO_APPROVE); with AUTO_APPROVE it runs like a protected Terraform
+  // (own process group, no stdin, output through the operator). A Ctrl-C is not passed on: cdktf would
+  // stop its Terraform abruptly, leaving the state lock.
+  await run(cdktf, args, { env: { ACCESSWEAVER_ENV: ctx.env, TERRAFORM_BINARY_NAME: ctx.tf, ...plain }, terminal: !approved, forward: false });
 }
 
 const outputNames = (s: Stack) => Object.keys(JSON.parse(fs.readFileSync(configOf(s), "utf8")).output ?? {}).filter((o) => !o.startsWith("cross-stack-output-"));
@@ -362,8 +467,12 @@ export async function output(ctx: Context, stacks: readonly Stack[]): Promise<vo
   const wanted = process.env.NAME ?? "";
   const owner = stacks.find((s) => outputNames(s).includes(wanted));
   if (!wanted || !owner) {
-    const available = stacks.flatMap((s) => outputNames(s).map((o) => `${o} (${s.phase})`));
-    throw new Refusal(`${wanted ? `No output ${JSON.stringify(wanted)} in ${ctx.env}` : "make output needs NAME"}. Outputs: ${available.join(", ") || "none"}.`);
+    // One per line: about fifty names, read or grepped.
+    const available = stacks.flatMap((s) => outputNames(s).map((o) => `  ${o} (${s.phase})`));
+    const example = available.length > 0 ? ` e.g. ${make(ctx, "output")} NAME=${outputNames(stacks.find((s) => outputNames(s).length > 0)!)[0]}` : "";
+    throw new Refusal(
+      `${wanted ? `No output ${JSON.stringify(wanted)} in ${ctx.env}` : "make output needs NAME"}. ${available.length > 0 ? `Outputs of ${ctx.env} (name, phase), one of them as NAME,${example}:\n${available.join("\n")}` : "Outputs: none."}`,
+    );
   }
   await ensureInit(ctx, owner);
   const format = process.env.FORMAT === "json" ? "-json" : "-raw";
@@ -424,19 +533,36 @@ interface Drift {
 }
 
 /**
+ * A drift check that could not be made (Terraform failed: credentials, a phase never initialised or
+ * applied, a provider error). Not a Refusal: its exit status is 1, apart from drift's 2.
+ */
+export class DriftCheckFailed extends Error {}
+
+/** The lines of Terraform's error output worth repeating under the summary (its `Error:` blocks' first lines). */
+const terraformErrors = (stderr: string) =>
+  stderr
+    .split("\n")
+    .map((l) => l.replace(/^[\s│╷╵]+/, "").trimEnd())
+    .filter((l) => /^Error:/.test(l))
+    .slice(0, 3);
+
+/**
  * `make drift`: a refresh-only plan of each phase (`-detailed-exitcode`: 0 in sync, 2 changed) that
  * says, per phase, whether the real infrastructure still matches the state and what changed outside
- * Terraform. It changes nothing: the refresh-only plan is read, then thrown away.
+ * Terraform. It changes nothing: the refresh-only plan is read, then thrown away. A phase whose check
+ * fails is reported as such and the others are still checked; the run then fails with exit 1 (not
+ * drift's 2: nothing is known about that phase).
  */
 export async function drift(ctx: Context, stacks: readonly Stack[]): Promise<void> {
   const rows: string[] = [];
   const drifted: string[] = [];
+  const failed: string[] = [];
   fs.mkdirSync(path.join(ctx.outdir, "plans"), { recursive: true });
   for (const s of stacks) {
-    await ensureInit(ctx, s);
     const file = path.join(ctx.outdir, "plans", `${s.name}.drift.tfplan`);
     try {
-      const r = await run(ctx.tf, [`-chdir=${s.dir}`, "plan", ...noColor(), "-refresh-only", "-detailed-exitcode", "-input=false", "-lock=false", `-out=${file}`], { capture: true, answers: [0, 2] });
+      await ensureInit(ctx, s);
+      const r = await run(ctx.tf, [`-chdir=${s.dir}`, "plan", ...noColor(), "-refresh-only", "-detailed-exitcode", "-input=false", "-lock=false", `-out=${file}`], { capture: true, keepStderr: true, answers: [0, 2] });
       if (r.status === 0) {
         rows.push(`  ${s.phase.padEnd(14)} in sync with its state`);
         continue;
@@ -446,12 +572,25 @@ export async function drift(ctx: Context, stacks: readonly Stack[]): Promise<voi
       );
       drifted.push(s.phase);
       rows.push(`  ${s.phase.padEnd(14)} DRIFT: ${changes.length} resource(s) differ from the state`, ...changes);
+    } catch (e) {
+      // An interrupt stops the run; any other failure is this phase's, and the next phases are still checked.
+      if (e instanceof StepFailed && e.signal) throw e;
+      if (!(e instanceof Error)) throw e;
+      failed.push(s.phase);
+      const said = e instanceof StepFailed ? terraformErrors(e.stderr) : [];
+      rows.push(`  ${s.phase.padEnd(14)} CHECK FAILED: ${e.message.split("\n")[0]}`, ...said.map((l) => `      Terraform: ${l}`));
     } finally {
       fs.rmSync(file, { force: true });
     }
   }
   say(`\nDrift of ${ctx.env} (refresh-only plans, nothing changed):`);
   for (const r of rows) say(r);
+  if (failed.length > 0) {
+    const one = failed.length === 1 ? failed[0]! : "<phase>";
+    throw new DriftCheckFailed(
+      `make drift ENV=${ctx.env}: could not check ${failed.join(", ")} (Terraform failed; its error is above): this is not drift, nothing is known about ${failed.length === 1 ? "that phase" : "those phases"}.${drifted.length > 0 ? ` Drift was found in ${drifted.join(", ")}.` : ""} Fix the cause (credentials: aws sts get-caller-identity; a phase not initialised: make init ENV=${ctx.env} PHASE=${one}), then run make drift ENV=${ctx.env}${ctx.phase ? ` PHASE=${ctx.phase}` : ""} again.`,
+    );
+  }
   if (drifted.length > 0) {
     throw new Refusal(
       `Drift in ${drifted.join(", ")}. Read each change (terraform -chdir=<stack> plan -refresh-only), then either restore the configuration with ${make(ctx, "plan", "")} and ${make(ctx, "apply", "")}, or bring the change into the code and synthesize it.`,

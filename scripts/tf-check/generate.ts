@@ -32,7 +32,12 @@ export interface StandIn {
   readonly provider: string;
   /** Inputs standing in for the attributes that the stack reads, with their values. */
   readonly inputs: readonly { readonly variable: string; readonly attribute: string; readonly value: string }[];
+  /** Why it is not checked. @default its provider is not in the plugin mirror */
+  readonly reason?: string;
 }
+
+/** Why an ephemeral resource stands in: Terraform opens it at plan time, calling AWS, which a check never reaches. */
+export const EPHEMERAL_REASON = "an ephemeral resource is read from AWS at plan time, which the offline check does not reach";
 
 /** One upstream output read by a downstream phase, now a module input. */
 export interface Wire {
@@ -82,7 +87,7 @@ export const STANDIN_AWS = {
 } as const;
 
 /** Provider settings that would fetch real credentials or lock to a real account. */
-const AWS_ACCOUNT_SETTINGS = [
+export const AWS_ACCOUNT_SETTINGS = [
   "allowed_account_ids",
   "forbidden_account_ids",
   "profile",
@@ -127,8 +132,11 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
     };
     const missing = new Set(Object.keys(required).filter((local) => mirror !== undefined && !mirror.providers.has(sourceOf(local))));
 
-    // Resources of a missing provider: removed, their attributes become stand-in inputs.
+    // Resources of a missing provider: removed, their attributes become stand-in inputs. So do the
+    // ephemeral resources, whose values may only reach write-only arguments: their inputs are ephemeral too.
     const removed = removeResourcesOf(child, missing);
+    const ephemeral = removeEphemeral(child);
+    removed.push(...ephemeral);
 
     // Provider blocks move to the root as `<provider>.<module>[__<alias>]`.
     const moduleName = stack.phase;
@@ -211,35 +219,34 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
         }
         return `var.${variable}`;
       });
-      for (const r of removed) {
-        const pattern = new RegExp(`${NOT_AFTER_IDENT}${escape(r.address)}(?:\\[[^\\]]*\\])?\\.(${IDENT})`, "g");
-        out = out.replace(pattern, (_ref, attribute: string) => {
-          const variable = `standin__${r.address.replace(/\./g, "__")}__${attribute}`;
-          if (!variables[variable]) {
-            const value = standInValue(r, attribute, stack.name);
-            variables[variable] = { type: "string", sensitive: true, description: `Stand-in for ${r.address}.${attribute}: provider ${r.provider} is not in the plugin mirror` };
-            moduleArgs[variable] = value;
-            phaseStandIns.set(r.address, [...(phaseStandIns.get(r.address) ?? []), { variable, attribute, value }]);
-          }
-          return `var.${variable}`;
-        });
-      }
+      out = replaceStandIns(out, removed, stack.name, `${where}: ${at}`, "tf-check", (r, attribute, value) => {
+        const variable = standInVariable(r, attribute);
+        if (!variables[variable]) {
+          const isEphemeral = ephemeral.includes(r);
+          variables[variable] = {
+            type: "string",
+            sensitive: true,
+            ...(isEphemeral ? { ephemeral: true } : {}),
+            description: `Stand-in for ${r.address}.${attribute}: ${isEphemeral ? EPHEMERAL_REASON : `provider ${r.provider} is not in the plugin mirror`}`,
+          };
+          moduleArgs[variable] = value;
+          phaseStandIns.set(r.address, [...(phaseStandIns.get(r.address) ?? []), { variable, attribute, value }]);
+        }
+        return `var.${variable}`;
+      });
       // Whatever still names a removed block could not be rewired: say where, rather than let
       // Terraform report an undeclared resource with no hint why.
       for (const name of upstreamOf.keys()) {
         if (out.includes(`data.terraform_remote_state.${name}`)) throw new GenerateError(`${where}: ${at} uses data.terraform_remote_state.${name} other than through .outputs.<name>; tf-check cannot wire it.`);
-      }
-      for (const r of removed) {
-        if (new RegExp(`${NOT_AFTER_IDENT}${escape(r.address)}(?![A-Za-z0-9_-])`).test(out)) {
-          throw new GenerateError(`${where}: ${at} uses ${r.address} (provider ${r.provider}, not in the plugin mirror) other than through an attribute; tf-check cannot stand in for it.`);
-        }
       }
       return out;
     }) as JsonObject;
     if (Object.keys(variables).length > 0) rewritten.variable = { ...(isObject(rewritten.variable) ? rewritten.variable : {}), ...variables };
     rewriteModuleSources(rewritten, stack.dir, path.join(dir, stack.name));
 
-    for (const r of removed) standIns.push({ phase: stack.phase, address: r.address, provider: r.provider, inputs: phaseStandIns.get(r.address) ?? [] });
+    for (const r of removed) {
+      standIns.push({ phase: stack.phase, address: r.address, provider: r.provider, inputs: phaseStandIns.get(r.address) ?? [], ...(ephemeral.includes(r) ? { reason: EPHEMERAL_REASON } : {}) });
+    }
     rootModules[moduleName] = moduleArgs;
     files.set(path.join(stack.name, CHILD_FILE), rewritten);
     phases.push({ phase: stack.phase, stack: stack.name, module: moduleName, childDir: stack.name, resources: managedAddresses(rewritten) });
@@ -277,16 +284,30 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-interface Removed {
+export interface Removed {
   readonly address: string;
   readonly provider: string;
   readonly body: JsonObject;
 }
 
 /** Removes the resources and data sources of the given provider local names. */
-function removeResourcesOf(config: JsonObject, missing: ReadonlySet<string>): Removed[] {
+export function removeResourcesOf(config: JsonObject, missing: ReadonlySet<string>): Removed[] {
   if (missing.size === 0) return [];
   const required = isObject(config.terraform) && isObject(config.terraform.required_providers) ? config.terraform.required_providers : {};
+  return removeResources(config, (type, _name, body) => {
+    // Terraform's rule: the `provider` meta-argument, else the type's prefix.
+    const local = typeof body.provider === "string" ? body.provider.split(".")[0]! : type.split("_")[0]!;
+    if (!missing.has(local)) return undefined;
+    const req = required[local];
+    return fullSource(isObject(req) && typeof req.source === "string" ? req.source : local);
+  });
+}
+
+/**
+ * Removes the resources and data sources for which `providerOf` names a provider (or why they go),
+ * returning them; empty blocks go too.
+ */
+export function removeResources(config: JsonObject, providerOf: (type: string, name: string, body: JsonObject) => string | undefined): Removed[] {
   const removed: Removed[] = [];
   for (const [kind, prefix] of [["resource", ""], ["data", "data."]] as const) {
     const blocks = config[kind];
@@ -295,11 +316,9 @@ function removeResourcesOf(config: JsonObject, missing: ReadonlySet<string>): Re
       if (!isObject(instances)) continue;
       for (const [name, body] of Object.entries(instances)) {
         if (!isObject(body)) continue;
-        // Terraform's rule: the `provider` meta-argument, else the type's prefix.
-        const local = typeof body.provider === "string" ? body.provider.split(".")[0]! : type.split("_")[0]!;
-        if (!missing.has(local)) continue;
-        const req = required[local];
-        removed.push({ address: `${prefix}${type}.${name}`, provider: fullSource(isObject(req) && typeof req.source === "string" ? req.source : local), body });
+        const provider = providerOf(type, name, body);
+        if (provider === undefined) continue;
+        removed.push({ address: `${prefix}${type}.${name}`, provider, body });
         delete instances[name];
       }
       if (Object.keys(instances).length === 0) delete blocks[type];
@@ -309,18 +328,64 @@ function removeResourcesOf(config: JsonObject, missing: ReadonlySet<string>): Re
   return removed;
 }
 
+/** Removes every ephemeral resource (`ephemeral.<type>.<name>`), returning them. */
+export function removeEphemeral(config: JsonObject): Removed[] {
+  const blocks = config.ephemeral;
+  if (!isObject(blocks)) return [];
+  const removed: Removed[] = [];
+  for (const [type, instances] of Object.entries(blocks)) {
+    if (!isObject(instances)) continue;
+    for (const [name, body] of Object.entries(instances)) {
+      if (isObject(body)) removed.push({ address: `ephemeral.${type}.${name}`, provider: fullSource(type.split("_")[0]!), body });
+    }
+  }
+  delete config.ephemeral;
+  return removed;
+}
+
 /**
  * A stand-in value: fixed per stack and attribute, lowercase hex so that it also fits where a name
  * or an id is expected; the integer resources get their lower bound so that they stay numbers.
  */
-function standInValue(removed: Removed, attribute: string, stack: string): string {
+export function standInValue(removed: Removed, attribute: string, stack: string): string {
   if (/_integer$/.test(removed.address.split(".").slice(-2)[0] ?? "") && (attribute === "result" || attribute === "id")) {
     return String(typeof removed.body.min === "number" ? removed.body.min : 1);
   }
   return crypto.createHash("sha256").update(`${stack}/${removed.address}.${attribute}`).digest("hex").slice(0, 32);
 }
 
-function dropDependsOn(value: Json, gone: readonly string[]): void {
+/** The input that stands in for one attribute of a removed resource. */
+export function standInVariable(removed: Removed, attribute: string): string {
+  return `standin__${removed.address.replace(/\./g, "__")}__${attribute}`;
+}
+
+/**
+ * Replaces each reference to an attribute of a removed resource in `text` (`random_password.db.result`,
+ * also indexed) by what `replace` returns for it, given the stand-in value; a reference other than
+ * through an attribute cannot be stood in for and fails, naming `where`.
+ */
+export function replaceStandIns(
+  text: string,
+  removed: readonly Removed[],
+  stack: string,
+  where: string,
+  tool: string,
+  replace: (removed: Removed, attribute: string, value: string) => string,
+): string {
+  let out = text;
+  for (const r of removed) {
+    const pattern = new RegExp(`${NOT_AFTER_IDENT}${escape(r.address)}(?:\\[[^\\]]*\\])?\\.(${IDENT})`, "g");
+    out = out.replace(pattern, (_ref, attribute: string) => replace(r, attribute, standInValue(r, attribute, stack)));
+  }
+  for (const r of removed) {
+    if (new RegExp(`${NOT_AFTER_IDENT}${escape(r.address)}(?![A-Za-z0-9_-])`).test(out)) {
+      throw new GenerateError(`${where} uses ${r.address} (provider ${r.provider}, not in the plugin mirror) other than through an attribute; ${tool} cannot stand in for it.`);
+    }
+  }
+  return out;
+}
+
+export function dropDependsOn(value: Json, gone: readonly string[]): void {
   if (Array.isArray(value)) value.forEach((v) => dropDependsOn(v, gone));
   else if (isObject(value)) {
     for (const [key, item] of Object.entries(value)) {
@@ -331,7 +396,7 @@ function dropDependsOn(value: Json, gone: readonly string[]): void {
 }
 
 /** Local module sources are relative to the stack folder; the copy lives elsewhere. */
-function rewriteModuleSources(config: JsonObject, stackDir: string, copyDir: string): void {
+export function rewriteModuleSources(config: JsonObject, stackDir: string, copyDir: string): void {
   if (!isObject(config.module)) return;
   for (const call of Object.values(config.module)) {
     if (!isObject(call) || typeof call.source !== "string" || !/^\.\.?\//.test(call.source)) continue;

@@ -89,7 +89,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
   );
   for (const root of roots) {
     for (const s of root.standIns) {
-      io.out(`tf-check: ${root.env}/${s.phase}: ${s.address} stands in as sensitive input(s) ${s.inputs.map((i) => `var.${i.variable}`).join(", ") || "(not read)"}: provider ${s.provider} is not in the plugin mirror, so it is not checked.\n`);
+      io.out(`tf-check: ${root.env}/${s.phase}: ${s.address} stands in as sensitive input(s) ${s.inputs.map((i) => `var.${i.variable}`).join(", ") || "(not read)"}: ${s.reason ?? `provider ${s.provider} is not in the plugin mirror`}, so it is not checked.\n`);
     }
   }
 
@@ -105,7 +105,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
 }
 
 /** Replaces the generated files, keeping what init made (.terraform, the lock file). */
-export function writeCheckRoot(root: CheckRoot): void {
+export function writeCheckRoot(root: Pick<CheckRoot, "dir" | "files">): void {
   fs.mkdirSync(root.dir, { recursive: true });
   for (const entry of fs.readdirSync(root.dir)) {
     if (entry === ".terraform" || entry === ".terraform.lock.hcl") continue;
@@ -192,11 +192,18 @@ async function rehearseEnv(tf: Terraform, root: CheckRoot, outdir: string, io: I
     return false;
   }
   const rel = (p: string) => (path.relative(process.cwd(), p).startsWith("..") ? p : path.relative(process.cwd(), p));
-  const summary = summaryMarkdown(root, countPlan(root, JSON.parse(json.stdout) as Json), { checkRoot: rel(path.join(root.dir, ROOT_FILE)), plan: rel(planFile) });
+  const counts = countPlan(root, JSON.parse(json.stdout) as Json);
+  const summary = summaryMarkdown(root, counts, { checkRoot: rel(path.join(root.dir, ROOT_FILE)), plan: rel(planFile) });
   fs.writeFileSync(path.join(dir, "summary.md"), summary);
   // Warnings (deprecations, ...) come after the plan body, and `terraform show` does not repeat them.
   const warning = plan.output.search(/^Warning:/m);
-  io.out(`${summary}\n${warning >= 0 ? `tf-check: ${root.env}: Terraform warnings:\n${indent(plan.output.slice(warning).trim())}\n` : ""}`);
+  // The terminal gets one line per environment; the tables by phase and type are in summary.md.
+  const created = (c: (typeof counts)[number]) => [...c.create.values()].reduce((a, b) => a + b, 0);
+  const all = counts.reduce((n, c) => n + created(c), 0);
+  io.out(
+    `tf-check: rehearse ${root.env}: a first apply would create ${all} resources (${counts.map((c) => `${c.phase} ${created(c)}`).join(", ")}); by type: ${rel(path.join(dir, "summary.md"))}; the plan: ${rel(path.join(dir, "plan.txt"))}\n` +
+      (warning >= 0 ? `tf-check: ${root.env}: Terraform warnings:\n${indent(plan.output.slice(warning).trim())}\n` : ""),
+  );
   return true;
 }
 

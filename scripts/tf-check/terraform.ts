@@ -1,5 +1,5 @@
 /** Running Terraform (or OpenTofu) for the checks: one environment, clean output, no credentials. */
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -52,9 +52,11 @@ export function terraformFor(bin: string, mirror: Mirror | undefined, checkDir: 
   return { bin, mirror, env };
 }
 
-export function runTerraform(tf: Terraform, args: readonly string[], cwd: string): Promise<RunResult> {
+/** `onChild`: the started process, for a caller that forwards signals to it. */
+export function runTerraform(tf: Terraform, args: readonly string[], cwd: string, onChild?: (child: ChildProcess) => void): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(tf.bin, args, { cwd, env: tf.env, stdio: ["ignore", "pipe", "pipe"] });
+    onChild?.(child);
     const all: Buffer[] = [];
     const out: Buffer[] = [];
     const err: Buffer[] = [];

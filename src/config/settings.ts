@@ -31,6 +31,11 @@ export interface Settings {
   readonly costCenter: string;
   readonly owner: string;
   readonly monthlyBudgetUsd: number;
+  /**
+   * Version of the JWT signing secret: Terraform writes a new random secret (write-only, never in the
+   * state) each time it changes. Raising it rotates the secret.
+   */
+  readonly jwtSecretVersion: number;
   /** The account-wide budget's limit: every cost of the account, tagged or not. */
   readonly accountMonthlyBudgetUsd: number;
   /**
@@ -93,7 +98,11 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Why `tag` cannot be released to `env` (the settings' image-tag rule), or undefined when it can. */
 export function imageTagProblem(env: EnvironmentName, tag: string): string | undefined {
   if (!IMAGE_TAG.test(tag)) return `${JSON.stringify(tag)} is not an image tag (letters, digits, _ . -; at most 128; not starting with . or -)`;
-  if (env === "prod" && tag === "latest") return `"latest" is refused in prod: give an immutable release tag`;
+  // ECR tags are case-sensitive, so "LATEST" is another tag than "latest"; but whoever pushes a tag of
+  // that name means the same moving one, which prod refuses.
+  if (env === "prod" && tag.toLowerCase() === "latest") {
+    return `${JSON.stringify(tag)} is refused in prod: give an immutable release tag${tag === "latest" ? "" : ` (ECR tags are case-sensitive, so this is not the tag "latest", but it names the same moving intent)`}`;
+  }
   return undefined;
 }
 const LABEL = /^[A-Za-z0-9 _.:/=+@-]{1,256}$/;
@@ -199,6 +208,7 @@ export const FIELDS = {
   owner: field(str(LABEL, "a non-empty tag value such as platform-team@company.com")),
   monthly_budget_usd: field(number(1, 1_000_000, false), (env) => PROFILES[env].monthlyBudgetUsd),
   account_monthly_budget_usd: field(number(1, 1_000_000, false), none),
+  jwt_secret_version: field(number(1, 1_000_000, true), () => 1),
   services_internet_egress: field(bool, () => false),
   service_desired_counts: field(serviceMap(number(0, MAX_SERVICE_COUNT, true), "a task count"), () => ({})),
   service_max_counts: field(serviceMap(number(1, MAX_SERVICE_COUNT, true), "an autoscaling ceiling"), () => ({})),
@@ -282,10 +292,11 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
   const imageTags = Object.fromEntries(SERVICES.map((s) => [s, d.image_tag_overrides[s] ?? d.image_tag])) as Record<ServiceName, string>;
   if (env === "prod") {
     // A moving tag makes rollbacks and audits impossible: prod deploys release tags only.
-    const expected = "an immutable release tag in prod, not \"latest\"";
-    if (d.image_tag === "latest") add("image_tag", show(d.image_tag), expected);
+    const expected = "an immutable release tag in prod, not \"latest\" (in any case: \"LATEST\" is another ECR tag, but the same moving intent)";
+    const moving = (tag: string) => tag.toLowerCase() === "latest";
+    if (moving(d.image_tag)) add("image_tag", show(d.image_tag), expected);
     for (const [service, tag] of Object.entries(d.image_tag_overrides)) {
-      if (tag === "latest") add("image_tag_overrides", `"latest" for ${service}`, expected);
+      if (moving(tag)) add("image_tag_overrides", `${show(tag)} for ${service}`, expected);
     }
   }
   if (env === "prod" && d.alert_paging_endpoints.length === 0 && !d.alert_paging_handled_elsewhere) {
@@ -339,6 +350,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       owner: d.owner,
       monthlyBudgetUsd: d.monthly_budget_usd,
       accountMonthlyBudgetUsd: accountBudget,
+      jwtSecretVersion: d.jwt_secret_version,
       servicesInternetEgress: d.services_internet_egress || !profile.interfaceEndpoints,
       wafRateLimit: d.waf_rate_limit,
       serviceMaxCounts,

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { CodedeployApp } from "@cdktf/provider-aws/lib/codedeploy-app";
 import { CodedeployDeploymentGroup } from "@cdktf/provider-aws/lib/codedeploy-deployment-group";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { policyDocument, sourceAccount } from "./iam";
 
@@ -24,6 +25,11 @@ export interface BlueGreenProps {
   readonly testListenerArns: string[];
   /** Alarms that stop a deployment and roll it back. */
   readonly alarmNames?: string[];
+  /**
+   * ARNs of the roles the service's task definition names (execution and task roles): CodeDeploy passes
+   * them to ECS when it creates the replacement task set.
+   */
+  readonly taskRoleArns: readonly string[];
 }
 
 /**
@@ -44,7 +50,21 @@ export class EcsBlueGreen extends Construct {
     this.role = new IamRole(this, "role", { name: props.roleName, assumeRolePolicy: trust.json });
     // The limited policy: this deployment runs no Lambda hooks and reads no AppSpec from S3, so it needs
     // neither lambda:InvokeFunction on every function nor s3:GetObject on every bucket (the full policy's).
+    // Its iam:PassRole covers only roles named ecsTaskExecutionRole or ECSTaskExecution*: the service's own
+    // roles are passed by the inline policy below (the ECS guide's "CodeDeploy IAM role" for blue/green).
     const managed = new IamRolePolicyAttachment(this, "role-policy", { role: this.role.name, policyArn: `arn:${props.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited` });
+    const passRoles = new IamRolePolicy(this, "pass-task-roles", {
+      name: `${props.roleName}-pass-task-roles`,
+      role: this.role.id,
+      policy: policyDocument(this, "pass-task-roles-document", [
+        {
+          sid: "PassTheServiceTaskRolesToEcs",
+          actions: ["iam:PassRole"],
+          resources: [...props.taskRoleArns],
+          conditions: [{ test: "StringEquals", variable: "iam:PassedToService", values: ["ecs-tasks.amazonaws.com"] }],
+        },
+      ]).json,
+    });
     this.app = new CodedeployApp(this, "app", { name: props.applicationName, computePlatform: "ECS" });
     this.group = new CodedeployDeploymentGroup(this, "group", {
       appName: this.app.name,
@@ -66,8 +86,8 @@ export class EcsBlueGreen extends Construct {
           targetGroup: props.targetGroupNames.map((name) => ({ name })),
         },
       },
-      // The role can act only once its policy is attached.
-      dependsOn: [managed],
+      // The role can act only once its policies are attached.
+      dependsOn: [managed, passRoles],
     });
   }
 }

@@ -31,6 +31,28 @@ export function checkWindows(resource: string, what: string, daily: string, week
   if (windowsOverlap(daily, weekly)) throw new Error(`${resource}: the ${what} window ${daily} overlaps the maintenance window ${weekly}; AWS refuses overlapping windows.`);
 }
 
+/** A data store's daily window (backups, snapshots) and weekly maintenance window, UTC. */
+export interface StoreWindows {
+  readonly daily: string;
+  readonly weekly: string;
+}
+
+/**
+ * What every data store settles first: whether it is protected (`protect`, default false), and its two
+ * windows (the props' or the store's defaults), refused where they overlap.
+ */
+export function storePreamble(
+  resource: string,
+  what: "backup" | "snapshot",
+  given: { readonly protect?: boolean; readonly daily?: string; readonly weekly?: string },
+  defaults: StoreWindows,
+): { readonly protect: boolean } & StoreWindows {
+  const daily = given.daily ?? defaults.daily;
+  const weekly = given.weekly ?? defaults.weekly;
+  checkWindows(resource, what, daily, weekly);
+  return { protect: given.protect ?? false, daily, weekly };
+}
+
 /**
  * The log groups an engine writes to, made here with the key and a retention before the engine exists:
  * otherwise the service creates them itself, unencrypted and kept forever. Construct ids `log-<log>`.

@@ -183,16 +183,22 @@ export interface FargateServiceProps extends TaskLogProps {
   readonly image: string;
   /** ARN of the image's ECR repository: the only repository the execution role pulls from. */
   readonly repositoryArn: string;
+  /** Task CPU, in CPU units (1024 = one vCPU); one of Fargate's sizes (256 to 16384). */
   readonly cpu: number;
+  /** Task memory, in MiB; a size Fargate allows with that CPU (e.g. 2048 to 8192 with 1024 units). */
   readonly memory: number;
+  /** Tasks the service runs, and the autoscaling floor (min_capacity). */
   readonly desiredCount: number;
-  /** Autoscaling ceiling. */
+  /** Autoscaling ceiling, in tasks (max_capacity); at least desiredCount. */
   readonly maxCount: number;
+  /** TCP port the container listens on: the port mapping, the health check and the target group's. */
   readonly port: number;
+  /** HTTP path the container health check and the target group's check request (expects 200), e.g. `/actuator/health`. */
   readonly healthPath: string;
   /** Non-secret settings only (the compute guardrails refuse secret-looking names here). */
   readonly environment: Readonly<Record<string, string>>;
   readonly secrets: readonly InjectedSecret[];
+  /** The ECS cluster's id (its ARN: `aws_ecs_cluster.id`). */
   readonly clusterId: string;
   readonly clusterName: string;
   /** Waited on before the service is created: a service needs the cluster's capacity providers. */

@@ -4,7 +4,7 @@ import { DbParameterGroup } from "@cdktf/provider-aws/lib/db-parameter-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
 import { DatabaseSize } from "../config/profiles";
 import { ServiceRole } from "./iam";
-import { DataStorePlacement, checkWindows, engineLogGroups } from "./data-common";
+import { DataStorePlacement, engineLogGroups, storePreamble } from "./data-common";
 
 /** The PostgreSQL logs exported to CloudWatch Logs: `postgresql` holds slow statements and connections. */
 export const RDS_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
@@ -65,10 +65,12 @@ export class Rds extends Construct {
   constructor(scope: Construct, id: string, props: RdsProps) {
     super(scope, id);
     const n = props.names;
-    const protect = props.protect ?? false;
-    const backupWindow = props.backupWindow ?? "02:00-03:00";
-    const maintenanceWindow = props.maintenanceWindow ?? "sun:03:00-sun:04:00";
-    checkWindows(n.database, "backup", backupWindow, maintenanceWindow);
+    const { protect, daily: backupWindow, weekly: maintenanceWindow } = storePreamble(
+      n.database,
+      "backup",
+      { protect: props.protect, daily: props.backupWindow, weekly: props.maintenanceWindow },
+      { daily: "02:00-03:00", weekly: "sun:03:00-sun:04:00" },
+    );
     if (props.maxAllocatedStorageGb <= props.allocatedStorageGb) {
       throw new Error(`${n.database}: the storage ceiling (${props.maxAllocatedStorageGb} GB) must exceed the allocated storage (${props.allocatedStorageGb} GB), or storage autoscaling is off.`);
     }

@@ -4,7 +4,7 @@ import { ElasticacheParameterGroup } from "@cdktf/provider-aws/lib/elasticache-p
 import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
 import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subnet-group";
 import { CacheSize } from "../config/profiles";
-import { DataStorePlacement, checkWindows, engineLogGroups } from "./data-common";
+import { DataStorePlacement, engineLogGroups, storePreamble } from "./data-common";
 
 /** The Redis logs delivered to CloudWatch Logs. */
 export const REDIS_LOGS = ["slow-log", "engine-log"] as const;
@@ -49,10 +49,12 @@ export class Redis extends Construct {
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
     const n = props.names;
-    const protect = props.protect ?? false;
-    const snapshotWindow = props.snapshotWindow ?? "04:00-05:00";
-    const maintenanceWindow = props.maintenanceWindow ?? "sun:05:00-sun:06:00";
-    checkWindows(n.redis, "snapshot", snapshotWindow, maintenanceWindow);
+    const { protect, daily: snapshotWindow, weekly: maintenanceWindow } = storePreamble(
+      n.redis,
+      "snapshot",
+      { protect: props.protect, daily: props.snapshotWindow, weekly: props.maintenanceWindow },
+      { daily: "04:00-05:00", weekly: "sun:05:00-sun:06:00" },
+    );
     if (!Token.isUnresolved(props.authToken) && !REDIS_AUTH_TOKEN.test(props.authToken)) {
       throw new Error(`${n.redis}: the AUTH token must be 16 to 128 letters, digits or ${REDIS_AUTH_SPECIALS}.`);
     }

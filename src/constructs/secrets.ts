@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { Fn, TerraformStack, Token, ref } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
@@ -22,6 +22,12 @@ export interface AppSecretProps {
    * ARN), never literals: Terraform writes them to the secret at apply time.
    */
   readonly value: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Write the value as a write-only argument (`secret_string_wo`, Terraform 1.11): it is sent to Secrets
+   * Manager and never stored in the state. Terraform writes it again only when this number changes.
+   * @default undefined: `secret_string`, kept in the state like every argument
+   */
+  readonly writeOnlyVersion?: number;
 }
 
 /** One application secret in Secrets Manager: encrypted with the key, a JSON value, a recovery window. */
@@ -41,7 +47,14 @@ export class AppSecret extends Construct {
       recoveryWindowInDays: props.recoveryWindowDays,
       lifecycle: { preventDestroy: props.preventDestroy ?? false },
     });
-    new SecretsmanagerSecretVersion(this, "value", { secretId: this.secret.id, secretString: Fn.jsonencode(props.value) });
+    const value = Fn.jsonencode(props.value);
+    new SecretsmanagerSecretVersion(
+      this,
+      "value",
+      props.writeOnlyVersion === undefined
+        ? { secretId: this.secret.id, secretString: value }
+        : { secretId: this.secret.id, secretStringWo: value, secretStringWoVersion: props.writeOnlyVersion },
+    );
     this.arn = this.secret.arn;
   }
 }
@@ -71,3 +84,19 @@ export function generatedSecret(scope: Construct, id: string, props: GeneratedSe
     minNumeric: 1,
   });
 }
+
+/**
+ * A random secret that Terraform never stores: Secrets Manager's `GetRandomPassword`, read through the
+ * ephemeral resource `aws_secretsmanager_random_password` (provider 5.x, Terraform 1.10+) at each plan and
+ * apply. Its value may only reach a write-only argument (`AppSecret`'s `writeOnlyVersion`), which writes it
+ * once per version. Letters and digits only (no punctuation), at least one of each kind.
+ * cdktf 0.21 has no binding for ephemeral resources: the block is added to the stack's JSON as written.
+ */
+export function ephemeralSecret(scope: Construct, id: string, props: { readonly length: number }): string {
+  const stack = TerraformStack.of(scope);
+  stack.addOverride(`ephemeral.${EPHEMERAL_PASSWORD}.${id}`, { password_length: props.length, exclude_punctuation: true, require_each_included_type: true });
+  return Token.asString(ref(`ephemeral.${EPHEMERAL_PASSWORD}.${id}.random_password`, stack));
+}
+
+/** The ephemeral resource type of `ephemeralSecret`. */
+export const EPHEMERAL_PASSWORD = "aws_secretsmanager_random_password";

@@ -4,11 +4,8 @@
  */
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 import { statementsOf } from "./policy-statements";
+import { blocks, ofType, v } from "./rule-helpers";
 
-const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
-const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
-/** `x` as a list: Terraform JSON writes a single nested block either as an object or a list of one. */
-const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 /** Environment variable names that look like they carry a secret: those belong in `secrets`. */
 export const SECRET_LOOKING = /PASSWORD|SECRET|TOKEN|KEY/i;

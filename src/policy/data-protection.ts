@@ -1,6 +1,6 @@
 import { PROFILES } from "../config/profiles";
-import { ENVIRONMENTS, names } from "../naming";
 import { Rule } from "./guardrails";
+import { environmentOf } from "./rule-helpers";
 
 /**
  * Resource types that hold data: destroying or replacing one loses it. The guardrail below protects
@@ -26,7 +26,7 @@ export const dataProtected: Rule = {
   description: `in environments whose sizing says preventDestroy (staging, prod), every resource that holds data (${STATEFUL_TYPES.join(", ")}) has lifecycle.prevent_destroy = true`,
   check(s) {
     // The environment is the one the naming contract gives the stack's name, as for the ALB's group.
-    const env = ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
+    const env = environmentOf(s);
     if (!env || !PROFILES[env].preventDestroy) return [];
     return s.resources
       .filter((r) => STATEFUL_TYPES.includes(r.type) && r.config.lifecycle?.prevent_destroy !== true)

@@ -3,17 +3,11 @@
  * Secrets Manager secrets, S3 buckets' versions and the KMS key's deletion window. They check the settings of each type; `prevent_destroy` on what holds data
  * is the generic data-protection rule's concern.
  */
-import { ENVIRONMENTS, EnvironmentName, names } from "../naming";
+import { EnvironmentName } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { environmentOf, isTrue, ofType, referenced, v } from "./rule-helpers";
 
-const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
-const ofType = (s: StackView, type: string) => s.resources.filter((r) => r.type === type);
-const isTrue = (value: unknown) => value === true || value === "true";
 
-/** The environment of a stack, from the naming contract (undefined for a stack outside it). */
-function environmentOf(s: StackView): EnvironmentName | undefined {
-  return ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
-}
 /** Where data must survive a mistake: deletion protection and final snapshots. */
 const PROTECTED: ReadonlySet<EnvironmentName | undefined> = new Set(["staging", "prod"]);
 
@@ -24,8 +18,6 @@ export const MIN_SNAPSHOT_DAYS: Readonly<Record<EnvironmentName, number>> = { de
 /** The longest recovery window where data is protected, a week elsewhere (0 would delete at once). */
 export const MIN_SECRET_RECOVERY_DAYS: Readonly<Record<EnvironmentName, number>> = { dev: 7, staging: 30, prod: 30 };
 
-/** `${aws_x.y.attr}` -> `aws_x.y`, for a value that is a single reference. */
-const referenced = (value: unknown): string | undefined => (typeof value === "string" ? /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(value)?.[1] : undefined);
 
 export const rdsEncrypted: Rule = {
   id: "rds-encrypted",

@@ -2,16 +2,11 @@
  * Guardrails of the edge: the load balancer, its listeners, the WAF in front of it, and S3 buckets.
  * Each rule reads the synthesized configuration, as Terraform will see it.
  */
-import { ENVIRONMENTS, EnvironmentName, names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { blocks, environmentOf, ofType, v } from "./rule-helpers";
 
-const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
-const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
-/** `x` as a list: Terraform JSON writes a single nested block either as an object or a list of one. */
-const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 /** Whether `value` is (or references an attribute of) the resource at `address`. */
 const references = (value: unknown, r: ResourceView) => typeof value === "string" && value.includes(`${r.address}.`);
-const envOf = (s: StackView): EnvironmentName | undefined => ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
 
 const LISTENERS = ["aws_lb_listener", "aws_alb_listener"];
 /** Application load balancers (an `aws_lb` without a type is one). */
@@ -65,7 +60,7 @@ export const albHardened: Rule = {
   types: ["aws_lb", "aws_alb"],
   description: "application load balancers drop invalid header fields, write access logs, and have deletion protection in prod",
   check(s) {
-    const prod = envOf(s) === "prod";
+    const prod = environmentOf(s) === "prod";
     return albs(s).flatMap((r) => {
       const problems: string[] = [];
       if (r.config.drop_invalid_header_fields !== true) problems.push("drop_invalid_header_fields is not true: malformed headers would reach the targets");

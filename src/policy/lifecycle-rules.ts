@@ -4,9 +4,9 @@
  */
 import { APP_PORT } from "../config/services";
 import { replacementHash } from "../naming";
-import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { Rule, StackView, Violation } from "./guardrails";
+import { v } from "./rule-helpers";
 
-const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
 
 /**
  * Empty nested blocks that are safe: the provider sends them on create and reads them back, so a later
@@ -101,28 +101,50 @@ export const replaceableNames: Rule = {
   },
 };
 
+/** The arguments of a target group that force a new one. */
+export interface TargetGroupShape {
+  readonly port: number;
+  readonly protocol: string;
+  readonly target_type: string;
+  readonly protocol_version: string;
+}
+
 /**
- * What the target groups' fixed names stand for. A target group cannot be replaced while a listener or
- * CodeDeploy holds it (destroy first fails: ResourceInUse), and a new one of the same name cannot be
- * created beside it: a change of any of these arguments is refused here, with the procedure.
+ * What the target groups' fixed names stand for, by name: the first entry whose pattern matches a group's
+ * name gives its shape. A target group cannot be replaced while a listener or CodeDeploy holds it
+ * (destroy first fails: ResourceInUse), and a new one of the same name cannot be created beside it: a
+ * change of any of these arguments under the same name is refused here, with the procedure. A new shape
+ * comes with new names, and an entry for them placed before the default (docs/edge.md).
  */
-export const TARGET_GROUP_SHAPE = { port: APP_PORT, protocol: "HTTP", target_type: "ip", protocol_version: "HTTP1" } as const;
+export const TARGET_GROUP_SHAPES: readonly { readonly names: RegExp; readonly shape: TargetGroupShape }[] = [
+  { names: /.*/, shape: { port: APP_PORT, protocol: "HTTP", target_type: "ip", protocol_version: "HTTP1" } },
+];
+
+/** The shape a target group of that name must keep (the first matching entry). */
+export function targetGroupShapeFor(name: string, shapes = TARGET_GROUP_SHAPES): TargetGroupShape | undefined {
+  return shapes.find((entry) => entry.names.test(name))?.shape;
+}
 
 export const targetGroupShape: Rule = {
   id: "target-group-shape",
   types: ["aws_lb_target_group"],
-  description: `target groups keep the arguments that force their replacement (${Object.entries(TARGET_GROUP_SHAPE)
+  description: `target groups keep, under their name, the arguments that force their replacement (TARGET_GROUP_SHAPES; by default ${Object.entries(TARGET_GROUP_SHAPES.at(-1)!.shape)
     .map(([k, x]) => `${k} ${x}`)
     .join(", ")}): their names are fixed and a listener holds them, so a replacement cannot succeed`,
   check(s: StackView) {
     const out: Violation[] = [];
     for (const r of s.resources.filter((x) => x.type === "aws_lb_target_group")) {
-      for (const [argument, expected] of Object.entries(TARGET_GROUP_SHAPE)) {
+      const shape = targetGroupShapeFor(String(r.config.name ?? ""));
+      if (!shape) {
+        out.push(v(this.id, r, `no entry of TARGET_GROUP_SHAPES (src/policy/lifecycle-rules.ts) matches its name ${JSON.stringify(r.config.name)}`));
+        continue;
+      }
+      for (const [argument, expected] of Object.entries(shape)) {
         const found = r.config[argument];
         if (found === undefined && argument === "protocol_version") continue;
         if (found !== expected) {
           out.push(
-            v(this.id, r, `${argument} is ${JSON.stringify(found)}; expected ${JSON.stringify(expected)}. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group's port or protocol" in docs/edge.md (new groups under new names first).`),
+            v(this.id, r, `${argument} is ${JSON.stringify(found)}; expected ${JSON.stringify(expected)}. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group's port or protocol" in docs/edge.md (new groups under new names, with their own entry in TARGET_GROUP_SHAPES, first).`),
           );
         }
       }

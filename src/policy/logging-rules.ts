@@ -7,11 +7,8 @@
 import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LogClass, MIN_RETENTION_DAYS } from "../config/profiles";
 import { LOG_CLASS_TAG } from "../constructs/log-group";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { blocks, ofType, v } from "./rule-helpers";
 
-const v = (rule: string, r: ResourceView, message: string): Violation => ({ rule, address: r.address, message });
-const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
-/** `x` as a list: Terraform JSON writes a single nested block either as an object or a list of one. */
-const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 /** Whether `value` is (or references an attribute of) the resource at `address`. */
 const references = (value: unknown, r: ResourceView) => typeof value === "string" && value.includes(`${r.address}.`);
 const logClassOf = (r: ResourceView): LogClass | undefined => {

@@ -1,14 +1,13 @@
-import { ENVIRONMENTS, names } from "../naming";
+import { names } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 import { SCOPING_KEYS, opensToAnyone, statementsOf } from "./policy-statements";
+import { environmentOf, ofType, v } from "./rule-helpers";
 
 /**
  * Guardrails for the network phase's hardening: endpoint policies, the key policy and its use, the
  * database tier's ACL, and what may face the internet (load balancers, addresses, resource policies).
  */
 
-const v = (rule: string, r: { address: string }, message: string): Violation => ({ rule, address: r.address, message });
-const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 
 export const endpointsHavePolicies: Rule = {
@@ -112,14 +111,13 @@ export const databaseSubnetsInTheirAcl: Rule = {
   },
 };
 
-const envOf = (s: StackView) => ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
 
 export const onlyAlbPublic: Rule = {
   id: "public-only-alb",
   types: ["aws_lb", "aws_alb", "aws_elb", "aws_eip", "aws_instance", "aws_launch_template"],
   description: "nothing faces the internet but the environment's ALB (accessweaver-<env>-alb): no other internet-facing load balancer, no elastic IP except a NAT gateway's, no instance with a public address",
   check(s) {
-    const env = envOf(s);
+    const env = environmentOf(s);
     const alb = env ? names(env).alb : undefined;
     const out: Violation[] = [];
     for (const lb of ofType(s, "aws_lb", "aws_alb", "aws_elb")) {

@@ -1,22 +1,21 @@
 import { AUDIT_LOG_RETENTION_DAYS, LOG_CLASSES, LogClass, leastRetentionDays } from "../config/profiles";
 import { LOG_CLASS_TAG } from "../constructs/log-group";
-import { ENVIRONMENTS, REQUIRED_TAGS, names, stackEnvironment } from "../naming";
+import { REQUIRED_TAGS, names, stackEnvironment } from "../naming";
 import { dataProtected } from "./data-protection";
 import { COMPUTE_RULES } from "./compute-rules";
 import { EDGE_RULES } from "./edge-rules";
 import { DATA_RULES } from "./data-rules";
-import { ResourceView, Rule, StackView, Violation } from "./guardrails";
+import { Rule, StackView, Violation } from "./guardrails";
 import { LIFECYCLE_RULES } from "./lifecycle-rules";
 import { LOGGING_RULES } from "./logging-rules";
 import { NETWORK_RULES } from "./network-rules";
 import { OBSERVABILITY_RULES } from "./observability-rules";
+import { environmentOf, ofType, v } from "./rule-helpers";
 
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 /** Ports the ALB alone may open to the world: HTTPS, and HTTP only to redirect it. */
 const ALB_WORLD_PORTS = new Set([80, 443]);
 
-const v = (rule: string, r: ResourceView | { address: string }, message: string): Violation => ({ rule, address: r.address, message });
-const ofType = (s: StackView, ...types: string[]) => s.resources.filter((r) => types.includes(r.type));
 
 export const requiredTags: Rule = {
   id: "required-tags",
@@ -143,7 +142,7 @@ export const noWorldOpenSecurityGroups: Rule = {
   description: "no security group admits 0.0.0.0/0 or ::/0, except the ALB's (accessweaver-<env>-alb) on TCP 80 and 443",
   check(s) {
     // The ALB's group is the one the naming contract gives the stack's environment.
-    const env = ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
+    const env = environmentOf(s);
     const albName = env ? names(env).securityGroup("alb") : undefined;
     const albRefs = new Set(
       ofType(s, "aws_security_group")

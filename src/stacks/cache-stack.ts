@@ -3,7 +3,7 @@ import { Token } from "cdktf";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { EnvironmentConfig } from "../config/settings";
 import { Redis } from "../constructs/redis";
-import { AppSecret, generatedSecret } from "../constructs/secrets";
+import { AppSecret, ephemeralSecret, generatedSecret } from "../constructs/secrets";
 import { secretRecoveryDays } from "./database-stack";
 import { BuiltPhases, publishHandles, readHandles } from "./handles";
 import { PhaseStack } from "./phase-stack";
@@ -57,14 +57,17 @@ export class CacheStack extends PhaseStack {
       preventDestroy: config.sizing.preventDestroy,
       value: { configuration_endpoint: group.configurationEndpointAddress, port: this.redis.port, tls: true, auth_token: authToken.result },
     });
-    const jwt = generatedSecret(this, "jwt-signing-secret", { length: JWT_SECRET_LENGTH });
+    // The signing secret is made by Secrets Manager and written write-only: it is in no Terraform state.
+    // A new jwt_secret_version writes a new one (a rotation: tokens signed with the old one stop verifying).
+    const jwt = ephemeralSecret(this, "jwt-signing-secret", { length: JWT_SECRET_LENGTH });
     this.jwtSecret = new AppSecret(this, "jwt-secret", {
       name: this.names.secret("jwt"),
       description: `AccessWeaver ${config.env} JWT signing secret`,
       kmsKeyArn: network.kmsKeyArn,
       recoveryWindowDays,
       preventDestroy: config.sizing.preventDestroy,
-      value: { secret: jwt.result, expiration: JWT_EXPIRATION_SECONDS },
+      value: { secret: jwt, expiration: JWT_EXPIRATION_SECONDS },
+      writeOnlyVersion: config.settings.jwtSecretVersion,
     });
 
     publishHandles(this, "cache", {

@@ -35,8 +35,11 @@ export function danglingReferences(json: any): string[] {
   return [...found].sort();
 }
 
-/** `required_version` of every stack: 1.10 (the S3 backend's native locking) or a later 1.x; the checks run 1.11. */
-export const TERRAFORM_VERSIONS = ">= 1.10, < 2.0";
+/**
+ * `required_version` of every stack: 1.11 or a later 1.x. 1.11 is the first to accept write-only arguments
+ * (the JWT secret's `secret_string_wo`); 1.10 would fail the cache phase. The checks run 1.11.
+ */
+export const TERRAFORM_VERSIONS = ">= 1.11, < 2.0";
 
 export interface PhaseStackProps {
   readonly config: EnvironmentConfig;

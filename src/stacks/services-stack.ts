@@ -189,6 +189,7 @@ export class ServicesStack extends PhaseStack {
         productionListenerArns: [lb.httpsListenerArn],
         testListenerArns: [lb.testListenerArn],
         alarmNames: alarms.map((a) => a.alarmName),
+        taskRoleArns: [this.services[gateway.name].executionRole.role.arn, this.services[gateway.name].taskRole.arn],
       });
     }
 
