@@ -38,27 +38,28 @@ COMPARE ?=
 # TAG, SERVICE: release and restart: the image tag, and one service (aw-<name>).
 TAG ?=
 SERVICE ?=
+# EMULATOR_URL: emulate: an AWS API emulator already running (e.g. LocalStack); empty: start moto_server.
+EMULATOR_URL ?=
 
 # What the operator types reaches the scripts as data, never as command text: make keeps each value's
 # raw text (`value`: never expanded, so a `$(shell ...)` in it does not run), exports it, and recipes
 # read it only as a quoted "$$VAR". ENV, PHASE, SERVICE, FORMAT and COMPARE are checked in one place,
 # scripts/operator/inputs.ts.
-INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE TAG SERVICE
+INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE TAG SERVICE EMULATOR_URL
 $(foreach v,$(INPUTS),$(eval override $(v) := $$(value $(v))))
 export $(INPUTS)
 export CDKTF_OUTDIR := $(OUTDIR)
 
 JEST := node node_modules/jest/bin/jest.js
-# The project's TypeScript commands. Node reads NODE_EXTRA_CA_CERTS (a CA bundle, when the machine sets
-# one) at every start, about 40 ms, and none of these commands opens a TLS connection itself: node starts
-# without it and scripts/register.js puts it back for the programs they run (the cdktf CLI is a Node program).
-TS_NODE := env -u NODE_EXTRA_CA_CERTS $${NODE_EXTRA_CA_CERTS:+"ACCESSWEAVER_NODE_EXTRA_CA_CERTS=$$NODE_EXTRA_CA_CERTS"} node -r ./scripts/register.js
+# The project's TypeScript commands (scripts/register.js transpiles them, with a cache).
+TS_NODE := node -r ./scripts/register.js
 TF_CHECK := $(TS_NODE) scripts/tf-check.ts
+EMULATE := $(TS_NODE) scripts/emulate.ts
 REVIEW := $(TS_NODE) scripts/review.ts
-# exec: make's SIGTERM reaches the operator itself (env execs node), which stops Terraform safely before exiting.
+# exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.
 OPERATOR := exec $(TS_NODE) scripts/operator.ts
 
-.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles bench hcl audit review preflight
+.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles bench hcl audit review preflight emulate clean
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -71,6 +72,7 @@ help: ## List the targets and variables
 	@echo "                 built so far: $$($(OPERATOR) phases)"
 	@echo "  TF             Terraform binary to use (default: terraform; e.g. TF=tofu)"
 	@echo "  TF_PLUGIN_DIR  provider mirror for the offline checks (default: /opt/tf-plugins)"
+	@echo "  EMULATOR_URL   emulate: an AWS API emulator already running (e.g. http://localhost:4566); default: start moto_server"
 	@echo "  AUTO_APPROVE=1 apply to prod, or destroy, without the confirmation question"
 	@echo "  CONFIRM        destroy in staging or prod: the exact stack(s) destroyed, e.g. CONFIRM=accessweaver-prod-network"
 	@echo "  NAME, FORMAT   output: the output's name, and FORMAT=json for lists and maps (json or nothing)"
@@ -95,9 +97,11 @@ typecheck: node_modules/.package-lock.json ## Type-check the whole project (tsc 
 # Terraform (the Terraform stage of make test); the cdktf CLI test starts the CLI (make test runs it).
 TF_TESTS := __tests__/tf-check-terraform.test.ts __tests__/hcl-terraform.test.ts
 CLI_TESTS := __tests__/cdktf-cli.test.ts
+# The emulator's own tests start moto_server and Terraform (the emulate stage of make test).
+EMULATE_TESTS := __tests__/emulate-terraform.test.ts
 
 unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that starts neither Terraform nor the cdktf CLI (quick loop)
-	$(JEST) --testPathIgnorePatterns $(foreach t,$(TF_TESTS) $(CLI_TESTS),'$(t)')
+	$(JEST) --testPathIgnorePatterns $(foreach t,$(TF_TESTS) $(CLI_TESTS) $(EMULATE_TESTS),'$(t)')
 
 test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, the cdktf CLI check, then the Terraform checks when Terraform is present
 	@$(MAKE) typecheck
@@ -109,6 +113,13 @@ test: node_modules/.package-lock.json ## The test suite: type-check, unit tests,
 	  echo; \
 	  echo "!!! SKIPPED: the Terraform checks (the harness tests, make validate, make rehearse) did not run: no '$$TF' binary on PATH."; \
 	  echo "!!! Install Terraform >= 1.11 (or set TF=<binary>) to check every stack against the provider schema and rehearse a plan."; \
+	fi
+	@if command -v "$$TF" >/dev/null 2>&1 && command -v "$${MOTO_SERVER:-moto_server}" >/dev/null 2>&1; then \
+	  $(JEST) $(EMULATE_TESTS) && $(MAKE) emulate ENV=dev; \
+	else \
+	  echo; \
+	  echo "!!! SKIPPED: the emulated apply (the state-lock test, make emulate ENV=dev) did not run: no '$${MOTO_SERVER:-moto_server}' or no '$$TF' on PATH."; \
+	  echo "!!! Install moto's server (pip install 'moto[server]') to apply every phase into an AWS API emulator and check that the second plan is empty."; \
 	fi
 
 validate: node_modules/.package-lock.json ## Type-check, synthesize (guardrails run), then terraform validate of ENV (all without ENV)
@@ -179,6 +190,23 @@ preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequis
 	@$(MAKE) synth
 	@$(TS_NODE) scripts/preflight.ts "$$ENV"
 
+emulate: node_modules/.package-lock.json ## Apply every phase of ENV into an AWS API emulator (moto_server, or EMULATOR_URL) and plan again, then rehearse a release of the services phase and plan again: every plan after an apply must be empty apart from the allow-list
+	@if [ -z "$$ENV" ]; then echo "make emulate needs ENV=dev, staging or prod" >&2; exit 2; fi
+	@$(OPERATOR) check "$$ENV"
+	@$(MAKE) synth
+	@status=0; $(EMULATE) "$$ENV" || status=$$?; \
+	if [ $$status -eq 3 ]; then echo "!!! SKIPPED: make emulate ENV=$$ENV did not run (no Terraform, or no moto_server and no EMULATOR_URL): nothing was applied."; \
+	elif [ $$status -ne 0 ]; then exit $$status; fi
 
 bench: node_modules/.package-lock.json ## Time synth (against cdktf synth) and the tests; writes bench/results.md
 	bench/run.sh
+
+# The project's caches (docs/checks.md, "Caches"), and the folders of caches that earlier versions of
+# the project kept there (a V8 code cache, module lookups, reused synths), which nothing reads any more.
+CACHES := $(addprefix node_modules/.cache/accessweaver-,ts settings test-synth v8 resolve synth)
+
+clean: ## Empty the project's caches (transpiled code, parsed settings, the tests' synths); cdktf.out is left alone
+	@removed=0; for dir in $(CACHES); do \
+	  if [ -e "$$dir" ]; then echo "removed $$dir ($$(du -sh "$$dir" | cut -f1))"; rm -rf "$$dir"; removed=1; fi; \
+	done; \
+	if [ $$removed -eq 0 ]; then echo "no cache to remove"; fi

@@ -8,8 +8,6 @@ module.exports = {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json", isolatedModules: true, diagnostics: false }],
   },
   setupFilesAfterEnv: ["<rootDir>/__tests__/support/setup.ts"],
-  // cdktf's index loads archiver (zip) for TerraformAsset only: loaded on first use (scripts/register.js).
-  moduleNameMapper: { "^archiver$": "<rootDir>/__tests__/support/lazy-archiver.js" },
   testTimeout: 60000,
   // One more worker than the two cores: the slowest files mostly wait on the processes they spawn (make,
   // node, the stand-ins), so a third file runs in that time (bench: about 7 s less for make unit).

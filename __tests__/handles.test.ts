@@ -7,7 +7,7 @@ import { EncryptedLogGroup } from "../src/constructs/log-group";
 import { EnvironmentConfig } from "../src/config/settings";
 import { ENVIRONMENTS, PhaseName } from "../src/naming";
 import { BuiltPhases, NETWORK_HANDLES, publishHandles, readHandles } from "../src/stacks/handles";
-import { PhaseStack, danglingReferences } from "../src/stacks/phase-stack";
+import { PhaseStack, generatedCrossStackWiring } from "../src/stacks/phase-stack";
 import { PhaseDefinition, REGISTERED_PHASES } from "../src/stacks/registry";
 import { StackJson, buildEnv, config, synthEnv } from "./support/config";
 
@@ -204,19 +204,31 @@ describe("a reference to another phase's resource instead of its handles", () =>
     }
   }
 
-  it("stops the synth, naming the stack and the reference, and pointing at the handles", () => {
+  it("stops the synth at cdktf's generated output, naming the stack, the output and the value, and pointing at the handles", () => {
     const { app } = buildEnv(config("dev"), [REGISTERED_PHASES[0]!, { phase: "database", build: (s, c, b) => new ShortcutDatabaseStack(s, c, b) }]);
     expect(() => app.synth()).toThrow(
-      "accessweaver-dev-database references ${aws_security_group.security-groups_services}, which it does not declare: a value of another phase is read through that phase's handles (readHandles in src/stacks/handles.ts), never by reference.",
+      'accessweaver-dev-network holds cdktf\'s generated cross-stack wiring: output "cross-stack-output-aws_security_group_security-groups_services_id" (of "${aws_security_group.security-groups_services.id}"). A construct of one phase\'s stack is used in another phase\'s stack; a value of another phase is read through that phase\'s handles (readHandles in src/stacks/handles.ts), never by reference.',
     );
   });
 
-  it("danglingReferences: finds undeclared resources and data sources, not declared ones, inside longer expressions too", () => {
+  it("refuses the reading stack's generated remote state as well", () => {
+    const { app, stacks } = buildEnv(config("dev"), [REGISTERED_PHASES[0]!, { phase: "database", build: (s, c, b) => new ShortcutDatabaseStack(s, c, b) }]);
+    expect(() => app.synth()).toThrow(/^accessweaver-dev-network holds/);
+    // cdktf prepared every stack before rendering the first: the database stack now reads the network's state.
+    expect(() => stacks[1]!.toTerraform()).toThrow(
+      "accessweaver-dev-database holds cdktf's generated cross-stack wiring: data.terraform_remote_state.cross-stack-reference-input-accessweaver-dev-network.",
+    );
+  });
+
+  it("generatedCrossStackWiring: finds cdktf's generated outputs and remote states, not the named handles", () => {
     const json = {
-      resource: { aws_vpc: { main: {} }, aws_route: { r: { vpc_id: "${aws_vpc.main.id}", x: "${element(aws_subnet.other.*.id, 0)}" } } },
-      data: { aws_iam_policy_document: { doc: {} } },
-      output: { a: { value: "${data.aws_iam_policy_document.doc.json}" }, b: { value: "${data.aws_caller_identity.gone.account_id}" }, c: { value: "plain aws_vpc.nope text" } },
+      output: { vpc_id: { value: "${aws_vpc.vpc_vpc.id}" }, "cross-stack-output-aws_vpc_vpc_id": { value: "${aws_vpc.vpc_vpc.id}", sensitive: true } },
+      data: { terraform_remote_state: { network: {}, "cross-stack-reference-input-accessweaver-dev-network": {} } },
     };
-    expect(danglingReferences(json)).toEqual(["aws_subnet.other", "data.aws_caller_identity.gone"]);
+    expect(generatedCrossStackWiring(json)).toEqual([
+      'output "cross-stack-output-aws_vpc_vpc_id" (of "${aws_vpc.vpc_vpc.id}")',
+      "data.terraform_remote_state.cross-stack-reference-input-accessweaver-dev-network",
+    ]);
+    expect(generatedCrossStackWiring({ output: { vpc_id: {} }, data: { terraform_remote_state: { network: {} } } })).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { SettingsError } from "../src/config/errors";
-import { loadEnvironment, parseHcl, selectEnvironments } from "../src/config/load";
+import { loadEnvironment, parseCacheEntry, parseHcl, selectEnvironments } from "../src/config/load";
 import { PROFILES } from "../src/config/profiles";
 import { FIELDS, validateSettings } from "../src/config/settings";
 import { EnvironmentName } from "../src/naming";
@@ -198,33 +198,44 @@ describe("settings files", () => {
 });
 
 describe("settings parse cache", () => {
-  const cacheDir = path.join(ROOT, "node_modules/.cache/accessweaver-settings");
-  const keyOf = (text: string) => require("crypto").createHash("sha256").update(`hcl2json 0.21.0\0${text}`).digest("hex");
-
-  it("parses a text once, on V8's baseline WebAssembly compiler, and then answers from the cache, keyed by the text", async () => {
+  it("parses a text once, then answers from the cache, keyed by the text", async () => {
     const text = `owner = "cache-test-${process.pid}-${Date.now()}"\n`;
-    // A fresh copy of the module, so that no earlier parse of this file has set the flag already.
-    const v8 = jest.requireActual<typeof import("v8")>("v8");
-    const flags = jest.spyOn(v8, "setFlagsFromString");
-    let fresh!: typeof import("../src/config/load");
-    jest.isolateModules(() => (fresh = jest.requireActual<typeof import("../src/config/load")>("../src/config/load")));
-    try {
-      expect(await fresh.parseHcl("x.tfvars", text)).toEqual({ owner: `cache-test-${text.split("cache-test-")[1]!.split('"')[0]}` });
-      expect(flags.mock.calls).toEqual([["--liftoff-only"]]);
-    } finally {
-      flags.mockRestore();
-    }
-    const entry = path.join(cacheDir, `${keyOf(text)}.json`);
+    const entry = parseCacheEntry(text);
+    expect(entry.startsWith(path.join(ROOT, "node_modules/.cache/accessweaver-settings") + path.sep)).toBe(true);
+    expect(parseCacheEntry(`${text} `)).not.toBe(entry);
+    expect(await parseHcl("x.tfvars", text)).toEqual({ owner: text.split('"')[1] });
     expect(fs.existsSync(entry)).toBe(true);
     // A planted entry proves the second call reads the cache rather than parsing again.
     fs.writeFileSync(entry, JSON.stringify({ owner: "from-cache" }));
-    expect(await parseHcl("x.tfvars", text)).toEqual({ owner: "from-cache" });
-    fs.rmSync(entry);
+    try {
+      expect(await parseHcl("y.tfvars", text)).toEqual({ owner: "from-cache" });
+    } finally {
+      fs.rmSync(entry);
+    }
+  });
+
+  it("keys the cache by the installed parser's version: another version parses again", async () => {
+    const text = `owner = "version-test-${process.pid}-${Date.now()}"\n`;
+    fs.mkdirSync(path.dirname(parseCacheEntry(text)), { recursive: true });
+    fs.writeFileSync(parseCacheEntry(text), JSON.stringify({ owner: "from-cache" }));
+    let other!: typeof import("../src/config/load");
+    jest.isolateModules(() => {
+      jest.doMock("@cdktf/hcl2json/package.json", () => ({ version: "0.0.0-other" }));
+      other = jest.requireActual<typeof import("../src/config/load")>("../src/config/load");
+    });
+    try {
+      expect(other.parseCacheEntry(text)).not.toBe(parseCacheEntry(text));
+      expect(await other.parseHcl("x.tfvars", text)).toEqual({ owner: text.split('"')[1] });
+    } finally {
+      jest.dontMock("@cdktf/hcl2json/package.json");
+      fs.rmSync(parseCacheEntry(text), { force: true });
+      fs.rmSync(other.parseCacheEntry(text), { force: true });
+    }
   });
 
   it("never caches a parse error", async () => {
     const text = `owner = "unterminated-${Date.now()}\n`;
     await expect(parseHcl("x.tfvars", text)).rejects.toThrow(/x\.tfvars:1/);
-    expect(fs.existsSync(path.join(cacheDir, `${keyOf(text)}.json`))).toBe(false);
+    expect(fs.existsSync(parseCacheEntry(text))).toBe(false);
   });
 });

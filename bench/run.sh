@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
-# Benchmark: synth of all environments (`make synth`, through the operator and its lock) against `npx cdktf synth`
-# on the same app, and the unit-test suite, with wall time and peak resident memory of the largest
-# process. Writes bench/results.md. Usage: bench/run.sh [runs] (default 5).
+# Benchmark, side by side in one run: `make synth ENV=prod` against the plain app (`node -r
+# sucrase/register main.ts`: the same synth without the project's caches) and against `npx cdktf synth`
+# (the same app, started by the cdktf CLI); `make synth` of all environments; and `make unit`. Wall time
+# (median) and peak resident memory of the largest process. The synth commands run interleaved (one of
+# each per round), so a change of the shared host's speed hits them alike. Writes bench/results.md.
+# Usage: bench/run.sh [rounds] (default 5; make unit runs 3 times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHECKPOINT_DISABLE=1
-runs=${1:-5}
+rounds=${1:-5}
 tmp=bench/.tmp
 rm -rf "$tmp" && mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
 
-# measure NAME COMMAND...: runs COMMAND $runs times; prints "median_wall_s max_peak_mb".
-measure() {
+# once NAME COMMAND...: runs COMMAND once, appends "wall_s peak_kb" to $tmp/NAME.
+once() {
   local name=$1; shift
-  local walls=() peak=0
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$tmp/$name.time" "$@" >"$tmp/$name.log" 2>&1 || { cat "$tmp/$name.log"; exit 1; }
-    read -r wall kb <"$tmp/$name.time"
-    walls+=("$wall")
-    (( kb > peak )) && peak=$kb
-  done
-  local median
-  median=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$median $((peak / 1024))"
+  /usr/bin/time -f "%e %M" -o "$tmp/$name.time" "$@" >"$tmp/$name.log" 2>&1 || { cat "$tmp/$name.log"; exit 1; }
+  cat "$tmp/$name.time" >>"$tmp/$name"
 }
+# summary NAME: "median_wall_s max_peak_mb" of the runs recorded for NAME.
+summary() {
+  sort -n "$tmp/$1" | awk '{w[NR]=$1; if ($2>m) m=$2} END {printf "%s %d\n", w[int((NR+1)/2)], m/1024}'
+}
+# runs NAME: the wall times of every run, in order.
+runs() { awk '{printf "%s%s s", (NR>1 ? ", " : ""), $1}' "$tmp/$1"; }
 
 # host_speed: seconds of a fixed CPU-bound node loop (ten node starts, 3e7 additions each), taken at the
-# start and the end of the bench. The machines are shared and their speed moves by a fifth or more
-# within minutes: this tells a slow host from a slower project when reading two results side by side.
+# start and the end: it tells a slow host from a slower project when reading two results side by side.
 host_speed() {
   local start end
   start=$(date +%s%N)
@@ -35,41 +36,50 @@ host_speed() {
   end=$(date +%s%N)
   awk -v ns=$((end - start)) 'BEGIN {printf "%.2f", ns / 1e9}'
 }
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime | sed 's/.*load average: //'; }
+load_before=$(load)
 speed_before=$(host_speed)
 
-# Fresh: every cache of scripts/register.js and of the settings parse empty, as on a fresh checkout
-# (the TypeScript is transpiled and V8 compiles every module from source). Shown, no target.
-rm -rf node_modules/.cache/accessweaver-ts node_modules/.cache/accessweaver-v8 node_modules/.cache/accessweaver-resolve node_modules/.cache/accessweaver-settings
-read -r fresh_s fresh_mb < <(runs=1 measure make-synth-fresh make synth OUTDIR="$tmp/direct.out")
-# Cold: the settings files not yet parsed (their parse is cached in node_modules/.cache by content),
-# the code caches filled by the run above: what a settings change costs.
-rm -rf node_modules/.cache/accessweaver-settings
-read -r cold_s cold_mb < <(runs=1 measure make-synth-cold make synth OUTDIR="$tmp/direct.out")
-read -r make_s make_mb < <(measure make-synth make synth OUTDIR="$tmp/direct.out")
-read -r cli_s cli_mb < <(measure cdktf-synth npx cdktf synth --output "$tmp/cli.out")
-synth_runs=$runs; runs=1
-# The first run after the cold synth above re-parses every settings file the tests write (the parse
-# cache was emptied) and fills the other caches: it is shown apart; the target is on the next, warm run.
-read -r test_cold_s test_cold_mb < <(measure unit-first make unit)
-# The warm suite: the median of three runs, since a shared host's speed moves by a fifth within minutes.
-read -r test_s test_mb < <(runs=3 measure unit make unit)
+# A fresh checkout: the synth's caches (transpiled code, parsed settings) empty. Shown, no target.
+rm -rf node_modules/.cache/accessweaver-ts node_modules/.cache/accessweaver-settings
+once fresh make synth ENV=prod OUTDIR="$tmp/make.out"
+
+for _ in $(seq "$rounds"); do
+  once make make synth ENV=prod OUTDIR="$tmp/make.out"
+  once plain env ACCESSWEAVER_ENV=prod CDKTF_OUTDIR="$tmp/plain.out" node -r sucrase/register main.ts
+  once cli env ACCESSWEAVER_ENV=prod npx cdktf synth --output "$tmp/cli.out"
+  once all make synth OUTDIR="$tmp/all.out"
+done
+# The three write the same stacks, byte for byte.
+for dir in plain cli; do diff -r "$tmp/make.out/stacks" "$tmp/$dir.out/stacks" >/dev/null || { echo "bench: $dir's stacks differ from make synth's" >&2; exit 1; }; done
+
+for _ in 1 2 3; do once unit make unit; done
 speed_after=$(host_speed)
-ratio=$(awk -v a="$cli_s" -v b="$make_s" 'BEGIN {printf "%.1f", a / b}')
-cold_ratio=$(awk -v a="$cli_s" -v b="$cold_s" 'BEGIN {printf "%.1f", a / b}')
+load_after=$(load)
+
+read -r make_s make_mb < <(summary make)
+read -r plain_s plain_mb < <(summary plain)
+read -r cli_s cli_mb < <(summary cli)
+read -r all_s all_mb < <(summary all)
+read -r fresh_s fresh_mb < <(summary fresh)
+read -r unit_s unit_mb < <(summary unit)
+verdict() { awk -v a="$1" -v b="$2" -v ok="$3" -v no="$4" 'BEGIN {print (a <= b ? ok : no)}'; }
 
 {
   echo "# Benchmark figures"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, Node $(node --version); median of $synth_runs runs for synth, of 3 for the warm make unit."
-  echo "Host speed reference (a fixed node CPU loop, lower is faster; see bench/run.sh): ${speed_before} s before, ${speed_after} s after."
+  echo "Measured $(date -u +%Y-%m-%d) with bench/run.sh on $(nproc) cores, Node $(node --version): the synth commands interleaved, $rounds rounds, median; \`make unit\` 3 runs, median."
+  echo "The host is shared. Load average (1, 5, 15 min): ${load_before} at the start, ${load_after} at the end. Host speed reference (a fixed node CPU loop, lower is faster): ${speed_before} s before, ${speed_after} s after."
   echo
-  echo "| what | wall | peak memory (largest process) | target |"
+  echo "| what | wall (median) | peak memory (largest process) | target |"
   echo "|---|---|---|---|"
-  echo "| \`make synth\` (all environments, through the operator) | ${make_s} s | ${make_mb} MB | < 1 s, < 1 GB |"
-  echo "| \`make synth\`, first run after a settings change (cold parse cache) | ${cold_s} s | ${cold_mb} MB | < 1.5 s |"
-  echo "| \`make synth\`, first run on a fresh checkout (every cache empty) | ${fresh_s} s | ${fresh_mb} MB | |"
-  echo "| \`npx cdktf synth\` (same app) | ${cli_s} s | ${cli_mb} MB | |"
-  echo "| speed-up of \`make synth\` (cold) | ${ratio}x (${cold_ratio}x) | | >= 4x |"
-  echo "| \`make unit\` (jest, every test that starts neither Terraform nor the cdktf CLI), warm | ${test_s} s | ${test_mb} MB | < 45 s, < 1 GB |"
-  echo "| \`make unit\`, first run after the settings parse cache was emptied | ${test_cold_s} s | ${test_cold_mb} MB | |"
+  echo "| \`make synth ENV=prod\` (through the operator and its lock; transpile and settings caches) | ${make_s} s | ${make_mb} MB | no slower than the plain app: $(verdict "$make_s" "$plain_s" met "NOT met") |"
+  echo "| plain app: \`node -r sucrase/register main.ts\`, ACCESSWEAVER_ENV=prod | ${plain_s} s | ${plain_mb} MB | |"
+  echo "| \`npx cdktf synth\`, ACCESSWEAVER_ENV=prod | ${cli_s} s | ${cli_mb} MB | |"
+  echo "| \`make synth ENV=prod\`, caches empty (one run) | ${fresh_s} s | ${fresh_mb} MB | |"
+  echo "| \`make synth\` (all environments) | ${all_s} s | ${all_mb} MB | |"
+  echo "| \`make unit\` ($(runs unit)) | ${unit_s} s | ${unit_mb} MB | < 60 s: $(verdict "$unit_s" 60 met "NOT met") |"
+  echo
+  echo "Every run: \`make synth ENV=prod\` $(runs make); plain app $(runs plain); \`npx cdktf synth\` $(runs cli); \`make synth\` (all) $(runs all)."
+  echo "The three synths of prod wrote the same stacks, byte for byte."
 } | tee bench/results.md

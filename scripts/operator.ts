@@ -33,7 +33,6 @@ import { Refusal, StepFailed, exitStatusOf, watchSignals, which } from "./operat
 import { Context, apply, deploy, destroy, drift, init, outputsJson, output, plan } from "./operator/workflow";
 import { Target, checkImages, release, restart } from "./operator/release";
 import { TagRecord, prepareTagRecord } from "./operator/release-settings";
-import { reusingSynth } from "./operator/synth-reuse";
 import { imageTagProblem } from "../src/config/settings";
 import { SERVICES } from "../src/naming";
 
@@ -56,19 +55,12 @@ function stacksOf(outdir: string, env: EnvironmentName): Stack[] {
 }
 
 export interface Dependencies {
-  /** Builds and writes the environment's stacks (the app's synth; tests pass a stand-in). */
+  /** Builds and writes the environment's stacks (the app's synth, before every run too; tests pass a stand-in). */
   readonly synthesize: (options: SynthOptions) => Promise<string[]>;
-  /**
-   * The synth before a Terraform run: may reuse an earlier synth of the same inputs.
-   * @default synthesize
-   */
-  readonly synthesizeForRun?: (options: SynthOptions) => Promise<string[]>;
 }
 
-// Loaded only when needed: refusals, and runs that reuse a synth, answer without loading cdktf and the
-// provider bindings.
-const synthesizeApp = (options: SynthOptions) => import("../src/synth").then((m) => m.synthesize(options));
-const appSynth: Dependencies = { synthesize: synthesizeApp, synthesizeForRun: (options) => reusingSynth(options, synthesizeApp) };
+// Loaded only when needed: refusals answer without loading cdktf and the provider bindings.
+const appSynth: Dependencies = { synthesize: (options) => import("../src/synth").then((m) => m.synthesize(options)) };
 
 
 /** Holds the lock of each environment for `fn`. */
@@ -127,7 +119,7 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
     const record: TagRecord | undefined = released ? await prepareTagRecord(i.settingsRoot, config, released.services, released.tag) : undefined;
     // Before anything is synthesized or planned: a missing image would only fail the tasks, after the apply.
     if (released) await checkImages(target, released.services, released.tag);
-    await (deps.synthesizeForRun ?? deps.synthesize)({ outdir: i.outdir, envSelection: env, rootDir: i.settingsRoot, ...(released ? { imageTagOverride: released } : {}) });
+    await deps.synthesize({ outdir: i.outdir, envSelection: env, rootDir: i.settingsRoot, ...(released ? { imageTagOverride: released } : {}) });
     const all = stacksOf(i.outdir, env);
     const phase: PhaseName | undefined = released || i.command === "db-roles" ? "services" : i.phase;
     const stacks = phase ? all.filter((s) => s.phase === phase) : all;

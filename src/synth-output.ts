@@ -8,8 +8,7 @@ export const HCL_FILE = "cdk.hcl";
 /**
  * Moves a finished synth (`scratch`: `stacks/<stack>/...` and `manifest.json`) into the output folder.
  * Files that Terraform keeps beside a stack (`.terraform/`, lock files) survive; a stack of a
- * synthesized environment that no longer exists is removed; other environments' stacks stay. Needs no
- * cdktf, so that a synth reused from the cache does not load it.
+ * synthesized environment that no longer exists is removed; other environments' stacks stay.
  */
 export function publish(scratch: string, outdir: string, envs: readonly EnvironmentName[]): void {
   const fresh = path.join(scratch, "stacks");

@@ -4,8 +4,6 @@ import { loadEnvironments, selectEnvironments } from "./config/load";
 import { EnvironmentConfig } from "./config/settings";
 import { ServiceName } from "./naming";
 import { BlockSchema, HCL_FILE, publish, renderHcl, UNTYPED_BLOCKS } from "./synth-output";
-import { skipTokenStackTraces } from "./token-traces";
-import { baselineWasmOnly } from "./wasm-baseline";
 
 export interface SynthOptions {
   /** Output folder (cdktf's `CDKTF_OUTDIR`, `cdktf.out` by default). */
@@ -52,7 +50,6 @@ export { HCL_FILE } from "./synth-output";
  * stacks of this synth only.
  */
 export async function synthesize(options: SynthOptions): Promise<string[]> {
-  skipTokenStackTraces();
   const envs = selectEnvironments(options.envSelection);
   const configs = await loadEnvironments(envs, { ...(options.rootDir ? { rootDir: options.rootDir } : {}), ...(options.notice ? { notice: options.notice } : {}) });
   // cdktf and the stacks (the provider classes: about half a second to load) only once the settings
@@ -72,7 +69,6 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
     app.synth();
     if (options.hcl) {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON, which the HCL is written from.
-      baselineWasmOnly();
       const [{ format }, cdktf] = await Promise.all([import("@cdktf/hcl-tools"), import("cdktf")]);
       const blocks = blockSchema(cdktf, stacks);
       for (const stack of stacks) {

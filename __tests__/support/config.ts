@@ -68,10 +68,12 @@ export function buildEnv(cfg: EnvironmentConfig, phases?: readonly PhaseDefiniti
 const synthesized = new Map<string, SynthesizedEnv>();
 
 /**
- * What a synth of the registered phases depends on: the source of the app, this helper, and the
- * installed packages (the lock file). The JSON of one configuration is kept on disk under a key made of
- * these and the configuration, so the test files that read the same environment synthesize it once
- * between them (about a fifth of make unit's time); any change to the code synthesizes again.
+ * What a synth of the registered phases depends on: the source of the app, this helper, the packages
+ * (the lock file, and npm's record of what is installed, node_modules/.package-lock.json, which every
+ * install rewrites) and the cdktf context given through the environment (CDKTF_CONTEXT_JSON). The JSON
+ * of one configuration is kept on disk under a key made of these and the configuration, so the test
+ * files that read the same environment synthesize it once between them; any change to one of them
+ * synthesizes again. A hand edit inside node_modules is not seen: `make clean` then.
  */
 let sourceDigest: string | undefined;
 function digestOfSources(): string {
@@ -79,9 +81,11 @@ function digestOfSources(): string {
   const hash = crypto.createHash("sha256");
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-  for (const file of [...walk(path.join(ROOT, "src")).sort(), __filename, path.join(ROOT, "package-lock.json")]) {
-    hash.update(`${path.relative(ROOT, file)}\0`).update(fs.readFileSync(file)).update("\0");
+  const installed = path.join(ROOT, "node_modules", ".package-lock.json");
+  for (const file of [...walk(path.join(ROOT, "src")).sort(), __filename, path.join(ROOT, "package-lock.json"), installed]) {
+    hash.update(`${path.relative(ROOT, file)}\0`).update(fs.existsSync(file) ? fs.readFileSync(file) : "(none)").update("\0");
   }
+  hash.update(`CDKTF_CONTEXT_JSON\0${process.env.CDKTF_CONTEXT_JSON ?? ""}`);
   return (sourceDigest = hash.digest("hex"));
 }
 const SYNTH_CACHE = path.join(ROOT, "node_modules", ".cache", "accessweaver-test-synth");

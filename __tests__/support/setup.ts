@@ -1,12 +1,8 @@
-import { skipTokenStackTraces } from "../../src/token-traces";
-
-// As the app does: no test reads a token's creation stack, and under jest each captured trace is
-// source-mapped (about 2 s of make unit).
-skipTokenStackTraces();
-
 // No test reaches the network (aws and dig are stand-ins, Terraform reads the local provider mirror,
-// cdktf's telemetry is off), and loading the machine's extra CA bundle costs each node process about
-// 40 ms. This reaches the children started with a copy of this environment (childEnv, the stand-ins').
+// cdktf's telemetry is off), so no test process needs the machine's extra CA bundle, which node loads at
+// every start (tens of ms each; the suite starts many: make, the operator, the app). This reaches the
+// children started with a copy of this environment (childEnv, the stand-ins'). The project's own
+// commands keep the bundle: a run behind a TLS-inspecting proxy needs it.
 delete process.env.NODE_EXTRA_CA_CERTS;
 
 // The operator reads its inputs, and cdktf and the operator their output style, from the environment:

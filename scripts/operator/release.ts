@@ -254,25 +254,29 @@ export async function release(ctx: Context, t: Target, stack: Stack, released: {
   const progress: ReleaseProgress = { stage: "plan", recorded: false, gateway: {} };
   const blueGreen = released.services.includes(GATEWAY.name) && blueGreenIn(stack);
   try {
-    await releaseSteps({ ...ctx, again: releaseCommand(ctx.env, released.services, released.tag) }, t, stack, released, record, blueGreen, progress);
+    const r: ReleaseRun = { t, stack, released, record, blueGreen, progress };
+    await releaseSteps({ ...ctx, again: releaseCommand(ctx.env, released.services, released.tag) }, r);
   } catch (e) {
     if (!(e instanceof Refusal)) throw e;
     const signal = e instanceof StepFailed ? e.signal : undefined;
     // A rollout or CodeDeploy deployment that failed already says where things stand and what to run.
     if (!signal && progress.reported) throw e;
-    throw new StepFailed(stoppedRelease(t, stack, released, record, blueGreen, progress, e, signal), signal);
+    throw new StepFailed(stoppedRelease({ t, stack, released, record, blueGreen, progress }, e, signal), signal);
   }
 }
 
-async function releaseSteps(
-  ctx: Context,
-  t: Target,
-  stack: Stack,
-  released: { readonly services: readonly ServiceName[]; readonly tag: string },
-  record: TagRecord,
-  blueGreen: boolean,
-  progress: ReleaseProgress,
-): Promise<void> {
+/** What one release works with: its target, the services stack, what is released, the settings' record, how the gateway is released, and how far it got. */
+interface ReleaseRun {
+  readonly t: Target;
+  readonly stack: Stack;
+  readonly released: { readonly services: readonly ServiceName[]; readonly tag: string };
+  readonly record: TagRecord;
+  readonly blueGreen: boolean;
+  readonly progress: ReleaseProgress;
+}
+
+async function releaseSteps(ctx: Context, r: ReleaseRun): Promise<void> {
+  const { t, stack, released, record, blueGreen, progress } = r;
   const services = released.services;
   await plan(ctx, [stack], `make release applies it now${ctx.env === "prod" ? " (prod asks first unless AUTO_APPROVE=1)" : ""}.`);
   progress.stage = "apply";
@@ -350,16 +354,8 @@ function goingBack(t: Target, services: readonly ServiceName[]): string {
  * and the next command. The apply's own "Next: make plan ... make apply" is left out: before the
  * release records its tag, that plan would put the old tag back.
  */
-function stoppedRelease(
-  t: Target,
-  stack: Stack,
-  released: { readonly services: readonly ServiceName[]; readonly tag: string },
-  record: TagRecord,
-  blueGreen: boolean,
-  progress: ReleaseProgress,
-  e: Refusal,
-  signal: NodeJS.Signals | undefined,
-): string {
+function stoppedRelease(r: ReleaseRun, e: Refusal, signal: NodeJS.Signals | undefined): string {
+  const { t, stack, released, record, blueGreen, progress } = r;
   const env = t.config.env;
   const region = t.config.settings.region;
   const n = names(env);

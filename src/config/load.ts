@@ -1,8 +1,8 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { version as HCL2JSON_VERSION } from "@cdktf/hcl2json/package.json";
 import { ENVIRONMENTS, EnvironmentName, isEnvironmentName } from "../naming";
-import { baselineWasmOnly } from "../wasm-baseline";
 import { SettingsError } from "./errors";
 import { EnvironmentConfig, validateSettings } from "./settings";
 
@@ -23,19 +23,25 @@ export function settingsFile(env: EnvironmentName, rootDir: string): { file: str
 const CACHE_DIR = path.resolve(__dirname, "../../node_modules/.cache/accessweaver-settings");
 
 /**
+ * The cache entry of a parse of `text`: named after the installed parser's version and the text (the
+ * file's name only appears in parse errors, which are never cached).
+ */
+export function parseCacheEntry(text: string): string {
+  return path.join(CACHE_DIR, `${createHash("sha256").update(`@cdktf/hcl2json ${HCL2JSON_VERSION}\0${text}`).digest("hex")}.json`);
+}
+
+/**
  * Parses HCL with @cdktf/hcl2json. Starting its WebAssembly parser costs about a fifth of a synth, so
- * results are kept in node_modules/.cache, keyed by the text's hash: an unchanged file is not parsed
- * again. Parse errors are never cached.
+ * results are kept in node_modules/.cache/accessweaver-settings (parseCacheEntry): an unchanged file is
+ * not parsed again.
  */
 export async function parseHcl(name: string, text: string): Promise<Record<string, unknown>> {
-  const key = createHash("sha256").update(`hcl2json 0.21.0\0${text}`).digest("hex");
-  const cached = path.join(CACHE_DIR, `${key}.json`);
+  const cached = parseCacheEntry(text);
   try {
     return JSON.parse(fs.readFileSync(cached, "utf8")) as Record<string, unknown>;
   } catch {
     // not cached yet (or unreadable): parse
   }
-  baselineWasmOnly();
   const { parse } = await import("@cdktf/hcl2json");
   const raw = (await parse(name, text)) as Record<string, unknown>;
   try {

@@ -9,10 +9,11 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { ITerraformDependable } from "cdktf";
 import { CAPACITY_PROVIDER_STRATEGY } from "../config/services";
+import { Names, ServiceName } from "../naming";
 import { MetricSpec } from "./alarms";
 import { errorLogsAlarm, runningTasksAlarm } from "./deployment-alarms";
 import { EncryptedLogGroup } from "./log-group";
-import { ErrorLogMetricProps, errorLogMetric } from "./log-metrics";
+import { errorLogMetric } from "./log-metrics";
 import { ServiceRole, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 /** Where the JVM writes temporary files: the only writable path of the read-only root filesystem. */
@@ -173,12 +174,14 @@ export function requestsPerTaskExpression(slots: readonly string[]): string {
   return `(${requests}) / IF(FILL(${RUNNING_TASKS_ID}, 0) > 0, FILL(${RUNNING_TASKS_ID}, 0), 1)`;
 }
 
-export interface FargateServiceProps extends TaskLogProps {
-  /** The ECS service name, `accessweaver-<env>-aw-<name>`. */
-  readonly serviceName: string;
-  readonly family: string;
-  /** `aw-<name>`: the container, and the ECR repository of its image. */
-  readonly containerName: string;
+export interface FargateServiceProps extends Omit<TaskLogProps, "logGroupName"> {
+  /**
+   * The environment's names: the service's, its task family, log group, roles, error-log filter and
+   * metric, deployment alarms and scaling policies all come from them (src/naming.ts).
+   */
+  readonly names: Names;
+  /** `aw-<name>`: the catalog entry, the container, and the ECR repository of its image. */
+  readonly service: ServiceName;
   /** `<registry>/aw-<name>:<tag>`. */
   readonly image: string;
   /** ARN of the image's ECR repository: the only repository the execution role pulls from. */
@@ -205,8 +208,6 @@ export interface FargateServiceProps extends TaskLogProps {
   readonly clusterReady: ITerraformDependable[];
   readonly subnetIds: string[];
   readonly securityGroupId: string;
-  readonly executionRoleName: string;
-  readonly taskRoleName: string;
   /**
    * What the application may call with its task role (a database service: `rds-db:connect` as its own
    * database role). @default none: the task role has no policy
@@ -226,16 +227,13 @@ export interface FargateServiceProps extends TaskLogProps {
    * and target group of the running service). @default rolling
    */
   readonly releases?: "rolling" | "blue-green";
-  readonly cpuScaling: TargetTracking;
-  /** ALB requests per task and minute (gateway), over the target groups the service's traffic can be on. */
-  readonly requestScaling?: RequestScaling;
-  /** The metric filter counting the ERROR lines of the service's log group, and its metric. */
-  readonly errorLogs: Omit<ErrorLogMetricProps, "logGroupName">;
+  /** Average CPU the service is scaled to (policy `accessweaver-<env>-<short>-cpu-scaling`). */
+  readonly cpuScaling: Omit<TargetTracking, "policyName">;
   /**
-   * Names of a rolling deployment's alarms, in the service's `alarms` block: its running tasks below the
-   * desired count, and its ERROR lines. Blue/green has its own, in the deployment group. @default none
+   * ALB requests per task and minute (gateway), over the target groups the service's traffic can be on
+   * (policy `accessweaver-<env>-<short>-requests-scaling`). @default none
    */
-  readonly deploymentAlarms?: { readonly runningTasks: string; readonly errors: string };
+  readonly requestScaling?: Omit<RequestScaling, "policyName">;
 }
 
 /**
@@ -261,18 +259,31 @@ export class FargateService extends Construct {
   constructor(scope: Construct, id: string, props: FargateServiceProps) {
     super(scope, id);
     const releases = props.releases ?? "rolling";
+    const n = props.names;
+    const serviceName = n.service(props.service);
+    const logGroupName = n.serviceLogGroup(props.service);
 
-    this.logGroup = taskLogGroup(this, props);
-    this.errorLogs = errorLogMetric(this, "error-logs", { ...props.errorLogs, logGroupName: this.logGroup.logGroup.name });
+    this.logGroup = taskLogGroup(this, { ...props, logGroupName });
+    this.errorLogs = errorLogMetric(this, "error-logs", {
+      filterName: n.errorLogFilter(props.service),
+      namespace: n.logMetricNamespace,
+      metricName: n.errorLogMetric(props.service),
+      logGroupName: this.logGroup.logGroup.name,
+    });
     // The application's own AWS calls, if any, are its task role's policy (a database service connects
     // to PostgreSQL with an IAM token); without taskRoleStatements the task role has no policy.
-    const roles = taskRoles(this, { ...props, logGroupArn: this.logGroup.logGroup.arn });
+    const roles = taskRoles(this, {
+      ...props,
+      executionRoleName: n.taskExecutionRole(props.service),
+      taskRoleName: n.taskRole(props.service),
+      logGroupArn: this.logGroup.logGroup.arn,
+    });
     this.executionRole = roles.executionRole;
     this.taskRole = roles.taskRole;
     this.taskPolicy = roles.taskPolicy;
 
     const container = {
-      name: props.containerName,
+      name: props.service,
       image: props.image,
       essential: true,
       portMappings: [{ containerPort: props.port, protocol: "tcp" }],
@@ -290,10 +301,10 @@ export class FargateService extends Construct {
       privileged: false,
       user: CONTAINER_USER,
       linuxParameters: HARDENED_LINUX_PARAMETERS,
-      logConfiguration: awsLogs(props.logGroupName, props.region),
+      logConfiguration: awsLogs(logGroupName, props.region),
     };
     this.taskDefinition = new EcsTaskDefinition(this, "task-definition", {
-      family: props.family,
+      family: n.taskFamily(props.service),
       cpu: String(props.cpu),
       memory: String(props.memory),
       networkMode: "awsvpc",
@@ -311,14 +322,16 @@ export class FargateService extends Construct {
     });
 
     const blueGreen = releases === "blue-green";
-    if (!blueGreen && props.deploymentAlarms) {
+    // A rolling deployment's alarms, in the service's `alarms` block: its running tasks below the desired
+    // count, and its ERROR lines. Blue/green has its own, in the deployment group.
+    if (!blueGreen) {
       this.deploymentAlarms.push(
-        runningTasksAlarm(this, "deployment-alarm", { name: props.deploymentAlarms.runningTasks, clusterName: props.clusterName, serviceName: props.serviceName, floor: props.desiredCount }),
-        errorLogsAlarm(this, "deployment-errors-alarm", { name: props.deploymentAlarms.errors, serviceName: props.serviceName, metric: this.errorLogs.metric }),
+        runningTasksAlarm(this, "deployment-alarm", { name: n.alarm(`${props.service}-deployment`), clusterName: props.clusterName, serviceName, floor: props.desiredCount }),
+        errorLogsAlarm(this, "deployment-errors-alarm", { name: n.alarm(`${props.service}-deployment-errors`), serviceName, metric: this.errorLogs.metric }),
       );
     }
     this.service = new EcsService(this, "service", {
-      name: props.serviceName,
+      name: serviceName,
       cluster: props.clusterId,
       taskDefinition: this.taskDefinition.arn,
       desiredCount: props.desiredCount,
@@ -336,7 +349,7 @@ export class FargateService extends Construct {
       deploymentMinimumHealthyPercent: props.minHealthyPercent ?? 100,
       deploymentMaximumPercent: 200,
       ...(props.targetGroupArn
-        ? { loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: props.containerName, containerPort: props.port }], healthCheckGracePeriodSeconds: HEALTH_START_PERIOD }
+        ? { loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: props.service, containerPort: props.port }], healthCheckGracePeriodSeconds: HEALTH_START_PERIOD }
         : {}),
       ...(props.registryArn ? { serviceRegistries: { registryArn: props.registryArn } } : {}),
       enableExecuteCommand: false,
@@ -358,9 +371,9 @@ export class FargateService extends Construct {
       minCapacity: props.desiredCount,
       maxCapacity: props.maxCount,
     });
-    const tracking = (pid: string, t: TargetTracking, metric: Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification">) =>
+    const tracking = (pid: string, metricName: string, t: Omit<TargetTracking, "policyName">, metric: Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification">) =>
       new AppautoscalingPolicy(this, pid, {
-        name: t.policyName,
+        name: n.scalingPolicy(props.service, metricName),
         policyType: "TargetTrackingScaling",
         serviceNamespace: this.scalingTarget.serviceNamespace,
         scalableDimension: this.scalingTarget.scalableDimension,
@@ -372,9 +385,9 @@ export class FargateService extends Construct {
           ...metric,
         },
       });
-    this.cpuPolicy = tracking("cpu-scaling", props.cpuScaling, { predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
+    this.cpuPolicy = tracking("cpu-scaling", "cpu", props.cpuScaling, { predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
     if (props.requestScaling) {
-      this.requestPolicy = tracking("request-scaling", props.requestScaling, requestMetric(props.requestScaling, props.clusterName, props.serviceName));
+      this.requestPolicy = tracking("request-scaling", "requests", props.requestScaling, requestMetric(props.requestScaling, props.clusterName, serviceName));
     }
   }
 }
@@ -397,7 +410,7 @@ export class FargateService extends Construct {
  *   CodeDeploy shift runs, both task sets run and share the traffic, so the figure halves until the old
  *   set is terminated; the CPU policy still sees the load.
  */
-function requestMetric(r: RequestScaling, clusterName: string, serviceName: string): Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification"> {
+function requestMetric(r: Omit<RequestScaling, "policyName">, clusterName: string, serviceName: string): Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification"> {
   const groups = Object.entries(r.targetGroups);
   const slots = groups.map(([slot]) => slot);
   if (groups.length === 0) throw new Error(`${serviceName}: request scaling needs at least one target group.`);

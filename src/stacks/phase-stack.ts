@@ -5,34 +5,25 @@ import { EnvironmentConfig } from "../config/settings";
 import { Names, PhaseName, defaultTags, names, partitionOf } from "../naming";
 import { Guardrails, Rule } from "../policy/guardrails";
 import { BASELINE_RULES } from "../policy/rules";
-import { renderStack } from "./render";
 
-/** `aws_x.name` and `data.aws_x.name` (and the random provider's) inside Terraform interpolations. */
-const REFERENCE = /(?<![\w.-])(data\.)?((?:aws|random)_[a-z0-9_]+|terraform_remote_state)\.([A-Za-z_][A-Za-z0-9_-]*)/g;
+/** The names cdktf gives the output and the remote state it generates for a reference across stacks. */
+const GENERATED_OUTPUT = "cross-stack-output-";
+const GENERATED_STATE = "cross-stack-reference-input-";
 
 /**
- * References in a stack's JSON to resources or data sources it does not declare: what a reference to
- * another stack's construct renders as when cdktf does not prepare cross-stack outputs.
+ * cdktf's own wiring between stacks in a stack's JSON: the outputs it generates when another stack uses
+ * one of this stack's constructs (`cross-stack-output-*`, always sensitive, named after construct ids),
+ * and the remote state it generates in the stack that uses it (`cross-stack-reference-input-*`).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function danglingReferences(json: any): string[] {
-  const found = new Set<string>();
-  const visit = (value: unknown): void => {
-    if (typeof value === "string") {
-      if (!value.includes("${")) return;
-      for (const m of value.matchAll(REFERENCE)) {
-        const [, data, type, name] = m;
-        const declared = data ? json.data?.[type!]?.[name!] : json.resource?.[type!]?.[name!];
-        if (declared === undefined) found.add(`${data ?? ""}${type}.${name}`);
-      }
-    } else if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === "object") Object.values(value).forEach(visit);
-  };
-  visit(json.resource);
-  visit(json.data);
-  visit(json.output);
-  visit(json.locals);
-  return [...found].sort();
+export function generatedCrossStackWiring(json: any): string[] {
+  const outputs = Object.entries<{ value?: unknown }>(json.output ?? {})
+    .filter(([name]) => name.startsWith(GENERATED_OUTPUT))
+    .map(([name, o]) => `output "${name}" (of ${JSON.stringify(o.value)})`);
+  const states = Object.keys(json.data?.terraform_remote_state ?? {})
+    .filter((name) => name.startsWith(GENERATED_STATE))
+    .map((name) => `data.terraform_remote_state.${name}`);
+  return [...outputs, ...states];
 }
 
 /**
@@ -86,22 +77,16 @@ export abstract class PhaseStack extends TerraformStack {
   }
 
   /**
-   * cdktf's preparation resolves every element once more only to find references to other stacks and
-   * turn them into generated `cross-stack-output-*` outputs, which this project does not use (phases read
-   * each other through handles). That pass is a sixth of a synth; it is skipped, and `toTerraform` refuses
-   * any reference the stack does not declare instead.
+   * The stack's JSON, as cdktf renders it. A construct of one phase's stack used in another's makes cdktf
+   * generate outputs and a remote state of its own (at preparation); phases read each other only through
+   * their named handles, so that stops the synth.
    */
-  prepareStack(): void {
-    (this as unknown as { ensureBackendExists(): void }).ensureBackendExists();
-  }
-
-  /** The stack's JSON (rendered as cdktf does, with less work: see renderStack), refusing dangling references. */
   toTerraform(): any {
-    const json = renderStack(this);
-    const dangling = danglingReferences(json);
-    if (dangling.length > 0) {
+    const json = super.toTerraform();
+    const generated = generatedCrossStackWiring(json);
+    if (generated.length > 0) {
       throw new Error(
-        `${this.node.id} references ${dangling.map((r) => `\${${r}}`).join(", ")}, which it does not declare: a value of another phase is read through that phase's handles (readHandles in src/stacks/handles.ts), never by reference.`,
+        `${this.node.id} holds cdktf's generated cross-stack wiring: ${generated.join(", ")}. A construct of one phase's stack is used in another phase's stack; a value of another phase is read through that phase's handles (readHandles in src/stacks/handles.ts), never by reference.`,
       );
     }
     return json;

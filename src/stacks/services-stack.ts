@@ -109,12 +109,10 @@ export class ServicesStack extends PhaseStack {
             healthCheckCustomConfig: { failureThreshold: 1 },
           });
       const db = spec.secrets.includes("database") ? databaseAccess(n.databaseRole(spec.name), database, { partition, region: s.region, accountId: s.accountId }) : undefined;
-      const cpuScaling: TargetTracking =
-        spec.name === "aw-pdp-service" ? { policyName: n.scalingPolicy(spec.name, "cpu"), ...PDP_CPU_SCALING } : { policyName: n.scalingPolicy(spec.name, "cpu"), targetValue: CPU_TARGET };
+      const cpuScaling: Omit<TargetTracking, "policyName"> = spec.name === "aw-pdp-service" ? PDP_CPU_SCALING : { targetValue: CPU_TARGET };
       return new FargateService(this, spec.name, {
-        serviceName: n.service(spec.name),
-        family: n.taskFamily(spec.name),
-        containerName: spec.name,
+        names: n,
+        service: spec.name,
         image: `${s.ecrRegistry}/${spec.name}:${s.imageTags[spec.name]}`,
         repositoryArn: `arn:${partition}:ecr:${s.region}:${registryAccount}:repository/${spec.name}`,
         cpu: size.cpu,
@@ -138,11 +136,8 @@ export class ServicesStack extends PhaseStack {
         subnetIds: network.privateSubnetIds,
         securityGroupId: network.securityGroupIds.services,
         kmsKeyArn: network.kmsKeyArn,
-        logGroupName: n.serviceLogGroup(spec.name),
         protectLogs: sizing.preventDestroy,
         logRetentionDays: sizing.applicationLogRetentionDays,
-        executionRoleName: n.taskExecutionRole(spec.name),
-        taskRoleName: n.taskRole(spec.name),
         ...(db ? { taskRoleStatements: db.statements } : {}),
         accountId: s.accountId,
         region: s.region,
@@ -150,14 +145,12 @@ export class ServicesStack extends PhaseStack {
         // Prod keeps every task serving during a deployment; the others may halve to save capacity.
         minHealthyPercent: config.env === "prod" ? 100 : 50,
         releases,
-        errorLogs: { filterName: n.errorLogFilter(spec.name), namespace: n.logMetricNamespace, metricName: n.errorLogMetric(spec.name) },
-        deploymentAlarms: releases === "rolling" ? { runningTasks: n.alarm(`${spec.name}-deployment`), errors: n.alarm(`${spec.name}-deployment-errors`) } : undefined,
         targetGroupArn: exposed ? lb.targetGroupArn : undefined,
         registryArn: registry?.arn,
         cpuScaling,
         // Rolling: the one target group. Blue/green: both, as CodeDeploy moves the traffic from one to the other at every release.
         requestScaling: exposed
-          ? { policyName: n.scalingPolicy(spec.name, "requests"), targetValue: GATEWAY_REQUESTS_PER_TARGET, loadBalancer: lb.albArnSuffix, targetGroups: gatewayTargetGroups(releases) }
+          ? { targetValue: GATEWAY_REQUESTS_PER_TARGET, loadBalancer: lb.albArnSuffix, targetGroups: gatewayTargetGroups(releases) }
           : undefined,
       });
     };
