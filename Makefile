@@ -59,7 +59,7 @@ REVIEW := $(TS_NODE) scripts/review.ts
 # exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.
 OPERATOR := exec $(TS_NODE) scripts/operator.ts
 
-.PHONY: help install synth typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles bench hcl audit review preflight emulate clean
+.PHONY: help install synth lint format typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles bench hcl audit review preflight emulate clean
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -103,7 +103,15 @@ EMULATE_TESTS := __tests__/emulate-terraform.test.ts
 unit: node_modules/.package-lock.json ## Run the unit tests: every jest test that starts neither Terraform nor the cdktf CLI (quick loop)
 	$(JEST) --testPathIgnorePatterns $(foreach t,$(TF_TESTS) $(CLI_TESTS) $(EMULATE_TESTS),'$(t)')
 
-test: node_modules/.package-lock.json ## The test suite: type-check, unit tests, the cdktf CLI check, then the Terraform checks when Terraform is present
+lint: node_modules/.package-lock.json ## Lint (ESLint: the recommended JavaScript and typescript-eslint rules) and check the formatting (Prettier)
+	node node_modules/eslint/bin/eslint.js .
+	node node_modules/prettier/bin/prettier.cjs --check "**/*.{ts,js,mjs}"
+
+format: node_modules/.package-lock.json ## Format the TypeScript and JavaScript files (Prettier)
+	node node_modules/prettier/bin/prettier.cjs --write "**/*.{ts,js,mjs}"
+
+test: node_modules/.package-lock.json ## The test suite: lint and formatting, type-check, unit tests, the cdktf CLI check, then the Terraform checks when Terraform is present
+	@$(MAKE) lint
 	@$(MAKE) typecheck
 	@$(MAKE) unit
 	@$(JEST) $(CLI_TESTS)

@@ -62,7 +62,9 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
   });
 
   it("sits in the network's database subnets and cache security group, read through named outputs", () => {
-    expect(resources(cache, "aws_elasticache_subnet_group")["redis_subnet-group"]).toEqual(expect.objectContaining({ name: `accessweaver-${env}-redis`, subnet_ids: NET("database_subnet_ids") }));
+    expect(resources(cache, "aws_elasticache_subnet_group")["redis_subnet-group"]).toEqual(
+      expect.objectContaining({ name: `accessweaver-${env}-redis`, subnet_ids: NET("database_subnet_ids") }),
+    );
     expect(group.subnet_group_name).toBe("${aws_elasticache_subnet_group.redis_subnet-group.name}");
     expect(group.security_group_ids).toEqual([NET("security_group_ids.cache")]);
     expect(resources(cache, "aws_vpc_security_group_ingress_rule")).toEqual({});
@@ -91,7 +93,11 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
     expect(REDIS_AUTH_TOKEN.test(`Aa1${"x".repeat(token.length - 3)}`)).toBe(true);
     // The JWT signing secret is not Terraform's: Secrets Manager draws it (an ephemeral resource, never stored).
     expect(resources(cache, "random_password")["jwt-signing-secret"]).toBeUndefined();
-    expect(cache.ephemeral.aws_secretsmanager_random_password["jwt-signing-secret"]).toEqual({ password_length: 64, exclude_punctuation: true, require_each_included_type: true });
+    expect(cache.ephemeral.aws_secretsmanager_random_password["jwt-signing-secret"]).toEqual({
+      password_length: 64,
+      exclude_punctuation: true,
+      require_each_included_type: true,
+    });
   });
 
   it("keeps daily snapshots per profile in windows that do not overlap; protects the data in staging and prod", () => {
@@ -119,7 +125,14 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
       })),
     );
     for (const log of ["slow-log", "engine-log"]) {
-      expect(groups[`redis_log-${log}_log-group`]).toEqual(expect.objectContaining({ name: `/aws/elasticache/accessweaver-${env}-redis/${log}`, kms_key_id: KEY, retention_in_days: PROFILES[env].applicationLogRetentionDays, tags: { LogClass: "application" } }));
+      expect(groups[`redis_log-${log}_log-group`]).toEqual(
+        expect.objectContaining({
+          name: `/aws/elasticache/accessweaver-${env}-redis/${log}`,
+          kms_key_id: KEY,
+          retention_in_days: PROFILES[env].applicationLogRetentionDays,
+          tags: { LogClass: "application" },
+        }),
+      );
     }
   });
 
@@ -132,8 +145,13 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
   it("writes accessweaver/<env>/redis and accessweaver/<env>/jwt, encrypted, recoverable, values by reference", () => {
     const secrets = resources(cache, "aws_secretsmanager_secret");
     const versions = resources(cache, "aws_secretsmanager_secret_version");
-    for (const [id, kind] of [["redis-secret", "redis"], ["jwt-secret", "jwt"]] as const) {
-      expect(secrets[`${id}_secret`]).toEqual(expect.objectContaining({ name: names(env).secret(kind), kms_key_id: KEY, recovery_window_in_days: want.protect ? 30 : 7 }));
+    for (const [id, kind] of [
+      ["redis-secret", "redis"],
+      ["jwt-secret", "jwt"],
+    ] as const) {
+      expect(secrets[`${id}_secret`]).toEqual(
+        expect.objectContaining({ name: names(env).secret(kind), kms_key_id: KEY, recovery_window_in_days: want.protect ? 30 : 7 }),
+      );
       expect(versions[`${id}_value`].secret_id).toBe(`\${aws_secretsmanager_secret.${id}_secret.id}`);
     }
     expect(secretDocument(versions["redis-secret_value"].secret_string)).toEqual({
@@ -146,21 +164,38 @@ describe.each(ENVIRONMENTS)("%s: the cache phase", (env) => {
     const jwt = versions["jwt-secret_value"];
     expect(jwt.secret_string).toBeUndefined();
     expect(jwt.secret_string_wo_version).toBe(1);
-    expect(secretDocument(jwt.secret_string_wo)).toEqual({ secret: "ephemeral.aws_secretsmanager_random_password.jwt-signing-secret.random_password", expiration: '"3600"' });
+    expect(secretDocument(jwt.secret_string_wo)).toEqual({
+      secret: "ephemeral.aws_secretsmanager_random_password.jwt-signing-secret.random_password",
+      expiration: '"3600"',
+    });
   });
 
   it("publishes exactly its handles, none sensitive; no output of any phase carries a token or secret value", () => {
     expect(cache.output).toEqual({
-      redis_configuration_endpoint: expect.objectContaining({ value: "${aws_elasticache_replication_group.redis_replication-group.configuration_endpoint_address}", sensitive: false }),
+      redis_configuration_endpoint: expect.objectContaining({
+        value: "${aws_elasticache_replication_group.redis_replication-group.configuration_endpoint_address}",
+        sensitive: false,
+      }),
       redis_port: expect.objectContaining({ value: 6379, sensitive: false }),
       redis_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.redis-secret_secret.arn}", sensitive: false }),
       jwt_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.jwt-secret_secret.arn}", sensitive: false }),
-      redis_replication_group_id: expect.objectContaining({ value: "${aws_elasticache_replication_group.redis_replication-group.replication_group_id}", sensitive: false }),
-      redis_member_clusters: expect.objectContaining({ value: "${tolist(aws_elasticache_replication_group.redis_replication-group.member_clusters)}", sensitive: false }),
+      redis_replication_group_id: expect.objectContaining({
+        value: "${aws_elasticache_replication_group.redis_replication-group.replication_group_id}",
+        sensitive: false,
+      }),
+      redis_member_clusters: expect.objectContaining({
+        value: "${tolist(aws_elasticache_replication_group.redis_replication-group.member_clusters)}",
+        sensitive: false,
+      }),
     });
     for (const o of allOutputs(byStack)) expect(o).not.toMatch(/random_password|auth_token|secret_string/);
     // The generated values are read only by the replication group and the two secret versions.
-    const text = JSON.stringify({ ...cache.resource, random_password: undefined, aws_secretsmanager_secret_version: undefined, aws_elasticache_replication_group: undefined });
+    const text = JSON.stringify({
+      ...cache.resource,
+      random_password: undefined,
+      aws_secretsmanager_secret_version: undefined,
+      aws_elasticache_replication_group: undefined,
+    });
     expect(text).not.toContain("random_password.");
     expect(JSON.stringify(cache.locals ?? {})).not.toContain("random_password.");
   });
@@ -178,7 +213,11 @@ describe("addresses", () => {
   it("the import commands in docs/data-tier.md name real addresses of the phases", () => {
     const doc = fs.readFileSync(path.join(ROOT, "docs/data-tier.md"), "utf8");
     const imported = [...doc.matchAll(/terraform import (\S+)/g)].map((m) => m[1]!);
-    expect(imported).toEqual(["aws_secretsmanager_secret.secret_secret", "aws_secretsmanager_secret.redis-secret_secret", "aws_secretsmanager_secret.jwt-secret_secret"]);
+    expect(imported).toEqual([
+      "aws_secretsmanager_secret.secret_secret",
+      "aws_secretsmanager_secret.redis-secret_secret",
+      "aws_secretsmanager_secret.jwt-secret_secret",
+    ]);
     const known = [...golden("prod-database-addresses.txt"), ...golden("prod-cache-addresses.txt")];
     for (const address of imported) expect(known).toContain(address);
   });
@@ -195,21 +234,30 @@ class ProbeServicesStack extends PhaseStack {
 }
 
 describe("a later phase reads the data tier only through its handles", () => {
-  const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"), { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) }];
+  const withProbe: PhaseDefinition[] = [
+    ...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"),
+    { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) },
+  ];
   const { json, manifest } = synthEnv(config("dev"), withProbe);
   const services = json.services!;
 
   it("reads the database and cache states of the environment, after both phases", () => {
     expect(Object.keys(services.data.terraform_remote_state).sort()).toEqual(["cache", "database"]);
     for (const phase of ["database", "cache"]) {
-      expect(services.data.terraform_remote_state[phase].config).toEqual({ bucket: "accessweaver-terraform-state-dev-111122223333", key: `dev/${phase}/terraform.tfstate`, region: "eu-west-1" });
+      expect(services.data.terraform_remote_state[phase].config).toEqual({
+        bucket: "accessweaver-terraform-state-dev-111122223333",
+        key: `dev/${phase}/terraform.tfstate`,
+        region: "eu-west-1",
+      });
     }
     expect(manifest.stacks["accessweaver-dev-services"].dependencies.sort()).toEqual(["accessweaver-dev-cache", "accessweaver-dev-database"]);
   });
 
   it("gets each handle as the named output, as a reviewer would write it", () => {
     const outputs = [...Object.values(DATABASE_HANDLES).map((h) => ["database", h.output]), ...Object.values(CACHE_HANDLES).map((h) => ["cache", h.output])];
-    expect(Object.values(services.output.probe.value).sort()).toEqual(outputs.map(([phase, output]) => `\${data.terraform_remote_state.${phase}.outputs.${output}}`).sort());
+    expect(Object.values(services.output.probe.value).sort()).toEqual(
+      outputs.map(([phase, output]) => `\${data.terraform_remote_state.${phase}.outputs.${output}}`).sort(),
+    );
     for (const [phase, output] of outputs) expect(Object.keys(json[phase!]!.output)).toContain(output);
   });
 });
@@ -231,7 +279,9 @@ describe("the redis construct refuses what ElastiCache would refuse at apply", (
 
   it("an AUTH token with a character Redis refuses, or too short", () => {
     for (const authToken of ["has@at-sign-1234567", "has/slash-12345678", 'has"quote-12345678', "Short1"]) {
-      expect(() => new Redis(stack(), "redis", props({ authToken }))).toThrow("accessweaver-dev-redis: the AUTH token must be 16 to 128 letters, digits or !&#$^<>-.");
+      expect(() => new Redis(stack(), "redis", props({ authToken }))).toThrow(
+        "accessweaver-dev-redis: the AUTH token must be 16 to 128 letters, digits or !&#$^<>-.",
+      );
     }
     expect(() => new Redis(stack(), "redis", props({ authToken: "Valid-token&1234567" }))).not.toThrow();
   });
@@ -243,7 +293,9 @@ describe("the redis construct refuses what ElastiCache would refuse at apply", (
   });
 
   it("a shape ElastiCache does not offer", () => {
-    expect(() => new Redis(stack(), "redis", props({ shards: 0 }))).toThrow("0 shard(s) of 0 replica(s); expected at least one shard and 0 to 5 replicas each.");
+    expect(() => new Redis(stack(), "redis", props({ shards: 0 }))).toThrow(
+      "0 shard(s) of 0 replica(s); expected at least one shard and 0 to 5 replicas each.",
+    );
     expect(() => new Redis(stack(), "redis", props({ replicasPerShard: 6 }))).toThrow("1 shard(s) of 6 replica(s)");
   });
 });

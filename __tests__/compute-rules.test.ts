@@ -48,7 +48,11 @@ const GOOD_CONTAINER = {
   logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/x" } },
 };
 const task = (s: TerraformStack, id: string, container: object | string, taskRoleArn?: string) =>
-  new EcsTaskDefinition(s, id, { family: id, containerDefinitions: typeof container === "string" ? container : JSON.stringify([container]), ...(taskRoleArn ? { taskRoleArn } : {}) });
+  new EcsTaskDefinition(s, id, {
+    family: id,
+    containerDefinitions: typeof container === "string" ? container : JSON.stringify([container]),
+    ...(taskRoleArn ? { taskRoleArn } : {}),
+  });
 const GOOD_SERVICE: EcsServiceConfig = {
   name: "good",
   networkConfiguration: { subnets: ["subnet-1"], assignPublicIp: false },
@@ -115,7 +119,9 @@ describe("compute guardrails reject bad resources", () => {
         ],
       });
     });
-    expect(check(noSecretsInEnvironment, s)).toEqual(['aws_ecs_task_definition.leaky: container "app": environment has DB_PASSWORD, auth_token, API_KEY; inject it through secrets (Secrets Manager) instead']);
+    expect(check(noSecretsInEnvironment, s)).toEqual([
+      'aws_ecs_task_definition.leaky: container "app": environment has DB_PASSWORD, auth_token, API_KEY; inject it through secrets (Secrets Manager) instead',
+    ]);
   });
 
   it("ecs-safe-deployments: no circuit breaker, or one without rollback; CODE_DEPLOY passes", () => {
@@ -130,17 +136,32 @@ describe("compute guardrails reject bad resources", () => {
 
   it("ecs-task-role-scoped: a task role reading every bucket and every secret; execution roles are not task roles", () => {
     const s = stackWith((st) => {
-      const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] });
+      const trust = JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }],
+      });
       const scoped = new IamRole(st, "scoped", { name: "scoped", assumeRolePolicy: trust });
       const wide = new IamRole(st, "wide", { name: "wide", assumeRolePolicy: trust });
       const execution = new IamRole(st, "execution", { name: "execution", assumeRolePolicy: trust });
       task(st, "good", GOOD_CONTAINER, scoped.arn);
       task(st, "bad", GOOD_CONTAINER, wide.arn);
-      new IamRolePolicy(st, "scoped-policy", { role: scoped.id, policy: policyDocument(st, "scoped-doc", [{ sid: "One", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::b/*"] }]).json });
-      new IamRolePolicy(st, "wide-doc-policy", { role: wide.id, policy: policyDocument(st, "wide-doc", [{ sid: "All", actions: ["s3:GetObject", "sts:GetCallerIdentity"], resources: ["*"] }]).json });
-      new IamRolePolicy(st, "wide-json-policy", { role: wide.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }] }) });
+      new IamRolePolicy(st, "scoped-policy", {
+        role: scoped.id,
+        policy: policyDocument(st, "scoped-doc", [{ sid: "One", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::b/*"] }]).json,
+      });
+      new IamRolePolicy(st, "wide-doc-policy", {
+        role: wide.id,
+        policy: policyDocument(st, "wide-doc", [{ sid: "All", actions: ["s3:GetObject", "sts:GetCallerIdentity"], resources: ["*"] }]).json,
+      });
+      new IamRolePolicy(st, "wide-json-policy", {
+        role: wide.name,
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }] }),
+      });
       // An execution role needs ecr:GetAuthorizationToken on "*"; it is not what the application may call.
-      new IamRolePolicy(st, "execution-policy", { role: execution.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "logs:CreateLogStream", Resource: "*" }] }) });
+      new IamRolePolicy(st, "execution-policy", {
+        role: execution.id,
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "logs:CreateLogStream", Resource: "*" }] }),
+      });
     });
     expect(check(taskRoleNoWildcardData, s)).toEqual([
       'aws_iam_role_policy.wide-doc-policy: allows s3:GetObject on "*": name the resources',
@@ -149,7 +170,10 @@ describe("compute guardrails reject bad resources", () => {
   });
 
   describe("ecs-task-role-scoped: every way a policy reaches a task role, and every way a statement is too wide", () => {
-    const TRUST = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] });
+    const TRUST = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }],
+    });
     const allow = (statement: object) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", ...statement }] });
     /** The rule's findings on a stack with one task whose role `id` gets its policies from `add`. */
     const findings = (add: (st: TerraformStack, role: IamRole) => void, roleConfig: Partial<IamRoleConfig> = {}, taskRoleArn?: (role: IamRole) => string) =>
@@ -165,37 +189,86 @@ describe("compute guardrails reject bad resources", () => {
 
     it.each([
       ["a named object", { Action: "s3:GetObject", Resource: "arn:aws:s3:::accessweaver-prod-data/*" }, []],
-      ["a named secret", { Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:accessweaver/prod/jwt-AbCdEf" }, []],
+      [
+        "a named secret",
+        { Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:accessweaver/prod/jwt-AbCdEf" },
+        [],
+      ],
       ["every bucket by ARN", { Action: "s3:GetObject", Resource: "arn:aws:s3:::*" }, ['allows s3:GetObject on "arn:aws:s3:::*": name the resources']],
-      ["every object of every bucket", { Action: "s3:GetObject", Resource: "arn:aws:s3:::*/*" }, ['allows s3:GetObject on "arn:aws:s3:::*/*": name the resources']],
-      ["every secret of the account", { Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*" }, ['allows secretsmanager:GetSecretValue on "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*": name the resources']],
-      ["every table anywhere", { Action: "dynamodb:Query", Resource: "arn:aws:dynamodb:*:*:table/*" }, ['allows dynamodb:Query on "arn:aws:dynamodb:*:*:table/*": name the resources']],
-      ["every action of S3 on one bucket", { Action: "s3:*", Resource: "arn:aws:s3:::accessweaver-prod-data" }, ["allows s3:*: every action of s3, its administration (policies, deletion) included; name the actions"]],
-      ["every service's reads", { Action: "*:Get*", Resource: "arn:aws:s3:::accessweaver-prod-data/*" }, ["allows *:Get*: the actions of every matching service; name the service and its actions"]],
-      ["everything but one action", { NotAction: "iam:*", Resource: "arn:aws:s3:::accessweaver-prod-data/*" }, ["allows every action but iam:* (NotAction): list the actions instead"]],
-      ["everywhere but one bucket", { Action: "s3:GetObject", NotResource: "arn:aws:s3:::accessweaver-prod-data/*" }, ["allows on every resource but arn:aws:s3:::accessweaver-prod-data/* (NotResource): name the resources instead"]],
+      [
+        "every object of every bucket",
+        { Action: "s3:GetObject", Resource: "arn:aws:s3:::*/*" },
+        ['allows s3:GetObject on "arn:aws:s3:::*/*": name the resources'],
+      ],
+      [
+        "every secret of the account",
+        { Action: "secretsmanager:GetSecretValue", Resource: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*" },
+        ['allows secretsmanager:GetSecretValue on "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*": name the resources'],
+      ],
+      [
+        "every table anywhere",
+        { Action: "dynamodb:Query", Resource: "arn:aws:dynamodb:*:*:table/*" },
+        ['allows dynamodb:Query on "arn:aws:dynamodb:*:*:table/*": name the resources'],
+      ],
+      [
+        "every action of S3 on one bucket",
+        { Action: "s3:*", Resource: "arn:aws:s3:::accessweaver-prod-data" },
+        ["allows s3:*: every action of s3, its administration (policies, deletion) included; name the actions"],
+      ],
+      [
+        "every service's reads",
+        { Action: "*:Get*", Resource: "arn:aws:s3:::accessweaver-prod-data/*" },
+        ["allows *:Get*: the actions of every matching service; name the service and its actions"],
+      ],
+      [
+        "everything but one action",
+        { NotAction: "iam:*", Resource: "arn:aws:s3:::accessweaver-prod-data/*" },
+        ["allows every action but iam:* (NotAction): list the actions instead"],
+      ],
+      [
+        "everywhere but one bucket",
+        { Action: "s3:GetObject", NotResource: "arn:aws:s3:::accessweaver-prod-data/*" },
+        ["allows on every resource but arn:aws:s3:::accessweaver-prod-data/* (NotResource): name the resources instead"],
+      ],
       ["a read of a non-data service on *", { Action: "ecs:DescribeTasks", Resource: "*" }, []],
     ])("an inline aws_iam_role_policy allowing %s", (_what, statement, expected) => {
       expect(inline(statement)).toEqual(expected.map((m) => `aws_iam_role_policy.inline: ${m}`));
     });
 
     it("a Deny statement is no way in", () => {
-      expect(findings((st, role) => new IamRolePolicy(st, "deny", { role: role.id, policy: JSON.stringify({ Statement: [{ Effect: "Deny", Action: "s3:*", Resource: "*" }] }) }))).toEqual([]);
+      expect(
+        findings(
+          (st, role) =>
+            new IamRolePolicy(st, "deny", { role: role.id, policy: JSON.stringify({ Statement: [{ Effect: "Deny", Action: "s3:*", Resource: "*" }] }) }),
+        ),
+      ).toEqual([]);
     });
 
     it("the role's own inline_policy block", () => {
-      expect(findings(() => undefined, { inlinePolicy: [{ name: "inline", policy: allow({ Action: "s3:GetObject", Resource: "*" }) }] })).toEqual(['aws_iam_role.app: allows s3:GetObject on "*": name the resources']);
+      expect(findings(() => undefined, { inlinePolicy: [{ name: "inline", policy: allow({ Action: "s3:GetObject", Resource: "*" }) }] })).toEqual([
+        'aws_iam_role.app: allows s3:GetObject on "*": name the resources',
+      ]);
     });
 
     it("a customer-managed aws_iam_policy attached by aws_iam_role_policy_attachment is read through its document", () => {
       expect(
         findings((st, role) => {
-          const p = new IamPolicy(st, "wide", { name: "accessweaver-prod-wide", policy: policyDocument(st, "wide-doc", [{ sid: "Tables", actions: ["dynamodb:Query"], resources: ["arn:aws:dynamodb:eu-west-1:111122223333:table/*"] }]).json });
-          const ok = new IamPolicy(st, "ok", { name: "accessweaver-prod-ok", policy: allow({ Action: "dynamodb:Query", Resource: "arn:aws:dynamodb:eu-west-1:111122223333:table/decisions" }) });
+          const p = new IamPolicy(st, "wide", {
+            name: "accessweaver-prod-wide",
+            policy: policyDocument(st, "wide-doc", [
+              { sid: "Tables", actions: ["dynamodb:Query"], resources: ["arn:aws:dynamodb:eu-west-1:111122223333:table/*"] },
+            ]).json,
+          });
+          const ok = new IamPolicy(st, "ok", {
+            name: "accessweaver-prod-ok",
+            policy: allow({ Action: "dynamodb:Query", Resource: "arn:aws:dynamodb:eu-west-1:111122223333:table/decisions" }),
+          });
           new IamRolePolicyAttachment(st, "wide-attachment", { role: role.name, policyArn: p.arn });
           new IamRolePolicyAttachment(st, "ok-attachment", { role: role.name, policyArn: ok.arn });
         }),
-      ).toEqual(['aws_iam_role_policy_attachment.wide-attachment: aws_iam_policy.wide (attached): allows dynamodb:Query on "arn:aws:dynamodb:eu-west-1:111122223333:table/*": name the resources']);
+      ).toEqual([
+        'aws_iam_role_policy_attachment.wide-attachment: aws_iam_policy.wide (attached): allows dynamodb:Query on "arn:aws:dynamodb:eu-west-1:111122223333:table/*": name the resources',
+      ]);
     });
 
     it("AWS managed policies, and policies of another stack, attached to a task role", () => {
@@ -215,7 +288,11 @@ describe("compute guardrails reject bad resources", () => {
         findings(
           (st) => {
             new IamPolicy(st, "named", { name: "accessweaver-prod-named", policy: allow({ Action: "kms:Decrypt", Resource: "*" }) });
-            new IamPolicyAttachment(st, "group-attachment", { name: "a", roles: ["accessweaver-prod-app-task"], policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" });
+            new IamPolicyAttachment(st, "group-attachment", {
+              name: "a",
+              roles: ["accessweaver-prod-app-task"],
+              policyArn: "arn:aws:iam::aws:policy/AdministratorAccess",
+            });
           },
           { managedPolicyArns: ["arn:aws:iam::111122223333:policy/accessweaver-prod-named"] },
         ),
@@ -226,10 +303,20 @@ describe("compute guardrails reject bad resources", () => {
     });
 
     it("a task role given by its ARN written out, and one this stack does not create", () => {
-      const literal = findings((st) => new IamRolePolicy(st, "by-name", { role: "accessweaver-prod-app-task", policy: allow({ Action: "ssm:GetParameter", Resource: "*" }) }), {}, () => "arn:aws:iam::111122223333:role/accessweaver-prod-app-task");
+      const literal = findings(
+        (st) => new IamRolePolicy(st, "by-name", { role: "accessweaver-prod-app-task", policy: allow({ Action: "ssm:GetParameter", Resource: "*" }) }),
+        {},
+        () => "arn:aws:iam::111122223333:role/accessweaver-prod-app-task",
+      );
       expect(literal).toEqual(['aws_iam_role_policy.by-name: allows ssm:GetParameter on "*": name the resources']);
-      const foreign = findings(() => undefined, {}, () => "${data.aws_iam_role.elsewhere.arn}");
-      expect(foreign).toEqual(['aws_ecs_task_definition.td: task_role_arn is "${data.aws_iam_role.elsewhere.arn}", a role this stack does not create: its policies cannot be checked']);
+      const foreign = findings(
+        () => undefined,
+        {},
+        () => "${data.aws_iam_role.elsewhere.arn}",
+      );
+      expect(foreign).toEqual([
+        'aws_ecs_task_definition.td: task_role_arn is "${data.aws_iam_role.elsewhere.arn}", a role this stack does not create: its policies cannot be checked',
+      ]);
     });
 
     it("a policy it cannot read", () => {

@@ -8,7 +8,6 @@ const TITLES: Record<EnvironmentName, string> = { dev: "Development", staging: "
 const remote = (phase: string, output: string) => `\${data.terraform_remote_state.${phase}.outputs.${output}}`;
 const ALB = remote("loadbalancer", "alb_arn_suffix");
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 /** Metric rows of a widget: [namespace, name, dim, value, ..., options]; expressions are rows of one object. */
 const metricRows = (w: Json) => w.properties.metrics.filter((r: Json[]) => typeof r[0] === "string");
@@ -39,7 +38,9 @@ describe.each(ENVIRONMENTS)("%s: dashboard", (env) => {
       expect(cells.has(cell)).toBe(false);
       cells.add(cell);
     }
-    expect(body.widgets.filter((w: Json) => w.properties.region !== "eu-west-1").map((w: Json) => w.properties.title)).toEqual(["Availability (% of Route 53 checkers healthy)"]);
+    expect(body.widgets.filter((w: Json) => w.properties.region !== "eu-west-1").map((w: Json) => w.properties.title)).toEqual([
+      "Availability (% of Route 53 checkers healthy)",
+    ]);
   });
 
   it("latency p99, throughput and error rate from the ALB's ARN suffix, with the KPI lines", () => {
@@ -50,14 +51,21 @@ describe.each(ENVIRONMENTS)("%s: dashboard", (env) => {
     expect(metricRows(widget(/Throughput/))[0].slice(0, 4)).toEqual(["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ALB]);
     const errors = widget(/Error rate/);
     expect(errors.properties.metrics[0][0].expression).toBe("100 * (FILL(elb, 0) + FILL(target, 0)) / requests");
-    expect(metricRows(errors).map((r: Json[]) => r[1])).toEqual(["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount", remote("services", "error_log_metrics.aw-api-gateway")]);
+    expect(metricRows(errors).map((r: Json[]) => r[1])).toEqual([
+      "HTTPCode_ELB_5XX_Count",
+      "HTTPCode_Target_5XX_Count",
+      "RequestCount",
+      remote("services", "error_log_metrics.aw-api-gateway"),
+    ]);
     expect(errors.properties.annotations.horizontal[0].value).toBe(0.1);
   });
 
   it("availability from the loadbalancer's Route 53 health check, read in us-east-1", () => {
     const w = widget(/Availability/);
     expect(w.properties.region).toBe("us-east-1");
-    expect(metricRows(w).map((r: Json[]) => [r[0], r[1], dims(r)])).toEqual([["AWS/Route53", "HealthCheckPercentageHealthy", { HealthCheckId: remote("loadbalancer", "route53_health_check_id") }]]);
+    expect(metricRows(w).map((r: Json[]) => [r[0], r[1], dims(r)])).toEqual([
+      ["AWS/Route53", "HealthCheckPercentageHealthy", { HealthCheckId: remote("loadbalancer", "route53_health_check_id") }],
+    ]);
   });
 
   it("cache hit ratio over every node's hits and misses, nodes from the cache phase's member clusters", () => {

@@ -11,7 +11,11 @@ describe("data-prevent-destroy", () => {
   it("rejects a data-holding resource without prevent_destroy in staging and prod, naming it and the fix", () => {
     for (const env of ["staging", "prod"]) {
       const violations = evaluate(
-        stack(`accessweaver-${env}-database`, { aws_db_instance: {}, aws_s3_bucket: { lifecycle: { prevent_destroy: false } }, aws_secretsmanager_secret: kept }),
+        stack(`accessweaver-${env}-database`, {
+          aws_db_instance: {},
+          aws_s3_bucket: { lifecycle: { prevent_destroy: false } },
+          aws_secretsmanager_secret: kept,
+        }),
         [dataProtected],
       );
       expect(violations).toEqual(

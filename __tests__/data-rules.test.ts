@@ -50,7 +50,9 @@ const GOOD_PARAMETERS = [
 ];
 function database(s: TerraformStack, over: Partial<DbInstanceConfig> = {}, params: { name: string; value: string }[] = GOOD_PARAMETERS): DbInstance {
   const group = new DbParameterGroup(s, "params", { name: "pg", family: "postgres15", parameter: params });
-  const logs = ["postgresql", "upgrade"].map((log) => new CloudwatchLogGroup(s, `log-${log}`, { name: `/aws/rds/instance/db/${log}`, kmsKeyId: "arn:k", retentionInDays: 365 }));
+  const logs = ["postgresql", "upgrade"].map(
+    (log) => new CloudwatchLogGroup(s, `log-${log}`, { name: `/aws/rds/instance/db/${log}`, kmsKeyId: "arn:k", retentionInDays: 365 }),
+  );
   return new DbInstance(s, "db", {
     identifier: "db",
     engine: "postgres",
@@ -76,7 +78,9 @@ function database(s: TerraformStack, over: Partial<DbInstanceConfig> = {}, param
 
 /** A prod-grade replication group with its log groups; `over` breaks one setting. */
 function cache(s: TerraformStack, over: Partial<ElasticacheReplicationGroupConfig> = {}): ElasticacheReplicationGroup {
-  const logs = ["slow-log", "engine-log"].map((log) => new CloudwatchLogGroup(s, `log-${log}`, { name: `/aws/elasticache/r/${log}`, kmsKeyId: "arn:k", retentionInDays: 365 }));
+  const logs = ["slow-log", "engine-log"].map(
+    (log) => new CloudwatchLogGroup(s, `log-${log}`, { name: `/aws/elasticache/r/${log}`, kmsKeyId: "arn:k", retentionInDays: 365 }),
+  );
   return new ElasticacheReplicationGroup(s, "redis", {
     replicationGroupId: "r",
     description: "r",
@@ -87,7 +91,12 @@ function cache(s: TerraformStack, over: Partial<ElasticacheReplicationGroupConfi
     authToken: "${random_password.t.result}",
     snapshotRetentionLimit: 7,
     finalSnapshotIdentifier: "r-final",
-    logDeliveryConfiguration: logs.map((g, i) => ({ destination: g.name, destinationType: "cloudwatch-logs", logFormat: "json", logType: i === 0 ? "slow-log" : "engine-log" })),
+    logDeliveryConfiguration: logs.map((g, i) => ({
+      destination: g.name,
+      destinationType: "cloudwatch-logs",
+      logFormat: "json",
+      logType: i === 0 ? "slow-log" : "engine-log",
+    })),
     ...over,
   });
 }
@@ -114,33 +123,75 @@ describe("data guardrails reject bad resources", () => {
   });
 
   it("rds-private: a publicly accessible instance", () => {
-    expect(messages(rdsPrivate, stackWith("prod", (st) => database(st, { publiclyAccessible: true })))).toEqual(["aws_db_instance.db: publicly_accessible must be false"]);
+    expect(
+      messages(
+        rdsPrivate,
+        stackWith("prod", (st) => database(st, { publiclyAccessible: true })),
+      ),
+    ).toEqual(["aws_db_instance.db: publicly_accessible must be false"]);
   });
 
   it("rds-managed-password: a password in the configuration, or no managed password", () => {
-    expect(messages(rdsManagedPassword, stackWith("prod", (st) => database(st, { manageMasterUserPassword: undefined, password: "hunter2hunter2" })))).toEqual([
-      "aws_db_instance.db: a password is set in the configuration; use manage_master_user_password",
-    ]);
-    expect(messages(rdsManagedPassword, stackWith("prod", (st) => database(st, { manageMasterUserPassword: false })))).toEqual(["aws_db_instance.db: manage_master_user_password must be true"]);
+    expect(
+      messages(
+        rdsManagedPassword,
+        stackWith("prod", (st) => database(st, { manageMasterUserPassword: undefined, password: "hunter2hunter2" })),
+      ),
+    ).toEqual(["aws_db_instance.db: a password is set in the configuration; use manage_master_user_password"]);
+    expect(
+      messages(
+        rdsManagedPassword,
+        stackWith("prod", (st) => database(st, { manageMasterUserPassword: false })),
+      ),
+    ).toEqual(["aws_db_instance.db: manage_master_user_password must be true"]);
   });
 
   it("rds-backups: short backups, no deletion protection, backups deleted with the instance, no final snapshot in prod; dev keeps only the retention", () => {
-    const bad = { backupRetentionPeriod: 7, deletionProtection: false, deleteAutomatedBackups: true, skipFinalSnapshot: true, finalSnapshotIdentifier: undefined };
-    expect(messages(rdsBackups, stackWith("prod", (st) => database(st, bad)))).toEqual([
+    const bad = {
+      backupRetentionPeriod: 7,
+      deletionProtection: false,
+      deleteAutomatedBackups: true,
+      skipFinalSnapshot: true,
+      finalSnapshotIdentifier: undefined,
+    };
+    expect(
+      messages(
+        rdsBackups,
+        stackWith("prod", (st) => database(st, bad)),
+      ),
+    ).toEqual([
       "aws_db_instance.db: backup_retention_period is 7; at least 30 days here",
       "aws_db_instance.db: deletion_protection must be true",
       "aws_db_instance.db: delete_automated_backups must be false: backups outlive a deleted instance",
       "aws_db_instance.db: skip_final_snapshot must be false with a final_snapshot_identifier",
     ]);
-    expect(messages(rdsBackups, stackWith("dev", (st) => database(st, bad)))).toEqual([]);
-    expect(messages(rdsBackups, stackWith("dev", (st) => database(st, { backupRetentionPeriod: 1 })))).toEqual(["aws_db_instance.db: backup_retention_period is 1; at least 7 days here"]);
+    expect(
+      messages(
+        rdsBackups,
+        stackWith("dev", (st) => database(st, bad)),
+      ),
+    ).toEqual([]);
+    expect(
+      messages(
+        rdsBackups,
+        stackWith("dev", (st) => database(st, { backupRetentionPeriod: 1 })),
+      ),
+    ).toEqual(["aws_db_instance.db: backup_retention_period is 1; at least 7 days here"]);
   });
 
   it("rds-force-ssl: a parameter group without rds.force_ssl, or the default group", () => {
-    expect(messages(rdsForceSsl, stackWith("prod", (st) => database(st, {}, [{ name: "rds.force_ssl", value: "0" }])))).toEqual(["aws_db_instance.db: aws_db_parameter_group.params does not set rds.force_ssl = 1"]);
-    expect(messages(rdsForceSsl, stackWith("prod", (st) => database(st, { parameterGroupName: "default.postgres15" })))).toEqual([
-      "aws_db_instance.db: parameter_group_name is not a parameter group of this stack: the default group does not force SSL",
-    ]);
+    expect(
+      messages(
+        rdsForceSsl,
+        stackWith("prod", (st) => database(st, {}, [{ name: "rds.force_ssl", value: "0" }])),
+      ),
+    ).toEqual(["aws_db_instance.db: aws_db_parameter_group.params does not set rds.force_ssl = 1"]);
+    expect(
+      messages(
+        rdsForceSsl,
+        stackWith("prod", (st) => database(st, { parameterGroupName: "default.postgres15" })),
+      ),
+    ).toEqual(["aws_db_instance.db: parameter_group_name is not a parameter group of this stack: the default group does not force SSL"]);
   });
 
   it("rds-parameters: TLS below 1.2, bind values logged, or the parameters left to the engine's defaults", () => {
@@ -149,12 +200,22 @@ describe("data guardrails reject bad resources", () => {
       { name: "ssl_min_protocol_version", value: "TLSv1.1" },
       { name: "log_parameter_max_length", value: "-1" },
     ];
-    expect(messages(rdsParameters, stackWith("prod", (st) => database(st, {}, bad)))).toEqual([
+    expect(
+      messages(
+        rdsParameters,
+        stackWith("prod", (st) => database(st, {}, bad)),
+      ),
+    ).toEqual([
       'aws_db_instance.db: aws_db_parameter_group.params sets ssl_min_protocol_version to "TLSv1.1"; expected "TLSv1.2" or "TLSv1.3"',
       'aws_db_instance.db: aws_db_parameter_group.params sets log_parameter_max_length to "-1"; expected "0"',
-      "aws_db_instance.db: aws_db_parameter_group.params sets log_parameter_max_length_on_error to nothing (the engine's default); expected \"0\"",
+      'aws_db_instance.db: aws_db_parameter_group.params sets log_parameter_max_length_on_error to nothing (the engine\'s default); expected "0"',
     ]);
-    expect(messages(rdsParameters, stackWith("prod", (st) => database(st)))).toEqual([]);
+    expect(
+      messages(
+        rdsParameters,
+        stackWith("prod", (st) => database(st)),
+      ),
+    ).toEqual([]);
   });
 
   it("rds-log-exports: an export without its log group, and one the instance does not wait for", () => {
@@ -167,27 +228,52 @@ describe("data guardrails reject bad resources", () => {
   });
 
   it("redis-encryption-auth: no key at rest, plain text in transit or preferred TLS, no AUTH", () => {
-    expect(messages(redisEncrypted, stackWith("prod", (st) => cache(st, { kmsKeyId: undefined, transitEncryptionEnabled: false, transitEncryptionMode: undefined, authToken: undefined })))).toEqual([
+    expect(
+      messages(
+        redisEncrypted,
+        stackWith("prod", (st) => cache(st, { kmsKeyId: undefined, transitEncryptionEnabled: false, transitEncryptionMode: undefined, authToken: undefined })),
+      ),
+    ).toEqual([
       "aws_elasticache_replication_group.redis: at_rest_encryption_enabled must be true with kms_key_id set to the environment's key",
       "aws_elasticache_replication_group.redis: transit_encryption_enabled must be true",
       "aws_elasticache_replication_group.redis: no auth_token (nor user_group_ids): any client in the security group could connect",
     ]);
-    expect(messages(redisEncrypted, stackWith("prod", (st) => cache(st, { transitEncryptionMode: "preferred" })))).toEqual([
-      'aws_elasticache_replication_group.redis: transit_encryption_mode "preferred" admits plain-text clients; use "required"',
-    ]);
+    expect(
+      messages(
+        redisEncrypted,
+        stackWith("prod", (st) => cache(st, { transitEncryptionMode: "preferred" })),
+      ),
+    ).toEqual(['aws_elasticache_replication_group.redis: transit_encryption_mode "preferred" admits plain-text clients; use "required"']);
   });
 
   it("redis-snapshots: too few snapshots and no final snapshot in prod; one day is enough in dev", () => {
-    expect(messages(redisSnapshots, stackWith("prod", (st) => cache(st, { snapshotRetentionLimit: 1, finalSnapshotIdentifier: undefined })))).toEqual([
+    expect(
+      messages(
+        redisSnapshots,
+        stackWith("prod", (st) => cache(st, { snapshotRetentionLimit: 1, finalSnapshotIdentifier: undefined })),
+      ),
+    ).toEqual([
       "aws_elasticache_replication_group.redis: snapshot_retention_limit is 1; at least 7 here",
       "aws_elasticache_replication_group.redis: final_snapshot_identifier is not set: deleting the group would lose its data",
     ]);
-    expect(messages(redisSnapshots, stackWith("dev", (st) => cache(st, { snapshotRetentionLimit: 1, finalSnapshotIdentifier: undefined })))).toEqual([]);
-    expect(messages(redisSnapshots, stackWith("dev", (st) => cache(st, { snapshotRetentionLimit: 0 })))).toEqual(["aws_elasticache_replication_group.redis: snapshot_retention_limit is 0; at least 1 here"]);
+    expect(
+      messages(
+        redisSnapshots,
+        stackWith("dev", (st) => cache(st, { snapshotRetentionLimit: 1, finalSnapshotIdentifier: undefined })),
+      ),
+    ).toEqual([]);
+    expect(
+      messages(
+        redisSnapshots,
+        stackWith("dev", (st) => cache(st, { snapshotRetentionLimit: 0 })),
+      ),
+    ).toEqual(["aws_elasticache_replication_group.redis: snapshot_retention_limit is 0; at least 1 here"]);
   });
 
   it("redis-log-delivery: a missing log type, and a destination that is not a log group of the stack", () => {
-    const s = stackWith("prod", (st) => cache(st, { logDeliveryConfiguration: [{ destination: "/somewhere/else", destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" }] }));
+    const s = stackWith("prod", (st) =>
+      cache(st, { logDeliveryConfiguration: [{ destination: "/somewhere/else", destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" }] }),
+    );
     expect(messages(redisLogDelivery, s)).toEqual([
       "aws_elasticache_replication_group.redis: slow-log is not delivered to a log group created in this stack",
       "aws_elasticache_replication_group.redis: no log_delivery_configuration for engine-log",
@@ -205,7 +291,12 @@ describe("data guardrails reject bad resources", () => {
       "aws_secretsmanager_secret.force-delete: recovery_window_in_days is 0; at least 30 here",
       "aws_secretsmanager_secret.short: recovery_window_in_days is 7; at least 30 here",
     ]);
-    expect(messages(secretEncrypted, stackWith("dev", (st) => new SecretsmanagerSecret(st, "short", { name: "c", kmsKeyId: "arn:k", recoveryWindowInDays: 7 })))).toEqual([]);
+    expect(
+      messages(
+        secretEncrypted,
+        stackWith("dev", (st) => new SecretsmanagerSecret(st, "short", { name: "c", kmsKeyId: "arn:k", recoveryWindowInDays: 7 })),
+      ),
+    ).toEqual([]);
   });
 
   it("kms-key-deletion-window: a week's window (or none given) in prod; dev may delete sooner", () => {
@@ -224,8 +315,14 @@ describe("data guardrails reject bad resources", () => {
   it("bucket-versioned: no versioning, suspended versioning, force_destroy in prod; dev may force-destroy", () => {
     const buckets = (st: TerraformStack) => {
       new S3Bucket(st, "unversioned", { bucket: "a" });
-      new S3BucketVersioningA(st, "suspended_v", { bucket: new S3Bucket(st, "suspended", { bucket: "b" }).id, versioningConfiguration: { status: "Suspended" } });
-      new S3BucketVersioningA(st, "disposable_v", { bucket: new S3Bucket(st, "disposable", { bucket: "c", forceDestroy: true }).id, versioningConfiguration: { status: "Enabled" } });
+      new S3BucketVersioningA(st, "suspended_v", {
+        bucket: new S3Bucket(st, "suspended", { bucket: "b" }).id,
+        versioningConfiguration: { status: "Suspended" },
+      });
+      new S3BucketVersioningA(st, "disposable_v", {
+        bucket: new S3Bucket(st, "disposable", { bucket: "c", forceDestroy: true }).id,
+        versioningConfiguration: { status: "Enabled" },
+      });
       new S3BucketVersioningA(st, "good_v", { bucket: new S3Bucket(st, "good", { bucket: "d" }).id, versioningConfiguration: { status: "Enabled" } });
     };
     expect(messages(bucketVersioned, stackWith("prod", buckets))).toEqual([

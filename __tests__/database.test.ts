@@ -46,8 +46,14 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
   });
 
   it("sits in the network's database subnets and database security group, read through named outputs, not public", () => {
-    expect(db.data.terraform_remote_state.network.config).toEqual({ bucket: `accessweaver-terraform-state-${env}-111122223333`, key: `${env}/network/terraform.tfstate`, region: "eu-west-1" });
-    expect(resources(db, "aws_db_subnet_group")["rds_subnet-group"]).toEqual(expect.objectContaining({ name: n.databaseSubnetGroup, subnet_ids: NET("database_subnet_ids") }));
+    expect(db.data.terraform_remote_state.network.config).toEqual({
+      bucket: `accessweaver-terraform-state-${env}-111122223333`,
+      key: `${env}/network/terraform.tfstate`,
+      region: "eu-west-1",
+    });
+    expect(resources(db, "aws_db_subnet_group")["rds_subnet-group"]).toEqual(
+      expect.objectContaining({ name: n.databaseSubnetGroup, subnet_ids: NET("database_subnet_ids") }),
+    );
     expect(instance.db_subnet_group_name).toBe("${aws_db_subnet_group.rds_subnet-group.name}");
     expect(instance.vpc_security_group_ids).toEqual([NET("security_group_ids.database")]);
     expect(instance.publicly_accessible).toBe(false);
@@ -57,7 +63,9 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
   });
 
   it("encrypts storage, Performance Insights and the master password with the network's key; current CA", () => {
-    expect(instance).toEqual(expect.objectContaining({ storage_encrypted: true, kms_key_id: KEY, master_user_secret_kms_key_id: KEY, ca_cert_identifier: "rds-ca-rsa2048-g1" }));
+    expect(instance).toEqual(
+      expect.objectContaining({ storage_encrypted: true, kms_key_id: KEY, master_user_secret_kms_key_id: KEY, ca_cert_identifier: "rds-ca-rsa2048-g1" }),
+    );
     expect(instance.performance_insights_enabled).toBe(want.insights);
     if (want.insights) expect(instance.performance_insights_kms_key_id).toBe(KEY);
     else expect(instance.performance_insights_kms_key_id).toBeUndefined();
@@ -86,13 +94,27 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
     const groups = resources(db, "aws_cloudwatch_log_group");
     for (const log of ["postgresql", "upgrade"] as const) {
       const address = `rds_log-${log}_log-group`;
-      expect(groups[address]).toEqual(expect.objectContaining({ name: `/aws/rds/instance/accessweaver-${env}-postgres/${log}`, kms_key_id: KEY, retention_in_days: PROFILES[env].applicationLogRetentionDays, tags: { LogClass: "application" } }));
+      expect(groups[address]).toEqual(
+        expect.objectContaining({
+          name: `/aws/rds/instance/accessweaver-${env}-postgres/${log}`,
+          kms_key_id: KEY,
+          retention_in_days: PROFILES[env].applicationLogRetentionDays,
+          tags: { LogClass: "application" },
+        }),
+      );
       expect(instance.depends_on).toContain(`aws_cloudwatch_log_group.${address}`);
     }
   });
 
   it("keeps backups per profile in windows that do not overlap; protects the data in staging and prod", () => {
-    expect(instance).toEqual(expect.objectContaining({ backup_retention_period: want.backups, backup_window: "02:00-03:00", maintenance_window: "sun:03:00-sun:04:00", copy_tags_to_snapshot: true }));
+    expect(instance).toEqual(
+      expect.objectContaining({
+        backup_retention_period: want.backups,
+        backup_window: "02:00-03:00",
+        maintenance_window: "sun:03:00-sun:04:00",
+        copy_tags_to_snapshot: true,
+      }),
+    );
     expect(instance).toEqual(
       expect.objectContaining({
         deletion_protection: want.protect,
@@ -107,7 +129,13 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
 
   it("monitors every 60 s with its own role, authenticates through IAM, takes minor upgrades", () => {
     expect(instance).toEqual(
-      expect.objectContaining({ monitoring_interval: 60, monitoring_role_arn: "${aws_iam_role.rds_monitoring-role_role.arn}", iam_database_authentication_enabled: true, auto_minor_version_upgrade: true, allow_major_version_upgrade: false }),
+      expect.objectContaining({
+        monitoring_interval: 60,
+        monitoring_role_arn: "${aws_iam_role.rds_monitoring-role_role.arn}",
+        iam_database_authentication_enabled: true,
+        auto_minor_version_upgrade: true,
+        allow_major_version_upgrade: false,
+      }),
     );
     expect(resources(db, "aws_iam_role")["rds_monitoring-role_role"].name).toBe(`accessweaver-${env}-rds-monitoring`);
     const trust = db.data.aws_iam_policy_document["rds_monitoring-role_trust"].statement[0];
@@ -187,7 +215,9 @@ describe("the rds construct refuses what AWS would refuse at apply", () => {
   });
 
   it("a storage ceiling that would leave autoscaling off", () => {
-    expect(() => new Rds(stack(), "rds", props({ maxAllocatedStorageGb: 20 }))).toThrow("the storage ceiling (20 GB) must exceed the allocated storage (20 GB)");
+    expect(() => new Rds(stack(), "rds", props({ maxAllocatedStorageGb: 20 }))).toThrow(
+      "the storage ceiling (20 GB) must exceed the allocated storage (20 GB)",
+    );
   });
 
   it("a secret recovery window Secrets Manager does not accept", () => {

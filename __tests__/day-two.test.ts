@@ -41,7 +41,9 @@ describe.each(ENVIRONMENTS)("%s", (env: EnvironmentName) => {
     });
     expect(ROTATION_EVENTS).toEqual(expect.arrayContaining(["RotationSucceeded", "RotationFailed"]));
     for (const rule of ["cache", "rotation"]) {
-      expect(targets[`data-store-events_${rule}_target`]).toEqual(expect.objectContaining({ rule: `\${aws_cloudwatch_event_rule.data-store-events_${rule}_rule.name}`, arn: TOPIC }));
+      expect(targets[`data-store-events_${rule}_target`]).toEqual(
+        expect.objectContaining({ rule: `\${aws_cloudwatch_event_rule.data-store-events_${rule}_rule.name}`, arn: TOPIC }),
+      );
     }
   });
 
@@ -55,12 +57,25 @@ describe.each(ENVIRONMENTS)("%s", (env: EnvironmentName) => {
   });
 
   it("removes the delete markers left once a versioned log bucket's logs have expired", () => {
-    const lifecycles = [...Object.values(resources(json.loadbalancer, "aws_s3_bucket_lifecycle_configuration")), ...Object.values(resources(json.observability, "aws_s3_bucket_lifecycle_configuration"))];
+    const lifecycles = [
+      ...Object.values(resources(json.loadbalancer, "aws_s3_bucket_lifecycle_configuration")),
+      ...Object.values(resources(json.observability, "aws_s3_bucket_lifecycle_configuration")),
+    ];
     expect(lifecycles).toHaveLength(2);
     for (const l of lifecycles) {
-      expect(l.rule).toContainEqual({ id: "remove-expired-delete-markers", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ expired_object_delete_marker: true }] });
+      expect(l.rule).toContainEqual({
+        id: "remove-expired-delete-markers",
+        status: "Enabled",
+        filter: [{ prefix: "" }],
+        expiration: [{ expired_object_delete_marker: true }],
+      });
       // Not beside days in one expiration: S3 refuses both together.
-      for (const r of l.rule) expect(r.expiration.some((e: { days?: number; expired_object_delete_marker?: boolean }) => e.days !== undefined && e.expired_object_delete_marker !== undefined)).toBe(false);
+      for (const r of l.rule)
+        expect(
+          r.expiration.some(
+            (e: { days?: number; expired_object_delete_marker?: boolean }) => e.days !== undefined && e.expired_object_delete_marker !== undefined,
+          ),
+        ).toBe(false);
     }
   });
 
@@ -70,7 +85,9 @@ describe.each(ENVIRONMENTS)("%s", (env: EnvironmentName) => {
       const s = services[`${name}_service`];
       const blueGreen = s.deployment_controller.type === "CODE_DEPLOY";
       expect({ name, rebalancing: s.availability_zone_rebalancing }).toEqual({ name, rebalancing: blueGreen ? undefined : "ENABLED" });
-      expect(s.capacity_provider_strategy).toEqual(CAPACITY_PROVIDER_STRATEGY.map((c) => ({ capacity_provider: c.capacityProvider, weight: c.weight, base: c.base })));
+      expect(s.capacity_provider_strategy).toEqual(
+        CAPACITY_PROVIDER_STRATEGY.map((c) => ({ capacity_provider: c.capacityProvider, weight: c.weight, base: c.base })),
+      );
       expect(s.lifecycle.ignore_changes.includes("capacity_provider_strategy")).toBe(blueGreen);
     }
     expect(services["aw-api-gateway_service"].deployment_controller.type).toBe(env === "dev" ? "ECS" : "CODE_DEPLOY");
@@ -84,7 +101,11 @@ it("trusts ECS tasks with the execution roles as AWS documents it (no condition 
   const executions = trusts.filter((k) => k.endsWith("_execution-role_trust"));
   expect(executions).toHaveLength(SERVICES.length + 1);
   for (const k of executions) {
-    expect({ k, principals: docs[k].statement[0].principals, condition: docs[k].statement[0].condition }).toEqual({ k, principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }], condition: undefined });
+    expect({ k, principals: docs[k].statement[0].principals, condition: docs[k].statement[0].condition }).toEqual({
+      k,
+      principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }],
+      condition: undefined,
+    });
   }
   for (const k of trusts.filter((x) => x.endsWith("_task-trust"))) {
     expect(docs[k].statement[0].condition.map((c: { variable: string }) => c.variable)).toEqual(["aws:SourceAccount", "aws:SourceArn"]);
@@ -104,7 +125,9 @@ it("lets CodeDeploy pass the gateway's own execution and task roles to ECS, and 
     },
   ]);
   const policy = json.services.resource.aws_iam_role_policy["blue-green_pass-task-roles"];
-  expect(policy).toEqual(expect.objectContaining({ role: "${aws_iam_role.blue-green_role.id}", policy: "${data.aws_iam_policy_document.blue-green_pass-task-roles-document.json}" }));
+  expect(policy).toEqual(
+    expect.objectContaining({ role: "${aws_iam_role.blue-green_role.id}", policy: "${data.aws_iam_policy_document.blue-green_pass-task-roles-document.json}" }),
+  );
   // The deployment group waits for it: a deployment before it exists would be refused.
   expect(json.services.resource.aws_codedeploy_deployment_group["blue-green_group"].depends_on).toContain("aws_iam_role_policy.blue-green_pass-task-roles");
   // Dev's gateway is rolling: no CodeDeploy, no role to pass.
@@ -113,5 +136,7 @@ it("lets CodeDeploy pass the gateway's own execution and task roles to ECS, and 
 
 it("the release's AppSpec carries the same capacity provider strategy as the service", () => {
   const spec = JSON.parse(appSpec("arn:td").replace('"version":0.0', '"version":"0.0"'));
-  expect(spec.Resources[0].TargetService.Properties.CapacityProviderStrategy).toEqual(CAPACITY_PROVIDER_STRATEGY.map((c) => ({ Base: c.base, CapacityProvider: c.capacityProvider, Weight: c.weight })));
+  expect(spec.Resources[0].TargetService.Properties.CapacityProviderStrategy).toEqual(
+    CAPACITY_PROVIDER_STRATEGY.map((c) => ({ Base: c.base, CapacityProvider: c.capacityProvider, Weight: c.weight })),
+  );
 });

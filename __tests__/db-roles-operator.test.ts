@@ -18,7 +18,10 @@ function answer(match: string, body: unknown, exit = 0): void {
   const dir = path.join(h.s.stateDir, "aws", "scripted");
   fs.mkdirSync(dir, { recursive: true });
   const n = fs.readdirSync(dir).length;
-  fs.writeFileSync(path.join(dir, `${String(n).padStart(3, "0")}.answer`), `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`);
+  fs.writeFileSync(
+    path.join(dir, `${String(n).padStart(3, "0")}.answer`),
+    `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`,
+  );
 }
 
 /** The services phase's state: what an applied services phase publishes for make db-roles. */
@@ -31,11 +34,18 @@ function appliedServices(omit: string[] = []): void {
     db_roles_log_group: LOG_GROUP,
   };
   for (const o of omit) delete outputs[o];
-  h.setOutputs("prod", "services", JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { sensitive: false, type: "string", value }]))));
+  h.setOutputs(
+    "prod",
+    "services",
+    JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { sensitive: false, type: "string", value }]))),
+  );
 }
 
 /** describe-tasks: the task STOPPED, with the container's exit code (or none: it never ran). */
-const stopped = (container: Record<string, unknown>, task: Record<string, unknown> = { stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited" }) => ({
+const stopped = (
+  container: Record<string, unknown>,
+  task: Record<string, unknown> = { stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited" },
+) => ({
   tasks: [{ taskArn: TASK, lastStatus: "STOPPED", ...task, containers: [{ name: "db-roles", lastStatus: "STOPPED", ...container }] }],
   failures: [],
 });
@@ -56,13 +66,18 @@ describe("make db-roles", () => {
     expect(r.stderr).not.toMatch(/refused|failed/i);
     expect(r.status).toBe(0);
     // Terraform only reads the services phase's outputs (after its init); nothing is planned or applied.
-    expect(r.log.filter((l) => l.startsWith("terraform "))).toEqual([`terraform ${h.dir("prod", "services")} init -no-color -input=false`, `terraform ${h.dir("prod", "services")} output -json`]);
+    expect(r.log.filter((l) => l.startsWith("terraform "))).toEqual([
+      `terraform ${h.dir("prod", "services")} init -no-color -input=false`,
+      `terraform ${h.dir("prod", "services")} output -json`,
+    ]);
     expect(awsCalls(r.log)).toEqual([RUN_TASK, WAIT, DESCRIBE]);
     // What it does is said before the task starts.
     expect(r.stdout.indexOf("creates the role where it is missing")).toBeGreaterThanOrEqual(0);
     expect(r.stdout.indexOf("creates the role where it is missing")).toBeLessThan(r.stdout.indexOf("Task 0123456789abcdef0123456789abcdef started"));
     expect(r.stdout).toContain("for aw_pdp, aw_pap, aw_tenant, aw_audit:");
-    expect(r.stdout).toContain(`Database roles of prod are in place: task 0123456789abcdef0123456789abcdef exited 0 (aw_pdp, aw_pap, aw_tenant, aw_audit). psql's report (each role, its login, IAM authentication and schema): ${LOGS}`);
+    expect(r.stdout).toContain(
+      `Database roles of prod are in place: task 0123456789abcdef0123456789abcdef exited 0 (aw_pdp, aw_pap, aw_tenant, aw_audit). psql's report (each role, its login, IAM authentication and schema): ${LOGS}`,
+    );
   });
 
   it("fails with psql's exit code, what it means, and the exact command to read the task's logs", async () => {
@@ -81,7 +96,10 @@ describe("make db-roles", () => {
 
   it("fails without waiting when ECS does not start the task, saying why and that nothing ran", async () => {
     appliedServices();
-    answer("ecs run-task", { tasks: [], failures: [{ arn: "arn:aws:ecs:eu-west-1:444455556666:container-instance/x", reason: "RESOURCE:ENI", detail: "no ENI available" }] });
+    answer("ecs run-task", {
+      tasks: [],
+      failures: [{ arn: "arn:aws:ecs:eu-west-1:444455556666:container-instance/x", reason: "RESOURCE:ENI", detail: "no ENI available" }],
+    });
     const r = await h.multi(["db-roles", "prod"], WITH_SERVICES);
     expect(r.status).toBe(2);
     expect(awsCalls(r.log)).toEqual([RUN_TASK]);
@@ -105,11 +123,19 @@ describe("make db-roles", () => {
     appliedServices();
     answer("ecs run-task", { tasks: [{ taskArn: TASK }], failures: [] });
     answer("ecs wait tasks-stopped", "");
-    answer("ecs describe-tasks", stopped({ reason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found" }, { stopCode: "TaskFailedToStart", stoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)" }));
+    answer(
+      "ecs describe-tasks",
+      stopped(
+        { reason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found" },
+        { stopCode: "TaskFailedToStart", stoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)" },
+      ),
+    );
     const r = await h.multi(["db-roles", "prod"], WITH_SERVICES);
     expect(r.status).toBe(2);
     expect(awsCalls(r.log)).toEqual([RUN_TASK, WAIT, DESCRIBE]);
-    expect(r.stderr).toContain("make db-roles ENV=prod: task 0123456789abcdef0123456789abcdef stopped before psql ran (TaskFailedToStart: CannotPullContainerError");
+    expect(r.stderr).toContain(
+      "make db-roles ENV=prod: task 0123456789abcdef0123456789abcdef stopped before psql ran (TaskFailedToStart: CannotPullContainerError",
+    );
     expect(r.stderr).toContain("Nothing ran against the database. The client image must be in the registry (444455556666.dkr.ecr.eu-west-1.amazonaws.com)");
     expect(r.stderr).toContain(`Read the task: aws ecs describe-tasks --cluster ${CLUSTER} --tasks ${TASK} --region ${REGION}`);
   });
@@ -118,7 +144,10 @@ describe("make db-roles", () => {
     appliedServices();
     answer("ecs run-task", { tasks: [{ taskArn: TASK }], failures: [] });
     answer("ecs wait tasks-stopped", "Waiter TasksStopped failed: Max attempts exceeded", 255);
-    answer("ecs describe-tasks", { tasks: [{ taskArn: TASK, lastStatus: "RUNNING", containers: [{ name: "db-roles", lastStatus: "RUNNING" }] }], failures: [] });
+    answer("ecs describe-tasks", {
+      tasks: [{ taskArn: TASK, lastStatus: "RUNNING", containers: [{ name: "db-roles", lastStatus: "RUNNING" }] }],
+      failures: [],
+    });
     const r = await h.multi(["db-roles", "prod"], WITH_SERVICES);
     expect(r.status).toBe(2);
     expect(awsCalls(r.log)).toEqual([RUN_TASK, WAIT, DESCRIBE]);

@@ -13,7 +13,7 @@ import { StackJson, config, resources, synthEnv } from "./support/config";
 const REMOTE = (phase: string, output: string) => `\${data.terraform_remote_state.${phase}.outputs.${output}}`;
 const MASTER = REMOTE("database", "database_master_secret_arn");
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env)).json.services!])) as Record<EnvironmentName, StackJson>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 const containerOf = (json: StackJson): any => JSON.parse(resources(json, "aws_ecs_task_definition")["db-roles_task-definition"].container_definitions)[0];
 const rolesOf = (env: EnvironmentName) => DATABASE_SERVICES.map((s) => names(env).databaseRole(s.name));
 
@@ -43,7 +43,10 @@ describe.each(ENVIRONMENTS)("%s: the db-roles task", (env) => {
     expect(c).toEqual(expect.objectContaining({ name: "db-roles", essential: true, readonlyRootFilesystem: true, privileged: false, user: DB_CLIENT_USER }));
     expect(Number(c.user)).toBeGreaterThan(0);
     expect(c.linuxParameters.capabilities).toEqual({ add: [], drop: ["ALL"] });
-    expect(c.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": `/ecs/accessweaver-${env}/db-roles`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } });
+    expect(c.logConfiguration).toEqual({
+      logDriver: "awslogs",
+      options: { "awslogs-group": `/ecs/accessweaver-${env}/db-roles`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" },
+    });
     // The pinned client image, from the environment's own registry (reachable through the VPC endpoints).
     expect(c.image).toBe(`111122223333.dkr.ecr.eu-west-1.amazonaws.com/${DB_CLIENT_IMAGE.repository}:${DB_CLIENT_IMAGE.tag}`);
     expect(DB_CLIENT_IMAGE.tag).not.toMatch(/^(latest|\d+|\d+-alpine)$/);
@@ -71,17 +74,30 @@ describe.each(ENVIRONMENTS)("%s: the db-roles task", (env) => {
     expect(bySid.PullOwnImage.resources).toEqual([`arn:aws:ecr:eu-west-1:111122223333:repository/${DB_CLIENT_IMAGE.repository}`]);
     expect(bySid.WriteOwnLogs.resources).toEqual(["${aws_cloudwatch_log_group.db-roles_logs_log-group.arn}:log-stream:*"]);
     expect(bySid.ReadOwnSecrets.resources).toEqual([MASTER]);
-    expect(bySid.DecryptOwnSecrets.condition).toEqual([{ test: "StringEquals", variable: "kms:ViaService", values: ["secretsmanager.eu-west-1.amazonaws.com"] }]);
+    expect(bySid.DecryptOwnSecrets.condition).toEqual([
+      { test: "StringEquals", variable: "kms:ViaService", values: ["secretsmanager.eu-west-1.amazonaws.com"] },
+    ]);
     const roles = resources(json, "aws_iam_role");
-    expect([roles["db-roles_execution-role_role"].name, roles["db-roles_task-role"].name]).toEqual([`accessweaver-${env}-db-roles-execution`, `accessweaver-${env}-db-roles-task`]);
-    const onTaskRole = Object.values(resources(json, "aws_iam_role_policy")).filter((p) => (p as { role: string }).role === "${aws_iam_role.db-roles_task-role.id}");
+    expect([roles["db-roles_execution-role_role"].name, roles["db-roles_task-role"].name]).toEqual([
+      `accessweaver-${env}-db-roles-execution`,
+      `accessweaver-${env}-db-roles-task`,
+    ]);
+    const onTaskRole = Object.values(resources(json, "aws_iam_role_policy")).filter(
+      (p) => (p as { role: string }).role === "${aws_iam_role.db-roles_task-role.id}",
+    );
     expect(onTaskRole).toEqual([]);
     expect(resources(json, "aws_iam_role_policy_attachment")["db-roles_task-role"]).toBeUndefined();
   });
 
   it("keeps its log group encrypted with the environment's key, for the profile's retention, protected where the profile protects data", () => {
     const lg = resources(json, "aws_cloudwatch_log_group")["db-roles_logs_log-group"];
-    expect(lg).toEqual(expect.objectContaining({ name: `/ecs/accessweaver-${env}/db-roles`, kms_key_id: REMOTE("network", "kms_key_arn"), retention_in_days: profile.applicationLogRetentionDays }));
+    expect(lg).toEqual(
+      expect.objectContaining({
+        name: `/ecs/accessweaver-${env}/db-roles`,
+        kms_key_id: REMOTE("network", "kms_key_arn"),
+        retention_in_days: profile.applicationLogRetentionDays,
+      }),
+    );
     expect(lg.tags).toEqual({ LogClass: "application" });
     expect(lg.lifecycle?.prevent_destroy ?? false).toBe(profile.preventDestroy);
   });
@@ -144,7 +160,8 @@ describe("the role script", () => {
   });
 
   it("refuses role names it could not use unquoted, reserved prefixes, duplicates and an empty list", () => {
-    for (const bad of ["aw-pdp", "AW_PDP", "pg_app", "rdsadmin", "1app", `a${"b".repeat(63)}`, "aw_pdp; DROP ROLE x"]) expect([bad, roleNameProblem(bad)]).toEqual([bad, expect.stringContaining(`"${bad}"`)]);
+    for (const bad of ["aw-pdp", "AW_PDP", "pg_app", "rdsadmin", "1app", `a${"b".repeat(63)}`, "aw_pdp; DROP ROLE x"])
+      expect([bad, roleNameProblem(bad)]).toEqual([bad, expect.stringContaining(`"${bad}"`)]);
     expect(roleNameProblem("aw_pdp")).toBeUndefined();
     expect(() => databaseRolesSql(["aw_pdp", "Bad"])).toThrow('db-roles: "Bad" is not a database role name');
     expect(() => databaseRolesSql(["aw_pdp", "aw_pdp"])).toThrow("db-roles: the roles aw_pdp are given more than once");
@@ -163,7 +180,9 @@ describe("ecs-task-role-scoped and rds-db:connect", () => {
   it("accepts each service's own dbuser, and refuses a task role that may log in as any user of any instance", () => {
     expect(withResource("arn:aws:rds-db:eu-west-1:111122223333:dbuser:db-ABCDEFGHIJKL/aw_pdp")).toEqual([]);
     for (const wide of ["*", "arn:aws:rds-db:eu-west-1:111122223333:dbuser:*/*", "arn:aws:rds-db:*:*:dbuser:*"]) {
-      expect(withResource(wide)).toEqual([`aws_iam_role_policy.aw-pdp-service_task-role-policy: allows rds-db:connect on ${JSON.stringify(wide)}: name the resources`]);
+      expect(withResource(wide)).toEqual([
+        `aws_iam_role_policy.aw-pdp-service_task-role-policy: allows rds-db:connect on ${JSON.stringify(wide)}: name the resources`,
+      ]);
     }
   });
 });

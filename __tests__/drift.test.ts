@@ -19,7 +19,9 @@ describe("make drift", () => {
     const r = await h.multi(["drift", "dev"]);
     expect(r.status).toBe(0);
     expect(r.log.filter((l) => l.includes(" plan "))).toEqual(["network", "database", "cache"].map((p) => refresh("dev", p)));
-    expect(r.stdout).toContain("Drift of dev (refresh-only plans, nothing changed):\n  network        in sync with its state\n  database       in sync with its state\n  cache          in sync with its state");
+    expect(r.stdout).toContain(
+      "Drift of dev (refresh-only plans, nothing changed):\n  network        in sync with its state\n  database       in sync with its state\n  cache          in sync with its state",
+    );
     expect(r.log.some((l) => / (apply|destroy) /.test(l))).toBe(false);
     expect(fs.readdirSync(path.join(h.out, "plans")).filter((f) => f.endsWith(".drift.tfplan"))).toEqual([]);
   });
@@ -34,7 +36,9 @@ describe("make drift", () => {
     expect(r.stdout).toContain(
       "  network        in sync with its state\n  database       DRIFT: 2 resource(s) differ from the state\n      changed outside Terraform: aws_db_instance.rds_instance\n      deleted outside Terraform: aws_security_group_rule.hand_made\n  cache          in sync with its state",
     );
-    expect(r.stderr).toContain("Drift in database. Read each change (terraform -chdir=<stack> plan -refresh-only), then either restore the configuration with make plan ENV=prod and make apply ENV=prod");
+    expect(r.stderr).toContain(
+      "Drift in database. Read each change (terraform -chdir=<stack> plan -refresh-only), then either restore the configuration with make plan ENV=prod and make apply ENV=prod",
+    );
   });
 
   it("checks one phase with PHASE, and fails on a Terraform error", async () => {
@@ -49,7 +53,10 @@ describe("make drift", () => {
   it("a refresh that fails is not drift: exit 1, the phase named with Terraform's error, the other phases still checked", async () => {
     const error = "Error: error configuring S3 Backend: ExpiredToken: The security token included in the request is expired";
     driftIn("prod", "cache", [{ address: "aws_elasticache_parameter_group.redis", change: { actions: ["update"] } }]);
-    const r = await h.multi(["drift", "prod"], { STANDIN_TERRAFORM_FAIL_ON: `plan -no-color -refresh-only -detailed-exitcode -input=false -lock=false -out=${path.join(h.out, "plans", "accessweaver-prod-database.drift.tfplan")}`, STANDIN_TERRAFORM_FAIL_MESSAGE: error });
+    const r = await h.multi(["drift", "prod"], {
+      STANDIN_TERRAFORM_FAIL_ON: `plan -no-color -refresh-only -detailed-exitcode -input=false -lock=false -out=${path.join(h.out, "plans", "accessweaver-prod-database.drift.tfplan")}`,
+      STANDIN_TERRAFORM_FAIL_MESSAGE: error,
+    });
     expect(r.status).toBe(1);
     // Every phase is still checked: the failure of one says nothing about the others.
     expect(r.log.filter((l) => l.includes(" plan "))).toEqual(["network", "database", "cache"].map((p) => refresh("prod", p)));

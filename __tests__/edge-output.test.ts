@@ -17,7 +17,12 @@ it("make output ENV=prod NAME=waf_web_acl_arn prints the web ACL's ARN raw, from
     fs.writeFileSync(path.join(root, "environments/prod/terraform.tfvars.example"), example);
     fs.writeFileSync(
       path.join(root, "environments/prod/terraform.tfvars"),
-      example.replace(/123456789012/g, "444455556666").replace("Z0123456789EXAMPLE", "Z04455667788ABCDEF").replace(/example\.com/g, "accessweaver.com").replace("CC-EXAMPLE", "CC-1042").replace("integration/00000000000000000000000000000000/", "integration/a1b2c3d4e5f60718293a4b5c6d7e8f90/"),
+      example
+        .replace(/123456789012/g, "444455556666")
+        .replace("Z0123456789EXAMPLE", "Z04455667788ABCDEF")
+        .replace(/example\.com/g, "accessweaver.com")
+        .replace("CC-EXAMPLE", "CC-1042")
+        .replace("integration/00000000000000000000000000000000/", "integration/a1b2c3d4e5f60718293a4b5c6d7e8f90/"),
     );
     const out = path.join(tempDir("aw-out-"), "cdktf.out");
     const stack = `${out}/stacks/accessweaver-prod-loadbalancer`;
@@ -34,7 +39,10 @@ it("make output ENV=prod NAME=waf_web_acl_arn prints the web ACL's ARN raw, from
     expect(s.log()).toEqual([`terraform -chdir=${stack} output -raw waf_web_acl_arn`]);
     // Not initialized yet: the init it needs first prints on stderr, and stdout still holds the value alone.
     fs.rmSync(path.join(stack, ".terraform"), { recursive: true });
-    const fresh = spawnSync("make", ["-s", "-C", ROOT, "output", "ENV=prod", "NAME=waf_web_acl_arn", `OUTDIR=${out}`], { env: { ...s.env, ACCESSWEAVER_SETTINGS_ROOT: root }, encoding: "utf8" });
+    const fresh = spawnSync("make", ["-s", "-C", ROOT, "output", "ENV=prod", "NAME=waf_web_acl_arn", `OUTDIR=${out}`], {
+      env: { ...s.env, ACCESSWEAVER_SETTINGS_ROOT: root },
+      encoding: "utf8",
+    });
     expect(fresh.status).toBe(0);
     expect(fresh.stdout).toBe(`${ARN}\n`);
     expect(fresh.stderr).toContain("Terraform has been successfully initialized!");

@@ -12,7 +12,16 @@ import { Wafv2WebAclLoggingConfiguration } from "@cdktf/provider-aws/lib/wafv2-w
 import { LogBucket } from "../src/constructs/log-bucket";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { Wafv2WebAclRule } from "@cdktf/provider-aws/lib/wafv2-web-acl";
-import { REQUIRED_MANAGED_RULE_GROUPS, albHardened, bucketEncrypted, bucketPrivateTlsOnly, httpRedirects, listenerTls, wafManagedRules, wafOnAlb } from "../src/policy/edge-rules";
+import {
+  REQUIRED_MANAGED_RULE_GROUPS,
+  albHardened,
+  bucketEncrypted,
+  bucketPrivateTlsOnly,
+  httpRedirects,
+  listenerTls,
+  wafManagedRules,
+  wafOnAlb,
+} from "../src/policy/edge-rules";
 import { GuardrailError, Guardrails, Rule, evaluate, viewOf } from "../src/policy/guardrails";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { defaultTags } from "../src/naming";
@@ -30,7 +39,14 @@ const check = (rule: Rule, s: TerraformStack) => evaluate(viewOf(s.node.id, s.to
 
 const GOOD_ALB: LbConfig = { name: "a", dropInvalidHeaderFields: true, enableDeletionProtection: true, accessLogs: { bucket: "logs", enabled: true } };
 const https = (s: TerraformStack, id: string, sslPolicy?: string) =>
-  new LbListener(s, id, { loadBalancerArn: "arn:lb", port: 443, protocol: "HTTPS", certificateArn: "arn:c", ...(sslPolicy ? { sslPolicy } : {}), defaultAction: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404" } }] });
+  new LbListener(s, id, {
+    loadBalancerArn: "arn:lb",
+    port: 443,
+    protocol: "HTTPS",
+    certificateArn: "arn:c",
+    ...(sslPolicy ? { sslPolicy } : {}),
+    defaultAction: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404" } }],
+  });
 
 describe("edge guardrails reject bad resources", () => {
   it("alb-listener-tls: HTTPS without a policy, with one that allows TLS 1.0, a TLS 1.2 policy, and a TCP listener", () => {
@@ -80,7 +96,10 @@ describe("edge guardrails reject bad resources", () => {
       const visibility = { cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: "m" };
       const logged = new Wafv2WebAcl(st, "logged", { name: "l", scope: "REGIONAL", defaultAction: { allow: {} }, visibilityConfig: visibility });
       new Wafv2WebAcl(st, "silent", { name: "s", scope: "REGIONAL", defaultAction: { allow: {} }, visibilityConfig: visibility });
-      new Wafv2WebAclLoggingConfiguration(st, "logging", { resourceArn: logged.arn, logDestinationConfigs: ["arn:aws:logs:eu-west-1:1:log-group:aws-waf-logs-x"] });
+      new Wafv2WebAclLoggingConfiguration(st, "logging", {
+        resourceArn: logged.arn,
+        logDestinationConfigs: ["arn:aws:logs:eu-west-1:1:log-group:aws-waf-logs-x"],
+      });
       const guarded = new Lb(st, "guarded", GOOD_ALB);
       new Lb(st, "bare", GOOD_ALB);
       new Lb(st, "internal", { ...GOOD_ALB, internal: true });
@@ -93,7 +112,9 @@ describe("edge guardrails reject bad resources", () => {
   });
 
   it("bucket-private-tls-only: a bucket with a partial public access block, one without, one whose policy allows plain HTTP", () => {
-    const denyHttp = JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }] });
+    const denyHttp = JSON.stringify({
+      Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+    });
     const allowAll = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*" }] });
     const all = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };
     const s = stackWith((st) => {
@@ -118,15 +139,22 @@ describe("edge guardrails reject bad resources", () => {
   it("waf-managed-rules: a group missing, a group that only counts, no rate rule, a rate rule that only counts", () => {
     const visibilityConfig = { cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: "m" };
     const managed = (name: string, priority: number, count = false): Wafv2WebAclRule => ({
-      name, priority, visibilityConfig, overrideAction: count ? { count: {} } : { none: {} },
+      name,
+      priority,
+      visibilityConfig,
+      overrideAction: count ? { count: {} } : { none: {} },
       // `statement` is untyped in the bindings: written as Terraform reads it, as the WAF construct does.
       statement: { managed_rule_group_statement: { vendor_name: "AWS", name } },
     });
     const rate = (priority: number, block: boolean): Wafv2WebAclRule => ({
-      name: "rate", priority, visibilityConfig, action: block ? { block: {} } : { count: {} },
+      name: "rate",
+      priority,
+      visibilityConfig,
+      action: block ? { block: {} } : { count: {} },
       statement: { rate_based_statement: { limit: 2000, aggregate_key_type: "IP" } },
     });
-    const acl = (st: TerraformStack, id: string, rule: Wafv2WebAclRule[]) => new Wafv2WebAcl(st, id, { name: id, scope: "REGIONAL", defaultAction: { allow: {} }, visibilityConfig, rule });
+    const acl = (st: TerraformStack, id: string, rule: Wafv2WebAclRule[]) =>
+      new Wafv2WebAcl(st, id, { name: id, scope: "REGIONAL", defaultAction: { allow: {} }, visibilityConfig, rule });
     const all = REQUIRED_MANAGED_RULE_GROUPS.map((g, i) => managed(g, i + 1));
     const s = stackWith((st) => {
       acl(st, "good", [...all, rate(10, true)]);
@@ -145,7 +173,10 @@ describe("edge guardrails reject bad resources", () => {
 
   it("bucket-encrypted: no default encryption, SSE-S3 on a data bucket, KMS without a key; SSE-S3 where ALB access logs land", () => {
     const sse = (st: TerraformStack, b: S3Bucket, sseAlgorithm: string, kmsMasterKeyId?: string) =>
-      new S3BucketServerSideEncryptionConfigurationA(st, `${b.friendlyUniqueId}_sse`, { bucket: b.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm, ...(kmsMasterKeyId ? { kmsMasterKeyId } : {}) } }] });
+      new S3BucketServerSideEncryptionConfigurationA(st, `${b.friendlyUniqueId}_sse`, {
+        bucket: b.id,
+        rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm, ...(kmsMasterKeyId ? { kmsMasterKeyId } : {}) } }],
+      });
     const s = stackWith((st) => {
       new S3Bucket(st, "bare", { bucket: "bare" });
       sse(st, new S3Bucket(st, "s3managed", { bucket: "s3managed" }), "AES256");

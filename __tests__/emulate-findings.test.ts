@@ -17,24 +17,61 @@ const PLAN: Json = {
   resource_changes: [
     rc("aws_vpc.vpc", ["no-op"], { cidr_block: "10.0.0.0/16" }, { cidr_block: "10.0.0.0/16" }),
     { address: "data.aws_iam_policy_document.p", mode: "data", type: "aws_iam_policy_document", name: "p", change: { actions: ["read"] } },
-    rc("aws_service_discovery_service.pdp", ["delete", "create"], { name: "pdp", health_check_custom_config: [] }, { name: "pdp", health_check_custom_config: [{ failure_threshold: null }] }, {
-      replace_paths: [["health_check_custom_config"]],
-    }),
-    rc("aws_vpc_security_group_ingress_rule.db", ["update"], { description: "", from_port: 5432, tags: { A: "1" } }, { description: "from the services", from_port: 5432, tags: { A: "1" } }),
-    rc("aws_ecs_service.api", ["update"], { capacity_provider_strategy: [], desired_count: 1 }, { capacity_provider_strategy: [{ base: 0, capacity_provider: "FARGATE", weight: 1 }], desired_count: 1 }),
+    rc(
+      "aws_service_discovery_service.pdp",
+      ["delete", "create"],
+      { name: "pdp", health_check_custom_config: [] },
+      { name: "pdp", health_check_custom_config: [{ failure_threshold: null }] },
+      {
+        replace_paths: [["health_check_custom_config"]],
+      },
+    ),
+    rc(
+      "aws_vpc_security_group_ingress_rule.db",
+      ["update"],
+      { description: "", from_port: 5432, tags: { A: "1" } },
+      { description: "from the services", from_port: 5432, tags: { A: "1" } },
+    ),
+    rc(
+      "aws_ecs_service.api",
+      ["update"],
+      { capacity_provider_strategy: [], desired_count: 1 },
+      { capacity_provider_strategy: [{ base: 0, capacity_provider: "FARGATE", weight: 1 }], desired_count: 1 },
+    ),
     {
       address: "aws_db_instance.db",
       mode: "managed",
       type: "aws_db_instance",
       name: "db",
-      change: { actions: ["update"], before: { performance_insights_retention_period: 0, monitoring_interval: 0, engine_version: "15.4" }, after: { performance_insights_retention_period: null, monitoring_interval: 60, engine_version: "15" }, after_unknown: { engine_version: true } },
+      change: {
+        actions: ["update"],
+        before: { performance_insights_retention_period: 0, monitoring_interval: 0, engine_version: "15.4" },
+        after: { performance_insights_retention_period: null, monitoring_interval: 60, engine_version: "15" },
+        after_unknown: { engine_version: true },
+      },
     },
   ],
 };
 
 const RULES: PlanRule[] = [
-  { id: "sg-rule-description", kind: "second-plan artefact", handling: "second plan", type: "aws_vpc_security_group_ingress_rule", attributes: ["description"], reason: "r", verified: "v" },
-  { id: "ecs-strategy", kind: "second-plan artefact", handling: "second plan", type: "aws_ecs_service", attributes: ["capacity_provider_strategy"], reason: "r", verified: "v" },
+  {
+    id: "sg-rule-description",
+    kind: "second-plan artefact",
+    handling: "second plan",
+    type: "aws_vpc_security_group_ingress_rule",
+    attributes: ["description"],
+    reason: "r",
+    verified: "v",
+  },
+  {
+    id: "ecs-strategy",
+    kind: "second-plan artefact",
+    handling: "second plan",
+    type: "aws_ecs_service",
+    attributes: ["capacity_provider_strategy"],
+    reason: "r",
+    verified: "v",
+  },
 ];
 
 describe("the second plan's changes", () => {
@@ -65,7 +102,17 @@ describe("the second plan's changes", () => {
   test("a replacement lists what causes it, not the computed values it makes unknown", () => {
     const plan = {
       resource_changes: [
-        { address: "aws_ecs_service.s", mode: "managed", type: "aws_ecs_service", change: { actions: ["delete", "create"], before: { id: "arn:1", launch_type: "EC2", capacity_provider_strategy: [] }, after: { capacity_provider_strategy: [{ weight: 1 }] }, after_unknown: { id: true, launch_type: true } } },
+        {
+          address: "aws_ecs_service.s",
+          mode: "managed",
+          type: "aws_ecs_service",
+          change: {
+            actions: ["delete", "create"],
+            before: { id: "arn:1", launch_type: "EC2", capacity_provider_strategy: [] },
+            after: { capacity_provider_strategy: [{ weight: 1 }] },
+            after_unknown: { id: true, launch_type: true },
+          },
+        },
       ],
     };
     expect(changesOf("services", plan)[0]!.attributes).toEqual(["capacity_provider_strategy[0]"]);
@@ -128,17 +175,25 @@ describe("the allow-list's matching", () => {
 describe("the ECS services' capacity provider strategy (moto drops it)", () => {
   const strategy = [{ base: 0, capacity_provider: "FARGATE", weight: 1 }];
   const replaced = (before: Record<string, Json>, after: Record<string, Json>) =>
-    changesOf("services", { resource_changes: [rc("aws_ecs_service.pdp", ["delete", "create"], before, after, { replace_paths: [["capacity_provider_strategy"]] })] })[0]!;
+    changesOf("services", {
+      resource_changes: [rc("aws_ecs_service.pdp", ["delete", "create"], before, after, { replace_paths: [["capacity_provider_strategy"]] })],
+    })[0]!;
   const rolling = { deployment_controller: [{ type: "ECS" }] };
   const blueGreen = { deployment_controller: [{ type: "CODE_DEPLOY" }] };
 
   test("a rolling service read back without any strategy: its replacement is moto's, forgiven with the fields moto also drops", () => {
-    const c = replaced({ ...rolling, capacity_provider_strategy: [], enable_ecs_managed_tags: false }, { ...rolling, capacity_provider_strategy: strategy, enable_ecs_managed_tags: true });
+    const c = replaced(
+      { ...rolling, capacity_provider_strategy: [], enable_ecs_managed_tags: false },
+      { ...rolling, capacity_provider_strategy: strategy, enable_ecs_managed_tags: true },
+    );
     expect(planRuleFor(c, planRules())?.id).toBe("ecs-service-capacity-provider-strategy");
   });
 
   test("a strategy that reads back different from the configuration is a finding (moto did not drop it: the configuration changed it)", () => {
-    const c = replaced({ ...rolling, capacity_provider_strategy: [{ base: 0, capacity_provider: "FARGATE_SPOT", weight: 1 }] }, { ...rolling, capacity_provider_strategy: strategy });
+    const c = replaced(
+      { ...rolling, capacity_provider_strategy: [{ base: 0, capacity_provider: "FARGATE_SPOT", weight: 1 }] },
+      { ...rolling, capacity_provider_strategy: strategy },
+    );
     expect(c.attributes).toEqual(["capacity_provider_strategy[0].capacity_provider"]);
     expect(judge([c], planRules()).findings.map((f) => f.address)).toEqual(["aws_ecs_service.pdp"]);
   });
@@ -146,7 +201,11 @@ describe("the ECS services' capacity provider strategy (moto drops it)", () => {
   test("a CodeDeploy-released service: a strategy difference is a finding (CodeDeploy drops the strategy as moto does: it belongs in ignore_changes), the other dropped fields are not", () => {
     const c = replaced({ ...blueGreen, capacity_provider_strategy: [] }, { ...blueGreen, capacity_provider_strategy: strategy });
     expect(judge([c], planRules()).findings.map((f) => f.address)).toEqual(["aws_ecs_service.pdp"]);
-    const inPlace = changesOf("services", { resource_changes: [rc("aws_ecs_service.api", ["update"], { ...blueGreen, health_check_grace_period_seconds: 0 }, { ...blueGreen, health_check_grace_period_seconds: 120 })] })[0]!;
+    const inPlace = changesOf("services", {
+      resource_changes: [
+        rc("aws_ecs_service.api", ["update"], { ...blueGreen, health_check_grace_period_seconds: 0 }, { ...blueGreen, health_check_grace_period_seconds: 120 }),
+      ],
+    })[0]!;
     expect(planRuleFor(inPlace, planRules())?.id).toBe("ecs-service-unset-fields");
   });
 });
@@ -181,8 +240,13 @@ describe("the report", () => {
   });
 
   test("a failed apply names the phase, the step and Terraform's error; later phases are listed as not applied", () => {
-    const output = "aws_db_instance.db: Creating...\n╷\n│ Error: creating RDS DB Instance (x): api error InvalidParameterValue: bad\n│ \n│   with aws_db_instance.db,\n╵\n";
-    const failed = ctx({ phases: [ctx().phases[0]!], failed: { phase: "services", step: "terraform apply", result: { code: 1, output, stdout: "", stderr: output } }, verdict: { findings: [], allowed: [] } });
+    const output =
+      "aws_db_instance.db: Creating...\n╷\n│ Error: creating RDS DB Instance (x): api error InvalidParameterValue: bad\n│ \n│   with aws_db_instance.db,\n╵\n";
+    const failed = ctx({
+      phases: [ctx().phases[0]!],
+      failed: { phase: "services", step: "terraform apply", result: { code: 1, output, stdout: "", stderr: output } },
+      verdict: { findings: [], allowed: [] },
+    });
     const text = summaryText(failed);
     expect(text).toContain("not applied:  services");
     expect(text).toContain("FAILED in phase services: terraform apply exited 1: Error: creating RDS DB Instance (x): api error InvalidParameterValue: bad");
@@ -197,7 +261,7 @@ describe("the report", () => {
     expect(md).toContain("| services | accessweaver-dev-services | yes (5.0 s) | **2 finding(s)** |");
     expect(md).toContain("| network | accessweaver-dev-network | yes (3.0 s) | empty |");
     expect(md).toContain("### services: aws_service_discovery_service.pdp (delete+create)");
-    expect(md).toContain("- `engine_version: \"15.4\" -> (known after apply)`");
+    expect(md).toContain('- `engine_version: "15.4" -> (known after apply)`');
     expect(md).toContain("- services: aws_ecs_service.api (update): `capacity_provider_strategy[0]`: **ecs-strategy**: r");
     expect(md).toContain("| sg-rule-description | second-plan artefact | second plan (`aws_vpc_security_group_ingress_rule`) | r |");
   });
@@ -205,7 +269,10 @@ describe("the report", () => {
 
 describe("the release rehearsal's reading of the services stack and of the release plan", () => {
   test("images and tags: a registry with a port is not a tag, a digest has none", () => {
-    expect(imagesOf({ container_definitions: JSON.stringify([{ image: "r.example:5000/aw-pdp-service:2.1.0" }, { image: "busybox@sha256:abc" }]) })).toEqual(["r.example:5000/aw-pdp-service:2.1.0", "busybox@sha256:abc"]);
+    expect(imagesOf({ container_definitions: JSON.stringify([{ image: "r.example:5000/aw-pdp-service:2.1.0" }, { image: "busybox@sha256:abc" }]) })).toEqual([
+      "r.example:5000/aw-pdp-service:2.1.0",
+      "busybox@sha256:abc",
+    ]);
     expect(tagOf("r.example:5000/aw-pdp-service:2.1.0")).toBe("2.1.0");
     expect(tagOf("r.example:5000/aw-pdp-service")).toBeUndefined();
     expect(tagOf("busybox@sha256:abc")).toBeUndefined();
@@ -227,10 +294,22 @@ describe("the release rehearsal's reading of the services stack and of the relea
     expect(codeDeployServices(services())).toEqual([]);
     const created = (name: string) => rc(`aws_ecs_task_definition.${name}`, ["create"], null, { family: name });
     const gateway = (before: Json, after: Json) => rc("aws_ecs_service.api", ["update"], before, after);
-    const moto = checkReleasePlan(blueGreen, "2.0.0", changesOf("services", { resource_changes: [created("api"), created("pdp"), gateway({ enable_ecs_managed_tags: false }, { enable_ecs_managed_tags: true })] }), planRules());
+    const moto = checkReleasePlan(
+      blueGreen,
+      "2.0.0",
+      changesOf("services", {
+        resource_changes: [created("api"), created("pdp"), gateway({ enable_ecs_managed_tags: false }, { enable_ecs_managed_tags: true })],
+      }),
+      planRules(),
+    );
     expect(moto.problems).toEqual([]);
     expect(moto.registered).toEqual(["aws_ecs_task_definition.api", "aws_ecs_task_definition.pdp"]);
-    const wrong = checkReleasePlan(blueGreen, "2.0.0", changesOf("services", { resource_changes: [created("api"), gateway({ desired_count: 2 }, { desired_count: 3 })] }), planRules());
+    const wrong = checkReleasePlan(
+      blueGreen,
+      "2.0.0",
+      changesOf("services", { resource_changes: [created("api"), gateway({ desired_count: 2 }, { desired_count: 3 })] }),
+      planRules(),
+    );
     expect(wrong.problems.map((p) => [p.address, p.found])).toEqual([
       ["aws_ecs_task_definition.pdp", "the release plan leaves it unchanged"],
       ["aws_ecs_service.api", "the release plan changes it (update: desired_count: 2 -> 3)"],

@@ -20,7 +20,8 @@ const options = (more: Partial<CopyOptions> = {}): CopyOptions => ({
   ...more,
 });
 const copyOf = (phase: string, config?: JsonObject, more?: Partial<CopyOptions>): EmulatedStack => emulatedCopy(synthStack(phase, config), options(more));
-const at = (value: unknown, ...keys: (string | number)[]): unknown => keys.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], value);
+const at = (value: unknown, ...keys: (string | number)[]): unknown =>
+  keys.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], value);
 
 describe("the backend and the remote state reads", () => {
   test("the S3 backend keeps its bucket, key and lock table and reaches them in the emulator, path-style, with stand-in credentials", () => {
@@ -47,10 +48,20 @@ describe("the backend and the remote state reads", () => {
     const remote = at(copy.config, "data", "terraform_remote_state") as JsonObject;
     expect(Object.keys(remote).sort()).toEqual(["cache", "loadbalancer", "network"]);
     for (const [phase, block] of Object.entries(remote)) {
-      expect(at(block, "config")).toEqual(expect.objectContaining({ bucket: BUCKET, key: `dev/${phase}/terraform.tfstate`, endpoints: { s3: URL, dynamodb: URL, iam: URL, sts: URL }, use_path_style: true, access_key: ACCOUNT }));
+      expect(at(block, "config")).toEqual(
+        expect.objectContaining({
+          bucket: BUCKET,
+          key: `dev/${phase}/terraform.tfstate`,
+          endpoints: { s3: URL, dynamodb: URL, iam: URL, sts: URL },
+          use_path_style: true,
+          access_key: ACCOUNT,
+        }),
+      );
     }
     // The read itself is untouched: the alarm still names the upstream output.
-    expect(at(copy.config, "resource", "aws_cloudwatch_metric_alarm", "redis", "dimensions", "ReplicationGroupId")).toBe("${data.terraform_remote_state.cache.outputs.redis_id}");
+    expect(at(copy.config, "resource", "aws_cloudwatch_metric_alarm", "redis", "dimensions", "ReplicationGroupId")).toBe(
+      "${data.terraform_remote_state.cache.outputs.redis_id}",
+    );
   });
 
   test("the synthesized stack itself is not changed", () => {
@@ -117,15 +128,26 @@ describe("the providers", () => {
     expect(serviceOf("aws_unknown_thing")).toBeUndefined();
     // No alias beside its canonical key: the provider refuses both at once.
     const keys = new Set(Object.values(SERVICE_OF_PREFIX));
-    for (const [alias, canonical] of [["codedeploy", "deploy"], ["cloudwatchlogs", "logs"], ["elasticloadbalancingv2", "elbv2"], ["eventbridge", "events"]]) {
+    for (const [alias, canonical] of [
+      ["codedeploy", "deploy"],
+      ["cloudwatchlogs", "logs"],
+      ["elasticloadbalancingv2", "elbv2"],
+      ["eventbridge", "events"],
+    ]) {
       expect(keys.has(alias!) && keys.has(canonical!)).toBe(false);
     }
     expect(servicesOf({ data: { aws_iam_policy_document: { x: {} } } }, "here")).toEqual(["iam", "sts"]);
   });
 
   test("ephemeral resources call AWS too: their service is pointed at the emulator, and an unmapped one is refused", () => {
-    expect(servicesOf({ ephemeral: { aws_secretsmanager_random_password: { jwt: { password_length: 64 } } } }, "here")).toEqual(["iam", "secretsmanager", "sts"]);
-    expect(() => servicesOf({ ephemeral: { aws_quicksight_thing: { x: {} } } }, "dev/cache")).toThrow(/dev\/cache: ephemeral type aws_quicksight_thing calls an AWS API/);
+    expect(servicesOf({ ephemeral: { aws_secretsmanager_random_password: { jwt: { password_length: 64 } } } }, "here")).toEqual([
+      "iam",
+      "secretsmanager",
+      "sts",
+    ]);
+    expect(() => servicesOf({ ephemeral: { aws_quicksight_thing: { x: {} } } }, "dev/cache")).toThrow(
+      /dev\/cache: ephemeral type aws_quicksight_thing calls an AWS API/,
+    );
   });
 });
 
@@ -142,7 +164,9 @@ describe("stand-ins", () => {
     expect(at(c, "resource", "aws_secretsmanager_secret_version", "redis", "secret_string")).toBe(
       "${jsonencode({token = var.standin__random_password__auth-token__result, host = var.standin__aws_elasticache_replication_group__redis__configuration_endpoint_address})}",
     );
-    expect(copy.standIns.find((s) => s.address === "random_password.auth-token")?.why).toBe("provider registry.terraform.io/hashicorp/random is not in the plugin mirror");
+    expect(copy.standIns.find((s) => s.address === "random_password.auth-token")?.why).toBe(
+      "provider registry.terraform.io/hashicorp/random is not in the plugin mirror",
+    );
   });
 
   test("a resource the emulator cannot create (allow-list) stands in with the values AWS would give, not secret", () => {
@@ -154,7 +178,10 @@ describe("stand-ins", () => {
     expect(v("standin__aws_elasticache_replication_group__redis__id")).toEqual(expect.objectContaining({ type: "string", default: "accessweaver-dev-redis" }));
     expect(v("standin__aws_elasticache_replication_group__redis__id").sensitive).toBeUndefined();
     expect(v("standin__aws_elasticache_replication_group__redis__member_clusters")).toEqual(
-      expect.objectContaining({ type: "any", default: ["accessweaver-dev-redis-0001-001", "accessweaver-dev-redis-0001-002", "accessweaver-dev-redis-0002-001", "accessweaver-dev-redis-0002-002"] }),
+      expect.objectContaining({
+        type: "any",
+        default: ["accessweaver-dev-redis-0001-001", "accessweaver-dev-redis-0001-002", "accessweaver-dev-redis-0002-001", "accessweaver-dev-redis-0002-002"],
+      }),
     );
     expect(v("standin__aws_elasticache_replication_group__redis__port").default).toBe(6379);
     expect(at(c, "output", "redis_members", "value")).toBe("${var.standin__aws_elasticache_replication_group__redis__member_clusters}");
@@ -188,17 +215,30 @@ describe("stand-ins", () => {
 
   test("depends_on a removed resource goes; a read of one other than through an attribute is refused", () => {
     const config = cache();
-    ((config.resource as JsonObject).aws_secretsmanager_secret_version as JsonObject).other = { secret_id: "x", secret_string: "${jsonencode(random_password.auth-token)}" };
-    expect(() => copyOf("cache", config)).toThrow(/dev\/cache .*uses random_password\.auth-token .*other than through an attribute; make emulate cannot stand in for it/);
+    ((config.resource as JsonObject).aws_secretsmanager_secret_version as JsonObject).other = {
+      secret_id: "x",
+      secret_string: "${jsonencode(random_password.auth-token)}",
+    };
+    expect(() => copyOf("cache", config)).toThrow(
+      /dev\/cache .*uses random_password\.auth-token .*other than through an attribute; make emulate cannot stand in for it/,
+    );
     // Without it, nothing depends on the removed blocks any more.
     expect(JSON.stringify(copyOf("cache").config)).not.toMatch(/"random_password\.auth-token"/);
   });
 
   test("a CodeDeploy application stands in by its name and is still made in the emulator, in its provider's region, for the deployment group that names it", () => {
     const config = network();
-    (config.provider as JsonObject).aws = [...((config.provider as JsonObject).aws as JsonObject[]), { alias: "useast1", region: "us-east-1", allowed_account_ids: [ACCOUNT] }];
-    (config.resource as JsonObject).aws_codedeploy_app = { app: { name: "accessweaver-dev-gw", compute_platform: "ECS" }, other: { provider: "aws.useast1", name: "other-app", compute_platform: "ECS" } };
-    (config.resource as JsonObject).aws_codedeploy_deployment_group = { group: { app_name: "${aws_codedeploy_app.app.name}", deployment_group_name: "g", service_role_arn: "arn:aws:iam::1:role/r" } };
+    (config.provider as JsonObject).aws = [
+      ...((config.provider as JsonObject).aws as JsonObject[]),
+      { alias: "useast1", region: "us-east-1", allowed_account_ids: [ACCOUNT] },
+    ];
+    (config.resource as JsonObject).aws_codedeploy_app = {
+      app: { name: "accessweaver-dev-gw", compute_platform: "ECS" },
+      other: { provider: "aws.useast1", name: "other-app", compute_platform: "ECS" },
+    };
+    (config.resource as JsonObject).aws_codedeploy_deployment_group = {
+      group: { app_name: "${aws_codedeploy_app.app.name}", deployment_group_name: "g", service_role_arn: "arn:aws:iam::1:role/r" },
+    };
     const copy = copyOf("network", config);
     expect(at(copy.config, "resource", "aws_codedeploy_app")).toBeUndefined();
     expect(at(copy.config, "resource", "aws_codedeploy_deployment_group", "group", "app_name")).toBe("${var.standin__aws_codedeploy_app__app__name}");
@@ -215,7 +255,15 @@ describe("stand-ins", () => {
   });
 
   test("a rule stands in only for its type (and address, when it names one)", () => {
-    const rule: StandInRule = { id: "only-b", kind: "not implemented", handling: "stand-in", type: "aws_vpc", address: /^aws_vpc\.b$/, reason: "r", verified: "v" };
+    const rule: StandInRule = {
+      id: "only-b",
+      kind: "not implemented",
+      handling: "stand-in",
+      type: "aws_vpc",
+      address: /^aws_vpc\.b$/,
+      reason: "r",
+      verified: "v",
+    };
     const config = network();
     (config.resource as JsonObject).aws_vpc = { vpc: { cidr_block: "10.0.0.0/16" }, b: { cidr_block: "10.1.0.0/16" } };
     const copy = copyOf("network", config, { standInRules: [rule] });

@@ -59,7 +59,11 @@ beforeEach(() => {
       },
       send: async (_url, call) => {
         harness.calls.push(call);
-        return { status: 200, body: call.service === "route53" ? "<CreateHostedZoneResponse><HostedZone><Id>/hostedzone/ZEMULATED1</Id></HostedZone></CreateHostedZoneResponse>" : "" };
+        return {
+          status: 200,
+          body:
+            call.service === "route53" ? "<CreateHostedZoneResponse><HostedZone><Id>/hostedzone/ZEMULATED1</Id></HostedZone></CreateHostedZoneResponse>" : "",
+        };
       },
       startMoto: async (_bin, env) => {
         harness.started.push(env);
@@ -118,8 +122,15 @@ test("a clean run: the prerequisites, then init and apply of each phase in order
   const plugin = `-plugin-dir=${path.join(h.out, "mirror")}`;
   expect(h.terraform()).toEqual([
     "terraform version",
-    ...PHASES.flatMap((p) => [`terraform ${stack(p)} init -input=false -no-color -reconfigure ${plugin}`, `terraform ${stack(p)} apply -auto-approve -input=false -no-color`]),
-    ...PHASES.flatMap((p) => [`terraform ${stack(p)} plan -detailed-exitcode -input=false -no-color -out=second.tfplan`, `terraform ${stack(p)} show -json second.tfplan`, `terraform ${stack(p)} show -no-color second.tfplan`]),
+    ...PHASES.flatMap((p) => [
+      `terraform ${stack(p)} init -input=false -no-color -reconfigure ${plugin}`,
+      `terraform ${stack(p)} apply -auto-approve -input=false -no-color`,
+    ]),
+    ...PHASES.flatMap((p) => [
+      `terraform ${stack(p)} plan -detailed-exitcode -input=false -no-color -out=second.tfplan`,
+      `terraform ${stack(p)} show -json second.tfplan`,
+      `terraform ${stack(p)} show -no-color second.tfplan`,
+    ]),
   ]);
 
   // The copies point at the emulator and its hosted zone; the synthesized stacks are untouched.
@@ -130,7 +141,9 @@ test("a clean run: the prerequisites, then init and apply of each phase in order
 
   expect(r.stdout).toContain(`moto_server on ${FAKE_URL} (started for this run, account ${ACCOUNT})`);
   expect(r.stdout).toContain("emulate: dev/cache: aws_elasticache_replication_group.redis stands in (allow-list elasticache-member-clusters)");
-  expect(r.stdout).toContain('emulate: dev/database: in the copy only: aws_db_instance.db.backup_window: "02:00-03:00" -> "02:00-02:59" (rds-touching-windows)');
+  expect(r.stdout).toContain(
+    'emulate: dev/database: in the copy only: aws_db_instance.db.backup_window: "02:00-03:00" -> "02:00-02:59" (rds-touching-windows)',
+  );
   expect(r.stdout).toContain(`applied:      ${PHASES.join(", ")}`);
   expect(r.stdout).toContain("second plan:  5 phase(s); 0 finding(s), 0 allow-listed emulator difference(s)");
   const report = fs.readFileSync(path.join(h.out, "emulate", "dev", "report.md"), "utf8");
@@ -142,7 +155,12 @@ test("a clean run: the prerequisites, then init and apply of each phase in order
 test("a resource that changes in the second plan is a finding: exit 1, its address, actions and attribute diff in the summary and the report", async () => {
   h.setPlan("loadbalancer", {
     resource_changes: [
-      { address: "aws_route53_health_check.api", mode: "managed", type: "aws_route53_health_check", change: { actions: ["update"], before: { regions: ["us-east-1"] }, after: { regions: null }, after_unknown: {} } },
+      {
+        address: "aws_route53_health_check.api",
+        mode: "managed",
+        type: "aws_route53_health_check",
+        change: { actions: ["update"], before: { regions: ["us-east-1"] }, after: { regions: null }, after_unknown: {} },
+      },
     ],
   });
   const r = await h.run();
@@ -155,9 +173,17 @@ test("a resource that changes in the second plan is a finding: exit 1, its addre
 });
 
 test("a failed apply stops the run in that phase: no later phase is applied or planned, the emulator is stopped, Terraform's error is named", async () => {
-  const r = await h.run(["dev"], { STANDIN_TERRAFORM_FAIL_ON: "apply", STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: creating EC2 VPC: api error NotImplemented: boom" });
+  const r = await h.run(["dev"], {
+    STANDIN_TERRAFORM_FAIL_ON: "apply",
+    STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: creating EC2 VPC: api error NotImplemented: boom",
+  });
   expect(r.code).toBe(1);
-  expect(h.terraform().filter((l) => / (init|apply|plan) /.test(l)).map((l) => l.split(" ").slice(1, 3).join(" "))).toEqual([`${stack("network")} init`, `${stack("network")} apply`]);
+  expect(
+    h
+      .terraform()
+      .filter((l) => / (init|apply|plan) /.test(l))
+      .map((l) => l.split(" ").slice(1, 3).join(" ")),
+  ).toEqual([`${stack("network")} init`, `${stack("network")} apply`]);
   expect(r.stderr).toContain("  | Error: creating EC2 VPC: api error NotImplemented: boom");
   expect(r.stderr).toContain("emulate: dev: FAILED in phase network (accessweaver-dev-network): terraform apply exited 1");
   expect(r.stdout).toContain("not applied:  network, database, cache, loadbalancer, observability");
@@ -227,7 +253,10 @@ describe("skips and refusals", () => {
   });
 
   test("the real moto start: a missing binary is reported as such", async () => {
-    await expect(startMoto(path.join(h.out, "no-moto"), {}, 2_000)).rejects.toMatchObject({ code: "ENOENT", message: expect.stringContaining("could not be started") });
+    await expect(startMoto(path.join(h.out, "no-moto"), {}, 2_000)).rejects.toMatchObject({
+      code: "ENOENT",
+      message: expect.stringContaining("could not be started"),
+    });
   });
 });
 
@@ -238,8 +267,19 @@ describe("the release rehearsal of the services phase", () => {
   const releaseDir = () => path.join(h.out, "emulate", "dev", FOLDER);
   /** The release plan of the test (the stand-in answers one plan per folder; the release plan has its own). */
   let releasePlan: unknown;
-  const td = (name: string, actions: string[]) => ({ address: `aws_ecs_task_definition.${name}`, mode: "managed", type: "aws_ecs_task_definition", change: { actions, before: { family: name }, after: { family: name }, after_unknown: { arn: true } } });
-  const svc = (name: string, actions: string[], before: unknown = { task_definition: "arn:1" }, after: unknown = { task_definition: null }, unknown: unknown = { task_definition: true }) => ({
+  const td = (name: string, actions: string[]) => ({
+    address: `aws_ecs_task_definition.${name}`,
+    mode: "managed",
+    type: "aws_ecs_task_definition",
+    change: { actions, before: { family: name }, after: { family: name }, after_unknown: { arn: true } },
+  });
+  const svc = (
+    name: string,
+    actions: string[],
+    before: unknown = { task_definition: "arn:1" },
+    after: unknown = { task_definition: null },
+    unknown: unknown = { task_definition: true },
+  ) => ({
     address: `aws_ecs_service.${name}`,
     mode: "managed",
     type: "aws_ecs_service",
@@ -275,7 +315,9 @@ describe("the release rehearsal of the services phase", () => {
     expect(r.code).toBe(0);
 
     // The synth was asked for every service at the settings' tag plus the suffix, into a folder of the run's own.
-    expect(h.releases).toEqual([expect.objectContaining({ env: "dev", tag: RELEASED, outdir: path.join(h.out, "emulate", "dev", "release-synth"), settingsRoot: settings })]);
+    expect(h.releases).toEqual([
+      expect.objectContaining({ env: "dev", tag: RELEASED, outdir: path.join(h.out, "emulate", "dev", "release-synth"), settingsRoot: settings }),
+    ]);
 
     const calls = h.terraform();
     const second = calls.indexOf("terraform accessweaver-dev-observability show -no-color second.tfplan");
@@ -349,7 +391,9 @@ describe("the release rehearsal of the services phase", () => {
     releasePlan = { resource_changes: [td("api", ["delete", "create"]), svc("api", ["update"])] };
     const r = await run();
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`FINDING services (release plan): aws_ecs_task_definition.pdp: found the release plan leaves it unchanged; expected a new revision running the image tag ${RELEASED}`);
+    expect(r.stdout).toContain(
+      `FINDING services (release plan): aws_ecs_task_definition.pdp: found the release plan leaves it unchanged; expected a new revision running the image tag ${RELEASED}`,
+    );
   });
 
   test("blue/green: the CodeDeploy-released gateway's new task definition is registered and its service left alone; CodeDeploy is said not to be rehearsed", async () => {
@@ -362,7 +406,9 @@ describe("the release rehearsal of the services phase", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("release plan: 2 new task definition revision(s), 1 service(s) changed");
     expect(r.stdout).toContain("CodeDeploy:   aws_ecs_service.api: its CodeDeploy deployment is not rehearsed (moto has no CODE_DEPLOY deployments)");
-    expect(fs.readFileSync(path.join(h.out, "emulate", "dev", "report.md"), "utf8")).toContain("`make release` then asks CodeDeploy to deploy it, which only AWS can show.");
+    expect(fs.readFileSync(path.join(h.out, "emulate", "dev", "report.md"), "utf8")).toContain(
+      "`make release` then asks CodeDeploy to deploy it, which only AWS can show.",
+    );
     // The CodeDeploy application stands in and is made in the emulator once, before the first apply (the
     // release continues in the same emulator); the deployment group names it.
     const created = h.calls.filter((c) => c.headers["x-amz-target"] === "CodeDeploy_20141006.CreateApplication");
@@ -371,10 +417,19 @@ describe("the release rehearsal of the services phase", () => {
     expect(copy("services").resource.aws_codedeploy_deployment_group.api.app_name).toBe("${var.standin__aws_codedeploy_app__api__name}");
 
     // A release plan that changes the CodeDeploy-released service itself is a finding.
-    releasePlan = { resource_changes: [td("api", ["create"]), td("pdp", ["create"]), svc("api", ["update"], { task_definition: "arn:1" }, { task_definition: "arn:2" }, {}), svc("pdp", ["update"])] };
+    releasePlan = {
+      resource_changes: [
+        td("api", ["create"]),
+        td("pdp", ["create"]),
+        svc("api", ["update"], { task_definition: "arn:1" }, { task_definition: "arn:2" }, {}),
+        svc("pdp", ["update"]),
+      ],
+    };
     const wrong = await run();
     expect(wrong.code).toBe(1);
-    expect(wrong.stdout).toContain('FINDING services (release plan): aws_ecs_service.api: found the release plan changes it (update: task_definition: "arn:1" -> "arn:2")');
+    expect(wrong.stdout).toContain(
+      'FINDING services (release plan): aws_ecs_service.api: found the release plan changes it (update: task_definition: "arn:1" -> "arn:2")',
+    );
     expect(wrong.stdout).toContain("expected no change: CodeDeploy releases this service");
   });
 
@@ -382,7 +437,11 @@ describe("the release rehearsal of the services phase", () => {
     fs.rmSync(path.join(h.out, "stacks"), { recursive: true, force: true });
     writeSynth(h.out, ALL, { services: services({ blueGreen: true }) });
     const answer = h.deps.send;
-    h.deps = { ...h.deps, send: async (url, call) => (call.headers["x-amz-target"]?.endsWith(".CreateApplication") ? { status: 400, body: "ApplicationAlreadyExistsException" } : answer(url, call)) };
+    h.deps = {
+      ...h.deps,
+      send: async (url, call) =>
+        call.headers["x-amz-target"]?.endsWith(".CreateApplication") ? { status: 400, body: "ApplicationAlreadyExistsException" } : answer(url, call),
+    };
     const r = await run();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Error: the emulator refused CreateApplication: HTTP 400 ApplicationAlreadyExistsException");
@@ -391,13 +450,20 @@ describe("the release rehearsal of the services phase", () => {
   });
 
   test("a failed release apply stops before the third plan and names the step; exit 1", async () => {
-    const r = await run({ STANDIN_TERRAFORM_FAIL_ON: "apply -input=false -no-color release.tfplan", STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: updating ECS Service: boom" });
+    const r = await run({
+      STANDIN_TERRAFORM_FAIL_ON: "apply -input=false -no-color release.tfplan",
+      STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: updating ECS Service: boom",
+    });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("emulate: dev: FAILED in phase services (accessweaver-dev-services): terraform apply (release) exited 1; Terraform's message is above.");
+    expect(r.stderr).toContain(
+      "emulate: dev: FAILED in phase services (accessweaver-dev-services): terraform apply (release) exited 1; Terraform's message is above.",
+    );
     expect(r.stdout).toContain("second plan:  6 phase(s); 0 finding(s)");
     expect(r.stdout).toContain("FAILED in phase services: terraform apply (release) exited 1: Error: updating ECS Service: boom");
     expect(h.terraform().some((l) => l.includes("third.tfplan"))).toBe(false);
-    expect(fs.readFileSync(path.join(h.out, "emulate", "dev", "report.md"), "utf8")).toContain("None so far: the rehearsal stopped before the plan after the release.");
+    expect(fs.readFileSync(path.join(h.out, "emulate", "dev", "report.md"), "utf8")).toContain(
+      "None so far: the rehearsal stopped before the plan after the release.",
+    );
   });
 
   test("a release synth that fails, or that does not put the tag in any task definition, fails the run with its message", async () => {
@@ -411,7 +477,9 @@ describe("the release rehearsal of the services phase", () => {
     h.deps = { ...h.deps, synthesizeRelease: async (request) => writeSynth(request.outdir, ["services"], { services: services() }) };
     const untagged = await run();
     expect(untagged.code).toBe(1);
-    expect(untagged.stderr).toContain(`Error: no task definition of accessweaver-dev-services runs ${RELEASED}; expected every service's task definition at the released tag.`);
+    expect(untagged.stderr).toContain(
+      `Error: no task definition of accessweaver-dev-services runs ${RELEASED}; expected every service's task definition at the released tag.`,
+    );
   });
 
   test("the real release synth: make release's, every service at the tag, the settings left as they are", async () => {
@@ -426,7 +494,9 @@ describe("the release rehearsal of the services phase", () => {
     try {
       await synthesizeRelease({ env: "dev", tag: "9.9.9-emulate-release", outdir, settingsRoot: root, notice: (m) => notices.push(m) });
       const config = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "accessweaver-dev-services", "cdk.tf.json"), "utf8"));
-      const images = Object.values(config.resource.aws_ecs_task_definition as Record<string, { container_definitions: string }>).flatMap((t) => JSON.parse(t.container_definitions).map((c: { name: string; image: string }) => [c.name, c.image.split(":").pop()]));
+      const images = Object.values(config.resource.aws_ecs_task_definition as Record<string, { container_definitions: string }>).flatMap((t) =>
+        JSON.parse(t.container_definitions).map((c: { name: string; image: string }) => [c.name, c.image.split(":").pop()]),
+      );
       const services = images.filter(([name]) => String(name).startsWith("aw-"));
       expect(services.length).toBe(5);
       expect(services.every(([, tag]) => tag === "9.9.9-emulate-release")).toBe(true);

@@ -7,7 +7,17 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ALLOW_LIST, editRules, motoSettings, standInRules } from "../scripts/emulate/allow-list";
-import { ApiCall, RunningEmulator, authorization, createBucketCall, createPrerequisites, jsonCall, motoEnvironment, send, startMoto } from "../scripts/emulate/emulator";
+import {
+  ApiCall,
+  RunningEmulator,
+  authorization,
+  createBucketCall,
+  createPrerequisites,
+  jsonCall,
+  motoEnvironment,
+  send,
+  startMoto,
+} from "../scripts/emulate/emulator";
 import { COPY_FILE, emulatedCopy } from "../scripts/emulate/rewrite";
 import { OutputHashes, readRecord } from "../scripts/operator/plans";
 import { which } from "../scripts/operator/process";
@@ -55,26 +65,45 @@ suite("against moto_server", () => {
 
   test("a second plan while another run holds the state gets Error acquiring the state lock; the operator's make plan names the lock, keeps no plan, and plans once it is released", async () => {
     const out = tempDir("aw-emulate-lock-");
-    const stack = synthStack("network", {
-      terraform: { backend: { s3: { bucket: BUCKET, key: "dev/network/terraform.tfstate", region: "eu-west-1", dynamodb_table: TABLE, encrypt: true } }, required_providers: { aws: { source: "hashicorp/aws", version: "5.100.0" } } },
-      provider: { aws: [{ region: "eu-west-1", allowed_account_ids: [ACCOUNT] }] },
-      resource: { aws_cloudwatch_log_group: { lg: { name: "/emulate/lock-test" } } },
-    }, out);
+    const stack = synthStack(
+      "network",
+      {
+        terraform: {
+          backend: { s3: { bucket: BUCKET, key: "dev/network/terraform.tfstate", region: "eu-west-1", dynamodb_table: TABLE, encrypt: true } },
+          required_providers: { aws: { source: "hashicorp/aws", version: "5.100.0" } },
+        },
+        provider: { aws: [{ region: "eu-west-1", allowed_account_ids: [ACCOUNT] }] },
+        resource: { aws_cloudwatch_log_group: { lg: { name: "/emulate/lock-test" } } },
+      },
+      out,
+    );
     const mirror = readMirror(process.env.TF_PLUGIN_DIR ?? "/opt/tf-plugins");
-    const copy = emulatedCopy(stack, { emulator: { url: moto.url, accessKey: ACCOUNT, secretKey: "s" }, mirror, standInRules: [], editRules: [], zoneIds: new Map(), copyDir: stack.dir });
+    const copy = emulatedCopy(stack, {
+      emulator: { url: moto.url, accessKey: ACCOUNT, secretKey: "s" },
+      mirror,
+      standInRules: [],
+      editRules: [],
+      zoneIds: new Map(),
+      copyDir: stack.dir,
+    });
     fs.mkdirSync(stack.dir, { recursive: true });
     fs.writeFileSync(path.join(stack.dir, COPY_FILE), JSON.stringify(copy.config, null, 2));
     await createPrerequisites(moto.url, ACCOUNT, [{ bucket: BUCKET, table: TABLE, region: "eu-west-1" }], new Map());
     const tf = terraformFor(TF, mirror, out);
     const init = await runTerraform(tf, [`-chdir=${stack.dir}`, "init", "-input=false", "-no-color", ...(mirror ? [`-plugin-dir=${mirror.dir}`] : [])], out);
-    expect(init.output).toContain("Successfully configured the backend \"s3\"");
+    expect(init.output).toContain('Successfully configured the backend "s3"');
     expect(init.code).toBe(0);
 
     // The first run: an apply waiting for its "yes" holds the lock in the emulator's DynamoDB.
-    const holder = spawn(TF, [`-chdir=${stack.dir}`, "apply", "-no-color"], { env: { ...tf.env, TF_INPUT: "1", TF_IN_AUTOMATION: "" }, stdio: ["pipe", "pipe", "pipe"] });
+    const holder = spawn(TF, [`-chdir=${stack.dir}`, "apply", "-no-color"], {
+      env: { ...tf.env, TF_INPUT: "1", TF_IN_AUTOMATION: "" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let held = "";
     holder.stderr.on("data", (d: Buffer) => (held += d.toString()));
-    const prompting = new Promise<void>((resolve) => holder.stdout.on("data", (d: Buffer) => ((held += d.toString()), held.includes("Enter a value") && resolve())));
+    const prompting = new Promise<void>((resolve) =>
+      holder.stdout.on("data", (d: Buffer) => ((held += d.toString()), held.includes("Enter a value") && resolve())),
+    );
     const holderDone = new Promise<number | null>((resolve) => holder.on("close", resolve));
     await prompting;
 
@@ -145,7 +174,9 @@ suite("against moto_server", () => {
       const loaded = await send(moto.url, query("iam", "us-east-1", { Action: "GetPolicy", Version: "2010-05-08", PolicyArn: policyArn }));
       expect(loaded.status).toBe(200);
       expect(loaded.body).toContain("<PolicyName>AWSCodeDeployRoleForECSLimited</PolicyName>");
-      expect((await send(bare.url, query("iam", "us-east-1", { Action: "GetPolicy", Version: "2010-05-08", PolicyArn: policyArn }))).body).toContain("NoSuchEntity");
+      expect((await send(bare.url, query("iam", "us-east-1", { Action: "GetPolicy", Version: "2010-05-08", PolicyArn: policyArn }))).body).toContain(
+        "NoSuchEntity",
+      );
     });
 
     test("codedeploy-create-time: GetApplication answers createTime as a string, not the API's timestamp number; the stand-in's plain CreateApplication makes it", async () => {
@@ -166,11 +197,18 @@ suite("against moto_server", () => {
       const call = (target: string, body: object) => send(moto.url, json("codedeploy", `CodeDeploy_20141006.${target}`, body));
       await call("CreateApplication", { applicationName: "probe-alarms", computePlatform: "ECS" });
       const group = { applicationName: "probe-alarms", deploymentGroupName: "g" };
-      const created = await call("CreateDeploymentGroup", { ...group, serviceRoleArn: `arn:aws:iam::${ACCOUNT}:role/probe`, alarmConfiguration: { enabled: true, alarms: [{ name: "probe-5xx" }] } });
+      const created = await call("CreateDeploymentGroup", {
+        ...group,
+        serviceRoleArn: `arn:aws:iam::${ACCOUNT}:role/probe`,
+        alarmConfiguration: { enabled: true, alarms: [{ name: "probe-5xx" }] },
+      });
       expect(created.status).toBe(200);
       const read = JSON.parse((await call("GetDeploymentGroup", group)).body) as { deploymentGroupInfo: { alarmConfiguration: Record<string, unknown> } };
       expect(read.deploymentGroupInfo.alarmConfiguration).toEqual({});
-      expect((await call("UpdateDeploymentGroup", { applicationName: "probe-alarms", currentDeploymentGroupName: "g", alarmConfiguration: { enabled: false } })).status).toBe(500);
+      expect(
+        (await call("UpdateDeploymentGroup", { applicationName: "probe-alarms", currentDeploymentGroupName: "g", alarmConfiguration: { enabled: false } }))
+          .status,
+      ).toBe(500);
     });
 
     test("acm-validation-wait: a DNS-validated certificate stays pending without MOTO_ACM_VALIDATION_WAIT=0", async () => {
@@ -186,16 +224,41 @@ suite("against moto_server", () => {
 
     test("elasticache-parameter-group: CreateCacheParameterGroup answers HTTP 500", async () => {
       expect(ids.has("elasticache-parameter-group")).toBe(true);
-      const r = await send(moto.url, query("elasticache", "eu-west-1", { Action: "CreateCacheParameterGroup", Version: "2015-02-02", CacheParameterGroupName: "probe", CacheParameterGroupFamily: "redis7", Description: "probe" }));
+      const r = await send(
+        moto.url,
+        query("elasticache", "eu-west-1", {
+          Action: "CreateCacheParameterGroup",
+          Version: "2015-02-02",
+          CacheParameterGroupName: "probe",
+          CacheParameterGroupFamily: "redis7",
+          Description: "probe",
+        }),
+      );
       expect(r.status).toBe(500);
     });
 
     test("elasticache-member-clusters: a replication group's member clusters are unknown to DescribeCacheClusters", async () => {
       expect(ids.has("elasticache-member-clusters")).toBe(true);
-      const created = await send(moto.url, query("elasticache", "eu-west-1", { Action: "CreateReplicationGroup", Version: "2015-02-02", ReplicationGroupId: "probe", ReplicationGroupDescription: "probe", Engine: "redis", CacheNodeType: "cache.t4g.micro", NumNodeGroups: "1", ReplicasPerNodeGroup: "0", ClusterMode: "enabled" }));
+      const created = await send(
+        moto.url,
+        query("elasticache", "eu-west-1", {
+          Action: "CreateReplicationGroup",
+          Version: "2015-02-02",
+          ReplicationGroupId: "probe",
+          ReplicationGroupDescription: "probe",
+          Engine: "redis",
+          CacheNodeType: "cache.t4g.micro",
+          NumNodeGroups: "1",
+          ReplicasPerNodeGroup: "0",
+          ClusterMode: "enabled",
+        }),
+      );
       expect(created.body).toContain("<MemberClusters>");
       const member = /<ClusterId>([^<]+)<\/ClusterId>/.exec(created.body)?.[1] ?? "probe-0001-001";
-      const described = await send(moto.url, query("elasticache", "eu-west-1", { Action: "DescribeCacheClusters", Version: "2015-02-02", CacheClusterId: member }));
+      const described = await send(
+        moto.url,
+        query("elasticache", "eu-west-1", { Action: "DescribeCacheClusters", Version: "2015-02-02", CacheClusterId: member }),
+      );
       expect(described.body).toContain("CacheClusterNotFound");
     });
 
@@ -203,9 +266,14 @@ suite("against moto_server", () => {
       expect(ids.has("appautoscaling-tags")).toBe(true);
       // A DynamoDB target: moto checks that an ECS target's service exists; the tag calls are missing for every kind.
       const target = { ServiceNamespace: "dynamodb", ResourceId: "table/probe", ScalableDimension: "dynamodb:table:ReadCapacityUnits" };
-      const registered = await send(moto.url, json("application-autoscaling", "AnyScaleFrontendService.RegisterScalableTarget", { ...target, MinCapacity: 1, MaxCapacity: 2 }));
+      const registered = await send(
+        moto.url,
+        json("application-autoscaling", "AnyScaleFrontendService.RegisterScalableTarget", { ...target, MinCapacity: 1, MaxCapacity: 2 }),
+      );
       expect(registered.status).toBe(200);
-      const arn = (JSON.parse(registered.body) as { ScalableTargetARN?: string }).ScalableTargetARN ?? `arn:aws:application-autoscaling:eu-west-1:${ACCOUNT}:scalable-target/probe`;
+      const arn =
+        (JSON.parse(registered.body) as { ScalableTargetARN?: string }).ScalableTargetARN ??
+        `arn:aws:application-autoscaling:eu-west-1:${ACCOUNT}:scalable-target/probe`;
       const r = await send(moto.url, json("application-autoscaling", "AnyScaleFrontendService.ListTagsForResource", { ResourceARN: arn }));
       expect(r.status).toBe(500);
     });
@@ -214,11 +282,34 @@ suite("against moto_server", () => {
       expect(ids.has("budgets-subscribers")).toBe(true);
       const notification = { NotificationType: "ACTUAL", ComparisonOperator: "GREATER_THAN", Threshold: 80 };
       const budget = { BudgetName: "probe", BudgetLimit: { Amount: "10", Unit: "USD" }, TimeUnit: "MONTHLY", BudgetType: "COST" };
-      const created = await send(moto.url, json("budgets", "AWSBudgetServiceGateway.CreateBudget", { AccountId: ACCOUNT, Budget: budget, NotificationsWithSubscribers: [{ Notification: notification, Subscribers: [{ SubscriptionType: "EMAIL", Address: "a@example.com" }] }] }, "us-east-1"));
+      const created = await send(
+        moto.url,
+        json(
+          "budgets",
+          "AWSBudgetServiceGateway.CreateBudget",
+          {
+            AccountId: ACCOUNT,
+            Budget: budget,
+            NotificationsWithSubscribers: [{ Notification: notification, Subscribers: [{ SubscriptionType: "EMAIL", Address: "a@example.com" }] }],
+          },
+          "us-east-1",
+        ),
+      );
       expect(created.status).toBe(200);
-      const r = await send(moto.url, json("budgets", "AWSBudgetServiceGateway.DescribeSubscribersForNotification", { AccountId: ACCOUNT, BudgetName: "probe", Notification: notification }, "us-east-1"));
+      const r = await send(
+        moto.url,
+        json(
+          "budgets",
+          "AWSBudgetServiceGateway.DescribeSubscribersForNotification",
+          { AccountId: ACCOUNT, BudgetName: "probe", Notification: notification },
+          "us-east-1",
+        ),
+      );
       expect(r.status).toBe(500);
-      const tags = await send(moto.url, json("budgets", "AWSBudgetServiceGateway.ListTagsForResource", { ResourceARN: `arn:aws:budgets::${ACCOUNT}:budget/probe` }, "us-east-1"));
+      const tags = await send(
+        moto.url,
+        json("budgets", "AWSBudgetServiceGateway.ListTagsForResource", { ResourceARN: `arn:aws:budgets::${ACCOUNT}:budget/probe` }, "us-east-1"),
+      );
       expect(tags.status).toBe(500);
     });
 
@@ -236,7 +327,21 @@ suite("against moto_server", () => {
     test("rds-touching-windows: a backup window that ends when the maintenance window starts is refused, a minute earlier is accepted", async () => {
       expect(ids.has("rds-touching-windows")).toBe(true);
       const create = (id: string, backup: string) =>
-        send(moto.url, query("rds", "eu-west-1", { Action: "CreateDBInstance", Version: "2014-10-31", DBInstanceIdentifier: id, DBInstanceClass: "db.t4g.micro", Engine: "postgres", AllocatedStorage: "20", MasterUsername: "u", MasterUserPassword: "p4ssw0rd-probe", PreferredBackupWindow: backup, PreferredMaintenanceWindow: "sun:03:00-sun:04:00" }));
+        send(
+          moto.url,
+          query("rds", "eu-west-1", {
+            Action: "CreateDBInstance",
+            Version: "2014-10-31",
+            DBInstanceIdentifier: id,
+            DBInstanceClass: "db.t4g.micro",
+            Engine: "postgres",
+            AllocatedStorage: "20",
+            MasterUsername: "u",
+            MasterUserPassword: "p4ssw0rd-probe",
+            PreferredBackupWindow: backup,
+            PreferredMaintenanceWindow: "sun:03:00-sun:04:00",
+          }),
+        );
       expect((await create("probe-touching", "02:00-03:00")).body).toContain("must not overlap");
       expect((await create("probe-apart", "02:00-02:59")).status).toBe(200);
     });

@@ -27,7 +27,14 @@ describe.each(ENVIRONMENTS)("%s: Fargate ephemeral storage", (env) => {
       { test: "StringEquals", variable: "kms:EncryptionContext:aws:ecs:clusterName", values: [cluster.name] },
     ];
     const fargate = [{ type: "Service", identifiers: ["fargate.amazonaws.com"] }];
-    expect(statements.AllowFargateEphemeralStorage).toEqual({ sid: "AllowFargateEphemeralStorage", effect: "Allow", actions: ["kms:GenerateDataKeyWithoutPlaintext"], resources: ["*"], principals: fargate, condition: thisCluster });
+    expect(statements.AllowFargateEphemeralStorage).toEqual({
+      sid: "AllowFargateEphemeralStorage",
+      effect: "Allow",
+      actions: ["kms:GenerateDataKeyWithoutPlaintext"],
+      resources: ["*"],
+      principals: fargate,
+      condition: thisCluster,
+    });
     expect(statements.AllowFargateEphemeralStorageGrants).toEqual({
       sid: "AllowFargateEphemeralStorageGrants",
       effect: "Allow",
@@ -46,7 +53,7 @@ describe("the cluster construct", () => {
     const s = stack();
     const arn = "arn:aws:kms:eu-west-1:111122223333:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
     new EcsFargateCluster(s, "ecs", { name: "accessweaver-prod-cluster", ephemeralStorageKmsKeyArn: arn });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
     const [cluster] = Object.values<any>(s.toTerraform().resource.aws_ecs_cluster);
     expect(cluster.configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id).toBe(arn);
   });
@@ -54,7 +61,9 @@ describe("the cluster construct", () => {
   it("with kms_key_arn, the services phase still reads the key from the network phase, which publishes that key", () => {
     const arn = "arn:aws:kms:eu-west-1:111122223333:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
     const synth = synthEnv(config("prod", { kms_key_arn: arn }));
-    expect(resources(synth.json.services, "aws_ecs_cluster").ecs_cluster.configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id).toBe(KEY);
+    expect(resources(synth.json.services, "aws_ecs_cluster").ecs_cluster.configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id).toBe(
+      KEY,
+    );
     expect(synth.json.network.output.kms_key_arn.value).toBe(arn);
   });
 });

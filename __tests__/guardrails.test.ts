@@ -29,12 +29,20 @@ const check = (rule: Rule, s: TerraformStack) => evaluate(viewOf(s.node.id, s.to
 describe("guardrail rules reject bad resources", () => {
   it("required-tags: a provider without the cost-center tag, a resource blanking a tag", () => {
     const { CostCenter: _dropped, ...partial } = TAGS;
-    expect(check(requiredTags, stackWith(() => undefined, partial as Record<string, string>))).toEqual([
-      { rule: "required-tags", address: "provider.aws[0]", message: "default_tags lack CostCenter" },
-    ]);
+    expect(
+      check(
+        requiredTags,
+        stackWith(() => undefined, partial as Record<string, string>),
+      ),
+    ).toEqual([{ rule: "required-tags", address: "provider.aws[0]", message: "default_tags lack CostCenter" }]);
     const blanked = stackWith((s) => new Subnet(s, "subnet", { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24", tags: { Owner: "" } }));
     expect(check(requiredTags, blanked)).toEqual([{ rule: "required-tags", address: "aws_subnet.subnet", message: "tags blank out Owner" }]);
-    expect(check(requiredTags, stackWith(() => undefined))).toEqual([]);
+    expect(
+      check(
+        requiredTags,
+        stackWith(() => undefined),
+      ),
+    ).toEqual([]);
   });
 
   it("log-group-encrypted-retained: unencrypted, undeclared, short-lived, and audit evidence kept under three years", () => {
@@ -60,14 +68,24 @@ describe("guardrail rules reject bad resources", () => {
 
   it("log classes are declared where the group is made: the audit service's log is an application log; audit evidence kept 365 days fails the prod synth", () => {
     const made = (logClass: "application" | "audit", retentionDays?: number) =>
-      stackWith((st) => new EncryptedLogGroup(st, "logs", { name: "/ecs/accessweaver-prod/aw-audit-service", kmsKeyArn: "arn:k", logClass, ...(retentionDays ? { retentionDays } : {}) }));
+      stackWith(
+        (st) =>
+          new EncryptedLogGroup(st, "logs", {
+            name: "/ecs/accessweaver-prod/aw-audit-service",
+            kmsKeyArn: "arn:k",
+            logClass,
+            ...(retentionDays ? { retentionDays } : {}),
+          }),
+      );
     const only = (s: TerraformStack) => Object.values<Record<string, unknown>>(s.toTerraform().resource.aws_cloudwatch_log_group)[0];
     expect(only(made("application"))).toEqual(expect.objectContaining({ retention_in_days: 365, tags: { LogClass: "application" } }));
     expect(check(logGroupEncryptedAndRetained, made("application"))).toEqual([]);
     expect(only(made("audit"))!.retention_in_days).toBe(1096);
     const shortAudit = made("audit", 365);
     Guardrails.attach(shortAudit, BASELINE_RULES, "enforce");
-    expect(() => (shortAudit.node.scope as App).synth()).toThrow(/\[log-group-encrypted-retained\] aws_cloudwatch_log_group\.logs_log-group\w*: retention_in_days is 365; audit logs need at least 1096/);
+    expect(() => (shortAudit.node.scope as App).synth()).toThrow(
+      /\[log-group-encrypted-retained\] aws_cloudwatch_log_group\.logs_log-group\w*: retention_in_days is 365; audit logs need at least 1096/,
+    );
   });
 
   it("kms-key-rotation: a key without rotation", () => {
@@ -96,8 +114,18 @@ describe("guardrail rules reject bad resources", () => {
       new VpcSecurityGroupIngressRule(st, "db_vpc", { securityGroupId: db.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.0.0.0/16" });
       new SecurityGroupRule(st, "legacy", { type: "ingress", securityGroupId: db.id, protocol: "tcp", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] });
       const lookalike = new SecurityGroup(st, "lookalike", { name: "accessweaver-dev-alb", vpcId: "vpc-1" });
-      new VpcSecurityGroupIngressRule(st, "lookalike_https", { securityGroupId: lookalike.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" });
-      new SecurityGroup(st, "inline", { name: "accessweaver-prod-other", vpcId: "vpc-1", ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] });
+      new VpcSecurityGroupIngressRule(st, "lookalike_https", {
+        securityGroupId: lookalike.id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: "0.0.0.0/0",
+      });
+      new SecurityGroup(st, "inline", {
+        name: "accessweaver-prod-other",
+        vpcId: "vpc-1",
+        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
+      });
     });
     expect(check(noWorldOpenSecurityGroups, s).map((v) => v.address)).toEqual([
       "aws_vpc_security_group_ingress_rule.alb_ssh",

@@ -24,13 +24,31 @@ class ProbeDatabaseStack extends PhaseStack {
       fromPort: 5432,
       toPort: 5432,
     });
-    new EncryptedLogGroup(this, "logs", { name: this.names.databaseLogGroup("postgresql"), kmsKeyArn: network.kmsKeyArn, logClass: "application", retentionDays: cfg.sizing.applicationLogRetentionDays, protect: true });
+    new EncryptedLogGroup(this, "logs", {
+      name: this.names.databaseLogGroup("postgresql"),
+      kmsKeyArn: network.kmsKeyArn,
+      logClass: "application",
+      retentionDays: cfg.sizing.applicationLogRetentionDays,
+      protect: true,
+    });
   }
 }
 // The network alone, then the probe in place of the database phase.
-const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES.filter((p) => p.phase === "network"), { phase: "database", build: (scope, cfg, built) => new ProbeDatabaseStack(scope, cfg, built) }];
+const withProbe: PhaseDefinition[] = [
+  ...REGISTERED_PHASES.filter((p) => p.phase === "network"),
+  { phase: "database", build: (scope, cfg, built) => new ProbeDatabaseStack(scope, cfg, built) },
+];
 
-const NETWORK_OUTPUTS = ["vpc_id", "vpc_cidr", "public_subnet_ids", "private_subnet_ids", "database_subnet_ids", "security_group_ids", "kms_key_arn", "kms_key_alias"];
+const NETWORK_OUTPUTS = [
+  "vpc_id",
+  "vpc_cidr",
+  "public_subnet_ids",
+  "private_subnet_ids",
+  "database_subnet_ids",
+  "security_group_ids",
+  "kms_key_arn",
+  "kms_key_alias",
+];
 
 /** Every `data.terraform_remote_state.<name>.outputs.<output>` a stack reads. */
 function remoteReads(tf: StackJson): { state: string; output: string }[] {
@@ -93,7 +111,10 @@ describe("a later phase reads the network only through its handles", () => {
 
   it("reads the network's state with an explicit S3 remote state: the environment's bucket, the phase's key, the region", () => {
     expect(db.data.terraform_remote_state).toEqual({
-      network: { backend: "s3", config: { bucket: "accessweaver-terraform-state-prod-111122223333", key: "prod/network/terraform.tfstate", region: "eu-west-1" } },
+      network: {
+        backend: "s3",
+        config: { bucket: "accessweaver-terraform-state-prod-111122223333", key: "prod/network/terraform.tfstate", region: "eu-west-1" },
+      },
     });
   });
 
@@ -207,7 +228,7 @@ describe("a reference to another phase's resource instead of its handles", () =>
   it("stops the synth at cdktf's generated output, naming the stack, the output and the value, and pointing at the handles", () => {
     const { app } = buildEnv(config("dev"), [REGISTERED_PHASES[0]!, { phase: "database", build: (s, c, b) => new ShortcutDatabaseStack(s, c, b) }]);
     expect(() => app.synth()).toThrow(
-      'accessweaver-dev-network holds cdktf\'s generated cross-stack wiring: output "cross-stack-output-aws_security_group_security-groups_services_id" (of "${aws_security_group.security-groups_services.id}"). A construct of one phase\'s stack is used in another phase\'s stack; a value of another phase is read through that phase\'s handles (readHandles in src/stacks/handles.ts), never by reference.',
+      "accessweaver-dev-network holds cdktf's generated cross-stack wiring: output \"cross-stack-output-aws_security_group_security-groups_services_id\" (of \"${aws_security_group.security-groups_services.id}\"). A construct of one phase's stack is used in another phase's stack; a value of another phase is read through that phase's handles (readHandles in src/stacks/handles.ts), never by reference.",
     );
   });
 

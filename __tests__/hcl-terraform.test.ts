@@ -30,7 +30,12 @@ describeTf("terraform and the HCL rendering", () => {
     const dir = tempDir("aw-hcl-fmt-");
     for (const name of stacks) fs.copyFileSync(path.join(outdir, "stacks", name, HCL_FILE), path.join(dir, `${name}.tf`));
     const r = spawnSync(TF, ["fmt", "-check", "-diff", "-no-color", dir], { encoding: "utf8", env });
-    expect({ files: stacks.length, exit: r.status, diff: r.stdout.slice(0, 4000), errors: r.stderr.includes("Error") ? r.stderr.slice(r.stderr.indexOf("Error"), 2000) : "" }).toEqual({ files: stacks.length, exit: 0, diff: "", errors: "" });
+    expect({
+      files: stacks.length,
+      exit: r.status,
+      diff: r.stdout.slice(0, 4000),
+      errors: r.stderr.includes("Error") ? r.stderr.slice(r.stderr.indexOf("Error"), 2000) : "",
+    }).toEqual({ files: stacks.length, exit: 0, diff: "", errors: "" });
     expect(stacks.length).toBeGreaterThanOrEqual(18);
   });
 
@@ -42,8 +47,12 @@ describeTf("terraform and the HCL rendering", () => {
     const checked: string[] = [];
     const skipped: string[] = [];
     for (const name of stacks.filter((s) => s.startsWith("accessweaver-prod-"))) {
-      const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as { terraform?: { required_providers?: Record<string, { source?: string }> } };
-      const absent = Object.entries(json.terraform?.required_providers ?? {}).map(([n, p]) => fullSource(p.source ?? n)).filter((s) => !mirror.providers.has(s));
+      const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as {
+        terraform?: { required_providers?: Record<string, { source?: string }> };
+      };
+      const absent = Object.entries(json.terraform?.required_providers ?? {})
+        .map(([n, p]) => fullSource(p.source ?? n))
+        .filter((s) => !mirror.providers.has(s));
       if (absent.length) {
         skipped.push(`${name} (needs ${absent.join(", ")}, not in ${mirror.dir})`);
         continue;
@@ -53,7 +62,11 @@ describeTf("terraform and the HCL rendering", () => {
       const init = spawnSync(TF, ["init", "-backend=false", "-input=false", "-no-color", `-plugin-dir=${mirror.dir}`], { cwd: dir, encoding: "utf8", env });
       expect({ stack: name, init: init.status, output: init.status === 0 ? "" : init.stderr + init.stdout }).toEqual({ stack: name, init: 0, output: "" });
       const validate = spawnSync(TF, ["validate", "-no-color"], { cwd: dir, encoding: "utf8", env });
-      expect({ stack: name, validate: validate.status, output: validate.status === 0 ? "" : validate.stderr + validate.stdout }).toEqual({ stack: name, validate: 0, output: "" });
+      expect({ stack: name, validate: validate.status, output: validate.status === 0 ? "" : validate.stderr + validate.stdout }).toEqual({
+        stack: name,
+        validate: 0,
+        output: "",
+      });
       checked.push(name);
     }
     if (skipped.length) console.warn(`HCL validate SKIPPED for: ${skipped.join("; ")}`);

@@ -32,7 +32,8 @@ describe("templateParts", () => {
 
 describe("renderHcl on small configurations", () => {
   it("writes a JSON document holding a reference as jsonencode of an HCL object, and reads back the same document", async () => {
-    const doc = '[{"name":"app","secrets":[{"name":"DB","valueFrom":"${aws_secretsmanager_secret.db.arn}"}],"image":"repo/app:${var.tag}","aws:key":"say \\"hi\\""}]';
+    const doc =
+      '[{"name":"app","secrets":[{"name":"DB","valueFrom":"${aws_secretsmanager_secret.db.arn}"}],"image":"repo/app:${var.tag}","aws:key":"say \\"hi\\""}]';
     const json = resource("aws_ecs_task_definition", { container_definitions: doc });
     const hcl = renderHcl("s", json, NO_BLOCKS);
     expect(hcl).toContain("container_definitions = jsonencode([");
@@ -42,7 +43,15 @@ describe("renderHcl on small configurations", () => {
   });
 
   it("unwraps a sole interpolation, escapes quotes and backslashes, keeps $${ literal, and writes numbers-as-text as text", async () => {
-    const json = resource("aws_x", { a: "${aws_vpc.v.id}", b: 'C:\\dir "q"', c: "$${version} ${aws_vpc.v.id}", d: "123", e: 5, f: null, g: "line 1\nline 2\n" });
+    const json = resource("aws_x", {
+      a: "${aws_vpc.v.id}",
+      b: 'C:\\dir "q"',
+      c: "$${version} ${aws_vpc.v.id}",
+      d: "123",
+      e: 5,
+      f: null,
+      g: "line 1\nline 2\n",
+    });
     const hcl = renderHcl("s", json, NO_BLOCKS);
     expect(hcl).toContain("a = aws_vpc.v.id\n");
     expect(hcl).toContain('b = "C:\\\\dir \\"q\\""');
@@ -83,14 +92,22 @@ describe("renderHcl on small configurations", () => {
   it("refuses what it cannot write, naming the stack and the place", () => {
     expect(() => renderHcl("accessweaver-test-x", { check: {} }, NO_BLOCKS)).toThrow(/accessweaver-test-x: check: no HCL rendering for the top-level "check"/);
     const blocks: BlockSchema = new Map([["resource.aws_x", new Set(["b"])]]);
-    expect(() => renderHcl("s", resource("aws_x", { b: "${var.x}" }), blocks)).toThrow(/s: resource\.aws_x\.r\.b: a nested block holds "\$\{var\.x\}"; expected an object/);
+    expect(() => renderHcl("s", resource("aws_x", { b: "${var.x}" }), blocks)).toThrow(
+      /s: resource\.aws_x\.r\.b: a nested block holds "\$\{var\.x\}"; expected an object/,
+    );
   });
 
   it("differences() notices a changed value, a lost attribute and a changed document", async () => {
     const json = resource("aws_x", { a: "x", b: 1, d: '{"k":"${aws_vpc.v.id}"}' });
     const changed = await parseHcl("t.hcl", renderHcl("s", resource("aws_x", { a: "y", d: '{"k":"${aws_vpc.w.id}"}' }), NO_BLOCKS));
     const found = await differences(json, changed, "s");
-    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^s\.resource\.aws_x\.r\.a: JSON "x", HCL "y"/), "s.resource.aws_x.r.b: only in the JSON", expect.stringMatching(/^s\.resource\.aws_x\.r\.d \(jsonencode\)\.k: JSON/)]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^s\.resource\.aws_x\.r\.a: JSON "x", HCL "y"/),
+        "s.resource.aws_x.r.b: only in the JSON",
+        expect.stringMatching(/^s\.resource\.aws_x\.r\.d \(jsonencode\)\.k: JSON/),
+      ]),
+    );
     expect(found).toHaveLength(3);
   });
 });
@@ -121,7 +138,10 @@ describe("the HCL rendering of every stack of every environment", () => {
     expect(services).toMatch(/container_definitions = jsonencode\(\[/);
     expect(observability).toMatch(/dashboard_body = jsonencode\(\{/);
     expect(observability).toMatch(/event_pattern = jsonencode\(\{/);
-    for (const [name, text] of [["services", services], ["observability", observability]] as const) {
+    for (const [name, text] of [
+      ["services", services],
+      ["observability", observability],
+    ] as const) {
       // No quoted JSON left: a `"{\"` or `"[{\"` would be a document written as a string.
       expect({ stack: name, quotedJson: text.match(/"[[{]+\\"/g) ?? [] }).toEqual({ stack: name, quotedJson: [] });
     }

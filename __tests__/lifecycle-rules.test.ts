@@ -15,26 +15,64 @@ import { config, resources, synthEnv } from "./support/config";
 import { bareStack, ruleMessages } from "./support/rules";
 
 const discovery = (over: Record<string, unknown>) =>
-  bareStack("prod", "services", (s) => new ServiceDiscoveryService(s, "discovery", { name: "aw-pdp-service", dnsConfig: { namespaceId: "ns-1", dnsRecords: [{ type: "A", ttl: 10 }] }, ...over }));
+  bareStack(
+    "prod",
+    "services",
+    (s) =>
+      new ServiceDiscoveryService(s, "discovery", {
+        name: "aw-pdp-service",
+        dnsConfig: { namespaceId: "ns-1", dnsRecords: [{ type: "A", ttl: 10 }] },
+        ...over,
+      }),
+  );
 
 describe("no-empty-block", () => {
   it("refuses Cloud Map's empty health_check_custom_config (replaced on every plan after the first apply) and passes it with failure_threshold", () => {
     expect(ruleMessages(noEmptyBlocks, discovery({ healthCheckCustomConfig: {} }))).toEqual([
-      expect.stringMatching(/^aws_service_discovery_service\.discovery: health_check_custom_config is empty: the provider may neither send nor read back an empty block/),
+      expect.stringMatching(
+        /^aws_service_discovery_service\.discovery: health_check_custom_config is empty: the provider may neither send nor read back an empty block/,
+      ),
     ]);
     expect(ruleMessages(noEmptyBlocks, discovery({ healthCheckCustomConfig: { failureThreshold: 1 } }))).toEqual([]);
   });
 
   it("refuses an empty map argument too (an alarm's dimensions)", () => {
-    const s = bareStack("prod", "observability", (st) => new CloudwatchMetricAlarm(st, "alarm", { alarmName: "a", comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 1, metricName: "m", namespace: "n", period: 60, statistic: "Sum", threshold: 1, dimensions: {} }));
+    const s = bareStack(
+      "prod",
+      "observability",
+      (st) =>
+        new CloudwatchMetricAlarm(st, "alarm", {
+          alarmName: "a",
+          comparisonOperator: "GreaterThanThreshold",
+          evaluationPeriods: 1,
+          metricName: "m",
+          namespace: "n",
+          period: 60,
+          statistic: "Sum",
+          threshold: 1,
+          dimensions: {},
+        }),
+    );
     expect(ruleMessages(noEmptyBlocks, s)).toEqual([expect.stringMatching(/^aws_cloudwatch_metric_alarm\.alarm: dimensions is empty/)]);
   });
 
   it("passes the WAF's marker blocks, which the allow-list says are read back, and no others of the same resource", () => {
     const acl = (defaultAction: Record<string, unknown>) =>
-      bareStack("prod", "loadbalancer", (s) => new Wafv2WebAcl(s, "acl", { name: "a", scope: "REGIONAL", defaultAction, visibilityConfig: { cloudwatchMetricsEnabled: true, metricName: "a", sampledRequestsEnabled: true } }));
+      bareStack(
+        "prod",
+        "loadbalancer",
+        (s) =>
+          new Wafv2WebAcl(s, "acl", {
+            name: "a",
+            scope: "REGIONAL",
+            defaultAction,
+            visibilityConfig: { cloudwatchMetricsEnabled: true, metricName: "a", sampledRequestsEnabled: true },
+          }),
+      );
     expect(ruleMessages(noEmptyBlocks, acl({ allow: {} }))).toEqual([]);
-    expect(ruleMessages(noEmptyBlocks, acl({ allow: { customRequestHandling: {} } }))).toEqual([expect.stringMatching(/^aws_wafv2_web_acl\.acl: default_action\.allow\.custom_request_handling is empty/)]);
+    expect(ruleMessages(noEmptyBlocks, acl({ allow: { customRequestHandling: {} } }))).toEqual([
+      expect.stringMatching(/^aws_wafv2_web_acl\.acl: default_action\.allow\.custom_request_handling is empty/),
+    ]);
   });
 
   it("reads blocks inside lists and ignores Terraform's own meta-arguments", () => {
@@ -66,22 +104,33 @@ describe("replaceable-names", () => {
   });
 
   it("passes name_prefix, and refuses a fixed name on any other type created before destroyed", () => {
-    const prefixed = bareStack("prod", "database", (s) => new DbParameterGroup(s, "params", { namePrefix: "accessweaver-prod-postgres15-", family: "postgres15", lifecycle: { createBeforeDestroy: true } }));
+    const prefixed = bareStack(
+      "prod",
+      "database",
+      (s) => new DbParameterGroup(s, "params", { namePrefix: "accessweaver-prod-postgres15-", family: "postgres15", lifecycle: { createBeforeDestroy: true } }),
+    );
     expect(ruleMessages(replaceableNames, prefixed)).toEqual([]);
-    const sg = bareStack("prod", "network", (s) => new SecurityGroup(s, "sg", { name: "accessweaver-prod-x", vpcId: "vpc-1", lifecycle: { createBeforeDestroy: true } }));
-    expect(ruleMessages(replaceableNames, sg)).toEqual([expect.stringMatching(/^aws_security_group\.sg: name "accessweaver-prod-x" is fixed and the resource is created before it is destroyed/)]);
+    const sg = bareStack(
+      "prod",
+      "network",
+      (s) => new SecurityGroup(s, "sg", { name: "accessweaver-prod-x", vpcId: "vpc-1", lifecycle: { createBeforeDestroy: true } }),
+    );
+    expect(ruleMessages(replaceableNames, sg)).toEqual([
+      expect.stringMatching(/^aws_security_group\.sg: name "accessweaver-prod-x" is fixed and the resource is created before it is destroyed/),
+    ]);
     const plain = bareStack("prod", "network", (s) => new SecurityGroup(s, "sg", { name: "accessweaver-prod-x", vpcId: "vpc-1" }));
     expect(ruleMessages(replaceableNames, plain)).toEqual([]);
   });
 });
 
 describe("target-group-shape", () => {
-  const tg = (port: number, protocol = "HTTP") => bareStack("prod", "loadbalancer", (s) => new LbTargetGroup(s, "tg", { name: "aw-prod-gateway", port, protocol, targetType: "ip", vpcId: "vpc-1" }));
+  const tg = (port: number, protocol = "HTTP") =>
+    bareStack("prod", "loadbalancer", (s) => new LbTargetGroup(s, "tg", { name: "aw-prod-gateway", port, protocol, targetType: "ip", vpcId: "vpc-1" }));
   it("refuses a port or protocol change of a fixed-name target group, naming the procedure", () => {
     expect(ruleMessages(targetGroupShape, tg(9090))).toEqual([
       'aws_lb_target_group.tg: port is 9090; expected 8080. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group\'s port or protocol" in docs/edge.md (new groups under new names, with their own entry in TARGET_GROUP_SHAPES, first).',
     ]);
-    expect(ruleMessages(targetGroupShape, tg(8080, "HTTPS"))).toEqual([expect.stringContaining("protocol is \"HTTPS\"; expected \"HTTP\"")]);
+    expect(ruleMessages(targetGroupShape, tg(8080, "HTTPS"))).toEqual([expect.stringContaining('protocol is "HTTPS"; expected "HTTP"')]);
     expect(ruleMessages(targetGroupShape, tg(8080))).toEqual([]);
   });
 

@@ -11,7 +11,6 @@ import { PhaseStack } from "../src/stacks/phase-stack";
 import { PhaseDefinition, REGISTERED_PHASES } from "../src/stacks/registry";
 import { StackJson, config, resources, synthEnv } from "./support/config";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const one = (json: StackJson, type: string): any => {
   const all = Object.values(resources(json, type));
   if (all.length !== 1) throw new Error(`expected one ${type}, found ${all.length}`);
@@ -21,7 +20,12 @@ const NETWORK = "data.terraform_remote_state.network.outputs";
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
 const lbOf = (env: EnvironmentName) => synthesized[env].json.loadbalancer!;
 
-const BLUE_GREEN_OUTPUTS = ["test_listener_arn", "api_gateway_green_target_group_arn", "api_gateway_green_target_group_arn_suffix", "api_gateway_green_target_group_name"];
+const BLUE_GREEN_OUTPUTS = [
+  "test_listener_arn",
+  "api_gateway_green_target_group_arn",
+  "api_gateway_green_target_group_arn_suffix",
+  "api_gateway_green_target_group_name",
+];
 const OUTPUTS = [
   "alb_arn",
   "alb_arn_suffix",
@@ -46,12 +50,18 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     expect(ids).toContain(`accessweaver-${env}-loadbalancer`);
     expect(ids.indexOf(`accessweaver-${env}-network`)).toBeLessThan(ids.indexOf(`accessweaver-${env}-loadbalancer`));
     expect(synthesized[env].manifest.stacks[`accessweaver-${env}-loadbalancer`].dependencies).toEqual([`accessweaver-${env}-network`]);
-    expect(lb.data.terraform_remote_state.network.config).toEqual({ bucket: `accessweaver-terraform-state-${env}-111122223333`, key: `${env}/network/terraform.tfstate`, region: "eu-west-1" });
+    expect(lb.data.terraform_remote_state.network.config).toEqual({
+      bucket: `accessweaver-terraform-state-${env}-111122223333`,
+      key: `${env}/network/terraform.tfstate`,
+      region: "eu-west-1",
+    });
     expect(JSON.stringify(lb.resource)).not.toMatch(/\$\{aws_(vpc|subnet|security_group|kms_key)\./);
   });
 
   it("requests a DNS-validated certificate for the domain, validated in the settings' zone, and the listeners wait for it", () => {
-    expect(one(lb, "aws_acm_certificate")).toEqual(expect.objectContaining({ domain_name: domain, validation_method: "DNS", lifecycle: { create_before_destroy: true } }));
+    expect(one(lb, "aws_acm_certificate")).toEqual(
+      expect.objectContaining({ domain_name: domain, validation_method: "DNS", lifecycle: { create_before_destroy: true } }),
+    );
     const record = resources(lb, "aws_route53_record")["certificate_validation-record"];
     expect(record).toEqual(
       expect.objectContaining({
@@ -95,11 +105,20 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
   it("terminates TLS on 443 with the TLS 1.3 policy, and redirects 80 permanently to HTTPS", () => {
     const listeners = resources(lb, "aws_lb_listener");
     expect(TLS_POLICY).toBe("ELBSecurityPolicy-TLS13-1-2-Res-2021-06");
-    expect(listeners.alb_listener_https).toEqual(expect.objectContaining({ port: 443, protocol: "HTTPS", ssl_policy: "ELBSecurityPolicy-TLS13-1-2-Res-2021-06" }));
-    expect(listeners.alb_listener_http).toEqual(
-      expect.objectContaining({ port: 80, protocol: "HTTP", default_action: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", status_code: "HTTP_301" } }] }),
+    expect(listeners.alb_listener_https).toEqual(
+      expect.objectContaining({ port: 443, protocol: "HTTPS", ssl_policy: "ELBSecurityPolicy-TLS13-1-2-Res-2021-06" }),
     );
-    expect([listeners.alb_listener_https.tags, listeners.alb_listener_http.tags]).toEqual([{ Name: `accessweaver-${env}-alb-https` }, { Name: `accessweaver-${env}-alb-http` }]);
+    expect(listeners.alb_listener_http).toEqual(
+      expect.objectContaining({
+        port: 80,
+        protocol: "HTTP",
+        default_action: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", status_code: "HTTP_301" } }],
+      }),
+    );
+    expect([listeners.alb_listener_https.tags, listeners.alb_listener_http.tags]).toEqual([
+      { Name: `accessweaver-${env}-alb-https` },
+      { Name: `accessweaver-${env}-alb-http` },
+    ]);
   });
 
   it(`has the gateway's target group${blueGreen ? "s, blue and green," : ""} on 8080 with its health check`, () => {
@@ -107,8 +126,20 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     const expected = blueGreen ? [`aw-${env}-api-gateway-blue`, `aw-${env}-api-gateway-green`] : [`aw-${env}-api-gateway`];
     expect(Object.values(groups).map((g) => g.name)).toEqual(expected);
     for (const g of Object.values(groups)) {
-      expect(g).toEqual(expect.objectContaining({ target_type: "ip", protocol: "HTTP", port: 8080, vpc_id: `\${${NETWORK}.vpc_id}`, deregistration_delay: "30" }));
-      expect(g.health_check).toEqual({ enabled: true, protocol: "HTTP", port: "traffic-port", path: "/actuator/health", matcher: "200", interval: 15, timeout: 5, healthy_threshold: 2, unhealthy_threshold: 3 });
+      expect(g).toEqual(
+        expect.objectContaining({ target_type: "ip", protocol: "HTTP", port: 8080, vpc_id: `\${${NETWORK}.vpc_id}`, deregistration_delay: "30" }),
+      );
+      expect(g.health_check).toEqual({
+        enabled: true,
+        protocol: "HTTP",
+        port: "traffic-port",
+        path: "/actuator/health",
+        matcher: "200",
+        interval: 15,
+        timeout: 5,
+        healthy_threshold: 2,
+        unhealthy_threshold: 3,
+      });
       expect(g.name.length).toBeLessThanOrEqual(32);
     }
   });
@@ -138,17 +169,33 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
       }),
     );
     expect(Object.values(ingress)).toEqual([
-      expect.objectContaining({ security_group_id: `\${${NETWORK}.security_group_ids.alb}`, ip_protocol: "tcp", from_port: 8443, to_port: 8443, cidr_ipv4: `\${${NETWORK}.vpc_cidr}` }),
+      expect.objectContaining({
+        security_group_id: `\${${NETWORK}.security_group_ids.alb}`,
+        ip_protocol: "tcp",
+        from_port: 8443,
+        to_port: 8443,
+        cidr_ipv4: `\${${NETWORK}.vpc_cidr}`,
+      }),
     ]);
   });
 
   it("keeps access logs in a private, SSE-S3, versioned, TLS-only bucket named with the account id, for three years", () => {
     const bucket = one(lb, "aws_s3_bucket");
-    expect(bucket).toEqual(expect.objectContaining({ bucket: `accessweaver-${env}-alb-access-logs-111122223333`, force_destroy: env === "dev", tags: expect.objectContaining({ LogClass: "audit" }) }));
+    expect(bucket).toEqual(
+      expect.objectContaining({
+        bucket: `accessweaver-${env}-alb-access-logs-111122223333`,
+        force_destroy: env === "dev",
+        tags: expect.objectContaining({ LogClass: "audit" }),
+      }),
+    );
     expect(bucket.lifecycle).toEqual(env === "dev" ? undefined : { prevent_destroy: true });
-    expect(one(lb, "aws_s3_bucket_public_access_block")).toEqual(expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }));
+    expect(one(lb, "aws_s3_bucket_public_access_block")).toEqual(
+      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+    );
     expect(one(lb, "aws_s3_bucket_ownership_controls").rule).toEqual({ object_ownership: "BucketOwnerEnforced" });
-    expect(one(lb, "aws_s3_bucket_server_side_encryption_configuration").rule).toEqual([{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" }, bucket_key_enabled: false }]);
+    expect(one(lb, "aws_s3_bucket_server_side_encryption_configuration").rule).toEqual([
+      { apply_server_side_encryption_by_default: { sse_algorithm: "AES256" }, bucket_key_enabled: false },
+    ]);
     expect(one(lb, "aws_s3_bucket_versioning").versioning_configuration).toEqual({ status: "Enabled" });
     const [rule] = one(lb, "aws_s3_bucket_lifecycle_configuration").rule;
     expect(rule.expiration).toEqual([{ days: 1096 }]);
@@ -173,7 +220,7 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     const acl = one(lb, "aws_wafv2_web_acl");
     expect(acl).toEqual(expect.objectContaining({ name: `accessweaver-${env}-waf`, scope: "REGIONAL", default_action: { allow: {} } }));
     expect(acl.visibility_config).toEqual({ cloudwatch_metrics_enabled: true, sampled_requests_enabled: true, metric_name: `accessweaver-${env}-waf` });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
     const rules: any[] = acl.rule;
     expect(rules.map((r) => r.name)).toEqual([
       "OnlyTheApiHost",
@@ -198,7 +245,12 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     // The listeners forward every host (CodeDeploy owns their default actions): the web ACL refuses the
     // others (the ALB's own name, bare IPs, scanners) before any other rule, with or without a port.
     const host = (positional_constraint: string, search_string: string) => ({
-      byte_match_statement: { field_to_match: { single_header: { name: "host" } }, positional_constraint, search_string, text_transformation: [{ priority: 0, type: "LOWERCASE" }] },
+      byte_match_statement: {
+        field_to_match: { single_header: { name: "host" } },
+        positional_constraint,
+        search_string,
+        text_transformation: [{ priority: 0, type: "LOWERCASE" }],
+      },
     });
     expect(rules[0]).toEqual({
       name: "OnlyTheApiHost",
@@ -209,12 +261,19 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
     });
     for (const r of rules) expect(r.visibility_config).toEqual(expect.objectContaining({ cloudwatch_metrics_enabled: true, sampled_requests_enabled: true }));
     expect(new Set(rules.map((r) => r.priority)).size).toBe(rules.length);
-    expect(one(lb, "aws_wafv2_web_acl_association")).toEqual(expect.objectContaining({ resource_arn: "${aws_lb.alb_alb.arn}", web_acl_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}" }));
+    expect(one(lb, "aws_wafv2_web_acl_association")).toEqual(
+      expect.objectContaining({ resource_arn: "${aws_lb.alb_alb.arn}", web_acl_arn: "${aws_wafv2_web_acl.waf_web-acl.arn}" }),
+    );
   });
 
   it("logs every request to aws-waf-logs-accessweaver-<env>, encrypted, kept three years, with authorization and cookie redacted", () => {
     expect(one(lb, "aws_cloudwatch_log_group")).toEqual(
-      expect.objectContaining({ name: `aws-waf-logs-accessweaver-${env}`, kms_key_id: `\${${NETWORK}.kms_key_arn}`, retention_in_days: 1096, tags: { LogClass: "audit" } }),
+      expect.objectContaining({
+        name: `aws-waf-logs-accessweaver-${env}`,
+        kms_key_id: `\${${NETWORK}.kms_key_arn}`,
+        retention_in_days: 1096,
+        tags: { LogClass: "audit" },
+      }),
     );
     // Evidence outlives a destroyed prod or staging stack; dev can be torn down.
     expect(one(lb, "aws_cloudwatch_log_group").skip_destroy).toBe(env === "dev" ? undefined : true);
@@ -230,11 +289,26 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
   it("points the domain at the ALB (A alias only: the network is IPv4) and checks https://<domain>/actuator/health", () => {
     const alias = resources(lb, "aws_route53_record").dns_alias_a;
     expect(alias).toEqual(
-      expect.objectContaining({ zone_id: "Z0123456789TEST", name: domain, type: "A", alias: { name: "${aws_lb.alb_alb.dns_name}", zone_id: "${aws_lb.alb_alb.zone_id}", evaluate_target_health: true } }),
+      expect.objectContaining({
+        zone_id: "Z0123456789TEST",
+        name: domain,
+        type: "A",
+        alias: { name: "${aws_lb.alb_alb.dns_name}", zone_id: "${aws_lb.alb_alb.zone_id}", evaluate_target_health: true },
+      }),
     );
     expect(Object.values(resources(lb, "aws_route53_record")).map((r) => r.type)).not.toContain("AAAA");
     expect(one(lb, "aws_route53_health_check")).toEqual(
-      expect.objectContaining({ type: "HTTPS", fqdn: domain, port: 443, resource_path: "/actuator/health", enable_sni: true, request_interval: 30, failure_threshold: 3, measure_latency: true, tags: { Name: `accessweaver-${env}-api-health` } }),
+      expect.objectContaining({
+        type: "HTTPS",
+        fqdn: domain,
+        port: 443,
+        resource_path: "/actuator/health",
+        enable_sni: true,
+        request_interval: 30,
+        failure_threshold: 3,
+        measure_latency: true,
+        tags: { Name: `accessweaver-${env}-api-health` },
+      }),
     );
   });
 
@@ -303,13 +377,20 @@ class ProbeServicesStack extends PhaseStack {
 }
 
 describe("the services phase reads the load balancer only through its handles", () => {
-  const withProbe: PhaseDefinition[] = [...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"), { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) }];
+  const withProbe: PhaseDefinition[] = [
+    ...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"),
+    { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) },
+  ];
   const prod = synthEnv(config("prod"), withProbe);
 
   it("reads the listeners and both target groups from the loadbalancer's remote state, after it", () => {
     const services = prod.json.services!;
     const edge = "data.terraform_remote_state.loadbalancer.outputs";
-    expect(services.data.terraform_remote_state.loadbalancer.config).toEqual({ bucket: "accessweaver-terraform-state-prod-111122223333", key: "prod/loadbalancer/terraform.tfstate", region: "eu-west-1" });
+    expect(services.data.terraform_remote_state.loadbalancer.config).toEqual({
+      bucket: "accessweaver-terraform-state-prod-111122223333",
+      key: "prod/loadbalancer/terraform.tfstate",
+      region: "eu-west-1",
+    });
     expect(services.output.probe.value).toEqual({
       production: [`\${${edge}.https_listener_arn}`],
       test: [`\${${edge}.test_listener_arn}`],

@@ -45,26 +45,26 @@ describe("application log retention per environment", () => {
           },
           `accessweaver-${env}-${phase}`,
         ),
-      ).toEqual([`aws_cloudwatch_log_group.short: retention_in_days is ${shorter}; application logs need at least ${days} in ${env} (applicationLogRetentionDays of its profile, src/config/profiles.ts)`]);
+      ).toEqual([
+        `aws_cloudwatch_log_group.short: retention_in_days is ${shorter}; application logs need at least ${days} in ${env} (applicationLogRetentionDays of its profile, src/config/profiles.ts)`,
+      ]);
     }
   });
 
   it("prod refuses a year for application logs; audit evidence keeps three years in dev too", () => {
-    expect(
-      rejected(
-        logGroupEncryptedAndRetained,
-        (s) => group(s, "year", "application"),
-        "accessweaver-prod-services",
-      ),
-    ).toEqual(["aws_cloudwatch_log_group.year: retention_in_days is 365; application logs need at least 1096 in prod (applicationLogRetentionDays of its profile, src/config/profiles.ts)"]);
-    expect(
-      rejected(logGroupEncryptedAndRetained, (s) => group(s, "flow", "audit", 30), "accessweaver-dev-network"),
-    ).toEqual(["aws_cloudwatch_log_group.flow: retention_in_days is 30; audit logs need at least 1096"]);
+    expect(rejected(logGroupEncryptedAndRetained, (s) => group(s, "year", "application"), "accessweaver-prod-services")).toEqual([
+      "aws_cloudwatch_log_group.year: retention_in_days is 365; application logs need at least 1096 in prod (applicationLogRetentionDays of its profile, src/config/profiles.ts)",
+    ]);
+    expect(rejected(logGroupEncryptedAndRetained, (s) => group(s, "flow", "audit", 30), "accessweaver-dev-network")).toEqual([
+      "aws_cloudwatch_log_group.flow: retention_in_days is 30; audit logs need at least 1096",
+    ]);
   });
 
   it("EncryptedLogGroup refuses a retention CloudWatch does not accept, naming the group, the value and the accepted ones", () => {
     const stack = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-dev-services");
-    expect(() => new EncryptedLogGroup(stack, "logs", { name: "/ecs/accessweaver-dev/aw-pdp-service", kmsKeyArn: "k", logClass: "application", retentionDays: 31 })).toThrow(
+    expect(
+      () => new EncryptedLogGroup(stack, "logs", { name: "/ecs/accessweaver-dev/aw-pdp-service", kmsKeyArn: "k", logClass: "application", retentionDays: 31 }),
+    ).toThrow(
       "Log group /ecs/accessweaver-dev/aw-pdp-service: retention 31 days (retentionDays (application logs: the profile's applicationLogRetentionDays, src/config/profiles.ts)) is not one CloudWatch Logs accepts; expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (or 0, never expire).",
     );
   });
@@ -114,7 +114,10 @@ describe("evidence guardrails reject bad resources", () => {
   it("log-bucket-retention: an unknown class, audit logs expired after a year; the log bucket construct passes", () => {
     const expiring = (s: TerraformStack, id: string, logClass: string, days: number) => {
       const b = new S3Bucket(s, id, { bucket: id, tags: { LogClass: logClass } });
-      new S3BucketLifecycleConfiguration(s, `${id}_lifecycle`, { bucket: b.id, rule: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days }] }] });
+      new S3BucketLifecycleConfiguration(s, `${id}_lifecycle`, {
+        bucket: b.id,
+        rule: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days }] }],
+      });
     };
     expect(
       rejected(logBucketKept, (s) => {

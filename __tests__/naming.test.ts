@@ -47,7 +47,17 @@ describe.each(ENVIRONMENTS)("%s: every name fits AWS", (env) => {
 
   it("keeps the guide's runbook names", () => {
     const n = names(env);
-    expect([n.cluster, n.service("aw-api-gateway"), n.database, n.redis, n.serviceLogGroup("aw-api-gateway"), n.secret("jwt"), n.kmsAlias, n.alertsTopic, n.trail]).toEqual([
+    expect([
+      n.cluster,
+      n.service("aw-api-gateway"),
+      n.database,
+      n.redis,
+      n.serviceLogGroup("aw-api-gateway"),
+      n.secret("jwt"),
+      n.kmsAlias,
+      n.alertsTopic,
+      n.trail,
+    ]).toEqual([
       `accessweaver-${env}-cluster`,
       `accessweaver-${env}-aw-api-gateway`,
       `accessweaver-${env}-postgres`,
@@ -86,7 +96,9 @@ describe("names over their limit are refused", () => {
   });
 
   it("building a name over its limit stops the synth with the limit named", () => {
-    expect(() => names("staging").alarm(`aw-tenant-service-${"x".repeat(240)}`)).toThrow(/Name too long or malformed for AWS: ".*" is 279 characters; a CloudWatch alarm name allows at most 255/);
+    expect(() => names("staging").alarm(`aw-tenant-service-${"x".repeat(240)}`)).toThrow(
+      /Name too long or malformed for AWS: ".*" is 279 characters; a CloudWatch alarm name allows at most 255/,
+    );
   });
 });
 
@@ -95,7 +107,12 @@ describe("the scripts take their names from the naming module", () => {
     const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "scripts/backend-names.ts")], { encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(backendNames());
-    const vars = Object.fromEntries(r.stdout.trim().split("\n").map((l) => /^(\w+)='(.*)'$/.exec(l)!.slice(1, 3) as [string, string]));
+    const vars = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => /^(\w+)='(.*)'$/.exec(l)!.slice(1, 3) as [string, string]),
+    );
     expect(vars.ENVIRONMENTS).toBe(ENVIRONMENTS.join(" "));
     for (const env of ENVIRONMENTS) {
       expect(vars[`LOCK_TABLE_${env}`]).toBe(names(env).lockTable);

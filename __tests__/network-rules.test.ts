@@ -18,7 +18,14 @@ import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
-import { databaseSubnetsInTheirAcl, endpointsHavePolicies, environmentKey, keyPolicyNoOpenPrincipal, onlyAlbPublic, resourcePolicyNoOpenPrincipal } from "../src/policy/network-rules";
+import {
+  databaseSubnetsInTheirAcl,
+  endpointsHavePolicies,
+  environmentKey,
+  keyPolicyNoOpenPrincipal,
+  onlyAlbPublic,
+  resourcePolicyNoOpenPrincipal,
+} from "../src/policy/network-rules";
 import { BASELINE_RULES } from "../src/policy/rules";
 import { buildEnv, config, tempDir } from "./support/config";
 
@@ -30,11 +37,23 @@ function rejected(rule: Rule, add: (s: TerraformStack) => void): string[] {
 }
 
 const document = (s: TerraformStack, id: string, condition?: { test: string; variable: string; values: string[] }[]) =>
-  new DataAwsIamPolicyDocument(s, id, { statement: [{ sid: "Use", actions: ["kms:Decrypt"], resources: ["*"], principals: [{ type: "AWS", identifiers: ["*"] }], ...(condition ? { condition } : {}) }] });
+  new DataAwsIamPolicyDocument(s, id, {
+    statement: [
+      { sid: "Use", actions: ["kms:Decrypt"], resources: ["*"], principals: [{ type: "AWS", identifiers: ["*"] }], ...(condition ? { condition } : {}) },
+    ],
+  });
 
 describe("network guardrail rules reject bad resources", () => {
   it("are part of the baseline every stack is checked against", () => {
-    for (const rule of [endpointsHavePolicies, keyPolicyNoOpenPrincipal, resourcePolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey]) expect(BASELINE_RULES).toContain(rule);
+    for (const rule of [
+      endpointsHavePolicies,
+      keyPolicyNoOpenPrincipal,
+      resourcePolicyNoOpenPrincipal,
+      databaseSubnetsInTheirAcl,
+      onlyAlbPublic,
+      environmentKey,
+    ])
+      expect(BASELINE_RULES).toContain(rule);
   });
 
   it("endpoint-policy: an endpoint without a policy, or with an empty one", () => {
@@ -42,7 +61,11 @@ describe("network guardrail rules reject bad resources", () => {
       rejected(endpointsHavePolicies, (s) => {
         new VpcEndpoint(s, "open", { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.s3" });
         new VpcEndpoint(s, "blank", { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.kms", policy: " " });
-        new VpcEndpoint(s, "scoped", { vpcId: "vpc-1", serviceName: "com.amazonaws.eu-west-1.logs", policy: document(s, "doc", [{ test: "StringEquals", variable: "aws:PrincipalAccount", values: ["111122223333"] }]).json });
+        new VpcEndpoint(s, "scoped", {
+          vpcId: "vpc-1",
+          serviceName: "com.amazonaws.eu-west-1.logs",
+          policy: document(s, "doc", [{ test: "StringEquals", variable: "aws:PrincipalAccount", values: ["111122223333"] }]).json,
+        });
       }),
     ).toEqual([
       "aws_vpc_endpoint.open: no policy: the endpoint allows any action on any account's resources",
@@ -50,27 +73,56 @@ describe("network guardrail rules reject bad resources", () => {
     ]);
   });
 
-  const KEYS = "aws:SourceAccount, aws:SourceOwner, aws:PrincipalAccount, kms:CallerAccount, aws:SourceArn, aws:PrincipalArn, aws:SourceOrgID, aws:PrincipalOrgID, aws:SourceOrgPaths or aws:PrincipalOrgPaths";
+  const KEYS =
+    "aws:SourceAccount, aws:SourceOwner, aws:PrincipalAccount, kms:CallerAccount, aws:SourceArn, aws:PrincipalArn, aws:SourceOrgID, aws:PrincipalOrgID, aws:SourceOrgPaths or aws:PrincipalOrgPaths";
   /** The message of an open statement, with the conditions it has. */
-  const openMsg = (has = "it has none") => `allows principal "*" without a condition on ${KEYS} naming an account, an ARN with its account or an organization (${has})`;
+  const openMsg = (has = "it has none") =>
+    `allows principal "*" without a condition on ${KEYS} naming an account, an ARN with its account or an organization (${has})`;
 
   it("kms-policy-open-principal: a wildcard principal without a condition naming the account, in a policy document or in JSON; an unreadable policy", () => {
     const open = JSON.stringify({ Statement: [{ Sid: "Open", Effect: "Allow", Principal: { AWS: ["*"] }, Action: "kms:*", Resource: "*" }] });
-    const conditioned = JSON.stringify({ Statement: [{ Sid: "Via", Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:CallerAccount": "111122223333" } } }] });
+    const conditioned = JSON.stringify({
+      Statement: [
+        {
+          Sid: "Via",
+          Effect: "Allow",
+          Principal: "*",
+          Action: "kms:Decrypt",
+          Resource: "*",
+          Condition: { StringEquals: { "kms:CallerAccount": "111122223333" } },
+        },
+      ],
+    });
     expect(
       rejected(keyPolicyNoOpenPrincipal, (s) => {
         new KmsKey(s, "doc_open", { policy: document(s, "open").json });
-        new KmsKey(s, "doc_conditioned", { policy: document(s, "conditioned", [{ test: "StringEquals", variable: "kms:CallerAccount", values: ["111122223333"] }]).json });
+        new KmsKey(s, "doc_conditioned", {
+          policy: document(s, "conditioned", [{ test: "StringEquals", variable: "kms:CallerAccount", values: ["111122223333"] }]).json,
+        });
         // A condition that names no account (TLS, a negated or optional account test) still lets every account in.
         new KmsKey(s, "doc_tls_only", { policy: document(s, "tls-only", [{ test: "Bool", variable: "aws:SecureTransport", values: ["true"] }]).json });
-        new KmsKey(s, "doc_not_equals", { policy: document(s, "not-equals", [{ test: "StringNotEquals", variable: "aws:PrincipalAccount", values: ["444455556666"] }]).json });
-        new KmsKey(s, "doc_if_exists", { policy: document(s, "if-exists", [{ test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: ["111122223333"] }]).json });
-        new KmsKey(s, "doc_any_account", { policy: document(s, "any-account", [{ test: "StringLike", variable: "aws:PrincipalAccount", values: ["*"] }]).json });
+        new KmsKey(s, "doc_not_equals", {
+          policy: document(s, "not-equals", [{ test: "StringNotEquals", variable: "aws:PrincipalAccount", values: ["444455556666"] }]).json,
+        });
+        new KmsKey(s, "doc_if_exists", {
+          policy: document(s, "if-exists", [{ test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: ["111122223333"] }]).json,
+        });
+        new KmsKey(s, "doc_any_account", {
+          policy: document(s, "any-account", [{ test: "StringLike", variable: "aws:PrincipalAccount", values: ["*"] }]).json,
+        });
         // ARNs with a wildcard account name no account; an organization path needs ForAnyValue (a multivalued key).
         new KmsKey(s, "doc_any_arn", { policy: document(s, "any-arn", [{ test: "ArnLike", variable: "aws:SourceArn", values: ["arn:aws:sns:*:*:*"] }]).json });
-        new KmsKey(s, "doc_any_role", { policy: document(s, "any-role", [{ test: "StringLike", variable: "aws:PrincipalArn", values: ["arn:aws:iam::*:role/*"] }]).json });
-        new KmsKey(s, "doc_account_arn", { policy: document(s, "account-arn", [{ test: "ArnLike", variable: "aws:SourceArn", values: ["arn:aws:sns:eu-west-1:111122223333:*"] }]).json });
-        new KmsKey(s, "doc_org_path", { policy: document(s, "org-path", [{ test: "ForAnyValue:StringLike", variable: "aws:PrincipalOrgPaths", values: ["o-abc123/r-ab12/ou-ab12-11111111/*"] }]).json });
+        new KmsKey(s, "doc_any_role", {
+          policy: document(s, "any-role", [{ test: "StringLike", variable: "aws:PrincipalArn", values: ["arn:aws:iam::*:role/*"] }]).json,
+        });
+        new KmsKey(s, "doc_account_arn", {
+          policy: document(s, "account-arn", [{ test: "ArnLike", variable: "aws:SourceArn", values: ["arn:aws:sns:eu-west-1:111122223333:*"] }]).json,
+        });
+        new KmsKey(s, "doc_org_path", {
+          policy: document(s, "org-path", [
+            { test: "ForAnyValue:StringLike", variable: "aws:PrincipalOrgPaths", values: ["o-abc123/r-ab12/ou-ab12-11111111/*"] },
+          ]).json,
+        });
         new KmsKey(s, "json_open", { policy: open });
         new KmsKey(s, "json_star", { policy: open.replace('{"AWS":["*"]}', '"*"') });
         new KmsKey(s, "json_conditioned", { policy: conditioned });
@@ -92,22 +144,38 @@ describe("network guardrail rules reject bad resources", () => {
   });
 
   it("resource-policy-open-principal: a topic, a bucket and a role's trust open to every account; Deny statements and scoped ones pass", () => {
-    const statement = (over: object) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "S", Effect: "Allow", Action: "sns:Publish", Resource: "*", ...over }] });
+    const statement = (over: object) =>
+      JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "S", Effect: "Allow", Action: "sns:Publish", Resource: "*", ...over }] });
     expect(
       rejected(resourcePolicyNoOpenPrincipal, (s) => {
         const topic = new SnsTopic(s, "topic", { name: "t" });
         new SnsTopicPolicy(s, "topic_open", { arn: topic.arn, policy: statement({ Principal: { AWS: "*" } }) });
         new SnsTopicPolicy(s, "topic_star", { arn: topic.arn, policy: statement({ Principal: "*", Condition: { Bool: { "aws:SecureTransport": "true" } } }) });
-        new SnsTopicPolicy(s, "topic_scoped", { arn: topic.arn, policy: statement({ Principal: "*", Condition: { StringEquals: { "aws:SourceAccount": "111122223333" } } }) });
-        new SnsTopicPolicy(s, "topic_org", { arn: topic.arn, policy: statement({ Principal: { AWS: "*" }, Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } }) });
+        new SnsTopicPolicy(s, "topic_scoped", {
+          arn: topic.arn,
+          policy: statement({ Principal: "*", Condition: { StringEquals: { "aws:SourceAccount": "111122223333" } } }),
+        });
+        new SnsTopicPolicy(s, "topic_org", {
+          arn: topic.arn,
+          policy: statement({ Principal: { AWS: "*" }, Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } } }),
+        });
         new SnsTopicPolicy(s, "topic_service", { arn: topic.arn, policy: statement({ Principal: { Service: "cloudwatch.amazonaws.com" } }) });
-        new SnsTopicPolicy(s, "topic_deny", { arn: topic.arn, policy: statement({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }) });
+        new SnsTopicPolicy(s, "topic_deny", {
+          arn: topic.arn,
+          policy: statement({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        });
         new SnsTopicPolicy(s, "topic_unreadable", { arn: topic.arn, policy: "${jsonencode(local.p)}" });
         new SnsTopic(s, "topic_inline", { name: "i", policy: statement({ Principal: "*" }) });
         const bucket = new S3Bucket(s, "bucket", { bucket: "b" });
         new S3BucketPolicy(s, "bucket_open", { bucket: bucket.id, policy: document(s, "bucket-doc").json });
-        new IamRole(s, "role_open", { name: "r", assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: ["*"] } }] }) });
-        new IamRole(s, "role_service", { name: "q", assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] }) });
+        new IamRole(s, "role_open", {
+          name: "r",
+          assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { AWS: ["*"] } }] }),
+        });
+        new IamRole(s, "role_service", {
+          name: "q",
+          assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ecs-tasks.amazonaws.com" } }] }),
+        });
       }),
     ).toEqual([
       `aws_sns_topic.topic_inline: statement S ${openMsg()}: any AWS account could use the resource`,
@@ -172,8 +240,15 @@ describe("network guardrail rules reject bad resources", () => {
         new CloudwatchLogGroup(s, "network", { name: "b", kmsKeyId: env });
         new CloudwatchLogGroup(s, "given", { name: "c", kmsKeyId: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" });
         new CloudwatchLogGroup(s, "alias", { name: "d", kmsKeyId: "alias/aws/logs" });
-        new DbInstance(s, "db", { instanceClass: "db.t4g.micro", kmsKeyId: env, performanceInsightsKmsKeyId: "${data.terraform_remote_state.other.outputs.key}" });
-        new S3BucketServerSideEncryptionConfigurationA(s, "sse", { bucket: "b", rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "alias/aws/s3" } }] });
+        new DbInstance(s, "db", {
+          instanceClass: "db.t4g.micro",
+          kmsKeyId: env,
+          performanceInsightsKmsKeyId: "${data.terraform_remote_state.other.outputs.key}",
+        });
+        new S3BucketServerSideEncryptionConfigurationA(s, "sse", {
+          bucket: "b",
+          rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "alias/aws/s3" } }],
+        });
       }),
     ).toEqual([
       `aws_cloudwatch_log_group.alias: kms_key_id is "alias/aws/logs"; expected the environment's key (${env} or a key of this stack)`,
@@ -193,7 +268,9 @@ describe("network guardrail rules reject bad resources", () => {
     try {
       // Its own synth (not synthEnv's shared one): the construct's output is what changed.
       expect(() => buildEnv(config("prod")).app.synth()).toThrow(GuardrailError);
-      expect(() => buildEnv(config("prod")).app.synth()).toThrow("[database-subnet-acl] aws_subnet.vpc_subnet_database_eu-west-1a: database-tier subnet outside the database network ACL");
+      expect(() => buildEnv(config("prod")).app.synth()).toThrow(
+        "[database-subnet-acl] aws_subnet.vpc_subnet_database_eu-west-1a: database-tier subnet outside the database network ACL",
+      );
     } finally {
       spy.mockRestore();
     }

@@ -18,7 +18,6 @@ const dev = synthEnv(config("dev")).json.network;
 const ALL = { prod, staging, dev };
 const ACCOUNT = "111122223333";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const values = (json: any, type: string): any[] => Object.values(resources(json, type));
 const ref = (address: string, attr = "id") => `\${${address}.${attr}}`;
 const ANYONE = [{ type: "AWS", identifiers: ["*"] }];
@@ -33,7 +32,12 @@ const tierCidrs = (json: unknown, tier: string) =>
 
 describe("vpc", () => {
   it("creates the VPC from the settings' CIDR with DNS support", () => {
-    expect(JSON.stringify(prod)).toHaveResourceWithProperties(Vpc, { cidr_block: "10.30.0.0/16", enable_dns_hostnames: true, enable_dns_support: true, tags: { Name: "accessweaver-prod-vpc" } });
+    expect(JSON.stringify(prod)).toHaveResourceWithProperties(Vpc, {
+      cidr_block: "10.30.0.0/16",
+      enable_dns_hostnames: true,
+      enable_dns_support: true,
+      tags: { Name: "accessweaver-prod-vpc" },
+    });
   });
 
   it("has three tiers in each of prod's three zones, none assigning public IPs", () => {
@@ -90,16 +94,13 @@ describe("vpc", () => {
   });
 
   it("records all traffic in flow logs kept three years in a KMS-encrypted log group", () => {
-    expect(JSON.stringify(prod)).toHaveResourceWithProperties(
-      FlowLog,
-      {
-        traffic_type: "ALL",
-        vpc_id: ref("aws_vpc.vpc_vpc"),
-        log_destination_type: "cloud-watch-logs",
-        log_destination: ref("aws_cloudwatch_log_group.vpc_flow-logs_log-group", "arn"),
-        iam_role_arn: ref("aws_iam_role.vpc_flow-logs-role_role", "arn"),
-      },
-    );
+    expect(JSON.stringify(prod)).toHaveResourceWithProperties(FlowLog, {
+      traffic_type: "ALL",
+      vpc_id: ref("aws_vpc.vpc_vpc"),
+      log_destination_type: "cloud-watch-logs",
+      log_destination: ref("aws_cloudwatch_log_group.vpc_flow-logs_log-group", "arn"),
+      iam_role_arn: ref("aws_iam_role.vpc_flow-logs-role_role", "arn"),
+    });
     expect(resources(prod, "aws_cloudwatch_log_group")["vpc_flow-logs_log-group"]).toMatchObject({
       name: "/aws/vpc/accessweaver-prod/flow-logs",
       retention_in_days: 1096,
@@ -138,7 +139,7 @@ describe("vpc", () => {
 
 describe("network ACLs", () => {
   const allowAll = { rule_no: 100, action: "allow", protocol: "-1", cidr_block: "0.0.0.0/0", from_port: 0, to_port: 0 };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   const entries = (list: any[]) => list.map((e) => `${e.rule_no} ${e.action} ${e.protocol} ${e.from_port}-${e.to_port} ${e.cidr_block}`);
 
   it.each(Object.keys(ALL))("%s: adopts the default ACL, tagged, allowing all IPv4 for the public and private tiers only", (env) => {
@@ -149,24 +150,39 @@ describe("network ACLs", () => {
     expect(acl.ingress).toEqual([allowAll]);
     expect(acl.egress).toEqual([allowAll]);
     const subnets = Object.keys(resources(json, "aws_subnet"));
-    expect([...acl.subnet_ids].sort()).toEqual(subnets.filter((n) => !n.includes("_database_")).map((n) => ref(`aws_subnet.${n}`)).sort());
+    expect([...acl.subnet_ids].sort()).toEqual(
+      subnets
+        .filter((n) => !n.includes("_database_"))
+        .map((n) => ref(`aws_subnet.${n}`))
+        .sort(),
+    );
   });
 
-  it.each(Object.keys(ALL))("%s: gives the database tier its own ACL: in from the private tier on 5432 and 6379, out to it on ephemeral ports, the tier to itself (replication), nothing else", (env) => {
-    const json = ALL[env as keyof typeof ALL];
-    const acl = resources(json, "aws_network_acl")["vpc_network-acl_database"];
-    const clients = tierCidrs(json, "private");
-    expect(clients).toHaveLength(env === "dev" ? 2 : 3);
-    expect(acl.subnet_ids).toEqual(Object.keys(resources(json, "aws_subnet")).filter((n) => n.includes("_database_")).map((n) => ref(`aws_subnet.${n}`)));
-    expect(acl.tags).toEqual({ Name: `accessweaver-${env}-database-nacl`, Tier: "database" });
-    const peers = tierCidrs(json, "database");
-    expect(entries(acl.ingress)).toEqual([
-      ...clients.map((c, i) => `${100 + 10 * i} allow tcp 5432-5432 ${c}`),
-      ...clients.map((c, i) => `${200 + 10 * i} allow tcp 6379-6379 ${c}`),
-      ...peers.map((c, i) => `${900 + 10 * i} allow tcp 1024-65535 ${c}`),
-    ]);
-    expect(entries(acl.egress)).toEqual([...clients.map((c, i) => `${100 + 10 * i} allow tcp 1024-65535 ${c}`), ...peers.map((c, i) => `${900 + 10 * i} allow tcp 1024-65535 ${c}`)]);
-  });
+  it.each(Object.keys(ALL))(
+    "%s: gives the database tier its own ACL: in from the private tier on 5432 and 6379, out to it on ephemeral ports, the tier to itself (replication), nothing else",
+    (env) => {
+      const json = ALL[env as keyof typeof ALL];
+      const acl = resources(json, "aws_network_acl")["vpc_network-acl_database"];
+      const clients = tierCidrs(json, "private");
+      expect(clients).toHaveLength(env === "dev" ? 2 : 3);
+      expect(acl.subnet_ids).toEqual(
+        Object.keys(resources(json, "aws_subnet"))
+          .filter((n) => n.includes("_database_"))
+          .map((n) => ref(`aws_subnet.${n}`)),
+      );
+      expect(acl.tags).toEqual({ Name: `accessweaver-${env}-database-nacl`, Tier: "database" });
+      const peers = tierCidrs(json, "database");
+      expect(entries(acl.ingress)).toEqual([
+        ...clients.map((c, i) => `${100 + 10 * i} allow tcp 5432-5432 ${c}`),
+        ...clients.map((c, i) => `${200 + 10 * i} allow tcp 6379-6379 ${c}`),
+        ...peers.map((c, i) => `${900 + 10 * i} allow tcp 1024-65535 ${c}`),
+      ]);
+      expect(entries(acl.egress)).toEqual([
+        ...clients.map((c, i) => `${100 + 10 * i} allow tcp 1024-65535 ${c}`),
+        ...peers.map((c, i) => `${900 + 10 * i} allow tcp 1024-65535 ${c}`),
+      ]);
+    },
+  );
 
   it("lists prod's database ACL entries exactly, both directions", () => {
     const acl = resources(prod, "aws_network_acl")["vpc_network-acl_database"];
@@ -207,9 +223,11 @@ describe("endpoints", () => {
 
   it("adds private interface endpoints for ECR, Logs, Secrets Manager and KMS in prod and staging only", () => {
     const interfaces = (json: unknown) => values(json, "aws_vpc_endpoint").filter((e) => e.vpc_endpoint_type === "Interface");
-    expect(interfaces(prod).map((e) => e.service_name).sort()).toEqual(
-      ["ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager"].map((s) => `com.amazonaws.eu-west-1.${s}`),
-    );
+    expect(
+      interfaces(prod)
+        .map((e) => e.service_name)
+        .sort(),
+    ).toEqual(["ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager"].map((s) => `com.amazonaws.eu-west-1.${s}`));
     for (const e of interfaces(prod)) {
       expect(e.private_dns_enabled).toBe(true);
       expect(e.security_group_ids).toEqual([ref("aws_security_group.security-groups_endpoints")]);
@@ -224,9 +242,22 @@ describe("endpoints", () => {
     expect(resources(json, "aws_vpc_endpoint").endpoints_s3.policy).toBe("${data.aws_iam_policy_document.endpoints_s3-policy.json}");
     const st = policyStatements(json, "endpoints_s3-policy");
     expect(Object.keys(st)).toEqual(["ThisAccountsBuckets", "EcrImageLayers"]);
-    expect(st.ThisAccountsBuckets).toEqual({ sid: "ThisAccountsBuckets", effect: "Allow", actions: ["s3:*"], resources: ["*"], principals: ANYONE, condition: [equals("aws:ResourceAccount", ACCOUNT)] });
+    expect(st.ThisAccountsBuckets).toEqual({
+      sid: "ThisAccountsBuckets",
+      effect: "Allow",
+      actions: ["s3:*"],
+      resources: ["*"],
+      principals: ANYONE,
+      condition: [equals("aws:ResourceAccount", ACCOUNT)],
+    });
     // The layer bucket is AWS's, so no account condition: read-only, on that one bucket.
-    expect(st.EcrImageLayers).toEqual({ sid: "EcrImageLayers", effect: "Allow", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"], principals: ANYONE });
+    expect(st.EcrImageLayers).toEqual({
+      sid: "EcrImageLayers",
+      effect: "Allow",
+      actions: ["s3:GetObject"],
+      resources: ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"],
+      principals: ANYONE,
+    });
   });
 
   it.each(["prod", "staging"])("%s: limits each interface endpoint to this account's principals acting on this account's resources", (env) => {
@@ -235,19 +266,32 @@ describe("endpoints", () => {
       expect(resources(json, "aws_vpc_endpoint")[`endpoints_${svc}`].policy).toBe(`\${data.aws_iam_policy_document.endpoints_${svc}-policy.json}`);
       const st = policyStatements(json, `endpoints_${svc}-policy`);
       expect(Object.keys(st)).toEqual(svc === "ecr-api" ? ["ThisAccountsPrincipalsAndResources", "RegistryLogin"] : ["ThisAccountsPrincipalsAndResources"]);
-      expect(st.ThisAccountsPrincipalsAndResources).toMatchObject({ actions: ["*"], principals: ANYONE, condition: [equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)] });
+      expect(st.ThisAccountsPrincipalsAndResources).toMatchObject({
+        actions: ["*"],
+        principals: ANYONE,
+        condition: [equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)],
+      });
     }
     // The registry login names no resource: only the caller's account is checked.
-    expect(policyStatements(json, "endpoints_ecr-api-policy").RegistryLogin).toMatchObject({ actions: ["ecr:GetAuthorizationToken"], condition: [equals("aws:PrincipalAccount", ACCOUNT)] });
+    expect(policyStatements(json, "endpoints_ecr-api-policy").RegistryLogin).toMatchObject({
+      actions: ["ecr:GetAuthorizationToken"],
+      condition: [equals("aws:PrincipalAccount", ACCOUNT)],
+    });
   });
 
   it("lets the ECR endpoints reach an image registry in another account, and nothing else reach it", () => {
     const json = synthEnv(config("prod", { ecr_registry: "444455556666.dkr.ecr.eu-west-1.amazonaws.com" })).json.network;
     for (const svc of ["ecr-api", "ecr-dkr"]) {
-      expect(policyStatements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT, "444455556666")]);
+      expect(policyStatements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([
+        equals("aws:PrincipalAccount", ACCOUNT),
+        equals("aws:ResourceAccount", ACCOUNT, "444455556666"),
+      ]);
     }
     for (const svc of ["logs", "secretsmanager", "kms"]) {
-      expect(policyStatements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([equals("aws:PrincipalAccount", ACCOUNT), equals("aws:ResourceAccount", ACCOUNT)]);
+      expect(policyStatements(json, `endpoints_${svc}-policy`).ThisAccountsPrincipalsAndResources.condition).toEqual([
+        equals("aws:PrincipalAccount", ACCOUNT),
+        equals("aws:ResourceAccount", ACCOUNT),
+      ]);
     }
   });
 });
@@ -258,9 +302,11 @@ describe("security groups", () => {
   const sg = (tier: string) => ref(`aws_security_group.security-groups_${tier}`);
 
   it("creates one group per tier with the contract's names", () => {
-    expect(values(prod, "aws_security_group").map((g) => g.name).sort()).toEqual(
-      ["alb", "cache", "database", "endpoints", "services"].map((t) => `accessweaver-prod-${t}`),
-    );
+    expect(
+      values(prod, "aws_security_group")
+        .map((g) => g.name)
+        .sort(),
+    ).toEqual(["alb", "cache", "database", "endpoints", "services"].map((t) => `accessweaver-prod-${t}`));
   });
 
   it("opens only the ALB to the world, on 80 and 443, over IPv4", () => {
@@ -279,18 +325,34 @@ describe("security groups", () => {
   });
 
   it("lets traffic flow tier to tier on the ports it needs, and nothing else in", () => {
-    const flows = ingress.filter((r) => r.referenced_security_group_id).map((r) => `${r.referenced_security_group_id} -> ${r.security_group_id}:${r.from_port}`);
+    const flows = ingress
+      .filter((r) => r.referenced_security_group_id)
+      .map((r) => `${r.referenced_security_group_id} -> ${r.security_group_id}:${r.from_port}`);
     expect(flows.sort()).toEqual(
-      [`${sg("alb")} -> ${sg("services")}:8080`, `${sg("services")} -> ${sg("services")}:8080`, `${sg("services")} -> ${sg("database")}:5432`, `${sg("services")} -> ${sg("cache")}:6379`, `${sg("services")} -> ${sg("endpoints")}:443`].sort(),
+      [
+        `${sg("alb")} -> ${sg("services")}:8080`,
+        `${sg("services")} -> ${sg("services")}:8080`,
+        `${sg("services")} -> ${sg("database")}:5432`,
+        `${sg("services")} -> ${sg("cache")}:6379`,
+        `${sg("services")} -> ${sg("endpoints")}:443`,
+      ].sort(),
     );
     // Database and cache groups send nothing anywhere.
     expect(egress.filter((r) => r.security_group_id === sg("database") || r.security_group_id === sg("cache"))).toEqual([]);
   });
 
   it("keeps prod's services off the internet: HTTPS only to the endpoints and to S3's prefix list", () => {
-    const out = egress.filter((r) => r.security_group_id === sg("services")).map((r) => `${r.from_port} ${r.referenced_security_group_id ?? r.prefix_list_id ?? r.cidr_ipv4}`);
+    const out = egress
+      .filter((r) => r.security_group_id === sg("services"))
+      .map((r) => `${r.from_port} ${r.referenced_security_group_id ?? r.prefix_list_id ?? r.cidr_ipv4}`);
     expect(out.sort()).toEqual(
-      [`443 ${sg("endpoints")}`, "443 ${aws_vpc_endpoint.endpoints_s3.prefix_list_id}", `5432 ${sg("database")}`, `6379 ${sg("cache")}`, `8080 ${sg("services")}`].sort(),
+      [
+        `443 ${sg("endpoints")}`,
+        "443 ${aws_vpc_endpoint.endpoints_s3.prefix_list_id}",
+        `5432 ${sg("database")}`,
+        `6379 ${sg("cache")}`,
+        `8080 ${sg("services")}`,
+      ].sort(),
     );
     expect(egress.filter((r) => r.cidr_ipv4 || r.cidr_ipv6)).toEqual([]);
   });
@@ -304,7 +366,7 @@ describe("security groups", () => {
 
 describe("kms", () => {
   const policy = prod.data.aws_iam_policy_document["kms_key-policy"].statement;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   const statement = (sid: string) => policy.find((s: any) => s.sid === sid);
 
   it("creates a rotated key with a 30-day deletion window and prevent_destroy in prod, and its alias", () => {
@@ -314,8 +376,15 @@ describe("kms", () => {
       policy: "${data.aws_iam_policy_document.kms_key-policy.json}",
       lifecycle: { prevent_destroy: true },
     });
-    expect(JSON.stringify(prod)).toHaveResourceWithProperties(KmsAlias, { name: "alias/accessweaver-prod", target_key_id: ref("aws_kms_key.kms_key", "key_id") });
-    expect(resources(dev, "aws_kms_key").kms_key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 7, lifecycle: { prevent_destroy: false } });
+    expect(JSON.stringify(prod)).toHaveResourceWithProperties(KmsAlias, {
+      name: "alias/accessweaver-prod",
+      target_key_id: ref("aws_kms_key.kms_key", "key_id"),
+    });
+    expect(resources(dev, "aws_kms_key").kms_key).toMatchObject({
+      enable_key_rotation: true,
+      deletion_window_in_days: 7,
+      lifecycle: { prevent_destroy: false },
+    });
   });
 
   it("lets exactly this account's IAM and the project's services use the key, each for its own resources", () => {
@@ -334,25 +403,40 @@ describe("kms", () => {
       "AllowSecretsThroughSecretsManager",
       "AllowGrantsForAwsResources",
     ]);
-    expect(statement("EnableIamUserPermissions")).toMatchObject({ actions: ["kms:*"], principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${ACCOUNT}:root`] }] });
+    expect(statement("EnableIamUserPermissions")).toMatchObject({
+      actions: ["kms:*"],
+      principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${ACCOUNT}:root`] }],
+    });
     expect(statement("EnableIamUserPermissions").condition).toBeUndefined();
     expect(statement("AllowCloudWatchLogs").principals).toEqual([{ type: "Service", identifiers: ["logs.eu-west-1.amazonaws.com"] }]);
     // Only this project's log groups, by name prefix.
     expect(statement("AllowCloudWatchLogs").condition).toEqual([
       arnLike(
         "kms:EncryptionContext:aws:logs:arn",
-        ...["/aws/vpc/accessweaver-prod/", "/ecs/accessweaver-prod/", "/aws/rds/instance/accessweaver-prod-postgres/", "/aws/elasticache/accessweaver-prod-redis/", "aws-waf-logs-accessweaver-prod", "/aws/cloudtrail/accessweaver-prod"].map(
-          (p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}*`,
-        ),
+        ...[
+          "/aws/vpc/accessweaver-prod/",
+          "/ecs/accessweaver-prod/",
+          "/aws/rds/instance/accessweaver-prod-postgres/",
+          "/aws/elasticache/accessweaver-prod-redis/",
+          "aws-waf-logs-accessweaver-prod",
+          "/aws/cloudtrail/accessweaver-prod",
+        ].map((p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}*`),
       ),
     ]);
     const trail = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-prod-audit-trail`;
     expect(statement("AllowCloudTrailEncrypt")).toMatchObject({
       actions: ["kms:GenerateDataKey*"],
       principals: [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }],
-      condition: [{ test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [trail] }, equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", trail)],
+      condition: [
+        { test: "StringLike", variable: "kms:EncryptionContext:aws:cloudtrail:arn", values: [trail] },
+        equals("aws:SourceAccount", ACCOUNT),
+        arnLike("aws:SourceArn", trail),
+      ],
     });
-    expect(statement("AllowCloudTrailDescribeKey")).toMatchObject({ actions: ["kms:DescribeKey"], condition: [equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", trail)] });
+    expect(statement("AllowCloudTrailDescribeKey")).toMatchObject({
+      actions: ["kms:DescribeKey"],
+      condition: [equals("aws:SourceAccount", ACCOUNT), arnLike("aws:SourceArn", trail)],
+    });
     const publishers: [string, string, string][] = [
       ["AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-prod-*`],
       ["AllowBudgets", "budgets.amazonaws.com", `arn:aws:budgets::${ACCOUNT}:*`],
@@ -378,7 +462,11 @@ describe("kms", () => {
       condition: [
         equals("kms:CallerAccount", ACCOUNT),
         equals("kms:ViaService", "secretsmanager.eu-west-1.amazonaws.com"),
-        arnLike("aws:PrincipalArn", `arn:aws:iam::${ACCOUNT}:role/accessweaver-prod-*`, `arn:aws:iam::${ACCOUNT}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`),
+        arnLike(
+          "aws:PrincipalArn",
+          `arn:aws:iam::${ACCOUNT}:role/accessweaver-prod-*`,
+          `arn:aws:iam::${ACCOUNT}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`,
+        ),
       ],
     });
     expect(statement("AllowUseThroughAwsServices").actions).not.toContain("kms:CreateGrant");
@@ -390,22 +478,33 @@ describe("kms", () => {
     for (const s of policy) expect(s.effect).toBe("Allow");
   });
 
-  it.each([
-    ["staging"],
-    ["dev"],
-  ])("%s: scopes the same statements to its own trail, alarms, budget, rules and log groups", (env) => {
+  it.each([["staging"], ["dev"]])("%s: scopes the same statements to its own trail, alarms, budget, rules and log groups", (env) => {
     const st = policyStatements(ALL[env as keyof typeof ALL], "kms_key-policy");
     expect(Object.keys(st)).toEqual(policy.map((x: { sid: string }) => x.sid));
     const trail = `arn:aws:cloudtrail:eu-west-1:${ACCOUNT}:trail/accessweaver-${env}-audit-trail`;
     expect(st.AllowCloudTrailEncrypt.condition.at(-1)).toEqual(arnLike("aws:SourceArn", trail));
     expect(st.AllowCloudWatchAlarms.condition[1]).toEqual(arnLike("aws:SourceArn", `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:accessweaver-${env}-*`));
-    expect(st.AllowCloudWatchLogs.condition[0].values).toEqual(names(env as "dev").logGroupPrefixes.map((p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}*`));
+    expect(st.AllowCloudWatchLogs.condition[0].values).toEqual(
+      names(env as "dev").logGroupPrefixes.map((p) => `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${p}*`),
+    );
     expect(st.AllowCloudWatchLogs.condition[0].values[0]).toBe(`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/vpc/accessweaver-${env}/*`);
     expect(st.AllowGrantsForAwsResources.condition.at(-1)).toEqual({ test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] });
   });
 
   it("grants key administration through the account root only: every other statement only uses the key", () => {
-    const use = new Set(["kms:Encrypt", "kms:Encrypt*", "kms:Decrypt", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey", "kms:Describe*", "kms:CreateGrant", "kms:ListGrants"]);
+    const use = new Set([
+      "kms:Encrypt",
+      "kms:Encrypt*",
+      "kms:Decrypt",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:GenerateDataKeyWithoutPlaintext",
+      "kms:DescribeKey",
+      "kms:Describe*",
+      "kms:CreateGrant",
+      "kms:ListGrants",
+    ]);
     for (const s of policy.filter((x: { sid: string }) => x.sid !== "EnableIamUserPermissions")) {
       expect([s.sid, s.actions.filter((a: string) => !use.has(a))]).toEqual([s.sid, []]);
       // A wildcard principal never goes without conditions.
@@ -415,10 +514,18 @@ describe("kms", () => {
 
   it("names the partition's own service principals and ARNs (China: logs.<region>.amazonaws.com.cn)", () => {
     const stack = Testing.synthScope((scope) => {
-      new Kms(scope, "kms", { names: names("prod"), description: "x", accountId: ACCOUNT, region: "cn-north-1", partition: "aws-cn", deletionWindowDays: 30, preventDestroy: true });
+      new Kms(scope, "kms", {
+        names: names("prod"),
+        description: "x",
+        accountId: ACCOUNT,
+        region: "cn-north-1",
+        partition: "aws-cn",
+        deletionWindowDays: 30,
+        preventDestroy: true,
+      });
     });
     const [doc] = Object.values<{ statement: { sid: string }[] }>(JSON.parse(stack).data.aws_iam_policy_document);
-    const cn = Object.fromEntries(doc!.statement.map((st) => [st.sid, st])) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const cn = Object.fromEntries(doc!.statement.map((st) => [st.sid, st])) as Record<string, any>;
     expect(cn.AllowCloudWatchLogs.principals[0].identifiers).toEqual(["logs.cn-north-1.amazonaws.com.cn"]);
     expect(cn.AllowCloudWatchLogs.condition[0].values[0]).toBe(`arn:aws-cn:logs:cn-north-1:${ACCOUNT}:log-group:/aws/vpc/accessweaver-prod/*`);
     expect(cn.EnableIamUserPermissions.principals[0].identifiers).toEqual([`arn:aws-cn:iam::${ACCOUNT}:root`]);

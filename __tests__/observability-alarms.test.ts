@@ -16,10 +16,10 @@ const ALB = remote("loadbalancer", "alb_arn_suffix");
 const node = (i: number) => `\${element(data.terraform_remote_state.cache.outputs.redis_member_clusters, ${i})}`;
 const service = (s: string) => ({ ClusterName: remote("services", "cluster_name"), ServiceName: remote("services", `service_names.${s}`) });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-const alarmsOf = (json: Json): Record<string, Json> => Object.fromEntries(Object.values(resources(json, "aws_cloudwatch_metric_alarm")).map((a: Json) => [a.alarm_name, a]));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const alarmsOf = (json: Json): Record<string, Json> =>
+  Object.fromEntries(Object.values(resources(json, "aws_cloudwatch_metric_alarm")).map((a: Json) => [a.alarm_name, a]));
+
 const queries = (alarm: Json): Record<string, Json> => Object.fromEntries(alarm.metric_query.map((q: any) => [q.id, q]));
 
 /** Every alarm name an environment should have, from its profile. */
@@ -67,9 +67,23 @@ const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 /** 80 % of PostgreSQL's default max_connections (LEAST(memory / 9531392, 5000)) for each profile's class: t4g.micro, r6g.large, r6g.xlarge. */
 const RDS_CONNECTIONS_THRESHOLD: Record<EnvironmentName, number> = { dev: 89, staging: 1441, prod: 2883 };
 function rowOf(a: Json): AlarmRow {
-  const common = { evaluationPeriods: a.evaluation_periods, comparison: a.comparison_operator, threshold: a.threshold, missing: a.treat_missing_data, alarmActions: a.alarm_actions, okActions: a.ok_actions };
+  const common = {
+    evaluationPeriods: a.evaluation_periods,
+    comparison: a.comparison_operator,
+    threshold: a.threshold,
+    missing: a.treat_missing_data,
+    alarmActions: a.alarm_actions,
+    okActions: a.ok_actions,
+  };
   if (!a.metric_query) {
-    return { ...common, metric: `${a.namespace} ${a.metric_name} by ${Object.keys(a.dimensions ?? {}).sort().join(", ")}`, statistic: a.extended_statistic ?? a.statistic, period: a.period };
+    return {
+      ...common,
+      metric: `${a.namespace} ${a.metric_name} by ${Object.keys(a.dimensions ?? {})
+        .sort()
+        .join(", ")}`,
+      statistic: a.extended_statistic ?? a.statistic,
+      period: a.period,
+    };
   }
   const metrics = a.metric_query.filter((q: Json) => q.metric).map((q: Json) => q.metric);
   const periods = unique(metrics.map((m: Json) => m.period)) as number[];
@@ -92,7 +106,16 @@ function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
   const nodes = p.cache.shards * size;
   const ids = (prefix: string, count: number) => `[${Array.from({ length: count }, (_, i) => `${prefix}${i}`).join(", ")}]`;
   const overNodes = (fn: string, metric: string) => `${fn}(${ids("n", nodes)}) over AWS/ElastiCache ${metric} (${nodes} metrics)`;
-  const row = (metric: string, statistic: string, period: number, evaluationPeriods: number, comparison: string, threshold: number, missing: string, critical = false): AlarmRow => {
+  const row = (
+    metric: string,
+    statistic: string,
+    period: number,
+    evaluationPeriods: number,
+    comparison: string,
+    threshold: number,
+    missing: string,
+    critical = false,
+  ): AlarmRow => {
     const actions = critical ? [ALERTS, CRITICAL] : [ALERTS];
     return { metric, statistic, period, evaluationPeriods, comparison, threshold, missing, alarmActions: actions, okActions: actions };
   };
@@ -106,9 +129,20 @@ function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
     "redis-memory-utilization": row(overNodes("MAX", "DatabaseMemoryUsagePercentage"), "Average", 60, 5, GT, 80, "breaching"),
     "alb-5xx-rate": row(
       "100 * (FILL(elb, 0) + FILL(target, 0)) / requests over AWS/ApplicationELB HTTPCode_ELB_5XX_Count + AWS/ApplicationELB HTTPCode_Target_5XX_Count + AWS/ApplicationELB RequestCount (3 metrics)",
-      "Sum", 60, 5, GT, 0.1, "notBreaching", true,
+      "Sum",
+      60,
+      5,
+      GT,
+      0.1,
+      "notBreaching",
+      true,
     ),
-    ...Object.fromEntries(slots.map((slot) => [`aw-api-gateway-unhealthy-targets${slot}`, row("AWS/ApplicationELB UnHealthyHostCount by LoadBalancer, TargetGroup", "Maximum", 60, 3, GT, 0, "notBreaching")])),
+    ...Object.fromEntries(
+      slots.map((slot) => [
+        `aw-api-gateway-unhealthy-targets${slot}`,
+        row("AWS/ApplicationELB UnHealthyHostCount by LoadBalancer, TargetGroup", "Maximum", 60, 3, GT, 0, "notBreaching"),
+      ]),
+    ),
     "waf-blocked-requests": row("AWS/WAFV2 BlockedRequests by Region, Rule, WebACL", "Sum", 300, 1, GT, 1000, "notBreaching"),
     // ACM publishes once a day; renewal starts 60 days before expiry, so 45 without renewal is a problem.
     "acm-certificate-expiry": row("AWS/CertificateManager DaysToExpiry by CertificateArn", "Minimum", 86_400, 1, "LessThanThreshold", 45, "missing"),
@@ -116,7 +150,19 @@ function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
       SERVICES.flatMap((svc) => [
         [`${svc}-cpu-utilization`, row(ecs("CPUUtilization"), "Average", 60, 10, GT, 80, "notBreaching")],
         [`${svc}-memory-utilization`, row(ecs("MemoryUtilization"), "Average", 60, 10, GT, 80, "notBreaching")],
-        [`${svc}-running-tasks-below-desired`, row("desired - running over ECS/ContainerInsights DesiredTaskCount + ECS/ContainerInsights RunningTaskCount (2 metrics)", "Maximum/Minimum", 60, 5, GE, 1, "breaching", true)],
+        [
+          `${svc}-running-tasks-below-desired`,
+          row(
+            "desired - running over ECS/ContainerInsights DesiredTaskCount + ECS/ContainerInsights RunningTaskCount (2 metrics)",
+            "Maximum/Minimum",
+            60,
+            5,
+            GE,
+            1,
+            "breaching",
+            true,
+          ),
+        ],
       ]),
     ),
     "rds-free-storage": row(rds("FreeStorageSpace"), "Minimum", 300, 1, LT, Math.round(p.database.allocatedStorageGb * 0.05 * 1024 ** 3), "notBreaching", true),
@@ -129,7 +175,15 @@ function expectedRows(env: EnvironmentName): Record<string, AlarmRow> {
     ...Object.fromEntries(
       Array.from({ length: p.cache.shards }, (_, shard) => [
         `redis-cache-hit-ratio-000${shard + 1}`,
-        row(`100 * SUM(${ids("h", size)}) / (SUM(${ids("h", size)}) + SUM(${ids("m", size)})) over AWS/ElastiCache CacheHits + AWS/ElastiCache CacheMisses (${2 * size} metrics)`, "Sum", 300, 3, LT, 95, "notBreaching"),
+        row(
+          `100 * SUM(${ids("h", size)}) / (SUM(${ids("h", size)}) + SUM(${ids("m", size)})) over AWS/ElastiCache CacheHits + AWS/ElastiCache CacheMisses (${2 * size} metrics)`,
+          "Sum",
+          300,
+          3,
+          LT,
+          95,
+          "notBreaching",
+        ),
       ]),
     ),
   };
@@ -155,7 +209,11 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
   it("every alarm's metric, statistic, period, evaluation periods, comparison, threshold, missing data and actions, from the inventory", () => {
     const expected = expectedRows(env);
     // The inventory covers every alarm of the region but the ERROR-log one, tested with its filter below.
-    expect(Object.keys(alarms).filter((name) => !(name in expected)).sort()).toEqual([`accessweaver-${env}-aw-api-gateway-error-logs`]);
+    expect(
+      Object.keys(alarms)
+        .filter((name) => !(name in expected))
+        .sort(),
+    ).toEqual([`accessweaver-${env}-aw-api-gateway-error-logs`]);
     for (const [name, row] of Object.entries(expected)) expect({ name, ...rowOf(alarms[name]) }).toEqual({ name, ...row });
   });
 
@@ -203,7 +261,13 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
     const q = queries(memory);
     expect(q.e).toEqual(expect.objectContaining({ expression: `MAX([${Array.from({ length: nodes }, (_, i) => `n${i}`).join(", ")}])`, return_data: true }));
     for (let i = 0; i < nodes; i++) {
-      expect(q[`n${i}`].metric).toEqual({ namespace: "AWS/ElastiCache", metric_name: "DatabaseMemoryUsagePercentage", dimensions: { CacheClusterId: node(i) }, period: 60, stat: "Average" });
+      expect(q[`n${i}`].metric).toEqual({
+        namespace: "AWS/ElastiCache",
+        metric_name: "DatabaseMemoryUsagePercentage",
+        dimensions: { CacheClusterId: node(i) },
+        period: 60,
+        stat: "Average",
+      });
     }
     expect(Object.keys(q)).toHaveLength(nodes + 1);
   });
@@ -212,7 +276,13 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
     const a = n("alb-5xx-rate");
     const q = queries(a);
     expect(q.e.expression).toBe("100 * (FILL(elb, 0) + FILL(target, 0)) / requests");
-    expect(q.elb.metric).toEqual({ namespace: "AWS/ApplicationELB", metric_name: "HTTPCode_ELB_5XX_Count", dimensions: { LoadBalancer: ALB }, period: 60, stat: "Sum" });
+    expect(q.elb.metric).toEqual({
+      namespace: "AWS/ApplicationELB",
+      metric_name: "HTTPCode_ELB_5XX_Count",
+      dimensions: { LoadBalancer: ALB },
+      period: 60,
+      stat: "Sum",
+    });
     expect(q.target.metric.metric_name).toBe("HTTPCode_Target_5XX_Count");
     expect(q.requests.metric.metric_name).toBe("RequestCount");
     expect(a).toEqual(expect.objectContaining({ threshold: 0.1, treat_missing_data: "notBreaching", evaluation_periods: 5 }));
@@ -229,7 +299,14 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
         : [["", remote("loadbalancer", "api_gateway_target_group_arn_suffix")]];
     for (const [slot, suffix] of groups) {
       expect(n(`aw-api-gateway-unhealthy-targets${slot}`)).toEqual(
-        expect.objectContaining({ namespace: "AWS/ApplicationELB", metric_name: "UnHealthyHostCount", dimensions: { LoadBalancer: ALB, TargetGroup: suffix }, statistic: "Maximum", threshold: 0, period: 60 }),
+        expect.objectContaining({
+          namespace: "AWS/ApplicationELB",
+          metric_name: "UnHealthyHostCount",
+          dimensions: { LoadBalancer: ALB, TargetGroup: suffix },
+          statistic: "Maximum",
+          threshold: 0,
+          period: 60,
+        }),
       );
     }
   });
@@ -254,14 +331,37 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
         ["cpu-utilization", "CPUUtilization"],
         ["memory-utilization", "MemoryUtilization"],
       ]) {
-        expect(n(`${s}-${m}`)).toEqual(expect.objectContaining({ namespace: "AWS/ECS", metric_name: metric, dimensions: service(s), statistic: "Average", threshold: 80, evaluation_periods: 10 }));
+        expect(n(`${s}-${m}`)).toEqual(
+          expect.objectContaining({
+            namespace: "AWS/ECS",
+            metric_name: metric,
+            dimensions: service(s),
+            statistic: "Average",
+            threshold: 80,
+            evaluation_periods: 10,
+          }),
+        );
       }
       const tasks = n(`${s}-running-tasks-below-desired`);
       const q = queries(tasks);
       expect(q.e.expression).toBe("desired - running");
-      expect(q.desired.metric).toEqual({ namespace: "ECS/ContainerInsights", metric_name: "DesiredTaskCount", dimensions: service(s), period: 60, stat: "Maximum" });
-      expect(q.running.metric).toEqual({ namespace: "ECS/ContainerInsights", metric_name: "RunningTaskCount", dimensions: service(s), period: 60, stat: "Minimum" });
-      expect(tasks).toEqual(expect.objectContaining({ comparison_operator: "GreaterThanOrEqualToThreshold", threshold: 1, evaluation_periods: 5, treat_missing_data: "breaching" }));
+      expect(q.desired.metric).toEqual({
+        namespace: "ECS/ContainerInsights",
+        metric_name: "DesiredTaskCount",
+        dimensions: service(s),
+        period: 60,
+        stat: "Maximum",
+      });
+      expect(q.running.metric).toEqual({
+        namespace: "ECS/ContainerInsights",
+        metric_name: "RunningTaskCount",
+        dimensions: service(s),
+        period: 60,
+        stat: "Minimum",
+      });
+      expect(tasks).toEqual(
+        expect.objectContaining({ comparison_operator: "GreaterThanOrEqualToThreshold", threshold: 1, evaluation_periods: 5, treat_missing_data: "breaching" }),
+      );
     }
   });
 
@@ -269,9 +369,17 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
     const db = profile.database;
     const id = { DBInstanceIdentifier: remote("database", "database_identifier") };
     expect(n("rds-free-storage")).toEqual(
-      expect.objectContaining({ metric_name: "FreeStorageSpace", dimensions: id, statistic: "Minimum", comparison_operator: "LessThanThreshold", threshold: Math.round(db.allocatedStorageGb * 0.05 * 1024 ** 3) }),
+      expect.objectContaining({
+        metric_name: "FreeStorageSpace",
+        dimensions: id,
+        statistic: "Minimum",
+        comparison_operator: "LessThanThreshold",
+        threshold: Math.round(db.allocatedStorageGb * 0.05 * 1024 ** 3),
+      }),
     );
-    expect(n("rds-connections")).toEqual(expect.objectContaining({ metric_name: "DatabaseConnections", dimensions: id, statistic: "Maximum", threshold: RDS_CONNECTIONS_THRESHOLD[env] }));
+    expect(n("rds-connections")).toEqual(
+      expect.objectContaining({ metric_name: "DatabaseConnections", dimensions: id, statistic: "Maximum", threshold: RDS_CONNECTIONS_THRESHOLD[env] }),
+    );
     expect(n("rds-read-latency")).toEqual(expect.objectContaining({ metric_name: "ReadLatency", dimensions: id, threshold: 0.02 }));
     expect(n("rds-write-latency")).toEqual(expect.objectContaining({ metric_name: "WriteLatency", dimensions: id, threshold: 0.02 }));
   });
@@ -279,7 +387,8 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
   it("Redis: engine CPU, evictions and replication lag across the nodes, the hit ratio per shard over CacheHits and CacheMisses", () => {
     expect(queries(n("redis-engine-cpu-utilization")).n0.metric.metric_name).toBe("EngineCPUUtilization");
     expect(queries(n("redis-evictions")).e.expression).toMatch(/^SUM\(\[n0/);
-    if (profile.cache.replicasPerShard > 0) expect(queries(n("redis-replication-lag")).n0.metric).toEqual(expect.objectContaining({ metric_name: "ReplicationLag", stat: "Maximum" }));
+    if (profile.cache.replicasPerShard > 0)
+      expect(queries(n("redis-replication-lag")).n0.metric).toEqual(expect.objectContaining({ metric_name: "ReplicationLag", stat: "Maximum" }));
     const size = profile.cache.replicasPerShard + 1;
     for (let shard = 0; shard < profile.cache.shards; shard++) {
       const a = n(`redis-cache-hit-ratio-000${shard + 1}`);
@@ -287,13 +396,17 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
       const ids = (p: string) => `[${Array.from({ length: size }, (_, i) => `${p}${i}`).join(", ")}]`;
       expect(q.e.expression).toBe(`100 * SUM(${ids("h")}) / (SUM(${ids("h")}) + SUM(${ids("m")}))`);
       for (let i = 0; i < size; i++) {
-        expect(q[`h${i}`].metric).toEqual(expect.objectContaining({ metric_name: "CacheHits", dimensions: { CacheClusterId: node(shard * size + i) }, stat: "Sum" }));
+        expect(q[`h${i}`].metric).toEqual(
+          expect.objectContaining({ metric_name: "CacheHits", dimensions: { CacheClusterId: node(shard * size + i) }, stat: "Sum" }),
+        );
         expect(q[`m${i}`].metric).toEqual(expect.objectContaining({ metric_name: "CacheMisses", dimensions: { CacheClusterId: node(shard * size + i) } }));
       }
       // A metric math alarm carries its period on each metric.
       expect(q.h0.metric.period).toBe(300);
       expect(a.period).toBeUndefined();
-      expect(a).toEqual(expect.objectContaining({ comparison_operator: "LessThanThreshold", threshold: 95, evaluation_periods: 3, treat_missing_data: "notBreaching" }));
+      expect(a).toEqual(
+        expect.objectContaining({ comparison_operator: "LessThanThreshold", threshold: 95, evaluation_periods: 3, treat_missing_data: "notBreaching" }),
+      );
     }
     for (const a of Object.values(alarms)) expect((a.metric_query ?? []).filter((q: Json) => q.metric).length).toBeLessThanOrEqual(10);
   });
@@ -312,7 +425,9 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
     );
     // The services phase's filter on the gateway's log group writes that metric.
     const services = synth.json.services!;
-    expect(services.output.error_log_metrics.value["aw-api-gateway"]).toBe("${aws_cloudwatch_log_metric_filter.aw-api-gateway_error-logs.metric_transformation[0].name}");
+    expect(services.output.error_log_metrics.value["aw-api-gateway"]).toBe(
+      "${aws_cloudwatch_log_metric_filter.aw-api-gateway_error-logs.metric_transformation[0].name}",
+    );
     expect(resources(services, "aws_cloudwatch_log_metric_filter")["aw-api-gateway_error-logs"]).toEqual(
       expect.objectContaining({
         log_group_name: "${aws_cloudwatch_log_group.aw-api-gateway_logs_log-group.name}",
@@ -329,8 +444,13 @@ describe.each(ENVIRONMENTS)("%s: alarms", (env) => {
   });
 
   it("every alarm name is in the name inventory the length test reads", () => {
-    const inventory = new Set(nameInventory(env, ACCOUNT, ["eu-west-1a"]).filter((r) => r.key === "alarm").map((r) => r.name));
-    for (const name of [...Object.keys(alarms), `accessweaver-${env}-route53-health-check`]) expect({ name, listed: inventory.has(name) }).toEqual({ name, listed: true });
+    const inventory = new Set(
+      nameInventory(env, ACCOUNT, ["eu-west-1a"])
+        .filter((r) => r.key === "alarm")
+        .map((r) => r.name),
+    );
+    for (const name of [...Object.keys(alarms), `accessweaver-${env}-route53-health-check`])
+      expect({ name, listed: inventory.has(name) }).toEqual({ name, listed: true });
   });
 });
 
@@ -367,12 +487,18 @@ describe.each(ENVIRONMENTS)("%s: the Route 53 health-check alarm in us-east-1", 
 
   it("its topic in us-east-1 is encrypted with a key there (rotated, CloudWatch alarms of this environment only), subscribed by every alert and paging endpoint", () => {
     expect(resources(json, "aws_sns_topic").availability_topic).toEqual(
-      expect.objectContaining({ name: `accessweaver-${env}-alerts-availability`, kms_master_key_id: "${aws_kms_key.availability-key_key.arn}", provider: "aws.us-east-1" }),
+      expect.objectContaining({
+        name: `accessweaver-${env}-alerts-availability`,
+        kms_master_key_id: "${aws_kms_key.availability-key_key.arn}",
+        provider: "aws.us-east-1",
+      }),
     );
     expect(resources(json, "aws_kms_key")["availability-key_key"]).toEqual(
       expect.objectContaining({ enable_key_rotation: true, provider: "aws.us-east-1", lifecycle: { prevent_destroy: PROFILES[env].preventDestroy } }),
     );
-    expect(resources(json, "aws_kms_alias")["availability-key_alias"]).toEqual(expect.objectContaining({ name: `alias/accessweaver-${env}-alerts-availability`, provider: "aws.us-east-1" }));
+    expect(resources(json, "aws_kms_alias")["availability-key_alias"]).toEqual(
+      expect.objectContaining({ name: `alias/accessweaver-${env}-alerts-availability`, provider: "aws.us-east-1" }),
+    );
     const statements = json.data.aws_iam_policy_document["availability-key_key-policy"].statement;
     expect(statements.map((s: Json) => s.sid)).toEqual(["EnableIamUserPermissions", "AllowCloudWatchAlarms"]);
     expect(statements[1].condition).toEqual([
@@ -391,7 +517,9 @@ describe.each(ENVIRONMENTS)("%s: the Route 53 health-check alarm in us-east-1", 
 
 describe("alarms: settings", () => {
   it("in us-east-1 itself, no second provider: the alarm uses the environment's topics", () => {
-    const json = synthEnv(config("prod", { aws_region: "us-east-1", availability_zones: undefined, ecr_registry: "111122223333.dkr.ecr.us-east-1.amazonaws.com" })).json.observability!;
+    const json = synthEnv(
+      config("prod", { aws_region: "us-east-1", availability_zones: undefined, ecr_registry: "111122223333.dkr.ecr.us-east-1.amazonaws.com" }),
+    ).json.observability!;
     expect(json.provider.aws).toHaveLength(1);
     const alarm = resources(json, "aws_cloudwatch_metric_alarm")["route53-health-check"];
     expect(alarm.provider).toBeUndefined();
@@ -433,7 +561,11 @@ describe("alarms: settings", () => {
   it.each([
     ["an unknown key", { alb_latency: 10 }, /alarm_thresholds \| "alb_latency" \| threshold keys among alb_p99_latency_ms, /],
     ["a non-number", { rds_cpu_percent: "80" }, /alarm_thresholds \| "80" \| a number from 1 to 100 \(%\) for rds_cpu_percent/],
-    ["an out-of-range value", { redis_cache_hit_ratio_percent: 150 }, /alarm_thresholds \| 150 \| a number from 1 to 100 \(%\) for redis_cache_hit_ratio_percent/],
+    [
+      "an out-of-range value",
+      { redis_cache_hit_ratio_percent: 150 },
+      /alarm_thresholds \| 150 \| a number from 1 to 100 \(%\) for redis_cache_hit_ratio_percent/,
+    ],
     ["a fraction of minutes", { running_tasks_minutes: 2.5 }, /alarm_thresholds \| 2.5 \| a whole number from 1 to 60 \(minutes\) for running_tasks_minutes/],
     ["a list", [10], /alarm_thresholds \| \[10\] \| a map of thresholds/],
   ])("refuses %s, naming the file, the key, what was found and what is expected", (_what, value, message) => {

@@ -7,8 +7,9 @@ import { config, policyStatements, resources, synthEnv } from "./support/config"
 
 const ACCOUNT = "111122223333";
 const KEY = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const statements = (json: any, id: string): Record<string, any> => Object.fromEntries(json.data.aws_iam_policy_document[`${id}_policy-document`].statement.map((s: any) => [s.sid, s]));
+
+const statements = (json: any, id: string): Record<string, any> =>
+  Object.fromEntries(json.data.aws_iam_policy_document[`${id}_policy-document`].statement.map((s: any) => [s.sid, s]));
 
 describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
   const json = synthEnv(config(env, { alert_https_endpoints: ["https://events.example.org/sns"] })).json.observability!;
@@ -21,7 +22,9 @@ describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
 
   it("creates accessweaver-<env>-alerts, encrypted with the environment's key", () => {
     expect(resources(json, "aws_sns_topic").alerts_topic).toEqual(expect.objectContaining({ name: `accessweaver-${env}-alerts`, kms_master_key_id: KEY }));
-    expect(resources(json, "aws_sns_topic_policy").alerts_policy).toEqual(expect.objectContaining({ arn: "${aws_sns_topic.alerts_topic.arn}", policy: "${data.aws_iam_policy_document.alerts_policy-document.json}" }));
+    expect(resources(json, "aws_sns_topic_policy").alerts_policy).toEqual(
+      expect.objectContaining({ arn: "${aws_sns_topic.alerts_topic.arn}", policy: "${data.aws_iam_policy_document.alerts_policy-document.json}" }),
+    );
   });
 
   it("lets only this environment's alarms, budget and event rules publish, and only over TLS", () => {
@@ -32,7 +35,11 @@ describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
       // The Budgets guide's source: any budget of this account (both of this environment's among them).
       ["AllowBudgets", "budgets.amazonaws.com", [`arn:aws:budgets::${ACCOUNT}:*`]],
       // The RDS guide's source is the instance; the subscription's own ARN is accepted too.
-      ["AllowRdsEvents", "events.rds.amazonaws.com", [`arn:aws:rds:eu-west-1:${ACCOUNT}:db:accessweaver-${env}-postgres`, `arn:aws:rds:eu-west-1:${ACCOUNT}:es:accessweaver-${env}-postgres-events`]],
+      [
+        "AllowRdsEvents",
+        "events.rds.amazonaws.com",
+        [`arn:aws:rds:eu-west-1:${ACCOUNT}:db:accessweaver-${env}-postgres`, `arn:aws:rds:eu-west-1:${ACCOUNT}:es:accessweaver-${env}-postgres-events`],
+      ],
       ["AllowEventBridgeRules", "events.amazonaws.com", [`arn:aws:events:eu-west-1:${ACCOUNT}:rule/accessweaver-${env}-*`]],
     ];
     for (const [sid, service, sources] of expected) {
@@ -49,17 +56,33 @@ describe.each(ENVIRONMENTS)("%s: alert topics", (env) => {
       });
     }
     expect(st.DenyPublishWithoutTls).toEqual(
-      expect.objectContaining({ effect: "Deny", actions: ["sns:Publish"], principals: [{ type: "AWS", identifiers: ["*"] }], condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }] }),
+      expect.objectContaining({
+        effect: "Deny",
+        actions: ["sns:Publish"],
+        principals: [{ type: "AWS", identifiers: ["*"] }],
+        condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+      }),
     );
   });
 
   it("subscribes the settings' e-mail addresses and https endpoints (the latter confirmed before the apply ends)", () => {
     const subs = resources(json, "aws_sns_topic_subscription");
-    expect(subs["alerts_email-0"]).toEqual(expect.objectContaining({ protocol: "email", endpoint: "oncall@example.org", topic_arn: "${aws_sns_topic.alerts_topic.arn}" }));
-    expect(subs["alerts_https-0"]).toEqual(
-      expect.objectContaining({ protocol: "https", endpoint: "https://events.example.org/sns", endpoint_auto_confirms: true, confirmation_timeout_in_minutes: HTTPS_CONFIRMATION_MINUTES }),
+    expect(subs["alerts_email-0"]).toEqual(
+      expect.objectContaining({ protocol: "email", endpoint: "oncall@example.org", topic_arn: "${aws_sns_topic.alerts_topic.arn}" }),
     );
-    expect(Object.keys(subs).filter((k) => !k.startsWith("availability_")).sort()).toEqual(["alerts_email-0", "alerts_https-0"]);
+    expect(subs["alerts_https-0"]).toEqual(
+      expect.objectContaining({
+        protocol: "https",
+        endpoint: "https://events.example.org/sns",
+        endpoint_auto_confirms: true,
+        confirmation_timeout_in_minutes: HTTPS_CONFIRMATION_MINUTES,
+      }),
+    );
+    expect(
+      Object.keys(subs)
+        .filter((k) => !k.startsWith("availability_"))
+        .sort(),
+    ).toEqual(["alerts_email-0", "alerts_https-0"]);
   });
 
   it("has no paging topic without paging endpoints, and publishes the alerts topic only", () => {
@@ -92,18 +115,32 @@ describe("alert topic settings", () => {
       }),
     );
     // Budgets' and EventBridge's KMS calls carry no source keys: their statements have no condition (the topic policy scopes them).
-    for (const [sid, service] of [["AllowBudgets", "budgets.amazonaws.com"], ["AllowRdsEvents", "events.rds.amazonaws.com"], ["AllowEventBridgeRules", "events.amazonaws.com"]] as const) {
-      expect(key[sid]).toEqual(expect.objectContaining({ actions: ["kms:GenerateDataKey*", "kms:Decrypt"], principals: [{ type: "Service", identifiers: [service] }] }));
+    for (const [sid, service] of [
+      ["AllowBudgets", "budgets.amazonaws.com"],
+      ["AllowRdsEvents", "events.rds.amazonaws.com"],
+      ["AllowEventBridgeRules", "events.amazonaws.com"],
+    ] as const) {
+      expect(key[sid]).toEqual(
+        expect.objectContaining({ actions: ["kms:GenerateDataKey*", "kms:Decrypt"], principals: [{ type: "Service", identifiers: [service] }] }),
+      );
       expect(key[sid].condition).toBeUndefined();
     }
   });
 
   it("alert_paging_endpoints: a second, encrypted topic that only the paging endpoints receive", () => {
     const json = synthEnv(config("prod", { alert_paging_endpoints: ["https://events.pagerduty.com/integration/abc/enqueue"] })).json.observability!;
-    expect(resources(json, "aws_sns_topic")["alerts-critical_topic"]).toEqual(expect.objectContaining({ name: "accessweaver-prod-alerts-critical", kms_master_key_id: KEY }));
+    expect(resources(json, "aws_sns_topic")["alerts-critical_topic"]).toEqual(
+      expect.objectContaining({ name: "accessweaver-prod-alerts-critical", kms_master_key_id: KEY }),
+    );
     const subs = Object.values(resources(json, "aws_sns_topic_subscription")).filter((s) => s.topic_arn === "${aws_sns_topic.alerts-critical_topic.arn}");
     expect(subs).toEqual([expect.objectContaining({ protocol: "https", endpoint: "https://events.pagerduty.com/integration/abc/enqueue" })]);
-    expect(Object.keys(statements(json, "alerts-critical"))).toEqual(["AllowCloudWatchAlarms", "AllowBudgets", "AllowRdsEvents", "AllowEventBridgeRules", "DenyPublishWithoutTls"]);
+    expect(Object.keys(statements(json, "alerts-critical"))).toEqual([
+      "AllowCloudWatchAlarms",
+      "AllowBudgets",
+      "AllowRdsEvents",
+      "AllowEventBridgeRules",
+      "DenyPublishWithoutTls",
+    ]);
     expect(json.output.critical_topic_arn.value).toBe("${aws_sns_topic.alerts-critical_topic.arn}");
   });
 
@@ -124,6 +161,8 @@ describe("alert topic settings", () => {
   it("defaults: governance-mode Object Lock, GuardDuty and Security Hub left to the organisation, no paging", () => {
     const s = config("prod").settings;
     expect([s.auditObjectLockMode, s.guarddutyEnabled, s.securityHubEnabled, s.alertPagingEndpoints]).toEqual(["GOVERNANCE", false, false, []]);
-    expect(config("prod", { audit_object_lock_mode: "COMPLIANCE", guardduty_enabled: true }).settings).toEqual(expect.objectContaining({ auditObjectLockMode: "COMPLIANCE", guarddutyEnabled: true }));
+    expect(config("prod", { audit_object_lock_mode: "COMPLIANCE", guardduty_enabled: true }).settings).toEqual(
+      expect.objectContaining({ auditObjectLockMode: "COMPLIANCE", guarddutyEnabled: true }),
+    );
   });
 });

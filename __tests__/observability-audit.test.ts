@@ -11,8 +11,9 @@ const ACCOUNT = "111122223333";
 const KEY = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
 const TOPIC = "${aws_sns_topic.alerts_topic.arn}";
 const TITLES: Record<EnvironmentName, string> = { dev: "Development", staging: "Staging", prod: "Production" };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const statements = (json: any, id: string): Record<string, any> => Object.fromEntries(json.data.aws_iam_policy_document[id].statement.map((s: any) => [s.sid, s]));
+
+const statements = (json: any, id: string): Record<string, any> =>
+  Object.fromEntries(json.data.aws_iam_policy_document[id].statement.map((s: any) => [s.sid, s]));
 
 describe.each(ENVIRONMENTS)("%s: audit trail", (env) => {
   const json = synthEnv(config(env)).json.observability!;
@@ -47,7 +48,10 @@ describe.each(ENVIRONMENTS)("%s: audit trail", (env) => {
     // The documented trust policy of CloudTrail's log role: no condition (iam:PassRole guards it).
     expect(trust.condition).toBeUndefined();
     expect(statements(json, "audit_logs-role_permissions").WriteTrailLogStreams).toEqual(
-      expect.objectContaining({ actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/cloudtrail/accessweaver-${env}:log-stream:*`] }),
+      expect.objectContaining({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/cloudtrail/accessweaver-${env}:log-stream:*`],
+      }),
     );
   });
 
@@ -105,7 +109,14 @@ describe.each(ENVIRONMENTS)("%s: audit trail", (env) => {
       { test: "StringEquals", variable: "aws:SourceArn", values: [trailArn] },
     ];
     const cloudtrail = [{ type: "Service", identifiers: ["cloudtrail.amazonaws.com"] }];
-    expect(st.AllowCloudTrailWriteAclCheck).toEqual({ sid: "AllowCloudTrailWriteAclCheck", effect: "Allow", actions: ["s3:GetBucketAcl"], resources: [`arn:aws:s3:::${bucket}`], principals: cloudtrail, condition: byTrail });
+    expect(st.AllowCloudTrailWriteAclCheck).toEqual({
+      sid: "AllowCloudTrailWriteAclCheck",
+      effect: "Allow",
+      actions: ["s3:GetBucketAcl"],
+      resources: [`arn:aws:s3:::${bucket}`],
+      principals: cloudtrail,
+      condition: byTrail,
+    });
     expect(st.AllowCloudTrailWrite).toEqual({
       sid: "AllowCloudTrailWrite",
       effect: "Allow",
@@ -128,7 +139,9 @@ describe("audit Object Lock settings", () => {
   it("audit_object_lock_mode = COMPLIANCE locks the bucket in compliance mode (staging, prod)", () => {
     for (const env of ["staging", "prod"] as const) {
       const json = synthEnv(config(env, { audit_object_lock_mode: "COMPLIANCE" })).json.observability!;
-      expect(resources(json, "aws_s3_bucket_object_lock_configuration")["audit_bucket_object-lock"].rule).toEqual({ default_retention: { mode: "COMPLIANCE", days: 1096 } });
+      expect(resources(json, "aws_s3_bucket_object_lock_configuration")["audit_bucket_object-lock"].rule).toEqual({
+        default_retention: { mode: "COMPLIANCE", days: 1096 },
+      });
     }
   });
 
@@ -157,8 +170,11 @@ describe("security scanning", () => {
   });
 
   it("has no GuardDuty or Security Hub by default, but still reports findings of a centrally enabled GuardDuty", () => {
-    for (const type of ["aws_guardduty_detector", "aws_securityhub_account", "aws_securityhub_standards_subscription"]) expect(resources(prod, type)).toEqual({});
-    expect(resources(prod, "aws_cloudwatch_event_rule")["guardduty-findings_rule"]).toEqual(expect.objectContaining({ name: "accessweaver-prod-guardduty-findings" }));
+    for (const type of ["aws_guardduty_detector", "aws_securityhub_account", "aws_securityhub_standards_subscription"])
+      expect(resources(prod, type)).toEqual({});
+    expect(resources(prod, "aws_cloudwatch_event_rule")["guardduty-findings_rule"]).toEqual(
+      expect.objectContaining({ name: "accessweaver-prod-guardduty-findings" }),
+    );
   });
 
   it("with the settings on: a GuardDuty detector, Security Hub with the Foundational Security Best Practices standard", () => {
@@ -175,7 +191,11 @@ describe("security scanning", () => {
   it("with GuardDuty on: findings of severity 7 and above go to the alerts topic", () => {
     const rule = resources(on, "aws_cloudwatch_event_rule")["guardduty-findings_rule"];
     expect(rule.name).toBe("accessweaver-prod-guardduty-findings");
-    expect(JSON.parse(rule.event_pattern)).toEqual({ source: ["aws.guardduty"], "detail-type": ["GuardDuty Finding"], detail: { severity: [{ numeric: [">=", 7] }] } });
+    expect(JSON.parse(rule.event_pattern)).toEqual({
+      source: ["aws.guardduty"],
+      "detail-type": ["GuardDuty Finding"],
+      detail: { severity: [{ numeric: [">=", 7] }] },
+    });
     expect(resources(on, "aws_cloudwatch_event_target")["guardduty-findings_target"]).toEqual(
       expect.objectContaining({ rule: "${aws_cloudwatch_event_rule.guardduty-findings_rule.name}", arn: TOPIC }),
     );
@@ -193,7 +213,16 @@ describe.each(ENVIRONMENTS)("%s: budget and deployment rules", (env) => {
     ];
     // Beside it, the whole account's spend (untagged costs count only there), with the same limit by default.
     const account = resources(json, "aws_budgets_budget")["account-budget_budget"];
-    expect(account).toEqual(expect.objectContaining({ name: `AccessWeaver-${TITLES[env]}-Account-Monthly`, account_id: ACCOUNT, budget_type: "COST", time_unit: "MONTHLY", limit_amount: limit, notification }));
+    expect(account).toEqual(
+      expect.objectContaining({
+        name: `AccessWeaver-${TITLES[env]}-Account-Monthly`,
+        account_id: ACCOUNT,
+        budget_type: "COST",
+        time_unit: "MONTHLY",
+        limit_amount: limit,
+        notification,
+      }),
+    );
     expect(account.cost_filter).toBeUndefined();
     expect(resources(json, "aws_budgets_budget")).toEqual({
       "account-budget_budget": account,
@@ -206,8 +235,20 @@ describe.each(ENVIRONMENTS)("%s: budget and deployment rules", (env) => {
         limit_unit: "USD",
         cost_filter: [{ name: "TagKeyValue", values: [`user:Environment$${env}`] }],
         notification: [
-          { comparison_operator: "GREATER_THAN", threshold: 80, threshold_type: "PERCENTAGE", notification_type: "FORECASTED", subscriber_sns_topic_arns: [TOPIC] },
-          { comparison_operator: "GREATER_THAN", threshold: 100, threshold_type: "PERCENTAGE", notification_type: "ACTUAL", subscriber_sns_topic_arns: [TOPIC] },
+          {
+            comparison_operator: "GREATER_THAN",
+            threshold: 80,
+            threshold_type: "PERCENTAGE",
+            notification_type: "FORECASTED",
+            subscriber_sns_topic_arns: [TOPIC],
+          },
+          {
+            comparison_operator: "GREATER_THAN",
+            threshold: 100,
+            threshold_type: "PERCENTAGE",
+            notification_type: "ACTUAL",
+            subscriber_sns_topic_arns: [TOPIC],
+          },
         ],
       }),
     });
@@ -229,18 +270,23 @@ describe.each(ENVIRONMENTS)("%s: budget and deployment rules", (env) => {
   });
 
   const blueGreen = env !== "dev";
-  it(blueGreen ? "sends failed CodeDeploy deployments of the gateway's group, and those its alarms stopped, to the alerts topic" : "has no CodeDeploy rule: the gateway rolls", () => {
-    const rule = resources(json, "aws_cloudwatch_event_rule")["codedeploy-deployment-failures_rule"];
-    if (!blueGreen) return expect(rule).toBeUndefined();
-    expect(rule.name).toBe(`accessweaver-${env}-codedeploy-deployment-failures`);
-    expect(JSON.parse(rule.event_pattern)).toEqual({
-      source: ["aws.codedeploy"],
-      "detail-type": ["CodeDeploy Deployment State-change Notification"],
-      // A deployment its alarms stop (DEPLOYMENT_STOP_ON_ALARM) ends as STOP, not FAILURE.
-      detail: { state: ["FAILURE", "STOP"], application: [`accessweaver-${env}-aw-api-gateway`], deploymentGroup: [`accessweaver-${env}-aw-api-gateway`] },
-    });
-    expect(resources(json, "aws_cloudwatch_event_target")["codedeploy-deployment-failures_target"].arn).toBe(TOPIC);
-  });
+  it(
+    blueGreen
+      ? "sends failed CodeDeploy deployments of the gateway's group, and those its alarms stopped, to the alerts topic"
+      : "has no CodeDeploy rule: the gateway rolls",
+    () => {
+      const rule = resources(json, "aws_cloudwatch_event_rule")["codedeploy-deployment-failures_rule"];
+      if (!blueGreen) return expect(rule).toBeUndefined();
+      expect(rule.name).toBe(`accessweaver-${env}-codedeploy-deployment-failures`);
+      expect(JSON.parse(rule.event_pattern)).toEqual({
+        source: ["aws.codedeploy"],
+        "detail-type": ["CodeDeploy Deployment State-change Notification"],
+        // A deployment its alarms stop (DEPLOYMENT_STOP_ON_ALARM) ends as STOP, not FAILURE.
+        detail: { state: ["FAILURE", "STOP"], application: [`accessweaver-${env}-aw-api-gateway`], deploymentGroup: [`accessweaver-${env}-aw-api-gateway`] },
+      });
+      expect(resources(json, "aws_cloudwatch_event_target")["codedeploy-deployment-failures_target"].arn).toBe(TOPIC);
+    },
+  );
 
   it("names only rules the alerts topic lets publish (accessweaver-<env>-*)", () => {
     for (const rule of Object.values(resources(json, "aws_cloudwatch_event_rule"))) expect(rule.name).toMatch(new RegExp(`^accessweaver-${env}-`));
@@ -251,7 +297,9 @@ describe("the operator's own topic", () => {
   it("sns_topic_arn: the budget and the rules notify it", () => {
     const arn = `arn:aws:sns:eu-west-1:${ACCOUNT}:ops-alerts`;
     const json = synthEnv(config("prod", { sns_topic_arn: arn })).json.observability!;
-    expect(resources(json, "aws_budgets_budget").budget_budget.notification.map((n: { subscriber_sns_topic_arns: string[] }) => n.subscriber_sns_topic_arns)).toEqual([[arn], [arn]]);
+    expect(
+      resources(json, "aws_budgets_budget").budget_budget.notification.map((n: { subscriber_sns_topic_arns: string[] }) => n.subscriber_sns_topic_arns),
+    ).toEqual([[arn], [arn]]);
     for (const target of Object.values(resources(json, "aws_cloudwatch_event_target"))) expect(target.arn).toBe(arn);
   });
 });
@@ -263,11 +311,31 @@ describe("a prod synth with one audit protection removed fails, naming it", () =
   };
 
   it.each([
-    ["the trail's log file validation", (s: ObservabilityStack) => s.audit.trail.addOverride("enable_log_file_validation", false), "[trail-hardened] aws_cloudtrail.audit_trail: enable_log_file_validation is not true"],
-    ["the trail's other regions", (s: ObservabilityStack) => s.audit.trail.addOverride("is_multi_region_trail", false), "[trail-hardened] aws_cloudtrail.audit_trail: is_multi_region_trail is not true"],
-    ["the bucket's Object Lock", (s: ObservabilityStack) => s.audit.bucket.bucket.addOverride("object_lock_enabled", false), "[audit-bucket-locked] aws_s3_bucket.audit_bucket_bucket: object_lock_enabled is not true"],
-    ["a year of the lock", (s: ObservabilityStack) => s.audit.bucket.objectLock!.addOverride("rule.default_retention.days", 730), "[audit-bucket-locked] aws_s3_bucket.audit_bucket_bucket: the Object Lock default retention is 730 days; audit logs need at least 1096 days or 3 years"],
-    ["the topic's key", (s: ObservabilityStack) => s.alerts!.topic.addOverride("kms_master_key_id", "alias/aws/sns"), "[sns-topic-cmk] aws_sns_topic.alerts_topic: kms_master_key_id is \"alias/aws/sns\""],
+    [
+      "the trail's log file validation",
+      (s: ObservabilityStack) => s.audit.trail.addOverride("enable_log_file_validation", false),
+      "[trail-hardened] aws_cloudtrail.audit_trail: enable_log_file_validation is not true",
+    ],
+    [
+      "the trail's other regions",
+      (s: ObservabilityStack) => s.audit.trail.addOverride("is_multi_region_trail", false),
+      "[trail-hardened] aws_cloudtrail.audit_trail: is_multi_region_trail is not true",
+    ],
+    [
+      "the bucket's Object Lock",
+      (s: ObservabilityStack) => s.audit.bucket.bucket.addOverride("object_lock_enabled", false),
+      "[audit-bucket-locked] aws_s3_bucket.audit_bucket_bucket: object_lock_enabled is not true",
+    ],
+    [
+      "a year of the lock",
+      (s: ObservabilityStack) => s.audit.bucket.objectLock!.addOverride("rule.default_retention.days", 730),
+      "[audit-bucket-locked] aws_s3_bucket.audit_bucket_bucket: the Object Lock default retention is 730 days; audit logs need at least 1096 days or 3 years",
+    ],
+    [
+      "the topic's key",
+      (s: ObservabilityStack) => s.alerts!.topic.addOverride("kms_master_key_id", "alias/aws/sns"),
+      '[sns-topic-cmk] aws_sns_topic.alerts_topic: kms_master_key_id is "alias/aws/sns"',
+    ],
   ])("without %s", (_what, remove, message) => {
     const { app, stack } = observability();
     remove(stack);

@@ -17,20 +17,40 @@ import { tempDir } from "./support/config";
 
 function stackWith(add: (s: TerraformStack) => void): TerraformStack {
   const s = new TerraformStack(new App({ outdir: tempDir() }), "accessweaver-prod-observability");
-  new AwsProvider(s, "aws", { region: "eu-west-1", defaultTags: [{ tags: defaultTags({ env: "prod", phase: "observability", costCenter: "CC-42", owner: "platform" }) }] });
+  new AwsProvider(s, "aws", {
+    region: "eu-west-1",
+    defaultTags: [{ tags: defaultTags({ env: "prod", phase: "observability", costCenter: "CC-42", owner: "platform" }) }],
+  });
   add(s);
   return s;
 }
 const check = (rule: Rule, s: TerraformStack) => evaluate(viewOf(s.node.id, s.toTerraform()), [rule]).map((x) => `${x.address}: ${x.message}`);
 
-const GOOD_TRAIL: Omit<CloudtrailConfig, "name" | "s3BucketName"> = { isMultiRegionTrail: true, includeGlobalServiceEvents: true, enableLogFileValidation: true, kmsKeyId: "arn:aws:kms:eu-west-1:1:key/k" };
+const GOOD_TRAIL: Omit<CloudtrailConfig, "name" | "s3BucketName"> = {
+  isMultiRegionTrail: true,
+  includeGlobalServiceEvents: true,
+  enableLogFileValidation: true,
+  kmsKeyId: "arn:aws:kms:eu-west-1:1:key/k",
+};
 
 /** A bucket a trail writes to, with its versioning, lock and lifecycle; `over` breaks one of them. */
-function trailBucket(s: TerraformStack, id: string, over: { lock?: boolean; versioning?: "Enabled" | "Suspended" | null; retention?: { days?: number; years?: number } | null; expireDays?: number } = {}) {
+function trailBucket(
+  s: TerraformStack,
+  id: string,
+  over: { lock?: boolean; versioning?: "Enabled" | "Suspended" | null; retention?: { days?: number; years?: number } | null; expireDays?: number } = {},
+) {
   const b = new S3Bucket(s, id, { bucket: id, objectLockEnabled: over.lock ?? true });
-  if (over.versioning !== null) new S3BucketVersioningA(s, `${id}-versioning`, { bucket: b.id, versioningConfiguration: { status: over.versioning ?? "Enabled" } });
-  if (over.retention !== null) new S3BucketObjectLockConfigurationA(s, `${id}-lock`, { bucket: b.id, rule: { defaultRetention: { mode: "GOVERNANCE", ...(over.retention ?? { days: 1096 }) } } });
-  new S3BucketLifecycleConfiguration(s, `${id}-lifecycle`, { bucket: b.id, rule: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: over.expireDays ?? 1096 }] }] });
+  if (over.versioning !== null)
+    new S3BucketVersioningA(s, `${id}-versioning`, { bucket: b.id, versioningConfiguration: { status: over.versioning ?? "Enabled" } });
+  if (over.retention !== null)
+    new S3BucketObjectLockConfigurationA(s, `${id}-lock`, {
+      bucket: b.id,
+      rule: { defaultRetention: { mode: "GOVERNANCE", ...(over.retention ?? { days: 1096 }) } },
+    });
+  new S3BucketLifecycleConfiguration(s, `${id}-lifecycle`, {
+    bucket: b.id,
+    rule: [{ id: "expire", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: over.expireDays ?? 1096 }] }],
+  });
   new Cloudtrail(s, `${id}-trail`, { ...GOOD_TRAIL, name: id, s3BucketName: b.bucket });
   return b;
 }
@@ -38,9 +58,11 @@ function trailBucket(s: TerraformStack, id: string, over: { lock?: boolean; vers
 describe("observability guardrails reject bad resources", () => {
   it("trail-hardened: one region only, no global events, unsigned log files, no key; a log group that is not audit evidence, outside the stack, or none", () => {
     const s = stackWith((st) => {
-      const group = (id: string, logClass: string) => `${new CloudwatchLogGroup(st, id, { name: `/aws/cloudtrail/${id}`, kmsKeyId: "k", retentionInDays: 1096, tags: { LogClass: logClass } }).arn}:*`;
+      const group = (id: string, logClass: string) =>
+        `${new CloudwatchLogGroup(st, id, { name: `/aws/cloudtrail/${id}`, kmsKeyId: "k", retentionInDays: 1096, tags: { LogClass: logClass } }).arn}:*`;
       const audit = group("audit-group", "audit");
-      const trail = (id: string, over: Partial<CloudtrailConfig> = {}) => new Cloudtrail(st, id, { ...GOOD_TRAIL, name: id, s3BucketName: "b", cloudWatchLogsGroupArn: audit, ...over });
+      const trail = (id: string, over: Partial<CloudtrailConfig> = {}) =>
+        new Cloudtrail(st, id, { ...GOOD_TRAIL, name: id, s3BucketName: "b", cloudWatchLogsGroupArn: audit, ...over });
       trail("good");
       trail("regional", { isMultiRegionTrail: false });
       trail("noglobal", { includeGlobalServiceEvents: false });

@@ -46,10 +46,16 @@ describe("plans are bound to what they were planned against", () => {
     const cache = await multi(["apply", "dev", "cache"]);
     expect(cache.status).toBe(2);
     expect(cache.stderr).toMatch(
-      new RegExp(`The plan of accessweaver-dev-cache \\(made ${HHMM}\\) was retired at ${HHMM}: the apply of accessweaver-dev-database, an earlier phase planned in the same run, failed at ${HHMM}\\. Run make plan ENV=dev PHASE=cache, review it, then apply\\.`),
+      new RegExp(
+        `The plan of accessweaver-dev-cache \\(made ${HHMM}\\) was retired at ${HHMM}: the apply of accessweaver-dev-database, an earlier phase planned in the same run, failed at ${HHMM}\\. Run make plan ENV=dev PHASE=cache, review it, then apply\\.`,
+      ),
     );
     const database = await multi(["apply", "dev", "database"]);
-    expect(database.stderr).toMatch(new RegExp(`The apply of accessweaver-dev-database failed at ${HHMM}: part of it may be applied, so its plan no longer matches the state\\. Run make plan ENV=dev PHASE=database`));
+    expect(database.stderr).toMatch(
+      new RegExp(
+        `The apply of accessweaver-dev-database failed at ${HHMM}: part of it may be applied, so its plan no longer matches the state\\. Run make plan ENV=dev PHASE=database`,
+      ),
+    );
     expect(applies([...cache.log, ...database.log])).toEqual([]);
   });
 
@@ -61,7 +67,9 @@ describe("plans are bound to what they were planned against", () => {
     expect(failed.stderr).toContain("Not planned: accessweaver-dev-cache (their older plans are retired).");
     const r = await multi(["apply", "dev", "cache"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/The plan of accessweaver-dev-cache .* was retired at .*: make plan \(run \S+\) stopped at database, before re-planning it\. Run make plan ENV=dev PHASE=cache/);
+    expect(r.stderr).toMatch(
+      /The plan of accessweaver-dev-cache .* was retired at .*: make plan \(run \S+\) stopped at database, before re-planning it\. Run make plan ENV=dev PHASE=cache/,
+    );
     expect(applies(r.log)).toEqual([]);
     // The new plan of the phase before the failure is still good.
     expect(applies((await multi(["apply", "dev", "network"])).log)).toEqual([apply("dev", "network")]);
@@ -77,7 +85,9 @@ describe("plans are bound to what they were planned against", () => {
     );
     const database = await multi(["apply", "dev", "database"]);
     expect(database.status).toBe(2);
-    expect(database.stderr).toMatch(/was retired at .*: it was made against the outputs of accessweaver-dev-network as they were before make apply changed them at .*\. Run make plan ENV=dev PHASE=database, review it, then apply\./);
+    expect(database.stderr).toMatch(
+      /was retired at .*: it was made against the outputs of accessweaver-dev-network as they were before make apply changed them at .*\. Run make plan ENV=dev PHASE=database, review it, then apply\./,
+    );
     expect(applies(database.log)).toEqual([]);
   });
 
@@ -132,11 +142,16 @@ describe("one operation at a time per environment", () => {
     const second = await multi(["apply", "dev"]);
     expect(second.status).toBe(2);
     expect(second.stderr).toMatch(
-      new RegExp(`Another make plan of dev is running \\(pid ${first.child.pid}\\) since ${HHMM}: one operation at a time per environment\\. Wait for it to finish, then run make apply ENV=dev again\\.`),
+      new RegExp(
+        `Another make plan of dev is running \\(pid ${first.child.pid}\\) since ${HHMM}: one operation at a time per environment\\. Wait for it to finish, then run make apply ENV=dev again\\.`,
+      ),
     );
-    for (const command of ["plan", "synth"]) expect((await multi([command, "dev"])).stderr).toContain(`Another make plan of dev is running (pid ${first.child.pid})`);
+    for (const command of ["plan", "synth"])
+      expect((await multi([command, "dev"])).stderr).toContain(`Another make plan of dev is running (pid ${first.child.pid})`);
     // The command to run again carries every variable it was given (NAME here), not only ENV.
-    expect((await multi(["output", "dev"], { NAME: "vpc_id", FORMAT: "json" })).stderr).toContain("Wait for it to finish, then run make output ENV=dev NAME=vpc_id FORMAT=json again.");
+    expect((await multi(["output", "dev"], { NAME: "vpc_id", FORMAT: "json" })).stderr).toContain(
+      "Wait for it to finish, then run make output ENV=dev NAME=vpc_id FORMAT=json again.",
+    );
     // Another environment is not held.
     expect((await multi(["synth", "prod"])).status).toBe(0);
     const done = await first.done;
@@ -154,7 +169,9 @@ describe("one operation at a time per environment", () => {
     fs.appendFileSync(path.join(h.out, "stacks/accessweaver-dev-network/cdk.tf.json"), " ");
     const r = await run.done;
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("The synthesized configuration of accessweaver-dev-network changed while Terraform was planning it: something outside this make plan wrote");
+    expect(r.stderr).toContain(
+      "The synthesized configuration of accessweaver-dev-network changed while Terraform was planning it: something outside this make plan wrote",
+    );
     expect(r.stderr).toContain("The plan was discarded. Run make plan ENV=dev PHASE=network again.");
     expect(fs.existsSync(planFile("dev", "network"))).toBe(false);
   });
@@ -167,9 +184,13 @@ describe("one operation at a time per environment", () => {
     await run.done;
     const r = await multi(["apply", "dev", "network"]);
     expect(r.status).toBe(2);
-    expect(r.stdout).toMatch(new RegExp(`Note: the lock left by make apply of dev \\(pid ${run.child.pid}, since ${HHMM}\\) was taken over: that process no longer runs\\.`));
+    expect(r.stdout).toMatch(
+      new RegExp(`Note: the lock left by make apply of dev \\(pid ${run.child.pid}, since ${HHMM}\\) was taken over: that process no longer runs\\.`),
+    );
     expect(r.stderr).toMatch(
-      new RegExp(`The plan of accessweaver-dev-network was being applied \\(pid ${run.child.pid}, since ${HHMM}\\) and that apply never finished: part of it may be applied\\..* Run make plan ENV=dev PHASE=network, review it, then apply\\.`),
+      new RegExp(
+        `The plan of accessweaver-dev-network was being applied \\(pid ${run.child.pid}, since ${HHMM}\\) and that apply never finished: part of it may be applied\\..* Run make plan ENV=dev PHASE=network, review it, then apply\\.`,
+      ),
     );
     expect(r.log).toEqual([]);
   });
@@ -219,7 +240,24 @@ describe("interrupts", () => {
 });
 
 describe("make passes variables as data", () => {
-  const targets = ["synth", "validate", "rehearse", "init", "plan", "apply", "deploy", "output", "destroy", "drift", "hcl", "audit", "review", "preflight", "release", "restart"];
+  const targets = [
+    "synth",
+    "validate",
+    "rehearse",
+    "init",
+    "plan",
+    "apply",
+    "deploy",
+    "output",
+    "destroy",
+    "drift",
+    "hcl",
+    "audit",
+    "review",
+    "preflight",
+    "release",
+    "restart",
+  ];
   const variables = ["ENV", "PHASE", "NAME", "CONFIRM", "FORMAT", "INIT_FLAGS", "AUTO_APPROVE", "TF", "COMPARE", "TAG", "SERVICE"];
   const payloads = (marker: string) => [
     `$$(touch ${marker})`,
@@ -249,7 +287,9 @@ describe("make passes variables as data", () => {
     const phase = make(["plan", "ENV=dev", `PHASE=network\ntouch ${marker}`]);
     expect(phase.stderr).toContain(`Unknown PHASE "network\\ntouch ${marker}".`);
     const confirm = await multi(["destroy", "prod", "network"], { CONFIRM: `accessweaver-prod-network; touch ${marker}` });
-    expect(confirm.stderr).toContain("Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy this phase: make destroy ENV=prod PHASE=network CONFIRM=accessweaver-prod-network");
+    expect(confirm.stderr).toContain(
+      "Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy this phase: make destroy ENV=prod PHASE=network CONFIRM=accessweaver-prod-network",
+    );
     const name = await multi(["output", "dev"], { NAME: `$(touch ${marker})` });
     expect(name.stderr).toContain(`No output "$(touch ${marker})" in dev.`);
     const compare = make(["review", "ENV=dev", `COMPARE=$(touch ${marker})`]);
@@ -263,7 +303,9 @@ describe("make passes variables as data", () => {
     for (const value of ["", " "]) {
       const r = make(["apply", "ENV=dev", `PHASE=${value}`]);
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toContain("PHASE is given but empty (an unset variable in PHASE=$...?). Name one phase (network, database, cache, loadbalancer, services, observability), or leave PHASE out to apply every phase.");
+      expect(r.stderr).toContain(
+        "PHASE is given but empty (an unset variable in PHASE=$...?). Name one phase (network, database, cache, loadbalancer, services, observability), or leave PHASE out to apply every phase.",
+      );
       expect(r.log).toEqual([]);
     }
   });
@@ -294,7 +336,11 @@ describe("destroy", () => {
   it("removes the destroyed phase's saved plans", async () => {
     await multi(["plan", "dev"]);
     expect((await multi(["destroy", "dev", "cache"], { AUTO_APPROVE: "1" })).status).toBe(0);
-    expect([fs.existsSync(planFile("dev", "cache")), fs.existsSync(`${planFile("dev", "cache")}.txt`), h.record("dev", "cache")]).toEqual([false, false, undefined]);
+    expect([fs.existsSync(planFile("dev", "cache")), fs.existsSync(`${planFile("dev", "cache")}.txt`), h.record("dev", "cache")]).toEqual([
+      false,
+      false,
+      undefined,
+    ]);
     expect(fs.existsSync(planFile("dev", "database"))).toBe(true);
   });
 });
@@ -305,14 +351,19 @@ describe("stale environment locks", () => {
     fs.mkdirSync(path.dirname(lockFile()), { recursive: true });
     fs.writeFileSync(lockFile(), content);
   };
-  const holder = (more: Record<string, unknown>) => JSON.stringify({ host: os.hostname(), operation: "make apply of dev", since: new Date().toISOString(), ...more });
+  const holder = (more: Record<string, unknown>) =>
+    JSON.stringify({ host: os.hostname(), operation: "make apply of dev", since: new Date().toISOString(), ...more });
 
   it("a lock naming a live pid that is now another process (pid 1 after a container restart) is taken over", async () => {
     // pid 1 runs, but it is not the process that wrote the lock: its start time differs.
     writeLock(holder({ pid: 1, started: "another-boot:1" }));
     const r = await multi(["plan", "dev", "network"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`Note: the lock left by make apply of dev \\(pid 1, since ${HHMM}\\) was taken over: pid 1 is now another process \\(it started after that run\\)\\.`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `Note: the lock left by make apply of dev \\(pid 1, since ${HHMM}\\) was taken over: pid 1 is now another process \\(it started after that run\\)\\.`,
+      ),
+    );
     // A lock written before start times were recorded: a process that started after it is not its holder.
     writeLock(holder({ pid: 1, since: "2001-01-01T00:00:00.000Z" }));
     expect((await multi(["plan", "dev", "network"])).status).toBe(0);
@@ -334,7 +385,9 @@ describe("stale environment locks", () => {
       writeLock(holder({ pid: other.pid, started: processStart(other.pid!) }));
       const here = await multi(["plan", "dev", "network"]);
       endedWith(here, 2, `Another make apply of dev is running (pid ${other.pid}) since`);
-      expect(here.stderr).toContain(`(Lock: ${lockFile()}. It is that process's own: it goes when the process ends. See it with ps -o pid,lstart,args -p ${other.pid}.)`);
+      expect(here.stderr).toContain(
+        `(Lock: ${lockFile()}. It is that process's own: it goes when the process ends. See it with ps -o pid,lstart,args -p ${other.pid}.)`,
+      );
       expect(here.log).toEqual([]);
     } finally {
       other.kill();
@@ -394,7 +447,16 @@ describe("Terraform's own errors, explained", () => {
         const file = path.join(o.outdir, "stacks/accessweaver-prod-database/cdk.tf.json");
         const config = JSON.parse(fs.readFileSync(file, "utf8"));
         Object.assign(config, {
-          terraform: { backend: { s3: { bucket: "accessweaver-terraform-state-prod-444455556666", key: "prod/database/terraform.tfstate", region: "eu-west-1", dynamodb_table: "accessweaver-terraform-locks-prod" } } },
+          terraform: {
+            backend: {
+              s3: {
+                bucket: "accessweaver-terraform-state-prod-444455556666",
+                key: "prod/database/terraform.tfstate",
+                region: "eu-west-1",
+                dynamodb_table: "accessweaver-terraform-locks-prod",
+              },
+            },
+          },
           provider: { aws: [{ region: "eu-west-1" }] },
           resource: { aws_db_instance: { database: { identifier: "accessweaver-prod-postgres", lifecycle: { prevent_destroy: true } } } },
         });

@@ -74,7 +74,9 @@ describe("FORMAT and COMPARE", () => {
   it("make review refuses an unknown COMPARE as COMPARE, before anything is synthesized", () => {
     const r = h.make(["review", "ENV=dev", "COMPARE=qa"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('Unknown COMPARE "qa": the environment make review compares ENV with. Valid environments: dev staging prod; leave COMPARE out to review ENV alone.');
+    expect(r.stderr).toContain(
+      'Unknown COMPARE "qa": the environment make review compares ENV with. Valid environments: dev staging prod; leave COMPARE out to review ENV alone.',
+    );
     expect(r.stderr).not.toContain("Unknown ENV");
     expect(fs.existsSync(path.join(h.out, "stacks"))).toBe(false);
     expect(() => parseInputs(["check", "dev"], { COMPARE: "prod" })).not.toThrow();

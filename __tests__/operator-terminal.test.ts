@@ -117,7 +117,13 @@ describe("a closed terminal (SIGHUP) during an apply", () => {
     // which sends SIGHUP to its running job.
     const t = onPty("bash --norc --noprofile -i", {
       cwd: ROOT,
-      env: env({ PS1: "$ ", STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "database"), STANDIN_TERRAFORM_SLOW_SECONDS: "3", STANDIN_TERRAFORM_TICKS: "4", STANDIN_TERRAFORM_STATE_LOCK: "1" }),
+      env: env({
+        PS1: "$ ",
+        STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "database"),
+        STANDIN_TERRAFORM_SLOW_SECONDS: "3",
+        STANDIN_TERRAFORM_TICKS: "4",
+        STANDIN_TERRAFORM_STATE_LOCK: "1",
+      }),
     });
     h.s.clearLog();
     t.type(`${FIXTURE} apply dev\r`);
@@ -131,7 +137,9 @@ describe("a closed terminal (SIGHUP) during an apply", () => {
     await until(() => fs.existsSync(unattended()), "the run to record its lost terminal");
     const meanwhile = await h.multi(["plan", "dev"]);
     expect(meanwhile.status).toBe(2);
-    expect(meanwhile.stderr).toMatch(/It lost its terminal at \d\d:\d\d UTC \(the terminal was closed \(SIGHUP[^\n]*\) and goes on without it: follow it with tail -f \S+\/logs\/dev-\d{8}T\d{6}Z-apply\.log/);
+    expect(meanwhile.stderr).toMatch(
+      /It lost its terminal at \d\d:\d\d UTC \(the terminal was closed \(SIGHUP[^\n]*\) and goes on without it: follow it with tail -f \S+\/logs\/dev-\d{8}T\d{6}Z-apply\.log/,
+    );
     // The run goes on without its terminal; it records how it ended.
     await until(() => readOr(unattended()).includes('"status"'), "the run to record its end");
     const record = JSON.parse(readOr(unattended()));
@@ -159,7 +167,9 @@ describe("a closed terminal (SIGHUP) during an apply", () => {
     expect(h.record("dev", "cache")!.status).toBe("planned");
     // The next run says it once, then goes on.
     const next = await h.multi(["apply", "dev", "cache"]);
-    expect(next.stderr).toMatch(/Note: the last make apply ENV=dev \(pid \d+, started \d\d:\d\d UTC\) lost its terminal at \d\d:\d\d UTC: the terminal was closed \(SIGHUP/);
+    expect(next.stderr).toMatch(
+      /Note: the last make apply ENV=dev \(pid \d+, started \d\d:\d\d UTC\) lost its terminal at \d\d:\d\d UTC: the terminal was closed \(SIGHUP/,
+    );
     expect(next.stderr).toContain("It went on and ended with exit 129:\nApply of dev stopped before accessweaver-dev-cache");
     expect(next.stderr).toContain(`Its whole output: ${record.log}`);
     expect(next.status).toBe(0);
@@ -170,7 +180,12 @@ describe("a closed terminal (SIGHUP) during an apply", () => {
 describe("Ctrl-C at the terminal during an apply", () => {
   it("twice: Terraform exits at once; the report says the lock is probably held, how to check, and the force-unlock; the next plan names the lock's ID", async () => {
     expect((await h.multi(["plan", "dev"])).status).toBe(0);
-    const t = operatorOnPty("apply dev", { STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "database"), STANDIN_TERRAFORM_SLOW_SECONDS: "5", STANDIN_TERRAFORM_STOP_SECONDS: "5", STANDIN_TERRAFORM_STATE_LOCK: "1" });
+    const t = operatorOnPty("apply dev", {
+      STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "database"),
+      STANDIN_TERRAFORM_SLOW_SECONDS: "5",
+      STANDIN_TERRAFORM_STOP_SECONDS: "5",
+      STANDIN_TERRAFORM_STATE_LOCK: "1",
+    });
     await h.waitForSlow("apply", "accessweaver-dev-database");
     t.type("\x03");
     await t.waitFor("Interrupt received. Stopping operations safely");
@@ -216,7 +231,12 @@ describe("a closed stdout pipe (make apply | head)", () => {
     h.s.clearLog();
     const r = spawnSync("bash", ["-c", `${FIXTURE} apply dev | head -n 1; echo "operator exit: \${PIPESTATUS[0]}" >&2`], {
       cwd: ROOT,
-      env: env({ STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "network"), STANDIN_TERRAFORM_SLOW_SECONDS: "1", STANDIN_TERRAFORM_TICKS: "5", STANDIN_TERRAFORM_STATE_LOCK: "1" }),
+      env: env({
+        STANDIN_TERRAFORM_SLOW_ON: applyOf("dev", "network"),
+        STANDIN_TERRAFORM_SLOW_SECONDS: "1",
+        STANDIN_TERRAFORM_TICKS: "5",
+        STANDIN_TERRAFORM_STATE_LOCK: "1",
+      }),
       encoding: "utf8",
     });
     expect(r.stdout).toBe("accessweaver-dev-network: Still creating... [1/5]\n");
@@ -259,7 +279,9 @@ describe("make deploy (cdktf deploy)", () => {
     const auto = operatorOnPty("deploy dev network", { AUTO_APPROVE: "1" });
     expect((await auto.done).status).toBe(0);
     expect(h.s.log()).toEqual(["cdktf deploy accessweaver-dev-network --auto-approve"]);
-    expect(seen()).toBe(["stdin=tty group=shared CI=unset FORCE_COLOR=unset NO_COLOR=unset", "stdin=other group=own CI=unset FORCE_COLOR=unset NO_COLOR=unset", ""].join("\n"));
+    expect(seen()).toBe(
+      ["stdin=tty group=shared CI=unset FORCE_COLOR=unset NO_COLOR=unset", "stdin=other group=own CI=unset FORCE_COLOR=unset NO_COLOR=unset", ""].join("\n"),
+    );
   });
 
   it("into a pipe (make deploy | cat): no spinner frames or colours from cdktf (CI=1, FORCE_COLOR=0, NO_COLOR)", () => {

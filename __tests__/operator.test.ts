@@ -35,7 +35,10 @@ describe("init", () => {
   });
 
   it("when init fails, points at setup-backend.sh with the environment's real bucket, account and region", async () => {
-    const r = await multi(["init", "prod", "network"], { STANDIN_TERRAFORM_FAIL_ON: "init", STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: Failed to get existing workspaces: S3 bucket does not exist." });
+    const r = await multi(["init", "prod", "network"], {
+      STANDIN_TERRAFORM_FAIL_ON: "init",
+      STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: Failed to get existing workspaces: S3 bucket does not exist.",
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(
       "terraform init failed (exit 1). If the state bucket accessweaver-terraform-state-prod-444455556666 or the lock table accessweaver-terraform-locks-prod does not exist yet, run scripts/setup-backend.sh prod eu-west-1 first",
@@ -103,7 +106,9 @@ describe("plan", () => {
     expect(Object.keys(cache!.upstream as object)).toEqual(["accessweaver-staging-network", "accessweaver-staging-database"]);
     expect(new Set([network!.runId, database!.runId, cache!.runId]).size).toBe(1);
     expect(cache!.status).toBe("planned");
-    expect(r.stdout).toMatch(/Plan summary for staging \(run \S+; [^\n]*\n\s+network\s+1 to add,\s+0 to change,\s+0 to destroy[^\n]*\n\s+database\s+1 to add[^\n]*\n\s+cache\s+1 to add/);
+    expect(r.stdout).toMatch(
+      /Plan summary for staging \(run \S+; [^\n]*\n\s+network\s+1 to add,\s+0 to change,\s+0 to destroy[^\n]*\n\s+database\s+1 to add[^\n]*\n\s+cache\s+1 to add/,
+    );
     expect(r.stdout).not.toMatch(/WARNING/);
   });
 
@@ -129,7 +134,9 @@ describe("plan", () => {
     const r = await multi(["plan", "dev"], { STANDIN_TERRAFORM_FAIL_ON: "plan" });
     expect(r.status).toBe(2);
     expect(r.log).toEqual([init("dev", "network"), tf("dev", "network", "plan", "-no-color", "-input=false", `-out=${planFile("dev", "network")}`)]);
-    expect(r.stderr).toContain("terraform plan failed (exit 1). Planning accessweaver-dev-network failed. Not planned: accessweaver-dev-database, accessweaver-dev-cache (their older plans are retired).");
+    expect(r.stderr).toContain(
+      "terraform plan failed (exit 1). Planning accessweaver-dev-network failed. Not planned: accessweaver-dev-database, accessweaver-dev-cache (their older plans are retired).",
+    );
   });
 
   it("counts replacements as an add and a destroy", () => {
@@ -173,7 +180,9 @@ describe("apply", () => {
     expect((await multi(["plan", "dev"])).status).toBe(0);
     const r = await multi(["apply", "dev"], { FAKE_MARKER: "changed" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/The plan of accessweaver-dev-network \(.*\) is older than the current synthesized configuration: code or settings changed since\. Run make plan ENV=dev again/);
+    expect(r.stderr).toMatch(
+      /The plan of accessweaver-dev-network \(.*\) is older than the current synthesized configuration: code or settings changed since\. Run make plan ENV=dev again/,
+    );
     expect(r.log).toEqual([]);
   });
 
@@ -206,11 +215,21 @@ describe("apply of a blue/green service's new task definition", () => {
       const config = JSON.parse(fs.readFileSync(file, "utf8"));
       const controller = config.resource.aws_codedeploy_deployment_group ? "CODE_DEPLOY" : "ECS";
       config.resource.aws_ecs_service = {
-        "aw-api-gateway_service": { name: `accessweaver-${o.envSelection}-aw-api-gateway`, task_definition: `\${${GATEWAY_TD}.arn}`, deployment_controller: { type: controller } },
-        "aw-pdp-service_service": { name: `accessweaver-${o.envSelection}-aw-pdp-service`, task_definition: "${aws_ecs_task_definition.aw-pdp-service_task-definition.arn}", deployment_controller: { type: "ECS" } },
+        "aw-api-gateway_service": {
+          name: `accessweaver-${o.envSelection}-aw-api-gateway`,
+          task_definition: `\${${GATEWAY_TD}.arn}`,
+          deployment_controller: { type: controller },
+        },
+        "aw-pdp-service_service": {
+          name: `accessweaver-${o.envSelection}-aw-pdp-service`,
+          task_definition: "${aws_ecs_task_definition.aw-pdp-service_task-definition.arn}",
+          deployment_controller: { type: "ECS" },
+        },
       };
       config.resource.aws_ecs_task_definition = {
-        "aw-api-gateway_task-definition": { container_definitions: JSON.stringify([{ name: "aw-api-gateway", image: "444455556666.dkr.ecr.eu-west-1.amazonaws.com/aw-api-gateway:1.4.2" }]) },
+        "aw-api-gateway_task-definition": {
+          container_definitions: JSON.stringify([{ name: "aw-api-gateway", image: "444455556666.dkr.ecr.eu-west-1.amazonaws.com/aw-api-gateway:1.4.2" }]),
+        },
       };
       fs.writeFileSync(file, JSON.stringify(config));
       return stacks;
@@ -279,7 +298,17 @@ describe("apply of a blue/green service's new task definition", () => {
         continue;
       }
       const settings = (await loadEnvironment(env, { rootDir: ROOT, notice: () => undefined })).settings;
-      expect({ env, found }).toEqual({ env, found: [{ service: "aw-api-gateway", serviceName: `accessweaver-${env}-aw-api-gateway`, taskDefinition: GATEWAY_TD, tag: settings.imageTags["aw-api-gateway"] }] });
+      expect({ env, found }).toEqual({
+        env,
+        found: [
+          {
+            service: "aw-api-gateway",
+            serviceName: `accessweaver-${env}-aw-api-gateway`,
+            taskDefinition: GATEWAY_TD,
+            tag: settings.imageTags["aw-api-gateway"],
+          },
+        ],
+      });
       expect(Object.keys(config.resource.aws_ecs_task_definition)).toContain(GATEWAY_TD.split(".")[1]);
     }
   }, 60_000);
@@ -310,10 +339,14 @@ describe("deploy, output", () => {
     expect(r.stderr).toContain(
       'No output "nope" in prod. Outputs of prod (name, phase), one of them as NAME, e.g. make output ENV=prod NAME=database_subnet_ids:\n  database_subnet_ids (network)\n  kms_key_alias (network)\n  kms_key_arn (network)\n',
     );
-    const listed = r.stderr.split("\n").filter((l) => /^  \S+ \((network|database|cache|loadbalancer|services|observability)\)$/.test(l));
+    const listed = r.stderr.split("\n").filter((l) => /^ {2}\S+ \((network|database|cache|loadbalancer|services|observability)\)$/.test(l));
     // Every phase's outputs, in phase order, each on its own line.
-    expect(listed.join("\n")).toMatch(/  vpc_id \(network\)\n  database_endpoint \(database\)\n(.*\n)*  redis_secret_arn \(cache\)\n  alb_arn \(loadbalancer\)/);
-    expect(listed).toEqual(expect.arrayContaining(["  waf_web_acl_arn (loadbalancer)", "  api_gateway_task_definition_arn (services)", "  cluster_name (services)"]));
+    expect(listed.join("\n")).toMatch(
+      / {2}vpc_id \(network\)\n {2}database_endpoint \(database\)\n(.*\n)* {2}redis_secret_arn \(cache\)\n {2}alb_arn \(loadbalancer\)/,
+    );
+    expect(listed).toEqual(
+      expect.arrayContaining(["  waf_web_acl_arn (loadbalancer)", "  api_gateway_task_definition_arn (services)", "  cluster_name (services)"]),
+    );
     expect(listed.length).toBeGreaterThan(40);
     expect(r.log).toEqual([]);
   });
@@ -323,13 +356,17 @@ describe("destroy", () => {
   it("destroys in reverse phase order in dev, with no CONFIRM", async () => {
     const r = await multi(["destroy", "dev"], { AUTO_APPROVE: "1" });
     expect(r.status).toBe(0);
-    expect(r.log).toEqual(["cache", "database", "network"].flatMap((p) => [init("dev", p), tf("dev", p, "destroy", "-no-color", "-input=false", "-auto-approve")]));
+    expect(r.log).toEqual(
+      ["cache", "database", "network"].flatMap((p) => [init("dev", p), tf("dev", p, "destroy", "-no-color", "-input=false", "-auto-approve")]),
+    );
   });
 
   it("refuses prod and staging unless CONFIRM names exactly what is destroyed", async () => {
     const none = await multi(["destroy", "prod", "cache"]);
     expect(none.status).toBe(2);
-    expect(none.stderr).toContain("Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy this phase: make destroy ENV=prod PHASE=cache CONFIRM=accessweaver-prod-cache");
+    expect(none.stderr).toContain(
+      "Destroying prod is refused unless CONFIRM names exactly what is destroyed. To destroy this phase: make destroy ENV=prod PHASE=cache CONFIRM=accessweaver-prod-cache",
+    );
     expect(none.log).toEqual([]);
     const wrong = await multi(["destroy", "prod", "cache"], { CONFIRM: "accessweaver-prod-network" });
     expect(wrong.status).toBe(2);
@@ -376,7 +413,9 @@ describe("refusals (nothing is called)", () => {
     fs.rmSync(path.join(h.root, "environments/prod/terraform.tfvars"));
     const r = make([target, "ENV=prod", "PHASE=network"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain(`make ${target} refused for prod: it would run on the example settings (environments/prod/terraform.tfvars.example). Create your copy and fill it in:`);
+    expect(r.stderr).toContain(
+      `make ${target} refused for prod: it would run on the example settings (environments/prod/terraform.tfvars.example). Create your copy and fill it in:`,
+    );
     expect(r.stderr).toContain("cp environments/prod/terraform.tfvars.example environments/prod/terraform.tfvars");
     expect(r.log).toEqual([]);
   });
@@ -385,14 +424,18 @@ describe("refusals (nothing is called)", () => {
     h.root = settingsRoot(["prod"], (t) => t.replace(/444455556666/g, "123456789012").replace("CC-1042", "CC-EXAMPLE"));
     const r = make(["plan", "ENV=prod"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("make plan refused for prod: environments/prod/terraform.tfvars still holds the example's values for: aws_account_id, ecr_registry, cost_center.");
+    expect(r.stderr).toContain(
+      "make plan refused for prod: environments/prod/terraform.tfvars still holds the example's values for: aws_account_id, ecr_registry, cost_center.",
+    );
     expect(r.log).toEqual([]);
   });
 
   it("a missing Terraform binary, saying which targets need it", () => {
     const r = make(["plan", "ENV=prod", "TF=tofu"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('Terraform binary "tofu" (TF) not found on PATH. It is needed by make init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release; make synth and make test work without it.');
+    expect(r.stderr).toContain(
+      'Terraform binary "tofu" (TF) not found on PATH. It is needed by make init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release; make synth and make test work without it.',
+    );
     expect(r.log).toEqual([]);
   });
 
@@ -409,7 +452,8 @@ describe("refusals (nothing is called)", () => {
 
 describe("a plan is bound only to the upstream outputs its stack reads", () => {
   const apply = (env: string, p: string) => tf(env, p, "apply", "-no-color", "-input=false", planFile(env, p));
-  const outputs = (values: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, value]) => [k, { sensitive: false, type: "string", value }])));
+  const outputs = (values: Record<string, string>) =>
+    JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, value]) => [k, { sensitive: false, type: "string", value }])));
 
   it("records, per earlier phase, the outputs the stack reads (its remote-state references)", async () => {
     expect((await multi(["plan", "dev"])).status).toBe(0);
@@ -449,7 +493,10 @@ describe("a plan is bound only to the upstream outputs its stack reads", () => {
     const { reads, ...older } = JSON.parse(fs.readFileSync(file, "utf8"));
     expect(reads).toBeDefined();
     // As older records hold them: hashes of each earlier phase's whole output.
-    const sha = (text: string) => createHash("sha256").update(JSON.stringify(JSON.parse(text))).digest("hex");
+    const sha = (text: string) =>
+      createHash("sha256")
+        .update(JSON.stringify(JSON.parse(text)))
+        .digest("hex");
     fs.writeFileSync(file, JSON.stringify({ ...older, upstream: { "accessweaver-dev-network": sha("{}"), "accessweaver-dev-database": sha(before) } }));
     h.setOutputs("dev", "database", outputs({ database_id: "db-1", database_arn: "arn:2" }));
     const changed = await multi(["apply", "dev", "cache"]);
@@ -470,7 +517,12 @@ describe("a plan is bound only to the upstream outputs its stack reads", () => {
     expect(reads.get("services")).not.toContain("api_gateway_task_definition_arn");
     expect(reads.get("services")).not.toContain("*");
     expect([...reads.keys()].sort()).toEqual(["cache", "database", "loadbalancer", "network", "services"]);
-    const services = remoteReads({ name: "accessweaver-prod-services", phase: "services", dir: path.join(outdir, "stacks", "accessweaver-prod-services"), plan: "" });
+    const services = remoteReads({
+      name: "accessweaver-prod-services",
+      phase: "services",
+      dir: path.join(outdir, "stacks", "accessweaver-prod-services"),
+      plan: "",
+    });
     expect(services.get("network")).toEqual(["kms_key_arn", "private_subnet_ids", "security_group_ids", "vpc_id"]);
   }, 60_000);
 });

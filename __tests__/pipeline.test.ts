@@ -26,12 +26,19 @@ describe("the team pipeline", () => {
     const makes = all.filter((c) => c.startsWith("make "));
     expect(makes.length).toBeGreaterThan(5);
     for (const c of makes) expect([c, makeTargets.has(c.split(" ")[1]!)]).toEqual([c, true]);
-    for (const c of all.filter((x) => !x.startsWith("make "))) expect(c).toMatch(/^(printf '%s\\n' "\$TFVARS" > "environments\/\$AW_ENV\/terraform\.tfvars"|gh pr comment |cat cdktf\.out\/plans\/\*\.tfplan\.txt >> "\$GITHUB_STEP_SUMMARY")/);
+    for (const c of all.filter((x) => !x.startsWith("make ")))
+      expect(c).toMatch(
+        /^(printf '%s\\n' "\$TFVARS" > "environments\/\$AW_ENV\/terraform\.tfvars"|gh pr comment |cat cdktf\.out\/plans\/\*\.tfplan\.txt >> "\$GITHUB_STEP_SUMMARY")/,
+      );
     expect(makes).toEqual(expect.arrayContaining(["make test", "make review ENV=prod COMPARE=staging"]));
   });
 
   it("plans and applies staging then prod, one job per registered phase, in phase order", () => {
-    const jobs = [...text("infrastructure.yml").matchAll(/^ {2}([a-z]+-[a-z]+):\n(?: {4}.*\n)*? {4}with: \{ env: ([a-z]+), phase: ([a-z]+) \}/gm)].map((m) => [m[1], m[2], m[3]]);
+    const jobs = [...text("infrastructure.yml").matchAll(/^ {2}([a-z]+-[a-z]+):\n(?: {4}.*\n)*? {4}with: \{ env: ([a-z]+), phase: ([a-z]+) \}/gm)].map((m) => [
+      m[1],
+      m[2],
+      m[3],
+    ]);
     const phases = [...REGISTERED_PHASES].map((p) => p.phase).sort((a, b) => PHASES.indexOf(a) - PHASES.indexOf(b));
     expect(jobs).toEqual(["staging", "prod"].flatMap((env) => phases.map((phase) => [`${env}-${phase}`, env, phase])));
     // Each job waits for the one before it.

@@ -47,7 +47,9 @@ function healthy(): Answers {
   const answers: Answers = {
     "sts get-caller-identity": { body: { Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops` } },
     "s3api get-bucket-versioning": { body: { Status: "Enabled" } },
-    "s3api get-bucket-encryption": { body: { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }] } } },
+    "s3api get-bucket-encryption": {
+      body: { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }] } },
+    },
     "dynamodb describe-table": { body: { Table: { TableStatus: "ACTIVE", SSEDescription: { Status: "ENABLED" } } } },
     "route53 get-hosted-zone": { body: { HostedZone: { Name: "accessweaver.com.", Config: { PrivateZone: false } }, DelegationSet: { NameServers: NS } } },
     "service-quotas get-service-quota --service-code fargate": quota(4000),
@@ -56,7 +58,9 @@ function healthy(): Answers {
     "service-quotas get-service-quota --service-code vpc --quota-code L-F678F1CE": quota(5),
     "service-quotas get-service-quota --service-code vpc --quota-code L-29B6F2EB": quota(50),
     "service-quotas get-service-quota --service-code rds": quota(40),
-    "service-quotas list-service-quotas --service-code elasticache": { body: { Quotas: [{ QuotaName: "Nodes per Region", QuotaCode: "L-EC000001", Value: 300 }] } },
+    "service-quotas list-service-quotas --service-code elasticache": {
+      body: { Quotas: [{ QuotaName: "Nodes per Region", QuotaCode: "L-EC000001", Value: 300 }] },
+    },
     "ec2 describe-addresses": { body: { Addresses: [{}] } },
     "ec2 describe-vpcs": { body: { Vpcs: [{}] } },
     "rds describe-db-instances": { body: { DBInstances: [] } },
@@ -65,13 +69,27 @@ function healthy(): Answers {
     "s3api head-object": { exit: 254, body: "An error occurred (404) when calling the HeadObject operation: Not Found" },
     "kms list-aliases": { body: { Aliases: [{ AliasName: "alias/aws/s3" }] } },
     "logs describe-log-groups": { body: { logGroups: [] } },
-    "secretsmanager describe-secret": { exit: 254, body: "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret." },
+    "secretsmanager describe-secret": {
+      exit: 254,
+      body: "An error occurred (ResourceNotFoundException) when calling the DescribeSecret operation: Secrets Manager can't find the specified secret.",
+    },
     "s3api head-bucket": { exit: 254, body: "An error occurred (404) when calling the HeadBucket operation: Not Found" },
     "cloudtrail describe-trails": { body: { trailList: [] } },
-    "inspector2 batch-get-account-status": { body: { accounts: [{ accountId: ACCOUNT, state: { status: "DISABLED" }, resourceState: { ec2: { status: "DISABLED" }, ecr: { status: "DISABLED" } } }], failedAccounts: [] } },
-    "budgets describe-budget": { exit: 254, body: "An error occurred (NotFoundException) when calling the DescribeBudget operation: Unable to get budget: AccessWeaver-Production-Monthly - the budget doesn't exist." },
+    "inspector2 batch-get-account-status": {
+      body: {
+        accounts: [{ accountId: ACCOUNT, state: { status: "DISABLED" }, resourceState: { ec2: { status: "DISABLED" }, ecr: { status: "DISABLED" } } }],
+        failedAccounts: [],
+      },
+    },
+    "budgets describe-budget": {
+      exit: 254,
+      body: "An error occurred (NotFoundException) when calling the DescribeBudget operation: Unable to get budget: AccessWeaver-Production-Monthly - the budget doesn't exist.",
+    },
     "guardduty list-detectors": { body: { DetectorIds: [] } },
-    "securityhub describe-hub": { exit: 254, body: `An error occurred (InvalidAccessException) when calling the DescribeHub operation: Account ${ACCOUNT} is not subscribed to AWS Security Hub` },
+    "securityhub describe-hub": {
+      exit: 254,
+      body: `An error occurred (InvalidAccessException) when calling the DescribeHub operation: Account ${ACCOUNT} is not subscribed to AWS Security Hub`,
+    },
   };
   return answers;
 }
@@ -101,7 +119,11 @@ function scriptedCli(answers: Answers, logFile: string): CliRunner {
 const VIA_PATH = { via: "path" as const };
 
 /** Runs the preflight in-process; its aws calls are answered in-process, or by the stand-in on the environment's PATH. */
-async function run(answers: Answers, extraEnv: NodeJS.ProcessEnv = {}, how: { via: "path" | "process" } = { via: "process" }): Promise<{ s: Standins; status: number; stdout: string; stderr: string }> {
+async function run(
+  answers: Answers,
+  extraEnv: NodeJS.ProcessEnv = {},
+  how: { via: "path" | "process" } = { via: "process" },
+): Promise<{ s: Standins; status: number; stdout: string; stderr: string }> {
   const s = makeStandins(["aws", "dig"], { STANDIN_AWS_ACCOUNT: ACCOUNT });
   if (how.via === "path") {
     const dir = path.join(s.stateDir, "aws", "scripted");
@@ -109,7 +131,12 @@ async function run(answers: Answers, extraEnv: NodeJS.ProcessEnv = {}, how: { vi
     // More specific prefixes first: files answer in name order.
     Object.entries(answers)
       .sort(([a], [b]) => b.length - a.length)
-      .forEach(([match, a], i) => fs.writeFileSync(path.join(dir, `${String(i).padStart(3, "0")}.answer`), `match: ${match}\nexit: ${a.exit ?? 0}\n---\n${typeof a.body === "string" ? a.body : JSON.stringify(a.body)}`));
+      .forEach(([match, a], i) =>
+        fs.writeFileSync(
+          path.join(dir, `${String(i).padStart(3, "0")}.answer`),
+          `match: ${match}\nexit: ${a.exit ?? 0}\n---\n${typeof a.body === "string" ? a.body : JSON.stringify(a.body)}`,
+        ),
+      );
   }
   fs.mkdirSync(path.join(s.stateDir, "dig"), { recursive: true });
   fs.writeFileSync(path.join(s.stateDir, "dig", "accessweaver.com"), NS.map((n) => `${n}.`).join("\n"));
@@ -136,7 +163,9 @@ describe("make preflight", () => {
       // Budgets is a global API, served from us-east-1; every other call is on the environment's region.
       for (const c of calls.filter((x) => x.startsWith("aws ") && !x.startsWith("aws budgets "))) expect(c).toMatch(/ --region eu-west-1 --output json$/);
       expect(calls.filter((x) => x.startsWith("aws budgets "))).toEqual(
-        ["AccessWeaver-Production-Monthly", "AccessWeaver-Production-Account-Monthly"].map((b) => `aws budgets describe-budget --account-id ${ACCOUNT} --budget-name ${b} --region us-east-1 --output json`),
+        ["AccessWeaver-Production-Monthly", "AccessWeaver-Production-Account-Monthly"].map(
+          (b) => `aws budgets describe-budget --account-id ${ACCOUNT} --budget-name ${b} --region us-east-1 --output json`,
+        ),
       );
       expect(calls.slice(0, 5).map((c) => c.split(" --region")[0])).toEqual([
         "aws sts get-caller-identity",
@@ -146,7 +175,9 @@ describe("make preflight", () => {
         `aws route53 get-hosted-zone --id ${ZONE}`,
       ]);
       expect(calls).toContain("dig +short NS accessweaver.com");
-      expect(calls).toContain(`aws ecr describe-images --registry-id ${ACCOUNT} --repository-name aw-pdp-service --image-ids imageTag=2.4.2 --region eu-west-1 --output json`);
+      expect(calls).toContain(
+        `aws ecr describe-images --registry-id ${ACCOUNT} --repository-name aw-pdp-service --image-ids imageTag=2.4.2 --region eu-west-1 --output json`,
+      );
       expect(r.stdout).toMatch(/^PASS {2}quota: Fargate On-Demand vCPUs: needed 48 \/ available 4000 vCPU \(quota 4000\)$/m);
       expect(r.stdout).toMatch(/^PASS {2}delegation: accessweaver\.com is delegated to the zone's 2 name servers$/m);
       expect(r.stdout).toMatch(/^Preflight prod: \d+ pass, 0 warn, 0 fail\.$/m);
@@ -165,7 +196,9 @@ describe("make preflight", () => {
 
   it("computes prod's Fargate need from the profile and the catalog: ceilings plus the gateway's blue/green surge", async () => {
     // (3 x 1 + 3 x 2 + 2 x 1 + 2 x 0.5 + 2 x 0.5) vCPU x 3 (ceiling) = 39, plus 9 x 1 for the gateway's second set.
-    expect(needs(config("prod"))).toEqual(expect.objectContaining({ fargateVcpu: 39, surgeVcpu: 9, maxTasksPerService: 9, eips: 3, interfaceEndpoints: 5, cacheNodes: 9 }));
+    expect(needs(config("prod"))).toEqual(
+      expect.objectContaining({ fargateVcpu: 39, surgeVcpu: 9, maxTasksPerService: 9, eips: 3, interfaceEndpoints: 5, cacheNodes: 9 }),
+    );
   });
 
   it("stops at the credentials when they are for another account, naming AWS_PROFILE", async () => {
@@ -174,8 +207,12 @@ describe("make preflight", () => {
     const r = await run(answers);
     try {
       expect(r.status).toBe(1);
-      expect(r.stdout).toContain(`FAIL  credentials: the caller is in account 999999999999, environments/prod/terraform.tfvars says aws_account_id = "${ACCOUNT}"`);
-      expect(r.stdout).toContain("-> use credentials of account 210987654321: AWS_PROFILE=accessweaver-prod; select the environment's profile (export AWS_PROFILE=accessweaver-prod)");
+      expect(r.stdout).toContain(
+        `FAIL  credentials: the caller is in account 999999999999, environments/prod/terraform.tfvars says aws_account_id = "${ACCOUNT}"`,
+      );
+      expect(r.stdout).toContain(
+        "-> use credentials of account 210987654321: AWS_PROFILE=accessweaver-prod; select the environment's profile (export AWS_PROFILE=accessweaver-prod)",
+      );
       expect(r.s.log()).toHaveLength(1);
     } finally {
       r.s.cleanup();
@@ -188,7 +225,9 @@ describe("make preflight", () => {
     const r = await run(answers);
     try {
       expect(r.status).toBe(1);
-      expect(r.stdout).toContain("FAIL  quota: Fargate On-Demand vCPUs: needed 48 / available 6 vCPU (quota 6)\n      -> aws service-quotas request-service-quota-increase --service-code fargate --quota-code L-3032A538 --desired-value 48 --region eu-west-1");
+      expect(r.stdout).toContain(
+        "FAIL  quota: Fargate On-Demand vCPUs: needed 48 / available 6 vCPU (quota 6)\n      -> aws service-quotas request-service-quota-increase --service-code fargate --quota-code L-3032A538 --desired-value 48 --region eu-west-1",
+      );
     } finally {
       r.s.cleanup();
     }
@@ -204,11 +243,15 @@ describe("make preflight", () => {
       wrong.s.cleanup();
     }
     const undelegated = healthy();
-    undelegated["route53 get-hosted-zone"] = { body: { HostedZone: { Name: "accessweaver.com.", Config: { PrivateZone: false } }, DelegationSet: { NameServers: ["ns-9.awsdns-09.net"] } } };
+    undelegated["route53 get-hosted-zone"] = {
+      body: { HostedZone: { Name: "accessweaver.com.", Config: { PrivateZone: false } }, DelegationSet: { NameServers: ["ns-9.awsdns-09.net"] } },
+    };
     const r = await run(undelegated);
     try {
       expect(r.status).toBe(1);
-      expect(r.stdout).toContain("FAIL  delegation: DNS serves accessweaver.com from ns-1.awsdns-01.org, ns-2.awsdns-02.co.uk, the zone's name servers are ns-9.awsdns-09.net");
+      expect(r.stdout).toContain(
+        "FAIL  delegation: DNS serves accessweaver.com from ns-1.awsdns-01.org, ns-2.awsdns-02.co.uk, the zone's name servers are ns-9.awsdns-09.net",
+      );
     } finally {
       r.s.cleanup();
     }
@@ -241,7 +284,9 @@ describe("make preflight", () => {
         `FAIL  name alias/accessweaver-prod: already exists, and phase network was never applied: the apply would fail on it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-network")} import 'aws_kms_alias.kms_alias' 'alias/accessweaver-prod'`,
       );
       expect(r.stdout).toContain("FAIL  name /aws/vpc/accessweaver-prod/flow-logs: already exists");
-      expect(r.s.log()).toContain(`aws s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/network/terraform.tfstate --region eu-west-1 --output json`);
+      expect(r.s.log()).toContain(
+        `aws s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/network/terraform.tfstate --region eu-west-1 --output json`,
+      );
     } finally {
       r.s.cleanup();
     }
@@ -267,11 +312,16 @@ describe("make preflight", () => {
 
   it("fails a bucket name another account holds", async () => {
     const answers = healthy();
-    answers["s3api head-bucket --bucket accessweaver-prod-alb-access-logs-"] = { exit: 254, body: "An error occurred (403) when calling the HeadBucket operation: Forbidden" };
+    answers["s3api head-bucket --bucket accessweaver-prod-alb-access-logs-"] = {
+      exit: 254,
+      body: "An error occurred (403) when calling the HeadBucket operation: Forbidden",
+    };
     const r = await run(answers);
     try {
       expect(r.status).toBe(1);
-      expect(r.stdout).toContain(`FAIL  name accessweaver-prod-alb-access-logs-${ACCOUNT}: bucket accessweaver-prod-alb-access-logs-${ACCOUNT} exists in another account`);
+      expect(r.stdout).toContain(
+        `FAIL  name accessweaver-prod-alb-access-logs-${ACCOUNT}: bucket accessweaver-prod-alb-access-logs-${ACCOUNT} exists in another account`,
+      );
     } finally {
       r.s.cleanup();
     }
@@ -291,7 +341,9 @@ describe("make preflight", () => {
     const taken = await run(foreign);
     try {
       expect(taken.status).toBe(1);
-      expect(taken.stdout).toContain(`FAIL  name ${audit}: bucket ${audit} exists in another account\n      -> bucket names are global: choose another name in src/naming.ts`);
+      expect(taken.stdout).toContain(
+        `FAIL  name ${audit}: bucket ${audit} exists in another account\n      -> bucket names are global: choose another name in src/naming.ts`,
+      );
     } finally {
       taken.s.cleanup();
     }
@@ -318,7 +370,9 @@ describe("make preflight", () => {
 
   it("passes a region with room for the trail, and fails one whose trails fill CloudTrail's quota of 5", async () => {
     const ok = healthy();
-    ok["cloudtrail describe-trails"] = { body: { trailList: [{ Name: "org-trail", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail", HomeRegion: "us-east-1" }] } };
+    ok["cloudtrail describe-trails"] = {
+      body: { trailList: [{ Name: "org-trail", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail", HomeRegion: "us-east-1" }] },
+    };
     const room = await run(ok);
     try {
       expect(room.status).toBe(0);
@@ -352,14 +406,18 @@ describe("make preflight", () => {
       expect(r.stdout).toContain(
         `FAIL  trail: accessweaver-prod-audit-trail already exists (${arn}), and phase observability was never applied: creating it would fail; it is fine only once Terraform imports it\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-observability")} import 'aws_cloudtrail.audit_trail' '${arn}' (after make init ENV=prod PHASE=observability), or delete it if it is a leftover`,
       );
-      expect(r.stdout).toContain("PASS  quota: CloudTrail trails per region: 1 of 5 trails in eu-west-1 (accessweaver-prod-audit-trail); the trail is one of them");
+      expect(r.stdout).toContain(
+        "PASS  quota: CloudTrail trails per region: 1 of 5 trails in eu-west-1 (accessweaver-prod-audit-trail); the trail is one of them",
+      );
     } finally {
       r.s.cleanup();
     }
     answers[`s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/observability/`] = { body: {} };
     const applied = await run(answers);
     try {
-      expect(applied.stdout).toContain("PASS  trail: accessweaver-prod-audit-trail exists; phase observability has a state, so it is its own aws_cloudtrail.audit_trail");
+      expect(applied.stdout).toContain(
+        "PASS  trail: accessweaver-prod-audit-trail exists; phase observability has a state, so it is its own aws_cloudtrail.audit_trail",
+      );
     } finally {
       applied.s.cleanup();
     }
@@ -371,7 +429,9 @@ describe("make preflight", () => {
     const r = await run(answers);
     try {
       expect(r.status).toBe(1);
-      expect(r.s.log()).toContain(`aws budgets describe-budget --account-id ${ACCOUNT} --budget-name AccessWeaver-Production-Monthly --region us-east-1 --output json`);
+      expect(r.s.log()).toContain(
+        `aws budgets describe-budget --account-id ${ACCOUNT} --budget-name AccessWeaver-Production-Monthly --region us-east-1 --output json`,
+      );
       expect(r.stdout).toContain(
         `FAIL  budget: AccessWeaver-Production-Monthly already exists in account ${ACCOUNT}, and phase observability was never applied: creating it would fail\n      -> adopt it: terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-observability")} import 'aws_budgets_budget.budget_budget' '${ACCOUNT}:AccessWeaver-Production-Monthly' (after make init ENV=prod PHASE=observability), or delete it if it is a leftover`,
       );
@@ -386,12 +446,19 @@ describe("make preflight", () => {
 
   it("reports Inspector's status as information, and reads no detector or hub when their switches are off", async () => {
     const answers = healthy();
-    answers["inspector2 batch-get-account-status"] = { body: { accounts: [{ accountId: ACCOUNT, state: { status: "ENABLED" }, resourceState: { ec2: { status: "DISABLED" }, ecr: { status: "ENABLED" } } }], failedAccounts: [] } };
+    answers["inspector2 batch-get-account-status"] = {
+      body: {
+        accounts: [{ accountId: ACCOUNT, state: { status: "ENABLED" }, resourceState: { ec2: { status: "DISABLED" }, ecr: { status: "ENABLED" } } }],
+        failedAccounts: [],
+      },
+    };
     const r = await run(answers);
     try {
       expect(r.status).toBe(0);
       expect(r.s.log()).toContain(`aws inspector2 batch-get-account-status --account-ids ${ACCOUNT} --region eu-west-1 --output json`);
-      expect(r.stdout).toContain("PASS  Inspector: ECR scanning ENABLED, EC2 scanning DISABLED in eu-west-1; inspector_enabled = true enables both (enabling what is already on changes nothing)");
+      expect(r.stdout).toContain(
+        "PASS  Inspector: ECR scanning ENABLED, EC2 scanning DISABLED in eu-west-1; inspector_enabled = true enables both (enabling what is already on changes nothing)",
+      );
       expect(r.s.log().filter((c) => /^aws (guardduty|securityhub) /.test(c))).toEqual([]);
     } finally {
       r.s.cleanup();
@@ -409,8 +476,14 @@ describe("make preflight", () => {
       }
       fs.writeFileSync(path.join(root2, "environments/prod/terraform.tfvars"), `${TFVARS}guardduty_enabled = true\nsecurity_hub_enabled = true\n`);
       // staging shares prod's account and region and also turns Inspector on; dev is in another account.
-      fs.writeFileSync(path.join(root2, "environments/staging/terraform.tfvars"), `${TFVARS.replace("api.accessweaver.com", "staging.accessweaver.com")}inspector_enabled = true\n`);
-      fs.writeFileSync(path.join(root2, "environments/dev/terraform.tfvars"), `${TFVARS.replace(/210987654321/g, "333333333333").replace("api.accessweaver.com", "dev.accessweaver.com")}inspector_enabled = true\n`);
+      fs.writeFileSync(
+        path.join(root2, "environments/staging/terraform.tfvars"),
+        `${TFVARS.replace("api.accessweaver.com", "staging.accessweaver.com")}inspector_enabled = true\n`,
+      );
+      fs.writeFileSync(
+        path.join(root2, "environments/dev/terraform.tfvars"),
+        `${TFVARS.replace(/210987654321/g, "333333333333").replace("api.accessweaver.com", "dev.accessweaver.com")}inspector_enabled = true\n`,
+      );
       outdir2 = path.join(root2, "cdktf.out");
       await synthesize({ outdir: outdir2, envSelection: "prod", rootDir: root2, notice: () => undefined });
     }, 60_000);
@@ -449,7 +522,10 @@ describe("make preflight", () => {
 
     it("warns when Security Hub cannot be read (an error other than not subscribed)", async () => {
       const answers = healthy();
-      answers["securityhub describe-hub"] = { exit: 254, body: "An error occurred (AccessDeniedException) when calling the DescribeHub operation: not authorized" };
+      answers["securityhub describe-hub"] = {
+        exit: 254,
+        body: "An error occurred (AccessDeniedException) when calling the DescribeHub operation: not authorized",
+      };
       const r = await run(answers, env2());
       try {
         expect(r.stdout).toMatch(/^WARN {2}Security Hub: cannot read Security Hub in eu-west-1: .*AccessDeniedException/m);
@@ -466,7 +542,12 @@ describe("make preflight", () => {
         );
         // dev is in another account: not the same switch.
         expect(r.stdout).not.toContain("dev (environments/dev");
-        expect(r.s.log().filter((c) => c.startsWith("aws ")).every((c) => !c.includes("333333333333"))).toBe(true);
+        expect(
+          r.s
+            .log()
+            .filter((c) => c.startsWith("aws "))
+            .every((c) => !c.includes("333333333333")),
+        ).toBe(true);
       } finally {
         r.s.cleanup();
       }

@@ -24,17 +24,23 @@ function answer(match: string, body: unknown, exit = 0, once = false): void {
   const dir = path.join(h.s.stateDir, "aws", "scripted");
   fs.mkdirSync(dir, { recursive: true });
   const n = fs.readdirSync(dir).length;
-  fs.writeFileSync(path.join(dir, `${String(n).padStart(3, "0")}${once ? ".once" : ""}.answer`), `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`);
+  fs.writeFileSync(
+    path.join(dir, `${String(n).padStart(3, "0")}${once ? ".once" : ""}.answer`),
+    `match: ${match}\nexit: ${exit}\n---\n${typeof body === "string" ? body : JSON.stringify(body)}`,
+  );
 }
 
-const describeImages = (service: string, tag: string) => `aws ecr describe-images --registry-id 444455556666 --repository-name ${service} --image-ids imageTag=${tag} --region ${REGION}`;
+const describeImages = (service: string, tag: string) =>
+  `aws ecr describe-images --registry-id 444455556666 --repository-name ${service} --image-ids imageTag=${tag} --region ${REGION}`;
 const awsCalls = (log: string[]) => log.filter((l) => l.startsWith("aws "));
 const tfCalls = (log: string[], command: string) => log.filter((l) => l.startsWith("terraform ") && l.includes(` ${command} `));
-const overrideOf = (env: string) => JSON.parse(fs.readFileSync(path.join(h.out, "stacks", `accessweaver-${env}-services`, "cdk.tf.json"), "utf8")).imageTagOverride;
+const overrideOf = (env: string) =>
+  JSON.parse(fs.readFileSync(path.join(h.out, "stacks", `accessweaver-${env}-services`, "cdk.tf.json"), "utf8")).imageTagOverride;
 
 /** A task definition ARN of the fixture's account. */
 const td = (env: string, s: string, revision: number) => `arn:aws:ecs:eu-west-1:444455556666:task-definition/accessweaver-${env}-${s}:${revision}`;
-const waitStable = (env: string, services: readonly string[]) => `aws ecs wait services-stable --cluster accessweaver-${env}-cluster --services ${services.map((s) => `accessweaver-${env}-${s}`).join(" ")} --region ${REGION}`;
+const waitStable = (env: string, services: readonly string[]) =>
+  `aws ecs wait services-stable --cluster accessweaver-${env}-cluster --services ${services.map((s) => `accessweaver-${env}-${s}`).join(" ")} --region ${REGION}`;
 const describeServices = (env: string, services: readonly string[]) =>
   `aws ecs describe-services --cluster accessweaver-${env}-cluster --services ${services.map((s) => `accessweaver-${env}-${s}`).join(" ")} --output json --region ${REGION}`;
 const CIRCUIT_BREAKER = "ECS deployment circuit breaker: tasks failed to start.";
@@ -54,8 +60,24 @@ function rolloutAnswers(env: string, services: readonly string[], opts: { rolled
       serviceName: `accessweaver-${env}-${s}`,
       deployments:
         s === opts.rolledBack
-          ? [{ id: "ecs-svc/222", status: "PRIMARY", taskDefinition: td(env, s, 7), rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment ecs-svc/222 completed." }]
-          : [{ id: "ecs-svc/111", status: "PRIMARY", taskDefinition: td(env, s, 8), rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment ecs-svc/111 completed." }],
+          ? [
+              {
+                id: "ecs-svc/222",
+                status: "PRIMARY",
+                taskDefinition: td(env, s, 7),
+                rolloutState: "COMPLETED",
+                rolloutStateReason: "ECS deployment ecs-svc/222 completed.",
+              },
+            ]
+          : [
+              {
+                id: "ecs-svc/111",
+                status: "PRIMARY",
+                taskDefinition: td(env, s, 8),
+                rolloutState: "COMPLETED",
+                rolloutStateReason: "ECS deployment ecs-svc/111 completed.",
+              },
+            ],
       events:
         s === opts.rolledBack
           ? [
@@ -79,7 +101,13 @@ function gatewayTaskDefinition(): void {
 
 /** Releases prod's gateway while someone edits its settings file during the apply (so the tag cannot be recorded). */
 async function releaseGatewayWhileSettingsChange() {
-  const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "apply", STANDIN_TERRAFORM_SLOW_SECONDS: "1" });
+  const run = h.multiAsync(["release", "prod"], {
+    ...WITH_SERVICES,
+    TAG: "1.4.2",
+    SERVICE: "aw-api-gateway",
+    STANDIN_TERRAFORM_SLOW_ON: "apply",
+    STANDIN_TERRAFORM_SLOW_SECONDS: "1",
+  });
   await h.waitForSlow("apply", "accessweaver-prod-services");
   fs.appendFileSync(tfvars(h.root), "# edited meanwhile\n");
   return run.done;
@@ -108,15 +136,22 @@ describe("make release", () => {
     const outputRead = r.log.indexOf(`terraform ${h.dir("prod", "services")} output -json task_definition_arns`);
     expect(outputRead).toBeGreaterThanOrEqual(0);
     expect(outputRead).toBeLessThan(r.log.indexOf(waitStable("prod", INTERNAL)));
-    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service, accessweaver-prod-aw-pap-service, accessweaver-prod-aw-tenant-service, accessweaver-prod-aw-audit-service: rollout COMPLETED on the released task definitions.");
+    expect(r.stdout).toContain(
+      "accessweaver-prod-aw-pdp-service, accessweaver-prod-aw-pap-service, accessweaver-prod-aw-tenant-service, accessweaver-prod-aw-audit-service: rollout COMPLETED on the released task definitions.",
+    );
     const [create, wait, get] = calls.slice(SERVICES.length + 2);
-    expect(create).toMatch(/^aws deploy create-deployment --application-name accessweaver-prod-aw-api-gateway --deployment-group-name accessweaver-prod-aw-api-gateway --revision '\{.*\}' --output json --region eu-west-1$/);
+    expect(create).toMatch(
+      /^aws deploy create-deployment --application-name accessweaver-prod-aw-api-gateway --deployment-group-name accessweaver-prod-aw-api-gateway --revision '\{.*\}' --output json --region eu-west-1$/,
+    );
     const revision = JSON.parse(create!.replace(/^.* --revision '(\{.*\})' --output json.*$/, "$1"));
     expect(revision.revisionType).toBe("AppSpecContent");
     expect(revision.appSpecContent.content).toBe(
       `{"version":0.0,"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"${TASK_DEF}","LoadBalancerInfo":{"ContainerName":"aw-api-gateway","ContainerPort":8080},"CapacityProviderStrategy":[{"Base":0,"CapacityProvider":"FARGATE","Weight":1}]}}}]}`,
     );
-    expect([wait, get]).toEqual([`aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`, `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`]);
+    expect([wait, get]).toEqual([
+      `aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`,
+      `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`,
+    ]);
     // Only the services phase is planned and applied, and CodeDeploy starts after the apply.
     expect(tfCalls(r.log, "plan").map((l) => l.split(" ")[1])).toEqual([h.dir("prod", "services")]);
     expect(tfCalls(r.log, "apply").map((l) => l.split(" ")[1])).toEqual([h.dir("prod", "services")]);
@@ -140,8 +175,14 @@ describe("make release", () => {
     rolloutAnswers("prod", ["aw-pdp-service"]);
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service" });
     expect(r.status).toBe(0);
-    expect(awsCalls(r.log)).toEqual([describeImages("aw-pdp-service", "1.4.2"), waitStable("prod", ["aw-pdp-service"]), describeServices("prod", ["aw-pdp-service"])]);
-    expect(r.log.filter((l) => l.includes(" output -json task_definition_arns"))).toEqual([`terraform ${h.dir("prod", "services")} output -json task_definition_arns`]);
+    expect(awsCalls(r.log)).toEqual([
+      describeImages("aw-pdp-service", "1.4.2"),
+      waitStable("prod", ["aw-pdp-service"]),
+      describeServices("prod", ["aw-pdp-service"]),
+    ]);
+    expect(r.log.filter((l) => l.includes(" output -json task_definition_arns"))).toEqual([
+      `terraform ${h.dir("prod", "services")} output -json task_definition_arns`,
+    ]);
     expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service: rollout COMPLETED on the released task definitions.");
     expect(overrideOf("prod")).toEqual({ services: ["aw-pdp-service"], tag: "1.4.2" });
     expect(tfCalls(r.log, "apply")).toHaveLength(1);
@@ -149,20 +190,43 @@ describe("make release", () => {
 
   it("reads a rollout still IN_PROGRESS on the released revision again (the alarms' bake time) until it COMPLETED", async () => {
     answer("ecr describe-images", { imageDetails: [] });
-    const baking = { id: "ecs-svc/111", status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 8), rolloutState: "IN_PROGRESS", rolloutStateReason: "ECS deployment ecs-svc/111 in progress." };
+    const baking = {
+      id: "ecs-svc/111",
+      status: "PRIMARY",
+      taskDefinition: td("prod", "aw-pdp-service", 8),
+      rolloutState: "IN_PROGRESS",
+      rolloutStateReason: "ECS deployment ecs-svc/111 in progress.",
+    };
     answer("ecs describe-services", { services: [{ serviceName: "accessweaver-prod-aw-pdp-service", deployments: [baking] }] }, 0, true);
     answer("ecs describe-services", { services: [{ serviceName: "accessweaver-prod-aw-pdp-service", deployments: [baking] }] }, 0, true);
     rolloutAnswers("prod", ["aw-pdp-service"]);
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", ROLLOUT_POLL_SECONDS: "0" });
     expect(r.status).toBe(0);
-    expect(awsCalls(r.log)).toEqual([describeImages("aw-pdp-service", "1.4.2"), waitStable("prod", ["aw-pdp-service"]), ...Array(3).fill(describeServices("prod", ["aw-pdp-service"]))]);
+    expect(awsCalls(r.log)).toEqual([
+      describeImages("aw-pdp-service", "1.4.2"),
+      waitStable("prod", ["aw-pdp-service"]),
+      ...Array(3).fill(describeServices("prod", ["aw-pdp-service"])),
+    ]);
     expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service: rollout COMPLETED on the released task definitions.");
   });
 
   it("fails a rollout that is still IN_PROGRESS after ten minutes of reads, saying it may still complete or roll back", async () => {
     answer("ecr describe-images", { imageDetails: [] });
     answer("ecs describe-services", {
-      services: [{ serviceName: "accessweaver-prod-aw-pdp-service", deployments: [{ id: "ecs-svc/111", status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 8), rolloutState: "IN_PROGRESS", rolloutStateReason: "ECS deployment ecs-svc/111 in progress." }] }],
+      services: [
+        {
+          serviceName: "accessweaver-prod-aw-pdp-service",
+          deployments: [
+            {
+              id: "ecs-svc/111",
+              status: "PRIMARY",
+              taskDefinition: td("prod", "aw-pdp-service", 8),
+              rolloutState: "IN_PROGRESS",
+              rolloutStateReason: "ECS deployment ecs-svc/111 in progress.",
+            },
+          ],
+        },
+      ],
     });
     rolloutAnswers("prod", ["aw-pdp-service"]); // the outputs and the wait; its COMPLETED answer comes after the one above
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-pdp-service", ROLLOUT_POLL_SECONDS: "0" });
@@ -182,7 +246,9 @@ describe("make release", () => {
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Stopped");
     expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped: the deployment group rolls back to the blue tasks");
     // What runs is asked of ECS once CodeDeploy has answered.
-    expect(awsCalls(r.log).slice(-1)).toEqual([`aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-api-gateway --query 'services[0].taskDefinition' --output text --region ${REGION}`]);
+    expect(awsCalls(r.log).slice(-1)).toEqual([
+      `aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-api-gateway --query 'services[0].taskDefinition' --output text --region ${REGION}`,
+    ]);
   });
 
   it("after a failed CodeDeploy deployment, says the settings and the state hold the new tag while blue runs the old one, what the next plan does, and what to run", async () => {
@@ -196,7 +262,9 @@ describe("make release", () => {
     expect(r.stderr).toContain(
       `Where the gateway stands: environments/prod/terraform.tfvars already records 1.4.2 for aw-api-gateway (written after the apply) and Terraform's state holds its 1.4.2 task definition (${TASK_DEF}), but accessweaver-prod-aw-api-gateway runs its blue tasks: ${td("prod", "aw-api-gateway", 6)}.`,
     );
-    expect(r.stderr).toContain("The next make plan ENV=prod PHASE=services is quiet about it (the service's task_definition is in ignore_changes: CodeDeploy, not Terraform, deploys it), so the gateway stays on the earlier revision until a make release deploys one.");
+    expect(r.stderr).toContain(
+      "The next make plan ENV=prod PHASE=services is quiet about it (the service's task_definition is in ignore_changes: CodeDeploy, not Terraform, deploys it), so the gateway stays on the earlier revision until a make release deploys one.",
+    );
     expect(r.stderr).toContain(
       `Next: fix the image and release a fixed tag: make release ENV=prod TAG=<fixed tag> SERVICE=aw-api-gateway; or go back to the tag the settings held before this release, so that they say what runs: make release ENV=prod TAG=${previous} SERVICE=aw-api-gateway. (make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway retries the same deployment.)`,
     );
@@ -241,8 +309,20 @@ describe("make release", () => {
         {
           serviceName: "accessweaver-prod-aw-tenant-service",
           deployments: [
-            { id: "ecs-svc/222", status: "PRIMARY", taskDefinition: td("prod", "aw-tenant-service", 7), rolloutState: "IN_PROGRESS", rolloutStateReason: "ECS deployment ecs-svc/222 in progress." },
-            { id: "ecs-svc/111", status: "ACTIVE", taskDefinition: td("prod", "aw-tenant-service", 8), rolloutState: "FAILED", rolloutStateReason: CIRCUIT_BREAKER },
+            {
+              id: "ecs-svc/222",
+              status: "PRIMARY",
+              taskDefinition: td("prod", "aw-tenant-service", 7),
+              rolloutState: "IN_PROGRESS",
+              rolloutStateReason: "ECS deployment ecs-svc/222 in progress.",
+            },
+            {
+              id: "ecs-svc/111",
+              status: "ACTIVE",
+              taskDefinition: td("prod", "aw-tenant-service", 8),
+              rolloutState: "FAILED",
+              rolloutStateReason: CIRCUIT_BREAKER,
+            },
           ],
           events: [],
         },
@@ -252,7 +332,9 @@ describe("make release", () => {
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-tenant-service" });
     expect(r.status).toBe(2);
     expect(awsCalls(r.log).filter((c) => c.startsWith("aws ecs describe-services"))).toHaveLength(1);
-    expect(r.stderr).toContain(`- accessweaver-prod-aw-tenant-service ROLLED BACK: it runs ${td("prod", "aw-tenant-service", 7)} again, not ${td("prod", "aw-tenant-service", 8)}. ECS reports: deployment ecs-svc/111 of ${td("prod", "aw-tenant-service", 8)} FAILED: "${CIRCUIT_BREAKER}".`);
+    expect(r.stderr).toContain(
+      `- accessweaver-prod-aw-tenant-service ROLLED BACK: it runs ${td("prod", "aw-tenant-service", 7)} again, not ${td("prod", "aw-tenant-service", 8)}. ECS reports: deployment ecs-svc/111 of ${td("prod", "aw-tenant-service", 8)} FAILED: "${CIRCUIT_BREAKER}".`,
+    );
   });
 
   it("fails a release whose wait gave up even though every rollout now reports COMPLETED, saying so", async () => {
@@ -260,7 +342,9 @@ describe("make release", () => {
     rolloutAnswers("prod", ["aw-tenant-service"], { waitExit: 255 });
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-tenant-service" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("- aws ecs wait services-stable gave up (10 minutes) before every service was stable, though each now reports its rollout COMPLETED.");
+    expect(r.stderr).toContain(
+      "- aws ecs wait services-stable gave up (10 minutes) before every service was stable, though each now reports its rollout COMPLETED.",
+    );
   });
 
   it("does not start the gateway's CodeDeploy deployment when a rolling service rolled back (prod, every service)", async () => {
@@ -271,23 +355,37 @@ describe("make release", () => {
     expect(awsCalls(r.log).some((c) => c.startsWith("aws deploy "))).toBe(false);
     expect(r.stderr).toContain("- accessweaver-prod-aw-audit-service ROLLED BACK:");
     expect(r.stderr).not.toContain("- accessweaver-prod-aw-pdp-service");
-    expect(r.stderr).toContain("environments/prod/terraform.tfvars already records 1.4.2 for aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service (written after the apply)");
+    expect(r.stderr).toContain(
+      "environments/prod/terraform.tfvars already records 1.4.2 for aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service (written after the apply)",
+    );
     expect(r.stderr).toContain("go back to the tag the settings held before this release: make release ENV=prod TAG=1.0.0 SERVICE=aw-audit-service.");
-    expect(r.stderr).toContain("The gateway's CodeDeploy deployment was not started (its 1.4.2 task definition is registered): once the rolling services are sound, make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway deploys it.");
+    expect(r.stderr).toContain(
+      "The gateway's CodeDeploy deployment was not started (its 1.4.2 task definition is registered): once the rolling services are sound, make release ENV=prod TAG=1.4.2 SERVICE=aw-api-gateway deploys it.",
+    );
   });
 
   it("refuses a missing image, naming it, before any synth, plan or apply", async () => {
-    answer("ecr describe-images --registry-id 444455556666 --repository-name aw-pdp-service", "An error occurred (ImageNotFoundException): Requested image not found", 254);
+    answer(
+      "ecr describe-images --registry-id 444455556666 --repository-name aw-pdp-service",
+      "An error occurred (ImageNotFoundException): Requested image not found",
+      254,
+    );
     answer("ecr describe-images", { imageDetails: [] });
     const r = await h.multi(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.3" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`Release refused: the image ${REGISTRY}/aw-pdp-service:1.4.3 was not found (aws ecr describe-images: An error occurred (ImageNotFoundException): Requested image not found). Nothing was planned or applied.`);
+    expect(r.stderr).toContain(
+      `Release refused: the image ${REGISTRY}/aw-pdp-service:1.4.3 was not found (aws ecr describe-images: An error occurred (ImageNotFoundException): Requested image not found). Nothing was planned or applied.`,
+    );
     expect(r.log.filter((l) => l.startsWith("terraform "))).toEqual([]);
     expect(fs.existsSync(path.join(h.out, "stacks", "accessweaver-prod-services"))).toBe(false);
   });
 
   it.each([
-    [["release", "prod"], { TAG: "latest" }, 'TAG refused: "latest" is refused in prod: give an immutable release tag. Nothing was checked, planned or applied.'],
+    [
+      ["release", "prod"],
+      { TAG: "latest" },
+      'TAG refused: "latest" is refused in prod: give an immutable release tag. Nothing was checked, planned or applied.',
+    ],
     [["release", "dev"], { TAG: "-bad" }, 'TAG refused: "-bad" is not an image tag'],
     [["release", "dev"], {}, "make release needs TAG"],
     [["release", "dev"], { TAG: "1.4.2", SERVICE: "aw-billing" }, 'Unknown SERVICE "aw-billing". Services: aw-api-gateway, '],
@@ -306,7 +404,11 @@ describe("make release", () => {
     const r = await h.multi(["release", "dev"], { ...WITH_SERVICES, TAG: "latest", SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
     // dev's gateway is rolling: waited for as the others are, no CodeDeploy.
-    expect(awsCalls(r.log)).toEqual([describeImages("aw-api-gateway", "latest"), waitStable("dev", ["aw-api-gateway"]), describeServices("dev", ["aw-api-gateway"])]);
+    expect(awsCalls(r.log)).toEqual([
+      describeImages("aw-api-gateway", "latest"),
+      waitStable("dev", ["aw-api-gateway"]),
+      describeServices("dev", ["aw-api-gateway"]),
+    ]);
   });
 });
 
@@ -315,7 +417,11 @@ describe("make release records the tag in the settings", () => {
   const DEFAULT_LINES = 'image_tag           = "1.0.0"\nimage_tag_overrides = {}\n';
 
   /** Prepares and writes the record in a settings copy whose tag lines are `lines`; returns the file after. */
-  async function recorded(lines: string, services: readonly ServiceName[], tag: string): Promise<{ before: string; after: string; changes: readonly string[] }> {
+  async function recorded(
+    lines: string,
+    services: readonly ServiceName[],
+    tag: string,
+  ): Promise<{ before: string; after: string; changes: readonly string[] }> {
     const root = settingsRoot(["prod"], (t) => t.replace(DEFAULT_LINES, lines));
     const before = read(root);
     expect(before).toContain(lines);
@@ -349,7 +455,9 @@ describe("make release records the tag in the settings", () => {
     // The registered task definition still reaches the service: CodeDeploy ran and succeeded.
     expect(awsCalls(r.log).some((c) => c.startsWith("aws deploy create-deployment "))).toBe(true);
     expect(r.stdout).toContain("CodeDeploy deployment d-ABC: Succeeded");
-    expect(r.stderr).toContain('The apply succeeded, but environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
+    expect(r.stderr).toContain(
+      'The apply succeeded, but environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand',
+    );
     expect(read(h.root)).not.toContain("1.4.2");
   });
 
@@ -361,9 +469,13 @@ describe("make release records the tag in the settings", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("CodeDeploy deployment d-ABC of aw-api-gateway ended Stopped");
     // The settings were not updated: they hold the earlier tag, and the next plan registers a revision of it.
-    expect(r.stderr).toMatch(/Where the gateway stands: Terraform's state holds its 1\.4\.2 task definition \(.*\), environments\/prod\/terraform\.tfvars still holds \S+ \(not updated, below\), and accessweaver-prod-aw-api-gateway runs its blue tasks: .*:6\./);
+    expect(r.stderr).toMatch(
+      /Where the gateway stands: Terraform's state holds its 1\.4\.2 task definition \(.*\), environments\/prod\/terraform\.tfvars still holds \S+ \(not updated, below\), and accessweaver-prod-aw-api-gateway runs its blue tasks: .*:6\./,
+    );
     expect(r.stderr).toContain("The next make plan ENV=prod PHASE=services registers a new");
-    expect(r.stderr).toContain('environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand');
+    expect(r.stderr).toContain(
+      'environments/prod/terraform.tfvars was not updated: it changed while make release ran. Set image_tag_overrides entry aw-api-gateway = "1.4.2" in it by hand',
+    );
   });
 
   it("keeps the recorded tag when CodeDeploy then fails: the settings say what Terraform applied", async () => {
@@ -437,9 +549,24 @@ describe("make release records the tag in the settings", () => {
   });
 
   it.each([
-    ["every service, pins present (one line): image_tag set, the pins go", 'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pdp-service = "0.9.0" } # pinned\n', SERVICES, 'image_tag           = "1.4.2"\nimage_tag_overrides = {} # pinned\n'],
-    ["one service, key absent: the map is added after image_tag", 'image_tag           = "1.0.0"\n', ["aw-pdp-service"], 'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pdp-service = "1.4.2" }\n'],
-    ["one service, one-line map: its entry added, the others and the comment kept", 'image_tag           = "1.0.0"\nimage_tag_overrides = { "aw-pap-service" = "1.3.0" } # pinned for INC-7\n', ["aw-pdp-service"], 'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pap-service = "1.3.0", aw-pdp-service = "1.4.2" } # pinned for INC-7\n'],
+    [
+      "every service, pins present (one line): image_tag set, the pins go",
+      'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pdp-service = "0.9.0" } # pinned\n',
+      SERVICES,
+      'image_tag           = "1.4.2"\nimage_tag_overrides = {} # pinned\n',
+    ],
+    [
+      "one service, key absent: the map is added after image_tag",
+      'image_tag           = "1.0.0"\n',
+      ["aw-pdp-service"],
+      'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pdp-service = "1.4.2" }\n',
+    ],
+    [
+      "one service, one-line map: its entry added, the others and the comment kept",
+      'image_tag           = "1.0.0"\nimage_tag_overrides = { "aw-pap-service" = "1.3.0" } # pinned for INC-7\n',
+      ["aw-pdp-service"],
+      'image_tag           = "1.0.0"\nimage_tag_overrides = { aw-pap-service = "1.3.0", aw-pdp-service = "1.4.2" } # pinned for INC-7\n',
+    ],
     [
       "one service, multi-line map: its line changed in place, comments and other entries kept",
       'image_tag           = "1.0.0"\nimage_tag_overrides = {\n  # hotfix line\n  aw-pdp-service = "1.3.9" # INC-7\n  "aw-pap-service" = "1.3.0"\n}\n',
@@ -458,7 +585,12 @@ describe("make release records the tag in the settings", () => {
       SERVICES,
       'image_tag           = "1.4.2"\nimage_tag_overrides = {\n  # hotfix line\n}\n',
     ],
-    ["one service released at image_tag's own tag: its pin goes", 'image_tag           = "1.4.2"\nimage_tag_overrides = { aw-pdp-service = "1.3.9" }\n', ["aw-pdp-service"], 'image_tag           = "1.4.2"\nimage_tag_overrides = {}\n'],
+    [
+      "one service released at image_tag's own tag: its pin goes",
+      'image_tag           = "1.4.2"\nimage_tag_overrides = { aw-pdp-service = "1.3.9" }\n',
+      ["aw-pdp-service"],
+      'image_tag           = "1.4.2"\nimage_tag_overrides = {}\n',
+    ],
   ] as const)("%s", async (_name, lines, services, expected) => {
     const { before, after } = await recorded(lines, services, "1.4.2");
     expect(after).toBe(before.replace(lines, expected));
@@ -494,13 +626,26 @@ describe("make release records the tag in the settings", () => {
 
 describe("make restart", () => {
   /** update-service's answer: the restart's new PRIMARY deployment. */
-  const started = (id: string) => ({ service: { deployments: [{ id, status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 7), rolloutState: "IN_PROGRESS" }] } });
+  const started = (id: string) => ({
+    service: { deployments: [{ id, status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 7), rolloutState: "IN_PROGRESS" }] },
+  });
   const primaryAfter = (id: string, rolloutState = "COMPLETED") => ({
     services: [
       {
         serviceName: "accessweaver-prod-aw-pdp-service",
-        deployments: [{ id, status: "PRIMARY", taskDefinition: td("prod", "aw-pdp-service", 7), rolloutState, rolloutStateReason: `ECS deployment ${id} ${rolloutState === "COMPLETED" ? "completed" : "in progress"}.` }],
-        events: id === "ecs-svc/999" ? [] : [{ message: "(service accessweaver-prod-aw-pdp-service) (deployment ecs-svc/999) deployment failed: tasks failed to start." }],
+        deployments: [
+          {
+            id,
+            status: "PRIMARY",
+            taskDefinition: td("prod", "aw-pdp-service", 7),
+            rolloutState,
+            rolloutStateReason: `ECS deployment ${id} ${rolloutState === "COMPLETED" ? "completed" : "in progress"}.`,
+          },
+        ],
+        events:
+          id === "ecs-svc/999"
+            ? []
+            : [{ message: "(service accessweaver-prod-aw-pdp-service) (deployment ecs-svc/999) deployment failed: tasks failed to start." }],
       },
     ],
   });
@@ -516,7 +661,9 @@ describe("make restart", () => {
       waitStable("prod", ["aw-pdp-service"]),
       describeServices("prod", ["aw-pdp-service"]),
     ]);
-    expect(r.stdout).toContain("accessweaver-prod-aw-pdp-service is stable: its tasks were replaced, run the desired count, and the restart's deployment COMPLETED.");
+    expect(r.stdout).toContain(
+      "accessweaver-prod-aw-pdp-service is stable: its tasks were replaced, run the desired count, and the restart's deployment COMPLETED.",
+    );
   });
 
   it("fails when the restart was rolled back (stable, but on another deployment than the one it started)", async () => {
@@ -550,9 +697,14 @@ describe("make restart", () => {
     const r = await h.multi(["restart", "prod"], { SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
     const calls = awsCalls(r.log);
-    expect(calls[0]).toBe(`aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-api-gateway --query 'services[0].taskDefinition' --output text --region ${REGION}`);
+    expect(calls[0]).toBe(
+      `aws ecs describe-services --cluster accessweaver-prod-cluster --services accessweaver-prod-aw-api-gateway --query 'services[0].taskDefinition' --output text --region ${REGION}`,
+    );
     expect(calls[1]).toContain(`"TaskDefinition\\":\\"${TASK_DEF}\\"`);
-    expect(calls.slice(2)).toEqual([`aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`, `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`]);
+    expect(calls.slice(2)).toEqual([
+      `aws deploy wait deployment-successful --deployment-id d-ABC --region ${REGION}`,
+      `aws deploy get-deployment --deployment-id d-ABC --query deploymentInfo.status --output text --region ${REGION}`,
+    ]);
     expect(r.log.some((l) => l.includes("force-new-deployment"))).toBe(false);
   });
 
@@ -560,7 +712,12 @@ describe("make restart", () => {
     answer("ecs update-service", { service: {} });
     answer("ecs wait services-stable", "");
     answer("ecs describe-services", {
-      services: [{ serviceName: "accessweaver-dev-aw-api-gateway", deployments: [{ id: "ecs-svc/5", status: "PRIMARY", taskDefinition: td("dev", "aw-api-gateway", 3), rolloutState: "COMPLETED" }] }],
+      services: [
+        {
+          serviceName: "accessweaver-dev-aw-api-gateway",
+          deployments: [{ id: "ecs-svc/5", status: "PRIMARY", taskDefinition: td("dev", "aw-api-gateway", 3), rolloutState: "COMPLETED" }],
+        },
+      ],
     });
     const r = await h.multi(["restart", "dev"], { SERVICE: "aw-api-gateway" });
     expect(r.status).toBe(0);
@@ -624,7 +781,13 @@ describe("make release stopped part-way says what was applied, what the settings
   it("Ctrl-C while planning: nothing applied, the settings untouched, no CodeDeploy; next, the same release", async () => {
     answer("ecr describe-images", { imageDetails: [] });
     const before = read();
-    const run = h.multiAsync(["release", "prod"], { ...WITH_SERVICES, TAG: "1.4.2", SERVICE: "aw-api-gateway", STANDIN_TERRAFORM_SLOW_ON: "plan", STANDIN_TERRAFORM_SLOW_SECONDS: "2" });
+    const run = h.multiAsync(["release", "prod"], {
+      ...WITH_SERVICES,
+      TAG: "1.4.2",
+      SERVICE: "aw-api-gateway",
+      STANDIN_TERRAFORM_SLOW_ON: "plan",
+      STANDIN_TERRAFORM_SLOW_SECONDS: "2",
+    });
     await h.waitForSlow("plan", "accessweaver-prod-services");
     process.kill(-run.child.pid!, "SIGINT");
     const r = await run.done;
@@ -721,7 +884,11 @@ describe("make release stopped part-way says what was applied, what the settings
       ].join("\n"),
     );
     // Nothing after the interrupted wait: no get-deployment, no describe-services.
-    expect(awsCalls(r.log).filter((c) => !c.startsWith("aws ecr ")).map((c) => c.split(" ").slice(0, 3).join(" "))).toEqual(["aws deploy create-deployment"]);
+    expect(
+      awsCalls(r.log)
+        .filter((c) => !c.startsWith("aws ecr "))
+        .map((c) => c.split(" ").slice(0, 3).join(" ")),
+    ).toEqual(["aws deploy create-deployment"]);
   });
 });
 
@@ -734,17 +901,27 @@ describe("make release's image check tells a missing image from a check that cou
   };
 
   it("expired credentials: the real cause, no 'push it'", async () => {
-    answer("ecr describe-images", "An error occurred (ExpiredTokenException) when calling the DescribeImages operation: The security token included in the request is expired", 254);
+    answer(
+      "ecr describe-images",
+      "An error occurred (ExpiredTokenException) when calling the DescribeImages operation: The security token included in the request is expired",
+      254,
+    );
     const said = await refusal({});
     expect(said).toContain(
       `Release refused: could not check the image ${REGISTRY}/aw-pdp-service:1.4.2: the AWS credentials are missing, expired or refused: An error occurred (ExpiredTokenException) when calling the DescribeImages operation: The security token included in the request is expired. Select credentials for account 444455556666`,
     );
-    expect(said).toContain("Whether the image exists is not known. Nothing was planned or applied. Then run make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service again.");
+    expect(said).toContain(
+      "Whether the image exists is not known. Nothing was planned or applied. Then run make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service again.",
+    );
     expect(said).not.toMatch(/not found|Push /);
   });
 
   it("access denied: says these credentials may not read the repository", async () => {
-    answer("ecr describe-images", "An error occurred (AccessDeniedException) when calling the DescribeImages operation: User: arn:aws:sts::444455556666:assumed-role/dev/x is not authorized to perform: ecr:DescribeImages", 254);
+    answer(
+      "ecr describe-images",
+      "An error occurred (AccessDeniedException) when calling the DescribeImages operation: User: arn:aws:sts::444455556666:assumed-role/dev/x is not authorized to perform: ecr:DescribeImages",
+      254,
+    );
     const said = await refusal({});
     expect(said).toContain(`these credentials may not read the repository aw-pdp-service in ${REGISTRY}: An error occurred (AccessDeniedException)`);
     expect(said).not.toContain("Push ");
@@ -765,6 +942,8 @@ describe("make release's image check tells a missing image from a check that cou
     answer("ecr describe-images", `An error occurred (${code}) when calling the DescribeImages operation: not found`, 254);
     const said = await refusal({});
     expect(said).toContain(`Release refused: the image ${REGISTRY}/aw-pdp-service:1.4.2 was not found`);
-    expect(said).toContain(`Push aw-pdp-service:1.4.2 to ${REGISTRY}, or give a TAG that exists, then run make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service again.`);
+    expect(said).toContain(
+      `Push aw-pdp-service:1.4.2 to ${REGISTRY}, or give a TAG that exists, then run make release ENV=prod TAG=1.4.2 SERVICE=aw-pdp-service again.`,
+    );
   });
 });

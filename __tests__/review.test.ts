@@ -54,7 +54,13 @@ function priced(): EnvModel {
         api: { desired_count: 3, task_definition: "${aws_ecs_task_definition.api.arn}" },
         arm: { desired_count: 2, task_definition: "${aws_ecs_task_definition.arm.arn}" },
       },
-      aws_vpc_endpoint: { logs: { vpc_endpoint_type: "Interface", service_name: "com.amazonaws.eu-west-1.logs", subnet_ids: "${data.terraform_remote_state.network.outputs.private_subnet_ids}" } },
+      aws_vpc_endpoint: {
+        logs: {
+          vpc_endpoint_type: "Interface",
+          service_name: "com.amazonaws.eu-west-1.logs",
+          subnet_ids: "${data.terraform_remote_state.network.outputs.private_subnet_ids}",
+        },
+      },
       aws_cloudwatch_log_group: { app: { name: "/x" } },
     },
   });
@@ -121,7 +127,13 @@ describe("security-group matrix and diagram", () => {
           aws_security_group: { alb: sg("accessweaver-test-alb"), services: sg("accessweaver-test-services"), database: sg("accessweaver-test-database") },
           aws_vpc_security_group_ingress_rule: {
             world: { security_group_id: "${aws_security_group.alb.id}", cidr_ipv4: "0.0.0.0/0", ip_protocol: "tcp", from_port: 443, to_port: 443 },
-            app: { security_group_id: "${aws_security_group.services.id}", referenced_security_group_id: "${aws_security_group.alb.id}", ip_protocol: "tcp", from_port: 8080, to_port: 8080 },
+            app: {
+              security_group_id: "${aws_security_group.services.id}",
+              referenced_security_group_id: "${aws_security_group.alb.id}",
+              ip_protocol: "tcp",
+              from_port: 8080,
+              to_port: 8080,
+            },
           },
         },
         output: { security_group_ids: { value: { database: "${aws_security_group.database.id}", services: "${aws_security_group.services.id}" } } },
@@ -191,7 +203,18 @@ describe("the review of the synthesized environments", () => {
   }, 60_000);
 
   it("writes cdktf.out/review/<env>.md with every section, and prints a short summary", () => {
-    for (const heading of ["# Review of staging", "## Summary", "## Phases and resources", "## Settings that matter", "## Guardrails", "## Security groups: who reaches whom", "## Estimated monthly cost", "## Architecture", "## Plan", "## Compared with prod"]) {
+    for (const heading of [
+      "# Review of staging",
+      "## Summary",
+      "## Phases and resources",
+      "## Settings that matter",
+      "## Guardrails",
+      "## Security groups: who reaches whom",
+      "## Estimated monthly cost",
+      "## Architecture",
+      "## Plan",
+      "## Compared with prod",
+    ]) {
       expect(report).toContain(`${heading}\n`);
     }
     expect(stdout).toMatch(/^Review of staging: .*review\/staging\.md\n.*phase\(s\).*\nEstimated .* USD\/month at eu-west-1 list prices, budget 1,000\.00 USD/);
@@ -211,7 +234,10 @@ describe("the review of the synthesized environments", () => {
       const json = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8"));
       // The project's HCL parser (cached by content, on V8's baseline WebAssembly compiler).
       const hcl = (await parseHcl(HCL_FILE, fs.readFileSync(path.join(dir, HCL_FILE), "utf8"))) as { resource: Record<string, Record<string, unknown>> };
-      const addresses = (r: Record<string, Record<string, unknown>>) => Object.entries(r).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
+      const addresses = (r: Record<string, Record<string, unknown>>) =>
+        Object.entries(r)
+          .flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`))
+          .sort();
       expect(addresses(hcl.resource)).toEqual(addresses(json.resource));
       expect(addresses(json.resource).length).toBeGreaterThan(50);
     }
@@ -220,11 +246,18 @@ describe("the review of the synthesized environments", () => {
   it("without saved plans, summarizes the rehearsal per phase and says it is not a plan of real infrastructure", () => {
     const dir = path.join(outdir, "rehearsal", "prod");
     fs.mkdirSync(dir, { recursive: true });
-    const change = (address: string) => ({ address: `module.network.${address}`, module_address: "module.network", type: address.split(".")[0], change: { actions: ["create"] } });
+    const change = (address: string) => ({
+      address: `module.network.${address}`,
+      module_address: "module.network",
+      type: address.split(".")[0],
+      change: { actions: ["create"] },
+    });
     fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ resource_changes: [change("aws_vpc.vpc_vpc"), change("aws_subnet.a")] }));
     try {
       const summary = summarizePlans(loadEnv(outdir, "prod"), outdir, "terraform-not-called")!;
-      expect(summary.source).toMatch(/^the offline rehearsal of a first apply \(.*rehearsal\/prod\/plan\.json, make rehearse\): not a plan of real infrastructure$/);
+      expect(summary.source).toMatch(
+        /^the offline rehearsal of a first apply \(.*rehearsal\/prod\/plan\.json, make rehearse\): not a plan of real infrastructure$/,
+      );
       expect(summary.phases[0]).toEqual({ phase: "network", add: 2, change: 0, destroy: 0, replace: 0, stateful: [] });
       expect(summary.phases.slice(1).every((p) => p.add === 0)).toBe(true);
     } finally {
@@ -252,7 +285,9 @@ describe("the review of the synthesized environments", () => {
       const plan = fs.readFileSync(path.join(outdir, "review", "prod.md"), "utf8");
       expect(plan).toContain("**Resources that hold data would be destroyed or replaced:**\n- **network: aws_kms_key.kms_key (replaced)**");
       expect(plan).toContain("| network | 1 | 0 | 1 | 1 |");
-      expect(s.log()).toEqual([`terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-network")} show -json ${path.join(outdir, "plans", "accessweaver-prod-network.tfplan")}`]);
+      expect(s.log()).toEqual([
+        `terraform -chdir=${path.join(outdir, "stacks", "accessweaver-prod-network")} show -json ${path.join(outdir, "plans", "accessweaver-prod-network.tfplan")}`,
+      ]);
     } finally {
       s.cleanup();
       fs.rmSync(path.join(outdir, "plans"), { recursive: true, force: true });
@@ -294,7 +329,9 @@ describe("make audit", () => {
   it("prints every rule with the resources it checked and its result, and writes cdktf.out/audit/<env>.md with every resource per rule", async () => {
     const r = await runAudit("dev");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Guardrails of dev \(.*audit\/dev\.md\):\n\d+ rules over 6 stack\(s\) \(network, database, cache, loadbalancer, services, observability\); mode in dev: \*\*report\*\*/);
+    expect(r.stdout).toMatch(
+      /^Guardrails of dev \(.*audit\/dev\.md\):\n\d+ rules over 6 stack\(s\) \(network, database, cache, loadbalancer, services, observability\); mode in dev: \*\*report\*\*/,
+    );
     expect(r.stdout).toContain("**Result: pass** (every rule, every resource).");
     expect(r.stdout).toMatch(/\| `rds-private` \| RDS instances are not publicly accessible \| 1 \| pass \|/);
     expect(r.stdout).toMatch(/\| `required-tags` \| .* \| \d+ \(all\) \| pass \|/);
@@ -309,7 +346,9 @@ describe("make audit", () => {
     for (const text of [r.stdout, r.file]) {
       expect(text).toContain("**Result: FAIL**: 1 violation(s) of 1 rule(s): `rds-private`.");
       expect(text).toMatch(/\| `rds-private` \| RDS instances are not publicly accessible \| 1 \| \*\*FAIL\*\* \(1\) \|/);
-      expect(text).toContain("### `rds-private`: 1 violation(s)\n\n| phase | address | found |\n|---|---|---|\n| database | `aws_db_instance.rds_instance` | publicly_accessible must be false |");
+      expect(text).toContain(
+        "### `rds-private`: 1 violation(s)\n\n| phase | address | found |\n|---|---|---|\n| database | `aws_db_instance.rds_instance` | publicly_accessible must be false |",
+      );
     }
     expect(r.file).toContain("| database | `aws_db_instance.rds_instance` | **FAIL** |");
   }, 30_000);

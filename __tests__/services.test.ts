@@ -11,9 +11,10 @@ import { GATEWAY_REQUESTS_PER_TARGET } from "../src/stacks/services-stack";
 import { requestsPerTaskExpression } from "../src/constructs/fargate-service";
 
 const synthesized = Object.fromEntries(ENVIRONMENTS.map((env) => [env, synthEnv(config(env))])) as Record<EnvironmentName, ReturnType<typeof synthEnv>>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const container = (json: StackJson, s: ServiceName): any => JSON.parse(resources(json, "aws_ecs_task_definition")[`${s}_task-definition`].container_definitions)[0];
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
+const container = (json: StackJson, s: ServiceName): any =>
+  JSON.parse(resources(json, "aws_ecs_task_definition")[`${s}_task-definition`].container_definitions)[0];
+
 const policyOf = (json: StackJson, s: ServiceName): any[] => json.data.aws_iam_policy_document[`${s}_execution-role_permissions`].statement;
 const DB = "${data.terraform_remote_state.database.outputs.database_secret_arn}";
 const MASTER = "${data.terraform_remote_state.database.outputs.database_master_secret_arn}";
@@ -33,9 +34,14 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
   });
 
   it("makes the cluster with enhanced Container Insights and the Fargate capacity providers", () => {
-    expect(resources(json, "aws_ecs_cluster").ecs_cluster).toEqual(expect.objectContaining({ name: `accessweaver-${env}-cluster`, setting: [{ name: "containerInsights", value: "enhanced" }] }));
+    expect(resources(json, "aws_ecs_cluster").ecs_cluster).toEqual(
+      expect.objectContaining({ name: `accessweaver-${env}-cluster`, setting: [{ name: "containerInsights", value: "enhanced" }] }),
+    );
     expect(resources(json, "aws_ecs_cluster_capacity_providers")["ecs_capacity-providers"]).toEqual(
-      expect.objectContaining({ capacity_providers: ["FARGATE", "FARGATE_SPOT"], default_capacity_provider_strategy: [{ capacity_provider: "FARGATE", weight: 1, base: 0 }] }),
+      expect.objectContaining({
+        capacity_providers: ["FARGATE", "FARGATE_SPOT"],
+        default_capacity_provider_strategy: [{ capacity_provider: "FARGATE", weight: 1, base: 0 }],
+      }),
     );
   });
 
@@ -64,7 +70,10 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(c).toEqual(expect.objectContaining({ readonlyRootFilesystem: true, privileged: false, user: "1000" }));
     expect(c.mountPoints).toEqual([{ sourceVolume: "scratch", containerPath: "/tmp", readOnly: false }]);
     expect(c.linuxParameters.capabilities).toEqual({ add: [], drop: ["ALL"] });
-    expect(c.logConfiguration).toEqual({ logDriver: "awslogs", options: { "awslogs-group": `/ecs/accessweaver-${env}/${s}`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } });
+    expect(c.logConfiguration).toEqual({
+      logDriver: "awslogs",
+      options: { "awslogs-group": `/ecs/accessweaver-${env}/${s}`, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" },
+    });
     // A database service also learns its role and how it logs in (IAM); neither is a secret.
     const usesDatabase = SERVICE_CATALOG[s].secrets.includes("database");
     expect(c.environment.map((e: { name: string }) => e.name).sort()).toEqual(
@@ -95,28 +104,38 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
       expect([s, JSON.stringify(policyOf(json, s))]).toEqual([s, expect.not.stringContaining(MASTER)]);
     }
     // Only the db-roles task reads it.
-    const readers = Object.entries(json.data.aws_iam_policy_document as Record<string, unknown>).filter(([, doc]) => JSON.stringify(doc).includes(MASTER)).map(([id]) => id);
+    const readers = Object.entries(json.data.aws_iam_policy_document as Record<string, unknown>)
+      .filter(([, doc]) => JSON.stringify(doc).includes(MASTER))
+      .map(([id]) => id);
     expect(readers).toEqual(["db-roles_execution-role_permissions"]);
   });
 
-  it.each(SERVICES)("%s: its task role may connect to PostgreSQL as its own role on this instance, and nothing else (none for a service without the database)", (s) => {
-    const taskPolicies = Object.entries(resources(json, "aws_iam_role_policy")).filter(([, p]) => p.role === `\${aws_iam_role.${s}_task-role.id}`);
-    if (!SERVICE_CATALOG[s].secrets.includes("database")) {
-      expect(taskPolicies).toEqual([]);
-      return;
-    }
-    expect(taskPolicies.map(([id]) => id)).toEqual([`${s}_task-role-policy`]);
-    expect(taskPolicies[0]![1].policy).toBe(`\${data.aws_iam_policy_document.${s}_task-permissions.json}`);
-    const role = names(env).databaseRole(s);
-    expect(json.data.aws_iam_policy_document[`${s}_task-permissions`].statement).toEqual([
-      { sid: "ConnectAsOwnDatabaseRole", effect: "Allow", actions: ["rds-db:connect"], resources: [`arn:aws:rds-db:eu-west-1:111122223333:dbuser:${RESOURCE_ID}/${role}`] },
-    ]);
-    // Each service names its own role, no other's: the four ARNs differ only by it.
-    const others = DATABASE_SERVICES.filter((o) => o.name !== s).map((o) => names(env).databaseRole(o.name));
-    for (const other of others) expect(JSON.stringify(json.data.aws_iam_policy_document[`${s}_task-permissions`])).not.toContain(`/${other}"`);
-    // The task definition waits for the policy: a task never starts unable to log in.
-    expect(resources(json, "aws_ecs_task_definition")[`${s}_task-definition`].depends_on).toContain(`aws_iam_role_policy.${s}_task-role-policy`);
-  });
+  it.each(SERVICES)(
+    "%s: its task role may connect to PostgreSQL as its own role on this instance, and nothing else (none for a service without the database)",
+    (s) => {
+      const taskPolicies = Object.entries(resources(json, "aws_iam_role_policy")).filter(([, p]) => p.role === `\${aws_iam_role.${s}_task-role.id}`);
+      if (!SERVICE_CATALOG[s].secrets.includes("database")) {
+        expect(taskPolicies).toEqual([]);
+        return;
+      }
+      expect(taskPolicies.map(([id]) => id)).toEqual([`${s}_task-role-policy`]);
+      expect(taskPolicies[0]![1].policy).toBe(`\${data.aws_iam_policy_document.${s}_task-permissions.json}`);
+      const role = names(env).databaseRole(s);
+      expect(json.data.aws_iam_policy_document[`${s}_task-permissions`].statement).toEqual([
+        {
+          sid: "ConnectAsOwnDatabaseRole",
+          effect: "Allow",
+          actions: ["rds-db:connect"],
+          resources: [`arn:aws:rds-db:eu-west-1:111122223333:dbuser:${RESOURCE_ID}/${role}`],
+        },
+      ]);
+      // Each service names its own role, no other's: the four ARNs differ only by it.
+      const others = DATABASE_SERVICES.filter((o) => o.name !== s).map((o) => names(env).databaseRole(o.name));
+      for (const other of others) expect(JSON.stringify(json.data.aws_iam_policy_document[`${s}_task-permissions`])).not.toContain(`/${other}"`);
+      // The task definition waits for the policy: a task never starts unable to log in.
+      expect(resources(json, "aws_ecs_task_definition")[`${s}_task-definition`].depends_on).toContain(`aws_iam_role_policy.${s}_task-role-policy`);
+    },
+  );
 
   it("prod sizes and counts are the guide's", () => {
     if (env !== "prod") return;
@@ -165,7 +184,9 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
       expect(resources(json, "aws_codedeploy_app")).toEqual({});
       return;
     }
-    expect(resources(json, "aws_codedeploy_app")["blue-green_app"]).toEqual(expect.objectContaining({ name: `accessweaver-${env}-aw-api-gateway`, compute_platform: "ECS" }));
+    expect(resources(json, "aws_codedeploy_app")["blue-green_app"]).toEqual(
+      expect.objectContaining({ name: `accessweaver-${env}-aw-api-gateway`, compute_platform: "ECS" }),
+    );
     const LB = "data.terraform_remote_state.loadbalancer.outputs";
     expect(groups["blue-green_group"]).toEqual(
       expect.objectContaining({
@@ -198,9 +219,15 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(handle("https_listener_arn")).toBe("${aws_lb_listener.alb_listener_https.arn}");
     expect(handle("test_listener_arn")).toBe("${aws_lb_listener.alb_listener_test.arn}");
     const listeners = resources(lb, "aws_lb_listener");
-    const groupsByRef = Object.fromEntries(Object.entries(resources(lb, "aws_lb_target_group")).map(([id, g]) => [`\${aws_lb_target_group.${id}.arn}`, g.name]));
-    expect(listeners.alb_listener_https.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-blue`]);
-    expect(listeners.alb_listener_test.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([`aw-${env}-api-gateway-green`]);
+    const groupsByRef = Object.fromEntries(
+      Object.entries(resources(lb, "aws_lb_target_group")).map(([id, g]) => [`\${aws_lb_target_group.${id}.arn}`, g.name]),
+    );
+    expect(listeners.alb_listener_https.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([
+      `aw-${env}-api-gateway-blue`,
+    ]);
+    expect(listeners.alb_listener_test.default_action.map((a: { target_group_arn: string }) => groupsByRef[a.target_group_arn])).toEqual([
+      `aw-${env}-api-gateway-green`,
+    ]);
     expect(handle("api_gateway_target_group_arn")).toBe(listeners.alb_listener_https.default_action[0].target_group_arn);
     // The names the deployment group reads are those of the groups the listeners forward to.
     const nameRef = (arnRef: string) => arnRef.replace(/\.arn\}$/, ".name}");
@@ -217,7 +244,11 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
   it("attaches only the gateway to the load balancer's target group; the others register in Cloud Map", () => {
     const svcs = resources(json, "aws_ecs_service");
     expect(svcs["aw-api-gateway_service"].load_balancer).toEqual([
-      { target_group_arn: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn}", container_name: "aw-api-gateway", container_port: 8080 },
+      {
+        target_group_arn: "${data.terraform_remote_state.loadbalancer.outputs.api_gateway_target_group_arn}",
+        container_name: "aw-api-gateway",
+        container_port: 8080,
+      },
     ]);
     expect(svcs["aw-api-gateway_service"].service_registries).toBeUndefined();
     expect(resources(json, "aws_service_discovery_private_dns_namespace").namespace).toEqual(
@@ -229,7 +260,14 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
       expect(svcs[`${s}_service`].load_balancer).toBeUndefined();
       expect(svcs[`${s}_service`].service_registries).toEqual({ registry_arn: `\${aws_service_discovery_service.${s}-discovery.arn}` });
       expect(resources(json, "aws_service_discovery_service")[`${s}-discovery`]).toEqual(
-        expect.objectContaining({ name: s, dns_config: { namespace_id: "${aws_service_discovery_private_dns_namespace.namespace.id}", routing_policy: "MULTIVALUE", dns_records: [{ type: "A", ttl: 10 }] } }),
+        expect.objectContaining({
+          name: s,
+          dns_config: {
+            namespace_id: "${aws_service_discovery_private_dns_namespace.namespace.id}",
+            routing_policy: "MULTIVALUE",
+            dns_records: [{ type: "A", ttl: 10 }],
+          },
+        }),
       );
     }
   });
@@ -258,7 +296,11 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
   it.each(SERVICES)("%s: encrypted application log group kept the profile's retention, protected where the profile protects data", (s) => {
     const lg = resources(json, "aws_cloudwatch_log_group")[`${s}_logs_log-group`];
     expect(lg).toEqual(
-      expect.objectContaining({ name: `/ecs/accessweaver-${env}/${s}`, kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}", retention_in_days: profile.applicationLogRetentionDays }),
+      expect.objectContaining({
+        name: `/ecs/accessweaver-${env}/${s}`,
+        kms_key_id: "${data.terraform_remote_state.network.outputs.kms_key_arn}",
+        retention_in_days: profile.applicationLogRetentionDays,
+      }),
     );
     expect(lg.tags).toEqual({ LogClass: "application" });
     expect(lg.lifecycle?.prevent_destroy ?? false).toBe(profile.preventDestroy);
@@ -320,7 +362,10 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
       // Rolling (dev): one target group, ALB's own figure.
       expect(policy.target_tracking_scaling_policy_configuration).toEqual({
         ...common,
-        predefined_metric_specification: { predefined_metric_type: "ALBRequestCountPerTarget", resource_label: `\${${OUT}.alb_arn_suffix}/\${${OUT}.api_gateway_target_group_arn_suffix}` },
+        predefined_metric_specification: {
+          predefined_metric_type: "ALBRequestCountPerTarget",
+          resource_label: `\${${OUT}.alb_arn_suffix}/\${${OUT}.api_gateway_target_group_arn_suffix}`,
+        },
       });
       return;
     }
@@ -388,7 +433,16 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     const blueGreen = profile.gatewayReleases === "blue-green";
     const dbRoles = ["db_roles_log_group", "db_roles_security_group_id", "db_roles_subnet_ids", "db_roles_task_definition_arn"];
     expect(Object.keys(json.output).sort()).toEqual(
-      ["cluster_name", "error_log_metrics", "health_check_urls", "service_log_groups", "service_names", "task_definition_arns", ...dbRoles, ...(blueGreen ? ["api_gateway_task_definition_arn"] : [])].sort(),
+      [
+        "cluster_name",
+        "error_log_metrics",
+        "health_check_urls",
+        "service_log_groups",
+        "service_names",
+        "task_definition_arns",
+        ...dbRoles,
+        ...(blueGreen ? ["api_gateway_task_definition_arn"] : []),
+      ].sort(),
     );
     // make db-roles runs the task where the services run: their subnets and security group.
     expect(Object.fromEntries(dbRoles.map((o) => [o, json.output[o].value]))).toEqual({
@@ -454,7 +508,10 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
     );
     expect(alarm.alarm_actions).toBeUndefined();
     expect(resources(json, "aws_ecs_service")[`${s}_service`].alarms).toEqual({
-      alarm_names: [`\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`, `\${aws_cloudwatch_metric_alarm.${s}_deployment-errors-alarm.alarm_name}`],
+      alarm_names: [
+        `\${aws_cloudwatch_metric_alarm.${s}_deployment-alarm.alarm_name}`,
+        `\${aws_cloudwatch_metric_alarm.${s}_deployment-errors-alarm.alarm_name}`,
+      ],
       enable: true,
       rollback: true,
     });
@@ -462,12 +519,38 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
 
   it("gives the blue/green gateway no ECS alarms block, and alarms on both target groups' 5xx and p99 to CodeDeploy", () => {
     expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toBeUndefined();
-    const expected = (["blue", "green"] as const).flatMap((slot) => [
-      [`aw-api-gateway-${slot}-5xx`, { alarm_name: `accessweaver-prod-aw-api-gateway-${slot}-5xx`, metric_name: "HTTPCode_Target_5XX_Count", statistic: "Sum", dimensions: { LoadBalancer: LB, TargetGroup: TG[slot] } }],
-      [`aw-api-gateway-${slot}-p99`, { alarm_name: `accessweaver-prod-aw-api-gateway-${slot}-p99-response-time`, metric_name: "TargetResponseTime", extended_statistic: "p99", dimensions: { LoadBalancer: LB, TargetGroup: TG[slot] } }],
-    ] as const);
+    const expected = (["blue", "green"] as const).flatMap(
+      (slot) =>
+        [
+          [
+            `aw-api-gateway-${slot}-5xx`,
+            {
+              alarm_name: `accessweaver-prod-aw-api-gateway-${slot}-5xx`,
+              metric_name: "HTTPCode_Target_5XX_Count",
+              statistic: "Sum",
+              dimensions: { LoadBalancer: LB, TargetGroup: TG[slot] },
+            },
+          ],
+          [
+            `aw-api-gateway-${slot}-p99`,
+            {
+              alarm_name: `accessweaver-prod-aw-api-gateway-${slot}-p99-response-time`,
+              metric_name: "TargetResponseTime",
+              extended_statistic: "p99",
+              dimensions: { LoadBalancer: LB, TargetGroup: TG[slot] },
+            },
+          ],
+        ] as const,
+    );
     for (const [id, fields] of expected) {
-      expect(alarms[id]).toEqual(expect.objectContaining({ ...fields, namespace: "AWS/ApplicationELB", comparison_operator: "GreaterThanThreshold", treat_missing_data: "notBreaching" }));
+      expect(alarms[id]).toEqual(
+        expect.objectContaining({
+          ...fields,
+          namespace: "AWS/ApplicationELB",
+          comparison_operator: "GreaterThanThreshold",
+          treat_missing_data: "notBreaching",
+        }),
+      );
       expect(alarms[id].alarm_actions).toBeUndefined();
     }
     const group = resources(json, "aws_codedeploy_deployment_group")["blue-green_group"];
@@ -477,7 +560,10 @@ describe("prod: deployment alarms (no actions: the observability phase's own ala
 
   it("has exactly these alarms", () => {
     expect(Object.keys(alarms).sort()).toEqual(
-      [...rolling.flatMap((s) => [`${s}_deployment-alarm`, `${s}_deployment-errors-alarm`]), ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`])].sort(),
+      [
+        ...rolling.flatMap((s) => [`${s}_deployment-alarm`, `${s}_deployment-errors-alarm`]),
+        ...["blue", "green"].flatMap((slot) => [`aw-api-gateway-${slot}-5xx`, `aw-api-gateway-${slot}-p99`]),
+      ].sort(),
     );
   });
 });
@@ -486,7 +572,10 @@ describe("dev: the rolling gateway gets the rolling deployment alarms", () => {
   it("alarms on the gateway's running tasks and ERROR lines, and has no CodeDeploy", () => {
     const json = synthesized.dev.json.services!;
     expect(resources(json, "aws_ecs_service")["aw-api-gateway_service"].alarms).toEqual({
-      alarm_names: ["${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-alarm.alarm_name}", "${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-errors-alarm.alarm_name}"],
+      alarm_names: [
+        "${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-alarm.alarm_name}",
+        "${aws_cloudwatch_metric_alarm.aw-api-gateway_deployment-errors-alarm.alarm_name}",
+      ],
       enable: true,
       rollback: true,
     });
@@ -507,13 +596,15 @@ describe("service_max_counts: the autoscaling ceiling as a setting", () => {
 
   it("refuses a ceiling below the task count, naming the file, key, value and expectation", () => {
     expect(() => config("prod", { service_max_counts: { "aw-api-gateway": 2 } })).toThrow(
-      'environments/prod/terraform.tfvars: service_max_counts: found 2 for aw-api-gateway; expected at least its task count, 3 (service_desired_counts or the prod profile)',
+      "environments/prod/terraform.tfvars: service_max_counts: found 2 for aw-api-gateway; expected at least its task count, 3 (service_desired_counts or the prod profile)",
     );
   });
 });
 
 describe("the request policy's expression", () => {
   it("adds every target group's requests, each filled with 0, and divides by the running tasks, or by 1 when none runs", () => {
-    expect(requestsPerTaskExpression(["blue", "green"])).toBe("(FILL(blue_requests, 0) + FILL(green_requests, 0)) / IF(FILL(running_tasks, 0) > 0, FILL(running_tasks, 0), 1)");
+    expect(requestsPerTaskExpression(["blue", "green"])).toBe(
+      "(FILL(blue_requests, 0) + FILL(green_requests, 0)) / IF(FILL(running_tasks, 0) > 0, FILL(running_tasks, 0), 1)",
+    );
   });
 });

@@ -66,7 +66,11 @@ describe("settings validation", () => {
     ["a public CIDR", { vpc_cidr: "8.8.0.0/16" }, /vpc_cidr \| "8.8.0.0\/16" \| a private \(RFC 1918\) range/],
     ["a CIDR too small for the subnets", { vpc_cidr: "10.30.0.0/24" }, /vpc_cidr \| "10.30.0.0\/24" \| a prefix from \/16 to \/20: the 3 subnet tiers/],
     ["a CIDR larger than AWS allows", { vpc_cidr: "10.0.0.0/8" }, /vpc_cidr \| "10.0.0.0\/8" \| a prefix from \/16 to \/20/],
-    ["a malformed KMS ARN", { kms_key_arn: "arn:aws:kms:eu-west-1:111122223333:alias/x" }, /kms_key_arn \| "arn:aws:kms:eu-west-1:111122223333:alias\/x" \| a KMS key ARN/],
+    [
+      "a malformed KMS ARN",
+      { kms_key_arn: "arn:aws:kms:eu-west-1:111122223333:alias/x" },
+      /kms_key_arn \| "arn:aws:kms:eu-west-1:111122223333:alias\/x" \| a KMS key ARN/,
+    ],
     [
       "a KMS key of another account",
       { kms_key_arn: "arn:aws:kms:eu-west-1:999999999999:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" },
@@ -74,17 +78,45 @@ describe("settings validation", () => {
     ],
     ["a malformed SNS ARN", { sns_topic_arn: "arn:aws:sqs:eu-west-1:111122223333:q" }, /sns_topic_arn \| .* \| an SNS topic ARN/],
     ["a malformed zone id", { route53_zone_id: "abc" }, /route53_zone_id \| "abc" \| a Route 53 hosted zone id/],
-    ["a malformed AZ name", { availability_zones: ["eu-west-1a", "eu-west-1b", "west"] }, /availability_zones \| "west" \| an availability zone name .* at position 2/],
-    ["an AZ outside the region", { availability_zones: ["eu-west-1a", "eu-west-1b", "us-east-1a"] }, /availability_zones \| "us-east-1a" \| zones of the region eu-west-1/],
+    [
+      "a malformed AZ name",
+      { availability_zones: ["eu-west-1a", "eu-west-1b", "west"] },
+      /availability_zones \| "west" \| an availability zone name .* at position 2/,
+    ],
+    [
+      "an AZ outside the region",
+      { availability_zones: ["eu-west-1a", "eu-west-1b", "us-east-1a"] },
+      /availability_zones \| "us-east-1a" \| zones of the region eu-west-1/,
+    ],
     ["too few AZs for prod", { availability_zones: ["eu-west-1a", "eu-west-1b"] }, /availability_zones \| 2 zones \| at least 3 zones in prod/],
-    ["too many AZs", { availability_zones: ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d", "eu-west-1e"] }, /availability_zones \| 5: .* \| between 1 and 4 zones/],
-    ["an out-of-range task count", { service_desired_counts: { "aw-pdp-service": 500 } }, /service_desired_counts \| 500 \| a whole number from 0 to 50 for aw-pdp-service/],
-    ["a prod task count below the HA minimum", { service_desired_counts: { "aw-pdp-service": 1 } }, /service_desired_counts \| 1 for aw-pdp-service \| at least 2 task\(s\) in prod/],
+    [
+      "too many AZs",
+      { availability_zones: ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d", "eu-west-1e"] },
+      /availability_zones \| 5: .* \| between 1 and 4 zones/,
+    ],
+    [
+      "an out-of-range task count",
+      { service_desired_counts: { "aw-pdp-service": 500 } },
+      /service_desired_counts \| 500 \| a whole number from 0 to 50 for aw-pdp-service/,
+    ],
+    [
+      "a prod task count below the HA minimum",
+      { service_desired_counts: { "aw-pdp-service": 1 } },
+      /service_desired_counts \| 1 for aw-pdp-service \| at least 2 task\(s\) in prod/,
+    ],
     ["an unknown service", { service_desired_counts: { "aw-foo": 2 } }, /service_desired_counts \| "aw-foo" \| service names among aw-api-gateway/],
     ["a mutable image tag in prod", { image_tag: "latest" }, /image_tag \| "latest" \| an immutable release tag in prod/],
-    ["a mutable image-tag override in prod", { image_tag_overrides: { "aw-pdp-service": "latest" } }, /image_tag_overrides \| "latest" for aw-pdp-service \| an immutable/],
+    [
+      "a mutable image-tag override in prod",
+      { image_tag_overrides: { "aw-pdp-service": "latest" } },
+      /image_tag_overrides \| "latest" for aw-pdp-service \| an immutable/,
+    ],
     ["latest in another case in prod", { image_tag: "LATEST" }, /image_tag \| "LATEST" \| an immutable release tag in prod, not "latest" \(in any case/],
-    ["an override of latest in another case in prod", { image_tag_overrides: { "aw-pap-service": "Latest" } }, /image_tag_overrides \| "Latest" for aw-pap-service \| an immutable/],
+    [
+      "an override of latest in another case in prod",
+      { image_tag_overrides: { "aw-pap-service": "Latest" } },
+      /image_tag_overrides \| "Latest" for aw-pap-service \| an immutable/,
+    ],
     ["a malformed e-mail", { alert_email_addresses: ["nobody"] }, /alert_email_addresses \| "nobody" \| an e-mail address at position 0/],
     ["a registry in another region", { ecr_registry: "111122223333.dkr.ecr.us-east-1.amazonaws.com" }, /ecr_registry \| .* \| a registry in eu-west-1/],
   ];
@@ -104,9 +136,13 @@ describe("settings validation", () => {
     expect(problemsOf("prod", { alert_paging_handled_elsewhere: undefined })).toEqual([
       `${FILE} | alert_paging_endpoints | [] (no paging endpoint) and no alert_paging_handled_elsewhere | in prod, at least one paging endpoint (the paging service's SNS integration), or alert_paging_handled_elsewhere naming who pages on-call instead`,
     ]);
-    expect(problemsOf("prod", { alert_paging_handled_elsewhere: undefined, alert_paging_endpoints: ["https://events.pagerduty.com/integration/abc/enqueue"] })).toEqual([]);
+    expect(
+      problemsOf("prod", { alert_paging_handled_elsewhere: undefined, alert_paging_endpoints: ["https://events.pagerduty.com/integration/abc/enqueue"] }),
+    ).toEqual([]);
     expect(config("prod", { alert_paging_handled_elsewhere: "Opsgenie by e-mail" }).settings.alertPagingHandledElsewhere).toBe("Opsgenie by e-mail");
-    expect(problemsOf("prod", { alert_paging_handled_elsewhere: "" })).toEqual([expect.stringMatching(/^environments\/prod\/terraform\.tfvars \| alert_paging_handled_elsewhere \| "" \| who pages on-call instead/)]);
+    expect(problemsOf("prod", { alert_paging_handled_elsewhere: "" })).toEqual([
+      expect.stringMatching(/^environments\/prod\/terraform\.tfvars \| alert_paging_handled_elsewhere \| "" \| who pages on-call instead/),
+    ]);
     expect(problemsOf("staging", {})).toEqual([]);
     expect(config("staging").settings.alertPagingHandledElsewhere).toBeUndefined();
   });

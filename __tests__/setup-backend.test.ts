@@ -94,11 +94,32 @@ function bucketReads(b: string, region: string): unknown[][] {
 }
 const stsCall = (region: string) => ["aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text", "--region", region];
 const headBucket = (b: string, region: string) => ["aws", "s3api", "head-bucket", "--bucket", b, "--output", "json", "--region", region];
-const describeTable = (t: string, region: string) =>
-  ["aws", "dynamodb", "describe-table", "--table-name", t, "--query", "Table.[TableStatus,DeletionProtectionEnabled]", "--output", "text", "--region", region];
-const describePitr = (t: string, region: string) =>
-  ["aws", "dynamodb", "describe-continuous-backups", "--table-name", t,
-    "--query", "ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus", "--output", "text", "--region", region];
+const describeTable = (t: string, region: string) => [
+  "aws",
+  "dynamodb",
+  "describe-table",
+  "--table-name",
+  t,
+  "--query",
+  "Table.[TableStatus,DeletionProtectionEnabled]",
+  "--output",
+  "text",
+  "--region",
+  region,
+];
+const describePitr = (t: string, region: string) => [
+  "aws",
+  "dynamodb",
+  "describe-continuous-backups",
+  "--table-name",
+  t,
+  "--query",
+  "ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus",
+  "--output",
+  "text",
+  "--region",
+  region,
+];
 const verification = (b: string, t: string, region: string) => [
   ["aws", "s3", "ls", `s3://${b}`, "--region", region],
   ["aws", "dynamodb", "describe-table", "--table-name", t, "--query", "Table.TableStatus", "--output", "text", "--region", region],
@@ -117,23 +138,34 @@ function firstRunCalls(env: string, region: string): unknown[][] {
     ["aws", "s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled", ...r],
     ["aws", "s3api", "put-bucket-encryption", "--bucket", b, "--server-side-encryption-configuration", json(ENCRYPTION), ...r],
     // no put-public-access-block: a new bucket already blocks public access (S3's default, the stand-in's too)
-    ["aws", "s3api", "put-bucket-policy", "--bucket", b, "--policy",
-      json({ Version: "2012-10-17", Statement: [denyInsecureTransport(b)] }), ...r],
-    ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration",
-      json({ Rules: [RETENTION_RULE] }), ...r],
+    ["aws", "s3api", "put-bucket-policy", "--bucket", b, "--policy", json({ Version: "2012-10-17", Statement: [denyInsecureTransport(b)] }), ...r],
+    ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration", json({ Rules: [RETENTION_RULE] }), ...r],
     ["aws", "s3api", "put-bucket-tagging", "--bucket", b, "--tagging", json({ TagSet: tagsOf(env) }), ...r],
     describeTable(t, region),
-    ["aws", "dynamodb", "create-table", "--table-name", t,
-      "--attribute-definitions", "AttributeName=LockID,AttributeType=S",
-      "--key-schema", "AttributeName=LockID,KeyType=HASH",
-      "--billing-mode", "PAY_PER_REQUEST",
-      "--sse-specification", "Enabled=true,SSEType=KMS",
+    [
+      "aws",
+      "dynamodb",
+      "create-table",
+      "--table-name",
+      t,
+      "--attribute-definitions",
+      "AttributeName=LockID,AttributeType=S",
+      "--key-schema",
+      "AttributeName=LockID,KeyType=HASH",
+      "--billing-mode",
+      "PAY_PER_REQUEST",
+      "--sse-specification",
+      "Enabled=true,SSEType=KMS",
       "--deletion-protection-enabled",
-      "--tags", "Key=Project,Value=AccessWeaver", `Key=Environment,Value=${env}`, "Key=ManagedBy,Value=setup-backend", ...r],
+      "--tags",
+      "Key=Project,Value=AccessWeaver",
+      `Key=Environment,Value=${env}`,
+      "Key=ManagedBy,Value=setup-backend",
+      ...r,
+    ],
     ["aws", "dynamodb", "wait", "table-exists", "--table-name", t, ...r],
     describePitr(t, region),
-    ["aws", "dynamodb", "update-continuous-backups", "--table-name", t,
-      "--point-in-time-recovery-specification", "PointInTimeRecoveryEnabled=true", ...r],
+    ["aws", "dynamodb", "update-continuous-backups", "--table-name", t, "--point-in-time-recovery-specification", "PointInTimeRecoveryEnabled=true", ...r],
     ...verification(b, t, region),
   ];
 }
@@ -230,19 +262,52 @@ describe("scripts/setup-backend.sh", () => {
     const b = bucketOf("prod");
     const t = tableOf("prod");
     const customerKey = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
-    const ciStatement = { Sid: "AllowCiRole", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/ci` }, Action: "s3:GetObject", Resource: `arn:aws:s3:::${b}/*` };
+    const ciStatement = {
+      Sid: "AllowCiRole",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/ci` },
+      Action: "s3:GetObject",
+      Resource: `arn:aws:s3:::${b}/*`,
+    };
     const otherRule = { ID: "expire-tmp", Status: "Enabled", Filter: { Prefix: "tmp/" }, Expiration: { Days: 1 } };
     aws("s3api", "create-bucket", "--bucket", b, "--create-bucket-configuration", "LocationConstraint=eu-west-1");
     aws("s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled");
-    aws("s3api", "put-bucket-encryption", "--bucket", b, "--server-side-encryption-configuration",
-      JSON.stringify({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: customerKey }, BucketKeyEnabled: true }] }));
+    aws(
+      "s3api",
+      "put-bucket-encryption",
+      "--bucket",
+      b,
+      "--server-side-encryption-configuration",
+      JSON.stringify({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: customerKey }, BucketKeyEnabled: true }] }),
+    );
     aws("s3api", "delete-public-access-block", "--bucket", b); // a bucket from before S3 blocked public access by default
     aws("s3api", "put-bucket-policy", "--bucket", b, "--policy", JSON.stringify({ Version: "2012-10-17", Statement: [ciStatement] }));
     aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration", JSON.stringify({ Rules: [otherRule] }));
-    aws("s3api", "put-bucket-tagging", "--bucket", b, "--tagging",
-      JSON.stringify({ TagSet: [{ Key: "Owner", Value: "platform" }, { Key: "Project", Value: "old-name" }] }));
-    aws("dynamodb", "create-table", "--table-name", t, "--attribute-definitions", "AttributeName=LockID,AttributeType=S",
-      "--key-schema", "AttributeName=LockID,KeyType=HASH", "--billing-mode", "PAY_PER_REQUEST");
+    aws(
+      "s3api",
+      "put-bucket-tagging",
+      "--bucket",
+      b,
+      "--tagging",
+      JSON.stringify({
+        TagSet: [
+          { Key: "Owner", Value: "platform" },
+          { Key: "Project", Value: "old-name" },
+        ],
+      }),
+    );
+    aws(
+      "dynamodb",
+      "create-table",
+      "--table-name",
+      t,
+      "--attribute-definitions",
+      "AttributeName=LockID,AttributeType=S",
+      "--key-schema",
+      "AttributeName=LockID,KeyType=HASH",
+      "--billing-mode",
+      "PAY_PER_REQUEST",
+    );
     aws("dynamodb", "wait", "table-exists", "--table-name", t);
     s.clearLog();
 
@@ -251,16 +316,29 @@ describe("scripts/setup-backend.sh", () => {
     expect(r.status).toBe(0);
     const reg = ["--region", "eu-west-1"];
     expect(s.calls().filter((c) => MUTATING.test(c.join(" ")))).toEqual([
-      ["aws", "s3api", "put-public-access-block", "--bucket", b, "--public-access-block-configuration",
-        "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true", ...reg],
-      ["aws", "s3api", "put-bucket-policy", "--bucket", b, "--policy",
-        json({ Version: "2012-10-17", Statement: [ciStatement, denyInsecureTransport(b)] }), ...reg],
-      ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration",
-        json({ Rules: [otherRule, RETENTION_RULE] }), ...reg],
-      ["aws", "s3api", "put-bucket-tagging", "--bucket", b, "--tagging",
-        json({ TagSet: [{ Key: "Owner", Value: "platform" }, ...tagsOf("prod")] }), ...reg],
-      ["aws", "dynamodb", "update-continuous-backups", "--table-name", t,
-        "--point-in-time-recovery-specification", "PointInTimeRecoveryEnabled=true", ...reg],
+      [
+        "aws",
+        "s3api",
+        "put-public-access-block",
+        "--bucket",
+        b,
+        "--public-access-block-configuration",
+        "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+        ...reg,
+      ],
+      [
+        "aws",
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        b,
+        "--policy",
+        json({ Version: "2012-10-17", Statement: [ciStatement, denyInsecureTransport(b)] }),
+        ...reg,
+      ],
+      ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration", json({ Rules: [otherRule, RETENTION_RULE] }), ...reg],
+      ["aws", "s3api", "put-bucket-tagging", "--bucket", b, "--tagging", json({ TagSet: [{ Key: "Owner", Value: "platform" }, ...tagsOf("prod")] }), ...reg],
+      ["aws", "dynamodb", "update-continuous-backups", "--table-name", t, "--point-in-time-recovery-specification", "PointInTimeRecoveryEnabled=true", ...reg],
       ["aws", "dynamodb", "update-table", "--table-name", t, "--deletion-protection-enabled", ...reg],
     ]);
     expect(r.lines).toContain(`unchanged default encryption of ${b}: aws:kms key ${customerKey}, bucket key on`);
@@ -318,9 +396,7 @@ describe("scripts/setup-backend.sh", () => {
       "s3 ls",
       "dynamodb describe-table",
     ]);
-    expect(printed[0]).toBe(
-      `[dry-run] aws s3api create-bucket --bucket ${B} --create-bucket-configuration LocationConstraint=eu-west-1 --region eu-west-1`,
-    );
+    expect(printed[0]).toBe(`[dry-run] aws s3api create-bucket --bucket ${B} --create-bucket-configuration LocationConstraint=eu-west-1 --region eu-west-1`);
     expect(r.lines[r.lines.length - 1]).toBe("Dry run: 2 to create, 7 to update, 0 unchanged; nothing was changed.");
   });
 
@@ -335,8 +411,18 @@ describe("scripts/setup-backend.sh", () => {
       `[dry-run] aws dynamodb update-table --table-name ${T} --deletion-protection-enabled --region eu-west-1`,
     ]);
     // the table is still unprotected
-    const d = s.run("aws", ["dynamodb", "describe-table", "--table-name", T, "--region", "eu-west-1",
-      "--query", "Table.[TableStatus,DeletionProtectionEnabled]", "--output", "text"]);
+    const d = s.run("aws", [
+      "dynamodb",
+      "describe-table",
+      "--table-name",
+      T,
+      "--region",
+      "eu-west-1",
+      "--query",
+      "Table.[TableStatus,DeletionProtectionEnabled]",
+      "--output",
+      "text",
+    ]);
     expect(d.stdout.trim()).toBe("ACTIVE\tFalse");
   });
 
@@ -354,7 +440,7 @@ describe("scripts/setup-backend.sh", () => {
       const s = standins({
         STANDIN_AWS_FAIL_ON: "sts get-caller-identity",
         STANDIN_AWS_FAIL_CODE: "253",
-        STANDIN_AWS_FAIL_MESSAGE: "Unable to locate credentials. You can configure credentials by running \"aws configure\".",
+        STANDIN_AWS_FAIL_MESSAGE: 'Unable to locate credentials. You can configure credentials by running "aws configure".',
       });
       const r = run(s, ["dev", "eu-west-1"]);
       expect(r.status).toBe(1);
@@ -366,8 +452,12 @@ describe("scripts/setup-backend.sh", () => {
       const s = standins({ STANDIN_AWS_FAIL_ON: "s3api put-bucket-policy" });
       const r = run(s, ["dev", "eu-west-1"]);
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`cannot set the policy of ${B}: 'aws s3api put-bucket-policy .*' failed \\(exit 254\\): ` +
-        "An error occurred \\(AccessDenied\\) when calling the PutBucketPolicy operation: Access Denied"));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `cannot set the policy of ${B}: 'aws s3api put-bucket-policy .*' failed \\(exit 254\\): ` +
+            "An error occurred \\(AccessDenied\\) when calling the PutBucketPolicy operation: Access Denied",
+        ),
+      );
       expect(r.stderr).toContain("run the script again");
       const log = s.log();
       expect(log[log.length - 1]).toMatch(/^aws s3api put-bucket-policy /);
@@ -401,7 +491,7 @@ describe("agreement with the environment's settings", () => {
     const root = settingsRoot({ env: "prod", text: 'aws_account_id = "999988887777"\n' });
     const r = run(s, ["prod", "eu-west-1"], { ACCESSWEAVER_SETTINGS_ROOT: root });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('these credentials are for account 123456789012, but');
+    expect(r.stderr).toContain("these credentials are for account 123456789012, but");
     expect(r.stderr).toContain('says aws_account_id = "999988887777": check AWS_PROFILE; nothing was changed.');
     expect(s.log()).toEqual(["aws sts get-caller-identity --query Account --output text --region eu-west-1"]);
   });

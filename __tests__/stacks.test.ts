@@ -103,9 +103,14 @@ describe("addresses", () => {
     for (const name of ENVIRONMENTS) {
       const { stacks, json } = synthEnv(config(name));
       for (const stack of stacks) {
-        const elements = stack.node.findAll().filter((c) => c instanceof TerraformResource || c instanceof TerraformDataSource || c instanceof TerraformRemoteState);
+        const elements = stack.node
+          .findAll()
+          .filter((c) => c instanceof TerraformResource || c instanceof TerraformDataSource || c instanceof TerraformRemoteState);
         const tf = json[stack.phase];
-        const inJson = [...Object.values<object>(tf.resource ?? {}), ...Object.values<object>(tf.data ?? {})].reduce((n, byName) => n + Object.keys(byName).length, 0);
+        const inJson = [...Object.values<object>(tf.resource ?? {}), ...Object.values<object>(tf.data ?? {})].reduce(
+          (n, byName) => n + Object.keys(byName).length,
+          0,
+        );
         expect(inJson).toBe(elements.length);
       }
     }
@@ -121,7 +126,9 @@ describe("addresses", () => {
 
   it("are stable: prod's network addresses are the committed list (a rename replaces a resource)", () => {
     const tf = all[2]!.network;
-    const addresses = Object.entries<object>({ ...tf.resource }).flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`)).sort();
+    const addresses = Object.entries<object>({ ...tf.resource })
+      .flatMap(([t, byName]) => Object.keys(byName).map((n) => `${t}.${n}`))
+      .sort();
     const golden = fs.readFileSync(path.join(__dirname, "fixtures/prod-network-addresses.txt"), "utf8").trim().split("\n");
     expect(addresses).toEqual(golden);
   });
@@ -169,7 +176,10 @@ describe("synth (the app)", () => {
     fs.cpSync(synthesizedAll(), out, { recursive: true });
     const before = fs.readFileSync(path.join(out, "stacks/accessweaver-dev-network/cdk.tf.json"), "utf8");
     // prod is valid; staging's copy has a bad CIDR: nothing at all may be written.
-    fs.writeFileSync(path.join(root, "environments/staging/terraform.tfvars"), fs.readFileSync(path.join(root, "environments/staging/terraform.tfvars.example"), "utf8").replace("10.20.0.0/16", "10.20.0.0/26"));
+    fs.writeFileSync(
+      path.join(root, "environments/staging/terraform.tfvars"),
+      fs.readFileSync(path.join(root, "environments/staging/terraform.tfvars.example"), "utf8").replace("10.20.0.0/16", "10.20.0.0/26"),
+    );
     fs.rmSync(path.join(out, "stacks/accessweaver-prod-network"), { recursive: true });
     const r = runApp(out, "", root);
     expect(r.status).toBe(1);

@@ -57,7 +57,7 @@ function database(): JsonObject {
         },
       },
       aws_secretsmanager_secret_version: {
-        db: { secret_id: "x", secret_string: '${jsonencode({password = random_password.db-password.result, port = random_integer.port.result})}' },
+        db: { secret_id: "x", secret_string: "${jsonencode({password = random_password.db-password.result, port = random_integer.port.result})}" },
       },
     },
   };
@@ -128,10 +128,17 @@ describe("tf-check generator: one check root per environment", () => {
     expect(dbCopy.resource.aws_subnet.db.cidr_block).toBe("${cidrsubnet(var.network__cross-stack-output-aws_vpcvpccidr_block, 8, 1)}");
     expect(dbCopy.variable["network__cross-stack-output-aws_vpcvpcid"]).toEqual(expect.objectContaining({ type: "any" }));
     expect(main.module.database["network__cross-stack-output-aws_vpcvpcid"]).toBe("${nonsensitive(module.network.cross-stack-output-aws_vpcvpcid)}");
-    expect(main.module.database["network__cross-stack-output-aws_vpcvpccidr_block"]).toBe("${nonsensitive(module.network.cross-stack-output-aws_vpcvpccidr_block)}");
+    expect(main.module.database["network__cross-stack-output-aws_vpcvpccidr_block"]).toBe(
+      "${nonsensitive(module.network.cross-stack-output-aws_vpcvpccidr_block)}",
+    );
     expect(netCopy.output).toEqual(network().output);
     expect(root.wires).toEqual([
-      expect.objectContaining({ phase: "database", upstream: "accessweaver-prod-network", output: "cross-stack-output-aws_vpcvpcid", readBy: ["aws_subnet.db (vpc_id)"] }),
+      expect.objectContaining({
+        phase: "database",
+        upstream: "accessweaver-prod-network",
+        output: "cross-stack-output-aws_vpcvpcid",
+        readBy: ["aws_subnet.db (vpc_id)"],
+      }),
       expect.objectContaining({ phase: "database", output: "cross-stack-output-aws_vpcvpccidr_block" }),
     ]);
     expect(root.problems).toEqual([]);
@@ -151,8 +158,18 @@ describe("tf-check generator: one check root per environment", () => {
     expect(main.module.database["standin__random_password__db-password__result"]).toMatch(/^[0-9a-f]{32}$/);
     expect(main.module.database["standin__random_integer__port__result"]).toBe("5400");
     expect(root.standIns).toEqual([
-      { phase: "database", address: "random_password.db-password", provider: "registry.terraform.io/hashicorp/random", inputs: [expect.objectContaining({ variable: "standin__random_password__db-password__result", attribute: "result" })] },
-      { phase: "database", address: "random_integer.port", provider: "registry.terraform.io/hashicorp/random", inputs: [expect.objectContaining({ attribute: "result", value: "5400" })] },
+      {
+        phase: "database",
+        address: "random_password.db-password",
+        provider: "registry.terraform.io/hashicorp/random",
+        inputs: [expect.objectContaining({ variable: "standin__random_password__db-password__result", attribute: "result" })],
+      },
+      {
+        phase: "database",
+        address: "random_integer.port",
+        provider: "registry.terraform.io/hashicorp/random",
+        inputs: [expect.objectContaining({ attribute: "result", value: "5400" })],
+      },
     ]);
     // Stand-ins are not counted as resources of the phase.
     expect(root.phases[1]!.resources).toEqual(["aws_subnet.db", "aws_secretsmanager_secret_version.db"]);
@@ -161,7 +178,11 @@ describe("tf-check generator: one check root per environment", () => {
   it("replaces an ephemeral resource (read from AWS at plan time) by an ephemeral, sensitive input, with or without a mirror", () => {
     const withSecret = database();
     withSecret.ephemeral = { aws_secretsmanager_random_password: { jwt: { password_length: 64 } } };
-    (withSecret.resource as any).aws_secretsmanager_secret_version.jwt = { secret_id: "y", secret_string_wo: "${jsonencode({secret = ephemeral.aws_secretsmanager_random_password.jwt.random_password})}", secret_string_wo_version: 1 };
+    (withSecret.resource as any).aws_secretsmanager_secret_version.jwt = {
+      secret_id: "y",
+      secret_string_wo: "${jsonencode({secret = ephemeral.aws_secretsmanager_random_password.jwt.random_password})}",
+      secret_string_wo_version: 1,
+    };
     for (const mirror of [MIRROR, null]) {
       const r = build([net, stack("database", withSecret, [net.name])], mirror);
       const copy = file(r, "accessweaver-prod-database/cdk.tf.json");
@@ -170,7 +191,9 @@ describe("tf-check generator: one check root per environment", () => {
       expect(copy.resource.aws_secretsmanager_secret_version.jwt.secret_string_wo).toBe(`\${jsonencode({secret = var.${variable}})}`);
       expect(copy.variable[variable]).toEqual(expect.objectContaining({ type: "string", sensitive: true, ephemeral: true }));
       expect(file(r, "main.tf.json").module.database[variable]).toMatch(/^[0-9a-f]{32}$/);
-      expect(r.standIns.find((x) => x.address === "ephemeral.aws_secretsmanager_random_password.jwt")).toEqual(expect.objectContaining({ phase: "database", reason: EPHEMERAL_REASON }));
+      expect(r.standIns.find((x) => x.address === "ephemeral.aws_secretsmanager_random_password.jwt")).toEqual(
+        expect.objectContaining({ phase: "database", reason: EPHEMERAL_REASON }),
+      );
     }
   });
 
@@ -205,7 +228,9 @@ describe("tf-check generator: one check root per environment", () => {
 
   it("refuses a stack reading the outputs of a stack that was not synthesized", () => {
     expect(() => build([stack("database", database())])).toThrow(GenerateError);
-    expect(() => build([stack("database", database())])).toThrow(/prod\/database.*accessweaver-prod-network, which is not a synthesized stack of environment prod/);
+    expect(() => build([stack("database", database())])).toThrow(
+      /prod\/database.*accessweaver-prod-network, which is not a synthesized stack of environment prod/,
+    );
   });
 
   /** The project's shape: a network publishing named outputs, a database reading them by state key. */
@@ -216,7 +241,9 @@ describe("tf-check generator: one check root per environment", () => {
     const down: JsonObject = {
       terraform: terraform("database"),
       provider: provider("database"),
-      data: { terraform_remote_state: { network: { backend: "s3", config: { bucket: "state-prod", key: "prod/network/terraform.tfstate", region: "eu-west-1" } } } },
+      data: {
+        terraform_remote_state: { network: { backend: "s3", config: { bucket: "state-prod", key: "prod/network/terraform.tfstate", region: "eu-west-1" } } },
+      },
       resource: { aws_subnet: { db: { vpc_id: `\${${REF2}.vpc_id}`, cidr_block: "10.0.1.0/24", tags: { Group: `\${${REF2}.security_group_ids.database}` } } } },
     };
     return { up, down };
@@ -245,7 +272,9 @@ describe("tf-check generator: one check root per environment", () => {
     const { up, down } = explicit();
     delete (up.output as any).vpc_id;
     const broken = build([stack("network", up), stack("database", down)]);
-    expect(broken.problems).toEqual(['prod/database (accessweaver-prod-database): aws_subnet.db (vpc_id) read(s) output "vpc_id" of accessweaver-prod-network, which that stack does not declare.']);
+    expect(broken.problems).toEqual([
+      'prod/database (accessweaver-prod-database): aws_subnet.db (vpc_id) read(s) output "vpc_id" of accessweaver-prod-network, which that stack does not declare.',
+    ]);
   });
 
   it("refuses an explicit read of a state that no phase of the environment writes", () => {
@@ -257,7 +286,8 @@ describe("tf-check generator: one check root per environment", () => {
   });
 
   it("finds the phase that Terraform's message points at", () => {
-    const message = "Error: Unsupported argument\n\n  with module.database.aws_subnet.db,\n  on accessweaver-prod-database/cdk.tf.json line 12\n  module.network is a object";
+    const message =
+      "Error: Unsupported argument\n\n  with module.database.aws_subnet.db,\n  on accessweaver-prod-database/cdk.tf.json line 12\n  module.network is a object";
     expect(phasesNamedIn(root, message).map((p) => p.phase)).toEqual(["database"]);
   });
 });
@@ -266,12 +296,21 @@ describe("tf-check: reading the synthesized output", () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tf-check-gen-"));
-    const stacks: Record<string, JsonObject> = { "accessweaver-prod-database": database(), "accessweaver-prod-network": network(), "accessweaver-dev-network": network(), other: network() };
+    const stacks: Record<string, JsonObject> = {
+      "accessweaver-prod-database": database(),
+      "accessweaver-prod-network": network(),
+      "accessweaver-dev-network": network(),
+      other: network(),
+    };
     const manifest: JsonObject = { stacks: {}, version: "0.21.0" };
     for (const [name, config] of Object.entries(stacks)) {
       fs.mkdirSync(path.join(dir, "stacks", name), { recursive: true });
       fs.writeFileSync(path.join(dir, "stacks", name, "cdk.tf.json"), JSON.stringify(config));
-      (manifest.stacks as JsonObject)[name] = { name, synthesizedStackPath: `stacks/${name}/cdk.tf.json`, dependencies: name === "accessweaver-prod-database" ? ["accessweaver-prod-network"] : [] };
+      (manifest.stacks as JsonObject)[name] = {
+        name,
+        synthesizedStackPath: `stacks/${name}/cdk.tf.json`,
+        dependencies: name === "accessweaver-prod-database" ? ["accessweaver-prod-network"] : [],
+      };
     }
     fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
   });
@@ -285,7 +324,11 @@ describe("tf-check: reading the synthesized output", () => {
   });
 
   const cli = (args: string[], extra: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "scripts/tf-check.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: dir, ...extra } });
+    spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), path.join(ROOT, "scripts/tf-check.ts"), ...args], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, CDKTF_OUTDIR: dir, ...extra },
+    });
 
   it("exits 3 and says what was skipped when the Terraform binary is missing", () => {
     const result = cli(["validate"], { TF: "/nonexistent/terraform" });

@@ -26,7 +26,10 @@ interface Run {
 /** Runs a command asynchronously, so that independent Terraform checks overlap. */
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), ...args], { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env } });
+    const child = spawn(process.execPath, ["-r", path.join(ROOT, "scripts/register.js"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -76,7 +79,9 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     expect(summary).toContain("## network (accessweaver-wired-network): 1 to create");
     expect(summary).toContain("## database (accessweaver-wired-database): 3 to create");
     // The terminal gets the totals and where the tables are, not the tables themselves.
-    expect(rehearse.stdout).toMatch(/tf-check: rehearse wired: a first apply would create 4 resources \(network 1, database 3\); by type: \S*rehearsal\/wired\/summary\.md; the plan: \S*rehearsal\/wired\/plan\.txt/);
+    expect(rehearse.stdout).toMatch(
+      /tf-check: rehearse wired: a first apply would create 4 resources \(network 1, database 3\); by type: \S*rehearsal\/wired\/summary\.md; the plan: \S*rehearsal\/wired\/plan\.txt/,
+    );
     expect(rehearse.stdout).not.toContain("## network");
     expect(fs.readFileSync(path.join(dir, "plan.txt"), "utf8")).toContain("module.network.aws_vpc.vpc will be created");
   });
@@ -108,7 +113,11 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     // Both tags come from the network phase, so the whole map is known only after its apply.
     expect(subnet.change.after_unknown.tags).toBe(true);
     const call = plan.configuration.root_module.module_calls.database.expressions;
-    expect(Object.keys(call).filter((k) => k.startsWith("network__")).sort()).toEqual(["network__cross-stack-output-aws_vpcvpcarn", "network__security_group_ids", "network__vpc_id"]);
+    expect(
+      Object.keys(call)
+        .filter((k) => k.startsWith("network__"))
+        .sort(),
+    ).toEqual(["network__cross-stack-output-aws_vpcvpcarn", "network__security_group_ids", "network__vpc_id"]);
     expect(plan.resource_changes.map((r: any) => r.address).sort()).toEqual([
       "module.database.aws_secretsmanager_secret.secret",
       "module.database.aws_secretsmanager_secret_version.secret-version",
@@ -118,7 +127,9 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     const secret = plan.configuration.root_module.module_calls.database.module.resources.find((r: any) => r.address === "aws_secretsmanager_secret.secret");
     expect(secret.provider_config_key).toBe("aws.database__us_east_1");
     expect(plan.configuration.provider_config["aws.database__us_east_1"].expressions.region.constant_value).toBe("us-east-1");
-    expect(fs.readFileSync(path.join(fixtures, "rehearsal", "wired", "summary.md"), "utf8")).toContain("`random_password.password` (registry.terraform.io/hashicorp/random)");
+    expect(fs.readFileSync(path.join(fixtures, "rehearsal", "wired", "summary.md"), "utf8")).toContain(
+      "`random_password.password` (registry.terraform.io/hashicorp/random)",
+    );
   });
 
   // The three faults live in three phases of one environment: one Terraform run reports each, named
@@ -143,7 +154,9 @@ describeTf(present ? `tf-check with ${TF}` : `tf-check with ${TF}: SKIPPED, bina
     const r = await fixtureRuns.broken;
     expect(r.stderr).toContain('This object does not have an attribute named\n  | "cross-stack-output-aws_vpcvpcid"');
     expect(r.stderr).toContain("in module.database:");
-    expect(r.stderr).toContain('broken/database (accessweaver-broken-database): aws_subnet.subnet (vpc_id) read(s) output "cross-stack-output-aws_vpcvpcid" of accessweaver-broken-network');
+    expect(r.stderr).toContain(
+      'broken/database (accessweaver-broken-database): aws_subnet.subnet (vpc_id) read(s) output "cross-stack-output-aws_vpcvpcid" of accessweaver-broken-network',
+    );
     expect(r.stderr).toMatch(/FAILED in phases .*database \(accessweaver-broken-database\)/);
     // The network phase itself is fine and is not blamed.
     expect(r.stderr).not.toMatch(/FAILED in phases .*network \(accessweaver-broken-network\)/);

@@ -62,7 +62,6 @@ export interface Dependencies {
 // Loaded only when needed: refusals answer without loading cdktf and the provider bindings.
 const appSynth: Dependencies = { synthesize: (options) => import("../src/synth").then((m) => m.synthesize(options)) };
 
-
 /** Holds the lock of each environment for `fn`. */
 async function locked<T>(i: Inputs, envs: readonly EnvironmentName[], fn: () => Promise<T>): Promise<T> {
   const locks: Lock[] = [];
@@ -178,7 +177,8 @@ export function cli(argv: string[], deps?: Dependencies): void {
   watchSignals();
   try {
     const i = parseInputs(argv);
-    if (i.env && i.command !== "output" && (TERRAFORM_COMMANDS as readonly string[]).includes(i.command)) openRunLog(i.outdir, i.env, i.command, commandLine(i));
+    if (i.env && i.command !== "output" && (TERRAFORM_COMMANDS as readonly string[]).includes(i.command))
+      openRunLog(i.outdir, i.env, i.command, commandLine(i));
   } catch {
     // main() refuses these inputs with its own message.
   }

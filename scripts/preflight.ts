@@ -72,7 +72,9 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO, runCli?
     run(observability(call, config, model.resources, stackDir, applied, await otherEnvironments(env, root)));
   }
   const count = (s: Check["status"]) => all.filter((c) => c.status === s).length;
-  io.out(`Preflight ${env}: ${count("pass")} pass, ${count("warn")} warn, ${count("fail")} fail${count("fail") > 0 ? ": fix the FAIL lines before deploying" : ""}.\n`);
+  io.out(
+    `Preflight ${env}: ${count("pass")} pass, ${count("warn")} warn, ${count("fail")} fail${count("fail") > 0 ? ": fix the FAIL lines before deploying" : ""}.\n`,
+  );
   return count("fail") > 0 ? 1 : 0;
 }
 

@@ -68,9 +68,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  for (const [key, value] of [["ENV", env], ["COMPARE", compare]] as const) {
+  for (const [key, value] of [
+    ["ENV", env],
+    ["COMPARE", compare],
+  ] as const) {
     if ((key === "ENV" || value !== "") && !isEnvironmentName(value)) {
-      process.stderr.write(`make ${command}: ${key} is ${JSON.stringify(value)}; expected one of ${ENVIRONMENTS.join(", ")}${key === "COMPARE" ? ", or nothing" : ""}.\n`);
+      process.stderr.write(
+        `make ${command}: ${key} is ${JSON.stringify(value)}; expected one of ${ENVIRONMENTS.join(", ")}${key === "COMPARE" ? ", or nothing" : ""}.\n`,
+      );
       return 2;
     }
   }

@@ -154,7 +154,14 @@ export function names(env: EnvironmentName) {
      * Name prefixes of every log group this project creates: the key policy lets CloudWatch Logs use the
      * key for these only, so a new log group name needs its prefix here (a test checks every one).
      */
-    logGroupPrefixes: [`/aws/vpc/${prefix}/`, `/ecs/${prefix}/`, `/aws/rds/instance/${database}/`, `/aws/elasticache/${redis}/`, `aws-waf-logs-${prefix}`, `/aws/cloudtrail/${prefix}`],
+    logGroupPrefixes: [
+      `/aws/vpc/${prefix}/`,
+      `/ecs/${prefix}/`,
+      `/aws/rds/instance/${database}/`,
+      `/aws/elasticache/${redis}/`,
+      `aws-waf-logs-${prefix}`,
+      `/aws/cloudtrail/${prefix}`,
+    ],
     eventRule: (rule: string) => fit("eventRule", `${prefix}-${rule}`),
     /** Every EventBridge rule of the environment, for ARN patterns in policies. */
     eventRulePattern: `${prefix}-*`,
@@ -163,7 +170,8 @@ export function names(env: EnvironmentName) {
     database,
     databaseSubnetGroup: fit("rdsSubnetGroup", database),
     /** `accessweaver-prod-postgres15-<hash of family and description>`: replaced by creating the new one first. */
-    databaseParameterGroup: (family: string, description: string) => fit("rdsIdentifier", replaceableName(`${database}${family.replace(/^postgres/, "")}`, [family, description])),
+    databaseParameterGroup: (family: string, description: string) =>
+      fit("rdsIdentifier", replaceableName(`${database}${family.replace(/^postgres/, "")}`, [family, description])),
     databaseFinalSnapshot: fit("rdsIdentifier", `${database}-final`),
     databaseMonitoringRole: fit("iamRole", `${prefix}-rds-monitoring`),
     /** RDS's event subscription of the instance, to the alerts topic (the observability phase). */
@@ -172,7 +180,8 @@ export function names(env: EnvironmentName) {
     redis,
     redisSubnetGroup: fit("elasticacheName", redis),
     /** `accessweaver-prod-redis7-<hash of family and description>`, as the database's. */
-    redisParameterGroup: (family: string, description: string) => fit("elasticacheName", replaceableName(`${redis}${family.replace(/^redis/, "")}`, [family, description])),
+    redisParameterGroup: (family: string, description: string) =>
+      fit("elasticacheName", replaceableName(`${redis}${family.replace(/^redis/, "")}`, [family, description])),
     redisLogGroup: (log: "slow-log" | "engine-log") => fit("logGroup", `/aws/elasticache/${redis}/${log}`),
     redisFinalSnapshot: fit("elasticacheName", `${redis}-final`),
     secret: (kind: SecretKind) => fit("secret", `${PROJECT}/${env}/${kind}`),
@@ -371,7 +380,11 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add(
     "alarm",
     "alarm",
-    ...SERVICES.flatMap((s) => [`${s}-deployment`, `${s}-deployment-errors`, ...(["blue", "green"] as const).flatMap((slot) => [`${s}-${slot}-5xx`, `${s}-${slot}-p99-response-time`])]).map(n.alarm),
+    ...SERVICES.flatMap((s) => [
+      `${s}-deployment`,
+      `${s}-deployment-errors`,
+      ...(["blue", "green"] as const).flatMap((slot) => [`${s}-${slot}-5xx`, `${s}-${slot}-p99-response-time`]),
+    ]).map(n.alarm),
   );
   add("alertsTopic", "snsTopic", n.alertsTopic);
   add("criticalTopic", "snsTopic", n.criticalTopic);

@@ -129,6 +129,7 @@ function hclKey(key: string): string {
 
 /** Literal template text as it goes between quotes: the template escapes (`$${`, `%%{`) stay. */
 function escapeLiteral(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what HCL strings must escape
   return text.replace(/[\\"\u0000-\u001f]/g, (c) => {
     if (c === "\\") return "\\\\";
     if (c === '"') return '\\"';
@@ -247,7 +248,12 @@ function body(values: Record<string, unknown>, kind: BodyKind, indent: string, w
         const content = kind.blocks(label) ?? PLAIN;
         const { content: inner, ...args } = spec;
         lines.push(`${indent}dynamic "${label}" {`, ...body(args, PLAIN, `${indent}  `, `${where}.dynamic.${label}`));
-        lines.push(`${indent}  content {`, ...body((inner ?? {}) as Record<string, unknown>, content, `${indent}    `, `${where}.dynamic.${label}.content`), `${indent}  }`, `${indent}}`);
+        lines.push(
+          `${indent}  content {`,
+          ...body((inner ?? {}) as Record<string, unknown>, content, `${indent}    `, `${where}.dynamic.${label}.content`),
+          `${indent}  }`,
+          `${indent}}`,
+        );
       }
     } else if (nested) {
       for (const item of Array.isArray(value) ? value : [value]) {
@@ -298,8 +304,10 @@ export function renderHcl(stack: string, config: Record<string, unknown>, blocks
       case "terraform": {
         const { required_providers, backend, cloud, ...settings } = content as Record<string, unknown>;
         const lines = body(settings, PLAIN, "  ", where);
-        if (required_providers) lines.push("  required_providers {", ...body(required_providers as Record<string, unknown>, PLAIN, "    ", `${where}.required_providers`), "  }");
-        for (const [name, values] of entries<Record<string, unknown>>(backend)) lines.push(`  backend "${name}" {`, ...body(values, PLAIN, "    ", `${where}.backend`), "  }");
+        if (required_providers)
+          lines.push("  required_providers {", ...body(required_providers as Record<string, unknown>, PLAIN, "    ", `${where}.required_providers`), "  }");
+        for (const [name, values] of entries<Record<string, unknown>>(backend))
+          lines.push(`  backend "${name}" {`, ...body(values, PLAIN, "    ", `${where}.backend`), "  }");
         if (cloud) lines.push("  cloud {", ...body(cloud as Record<string, unknown>, PLAIN, "    ", `${where}.cloud`), "  }");
         out.push(block("terraform", lines));
         break;
@@ -324,23 +332,28 @@ export function renderHcl(stack: string, config: Record<string, unknown>, blocks
         }
         break;
       case "output":
-        for (const [name, values] of entries<Record<string, unknown>>(content)) out.push(block(`output "${name}"`, body(values, OUTPUT, "  ", `${where}.${name}`)));
+        for (const [name, values] of entries<Record<string, unknown>>(content))
+          out.push(block(`output "${name}"`, body(values, OUTPUT, "  ", `${where}.${name}`)));
         break;
       case "locals":
         out.push(block("locals", body(content as Record<string, unknown>, PLAIN, "  ", where)));
         break;
       case "variable":
-        for (const [name, values] of entries<Record<string, unknown>>(content)) out.push(block(`variable "${name}"`, body(values, VARIABLE, "  ", `${where}.${name}`)));
+        for (const [name, values] of entries<Record<string, unknown>>(content))
+          out.push(block(`variable "${name}"`, body(values, VARIABLE, "  ", `${where}.${name}`)));
         break;
       case "module":
-        for (const [name, values] of entries<Record<string, unknown>>(content)) out.push(block(`module "${name}"`, body(values, MODULE, "  ", `${where}.${name}`)));
+        for (const [name, values] of entries<Record<string, unknown>>(content))
+          out.push(block(`module "${name}"`, body(values, MODULE, "  ", `${where}.${name}`)));
         break;
       case "moved":
       case "import":
         for (const values of content as Record<string, unknown>[]) out.push(block(section, body(values, section === "moved" ? MOVED : IMPORT, "  ", where)));
         break;
       default:
-        throw new Error(`${where}: no HCL rendering for the top-level "${section}"; expected terraform, provider, resource, data, ephemeral, output, locals, variable, module, moved or import`);
+        throw new Error(
+          `${where}: no HCL rendering for the top-level "${section}"; expected terraform, provider, resource, data, ephemeral, output, locals, variable, module, moved or import`,
+        );
     }
   }
   return out.join("\n");

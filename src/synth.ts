@@ -51,7 +51,10 @@ export { HCL_FILE } from "./synth-output";
  */
 export async function synthesize(options: SynthOptions): Promise<string[]> {
   const envs = selectEnvironments(options.envSelection);
-  const configs = await loadEnvironments(envs, { ...(options.rootDir ? { rootDir: options.rootDir } : {}), ...(options.notice ? { notice: options.notice } : {}) });
+  const configs = await loadEnvironments(envs, {
+    ...(options.rootDir ? { rootDir: options.rootDir } : {}),
+    ...(options.notice ? { notice: options.notice } : {}),
+  });
   // cdktf and the stacks (the provider classes: about half a second to load) only once the settings
   // are valid: a bad environment or setting is refused without them.
   const [{ App }, { buildEnvironment }] = await Promise.all([import("cdktf"), import("./stacks/registry")]);

@@ -13,9 +13,9 @@ import type { PhaseStack } from "../../src/stacks/phase-stack";
  * cdktf and the stacks (the provider classes) are loaded on first use: up to a second of CPU for each
  * test file under jest, which the files that only read settings, names or a cached synth never need.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: test files that never synthesize skip loading cdktf
 const registry = () => require("../../src/stacks/registry") as typeof import("../../src/stacks/registry");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: test files that never synthesize skip loading cdktf
 const cdktf = () => require("cdktf") as typeof import("cdktf");
 
 export const ROOT = path.resolve(__dirname, "../..");
@@ -45,7 +45,7 @@ export function config(env: EnvironmentName, overrides: Record<string, unknown> 
 }
 
 /** A synthesized cdk.tf.json (any: tests read it as Terraform reads it, key by key). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type StackJson = any;
 
 export interface SynthesizedEnv {
@@ -55,7 +55,7 @@ export interface SynthesizedEnv {
   readonly json: Record<string, StackJson>;
   /** The same, by stack name. */
   readonly byStack: Record<string, StackJson>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   readonly manifest: any;
 }
 
@@ -83,7 +83,10 @@ function digestOfSources(): string {
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
   const installed = path.join(ROOT, "node_modules", ".package-lock.json");
   for (const file of [...walk(path.join(ROOT, "src")).sort(), __filename, path.join(ROOT, "package-lock.json"), installed]) {
-    hash.update(`${path.relative(ROOT, file)}\0`).update(fs.existsSync(file) ? fs.readFileSync(file) : "(none)").update("\0");
+    hash
+      .update(`${path.relative(ROOT, file)}\0`)
+      .update(fs.existsSync(file) ? fs.readFileSync(file) : "(none)")
+      .update("\0");
   }
   hash.update(`CDKTF_CONTEXT_JSON\0${process.env.CDKTF_CONTEXT_JSON ?? ""}`);
   return (sourceDigest = hash.digest("hex"));
@@ -143,21 +146,19 @@ export function synthEnv(cfg: EnvironmentConfig, phases?: readonly PhaseDefiniti
 }
 
 /** All resources of a type in a synthesized stack, by address name. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export function resources(json: any, type: string): Record<string, any> {
   return json.resource?.[type] ?? {};
 }
 
 /** The statements of a stack's `aws_iam_policy_document` data source `name`, by sid. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export const policyStatements = (json: any, name: string): Record<string, any> =>
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   Object.fromEntries(json.data.aws_iam_policy_document[name].statement.map((st: any) => [st.sid, st]));
 
 /** This process's environment for a child, telemetry off, with `extra`. */
 export const childEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, CHECKPOINT_DISABLE: "1", ...extra });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const readJson = (file: string): any => JSON.parse(fs.readFileSync(file, "utf8"));
 
 /** Runs the app (main.ts, as `cdktf.json` does) into `outdir` for ACCESSWEAVER_ENV `selection`. */

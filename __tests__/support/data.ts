@@ -12,7 +12,9 @@ export function secretDocument(secretString: string): Record<string, string> {
 
 /** Every output of every stack given, as `<stack>.<output>: <value JSON>`. */
 export function allOutputs(byStack: Record<string, StackJson>): string[] {
-  return Object.entries(byStack).flatMap(([name, tf]) => Object.entries<{ value: unknown }>(tf.output ?? {}).map(([o, v]) => `${name}.${o}: ${JSON.stringify(v.value)}`));
+  return Object.entries(byStack).flatMap(([name, tf]) =>
+    Object.entries<{ value: unknown }>(tf.output ?? {}).map(([o, v]) => `${name}.${o}: ${JSON.stringify(v.value)}`),
+  );
 }
 
 /** Every resource address of a stack, sorted. */
@@ -24,5 +26,8 @@ export function addresses(tf: StackJson): string[] {
 
 /** A committed list of addresses (`__tests__/fixtures/<file>`). */
 export function golden(file: string): string[] {
-  return fs.readFileSync(path.join(__dirname, "..", "fixtures", file), "utf8").trim().split("\n");
+  return fs
+    .readFileSync(path.join(__dirname, "..", "fixtures", file), "utf8")
+    .trim()
+    .split("\n");
 }

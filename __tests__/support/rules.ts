@@ -13,4 +13,5 @@ export function bareStack(env: EnvironmentName, phase: PhaseName, add: (s: Terra
 }
 
 /** `<address>: <message>` of each violation of one rule on a stack. */
-export const ruleMessages = (rule: Rule, s: TerraformStack): string[] => evaluate(viewOf(s.node.id, s.toTerraform()), [rule]).map((v) => `${v.address}: ${v.message}`);
+export const ruleMessages = (rule: Rule, s: TerraformStack): string[] =>
+  evaluate(viewOf(s.node.id, s.toTerraform()), [rule]).map((v) => `${v.address}: ${v.message}`);

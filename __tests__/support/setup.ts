@@ -8,6 +8,26 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 // The operator reads its inputs, and cdktf and the operator their output style, from the environment:
 // what `make test` exports to its sub-makes (PHASE=, SERVICE=, ... empty) or what a CI job sets (CI=true)
 // must not reach the runs under test, which would then test the outer run's settings, not their own.
-for (const name of ["CI", "NO_COLOR", "FORCE_COLOR", "ENV", "PHASE", "SERVICE", "TAG", "NAME", "FORMAT", "CONFIRM", "AUTO_APPROVE", "COMPARE", "INIT_FLAGS", "OUTDIR", "CDKTF_OUTDIR", "EMULATOR_URL", "PHASE_GIVEN", "SERVICE_GIVEN", "ACCESSWEAVER_MAKE_EXPORTS"]) {
+for (const name of [
+  "CI",
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "ENV",
+  "PHASE",
+  "SERVICE",
+  "TAG",
+  "NAME",
+  "FORMAT",
+  "CONFIRM",
+  "AUTO_APPROVE",
+  "COMPARE",
+  "INIT_FLAGS",
+  "OUTDIR",
+  "CDKTF_OUTDIR",
+  "EMULATOR_URL",
+  "PHASE_GIVEN",
+  "SERVICE_GIVEN",
+  "ACCESSWEAVER_MAKE_EXPORTS",
+]) {
   delete process.env[name];
 }

@@ -109,7 +109,9 @@ export function operatorHarness(): Harness {
     // Exit time apart from close: an orphaned grandchild would keep the output open after the exit.
     let exitedAt = 0;
     child.on("exit", () => (exitedAt = Date.now()));
-    const done = new Promise<Run & { exitedAt: number }>((resolve) => child.on("close", (status, signal) => resolve({ ...result({ status, signal, stdout, stderr }), exitedAt })));
+    const done = new Promise<Run & { exitedAt: number }>((resolve) =>
+      child.on("close", (status, signal) => resolve({ ...result({ status, signal, stdout, stderr }), exitedAt })),
+    );
     return { child, done };
   };
 

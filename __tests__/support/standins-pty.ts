@@ -27,7 +27,11 @@ export interface Pty {
 
 export function onPty(command: string, options: { env: NodeJS.ProcessEnv; cwd: string }): Pty {
   // -q: no banner; -f: flush at once; -e: exit with the command's status; -c: the command (run by $SHELL -c).
-  const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: options.cwd, env: { SHELL: "/bin/bash", TERM: "xterm", ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    cwd: options.cwd,
+    env: { SHELL: "/bin/bash", TERM: "xterm", ...options.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let shown = "";
   child.stdout!.on("data", (d: Buffer) => (shown += d.toString("utf8")));
   child.stderr!.on("data", (d: Buffer) => (shown += d.toString("utf8")));

@@ -111,8 +111,7 @@ export function makeStandins(programs: string[], extraEnv: NodeJS.ProcessEnv = {
     log,
     calls: () => log().map(splitShellWords),
     clearLog: () => fs.writeFileSync(logFile, ""),
-    run: (program, args, more = {}) =>
-      spawnSync(path.join(bin, program), args, { env: { ...env, ...more }, encoding: "utf8" }),
+    run: (program, args, more = {}) => spawnSync(path.join(bin, program), args, { env: { ...env, ...more }, encoding: "utf8" }),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

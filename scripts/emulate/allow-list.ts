@@ -94,7 +94,9 @@ export function memberClusters(args: JsonObject): Json | undefined {
   if (args.num_node_groups !== undefined || args.cluster_mode === "enabled") {
     const shards = count(args.num_node_groups, 1);
     const nodes = count(args.replicas_per_node_group, 0) + 1;
-    return Array.from({ length: shards }, (_, s) => Array.from({ length: nodes }, (_, n) => `${id}-${String(s + 1).padStart(4, "0")}-${String(n + 1).padStart(3, "0")}`)).flat();
+    return Array.from({ length: shards }, (_, s) =>
+      Array.from({ length: nodes }, (_, n) => `${id}-${String(s + 1).padStart(4, "0")}-${String(n + 1).padStart(3, "0")}`),
+    ).flat();
   }
   return Array.from({ length: count(args.num_cache_clusters, 1) }, (_, n) => `${id}-${String(n + 1).padStart(3, "0")}`);
 }
@@ -102,7 +104,8 @@ export function memberClusters(args: JsonObject): Json | undefined {
 const ECS_SERVICE_UNSET_FIELDS = ["availability_zone_rebalancing", "enable_ecs_managed_tags", "health_check_grace_period_seconds"];
 const hasItems = (v: Json | undefined) => Array.isArray(v) && v.length > 0;
 /** An ECS service whose deployments CodeDeploy makes (`deployment_controller { type = "CODE_DEPLOY" }`). */
-export const codeDeployControlled = (state: JsonObject) => Array.isArray(state.deployment_controller) && state.deployment_controller.some((d) => isObject(d) && d.type === "CODE_DEPLOY");
+export const codeDeployControlled = (state: JsonObject) =>
+  Array.isArray(state.deployment_controller) && state.deployment_controller.some((d) => isObject(d) && d.type === "CODE_DEPLOY");
 
 export const ALLOW_LIST: readonly Rule[] = [
   {
@@ -112,7 +115,8 @@ export const ALLOW_LIST: readonly Rule[] = [
     env: { MOTO_IAM_LOAD_MANAGED_POLICIES: "true" },
     reason:
       "moto knows AWS managed IAM policies (arn:aws:iam::aws:policy/...) only when told to load them; without it, attaching one (the blue/green CodeDeploy role's AWSCodeDeployRoleForECSLimited; its iam:PassRole for the service's own roles is an inline policy, which needs no setting) fails with NoSuchEntity.",
-    verified: "AttachRolePolicy and GetPolicy of arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited against moto_server: NoSuchEntity without the setting, the policy by that name with it (emulate-terraform.test.ts); the prod services phase attaches it.",
+    verified:
+      "AttachRolePolicy and GetPolicy of arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited against moto_server: NoSuchEntity without the setting, the policy by that name with it (emulate-terraform.test.ts); the prod services phase attaches it.",
   },
   {
     id: "acm-validation-wait",
@@ -144,7 +148,8 @@ export const ALLOW_LIST: readonly Rule[] = [
     },
     reason:
       "moto's replication groups list member clusters (<group>-0001-001, ...) that DescribeCacheClusters does not know, so the provider's read after create fails (CacheClusterNotFound) and the group cannot be applied. The copy stands the group in: its id, and the member clusters AWS names (<group>-<shard>-<node>); its endpoint is a stand-in.",
-    verified: "terraform apply of the cache phase: reading ElastiCache Replication Group: DescribeCacheClusters ... CacheClusterNotFound: Cache cluster accessweaver-dev-redis-0001-001 not found (moto elasticache/models.py never registers them).",
+    verified:
+      "terraform apply of the cache phase: reading ElastiCache Replication Group: DescribeCacheClusters ... CacheClusterNotFound: Cache cluster accessweaver-dev-redis-0001-001 not found (moto elasticache/models.py never registers them).",
   },
   {
     id: "appautoscaling-tags",
@@ -153,7 +158,8 @@ export const ALLOW_LIST: readonly Rule[] = [
     type: "aws_appautoscaling_target",
     reason:
       "moto does not implement Application Auto Scaling's ListTagsForResource (HTTP 500, not an AWS error), which the provider calls to read every tagged scalable target, so no target can be applied. The copy stands the targets in; the scaling policies are still applied, reading the target's resource id, dimension and namespace from its arguments.",
-    verified: "terraform apply of the services phase: listing tags for Application Auto Scaling Target: ListTagsForResource, StatusCode: 500, failed to decode response body.",
+    verified:
+      "terraform apply of the services phase: listing tags for Application Auto Scaling Target: ListTagsForResource, StatusCode: 500, failed to decode response body.",
   },
   {
     id: "budgets-subscribers",
@@ -163,7 +169,8 @@ export const ALLOW_LIST: readonly Rule[] = [
     values: { id: (args) => args.name },
     reason:
       "moto does not implement Budgets' DescribeSubscribersForNotification nor ListTagsForResource (HTTP 500, not an AWS error); the provider calls both to read a budget, so none can be applied. The copy stands the budgets in; they are not checked here.",
-    verified: "terraform apply of the observability phase: reading Budget subscribers: DescribeSubscribersForNotification, StatusCode: 500; without the notifications: listing tags for Budgets Budget: ListTagsForResource, StatusCode: 500.",
+    verified:
+      "terraform apply of the observability phase: reading Budget subscribers: DescribeSubscribersForNotification, StatusCode: 500; without the notifications: listing tags for Budgets Budget: ListTagsForResource, StatusCode: 500.",
   },
   {
     id: "codedeploy-create-time",
@@ -172,7 +179,11 @@ export const ALLOW_LIST: readonly Rule[] = [
     type: "aws_codedeploy_app",
     created: (args) =>
       typeof args.name === "string" && !args.name.includes("${")
-        ? { service: "codedeploy", target: "CodeDeploy_20141006.CreateApplication", body: { applicationName: args.name, computePlatform: typeof args.compute_platform === "string" ? args.compute_platform : "Server" } }
+        ? {
+            service: "codedeploy",
+            target: "CodeDeploy_20141006.CreateApplication",
+            body: { applicationName: args.name, computePlatform: typeof args.compute_platform === "string" ? args.compute_platform : "Server" },
+          }
         : undefined,
     reason:
       "moto answers GetApplication with the application's createTime as an ISO date string where CodeDeploy's API has a timestamp number; the provider's SDK cannot decode it, so an application is created but never read back, and the apply fails. The copy stands the application in (its name) and makes it in the emulator with a plain CreateApplication call (name and compute platform), so the deployment group that names it is still applied and checked; the application's own attributes are not.",
@@ -188,7 +199,8 @@ export const ALLOW_LIST: readonly Rule[] = [
     edit: () => false,
     reason:
       "moto's StartLogging finds a trail only by its name; the provider passes the trail's ARN (as AWS accepts), and moto answers HTTP 500. The copy creates the trail with logging off, so the provider does not start it; whether logging is on is not checked here.",
-    verified: "terraform apply of the observability phase: starting CloudTrail Trail (arn:aws:cloudtrail:...:trail/accessweaver-dev-audit-trail) logging: StartLogging, StatusCode: 500 (moto cloudtrail/models.py: self.trails[name]).",
+    verified:
+      "terraform apply of the observability phase: starting CloudTrail Trail (arn:aws:cloudtrail:...:trail/accessweaver-dev-audit-trail) logging: StartLogging, StatusCode: 500 (moto cloudtrail/models.py: self.trails[name]).",
   },
   {
     id: "codedeploy-alarm-configuration",
@@ -200,7 +212,7 @@ export const ALLOW_LIST: readonly Rule[] = [
     reason:
       "moto keeps a deployment group's alarm configuration but answers GetDeploymentGroup with an empty alarmConfiguration, which the provider reads as no block, so every plan would add the alarms again; and moto has no UpdateDeploymentGroup, so that plan (the release's too) could not be applied. The copy creates the group without its alarms; which alarms stop a deployment is not checked here.",
     verified:
-      "second plan of the prod services phase: aws_codedeploy_deployment_group.blue-green_group update, alarm_configuration[0]: (none) -> the four gateway alarms; moto codedeploy/models.py DeploymentGroup.to_dict answers \"alarmConfiguration\": {} (a TODO) and codedeploy/responses.py has no update_deployment_group (HTTP 500; emulate-terraform.test.ts).",
+      'second plan of the prod services phase: aws_codedeploy_deployment_group.blue-green_group update, alarm_configuration[0]: (none) -> the four gateway alarms; moto codedeploy/models.py DeploymentGroup.to_dict answers "alarmConfiguration": {} (a TODO) and codedeploy/responses.py has no update_deployment_group (HTTP 500; emulate-terraform.test.ts).',
   },
   {
     id: "rds-touching-windows",
@@ -222,7 +234,8 @@ export const ALLOW_LIST: readonly Rule[] = [
     applies: (state) => Boolean(state.referenced_security_group_id || state.prefix_list_id),
     reason:
       "moto keeps the description of a security-group rule only for CIDR rules: a rule that references a security group or a prefix list reads back without it, so the second plan sets it again. CIDR rules read back with theirs.",
-    verified: "second plan of the network phase: every ingress and egress rule with referenced_security_group_id or prefix_list_id shows description null -> the configured text; the CIDR rules are no-ops.",
+    verified:
+      "second plan of the network phase: every ingress and egress rule with referenced_security_group_id or prefix_list_id shows description null -> the configured text; the CIDR rules are no-ops.",
   },
   {
     id: "sg-rule-reference-description-egress",
@@ -242,18 +255,26 @@ export const ALLOW_LIST: readonly Rule[] = [
     attributes: ["parameter"],
     reason:
       "moto's DescribeDBParameters answers the parameters as they were sent, without Source; the provider reads only the user-set ones (Source=user), so it reads none and the second plan adds every parameter again. The parameters are therefore not checked here.",
-    verified: "second plan of the database phase: parameter[0..6] (none) -> each configured parameter; moto rds/responses.py describe_db_parameters returns the stored dicts.",
+    verified:
+      "second plan of the database phase: parameter[0..6] (none) -> each configured parameter; moto rds/responses.py describe_db_parameters returns the stored dicts.",
   },
   {
     id: "db-instance-unset-fields",
     kind: "second-plan artefact",
     handling: "second plan",
     type: "aws_db_instance",
-    attributes: ["engine_lifecycle_support", "monitoring_interval", "monitoring_role_arn", "performance_insights_enabled", "performance_insights_kms_key_id", "performance_insights_retention_period"],
+    attributes: [
+      "engine_lifecycle_support",
+      "monitoring_interval",
+      "monitoring_role_arn",
+      "performance_insights_enabled",
+      "performance_insights_kms_key_id",
+      "performance_insights_retention_period",
+    ],
     reason:
       "moto's DB instances do not keep EngineLifecycleSupport, MonitoringInterval, MonitoringRoleArn or the Performance Insights fields (PerformanceInsightsEnabled, PerformanceInsightsKMSKeyId, PerformanceInsightsRetentionPeriod): they read back empty and the second plan sets them again, in place.",
     verified:
-      "second plan of the database phase: engine_lifecycle_support \"\" -> the configured value, monitoring_interval 0 -> 60, monitoring_role_arn \"\" -> the role (dev and prod); prod's performance_insights_enabled false -> true, performance_insights_kms_key_id \"\" -> the network key, performance_insights_retention_period 0 -> 7. None of them appears in moto rds/models.py (the only Performance Insights name in moto/rds is an engine-version flag in utils.py).",
+      'second plan of the database phase: engine_lifecycle_support "" -> the configured value, monitoring_interval 0 -> 60, monitoring_role_arn "" -> the role (dev and prod); prod\'s performance_insights_enabled false -> true, performance_insights_kms_key_id "" -> the network key, performance_insights_retention_period 0 -> 7. None of them appears in moto rds/models.py (the only Performance Insights name in moto/rds is an engine-version flag in utils.py).',
   },
   {
     id: "ecs-service-unset-fields",
@@ -264,7 +285,7 @@ export const ALLOW_LIST: readonly Rule[] = [
     reason:
       "moto's ECS services do not keep availabilityZoneRebalancing, enableECSManagedTags or healthCheckGracePeriodSeconds: they read back empty and the second plan sets them again, in place. AWS returns them as set.",
     verified:
-      "second plan of the services phase: availability_zone_rebalancing \"\" -> ENABLED, enable_ecs_managed_tags false -> true, the gateway's health_check_grace_period_seconds 0 -> 120; moto ecs/responses.py create_service reads none of them and ecs/models.py Service has none.",
+      'second plan of the services phase: availability_zone_rebalancing "" -> ENABLED, enable_ecs_managed_tags false -> true, the gateway\'s health_check_grace_period_seconds 0 -> 120; moto ecs/responses.py create_service reads none of them and ecs/models.py Service has none.',
   },
   {
     id: "ecs-service-capacity-provider-strategy",

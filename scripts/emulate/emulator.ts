@@ -112,7 +112,10 @@ const xml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").
 
 /** The S3 state bucket, in its region. */
 export function createBucketCall(bucket: string, region: string, accessKey: string): ApiCall {
-  const body = region === "us-east-1" ? "" : `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${xml(region)}</LocationConstraint></CreateBucketConfiguration>`;
+  const body =
+    region === "us-east-1"
+      ? ""
+      : `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>${xml(region)}</LocationConstraint></CreateBucketConfiguration>`;
   return { service: "s3", method: "PUT", path: `/${encodeURIComponent(bucket)}`, headers: { authorization: authorization(accessKey, region, "s3") }, body };
 }
 
@@ -122,8 +125,17 @@ export function createLockTableCall(table: string, region: string, accessKey: st
     service: "dynamodb",
     method: "POST",
     path: "/",
-    headers: { authorization: authorization(accessKey, region, "dynamodb"), "x-amz-target": "DynamoDB_20120810.CreateTable", "content-type": "application/x-amz-json-1.0" },
-    body: JSON.stringify({ TableName: table, AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }], KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }], BillingMode: "PAY_PER_REQUEST" }),
+    headers: {
+      authorization: authorization(accessKey, region, "dynamodb"),
+      "x-amz-target": "DynamoDB_20120810.CreateTable",
+      "content-type": "application/x-amz-json-1.0",
+    },
+    body: JSON.stringify({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: "LockID", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "LockID", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
   };
 }
 
@@ -166,7 +178,12 @@ export interface ApiAnswer {
 export type Send = (url: string, call: ApiCall) => Promise<ApiAnswer>;
 
 export const send: Send = async (url, call) => {
-  const response = await fetch(`${url.replace(/\/$/, "")}${call.path}`, { method: call.method, headers: call.headers, body: call.body, signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(`${url.replace(/\/$/, "")}${call.path}`, {
+    method: call.method,
+    headers: call.headers,
+    body: call.body,
+    signal: AbortSignal.timeout(30_000),
+  });
   return { status: response.status, body: await response.text() };
 };
 
@@ -185,7 +202,13 @@ export interface Backend {
  * Creates the state bucket(s) and lock table(s), and a hosted zone for each zone id the stacks name;
  * returns settings zone id -> emulator zone id. Fails naming the call when the emulator refuses one.
  */
-export async function createPrerequisites(url: string, accessKey: string, backends: readonly Backend[], zones: ReadonlyMap<string, string>, call: Send = send): Promise<Map<string, string>> {
+export async function createPrerequisites(
+  url: string,
+  accessKey: string,
+  backends: readonly Backend[],
+  zones: ReadonlyMap<string, string>,
+  call: Send = send,
+): Promise<Map<string, string>> {
   const check = async (what: string, c: ApiCall, ok: (a: ApiAnswer) => boolean = (a) => a.status < 300) => {
     const answer = await call(url, c);
     if (!ok(answer)) throw new Error(`the emulator at ${url} refused to create ${what}: HTTP ${answer.status} ${answer.body.slice(0, 500)}`);

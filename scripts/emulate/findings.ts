@@ -44,7 +44,9 @@ export function changesOf(phase: string, plan: Json): Change[] {
     const replacePaths = Array.isArray(rc.replace_paths) ? rc.replace_paths.map((p) => (Array.isArray(p) ? pathText(p as Json[]) : String(p))) : [];
     const replaced = actions.includes("delete") && actions.includes("create");
     // A replacement makes every computed attribute unknown (id, arn, ...): a consequence, not a cause.
-    const diffs = (actions.includes("create") && !actions.includes("delete") ? [] : differences(before, after, unknown)).filter((d) => !(replaced && d.unknown && !replacePaths.includes(d.path)));
+    const diffs = (actions.includes("create") && !actions.includes("delete") ? [] : differences(before, after, unknown)).filter(
+      (d) => !(replaced && d.unknown && !replacePaths.includes(d.path)),
+    );
     out.push({
       phase,
       address: String(rc.address),
@@ -53,7 +55,10 @@ export function changesOf(phase: string, plan: Json): Change[] {
       attributes: diffs.map((d) => d.path),
       replacePaths,
       state: before,
-      diff: diffs.map((d) => `${d.path}: ${show(d.before)} -> ${d.unknown ? "(known after apply)" : show(d.after)}${replacePaths.some((r) => d.path === r || d.path.startsWith(`${r}[`) || d.path.startsWith(`${r}.`)) ? " (forces replacement)" : ""}`),
+      diff: diffs.map(
+        (d) =>
+          `${d.path}: ${show(d.before)} -> ${d.unknown ? "(known after apply)" : show(d.after)}${replacePaths.some((r) => d.path === r || d.path.startsWith(`${r}[`) || d.path.startsWith(`${r}.`)) ? " (forces replacement)" : ""}`,
+      ),
     });
   }
   return out;

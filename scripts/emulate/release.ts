@@ -51,7 +51,10 @@ const resourcesOf = (config: JsonObject, type: string): [string, JsonObject][] =
 
 /** The container images of a task definition (its container_definitions, a JSON text). */
 export function imagesOf(taskDefinition: JsonObject): string[] {
-  const text = typeof taskDefinition.container_definitions === "string" ? taskDefinition.container_definitions : JSON.stringify(taskDefinition.container_definitions ?? "");
+  const text =
+    typeof taskDefinition.container_definitions === "string"
+      ? taskDefinition.container_definitions
+      : JSON.stringify(taskDefinition.container_definitions ?? "");
   return [...text.matchAll(/\\?"image\\?"\s*:\s*\\?"([^"\\]+)/g)].map((m) => m[1]!);
 }
 
@@ -119,7 +122,11 @@ export function checkReleasePlan(released: JsonObject, tag: string, changes: rea
   for (const address of expected) {
     const c = byAddress.get(address);
     if (!c?.actions.includes("create")) {
-      problems.push({ address, found: c ? `the release plan's actions are ${c.actions.join("+")}` : "the release plan leaves it unchanged", expected: `a new revision running the image tag ${tag} (create, or delete+create)` });
+      problems.push({
+        address,
+        found: c ? `the release plan's actions are ${c.actions.join("+")}` : "the release plan leaves it unchanged",
+        expected: `a new revision running the image tag ${tag} (create, or delete+create)`,
+      });
     }
   }
   for (const address of codeDeploy) {
@@ -130,7 +137,8 @@ export function checkReleasePlan(released: JsonObject, tag: string, changes: rea
       problems.push({
         address,
         found: `the release plan changes it (${c.actions.join("+")}: ${c.diff.join("; ") || "see release-plan.txt"})`,
-        expected: "no change: CodeDeploy releases this service (its task_definition is in ignore_changes); a Terraform change would bypass or undo the blue/green deployment",
+        expected:
+          "no change: CodeDeploy releases this service (its task_definition is in ignore_changes); a Terraform change would bypass or undo the blue/green deployment",
       });
     }
   }

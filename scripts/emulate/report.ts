@@ -59,8 +59,12 @@ export function summaryText(ctx: RunContext): string {
   lines.push(`  applied:      ${applied.join(", ") || "none"}`);
   if (notApplied.length > 0) lines.push(`  not applied:  ${notApplied.join(", ")}`);
   const planned = ctx.phases.filter((p) => p.verdict).length;
-  if (planned > 0) lines.push(`  second plan:  ${planned} phase(s); ${ctx.verdict.findings.length} finding(s), ${ctx.verdict.allowed.length} allow-listed emulator difference(s)`);
-  if (ctx.failed) lines.push(`FAILED in phase ${ctx.failed.phase}: ${ctx.failed.step} exited ${ctx.failed.result.code}: ${terraformError(ctx.failed.result.output)}`);
+  if (planned > 0)
+    lines.push(
+      `  second plan:  ${planned} phase(s); ${ctx.verdict.findings.length} finding(s), ${ctx.verdict.allowed.length} allow-listed emulator difference(s)`,
+    );
+  if (ctx.failed)
+    lines.push(`FAILED in phase ${ctx.failed.phase}: ${ctx.failed.step} exited ${ctx.failed.result.code}: ${terraformError(ctx.failed.result.output)}`);
   for (const f of ctx.verdict.findings) {
     lines.push(`  FINDING ${changeLine(f)}`);
     for (const d of f.diff) lines.push(`      ${d}`);
@@ -71,11 +75,19 @@ export function summaryText(ctx: RunContext): string {
     lines.push(`  allow-listed: ${[...byRule].map(([id, n]) => `${id} (${n})`).join(", ")} (each resource in the report)`);
   }
   const secondDone = planned === ctx.copies.length;
-  if (secondDone) lines.push(ctx.verdict.findings.length === 0 ? "The second plan is empty apart from the allow-listed emulator gaps." : "The second plan is NOT empty: each finding above is a resource a second apply would change.");
+  if (secondDone)
+    lines.push(
+      ctx.verdict.findings.length === 0
+        ? "The second plan is empty apart from the allow-listed emulator gaps."
+        : "The second plan is NOT empty: each finding above is a resource a second apply would change.",
+    );
   const r = ctx.release;
   if (r) {
     lines.push("", `After a release of ${r.phase} (image tag ${r.previousTag} -> ${r.tag}, every service):`);
-    if (r.registered) lines.push(`  release plan: ${r.registered.length} new task definition revision(s), ${r.services?.length ?? 0} service(s) changed${r.applySeconds !== undefined ? `; applied (${r.applySeconds.toFixed(1)} s)` : ""}`);
+    if (r.registered)
+      lines.push(
+        `  release plan: ${r.registered.length} new task definition revision(s), ${r.services?.length ?? 0} service(s) changed${r.applySeconds !== undefined ? `; applied (${r.applySeconds.toFixed(1)} s)` : ""}`,
+      );
     for (const s of r.codeDeploy ?? []) lines.push(`  CodeDeploy:   ${s}: ${CODEDEPLOY_NOT_REHEARSED}`);
     if (r.verdict) lines.push(`  third plan:   ${r.verdict.findings.length} finding(s), ${r.verdict.allowed.length} allow-listed emulator difference(s)`);
     for (const p of r.problems) lines.push(`  FINDING ${problemLine(r, p)}`);
@@ -96,7 +108,10 @@ export function summaryText(ctx: RunContext): string {
 
 /** Terraform's first error, on one line: `Error: <summary>` and the lines after it up to a blank one. */
 export function terraformError(output: string): string {
-  const lines = output.replace(/\r/g, "").split("\n").map((l) => l.replace(/^[│╷╵]\s?/, "").trimEnd());
+  const lines = output
+    .replace(/\r/g, "")
+    .split("\n")
+    .map((l) => l.replace(/^[│╷╵]\s?/, "").trimEnd());
   const start = lines.findIndex((l) => /^Error: /.test(l));
   if (start < 0) return lines.filter(Boolean).slice(-3).join(" ").slice(0, 400) || "(no output)";
   const body: string[] = [];
@@ -119,7 +134,13 @@ export function reportMarkdown(ctx: RunContext): string {
   lines.push("| phase | stack | applied | second plan |", "|---|---|---|---|");
   for (const c of ctx.copies) {
     const p = ctx.phases.find((x) => x.phase === c.phase);
-    const second = !p?.verdict ? "not planned" : p.verdict.findings.length > 0 ? `**${p.verdict.findings.length} finding(s)**` : p.verdict.allowed.length > 0 ? `empty apart from ${p.verdict.allowed.length} allow-listed` : "empty";
+    const second = !p?.verdict
+      ? "not planned"
+      : p.verdict.findings.length > 0
+        ? `**${p.verdict.findings.length} finding(s)**`
+        : p.verdict.allowed.length > 0
+          ? `empty apart from ${p.verdict.allowed.length} allow-listed`
+          : "empty";
     const applied = p ? `yes (${p.applySeconds.toFixed(1)} s)` : ctx.failed?.phase === c.phase ? `**FAILED** (${ctx.failed.step})` : "no";
     lines.push(`| ${c.phase} | ${c.stack} | ${applied} | ${second} |`);
   }
@@ -128,7 +149,8 @@ export function reportMarkdown(ctx: RunContext): string {
     lines.push(`## Failed: ${ctx.failed.phase}, ${ctx.failed.step}`, "", "```", ctx.failed.result.output.trim().slice(-6000), "```", "");
   }
   lines.push(`## Findings (${ctx.verdict.findings.length})`, "");
-  if (ctx.verdict.findings.length === 0) lines.push(ctx.failed ? "None so far: the run stopped before the second plan." : "None: no resource changes in the second plan beyond the allow-list.");
+  if (ctx.verdict.findings.length === 0)
+    lines.push(ctx.failed ? "None so far: the run stopped before the second plan." : "None: no resource changes in the second plan beyond the allow-list.");
   for (const f of ctx.verdict.findings) {
     lines.push(`### ${changeLine(f)}`, "");
     for (const d of f.diff) lines.push(`- \`${d}\``);
@@ -139,17 +161,28 @@ export function reportMarkdown(ctx: RunContext): string {
   for (const a of ctx.verdict.allowed) lines.push(`- ${changeLine(a)}: ${a.attributes.map((x) => `\`${x}\``).join(", ")}: **${a.rule.id}**: ${a.rule.reason}`);
   const used = new Set(ctx.verdict.allowed.map((a) => a.rule.id));
   const unused = ctx.rules.filter((r) => r.handling === "second plan" && !used.has(r.id)).map((r) => r.id);
-  if (!ctx.failed && unused.length > 0) lines.push("", `Second-plan entries of the allow-list that matched nothing in this run (a gap moto may have closed, or a resource this environment lacks): ${unused.join(", ")}.`);
+  if (!ctx.failed && unused.length > 0)
+    lines.push(
+      "",
+      `Second-plan entries of the allow-list that matched nothing in this run (a gap moto may have closed, or a resource this environment lacks): ${unused.join(", ")}.`,
+    );
   lines.push("", ...releaseSection(ctx));
   lines.push("", "## Stand-ins and edits in the emulated copies", "");
   const standIns = ctx.copies.flatMap((c) => c.standIns.map((s) => ({ phase: c.phase, ...s })));
   if (standIns.length === 0) lines.push("None.");
-  for (const s of standIns) lines.push(`- ${s.phase}: \`${s.address}\`: ${s.why}; reads stood in: ${s.attributes.map((a) => `\`${a.attribute}\``).join(", ") || "none"}${s.created ? `; made in the emulator by a plain ${s.created.what} call, not read back` : ""}`);
+  for (const s of standIns)
+    lines.push(
+      `- ${s.phase}: \`${s.address}\`: ${s.why}; reads stood in: ${s.attributes.map((a) => `\`${a.attribute}\``).join(", ") || "none"}${s.created ? `; made in the emulator by a plain ${s.created.what} call, not read back` : ""}`,
+    );
   const edits = ctx.copies.flatMap((c) => c.edits.map((e) => `- ${c.phase}: \`${e}\``));
   if (edits.length > 0) lines.push("", "Arguments set differently in the emulated copies:", "", ...edits);
   lines.push("", "## The allow-list", "", "| id | kind | handled by | reason |", "|---|---|---|---|");
   for (const r of ctx.rules) lines.push(`| ${r.id} | ${r.kind} | ${r.handling}${"type" in r ? ` (\`${r.type}\`)` : ""} | ${r.reason} |`);
-  lines.push("", "Each phase's emulated copy, second plan (`second-plan.json`, `second-plan.txt`) and state (in the emulator) are in its folder beside this report.", "");
+  lines.push(
+    "",
+    "Each phase's emulated copy, second plan (`second-plan.json`, `second-plan.txt`) and state (in the emulator) are in its folder beside this report.",
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -158,7 +191,9 @@ function releaseSection(ctx: RunContext): string[] {
   const r = ctx.release;
   const lines = ["## After a release: the services phase planned again", ""];
   if (!r) {
-    lines.push(ctx.copies.some((c) => c.phase === "services") ? "Not rehearsed: the run stopped before it." : "Not rehearsed: this environment has no services phase.");
+    lines.push(
+      ctx.copies.some((c) => c.phase === "services") ? "Not rehearsed: the run stopped before it." : "Not rehearsed: this environment has no services phase.",
+    );
     return lines;
   }
   lines.push(
@@ -170,10 +205,16 @@ function releaseSection(ctx: RunContext): string[] {
     // In moto every service shows delete+create (allow-list ecs-service-unset-fields); in AWS a release updates them in place.
     lines.push(`- services the release plan changes: ${r.services?.map((c) => `\`${c.address}\` (${c.actions.join("+")})`).join(", ") || "none"}`);
   }
-  for (const s of r.codeDeploy ?? []) lines.push(`- \`${s}\`: ${CODEDEPLOY_NOT_REHEARSED}; \`make release\` then asks CodeDeploy to deploy it, which only AWS can show.`);
+  for (const s of r.codeDeploy ?? [])
+    lines.push(`- \`${s}\`: ${CODEDEPLOY_NOT_REHEARSED}; \`make release\` then asks CodeDeploy to deploy it, which only AWS can show.`);
   if (r.applySeconds !== undefined) lines.push(`- applied in ${r.applySeconds.toFixed(1)} s (synth, plan and apply)`);
   lines.push("", `### Findings after a release (${releaseFindings(r)})`, "");
-  if (releaseFindings(r) === 0) lines.push(r.verdict ? "None: the release did what a release does, and the plan after it has no change beyond the allow-list." : "None so far: the rehearsal stopped before the plan after the release.");
+  if (releaseFindings(r) === 0)
+    lines.push(
+      r.verdict
+        ? "None: the release did what a release does, and the plan after it has no change beyond the allow-list."
+        : "None so far: the rehearsal stopped before the plan after the release.",
+    );
   for (const p of r.problems) lines.push(`- ${problemLine(r, p)}`);
   for (const f of r.verdict?.findings ?? []) {
     lines.push(`#### after a release: ${changeLine(f)}`, "");

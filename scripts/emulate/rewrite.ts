@@ -11,7 +11,17 @@
  *   them becomes a sensitive variable with a stand-in value, as in the rehearsal;
  * - hosted zone ids of the settings (zones made by hand) become the ids of zones made in the emulator.
  */
-import { AWS_ACCOUNT_SETTINGS, GenerateError, Removed, dropDependsOn, removeResources, removeResourcesOf, replaceStandIns, rewriteModuleSources, standInVariable } from "../tf-check/generate";
+import {
+  AWS_ACCOUNT_SETTINGS,
+  GenerateError,
+  Removed,
+  dropDependsOn,
+  removeResources,
+  removeResourcesOf,
+  replaceStandIns,
+  rewriteModuleSources,
+  standInVariable,
+} from "../tf-check/generate";
 import { Json, JsonObject, clone, isObject, mapStrings, objectAt } from "../tf-check/json";
 import { Mirror, fullSource } from "../tf-check/mirror";
 import { SynthStack } from "../tf-check/stacks";
@@ -101,7 +111,10 @@ export function servicesOf(config: JsonObject, where: string): string[] {
     for (const type of Object.keys(blocks)) {
       if (!type.startsWith("aws_") || type === "aws_iam_policy_document") continue;
       const service = serviceOf(type);
-      if (!service) throw new GenerateError(`${where}: ${kind} type ${type} calls an AWS API that scripts/emulate/endpoints.ts does not map to an endpoint; add its prefix there, or it would call real AWS.`);
+      if (!service)
+        throw new GenerateError(
+          `${where}: ${kind} type ${type} calls an AWS API that scripts/emulate/endpoints.ts does not map to an endpoint; add its prefix there, or it would call real AWS.`,
+        );
       services.add(service);
     }
   }
@@ -117,7 +130,10 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
 
   // Backend: the emulator's S3 and DynamoDB, same bucket, key and lock table.
   const backend = isObject(terraform.backend) ? terraform.backend : {};
-  if (!isObject(backend.s3)) throw new GenerateError(`${where}: no S3 backend in the synthesized stack (found ${JSON.stringify(Object.keys(backend))}); make emulate applies each phase with its own S3 state, as a deployment does.`);
+  if (!isObject(backend.s3))
+    throw new GenerateError(
+      `${where}: no S3 backend in the synthesized stack (found ${JSON.stringify(Object.keys(backend))}); make emulate applies each phase with its own S3 state, as a deployment does.`,
+    );
   Object.assign(backend.s3, s3Settings(emulator));
   delete terraform.cloud;
 
@@ -126,7 +142,9 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
   if (isObject(data.terraform_remote_state)) {
     for (const [name, block] of Object.entries(data.terraform_remote_state)) {
       if (!isObject(block) || block.backend !== "s3" || !isObject(block.config)) {
-        throw new GenerateError(`${where}: data.terraform_remote_state.${name} does not read an S3 state; make emulate can point only S3 reads at the emulator.`);
+        throw new GenerateError(
+          `${where}: data.terraform_remote_state.${name} does not read an S3 state; make emulate can point only S3 reads at the emulator.`,
+        );
       }
       Object.assign(block.config, s3Settings(emulator));
     }
@@ -139,7 +157,10 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
     return fullSource(isObject(req) && typeof req.source === "string" ? req.source : local);
   };
   const missing = new Set(Object.keys(required).filter((local) => options.mirror !== undefined && !options.mirror.providers.has(sourceOf(local))));
-  const removed: (Removed & { why: string })[] = removeResourcesOf(config, missing).map((r) => ({ ...r, why: `provider ${r.provider} is not in the plugin mirror` }));
+  const removed: (Removed & { why: string })[] = removeResourcesOf(config, missing).map((r) => ({
+    ...r,
+    why: `provider ${r.provider} is not in the plugin mirror`,
+  }));
   const ruleOf = new Map<string, StandInRule>();
   removed.push(
     ...removeResources(config, (type, name) => {
@@ -162,7 +183,8 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
       if (!isObject(body) || body[rule.attribute] === undefined) continue;
       const edited = rule.edit(body[rule.attribute]!);
       if (JSON.stringify(edited) === JSON.stringify(body[rule.attribute])) continue;
-      const shown = (v: Json | undefined) => (v === undefined ? "(left out)" : JSON.stringify(v).length > 80 ? `${JSON.stringify(v).slice(0, 77)}...` : JSON.stringify(v));
+      const shown = (v: Json | undefined) =>
+        v === undefined ? "(left out)" : JSON.stringify(v).length > 80 ? `${JSON.stringify(v).slice(0, 77)}...` : JSON.stringify(v);
       edits.push(`${rule.type}.${name}.${rule.attribute}: ${shown(body[rule.attribute])} -> ${shown(edited)} (${rule.id})`);
       if (edited === undefined) delete body[rule.attribute];
       else body[rule.attribute] = edited;
@@ -183,7 +205,10 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
   }
 
   // Attribute reads of removed resources become sensitive variables with stand-in values.
-  dropDependsOn(config, removed.map((r) => r.address));
+  dropDependsOn(
+    config,
+    removed.map((r) => r.address),
+  );
   const variables: JsonObject = {};
   const standIns = new Map<string, { attribute: string; value: Json }[]>(removed.map((r) => [r.address, []]));
   const rewritten = mapStrings(config, (text, at) => {
@@ -200,7 +225,12 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
         const rule = ruleOf.get(r.address);
         // A random result is secret; a stand-in for an emulator gap is not (outputs and for_each read it).
         const value = rule ? standInAttribute(rule, r.body, attribute, hashed) : hashed;
-        variables[variable] = { type: typeof value === "string" ? "string" : "any", ...(rule ? {} : { sensitive: true }), default: value, description: `Stand-in for ${r.address}.${attribute}: ${(r as Removed & { why: string }).why}` };
+        variables[variable] = {
+          type: typeof value === "string" ? "string" : "any",
+          ...(rule ? {} : { sensitive: true }),
+          default: value,
+          description: `Stand-in for ${r.address}.${attribute}: ${(r as Removed & { why: string }).why}`,
+        };
         standIns.get(r.address)!.push({ attribute, value });
       }
       return `var.${variable}`;
@@ -217,7 +247,9 @@ export function emulatedCopy(stack: SynthStack, options: CopyOptions): EmulatedS
     services,
     standIns: removed.map((r) => {
       const request = ruleOf.get(r.address)?.created?.(r.body);
-      const created = request ? { call: jsonCall(request, regionOf(stack.config, r.body, where), emulator.accessKey), what: request.target.split(".").pop()! } : undefined;
+      const created = request
+        ? { call: jsonCall(request, regionOf(stack.config, r.body, where), emulator.accessKey), what: request.target.split(".").pop()! }
+        : undefined;
       return { address: r.address, why: r.why, attributes: standIns.get(r.address) ?? [], ...(created ? { created } : {}) };
     }),
     edits,
@@ -230,7 +262,10 @@ export function regionOf(config: JsonObject, body: JsonObject, where: string): s
   const blocks = (Array.isArray(providers.aws) ? providers.aws : [providers.aws]).filter(isObject);
   const alias = typeof body.provider === "string" && body.provider.includes(".") ? body.provider.split(".")[1] : undefined;
   const block = blocks.find((b) => (alias === undefined ? b.alias === undefined : b.alias === alias));
-  if (!block || typeof block.region !== "string" || block.region.includes("${")) throw new GenerateError(`${where}: no literal region for the AWS provider ${alias ? `aws.${alias}` : "aws"}: a stood-in resource cannot be made in the emulator.`);
+  if (!block || typeof block.region !== "string" || block.region.includes("${"))
+    throw new GenerateError(
+      `${where}: no literal region for the AWS provider ${alias ? `aws.${alias}` : "aws"}: a stood-in resource cannot be made in the emulator.`,
+    );
   return block.region;
 }
 
@@ -266,5 +301,7 @@ export function hostedZonesOf(stacks: readonly SynthStack[]): Map<string, string
     }
   }
   // The shortest record name stands for the zone (the emulator does not check that records fall inside it).
-  return new Map([...names].map(([id, list]) => [id, [...list].sort((a, b) => a.length - b.length || a.localeCompare(b))[0] ?? `${id.toLowerCase()}.emulated.test`]));
+  return new Map(
+    [...names].map(([id, list]) => [id, [...list].sort((a, b) => a.length - b.length || a.localeCompare(b))[0] ?? `${id.toLowerCase()}.emulated.test`]),
+  );
 }

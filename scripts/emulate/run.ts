@@ -19,7 +19,17 @@ import { ALLOW_LIST, Rule, editRules, motoSettings, planRules, standInRules } fr
 import { Backend, RunningEmulator, Send, createPrerequisites, motoEnvironment, send, startMoto } from "./emulator";
 import { Change, Verdict, changesOf, judge } from "./findings";
 import { PhaseResult, ReleaseResult, releaseFindings, reportMarkdown, summaryText } from "./report";
-import { RELEASE_DIR_SUFFIX, RELEASE_PLAN, RELEASE_TAG_SUFFIX, ReleaseSynth, THIRD_PLAN, checkReleasePlan, currentTagOf, synthesizeRelease, taskDefinitionsRunning } from "./release";
+import {
+  RELEASE_DIR_SUFFIX,
+  RELEASE_PLAN,
+  RELEASE_TAG_SUFFIX,
+  ReleaseSynth,
+  THIRD_PLAN,
+  checkReleasePlan,
+  currentTagOf,
+  synthesizeRelease,
+  taskDefinitionsRunning,
+} from "./release";
 import { COPY_FILE, CopyOptions, EmulatedStack, Emulator, emulatedCopy, hostedZonesOf } from "./rewrite";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, skipped: 3 } as const;
@@ -57,7 +67,11 @@ interface Interrupts {
   emulator?: RunningEmulator;
 }
 
-export async function main(argv: readonly string[], io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, deps: Dependencies = DEFAULTS): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+  deps: Dependencies = DEFAULTS,
+): Promise<number> {
   const [env, ...rest] = argv;
   if (!env || rest.length > 0 || env.startsWith("-")) {
     io.err(`${USAGE}\n`);
@@ -68,7 +82,10 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
   try {
     const synth = readSynthOutput(outdir);
     const found = synth.environments.get(env);
-    if (!found) throw new UsageError(`no synthesized stacks for ${env} in ${outdir} (found: ${[...synth.environments.keys()].join(", ") || "none"}). Synthesize first: make synth ENV=${env}.`);
+    if (!found)
+      throw new UsageError(
+        `no synthesized stacks for ${env} in ${outdir} (found: ${[...synth.environments.keys()].join(", ") || "none"}). Synthesize first: make synth ENV=${env}.`,
+      );
     stacks = found;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -119,7 +136,9 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
         interrupts.emulator = await deps.startMoto(bin, motoEnvironment(account, motoSettings(deps.rules)));
       } catch (error) {
         const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-        io.err(`emulate: ${missing ? "SKIPPED: no emulator: " : "FAILED: "}${(error as Error).message}\n${missing ? "emulate: install moto (pip install 'moto[server]') or set EMULATOR_URL (LocalStack): nothing was applied.\n" : ""}`);
+        io.err(
+          `emulate: ${missing ? "SKIPPED: no emulator: " : "FAILED: "}${(error as Error).message}\n${missing ? "emulate: install moto (pip install 'moto[server]') or set EMULATOR_URL (LocalStack): nothing was applied.\n" : ""}`,
+        );
         return missing ? EXIT.skipped : EXIT.failed;
       }
       url = interrupts.emulator.url;
@@ -161,13 +180,31 @@ export function backendsOf(stacks: readonly SynthStack[]): Backend[] {
   });
 }
 
-async function emulate(env: string, stacks: readonly SynthStack[], dir: string, tf: Terraform, emulator: Emulator, io: Io, deps: Dependencies, interrupts: Interrupts, started: number): Promise<number> {
+async function emulate(
+  env: string,
+  stacks: readonly SynthStack[],
+  dir: string,
+  tf: Terraform,
+  emulator: Emulator,
+  io: Io,
+  deps: Dependencies,
+  interrupts: Interrupts,
+  started: number,
+): Promise<number> {
   const zoneIds = await createPrerequisites(emulator.url, emulator.accessKey, backendsOf(stacks), hostedZonesOf(stacks), deps.send);
-  const copyOptions = (copyDir: string): CopyOptions => ({ emulator, mirror: tf.mirror, standInRules: standInRules(deps.rules), editRules: editRules(deps.rules), zoneIds, copyDir });
+  const copyOptions = (copyDir: string): CopyOptions => ({
+    emulator,
+    mirror: tf.mirror,
+    standInRules: standInRules(deps.rules),
+    editRules: editRules(deps.rules),
+    zoneIds,
+    copyDir,
+  });
   const copies = stacks.map((s) => emulatedCopy(s, copyOptions(path.join(dir, s.name))));
   writeCheckRoot({ dir, files: new Map(copies.map((c) => [path.join(c.stack, COPY_FILE), c.config])) });
   for (const c of copies) {
-    for (const s of c.standIns) io.out(`emulate: ${env}/${c.phase}: ${s.address} stands in (${s.why})${s.created ? `; made in the emulator by a plain ${s.created.what} call` : ""}\n`);
+    for (const s of c.standIns)
+      io.out(`emulate: ${env}/${c.phase}: ${s.address} stands in (${s.why})${s.created ? `; made in the emulator by a plain ${s.created.what} call` : ""}\n`);
     for (const e of c.edits) io.out(`emulate: ${env}/${c.phase}: in the copy only: ${e}\n`);
   }
 
@@ -183,7 +220,17 @@ async function emulate(env: string, stacks: readonly SynthStack[], dir: string, 
   const finish = (failed?: { phase: string; step: string; result: RunResult }) => {
     const reportFile = path.join(dir, "report.md");
     const verdict: Verdict = { findings: results.flatMap((r) => r.verdict?.findings ?? []), allowed: results.flatMap((r) => r.verdict?.allowed ?? []) };
-    const context = { env, emulator: emulator.url, seconds: Math.round((Date.now() - started) / 1000), copies, phases: results, failed, verdict, rules: deps.rules, release };
+    const context = {
+      env,
+      emulator: emulator.url,
+      seconds: Math.round((Date.now() - started) / 1000),
+      copies,
+      phases: results,
+      failed,
+      verdict,
+      rules: deps.rules,
+      release,
+    };
     fs.writeFileSync(reportFile, reportMarkdown(context));
     const rel = path.relative(process.cwd(), reportFile);
     io.out(`${summaryText(context)}Report: ${rel.startsWith("..") ? reportFile : rel}\n`);
@@ -197,7 +244,20 @@ async function emulate(env: string, stacks: readonly SynthStack[], dir: string, 
     for (const s of c.standIns) {
       if (!s.created) continue;
       const answer = await deps.send(emulator.url, s.created.call);
-      if (answer.status >= 300) return fail(io, env, c, `${s.created.what} of the stood-in ${s.address}`, { code: 1, output: `Error: the emulator refused ${s.created.what}: HTTP ${answer.status} ${answer.body.slice(0, 500)}`, stdout: "", stderr: answer.body }, finish);
+      if (answer.status >= 300)
+        return fail(
+          io,
+          env,
+          c,
+          `${s.created.what} of the stood-in ${s.address}`,
+          {
+            code: 1,
+            output: `Error: the emulator refused ${s.created.what}: HTTP ${answer.status} ${answer.body.slice(0, 500)}`,
+            stdout: "",
+            stderr: answer.body,
+          },
+          finish,
+        );
     }
   }
 
@@ -238,22 +298,40 @@ async function emulate(env: string, stacks: readonly SynthStack[], dir: string, 
   // A step of the rehearsal that is not Terraform's, failed: reported as a failed step is.
   const step = (message: string): RunResult => ({ code: 1, output: `Error: ${message}`, stdout: "", stderr: message });
   const tag = currentTagOf(synthesized);
-  if (!tag) return fail(io, env, first, "release synth", step(`no container image with a tag in ${synthesized.name}'s task definitions: there is no tag to release after.`), finish);
+  if (!tag)
+    return fail(
+      io,
+      env,
+      first,
+      "release synth",
+      step(`no container image with a tag in ${synthesized.name}'s task definitions: there is no tag to release after.`),
+      finish,
+    );
   const releaseTag = `${tag}${RELEASE_TAG_SUFFIX}`;
   const synthDir = path.join(dir, "release-synth");
   const folder = `${first.stack}${RELEASE_DIR_SUFFIX}`;
   const t0 = Date.now();
-  io.out(`emulate: ${env}/services: rehearsing a release: every service from image tag ${tag} to ${releaseTag}, synthesized as make release does (the settings are not changed), planned, applied, then planned again\n`);
+  io.out(
+    `emulate: ${env}/services: rehearsing a release: every service from image tag ${tag} to ${releaseTag}, synthesized as make release does (the settings are not changed), planned, applied, then planned again\n`,
+  );
   try {
     const settingsRoot = path.resolve(process.env.ACCESSWEAVER_SETTINGS_ROOT || ".");
-    await deps.synthesizeRelease({ env, tag: releaseTag, outdir: synthDir, settingsRoot, notice: (m) => io.out(`emulate: ${env}/services: release synth: ${m}\n`) });
+    await deps.synthesizeRelease({
+      env,
+      tag: releaseTag,
+      outdir: synthDir,
+      settingsRoot,
+      notice: (m) => io.out(`emulate: ${env}/services: release synth: ${m}\n`),
+    });
   } catch (error) {
     return fail(io, env, first, "release synth", step(`the release's synth failed: ${(error as Error).message}`), finish);
   }
   if (interrupts.signal) return finish();
   let releasedStack: SynthStack | undefined;
   try {
-    releasedStack = readSynthOutput(synthDir).environments.get(env)?.find((s) => s.phase === "services");
+    releasedStack = readSynthOutput(synthDir)
+      .environments.get(env)
+      ?.find((s) => s.phase === "services");
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     return fail(io, env, first, "release synth", step(error.message), finish);
@@ -281,9 +359,13 @@ async function emulate(env: string, stacks: readonly SynthStack[], dir: string, 
   const apply = await run(["apply", "-input=false", "-no-color", RELEASE_PLAN], folder, "release-apply");
   if (apply.code !== 0 || interrupts.signal) return fail(io, env, copy, "terraform apply (release)", apply, finish);
   release = { ...release, applySeconds: (Date.now() - t0) / 1000 };
-  io.out(`emulate: ${env}/services: release applied (${release.applySeconds!.toFixed(1)} s): ${check.registered.length} new task definition revision(s), ${check.services.length} service(s) changed\n`);
+  io.out(
+    `emulate: ${env}/services: release applied (${release.applySeconds!.toFixed(1)} s): ${check.registered.length} new task definition revision(s), ${check.services.length} service(s) changed\n`,
+  );
   if (check.codeDeploy.length > 0) {
-    io.out(`emulate: ${env}/services: ${check.codeDeploy.join(", ")} is released by CodeDeploy (blue/green): its deployment is NOT rehearsed (moto has no CODE_DEPLOY deployments); rehearsed is Terraform's side: the new task definition registered, the service left alone\n`);
+    io.out(
+      `emulate: ${env}/services: ${check.codeDeploy.join(", ")} is released by CodeDeploy (blue/green): its deployment is NOT rehearsed (moto has no CODE_DEPLOY deployments); rehearsed is Terraform's side: the new task definition registered, the service left alone\n`,
+    );
   }
 
   const third = await run(["plan", "-detailed-exitcode", "-input=false", "-no-color", `-out=${THIRD_PLAN}`], folder, "third-plan");
@@ -296,11 +378,20 @@ async function emulate(env: string, stacks: readonly SynthStack[], dir: string, 
   return finish();
 }
 
-function fail(io: Io, env: string, copy: EmulatedStack, step: string, result: RunResult, finish: (failed: { phase: string; step: string; result: RunResult }) => number): number {
+function fail(
+  io: Io,
+  env: string,
+  copy: EmulatedStack,
+  step: string,
+  result: RunResult,
+  finish: (failed: { phase: string; step: string; result: RunResult }) => number,
+): number {
   // Terraform's errors, not the plan it printed before them.
   const output = result.output.trim();
   const error = output.search(/^(\u2577\n\u2502 )?Error: /m);
   io.err(`${(error >= 0 ? output.slice(error) : output.split("\n").slice(-40).join("\n")).replace(/^/gm, "  | ")}\n`);
-  io.err(`emulate: ${env}: FAILED in phase ${copy.phase} (${copy.stack}): ${step} exited ${result.code}; ${step.startsWith("terraform") ? "Terraform's message" : "its message"} is above.\n`);
+  io.err(
+    `emulate: ${env}: FAILED in phase ${copy.phase} (${copy.stack}): ${step} exited ${result.code}; ${step.startsWith("terraform") ? "Terraform's message" : "its message"} is above.\n`,
+  );
   return finish({ phase: copy.phase, step, result });
 }

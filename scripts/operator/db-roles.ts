@@ -60,7 +60,10 @@ function parsed<T>(answer: string, command: string): T {
 }
 
 /** The services phase's outputs the run needs, or a refusal naming what is missing and what to apply. */
-async function readOutputs(ctx: Context, stack: Stack): Promise<{ cluster: string; taskDefinition: string; subnets: string[]; securityGroup: string; logGroup: string }> {
+async function readOutputs(
+  ctx: Context,
+  stack: Stack,
+): Promise<{ cluster: string; taskDefinition: string; subnets: string[]; securityGroup: string; logGroup: string }> {
   const all = parsed<Record<string, { value?: unknown }>>(await outputsJson(ctx, stack), "(terraform output -json)");
   const value = (name: string) => all[name]?.value;
   const missing = NEEDED.filter((name) => {
@@ -91,8 +94,24 @@ export async function dbRoles(ctx: Context, t: Target, stack: Stack): Promise<vo
   let answer: string;
   try {
     answer = await awsCall(t, [
-      "ecs", "run-task", "--cluster", o.cluster, "--task-definition", o.taskDefinition, "--launch-type", "FARGATE", "--count", "1",
-      "--network-configuration", network, "--started-by", "make-db-roles", "--propagate-tags", "TASK_DEFINITION", "--output", "json",
+      "ecs",
+      "run-task",
+      "--cluster",
+      o.cluster,
+      "--task-definition",
+      o.taskDefinition,
+      "--launch-type",
+      "FARGATE",
+      "--count",
+      "1",
+      "--network-configuration",
+      network,
+      "--started-by",
+      "make-db-roles",
+      "--propagate-tags",
+      "TASK_DEFINITION",
+      "--output",
+      "json",
     ]);
   } catch (e) {
     if (!(e instanceof StepFailed) || e.signal) throw e;
@@ -102,7 +121,9 @@ export async function dbRoles(ctx: Context, t: Target, stack: Stack): Promise<vo
   const started = parsed<TasksAnswer>(answer, "ecs run-task");
   const arn = started.tasks?.[0]?.taskArn;
   if (!arn) {
-    const why = (started.failures ?? []).map((f) => `${f.reason ?? "no reason given"}${f.detail ? ` (${f.detail})` : ""}`).join("; ") || "ECS returned no task and no failure";
+    const why =
+      (started.failures ?? []).map((f) => `${f.reason ?? "no reason given"}${f.detail ? ` (${f.detail})` : ""}`).join("; ") ||
+      "ECS returned no task and no failure";
     throw new StepFailed(
       `make db-roles ENV=${ctx.env}: ECS did not start the task: ${why}. Nothing ran against the database. Check the cluster's capacity and the subnets (aws ecs describe-clusters --clusters ${o.cluster} --region ${region}), then run make db-roles ENV=${ctx.env} again.`,
     );
@@ -119,7 +140,10 @@ export async function dbRoles(ctx: Context, t: Target, stack: Stack): Promise<vo
     if (!(e instanceof StepFailed) || e.signal) throw e;
     waitFailed = true;
   }
-  const described = parsed<TasksAnswer>(await awsCall(t, ["ecs", "describe-tasks", "--cluster", o.cluster, "--tasks", arn, "--output", "json"]), "ecs describe-tasks");
+  const described = parsed<TasksAnswer>(
+    await awsCall(t, ["ecs", "describe-tasks", "--cluster", o.cluster, "--tasks", arn, "--output", "json"]),
+    "ecs describe-tasks",
+  );
   const task = described.tasks?.find((x) => x.taskArn === arn) ?? described.tasks?.[0];
   const container = task?.containers?.find((c) => c.name === DB_ROLES_CONTAINER);
   if (!task || task.lastStatus !== "STOPPED") {
@@ -145,5 +169,7 @@ export async function dbRoles(ctx: Context, t: Target, stack: Stack): Promise<vo
       `make db-roles ENV=${ctx.env}: psql exited ${code} in task ${id}: ${PSQL_EXIT[code] ?? "an unexpected exit status"}. The script runs as one transaction, so nothing of it was kept. Read what psql printed: ${logs}`,
     );
   }
-  say(`Database roles of ${ctx.env} are in place: task ${id} exited 0 (${roles.join(", ")}). psql's report (each role, its login, IAM authentication and schema): ${logs}`);
+  say(
+    `Database roles of ${ctx.env} are in place: task ${id} exited 0 (${roles.join(", ")}). psql's report (each role, its login, IAM authentication and schema): ${logs}`,
+  );
 }

@@ -37,7 +37,12 @@ export function lockInfoOf(output: string): LockInfo | undefined {
   const id = field("ID");
   if (!id) return undefined;
   const more: Record<string, string> = {};
-  for (const [key, name] of [["path", "Path"], ["operation", "Operation"], ["who", "Who"], ["created", "Created"]] as const) {
+  for (const [key, name] of [
+    ["path", "Path"],
+    ["operation", "Operation"],
+    ["who", "Who"],
+    ["created", "Created"],
+  ] as const) {
     const value = field(name);
     if (value) more[key] = value;
   }
@@ -115,7 +120,9 @@ export function lockHeldMessage(t: Stopped): string | undefined {
   if (!/Error acquiring the state lock/.test(text)) return undefined;
   const stack = path.basename(t.dir);
   const info = lockInfoOf(t.output);
-  const holder = info ? ` (lock ID ${info.id}${info.operation ? `, ${info.operation}` : ""}${info.who ? ` by ${info.who}` : ""}${info.created ? `, since ${info.created}` : ""})` : "";
+  const holder = info
+    ? ` (lock ID ${info.id}${info.operation ? `, ${info.operation}` : ""}${info.who ? ` by ${info.who}` : ""}${info.created ? `, since ${info.created}` : ""})`
+    : "";
   return [
     `The state of ${stack} is locked by another Terraform run${holder}: this is not a missing earlier phase.`,
     `If that run is still going (someone else's plan or apply, a run that lost its terminal), wait for it and run this again.`,

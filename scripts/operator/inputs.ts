@@ -63,8 +63,12 @@ function emptyGiven(name: "PHASE" | "SERVICE", where: "command line" | "environm
 export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Inputs {
   const [command = "", environment = "", phase = ""] = argv;
   if (!COMMANDS.includes(command)) throw new Refusal(`Unknown command ${shown(command)}. Commands: ${COMMANDS.join(", ")}.`);
-  for (const [name, value] of [["ENV", environment], ["PHASE", phase]] as const) {
-    if (value !== "" && value.trim() === "") throw new Refusal(`${name} is set but blank (${shown(value)}). Give one of its values, or leave ${name} out entirely.`);
+  for (const [name, value] of [
+    ["ENV", environment],
+    ["PHASE", phase],
+  ] as const) {
+    if (value !== "" && value.trim() === "")
+      throw new Refusal(`${name} is set but blank (${shown(value)}). Give one of its values, or leave ${name} out entirely.`);
   }
   // Only where an empty PHASE means every phase (release, restart and db-roles act on services alone).
   const phaseGiven = givenIn(env, "PHASE");
@@ -78,7 +82,9 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   // make review runs `check` first: COMPARE is refused as itself, not as an unknown ENV.
   const compare = env.COMPARE ?? "";
   if (command === "check" && compare !== "" && !isEnvironmentName(compare)) {
-    throw new Refusal(`Unknown COMPARE ${shown(compare)}: the environment make review compares ENV with. Valid environments: ${ENVIRONMENTS.join(" ")}; leave COMPARE out to review ENV alone.`);
+    throw new Refusal(
+      `Unknown COMPARE ${shown(compare)}: the environment make review compares ENV with. Valid environments: ${ENVIRONMENTS.join(" ")}; leave COMPARE out to review ENV alone.`,
+    );
   }
   const format = env.FORMAT ?? "";
   if (command === "output" && format !== "" && format !== "json") {
@@ -91,9 +97,11 @@ export function parseInputs(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     // SERVICE=$UNSET would otherwise release every service (make restart refuses no SERVICE below).
     const serviceGiven = givenIn(env, "SERVICE");
     if (command === "release" && service === "" && serviceGiven) throw emptyGiven("SERVICE", serviceGiven, SERVICES, "release every service");
-    if (service && !(SERVICES as readonly string[]).includes(service)) throw new Refusal(`Unknown SERVICE ${shown(service)}. Services: ${SERVICES.join(", ")}.`);
+    if (service && !(SERVICES as readonly string[]).includes(service))
+      throw new Refusal(`Unknown SERVICE ${shown(service)}. Services: ${SERVICES.join(", ")}.`);
     if (command === "restart" && !service) throw new Refusal(`make restart needs SERVICE: the one service to restart (${SERVICES.join(", ")}).`);
-    if (command === "release" && !tag) throw new Refusal(`make release needs TAG: the image tag to release, e.g. TAG=1.4.2 (add SERVICE=<service> to release one service).`);
+    if (command === "release" && !tag)
+      throw new Refusal(`make release needs TAG: the image tag to release, e.g. TAG=1.4.2 (add SERVICE=<service> to release one service).`);
   }
   if (command === "db-roles" && phase) throw new Refusal(`make db-roles runs the services phase's db-roles task: leave PHASE out (it was ${shown(phase)}).`);
   if (command === "deploy" && !phase) throw new Refusal(`make deploy needs PHASE: the one phase to deploy with the cdktf CLI (${PHASES.join(", ")}).`);

@@ -170,7 +170,8 @@ function takenOver(h: Holder | "unreadable"): string {
 
 function refusal(outdir: string, env: string, file: string, h: Holder | "unreadable" | undefined, host: string, retry: string): string {
   const lock = shownPath(file);
-  if (!h || h === "unreadable") return `Another operation on ${env} is starting: one operation at a time per environment. Run ${retry} again in a moment. (Lock: ${lock}.)`;
+  if (!h || h === "unreadable")
+    return `Another operation on ${env} is starting: one operation at a time per environment. Run ${retry} again in a moment. (Lock: ${lock}.)`;
   const here = h.host === host;
   const away = unattendedRun(outdir, env, h.pid);
   const lines = [

@@ -84,7 +84,9 @@ export function watchSignals(): void {
         return;
       }
       if (!c.forward) {
-        process.stderr.write(`\n${signal} received: not passed on to ${c.name}, which would stop its Terraform abruptly and leave the state lock. It finishes, then the run stops. (To stop it anyway: kill -INT ${c.child.pid}.)\n`);
+        process.stderr.write(
+          `\n${signal} received: not passed on to ${c.name}, which would stop its Terraform abruptly and leave the state lock. It finishes, then the run stops. (To stop it anyway: kill -INT ${c.child.pid}.)\n`,
+        );
         return;
       }
       c.forwarded++;
@@ -99,7 +101,8 @@ export function watchSignals(): void {
   process.on("SIGHUP", () => {
     hangup();
     const c = current;
-    if (c && !c.onTerminal) process.stderr.write(`\nSIGHUP received (the terminal is gone): ${c.name} is not stopped, it finishes what it is doing.${followLog()}\n`);
+    if (c && !c.onTerminal)
+      process.stderr.write(`\nSIGHUP received (the terminal is gone): ${c.name} is not stopped, it finishes what it is doing.${followLog()}\n`);
   });
 }
 

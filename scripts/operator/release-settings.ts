@@ -69,7 +69,10 @@ function setScalar(lines: string[], key: string, value: string): void {
 
 /** The entries of a one-line map body (`a = "1", "b" = "2"`), in order. */
 function inlineEntries(body: string, line: number): [string, string][] {
-  const parts = body.split(",").map((p) => p.trim()).filter(Boolean);
+  const parts = body
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   return parts.map((p) => {
     const m = ENTRY.exec(p);
     if (!m) throw new Unsupported(KEY.overrides, `line ${line + 1}: entry ${p}`, `service = "<tag>" entries`);
@@ -96,20 +99,33 @@ function editOverrides(lines: string[], edits: ReadonlyMap<ServiceName, string |
   const inline = /^\{(.*)\}(\s*(?:#.*|\/\/.*)?)$/.exec(value!.trimEnd());
   if (inline) {
     const entries = new Map(inlineEntries(inline[1]!, i));
-    for (const [s, t] of edits) (t === undefined ? entries.delete(s) : entries.set(s, t));
+    for (const [s, t] of edits) {
+      if (t === undefined) entries.delete(s);
+      else entries.set(s, t);
+    }
     const body = [...entries].map(([s, t]) => `${s} = ${quote(t)}`).join(", ");
     lines[i] = `${prefix}${body ? `{ ${body} }` : "{}"}${inline[2]}`;
     return;
   }
-  if (!new RegExp(String.raw`^\{\s*${COMMENT}$`).test(value!)) throw new Unsupported(KEY.overrides, `line ${i + 1}: ${lines[i]!.trim()}`, "a map: { ... } on one line, or { then one service = \"<tag>\" per line and a closing }");
+  if (!new RegExp(String.raw`^\{\s*${COMMENT}$`).test(value!))
+    throw new Unsupported(
+      KEY.overrides,
+      `line ${i + 1}: ${lines[i]!.trim()}`,
+      'a map: { ... } on one line, or { then one service = "<tag>" per line and a closing }',
+    );
   let end = i + 1;
   while (end < lines.length && !CLOSING.test(lines[end]!)) {
-    if (!ENTRY.test(lines[end]!) && !IGNORABLE.test(lines[end]!)) throw new Unsupported(KEY.overrides, `line ${end + 1}: ${lines[end]!.trim()}`, `one service = "<tag>" per line`);
+    if (!ENTRY.test(lines[end]!) && !IGNORABLE.test(lines[end]!))
+      throw new Unsupported(KEY.overrides, `line ${end + 1}: ${lines[end]!.trim()}`, `one service = "<tag>" per line`);
     end++;
   }
   if (end === lines.length) throw new Unsupported(KEY.overrides, `a map opened on line ${i + 1} that no line closes`, "a closing } on a line of its own");
   const entryAt = (s: string) => lines.findIndex((l, k) => k > i && k < end && ENTRY.exec(l)?.[3] === s);
-  const indent = lines.slice(i + 1, end).map((l) => ENTRY.exec(l)?.[1]).find((x) => x !== undefined) ?? "  ";
+  const indent =
+    lines
+      .slice(i + 1, end)
+      .map((l) => ENTRY.exec(l)?.[1])
+      .find((x) => x !== undefined) ?? "  ";
   for (const [s, t] of edits) {
     const k = entryAt(s);
     if (t === undefined) {
@@ -127,7 +143,12 @@ function editOverrides(lines: string[], edits: ReadonlyMap<ServiceName, string |
   }
 }
 
-const describeChanges = (before: Record<ServiceName, string>, after: Record<ServiceName, string>, rawBefore: Record<string, unknown>, rawAfter: Record<string, unknown>): string[] => {
+const describeChanges = (
+  before: Record<ServiceName, string>,
+  after: Record<ServiceName, string>,
+  rawBefore: Record<string, unknown>,
+  rawAfter: Record<string, unknown>,
+): string[] => {
   const changes: string[] = [];
   if (rawBefore[KEY.tag] !== rawAfter[KEY.tag]) changes.push(`${KEY.tag}: ${show(rawBefore[KEY.tag])} -> ${show(rawAfter[KEY.tag])}`);
   const overrides = (r: Record<string, unknown>) => (r[KEY.overrides] ?? {}) as Record<string, string>;
@@ -149,7 +170,10 @@ const describeChanges = (before: Record<ServiceName, string>, after: Record<Serv
  */
 export async function prepareTagRecord(rootDir: string, config: EnvironmentConfig, services: readonly ServiceName[], tag: string): Promise<TagRecord> {
   const shown = config.source.file;
-  if (config.source.isExample) throw new Refusal(`make release refused for ${config.env}: it would record the tag in the example settings (${shown}); copy it to environments/${config.env}/terraform.tfvars first.`);
+  if (config.source.isExample)
+    throw new Refusal(
+      `make release refused for ${config.env}: it would record the tag in the example settings (${shown}); copy it to environments/${config.env}/terraform.tfvars first.`,
+    );
   const file = path.resolve(rootDir, shown);
   const before = fs.readFileSync(file, "utf8");
   const eol = before.includes("\r\n") ? "\r\n" : "\n";
@@ -182,7 +206,9 @@ export async function prepareTagRecord(rootDir: string, config: EnvironmentConfi
     rawAfter = await parseHcl(shown, after);
     readBack = validateSettings(config.env, rawAfter, shown).settings.imageTags as Record<ServiceName, string>;
   } catch (e) {
-    throw new Refusal(`make release refused: recording ${byHand} in ${shown} would not read back (${(e as Error).message}). Nothing was checked, planned or applied.`);
+    throw new Refusal(
+      `make release refused: recording ${byHand} in ${shown} would not read back (${(e as Error).message}). Nothing was checked, planned or applied.`,
+    );
   }
   const others = (r: Record<string, unknown>) => JSON.stringify(Object.entries(r).filter(([k]) => k !== KEY.tag && k !== KEY.overrides));
   const wrong = SERVICES.filter((s) => readBack[s] !== expected[s]);
@@ -191,7 +217,14 @@ export async function prepareTagRecord(rootDir: string, config: EnvironmentConfi
       `make release refused: the edit of ${shown} would not read back as released (${wrong.map((s) => `${s}: found ${readBack[s]}, expected ${expected[s]}`).join("; ") || "another setting changed"}). Nothing was checked, planned or applied. Set ${byHand} by hand instead, then make plan ENV=${config.env} PHASE=services and make apply ENV=${config.env} PHASE=services.`,
     );
   }
-  return { file, shown, before, after, changes: describeChanges(config.settings.imageTags as Record<ServiceName, string>, readBack, rawBefore, rawAfter), byHand };
+  return {
+    file,
+    shown,
+    before,
+    after,
+    changes: describeChanges(config.settings.imageTags as Record<ServiceName, string>, readBack, rawBefore, rawAfter),
+    byHand,
+  };
 }
 
 /**
@@ -222,4 +255,3 @@ export function writeTagRecord(r: TagRecord): void {
   }
   say(`Settings ${r.shown} now record the release:\n${r.changes.map((c) => `  ${c}`).join("\n")}`);
 }
-

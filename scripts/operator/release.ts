@@ -33,7 +33,8 @@ export const releaseCommand = (env: string, services: readonly ServiceName[], ta
 /** What ECR answers when the image or its repository is not there: the only answers that mean "push it". */
 const IMAGE_MISSING = /ImageNotFoundException|RepositoryNotFoundException/;
 /** Credentials missing, expired or refused (the CLI's and STS's wording). */
-const CREDENTIALS = /ExpiredToken|UnrecognizedClientException|InvalidClientTokenId|InvalidSignatureException|SignatureDoesNotMatch|Unable to locate credentials|NoCredentialProviders|security token included in the request is (invalid|expired)|Token has expired|SSO session .* expired|Error loading SSO Token|could not (load|retrieve|be refreshed)|credentials/i;
+const CREDENTIALS =
+  /ExpiredToken|UnrecognizedClientException|InvalidClientTokenId|InvalidSignatureException|SignatureDoesNotMatch|Unable to locate credentials|NoCredentialProviders|security token included in the request is (invalid|expired)|Token has expired|SSO session .* expired|Error loading SSO Token|could not (load|retrieve|be refreshed)|credentials/i;
 const ACCESS_DENIED = /AccessDenied|not authorized to perform/i;
 /** The AWS CLI is not there: spawn's ENOENT, or a shell or wrapper that cannot find it. */
 const CLI_MISSING = /could not be started|ENOENT|(^|\s|:)aws: (command )?not found|command not found/;
@@ -45,7 +46,9 @@ export async function checkImages(t: Target, services: readonly ServiceName[], t
   for (const service of services) {
     const image = `${ecrRegistry}/${service}:${tag}`;
     try {
-      await aws(t, ["ecr", "describe-images", "--registry-id", ecrRegistry.split(".")[0]!, "--repository-name", service, "--image-ids", `imageTag=${tag}`], { keepStderr: true });
+      await aws(t, ["ecr", "describe-images", "--registry-id", ecrRegistry.split(".")[0]!, "--repository-name", service, "--image-ids", `imageTag=${tag}`], {
+        keepStderr: true,
+      });
     } catch (e) {
       if (!(e instanceof StepFailed)) throw e;
       if (e.signal) throw new StepFailed(`${e.message} Nothing was planned or applied, and the settings are unchanged. Next: ${again}`, e.signal, e.stderr);
@@ -63,7 +66,9 @@ export async function checkImages(t: Target, services: readonly ServiceName[], t
           : ACCESS_DENIED.test(said)
             ? `these credentials may not read the repository ${service} in ${ecrRegistry}: ${said}. Use a role allowed ecr:DescribeImages on it`
             : `aws ecr describe-images failed: ${said}`;
-      throw new Refusal(`Release refused: could not check the image ${image}: ${cause}. Whether the image exists is not known. Nothing was planned or applied. Then run ${again} again.`);
+      throw new Refusal(
+        `Release refused: could not check the image ${image}: ${cause}. Whether the image exists is not known. Nothing was planned or applied. Then run ${again} again.`,
+      );
     }
   }
 }
@@ -104,7 +109,18 @@ export async function deployGateway(t: Target, taskDefinitionArn: string, progre
   // --revision as JSON: the shorthand syntax cannot carry the AppSpec's own braces and commas.
   const revision = JSON.stringify({ revisionType: "AppSpecContent", appSpecContent: { content: appSpec(taskDefinitionArn) } });
   progress.creating = true;
-  const created = await aws(t, ["deploy", "create-deployment", "--application-name", n.codedeployApp(GATEWAY.name), "--deployment-group-name", n.codedeployGroup(GATEWAY.name), "--revision", revision, "--output", "json"]);
+  const created = await aws(t, [
+    "deploy",
+    "create-deployment",
+    "--application-name",
+    n.codedeployApp(GATEWAY.name),
+    "--deployment-group-name",
+    n.codedeployGroup(GATEWAY.name),
+    "--revision",
+    revision,
+    "--output",
+    "json",
+  ]);
   const id = (JSON.parse(created) as { deploymentId?: string }).deploymentId;
   if (!id) throw new Refusal(`aws deploy create-deployment answered without a deploymentId: ${created}`);
   progress.id = id;
@@ -203,7 +219,9 @@ async function readRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ 
   try {
     described = (JSON.parse(answer) as { services?: EcsServiceView[] }).services ?? [];
   } catch {
-    throw new StepFailed(`aws ecs describe-services answered something that is not JSON: ${answer.slice(0, 200)}. Read the services yourself: ${describeCommand(t, serviceNames)}`);
+    throw new StepFailed(
+      `aws ecs describe-services answered something that is not JSON: ${answer.slice(0, 200)}. Read the services yourself: ${describeCommand(t, serviceNames)}`,
+    );
   }
   const problems: RolloutProblem[] = [];
   let baking = 0;
@@ -215,7 +233,8 @@ async function readRollouts(t: Target, rollouts: readonly Rollout[]): Promise<{ 
       problems.push({ service: r.service, rolledBack: false, reported: `ECS reports no PRIMARY deployment of ${n.service(r.service)}` });
       continue;
     }
-    const rolledBack = (r.taskDefinition !== undefined && primary.taskDefinition !== r.taskDefinition) || (r.deploymentId !== undefined && primary.id !== r.deploymentId);
+    const rolledBack =
+      (r.taskDefinition !== undefined && primary.taskDefinition !== r.taskDefinition) || (r.deploymentId !== undefined && primary.id !== r.deploymentId);
     if (!rolledBack && primary.rolloutState === "COMPLETED") continue;
     // The failed deployment's rollout state reason while ECS still lists it; once a rollback is over only
     // the PRIMARY (the rollback) is left, and the failure is in the service's events (newest first).
@@ -250,7 +269,13 @@ interface ReleaseProgress {
  * whether CodeDeploy started, and the release command to run again (never make plan and make apply of
  * the services phase: before the record they would plan the old tag back).
  */
-export async function release(ctx: Context, t: Target, stack: Stack, released: { readonly services: readonly ServiceName[]; readonly tag: string }, record: TagRecord): Promise<void> {
+export async function release(
+  ctx: Context,
+  t: Target,
+  stack: Stack,
+  released: { readonly services: readonly ServiceName[]; readonly tag: string },
+  record: TagRecord,
+): Promise<void> {
   const progress: ReleaseProgress = { stage: "plan", recorded: false, gateway: {} };
   const blueGreen = released.services.includes(GATEWAY.name) && blueGreenIn(stack);
   try {
@@ -300,9 +325,15 @@ async function releaseSteps(ctx: Context, r: ReleaseRun): Promise<void> {
   const rolling = services.filter((s) => !(blueGreen && s === GATEWAY.name));
   if (rolling.length > 0) {
     // The apply returns once ECS has accepted the new task definitions, not when they run: wait for the rollouts.
-    const applied = JSON.parse((await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-json", "task_definition_arns"], { capture: true })).stdout) as Record<string, string>;
+    const applied = JSON.parse((await run(ctx.tf, [`-chdir=${stack.dir}`, "output", "-json", "task_definition_arns"], { capture: true })).stdout) as Record<
+      string,
+      string
+    >;
     say(`Waiting for the rolling deployment of ${rolling.join(", ")} (up to 10 minutes until stable, then up to 10 more while ECS watches its alarms)...`);
-    const { waitFailed, problems } = await checkRollouts(t, rolling.map((s) => ({ service: s, taskDefinition: applied[s] })));
+    const { waitFailed, problems } = await checkRollouts(
+      t,
+      rolling.map((s) => ({ service: s, taskDefinition: applied[s] })),
+    );
     if (waitFailed || problems.length > 0) {
       progress.reported = true;
       throw new StepFailed(releaseFailure(t, record, unrecorded, { tag: released.tag, rolling, waitFailed, problems, applied, gatewayNotStarted: blueGreen }));
@@ -392,7 +423,9 @@ function stoppedRelease(r: ReleaseRun, e: Refusal, signal: NodeJS.Signals | unde
   if (!blueGreen) {
     lines.push(`  CodeDeploy:  none (no blue/green service in this release)`);
   } else if (id) {
-    lines.push(`  CodeDeploy:  deployment ${id} of ${GATEWAY.name} was started and goes on in AWS: stopping make release does not stop it (canary, then all traffic; a failure or an alarm rolls it back). Follow it: ${follow(id)}`);
+    lines.push(
+      `  CodeDeploy:  deployment ${id} of ${GATEWAY.name} was started and goes on in AWS: stopping make release does not stop it (canary, then all traffic; a failure or an alarm rolls it back). Follow it: ${follow(id)}`,
+    );
   } else if (creating) {
     lines.push(
       `  CodeDeploy:  aws deploy create-deployment was running: a deployment of ${GATEWAY.name} may have been started, and would go on in AWS. List them: aws deploy list-deployments --application-name ${n.codedeployApp(GATEWAY.name)} --deployment-group-name ${n.codedeployGroup(GATEWAY.name)} --include-only-statuses Created Queued Ready InProgress --region ${region}`,
@@ -411,11 +444,15 @@ function stoppedRelease(r: ReleaseRun, e: Refusal, signal: NodeJS.Signals | unde
       `Next: follow deployment ${id} until it ends: aws deploy wait deployment-successful --deployment-id ${id} --region ${region} (or ${follow(id)} --query deploymentInfo.status). While it is in progress CodeDeploy refuses another one of the group, so do not run make release yet. If it ends Failed or Stopped, ${gateway} deploys it again; to stop it now and send all traffic back to the blue tasks: aws deploy stop-deployment --deployment-id ${id} --auto-rollback-enabled --region ${region}.`,
     );
   } else if (creating) {
-    lines.push(`Next: if the list shows a deployment in progress, follow it (aws deploy get-deployment --deployment-id <id> --region ${region}) until it ends; if it shows none, ${gateway} deploys the gateway (nothing is left to apply).`);
+    lines.push(
+      `Next: if the list shows a deployment in progress, follow it (aws deploy get-deployment --deployment-id <id> --region ${region}) until it ends; if it shows none, ${gateway} deploys the gateway (nothing is left to apply).`,
+    );
   } else {
     const fix = signal ? "" : "read the error above and fix its cause, then ";
     const read = rolling.length > 0 && progress.stage === "rollout" ? `read the rollout: ${describeCommand(t, rolling.map(n.service))}; then ` : "";
-    lines.push(`Next: ${fix}${read}${again}. Nothing is left to apply: it ${rolling.length > 0 ? "waits for the rolling deployment again" : ""}${rolling.length > 0 && blueGreen ? ", then " : ""}${blueGreen ? "deploys the gateway through CodeDeploy" : ""}.`);
+    lines.push(
+      `Next: ${fix}${read}${again}. Nothing is left to apply: it ${rolling.length > 0 ? "waits for the rolling deployment again" : ""}${rolling.length > 0 && blueGreen ? ", then " : ""}${blueGreen ? "deploys the gateway through CodeDeploy" : ""}.`,
+    );
   }
   return lines.join("\n");
 }
@@ -429,7 +466,14 @@ function releaseFailure(
   t: Target,
   record: TagRecord,
   unrecorded: StepFailed | undefined,
-  f: { tag: string; rolling: readonly ServiceName[]; waitFailed: boolean; problems: readonly RolloutProblem[]; applied: Readonly<Record<string, string>>; gatewayNotStarted: boolean },
+  f: {
+    tag: string;
+    rolling: readonly ServiceName[];
+    waitFailed: boolean;
+    problems: readonly RolloutProblem[];
+    applied: Readonly<Record<string, string>>;
+    gatewayNotStarted: boolean;
+  },
 ): string {
   const env = t.config.env;
   const n = names(env);
@@ -441,7 +485,8 @@ function releaseFailure(
         : `- ${n.service(p.service)} did not complete: ${p.reported}.`,
     );
   }
-  if (f.waitFailed && f.problems.length === 0) lines.push(`- aws ecs wait services-stable gave up (10 minutes) before every service was stable, though each now reports its rollout COMPLETED.`);
+  if (f.waitFailed && f.problems.length === 0)
+    lines.push(`- aws ecs wait services-stable gave up (10 minutes) before every service was stable, though each now reports its rollout COMPLETED.`);
   const back = f.problems.filter((p) => p.rolledBack).map((p) => p.service);
   const pending = f.problems.filter((p) => !p.rolledBack).map((p) => p.service);
   if (unrecorded) {
@@ -449,7 +494,9 @@ function releaseFailure(
       `${record.shown} was NOT updated (it changed while make release ran, or could not be written): it still holds the tags from before this release, while Terraform's state holds the ${f.tag} task definitions; the next make plan ENV=${env} PHASE=services plans the earlier tags again (new revisions of the earlier images).`,
     );
   } else {
-    lines.push(`${record.shown} already records ${f.tag} for ${f.rolling.join(", ")} (written after the apply), and Terraform's state holds their ${f.tag} task definitions.`);
+    lines.push(
+      `${record.shown} already records ${f.tag} for ${f.rolling.join(", ")} (written after the apply), and Terraform's state holds their ${f.tag} task definitions.`,
+    );
     if (back.length > 0) {
       lines.push(
         `So the next make plan ENV=${env} PHASE=services shows an in-place change of task_definition on ${back.map(n.service).join(", ")}, from the revision ECS went back to, to the ${f.tag} one: applying it deploys the failing release again.`,
@@ -465,7 +512,9 @@ function releaseFailure(
     );
   }
   if (f.gatewayNotStarted) {
-    lines.push(`The gateway's CodeDeploy deployment was not started (its ${f.tag} task definition is registered): once the rolling services are sound, make release ENV=${env} TAG=${f.tag} SERVICE=${GATEWAY.name} deploys it.`);
+    lines.push(
+      `The gateway's CodeDeploy deployment was not started (its ${f.tag} task definition is registered): once the rolling services are sound, make release ENV=${env} TAG=${f.tag} SERVICE=${GATEWAY.name} deploys it.`,
+    );
   }
   lines.push(`Read the deployments and events: ${describeCommand(t, f.rolling.map(n.service))}`);
   return lines.join("\n");
@@ -483,7 +532,18 @@ async function gatewayFailure(t: Target, record: TagRecord, unrecorded: StepFail
   const service = n.service(GATEWAY.name);
   let running: string | undefined;
   try {
-    const answer = await aws(t, ["ecs", "describe-services", "--cluster", n.cluster, "--services", service, "--query", "services[0].taskDefinition", "--output", "text"]);
+    const answer = await aws(t, [
+      "ecs",
+      "describe-services",
+      "--cluster",
+      n.cluster,
+      "--services",
+      service,
+      "--query",
+      "services[0].taskDefinition",
+      "--output",
+      "text",
+    ]);
     running = answer.startsWith("arn:") ? answer : undefined;
   } catch (e) {
     if (!(e instanceof StepFailed) || e.signal) throw e;
@@ -510,11 +570,35 @@ export async function restart(t: Target, service: ServiceName): Promise<void> {
   const n = names(t.config.env);
   if (SERVICE_CATALOG[service].exposure === "alb" && t.config.sizing.gatewayReleases === "blue-green") {
     // ECS refuses --force-new-deployment under the CODE_DEPLOY controller: CodeDeploy redeploys what runs.
-    const current = await aws(t, ["ecs", "describe-services", "--cluster", n.cluster, "--services", n.service(service), "--query", "services[0].taskDefinition", "--output", "text"]);
-    if (!current.startsWith("arn:")) throw new Refusal(`${n.service(service)} in ${n.cluster} has no running task definition (aws ecs describe-services answered ${JSON.stringify(current)}): is the services phase applied? make apply ENV=${t.config.env} PHASE=services`);
+    const current = await aws(t, [
+      "ecs",
+      "describe-services",
+      "--cluster",
+      n.cluster,
+      "--services",
+      n.service(service),
+      "--query",
+      "services[0].taskDefinition",
+      "--output",
+      "text",
+    ]);
+    if (!current.startsWith("arn:"))
+      throw new Refusal(
+        `${n.service(service)} in ${n.cluster} has no running task definition (aws ecs describe-services answered ${JSON.stringify(current)}): is the services phase applied? make apply ENV=${t.config.env} PHASE=services`,
+      );
     return deployGateway(t, current);
   }
-  const started = await aws(t, ["ecs", "update-service", "--cluster", n.cluster, "--service", n.service(service), "--force-new-deployment", "--output", "json"]);
+  const started = await aws(t, [
+    "ecs",
+    "update-service",
+    "--cluster",
+    n.cluster,
+    "--service",
+    n.service(service),
+    "--force-new-deployment",
+    "--output",
+    "json",
+  ]);
   // The deployment the restart started: a rollback ends on another one, with the same task definition.
   let deploymentId: string | undefined;
   try {
@@ -522,7 +606,9 @@ export async function restart(t: Target, service: ServiceName): Promise<void> {
   } catch {
     deploymentId = undefined;
   }
-  say(`Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and the deployment alarms roll back a failure). Waiting until the service is stable (up to 10 minutes, then up to 10 more while ECS watches its alarms)...`);
+  say(
+    `Restarting ${n.service(service)}: ECS replaces its tasks (rolling; the circuit breaker and the deployment alarms roll back a failure). Waiting until the service is stable (up to 10 minutes, then up to 10 more while ECS watches its alarms)...`,
+  );
   // The restart is done when the new tasks run and the old ones are gone, not when ECS accepts it.
   const { waitFailed, problems } = await checkRollouts(t, [{ service, deploymentId }]);
   const problem = problems[0];

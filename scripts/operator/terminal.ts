@@ -17,6 +17,7 @@ import type { ReadStream } from "tty";
 /** Logs kept in <outdir>/logs (the newest). */
 const KEEP_LOGS = 50;
 
+// eslint-disable-next-line no-control-regex -- matching terminal escape sequences is the point
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 export const plainText = (text: string): string => text.replace(ANSI, "");
 
@@ -55,7 +56,9 @@ export const hungUpBy = (): string => (hangupSignal ? "SIGHUP" : "EIO on its out
 let hangupSignal = false;
 
 function toLog(chunk: unknown): void {
-  const text = plainText(typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : String(chunk));
+  const text = plainText(
+    typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : String(chunk),
+  );
   recent = (recent + text).slice(-4000);
   if (!log) {
     // Bounded: a run that never opens a log (make synth, a refusal) keeps only its beginning.
@@ -110,7 +113,8 @@ function streamLost(name: "stdout" | "stderr", code: string): void {
   if (lost.has(name)) return;
   lost.set(name, code);
   if (code === "EIO") terminalGone = true;
-  const why = code === "EPIPE" ? `its reader closed the pipe (EPIPE on ${name})` : code === "EIO" ? `the terminal is gone (EIO on ${name})` : `${name} failed (${code})`;
+  const why =
+    code === "EPIPE" ? `its reader closed the pipe (EPIPE on ${name})` : code === "EIO" ? `the terminal is gone (EIO on ${name})` : `${name} failed (${code})`;
   // Recorded for the next run when nobody sees the end of this one: the terminal is gone, or both
   // outputs are (`2>&1 | head`). A closed stdout alone leaves the report on stderr.
   if (code === "EIO" || lost.size === 2) markUnattended(why);
@@ -149,7 +153,15 @@ const recordFile = (outdir: string, env: string) => path.join(outdir, "logs", `$
 
 function writeRecord(end: { status?: number; outcome?: string }): void {
   if (!log || !unattended) return;
-  const record: UnattendedRecord = { commandLine: log.commandLine, pid: process.pid, started: log.started, how: unattended.how, at: unattended.at, log: log.file, ...end };
+  const record: UnattendedRecord = {
+    commandLine: log.commandLine,
+    pid: process.pid,
+    started: log.started,
+    how: unattended.how,
+    at: unattended.at,
+    log: log.file,
+    ...end,
+  };
   try {
     const file = recordFile(log.outdir, log.env);
     fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(record, null, 2));
@@ -200,7 +212,13 @@ function prune(dir: string): void {
 
 /** At the end of the run: a run that lost its terminal records how it ended (`outcome`: its last lines unless given), for the next run. */
 export function endRun(status: number, outcome?: string): void {
-  const said = outcome ?? recent.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("$ ")).slice(-3).join("\n");
+  const said =
+    outcome ??
+    recent
+      .split("\n")
+      .filter((l) => l.trim() !== "" && !l.startsWith("$ "))
+      .slice(-3)
+      .join("\n");
   writeRecord({ status, outcome: plainText(said).trim() });
   if (log) toLog(`# exit ${status}\n`);
 }

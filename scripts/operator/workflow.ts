@@ -6,7 +6,23 @@ import * as fs from "fs";
 import * as path from "path";
 import { EnvironmentName, PHASES, PhaseName, names } from "../../src/naming";
 import { STATEFUL_TYPES } from "../../src/policy/data-protection";
-import { OutputHashes, PlanRecord, Stack, configHash, configOf, markApplied, newRunId, readRecord, remoteReads, removePlans, retire, setStatus, textOf, unusable, writeRecord } from "./plans";
+import {
+  OutputHashes,
+  PlanRecord,
+  Stack,
+  configHash,
+  configOf,
+  markApplied,
+  newRunId,
+  readRecord,
+  remoteReads,
+  removePlans,
+  retire,
+  setStatus,
+  textOf,
+  unusable,
+  writeRecord,
+} from "./plans";
 import { Refusal, StepFailed, noColor, run, say, shownPath, which } from "./process";
 import { hungUpDuringRun } from "./process";
 import { ask, hungUpBy, tell } from "./terminal";
@@ -95,7 +111,7 @@ async function upstreamOf(ctx: Context, s: Stack): Promise<Pick<PlanRecord, "ups
 }
 
 /** The hash of `e`'s outputs as `record` is bound to them: the outputs it read, or all of them (older records). */
-const boundHash = (ctx: Context, record: PlanRecord, e: Stack) => ctx.outputs.of(e, record.reads ? record.reads[e.name] ?? [] : undefined);
+const boundHash = (ctx: Context, record: PlanRecord, e: Stack) => ctx.outputs.of(e, record.reads ? (record.reads[e.name] ?? []) : undefined);
 
 interface PlanCounts {
   add: number;
@@ -148,7 +164,10 @@ export async function plan(ctx: Context, stacks: readonly Stack[], next = `revie
     } catch (e) {
       // A failure whose cause Terraform's output already names (a held state lock, a protected resource) needs no guess.
       const explained = e instanceof StepFailed && e.found?.explained === true;
-      const hint = i === 0 || explained ? "" : `\nIf an earlier phase of ${ctx.env} has never been applied, apply it first (make apply ENV=${ctx.env} PHASE=<phase>), then ${ctx.again ? `run ${ctx.again} again` : "plan this one"}.`;
+      const hint =
+        i === 0 || explained
+          ? ""
+          : `\nIf an earlier phase of ${ctx.env} has never been applied, apply it first (make apply ENV=${ctx.env} PHASE=<phase>), then ${ctx.again ? `run ${ctx.again} again` : "plan this one"}.`;
       throw stop(`${(e as Error).message} Planning ${s.name} failed.${hint}`, e instanceof StepFailed ? e.signal : undefined);
     }
     // Hashed before and after: a plan is only bound to a configuration that did not move under it.
@@ -160,7 +179,9 @@ export async function plan(ctx: Context, stacks: readonly Stack[], next = `revie
     fs.writeFileSync(textOf(s), await captured(ctx, s, "show", "-no-color", s.plan));
     const counts = countChanges(JSON.parse(await captured(ctx, s, "show", "-json", s.plan)));
     writeRecord(s, { stack: s.name, runId, createdAt: new Date().toISOString(), configSha256, ...bound, status: "planned" });
-    rows.push(`  ${s.phase.padEnd(14)} ${String(counts.add).padStart(4)} to add, ${String(counts.change).padStart(4)} to change, ${String(counts.destroy).padStart(4)} to destroy${counts.replace ? ` (${counts.replace} replaced)` : ""}   ${shownPath(textOf(s))}`);
+    rows.push(
+      `  ${s.phase.padEnd(14)} ${String(counts.add).padStart(4)} to add, ${String(counts.change).padStart(4)} to change, ${String(counts.destroy).padStart(4)} to destroy${counts.replace ? ` (${counts.replace} replaced)` : ""}   ${shownPath(textOf(s))}`,
+    );
     warnings.push(...counts.stateful.map((r) => `${s.name}: ${r}`));
   }
   say(`\nPlan summary for ${ctx.env} (run ${runId}; saved plans in ${shownPath(path.join(ctx.outdir, "plans"))}/):`);
@@ -184,7 +205,8 @@ async function confirmProd(ctx: Context, stacks: readonly Stack[]): Promise<void
     if (answer.line.trim() === "prod") return;
     throw new Refusal(`Apply to prod cancelled (answer was "${answer.line.trim()}"). Set AUTO_APPROVE=1 to skip this question.`);
   }
-  if (answer.why === "signal") throw new StepFailed(`Apply to prod cancelled: ${answer.signal} while waiting for the answer. Nothing was applied.`, answer.signal);
+  if (answer.why === "signal")
+    throw new StepFailed(`Apply to prod cancelled: ${answer.signal} while waiting for the answer. Nothing was applied.`, answer.signal);
   throw new Refusal(
     `Apply to prod cancelled: no answer (${answer.why === "no terminal" ? "stdin is not a terminal and ended without a line, e.g. </dev/null or a CI job" : "stdin ended"}). Nothing was applied. Answer at a terminal, pipe the answer (echo prod | ${make(ctx, "apply")}), or set AUTO_APPROVE=1 to skip this question.`,
   );
@@ -208,7 +230,9 @@ function afterPartialApply(ctx: Context, stacks: readonly Stack[]): string | und
   const next = stacks[done.length]!;
   const rest = stacks.slice(done.length);
   const at = (s: Stack) => `${s.phase} at ${hhmm(fs.statSync(appliedText(s)).mtime)}`;
-  const lines = [`${list(done)} ${done.length === 1 ? "was" : "were"} already applied (${done.map(at).join(", ")}; ${done.length === 1 ? "its plan is" : "their plans are"} used up), so ${make(ctx, "apply")} cannot apply every phase from saved plans.`];
+  const lines = [
+    `${list(done)} ${done.length === 1 ? "was" : "were"} already applied (${done.map(at).join(", ")}; ${done.length === 1 ? "its plan is" : "their plans are"} used up), so ${make(ctx, "apply")} cannot apply every phase from saved plans.`,
+  ];
   const record = readRecord(next);
   const replan = `${make(ctx, "plan")} (it plans every phase again from what is really applied: the applied phases show no change), review it, then ${make(ctx, "apply")}`;
   switch (record?.status) {
@@ -225,7 +249,9 @@ function afterPartialApply(ctx: Context, stacks: readonly Stack[]): string | und
       );
       break;
     default:
-      lines.push(`${next.name} has ${record?.status === "retired" ? `a retired plan (${record.reason ?? "no reason recorded"})` : "no saved plan"}. Next: ${replan}.`);
+      lines.push(
+        `${next.name} has ${record?.status === "retired" ? `a retired plan (${record.reason ?? "no reason recorded"})` : "no saved plan"}. Next: ${replan}.`,
+      );
   }
   return lines.join("\n");
 }
@@ -237,13 +263,17 @@ async function checkBinding(ctx: Context, s: Stack, appliedFirst: readonly Stack
   const why = unusable(s, record, replan);
   if (why || !record) throw new Refusal(why);
   if (record.configSha256 !== configHash(s)) {
-    throw new Refusal(`The plan of ${s.name} (${record.createdAt}) is older than the current synthesized configuration: code or settings changed since. Run ${replan} again and review it.`);
+    throw new Refusal(
+      `The plan of ${s.name} (${record.createdAt}) is older than the current synthesized configuration: code or settings changed since. Run ${replan} again and review it.`,
+    );
   }
   for (const e of earlier(ctx, s).filter((x) => !appliedFirst.includes(x))) {
     const other = readRecord(e);
     if (other && other.runId === record.runId && other.status !== "retired") {
       const next = other.status === "planned" ? `apply ${e.phase} first: ${make(ctx, "apply", e.phase)}` : `re-plan from ${e.phase}: ${make(ctx, "plan", "")}`;
-      throw new Refusal(`The plan of ${s.name} was made by the same make plan (run ${record.runId}) as the plan of ${e.name}, which is ${other.status === "planned" ? "not applied yet" : other.status}: phases apply in order, so ${next}.`);
+      throw new Refusal(
+        `The plan of ${s.name} was made by the same make plan (run ${record.runId}) as the plan of ${e.name}, which is ${other.status === "planned" ? "not applied yet" : other.status}: phases apply in order, so ${next}.`,
+      );
     }
     // Bound only to the outputs it reads; an older record, to all of them.
     const bound = record.reads ? record.reads[e.name] !== undefined : true;
@@ -300,7 +330,8 @@ function report(ctx: Context, o: Outcome): string {
   }
   lines.push(`  not applied:    ${list(o.notApplied)}`, `  plans retired:  ${list(o.retired)}`);
   const fix = o.stopped?.how === "failed" ? "read Terraform's error above and fix its cause, then " : "";
-  const redo = o.stopped || o.retired.length > 0 ? `${make(ctx, "plan")} (it plans again from what is really applied), review it, then ${make(ctx, "apply")}` : "";
+  const redo =
+    o.stopped || o.retired.length > 0 ? `${make(ctx, "plan")} (it plans again from what is really applied), review it, then ${make(ctx, "apply")}` : "";
   lines.push(`Next: ${fix}${o.next ?? redo}.`);
   return lines.join("\n");
 }
@@ -320,7 +351,9 @@ interface CodeDeployed {
 /** The services of `s` under the CODE_DEPLOY deployment controller (the gateway in staging and prod). */
 export function codeDeployed(s: Stack): CodeDeployed[] {
   type Service = { name?: string; task_definition?: string; deployment_controller?: { type?: string } | { type?: string }[] };
-  const config = JSON.parse(fs.readFileSync(configOf(s), "utf8")) as { resource?: { aws_ecs_service?: Record<string, Service>; aws_ecs_task_definition?: Record<string, { container_definitions?: string }> } };
+  const config = JSON.parse(fs.readFileSync(configOf(s), "utf8")) as {
+    resource?: { aws_ecs_service?: Record<string, Service>; aws_ecs_task_definition?: Record<string, { container_definitions?: string }> };
+  };
   const found: CodeDeployed[] = [];
   for (const svc of Object.values(config.resource?.aws_ecs_service ?? {})) {
     const controller = [svc.deployment_controller ?? []].flat()[0];
@@ -328,12 +361,19 @@ export function codeDeployed(s: Stack): CodeDeployed[] {
     if (controller?.type !== "CODE_DEPLOY" || !address) continue;
     let container: { name?: string; image?: string } | undefined;
     try {
-      container = (JSON.parse(config.resource?.aws_ecs_task_definition?.[address.split(".")[1]!]?.container_definitions ?? "[]") as { name?: string; image?: string }[])[0];
+      container = (
+        JSON.parse(config.resource?.aws_ecs_task_definition?.[address.split(".")[1]!]?.container_definitions ?? "[]") as { name?: string; image?: string }[]
+      )[0];
     } catch {
       container = undefined;
     }
     const serviceName = svc.name ?? address;
-    found.push({ service: container?.name ?? serviceName, serviceName, taskDefinition: address, ...(container?.image?.includes(":") ? { tag: container.image.slice(container.image.lastIndexOf(":") + 1) } : {}) });
+    found.push({
+      service: container?.name ?? serviceName,
+      serviceName,
+      taskDefinition: address,
+      ...(container?.image?.includes(":") ? { tag: container.image.slice(container.image.lastIndexOf(":") + 1) } : {}),
+    });
   }
   return found;
 }
@@ -383,7 +423,11 @@ export async function apply(ctx: Context, stacks: readonly Stack[], options: App
           notApplied: stacks.slice(i),
           retired,
           // make release plans with its TAG: only the release itself picks up from there.
-          ...(ctx.again ? { next: `run ${ctx.again} again` } : rest.length > 0 ? { next: `${rest.map((r) => make(ctx, "apply", r.phase)).join(", then ")} (each plan is checked again first)` } : {}),
+          ...(ctx.again
+            ? { next: `run ${ctx.again} again` }
+            : rest.length > 0
+              ? { next: `${rest.map((r) => make(ctx, "apply", r.phase)).join(", then ")} (each plan is checked again first)` }
+              : {}),
         }),
         "SIGHUP",
       );
@@ -408,7 +452,9 @@ export async function apply(ctx: Context, stacks: readonly Stack[], options: App
         pending = await undeployedRevisions(ctx, s).catch((e: unknown) => {
           if (!(e instanceof StepFailed) || e.signal) throw e;
           // Not a reason to hold the apply back: say what could not be checked.
-          say(`Could not read the saved plan of ${s.name} (terraform show -json: ${e.message}): if it changes a blue/green service's task definition, only make release deploys it.`);
+          say(
+            `Could not read the saved plan of ${s.name} (terraform show -json: ${e.message}): if it changes a blue/green service's task definition, only make release deploys it.`,
+          );
           return [];
         });
       }
@@ -419,12 +465,22 @@ export async function apply(ctx: Context, stacks: readonly Stack[], options: App
       setStatus(s, how, { reason: (e as Error).message });
       // Terraform refuses a plan of a state that moved on; removing it keeps anyone from trying.
       fs.rmSync(s.plan, { force: true });
-      retired.push(...retireRun(ctx, s, record, `the apply of ${s.name}, an earlier phase planned in the same run, ${how === "failed" ? "failed" : "was interrupted"} at ${clock()}.`));
+      retired.push(
+        ...retireRun(
+          ctx,
+          s,
+          record,
+          `the apply of ${s.name}, an earlier phase planned in the same run, ${how === "failed" ? "failed" : "was interrupted"} at ${clock()}.`,
+        ),
+      );
       // Released only when Terraform stopped the normal way; otherwise the message (process.ts) says how to release it.
       const message = (e as Error).message.trimEnd();
       const lockLeft = e instanceof StepFailed && e.found.lockLeft === true;
       const stopped = signal && !lockLeft ? `${message} Terraform stopped after finishing what was in progress, which releases its state lock.` : message;
-      throw new StepFailed(report(ctx, { cause: `Apply of ${ctx.env} stopped: ${stopped}`, applied, stopped: { stack: s, how }, notApplied: stacks.slice(i + 1), retired }), signal);
+      throw new StepFailed(
+        report(ctx, { cause: `Apply of ${ctx.env} stopped: ${stopped}`, applied, stopped: { stack: s, how }, notApplied: stacks.slice(i + 1), retired }),
+        signal,
+      );
     }
     markApplied(s);
     ctx.outputs.forget(s);
@@ -434,7 +490,10 @@ export async function apply(ctx: Context, stacks: readonly Stack[], options: App
   }
   say(`Applied ${list(stacks)}.`);
   for (const r of releases) say(r);
-  if (retired.length > 0) say(`The outputs changed, so these later plans were made against old values and are retired: ${list(retired)}. Next: ${make(ctx, "plan", "")}, review, then apply.`);
+  if (retired.length > 0)
+    say(
+      `The outputs changed, so these later plans were made against old values and are retired: ${list(retired)}. Next: ${make(ctx, "plan", "")}, review, then apply.`,
+    );
 }
 
 export async function deploy(ctx: Context, stacks: readonly Stack[]): Promise<void> {
@@ -461,7 +520,8 @@ export async function deploy(ctx: Context, stacks: readonly Stack[]): Promise<vo
   await run(cdktf, args, { env: { ACCESSWEAVER_ENV: ctx.env, TERRAFORM_BINARY_NAME: ctx.tf, ...plain }, terminal: !approved, forward: false });
 }
 
-const outputNames = (s: Stack) => Object.keys(JSON.parse(fs.readFileSync(configOf(s), "utf8")).output ?? {}).filter((o) => !o.startsWith("cross-stack-output-"));
+const outputNames = (s: Stack) =>
+  Object.keys(JSON.parse(fs.readFileSync(configOf(s), "utf8")).output ?? {}).filter((o) => !o.startsWith("cross-stack-output-"));
 
 export async function output(ctx: Context, stacks: readonly Stack[]): Promise<void> {
   const wanted = process.env.NAME ?? "";
@@ -480,7 +540,9 @@ export async function output(ctx: Context, stacks: readonly Stack[]): Promise<vo
   try {
     value = await captured(ctx, owner, "output", format, wanted);
   } catch (e) {
-    throw new Refusal(`${(e as Error).message.replace(/\.$/, "")} for ${wanted} of ${owner.name}.${format === "-raw" ? " For a list or map, add FORMAT=json." : ""}`);
+    throw new Refusal(
+      `${(e as Error).message.replace(/\.$/, "")} for ${wanted} of ${owner.name}.${format === "-raw" ? " For a list or map, add FORMAT=json." : ""}`,
+    );
   }
   process.stdout.write(value.endsWith("\n") ? value : `${value}\n`);
 }
@@ -492,7 +554,8 @@ async function dependents(ctx: Context, stacks: readonly Stack[]): Promise<strin
   for (const l of later(ctx, first).filter((x) => !stacks.includes(x))) {
     await ensureInit(ctx, l);
     const resources = (await captured(ctx, l, "state", "list")).split("\n").filter(Boolean);
-    if (resources.length > 0) holding.push(`  ${l.name}: ${resources.length} resource(s): ${resources.slice(0, 5).join(", ")}${resources.length > 5 ? ", ..." : ""}`);
+    if (resources.length > 0)
+      holding.push(`  ${l.name}: ${resources.length} resource(s): ${resources.slice(0, 5).join(", ")}${resources.length > 5 ? ", ..." : ""}`);
   }
   return holding;
 }
@@ -510,9 +573,16 @@ export async function destroy(ctx: Context, stacks: readonly Stack[]): Promise<v
     const holding = await dependents(ctx, stacks);
     if (holding.length > 0) {
       const first = order[order.length - 1]!;
-      const before = later(ctx, first).filter((l) => !stacks.includes(l)).reverse();
+      const before = later(ctx, first)
+        .filter((l) => !stacks.includes(l))
+        .reverse();
       throw new Refusal(
-        `Destroying ${list(stacks)} is refused: later phases of ${ctx.env} still have resources in their state, and they depend on it:\n${holding.join("\n")}\nDestroy them first, last phase first (${before.map((l) => `make destroy ENV=${ctx.env} PHASE=${l.phase} CONFIRM=${l.name}`).join(", then ")}), or the whole environment: make destroy ENV=${ctx.env} CONFIRM=${[...ctx.all].reverse().map((l) => l.name).join(",")}`,
+        `Destroying ${list(stacks)} is refused: later phases of ${ctx.env} still have resources in their state, and they depend on it:\n${holding.join("\n")}\nDestroy them first, last phase first (${before.map((l) => `make destroy ENV=${ctx.env} PHASE=${l.phase} CONFIRM=${l.name}`).join(", then ")}), or the whole environment: make destroy ENV=${ctx.env} CONFIRM=${[
+          ...ctx.all,
+        ]
+          .reverse()
+          .map((l) => l.name)
+          .join(",")}`,
       );
     }
   }
@@ -562,7 +632,11 @@ export async function drift(ctx: Context, stacks: readonly Stack[]): Promise<voi
     const file = path.join(ctx.outdir, "plans", `${s.name}.drift.tfplan`);
     try {
       await ensureInit(ctx, s);
-      const r = await run(ctx.tf, [`-chdir=${s.dir}`, "plan", ...noColor(), "-refresh-only", "-detailed-exitcode", "-input=false", "-lock=false", `-out=${file}`], { capture: true, keepStderr: true, answers: [0, 2] });
+      const r = await run(
+        ctx.tf,
+        [`-chdir=${s.dir}`, "plan", ...noColor(), "-refresh-only", "-detailed-exitcode", "-input=false", "-lock=false", `-out=${file}`],
+        { capture: true, keepStderr: true, answers: [0, 2] },
+      );
       if (r.status === 0) {
         rows.push(`  ${s.phase.padEnd(14)} in sync with its state`);
         continue;

@@ -10,7 +10,7 @@ const READ_ONLY = /^(get|describe|list|head|batch-get)-/;
 
 export interface AwsResult {
   readonly ok: boolean;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the AWS CLI's JSON answer, read key by key
   readonly json: any;
   readonly error: string;
   /** The service error code (`ResourceNotFoundException`, `404`, ...) when the CLI names one. */

@@ -29,18 +29,38 @@ export function credentials(aws: Aws, config: EnvironmentConfig, env: NodeJS.Pro
   const profile = env.AWS_PROFILE ? `AWS_PROFILE=${env.AWS_PROFILE}` : "AWS_PROFILE is not set";
   const who = aws("sts", "get-caller-identity");
   if (!who.ok) {
-    return { checks: [fail("credentials", `aws sts get-caller-identity failed: ${who.error}`, `configure credentials for account ${s.accountId} (e.g. aws configure --profile accessweaver-${config.env}; export AWS_PROFILE=accessweaver-${config.env}); ${profile}`)] };
+    return {
+      checks: [
+        fail(
+          "credentials",
+          `aws sts get-caller-identity failed: ${who.error}`,
+          `configure credentials for account ${s.accountId} (e.g. aws configure --profile accessweaver-${config.env}; export AWS_PROFILE=accessweaver-${config.env}); ${profile}`,
+        ),
+      ],
+    };
   }
   const account = String(who.json.Account);
   const checks: Check[] = [];
   if (account !== s.accountId) {
-    checks.push(fail("credentials", `the caller is in account ${account}, ${config.source.file} says aws_account_id = "${s.accountId}"`, `use credentials of account ${s.accountId}: ${profile}; select the environment's profile (export AWS_PROFILE=accessweaver-${config.env})`));
+    checks.push(
+      fail(
+        "credentials",
+        `the caller is in account ${account}, ${config.source.file} says aws_account_id = "${s.accountId}"`,
+        `use credentials of account ${s.accountId}: ${profile}; select the environment's profile (export AWS_PROFILE=accessweaver-${config.env})`,
+      ),
+    );
   } else {
     checks.push(pass("credentials", `account ${account} (${who.json.Arn}) is aws_account_id`));
   }
   const shellRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (shellRegion && shellRegion !== s.region) {
-    checks.push(warn("region", `your shell's region is ${shellRegion}; the environment's is ${s.region} (aws_region). These checks pass --region ${s.region}`, `export AWS_REGION=${s.region} before running the guide's aws commands (${profile})`));
+    checks.push(
+      warn(
+        "region",
+        `your shell's region is ${shellRegion}; the environment's is ${s.region} (aws_region). These checks pass --region ${s.region}`,
+        `export AWS_REGION=${s.region} before running the guide's aws commands (${profile})`,
+      ),
+    );
   } else {
     checks.push(pass("region", `${s.region} (aws_region)`));
   }
@@ -56,11 +76,13 @@ export function stateBackend(aws: Aws, config: EnvironmentConfig): Check[] {
   const encryption = aws("s3api", "get-bucket-encryption", "--bucket", bucket);
   if (!versioning.ok) out.push(fail("state bucket", `${bucket}: ${versioning.error}`, setup));
   else if (versioning.json.Status !== "Enabled") out.push(fail("state bucket", `${bucket}: versioning is ${versioning.json.Status ?? "off"}`, setup));
-  else if (!encryption.ok || !(encryption.json.ServerSideEncryptionConfiguration?.Rules?.length > 0)) out.push(fail("state bucket", `${bucket}: no default encryption (${encryption.error || "no rule"})`, setup));
+  else if (!encryption.ok || !(encryption.json.ServerSideEncryptionConfiguration?.Rules?.length > 0))
+    out.push(fail("state bucket", `${bucket}: no default encryption (${encryption.error || "no rule"})`, setup));
   else out.push(pass("state bucket", `${bucket}: versioned, encrypted`));
   const table = aws("dynamodb", "describe-table", "--table-name", n.lockTable);
   if (!table.ok) out.push(fail("lock table", `${n.lockTable}: ${table.error}`, setup));
-  else if (table.json.Table?.TableStatus !== "ACTIVE") out.push(fail("lock table", `${n.lockTable}: ${table.json.Table?.TableStatus}`, "wait until it is ACTIVE, or run setup-backend.sh again"));
+  else if (table.json.Table?.TableStatus !== "ACTIVE")
+    out.push(fail("lock table", `${n.lockTable}: ${table.json.Table?.TableStatus}`, "wait until it is ACTIVE, or run setup-backend.sh again"));
   else if (table.json.Table?.SSEDescription?.Status !== "ENABLED") out.push(warn("lock table", `${n.lockTable}: not encrypted with KMS`, setup));
   else out.push(pass("lock table", `${n.lockTable}: active, encrypted`));
   return out;
@@ -72,29 +94,58 @@ const bare = (name: string) => name.toLowerCase().replace(/\.$/, "");
 export function dns(aws: Aws, config: EnvironmentConfig, env: NodeJS.ProcessEnv): Check[] {
   const s = config.settings;
   const zone = aws("route53", "get-hosted-zone", "--id", s.hostedZoneId);
-  if (!zone.ok) return [fail("hosted zone", `${s.hostedZoneId}: ${zone.error}`, `create it (guide, "Domaine et DNS") or fix route53_zone_id in ${config.source.file}`)];
+  if (!zone.ok)
+    return [fail("hosted zone", `${s.hostedZoneId}: ${zone.error}`, `create it (guide, "Domaine et DNS") or fix route53_zone_id in ${config.source.file}`)];
   const name = bare(String(zone.json.HostedZone?.Name ?? ""));
   const out: Check[] = [];
-  if (zone.json.HostedZone?.Config?.PrivateZone === true) out.push(fail("hosted zone", `${s.hostedZoneId} (${name}) is private`, "use the public hosted zone of the domain: ACM validates through public DNS"));
+  if (zone.json.HostedZone?.Config?.PrivateZone === true)
+    out.push(fail("hosted zone", `${s.hostedZoneId} (${name}) is private`, "use the public hosted zone of the domain: ACM validates through public DNS"));
   if (s.domainName !== name && !s.domainName.endsWith(`.${name}`)) {
-    out.push(fail("hosted zone", `${s.hostedZoneId} is ${name}, which is not ${s.domainName} (domain_name) nor a parent of it`, `fix route53_zone_id or domain_name in ${config.source.file}`));
+    out.push(
+      fail(
+        "hosted zone",
+        `${s.hostedZoneId} is ${name}, which is not ${s.domainName} (domain_name) nor a parent of it`,
+        `fix route53_zone_id or domain_name in ${config.source.file}`,
+      ),
+    );
   }
   if (out.length > 0) return out;
   out.push(pass("hosted zone", `${s.hostedZoneId} is the public zone ${name}`));
   const expected = ((zone.json.DelegationSet?.NameServers ?? []) as string[]).map(bare).sort();
   const answer = spawnSync("dig", ["+short", "NS", name], { encoding: "utf8", env });
   if (answer.error || answer.status !== 0) {
-    out.push(warn("delegation", `could not ask DNS for the name servers of ${name} (${answer.error?.message ?? answer.stderr.trim()})`, `check by hand: dig +short NS ${name} must list ${expected.join(", ")}`));
+    out.push(
+      warn(
+        "delegation",
+        `could not ask DNS for the name servers of ${name} (${answer.error?.message ?? answer.stderr.trim()})`,
+        `check by hand: dig +short NS ${name} must list ${expected.join(", ")}`,
+      ),
+    );
     return out;
   }
   const served = answer.stdout.split("\n").map(bare).filter(Boolean).sort();
   if (served.join() === expected.join()) out.push(pass("delegation", `${name} is delegated to the zone's ${expected.length} name servers`));
-  else out.push(fail("delegation", `DNS serves ${name} from ${served.join(", ") || "nothing"}, the zone's name servers are ${expected.join(", ")}`, `set the domain's NS records at its registrar (or parent zone) to the zone's name servers; ACM validation waits until then`));
+  else
+    out.push(
+      fail(
+        "delegation",
+        `DNS serves ${name} from ${served.join(", ") || "nothing"}, the zone's name servers are ${expected.join(", ")}`,
+        `set the domain's NS records at its registrar (or parent zone) to the zone's name servers; ACM validation waits until then`,
+      ),
+    );
   return out;
 }
 
 /** What the configuration needs, from the profile and the catalog. */
-export function needs(config: EnvironmentConfig): { fargateVcpu: number; surgeVcpu: number; maxTasksPerService: number; eips: number; interfaceEndpoints: number; dbInstances: number; cacheNodes: number } {
+export function needs(config: EnvironmentConfig): {
+  fargateVcpu: number;
+  surgeVcpu: number;
+  maxTasksPerService: number;
+  eips: number;
+  interfaceEndpoints: number;
+  dbInstances: number;
+  cacheNodes: number;
+} {
   const z = config.sizing;
   const maxOf = (s: (typeof SERVICES)[number]) => config.settings.serviceMaxCounts[s];
   const vcpu = (s: (typeof SERVICES)[number]) => z.services[s].cpu / 1024;
@@ -134,11 +185,32 @@ export function capacity(aws: Aws, config: EnvironmentConfig): Check[] {
     // The guide's L-1216C47A is EC2's "Running On-Demand Standard instances"; Fargate's vCPU quota is this one.
     { name: "Fargate On-Demand vCPUs", service: "fargate", code: "L-3032A538", needed: n.fargateVcpu + n.surgeVcpu, unit: "vCPU" },
     { name: "ECS tasks per service", service: "ecs", code: "L-9FE1B838", needed: n.maxTasksPerService, unit: "tasks" },
-    { name: "Elastic IPs (one per NAT gateway)", service: "ec2", code: "L-0263D0A3", needed: n.eips, usage: count("ec2", "describe-addresses", "Addresses"), unit: "addresses" },
+    {
+      name: "Elastic IPs (one per NAT gateway)",
+      service: "ec2",
+      code: "L-0263D0A3",
+      needed: n.eips,
+      usage: count("ec2", "describe-addresses", "Addresses"),
+      unit: "addresses",
+    },
     { name: "VPCs", service: "vpc", code: "L-F678F1CE", needed: 1, usage: count("ec2", "describe-vpcs", "Vpcs"), unit: "VPCs" },
     { name: "interface endpoints per VPC", service: "vpc", code: "L-29B6F2EB", needed: n.interfaceEndpoints, unit: "endpoints" },
-    { name: "RDS DB instances", service: "rds", code: "L-7B6409FD", needed: n.dbInstances, usage: count("rds", "describe-db-instances", "DBInstances"), unit: "instances" },
-    { name: "ElastiCache nodes", service: "elasticache", quotaName: "Nodes per Region", needed: n.cacheNodes, usage: count("elasticache", "describe-cache-clusters", "CacheClusters"), unit: "nodes" },
+    {
+      name: "RDS DB instances",
+      service: "rds",
+      code: "L-7B6409FD",
+      needed: n.dbInstances,
+      usage: count("rds", "describe-db-instances", "DBInstances"),
+      unit: "instances",
+    },
+    {
+      name: "ElastiCache nodes",
+      service: "elasticache",
+      quotaName: "Nodes per Region",
+      needed: n.cacheNodes,
+      usage: count("elasticache", "describe-cache-clusters", "CacheClusters"),
+      unit: "nodes",
+    },
   ];
   const out: Check[] = [];
   for (const q of quotas) {
@@ -149,14 +221,24 @@ export function capacity(aws: Aws, config: EnvironmentConfig): Check[] {
       const r = aws("service-quotas", "get-service-quota", "--service-code", q.service, "--quota-code", code);
       value = r.ok ? Number(r.json.Quota?.Value) : undefined;
       if (!r.ok) {
-        out.push(warn(`quota: ${q.name}`, `cannot read ${q.service}/${code}: ${r.error}`, `check it in the Service Quotas console: ${q.needed} ${q.unit} needed`));
+        out.push(
+          warn(`quota: ${q.name}`, `cannot read ${q.service}/${code}: ${r.error}`, `check it in the Service Quotas console: ${q.needed} ${q.unit} needed`),
+        );
         continue;
       }
     } else {
       const r = aws("service-quotas", "list-service-quotas", "--service-code", q.service);
-      const found = r.ok ? ((r.json.Quotas ?? []) as { QuotaName: string; QuotaCode: string; Value: number }[]).find((x) => x.QuotaName === q.quotaName) : undefined;
+      const found = r.ok
+        ? ((r.json.Quotas ?? []) as { QuotaName: string; QuotaCode: string; Value: number }[]).find((x) => x.QuotaName === q.quotaName)
+        : undefined;
       if (!found) {
-        out.push(warn(`quota: ${q.name}`, `cannot read ${q.service} "${q.quotaName}": ${r.error || "not listed"}`, `check it in the Service Quotas console: ${q.needed} ${q.unit} needed`));
+        out.push(
+          warn(
+            `quota: ${q.name}`,
+            `cannot read ${q.service} "${q.quotaName}": ${r.error || "not listed"}`,
+            `check it in the Service Quotas console: ${q.needed} ${q.unit} needed`,
+          ),
+        );
         continue;
       }
       value = Number(found.Value);
@@ -167,7 +249,13 @@ export function capacity(aws: Aws, config: EnvironmentConfig): Check[] {
     const detail = `needed ${q.needed} / available ${available} ${q.unit} (quota ${value}${used !== undefined ? `, ${used} in use` : ""})`;
     if (q.needed <= available) out.push(pass(`quota: ${q.name}`, detail));
     else {
-      out.push(fail(`quota: ${q.name}`, detail, `aws service-quotas request-service-quota-increase --service-code ${q.service} --quota-code ${code} --desired-value ${Math.ceil(q.needed + (used ?? 0))} --region ${config.settings.region}`));
+      out.push(
+        fail(
+          `quota: ${q.name}`,
+          detail,
+          `aws service-quotas request-service-quota-increase --service-code ${q.service} --quota-code ${code} --desired-value ${Math.ceil(q.needed + (used ?? 0))} --region ${config.settings.region}`,
+        ),
+      );
     }
   }
   return out;
@@ -182,7 +270,11 @@ export function images(aws: Aws, config: EnvironmentConfig): Check[] {
     const r = aws("ecr", "describe-images", "--registry-id", registryAccount, "--repository-name", service, "--image-ids", `imageTag=${tag}`);
     const image = `${s.ecrRegistry}/${service}:${tag}`;
     if (r.ok && (r.json.imageDetails ?? []).length > 0) return pass(`image ${service}`, `${image} exists`);
-    return fail(`image ${service}`, `${image}: ${r.code ?? r.error}`, `push ${image}, or set image_tag / image_tag_overrides in ${config.source.file} to a tag that exists`);
+    return fail(
+      `image ${service}`,
+      `${image}: ${r.code ?? r.error}`,
+      `push ${image}, or set image_tag / image_tag_overrides in ${config.source.file} to a tag that exists`,
+    );
   });
 }
 
@@ -204,7 +296,13 @@ export function phaseStates(aws: Aws, config: EnvironmentConfig): PhaseApplied {
   };
 }
 
-export function collisions(aws: Aws, config: EnvironmentConfig, resources: readonly Resource[], stackDir: (stack: string) => string, phaseApplied: PhaseApplied = phaseStates(aws, config)): Check[] {
+export function collisions(
+  aws: Aws,
+  config: EnvironmentConfig,
+  resources: readonly Resource[],
+  stackDir: (stack: string) => string,
+  phaseApplied: PhaseApplied = phaseStates(aws, config),
+): Check[] {
   const applied = (r: Resource) => phaseApplied(r.phase);
   let aliases: string[] | undefined;
   const out: Check[] = [];

@@ -55,7 +55,13 @@ export function observability(
   // CloudTrail: the trail's name, and room for it under the region's quota.
   const trails = aws("cloudtrail", "describe-trails");
   if (!trails.ok) {
-    out.push(warn("trail", `cannot list the trails of ${s.region}: ${trails.error}`, `check by hand: aws cloudtrail describe-trails --region ${s.region} must not list ${n.trail} (or it must be imported), and list fewer than ${TRAILS_PER_REGION} trails`));
+    out.push(
+      warn(
+        "trail",
+        `cannot list the trails of ${s.region}: ${trails.error}`,
+        `check by hand: aws cloudtrail describe-trails --region ${s.region} must not list ${n.trail} (or it must be imported), and list fewer than ${TRAILS_PER_REGION} trails`,
+      ),
+    );
   } else {
     const list = (trails.json.trailList ?? []) as { Name: string; TrailARN?: string; HomeRegion?: string }[];
     const mine = list.find((t) => t.Name === n.trail && (t.TrailARN ?? "").includes(`:${s.accountId}:`));
@@ -71,7 +77,8 @@ export function observability(
       );
     }
     const detail = `${list.length} of ${TRAILS_PER_REGION} trails in ${s.region}${list.length > 0 ? ` (${list.map((t) => t.Name).join(", ")})` : ""}`;
-    if (mine || list.length < TRAILS_PER_REGION) out.push(pass("quota: CloudTrail trails per region", `${detail}; ${mine ? "the trail is one of them" : "1 more needed"}`));
+    if (mine || list.length < TRAILS_PER_REGION)
+      out.push(pass("quota: CloudTrail trails per region", `${detail}; ${mine ? "the trail is one of them" : "1 more needed"}`));
     else {
       out.push(
         fail(
@@ -87,7 +94,14 @@ export function observability(
   if (s.guarddutyEnabled) {
     const r = aws("guardduty", "list-detectors");
     const ids = r.ok ? ((r.json.DetectorIds ?? []) as string[]) : [];
-    if (!r.ok) out.push(warn("GuardDuty", `cannot list the detectors of ${s.region}: ${r.error}`, `check by hand: aws guardduty list-detectors --region ${s.region} must answer no detector while guardduty_enabled = true`));
+    if (!r.ok)
+      out.push(
+        warn(
+          "GuardDuty",
+          `cannot list the detectors of ${s.region}: ${r.error}`,
+          `check by hand: aws guardduty list-detectors --region ${s.region} must answer no detector while guardduty_enabled = true`,
+        ),
+      );
     else if (ids.length === 0) out.push(pass("GuardDuty", `no detector in ${s.region}: guardduty_enabled = true creates one`));
     else if (applied(PHASE)) out.push(pass("GuardDuty", `detector ${ids.join(", ")} exists; ${own("aws_guardduty_detector")}`));
     else {
@@ -106,7 +120,14 @@ export function observability(
     const r = aws("securityhub", "describe-hub");
     const off = !r.ok && (r.code === "InvalidAccessException" || r.code === "ResourceNotFoundException" || /not subscribed/i.test(r.error));
     if (off) out.push(pass("Security Hub", `not enabled in ${s.region}: security_hub_enabled = true enables it`));
-    else if (!r.ok) out.push(warn("Security Hub", `cannot read Security Hub in ${s.region}: ${r.error}`, `check by hand: aws securityhub describe-hub --region ${s.region} must answer that the account is not subscribed while security_hub_enabled = true`));
+    else if (!r.ok)
+      out.push(
+        warn(
+          "Security Hub",
+          `cannot read Security Hub in ${s.region}: ${r.error}`,
+          `check by hand: aws securityhub describe-hub --region ${s.region} must answer that the account is not subscribed while security_hub_enabled = true`,
+        ),
+      );
     else if (applied(PHASE)) out.push(pass("Security Hub", `enabled (${r.json.HubArn}); ${own("aws_securityhub_account")}`));
     else {
       out.push(
@@ -122,12 +143,25 @@ export function observability(
   // Inspector: a switch of the account and region. Enabling it again is harmless: its status is information.
   if (s.inspectorEnabled) {
     const r = aws("inspector2", "batch-get-account-status", "--account-ids", s.accountId);
-    const account = r.ok ? ((r.json.accounts ?? []) as { accountId: string; resourceState?: Record<string, { status?: string }> }[]).find((a) => a.accountId === s.accountId) : undefined;
+    const account = r.ok
+      ? ((r.json.accounts ?? []) as { accountId: string; resourceState?: Record<string, { status?: string }> }[]).find((a) => a.accountId === s.accountId)
+      : undefined;
     if (!account) {
-      out.push(warn("Inspector", `cannot read Inspector's status in ${s.region}: ${r.error || "the account is not in the answer"}`, `check by hand: aws inspector2 batch-get-account-status --account-ids ${s.accountId} --region ${s.region}`));
+      out.push(
+        warn(
+          "Inspector",
+          `cannot read Inspector's status in ${s.region}: ${r.error || "the account is not in the answer"}`,
+          `check by hand: aws inspector2 batch-get-account-status --account-ids ${s.accountId} --region ${s.region}`,
+        ),
+      );
     } else {
       const state = (k: string) => account.resourceState?.[k]?.status ?? "unknown";
-      out.push(pass("Inspector", `ECR scanning ${state("ecr")}, EC2 scanning ${state("ec2")} in ${s.region}; inspector_enabled = true enables both (enabling what is already on changes nothing)`));
+      out.push(
+        pass(
+          "Inspector",
+          `ECR scanning ${state("ecr")}, EC2 scanning ${state("ec2")} in ${s.region}; inspector_enabled = true enables both (enabling what is already on changes nothing)`,
+        ),
+      );
     }
     const sharing = others.filter((o) => o.inspectorEnabled && o.accountId === s.accountId && o.region === s.region);
     if (sharing.length > 0) {
@@ -146,7 +180,14 @@ export function observability(
   for (const name of [n.budget, n.accountBudget]) {
     const budget = aws("budgets", "describe-budget", "--account-id", s.accountId, "--budget-name", name, "--region", budgetsRegion(s.region));
     if (!budget.ok && budget.code === "NotFoundException") out.push(pass("budget", `${name} does not exist yet`));
-    else if (!budget.ok) out.push(warn("budget", `cannot read the budget ${name}: ${budget.error}`, `check by hand: aws budgets describe-budget --account-id ${s.accountId} --budget-name ${name} --region ${budgetsRegion(s.region)} must answer NotFoundException`));
+    else if (!budget.ok)
+      out.push(
+        warn(
+          "budget",
+          `cannot read the budget ${name}: ${budget.error}`,
+          `check by hand: aws budgets describe-budget --account-id ${s.accountId} --budget-name ${name} --region ${budgetsRegion(s.region)} must answer NotFoundException`,
+        ),
+      );
     else if (applied(PHASE)) out.push(pass("budget", `${name} exists; ${own("aws_budgets_budget", name)}`));
     else {
       out.push(

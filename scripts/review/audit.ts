@@ -64,7 +64,9 @@ export function auditMarkdown(a: Audit): string {
   const lines = [
     `${a.rules.length} rules over ${a.stacks.length} stack(s) (${a.stacks.map((s) => s.phase).join(", ")}); mode in ${a.env}: **${a.mode}** (${a.mode === "enforce" ? "a violation fails the synth" : "violations are reported, the synth goes on"}).`,
     "",
-    total === 0 ? "**Result: pass** (every rule, every resource)." : `**Result: FAIL**: ${total} violation(s) of ${failing.length} rule(s): ${failing.map((r) => `\`${r.id}\``).join(", ")}.`,
+    total === 0
+      ? "**Result: pass** (every rule, every resource)."
+      : `**Result: FAIL**: ${total} violation(s) of ${failing.length} rule(s): ${failing.map((r) => `\`${r.id}\``).join(", ")}.`,
     "",
     "| rule | checks | resources checked | result |",
     "|---|---|---|---|",
@@ -88,12 +90,30 @@ export function auditDetails(a: Audit): string {
     // A violation on something the rule does not list as a resource (e.g. the provider block).
     const listed = new Set((r.checked ?? []).map((c) => `${c.phase} ${c.address}`));
     for (const f of r.findings) if (r.checked && !listed.has(`${f.phase} ${f.address}`)) rows.push(`| ${f.phase} | \`${f.address}\` | **FAIL** |`);
-    lines.push("<details>", `<summary><code>${r.id}</code>: ${r.checked ? `${r.checked.length} resource(s)` : "every resource"}, ${failed(r) ? `${r.findings.length} violation(s)` : "pass"}</summary>`, "", "| phase | resource | result |", "|---|---|---|", ...(rows.length > 0 ? rows : ["| | (none of its types in this environment) | pass |"]), "", "</details>", "");
+    lines.push(
+      "<details>",
+      `<summary><code>${r.id}</code>: ${r.checked ? `${r.checked.length} resource(s)` : "every resource"}, ${failed(r) ? `${r.findings.length} violation(s)` : "pass"}</summary>`,
+      "",
+      "| phase | resource | result |",
+      "|---|---|---|",
+      ...(rows.length > 0 ? rows : ["| | (none of its types in this environment) | pass |"]),
+      "",
+      "</details>",
+      "",
+    );
   }
   return lines.join("\n");
 }
 
 /** The file `make audit` writes: `cdktf.out/audit/<env>.md`. */
 export function auditFile(a: Audit, generatedAt: string): string {
-  return [`# Guardrails of ${a.env}`, "", `Generated ${generatedAt} from the synthesized stacks; nothing here was read from AWS.`, "", auditMarkdown(a), "", auditDetails(a)].join("\n");
+  return [
+    `# Guardrails of ${a.env}`,
+    "",
+    `Generated ${generatedAt} from the synthesized stacks; nothing here was read from AWS.`,
+    "",
+    auditMarkdown(a),
+    "",
+    auditDetails(a),
+  ].join("\n");
 }

@@ -36,19 +36,62 @@ export interface CostEstimate {
 
 /** Types AWS does not charge for by themselves (their traffic or what they configure is priced elsewhere). */
 export const NO_CHARGE_TYPES = new Set([
-  "aws_vpc", "aws_subnet", "aws_route_table", "aws_route", "aws_route_table_association", "aws_internet_gateway",
-  "aws_default_security_group", "aws_security_group", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
-  "aws_security_group_rule", "aws_default_network_acl", "aws_network_acl", "aws_network_acl_rule", "aws_network_acl_association",
-  "aws_default_route_table", "aws_iam_role", "aws_iam_role_policy", "aws_iam_policy", "aws_iam_role_policy_attachment",
-  "aws_kms_alias", "aws_db_subnet_group", "aws_db_parameter_group", "aws_elasticache_subnet_group", "aws_elasticache_parameter_group",
-  "aws_secretsmanager_secret_version", "aws_lb_listener", "aws_lb_listener_rule", "aws_lb_target_group", "aws_acm_certificate",
-  "aws_acm_certificate_validation", "aws_route53_record", "aws_wafv2_web_acl_association", "aws_ecs_cluster",
-  "aws_ecs_cluster_capacity_providers", "aws_ecs_task_definition", "aws_appautoscaling_target", "aws_appautoscaling_policy",
-  "aws_codedeploy_app", "aws_codedeploy_deployment_group", "aws_sns_topic_subscription", "aws_sns_topic_policy",
-  "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_versioning", "aws_s3_bucket_lifecycle_configuration",
-  "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_ownership_controls", "aws_cloudwatch_event_rule",
-  "aws_cloudwatch_event_target", "aws_budgets_budget", "aws_db_event_subscription", "aws_service_discovery_private_dns_namespace",
-  "aws_cloudwatch_log_metric_filter", "aws_s3_bucket_object_lock_configuration", "aws_securityhub_standards_subscription",
+  "aws_vpc",
+  "aws_subnet",
+  "aws_route_table",
+  "aws_route",
+  "aws_route_table_association",
+  "aws_internet_gateway",
+  "aws_default_security_group",
+  "aws_security_group",
+  "aws_vpc_security_group_ingress_rule",
+  "aws_vpc_security_group_egress_rule",
+  "aws_security_group_rule",
+  "aws_default_network_acl",
+  "aws_network_acl",
+  "aws_network_acl_rule",
+  "aws_network_acl_association",
+  "aws_default_route_table",
+  "aws_iam_role",
+  "aws_iam_role_policy",
+  "aws_iam_policy",
+  "aws_iam_role_policy_attachment",
+  "aws_kms_alias",
+  "aws_db_subnet_group",
+  "aws_db_parameter_group",
+  "aws_elasticache_subnet_group",
+  "aws_elasticache_parameter_group",
+  "aws_secretsmanager_secret_version",
+  "aws_lb_listener",
+  "aws_lb_listener_rule",
+  "aws_lb_target_group",
+  "aws_acm_certificate",
+  "aws_acm_certificate_validation",
+  "aws_route53_record",
+  "aws_wafv2_web_acl_association",
+  "aws_ecs_cluster",
+  "aws_ecs_cluster_capacity_providers",
+  "aws_ecs_task_definition",
+  "aws_appautoscaling_target",
+  "aws_appautoscaling_policy",
+  "aws_codedeploy_app",
+  "aws_codedeploy_deployment_group",
+  "aws_sns_topic_subscription",
+  "aws_sns_topic_policy",
+  "aws_s3_bucket_public_access_block",
+  "aws_s3_bucket_policy",
+  "aws_s3_bucket_versioning",
+  "aws_s3_bucket_lifecycle_configuration",
+  "aws_s3_bucket_server_side_encryption_configuration",
+  "aws_s3_bucket_ownership_controls",
+  "aws_cloudwatch_event_rule",
+  "aws_cloudwatch_event_target",
+  "aws_budgets_budget",
+  "aws_db_event_subscription",
+  "aws_service_discovery_private_dns_namespace",
+  "aws_cloudwatch_log_metric_filter",
+  "aws_s3_bucket_object_lock_configuration",
+  "aws_securityhub_standards_subscription",
 ]);
 
 /** Types whose charge is usage (volume or requests): listed with the assumption, not in the total. */
@@ -74,11 +117,13 @@ export class UnknownRegion extends Error {}
 
 /** Prices the environment in `region`; refuses a region the table lacks. */
 export function estimate(m: EnvModel, region: string, table: PriceTable | undefined = PRICE_TABLES[region]): CostEstimate {
-  if (!table) throw new UnknownRegion(`no price table for region ${region} (known: ${Object.keys(PRICE_TABLES).join(", ")}): add one to scripts/review/prices.ts`);
+  if (!table)
+    throw new UnknownRegion(`no price table for region ${region} (known: ${Object.keys(PRICE_TABLES).join(", ")}): add one to scripts/review/prices.ts`);
   const lines: CostLine[] = [];
   const usage: Unpriced[] = [];
   const unpriced: Unpriced[] = [];
-  const line = (r: Resource, group: CostGroup, detail: string, monthly: number) => lines.push({ phase: r.phase, address: r.address, group, detail, monthlyUsd: usd(monthly) });
+  const line = (r: Resource, group: CostGroup, detail: string, monthly: number) =>
+    lines.push({ phase: r.phase, address: r.address, group, detail, monthlyUsd: usd(monthly) });
   const missing = (r: Resource, reason: string) => unpriced.push({ phase: r.phase, address: r.address, reason });
 
   for (const r of m.resources) {
@@ -89,20 +134,34 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
         const price = table.rdsPostgres[cls];
         const copies = c.multi_az === true ? 2 : 1;
         if (!price) missing(r, `no ${table.region} price for ${cls}`);
-        else line(r, "database", `${copies} x ${cls}${copies === 2 ? " (Multi-AZ: the standby is billed)" : ""} x ${HOURS_PER_MONTH} h x ${price.usd}`, hourly(price, copies));
+        else
+          line(
+            r,
+            "database",
+            `${copies} x ${cls}${copies === 2 ? " (Multi-AZ: the standby is billed)" : ""} x ${HOURS_PER_MONTH} h x ${price.usd}`,
+            hourly(price, copies),
+          );
         const gb = num(c.allocated_storage);
         const storage = copies === 2 ? table.rdsGp3.multiAz : table.rdsGp3.singleAz;
-        if (gb !== undefined) line(r, "database", `${gb} GB gp3${copies === 2 ? " Multi-AZ" : ""} x ${storage.usd}/GB-month (autoscaling beyond it is usage)`, gb * storage.usd);
+        if (gb !== undefined)
+          line(r, "database", `${gb} GB gp3${copies === 2 ? " Multi-AZ" : ""} x ${storage.usd}/GB-month (autoscaling beyond it is usage)`, gb * storage.usd);
         break;
       }
       case "aws_elasticache_replication_group": {
         const type = String(c.node_type);
-        const nodes = num(c.num_node_groups) !== undefined ? num(c.num_node_groups)! * (1 + (num(c.replicas_per_node_group) ?? 0)) : (num(c.num_cache_clusters) ?? 1);
+        const nodes =
+          num(c.num_node_groups) !== undefined ? num(c.num_node_groups)! * (1 + (num(c.replicas_per_node_group) ?? 0)) : (num(c.num_cache_clusters) ?? 1);
         const price = table.elasticacheRedis[type];
         const valkey = c.engine === "valkey";
         const factor = valkey ? table.valkeyFactor : 1;
         if (!price) missing(r, `no ${table.region} price for ${type}`);
-        else line(r, "cache", `${nodes} nodes x ${type}${valkey ? " (Valkey)" : ""} x ${HOURS_PER_MONTH} h x ${Number((price.usd * factor).toFixed(4))}`, hourly(price, nodes) * factor);
+        else
+          line(
+            r,
+            "cache",
+            `${nodes} nodes x ${type}${valkey ? " (Valkey)" : ""} x ${HOURS_PER_MONTH} h x ${Number((price.usd * factor).toFixed(4))}`,
+            hourly(price, nodes) * factor,
+          );
         break;
       }
       case "aws_ecs_service": {
@@ -122,7 +181,12 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
           break;
         }
         const perTask = (cpu / 1024) * rates.vcpu.usd + (memory / 1024) * rates.gb.usd;
-        line(r, "compute", `${count} tasks x (${cpu / 1024} vCPU x ${rates.vcpu.usd} + ${memory / 1024} GB x ${rates.gb.usd}) x ${HOURS_PER_MONTH} h, Fargate ${arm ? "ARM" : "x86"}`, perTask * count * HOURS_PER_MONTH);
+        line(
+          r,
+          "compute",
+          `${count} tasks x (${cpu / 1024} vCPU x ${rates.vcpu.usd} + ${memory / 1024} GB x ${rates.gb.usd}) x ${HOURS_PER_MONTH} h, Fargate ${arm ? "ARM" : "x86"}`,
+          perTask * count * HOURS_PER_MONTH,
+        );
         break;
       }
       case "aws_nat_gateway":
@@ -135,19 +199,34 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
         line(r, "load balancer", `${HOURS_PER_MONTH} h x ${table.alb.usd} (LCUs 0.008/LCU-hour are usage)`, hourly(table.alb));
         if (c.internal !== true) {
           const azs = listLength(m, r.phase, c.subnets) ?? zoneCount(m);
-          line(r, "load balancer", `${azs} public IPv4 addresses (one per zone) x ${HOURS_PER_MONTH} h x ${table.publicIpv4.usd}`, hourly(table.publicIpv4, azs));
+          line(
+            r,
+            "load balancer",
+            `${azs} public IPv4 addresses (one per zone) x ${HOURS_PER_MONTH} h x ${table.publicIpv4.usd}`,
+            hourly(table.publicIpv4, azs),
+          );
         }
         break;
       }
       case "aws_vpc_endpoint":
         if (c.vpc_endpoint_type === "Interface") {
           const azs = listLength(m, r.phase, c.subnet_ids) ?? zoneCount(m);
-          line(r, "endpoints", `${azs} zones x ${HOURS_PER_MONTH} h x ${table.interfaceEndpoint.usd} (data 0.01/GB is usage)`, hourly(table.interfaceEndpoint, azs));
+          line(
+            r,
+            "endpoints",
+            `${azs} zones x ${HOURS_PER_MONTH} h x ${table.interfaceEndpoint.usd} (data 0.01/GB is usage)`,
+            hourly(table.interfaceEndpoint, azs),
+          );
         }
         break;
       case "aws_wafv2_web_acl": {
         const rules = Array.isArray(c.rule) ? c.rule.length : 0;
-        line(r, "edge", `web ACL ${table.wafWebAcl.usd} + ${rules} rules x ${table.wafRule.usd} per month (0.60/million requests is usage)`, table.wafWebAcl.usd + rules * table.wafRule.usd);
+        line(
+          r,
+          "edge",
+          `web ACL ${table.wafWebAcl.usd} + ${rules} rules x ${table.wafRule.usd} per month (0.60/million requests is usage)`,
+          table.wafWebAcl.usd + rules * table.wafRule.usd,
+        );
         break;
       }
       case "aws_kms_key":
@@ -166,7 +245,12 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
         break;
       case "aws_route53_health_check": {
         const https = String(c.type ?? "").startsWith("HTTPS");
-        line(r, "edge", `health check ${table.healthCheck.usd}${https ? ` + HTTPS ${table.healthCheckHttps.usd}` : ""} per month`, table.healthCheck.usd + (https ? table.healthCheckHttps.usd : 0));
+        line(
+          r,
+          "edge",
+          `health check ${table.healthCheck.usd}${https ? ` + HTTPS ${table.healthCheckHttps.usd}` : ""} per month`,
+          table.healthCheck.usd + (https ? table.healthCheckHttps.usd : 0),
+        );
         break;
       }
       default:
@@ -191,26 +275,32 @@ export function levers(m: EnvModel, e: CostEstimate): Lever[] {
   const out: Lever[] = [];
   const cache = sum((l) => l.group === "cache");
   const redis = m.resources.some((r) => r.type === "aws_elasticache_replication_group" && r.config.engine !== "valkey");
-  if (cache > 0) out.push({ what: `1-year reserved cache nodes (about ${LEVERS.elasticacheReserved * 100}% off)`, savesUsd: usd(cache * LEVERS.elasticacheReserved) });
+  if (cache > 0)
+    out.push({ what: `1-year reserved cache nodes (about ${LEVERS.elasticacheReserved * 100}% off)`, savesUsd: usd(cache * LEVERS.elasticacheReserved) });
   if (cache > 0 && redis) out.push({ what: `Valkey instead of Redis OSS (${LEVERS.valkey * 100}% off every node)`, savesUsd: usd(cache * LEVERS.valkey) });
   const db = sum((l) => l.group === "database" && !l.detail.includes("GB gp3"));
   if (db > 0) out.push({ what: `1-year reserved RDS instance (about ${LEVERS.rdsReserved * 100}% off)`, savesUsd: usd(db * LEVERS.rdsReserved) });
   const compute = sum((l) => l.group === "compute");
-  if (compute > 0) out.push({ what: `Compute Savings Plan on Fargate (about ${LEVERS.fargateSavingsPlan * 100}% off)`, savesUsd: usd(compute * LEVERS.fargateSavingsPlan) });
+  if (compute > 0)
+    out.push({ what: `Compute Savings Plan on Fargate (about ${LEVERS.fargateSavingsPlan * 100}% off)`, savesUsd: usd(compute * LEVERS.fargateSavingsPlan) });
   if (compute > 0 && e.lines.some((l) => l.group === "compute" && l.detail.endsWith("x86"))) {
     out.push({ what: `ARM (Graviton) Fargate tasks (about ${LEVERS.fargateArm * 100}% off)`, savesUsd: usd(compute * LEVERS.fargateArm) });
   }
   const nat = sum((l) => l.group === "nat");
   const gateways = e.lines.filter((l) => l.group === "nat" && l.address.startsWith("aws_nat_gateway.")).length;
   if (gateways > 0 && !servicesReachInternet(m)) {
-    out.push({ what: `NAT gateways: no security group lets anything out to the internet through them (services_internet_egress is off); all ${gateways} idle`, savesUsd: usd(nat) });
+    out.push({
+      what: `NAT gateways: no security group lets anything out to the internet through them (services_internet_egress is off); all ${gateways} idle`,
+      savesUsd: usd(nat),
+    });
   } else if (gateways > 1) {
     out.push({ what: `one shared NAT gateway instead of one per zone (loses zone independence)`, savesUsd: usd((nat * (gateways - 1)) / gateways) });
   }
   if (m.env === "staging") {
     // Staging proves prod's shape; where that proof is not needed every day, these halve its largest lines.
     const multiAzDb = e.lines.filter((l) => l.group === "database" && l.detail.includes("Multi-AZ")).reduce((a, l) => a + l.monthlyUsd, 0);
-    if (multiAzDb > 0) out.push({ what: "a smaller staging: Single-AZ database (the standby and its storage are half the database lines)", savesUsd: usd(multiAzDb / 2) });
+    if (multiAzDb > 0)
+      out.push({ what: "a smaller staging: Single-AZ database (the standby and its storage are half the database lines)", savesUsd: usd(multiAzDb / 2) });
     const shards = Math.max(0, ...m.resources.filter((r) => r.type === "aws_elasticache_replication_group").map((r) => num(r.config.num_node_groups) ?? 1));
     if (cache > 0 && shards > 1) out.push({ what: `a smaller staging: one cache shard instead of ${shards}`, savesUsd: usd((cache * (shards - 1)) / shards) });
   }
@@ -219,7 +309,5 @@ export function levers(m: EnvModel, e: CostEstimate): Lever[] {
 
 /** Whether any egress rule lets a group other than the ALB's reach the internet (0.0.0.0/0 or ::/0). */
 export function servicesReachInternet(m: EnvModel): boolean {
-  return m.resources.some(
-    (r) => r.type === "aws_vpc_security_group_egress_rule" && (r.config.cidr_ipv4 === "0.0.0.0/0" || r.config.cidr_ipv6 === "::/0"),
-  );
+  return m.resources.some((r) => r.type === "aws_vpc_security_group_egress_rule" && (r.config.cidr_ipv4 === "0.0.0.0/0" || r.config.cidr_ipv6 === "::/0"));
 }

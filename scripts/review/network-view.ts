@@ -39,9 +39,20 @@ export function flows(m: EnvModel): Flow[] {
   const out: Flow[] = [];
   for (const r of ofType(m, "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")) {
     const self = peer(m, r, r.config.security_group_id) ?? "?";
-    const other = peer(m, r, r.config.referenced_security_group_id) ?? peer(m, r, r.config.cidr_ipv4) ?? peer(m, r, r.config.cidr_ipv6) ?? peer(m, r, r.config.prefix_list_id) ?? "?";
+    const other =
+      peer(m, r, r.config.referenced_security_group_id) ??
+      peer(m, r, r.config.cidr_ipv4) ??
+      peer(m, r, r.config.cidr_ipv6) ??
+      peer(m, r, r.config.prefix_list_id) ??
+      "?";
     const ingress = r.type === "aws_vpc_security_group_ingress_rule";
-    out.push({ from: ingress ? other : self, to: ingress ? self : other, ports: ports(r.config), direction: ingress ? "ingress" : "egress", address: `${r.phase}: ${r.address}` });
+    out.push({
+      from: ingress ? other : self,
+      to: ingress ? self : other,
+      ports: ports(r.config),
+      direction: ingress ? "ingress" : "egress",
+      address: `${r.phase}: ${r.address}`,
+    });
   }
   return out;
 }
@@ -52,8 +63,17 @@ export function matrixMarkdown(m: EnvModel): string {
   const ingress = all.filter((f) => f.direction === "ingress");
   const targets = [...new Set(ingress.map((f) => f.to))].sort();
   const sources = [...new Set(ingress.map((f) => f.from))].sort((a, b) => (a.startsWith("internet") ? -1 : b.startsWith("internet") ? 1 : a.localeCompare(b)));
-  const cell = (from: string, to: string) => ingress.filter((f) => f.from === from && f.to === to).map((f) => f.ports).join(", ") || "";
-  const lines = ["Ingress (rows may open connections to columns):", "", `| from \\ to | ${targets.map((t) => `\`${t}\``).join(" | ")} |`, `|---|${targets.map(() => "---").join("|")}|`];
+  const cell = (from: string, to: string) =>
+    ingress
+      .filter((f) => f.from === from && f.to === to)
+      .map((f) => f.ports)
+      .join(", ") || "";
+  const lines = [
+    "Ingress (rows may open connections to columns):",
+    "",
+    `| from \\ to | ${targets.map((t) => `\`${t}\``).join(" | ")} |`,
+    `|---|${targets.map(() => "---").join("|")}|`,
+  ];
   for (const s of sources) lines.push(`| ${s.startsWith("internet") ? `**${s}**` : `\`${s}\``} | ${targets.map((t) => cell(s, t)).join(" | ")} |`);
   lines.push("", "Egress (each group may connect to):", "");
   for (const f of all.filter((x) => x.direction === "egress").sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to))) {
@@ -122,7 +142,8 @@ export function diagram(m: EnvModel): string {
     edge("nat", "internet");
   }
   const interfaces = ofType(m, "aws_vpc_endpoint").filter((e) => e.config.vpc_endpoint_type === "Interface");
-  if (interfaces.length > 0) node("endpoints", `Interface endpoints: ${interfaces.map((e) => String(e.config.service_name).split(".").slice(3).join(".")).join(", ")}`);
+  if (interfaces.length > 0)
+    node("endpoints", `Interface endpoints: ${interfaces.map((e) => String(e.config.service_name).split(".").slice(3).join(".")).join(", ")}`);
   if (has("aws_secretsmanager_secret")) {
     node("secrets", `Secrets Manager x ${ofType(m, "aws_secretsmanager_secret").length}`);
     edge("services", "secrets", interfaces.length > 0 ? "via endpoint" : "via NAT");
@@ -137,6 +158,8 @@ export function diagram(m: EnvModel): string {
   }
   if (has("aws_kms_key")) node("kms", "KMS key (encrypts logs, data, secrets)");
   const used = [...edges].join("\n");
-  const shown = [...nodes.entries()].filter(([id]) => id === "internet" || id === "kms" || used.includes(` ${id}`) || used.includes(`${id} -->`)).map(([, text]) => text);
+  const shown = [...nodes.entries()]
+    .filter(([id]) => id === "internet" || id === "kms" || used.includes(` ${id}`) || used.includes(`${id} -->`))
+    .map(([, text]) => text);
   return ["flowchart LR", ...shown, ...[...edges].sort()].join("\n");
 }

@@ -40,7 +40,12 @@ export function review(inputs: ReviewInputs): Review {
   const out: string[] = [];
   const section = (title: string, ...body: string[]) => out.push(`## ${title}`, "", ...body, "");
 
-  out.push(`# Review of ${m.env}`, "", `Generated ${inputs.generatedAt} from the synthesized stacks (\`cdktf.out/stacks\`); nothing here was read from AWS.`, "");
+  out.push(
+    `# Review of ${m.env}`,
+    "",
+    `Generated ${inputs.generatedAt} from the synthesized stacks (\`cdktf.out/stacks\`); nothing here was read from AWS.`,
+    "",
+  );
   const summaryLines = [
     `${m.stacks.length} phase(s): ${m.stacks.map((s) => s.phase).join(", ")}; ${m.resources.length} resources.`,
     `Estimated ${money(cost.totalUsd)}/month at ${cost.region} list prices, budget ${money(inputs.budgetUsd)}: ${fits ? "fits" : `DOES NOT FIT (${money(cost.totalUsd - inputs.budgetUsd)} over)`}.`,
@@ -56,7 +61,13 @@ export function review(inputs: ReviewInputs): Review {
     for (const r of own) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
     phases.push(`### ${s.phase} (\`${s.name}\`): ${own.length} resources`, "", "| type | count |", "|---|---:|");
     for (const [t, n] of [...byType].sort(([a], [b]) => a.localeCompare(b))) phases.push(`| ${t} | ${n} |`);
-    phases.push("", "<details><summary>addresses (state address, and as the rehearsal names it)</summary>", "", "| state address | rehearsal (`make rehearse`) |", "|---|---|");
+    phases.push(
+      "",
+      "<details><summary>addresses (state address, and as the rehearsal names it)</summary>",
+      "",
+      "| state address | rehearsal (`make rehearse`) |",
+      "|---|---|",
+    );
     for (const r of own) phases.push(`| \`${r.address}\` | \`module.${s.phase}.${r.address}\` |`);
     phases.push("", "</details>", "");
   }
@@ -65,7 +76,14 @@ export function review(inputs: ReviewInputs): Review {
   section("Guardrails", auditMarkdown(checks));
   section("Security groups: who reaches whom", matrixMarkdown(m));
   section("Estimated monthly cost", ...costMarkdown(m, cost, inputs.budgetUsd));
-  section("Architecture", "Drawn from the synthesized resources (a node exists only when its resources do; tier edges are the security-group rules).", "", "```mermaid", diagram(m), "```");
+  section(
+    "Architecture",
+    "Drawn from the synthesized resources (a node exists only when its resources do; tier edges are the security-group rules).",
+    "",
+    "```mermaid",
+    diagram(m),
+    "```",
+  );
   section("Plan", planMarkdown(inputs.plan));
   if (inputs.compare) section(`Compared with ${inputs.compare.env}`, ...compareMarkdown(m, inputs.compare));
   return { markdown: out.join("\n"), summary: summaryLines.join("\n"), cost, audit: checks };
@@ -94,17 +112,35 @@ function costMarkdown(m: EnvModel, cost: CostEstimate, budget: number): string[]
     "",
   );
   const ls = levers(m, cost);
-  if (ls.length > 0) lines.push("Levers a reviewer could pull (monthly saving on this estimate):", "", ...ls.map((l) => `- ${l.what}: about ${money(l.savesUsd)}`), "");
-  if (cost.usage.length > 0) lines.push("Usage-based charges (not in the total):", "", ...cost.usage.map((u) => `- ${u.phase}: \`${u.address}\`: ${u.reason}`), "");
-  lines.push(cost.unpriced.length > 0 ? "**Not priced** (not in the total):" : "Every resource is priced, usage-based, or free of charge.", "", ...cost.unpriced.map((u) => `- ${u.phase}: \`${u.address}\`: ${u.reason}`));
+  if (ls.length > 0)
+    lines.push("Levers a reviewer could pull (monthly saving on this estimate):", "", ...ls.map((l) => `- ${l.what}: about ${money(l.savesUsd)}`), "");
+  if (cost.usage.length > 0)
+    lines.push("Usage-based charges (not in the total):", "", ...cost.usage.map((u) => `- ${u.phase}: \`${u.address}\`: ${u.reason}`), "");
+  lines.push(
+    cost.unpriced.length > 0 ? "**Not priced** (not in the total):" : "Every resource is priced, usage-based, or free of charge.",
+    "",
+    ...cost.unpriced.map((u) => `- ${u.phase}: \`${u.address}\`: ${u.reason}`),
+  );
   return lines;
 }
 
 function compareMarkdown(m: EnvModel, other: EnvModel): string[] {
   const d = diff(m, other);
-  const lines = [`Settings (environment names replaced by \`<env>\`):`, "", `| setting | ${m.env} | ${other.env} |`, "|---|---|---|", ...d.settings.map(([k, a, b]) => `| ${k} | ${a} | ${b} |`)];
-  lines.push("", "Resource counts that differ:", "", `| type | ${m.env} | ${other.env} |`, "|---|---:|---:|", ...d.counts.map(([t, a, b]) => `| ${t} | ${a} | ${b} |`));
+  const lines = [
+    `Settings (environment names replaced by \`<env>\`):`,
+    "",
+    `| setting | ${m.env} | ${other.env} |`,
+    "|---|---|---|",
+    ...d.settings.map(([k, a, b]) => `| ${k} | ${a} | ${b} |`),
+  ];
+  lines.push(
+    "",
+    "Resource counts that differ:",
+    "",
+    `| type | ${m.env} | ${other.env} |`,
+    "|---|---:|---:|",
+    ...d.counts.map(([t, a, b]) => `| ${t} | ${a} | ${b} |`),
+  );
   if (d.settings.length === 0 && d.counts.length === 0) lines.push("", "Same shape.");
   return lines;
 }
-

@@ -22,7 +22,11 @@ export function shape(m: EnvModel): Row[] {
   add("NAT gateways", String(ofType(m, "aws_nat_gateway").length));
   const interfaces = ofType(m, "aws_vpc_endpoint").filter((e) => e.config.vpc_endpoint_type === "Interface");
   add("interface endpoints", interfaces.length === 0 ? "none" : interfaces.map((e) => String(e.config.service_name).split(".").slice(3).join(".")).join(", "));
-  for (const k of ofType(m, "aws_kms_key")) add(`KMS key ${k.address}`, `rotation ${show(k.config.enable_key_rotation)}, deletion window ${show(k.config.deletion_window_in_days)} days, ${protectedBy(k)}`);
+  for (const k of ofType(m, "aws_kms_key"))
+    add(
+      `KMS key ${k.address}`,
+      `rotation ${show(k.config.enable_key_rotation)}, deletion window ${show(k.config.deletion_window_in_days)} days, ${protectedBy(k)}`,
+    );
   for (const g of ofType(m, "aws_cloudwatch_log_group")) {
     const cls = isObject(g.config.tags) ? g.config.tags.LogClass : undefined;
     add(`log group ${show(g.config.name)}`, `${show(cls)} class, ${show(g.config.retention_in_days)} days, ${protectedBy(g)}`);
@@ -57,7 +61,13 @@ export function counts(m: EnvModel): Map<string, number> {
 
 /** Rows and counts that differ between two environments, with the environment names taken out of names. */
 export function diff(a: EnvModel, b: EnvModel): { settings: [string, string, string][]; counts: [string, number, number][] } {
-  const neutral = (m: EnvModel, text: string) => text.split(`-${m.env}-`).join("-<env>-").split(`/${m.env}/`).join("/<env>/").replace(new RegExp(`-${m.env}$`), "-<env>");
+  const neutral = (m: EnvModel, text: string) =>
+    text
+      .split(`-${m.env}-`)
+      .join("-<env>-")
+      .split(`/${m.env}/`)
+      .join("/<env>/")
+      .replace(new RegExp(`-${m.env}$`), "-<env>");
   const rowsOf = (m: EnvModel) => new Map(shape(m).map((r) => [neutral(m, r.setting), neutral(m, r.value)]));
   const ra = rowsOf(a);
   const rb = rowsOf(b);

@@ -182,7 +182,9 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
     for (const [name, upstream] of remoteStateUpstreams(stack, stacks)) {
       if (upstream === undefined) {
         const config = isObject(remote[name]) ? (remote[name] as JsonObject).config : undefined;
-        throw new GenerateError(`${where} reads data.terraform_remote_state.${name} (${JSON.stringify(config ?? null)}), a state that no synthesized stack of environment ${env} writes; tf-check can wire only the environment's own phases.`);
+        throw new GenerateError(
+          `${where} reads data.terraform_remote_state.${name} (${JSON.stringify(config ?? null)}), a state that no synthesized stack of environment ${env} writes; tf-check can wire only the environment's own phases.`,
+        );
       }
       if (!moduleOf.has(upstream)) {
         throw new GenerateError(`${where} reads the outputs of stack ${upstream}, which is not a synthesized stack of environment ${env}.`);
@@ -201,24 +203,27 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
     // depends_on on a removed block goes: the module inputs carry the ordering that matters.
     dropDependsOn(child, [...removed.map((r) => r.address), ...[...upstreamOf.keys()].map((n) => `data.terraform_remote_state.${n}`)]);
     const rewritten = mapStrings(child, (text, at) => {
-      let out = text.replace(new RegExp(`${NOT_AFTER_IDENT}data\\.terraform_remote_state\\.(${IDENT})\\.outputs(?:\\.(${IDENT})|\\["([^"]+)"\\])`, "g"), (ref, name: string, dotted?: string, quoted?: string) => {
-        const upstream = upstreamOf.get(name);
-        if (!upstream) return ref;
-        const output = (dotted ?? quoted)!;
-        const upstreamModule = moduleOf.get(upstream)!;
-        const variable = `${upstreamModule}__${output}`;
-        const readBy = readable(at);
-        const known = wires.find((w) => w.phase === stack.phase && w.variable === variable);
-        if (known && !known.readBy.includes(readBy)) known.readBy.push(readBy);
-        if (!variables[variable]) {
-          variables[variable] = { type: "any", description: `Output ${output} of ${upstream}, wired by tf-check in place of its remote state` };
-          // Remote state outputs lose their sensitivity; so does the wired value, or a downstream
-          // that uses it in for_each or a plain output would fail here and not in a real run.
-          moduleArgs[variable] = `\${nonsensitive(module.${upstreamModule}.${output})}`;
-          wires.push({ phase: stack.phase, variable, upstream, output, readBy: [readBy] });
-        }
-        return `var.${variable}`;
-      });
+      let out = text.replace(
+        new RegExp(`${NOT_AFTER_IDENT}data\\.terraform_remote_state\\.(${IDENT})\\.outputs(?:\\.(${IDENT})|\\["([^"]+)"\\])`, "g"),
+        (ref, name: string, dotted?: string, quoted?: string) => {
+          const upstream = upstreamOf.get(name);
+          if (!upstream) return ref;
+          const output = (dotted ?? quoted)!;
+          const upstreamModule = moduleOf.get(upstream)!;
+          const variable = `${upstreamModule}__${output}`;
+          const readBy = readable(at);
+          const known = wires.find((w) => w.phase === stack.phase && w.variable === variable);
+          if (known && !known.readBy.includes(readBy)) known.readBy.push(readBy);
+          if (!variables[variable]) {
+            variables[variable] = { type: "any", description: `Output ${output} of ${upstream}, wired by tf-check in place of its remote state` };
+            // Remote state outputs lose their sensitivity; so does the wired value, or a downstream
+            // that uses it in for_each or a plain output would fail here and not in a real run.
+            moduleArgs[variable] = `\${nonsensitive(module.${upstreamModule}.${output})}`;
+            wires.push({ phase: stack.phase, variable, upstream, output, readBy: [readBy] });
+          }
+          return `var.${variable}`;
+        },
+      );
       out = replaceStandIns(out, removed, stack.name, `${where}: ${at}`, "tf-check", (r, attribute, value) => {
         const variable = standInVariable(r, attribute);
         if (!variables[variable]) {
@@ -237,7 +242,8 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
       // Whatever still names a removed block could not be rewired: say where, rather than let
       // Terraform report an undeclared resource with no hint why.
       for (const name of upstreamOf.keys()) {
-        if (out.includes(`data.terraform_remote_state.${name}`)) throw new GenerateError(`${where}: ${at} uses data.terraform_remote_state.${name} other than through .outputs.<name>; tf-check cannot wire it.`);
+        if (out.includes(`data.terraform_remote_state.${name}`))
+          throw new GenerateError(`${where}: ${at} uses data.terraform_remote_state.${name} other than through .outputs.<name>; tf-check cannot wire it.`);
       }
       return out;
     }) as JsonObject;
@@ -245,7 +251,13 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
     rewriteModuleSources(rewritten, stack.dir, path.join(dir, stack.name));
 
     for (const r of removed) {
-      standIns.push({ phase: stack.phase, address: r.address, provider: r.provider, inputs: phaseStandIns.get(r.address) ?? [], ...(ephemeral.includes(r) ? { reason: EPHEMERAL_REASON } : {}) });
+      standIns.push({
+        phase: stack.phase,
+        address: r.address,
+        provider: r.provider,
+        inputs: phaseStandIns.get(r.address) ?? [],
+        ...(ephemeral.includes(r) ? { reason: EPHEMERAL_REASON } : {}),
+      });
     }
     rootModules[moduleName] = moduleArgs;
     files.set(path.join(stack.name, CHILD_FILE), rewritten);
@@ -256,7 +268,10 @@ export function buildCheckRoot(env: string, stacks: readonly SynthStack[], check
   // call; this adds which resources read it.
   const problems = wires
     .filter((w) => !outputsOf.get(w.upstream)?.has(w.output))
-    .map((w) => `${env}/${w.phase} (${stackName(stacks, w.phase)}): ${w.readBy.join(", ")} read(s) output "${w.output}" of ${w.upstream}, which that stack does not declare.`);
+    .map(
+      (w) =>
+        `${env}/${w.phase} (${stackName(stacks, w.phase)}): ${w.readBy.join(", ")} read(s) output "${w.output}" of ${w.upstream}, which that stack does not declare.`,
+    );
 
   files.set(ROOT_FILE, {
     "//": `tf-check root for environment ${env}: each phase stack as a child module, wired as on a first apply into an empty account. Generated by scripts/tf-check.ts from the synthesized stacks; never apply it.`,
@@ -309,7 +324,10 @@ export function removeResourcesOf(config: JsonObject, missing: ReadonlySet<strin
  */
 export function removeResources(config: JsonObject, providerOf: (type: string, name: string, body: JsonObject) => string | undefined): Removed[] {
   const removed: Removed[] = [];
-  for (const [kind, prefix] of [["resource", ""], ["data", "data."]] as const) {
+  for (const [kind, prefix] of [
+    ["resource", ""],
+    ["data", "data."],
+  ] as const) {
     const blocks = config[kind];
     if (!isObject(blocks)) continue;
     for (const [type, instances] of Object.entries(blocks)) {
@@ -379,7 +397,9 @@ export function replaceStandIns(
   }
   for (const r of removed) {
     if (new RegExp(`${NOT_AFTER_IDENT}${escape(r.address)}(?![A-Za-z0-9_-])`).test(out)) {
-      throw new GenerateError(`${where} uses ${r.address} (provider ${r.provider}, not in the plugin mirror) other than through an attribute; ${tool} cannot stand in for it.`);
+      throw new GenerateError(
+        `${where} uses ${r.address} (provider ${r.provider}, not in the plugin mirror) other than through an attribute; ${tool} cannot stand in for it.`,
+      );
     }
   }
   return out;
@@ -389,7 +409,8 @@ export function dropDependsOn(value: Json, gone: readonly string[]): void {
   if (Array.isArray(value)) value.forEach((v) => dropDependsOn(v, gone));
   else if (isObject(value)) {
     for (const [key, item] of Object.entries(value)) {
-      if (key === "depends_on" && Array.isArray(item)) value[key] = item.filter((d) => typeof d !== "string" || !gone.some((g) => d === g || d.startsWith(`${g}.`) || d.startsWith(`${g}[`)));
+      if (key === "depends_on" && Array.isArray(item))
+        value[key] = item.filter((d) => typeof d !== "string" || !gone.some((g) => d === g || d.startsWith(`${g}.`) || d.startsWith(`${g}[`)));
       else if (key !== "//") dropDependsOn(item, gone);
     }
   }

@@ -12,7 +12,11 @@ export interface Mirror {
 export function readMirror(dir: string | undefined): Mirror | undefined {
   if (!dir || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return undefined;
   const providers = new Set<string>();
-  const subdirs = (p: string) => fs.readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name);
+  const subdirs = (p: string) =>
+    fs
+      .readdirSync(p, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || e.isSymbolicLink())
+      .map((e) => e.name);
   for (const host of subdirs(dir))
     for (const ns of subdirs(path.join(dir, host)))
       for (const type of subdirs(path.join(dir, host, ns))) {

@@ -52,7 +52,9 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
   const envs = requested.length > 0 ? requested : [...synth.environments.keys()];
   const absent = envs.filter((e) => !synth.environments.has(e));
   if (envs.length === 0 || absent.length > 0) {
-    io.err(`tf-check: no synthesized stacks for ${absent.join(", ") || "any environment"} in ${outdir} (found: ${[...synth.environments.keys()].join(", ") || "none"}). Synthesize first: make synth ENV=<env>.\n`);
+    io.err(
+      `tf-check: no synthesized stacks for ${absent.join(", ") || "any environment"} in ${outdir} (found: ${[...synth.environments.keys()].join(", ") || "none"}). Synthesize first: make synth ENV=<env>.\n`,
+    );
     return EXIT.usage;
   }
   for (const name of synth.ignored) io.err(`tf-check: note: stack ${name} does not follow <project>-<env>-<phase> and is not checked.\n`);
@@ -89,7 +91,9 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
   );
   for (const root of roots) {
     for (const s of root.standIns) {
-      io.out(`tf-check: ${root.env}/${s.phase}: ${s.address} stands in as sensitive input(s) ${s.inputs.map((i) => `var.${i.variable}`).join(", ") || "(not read)"}: ${s.reason ?? `provider ${s.provider} is not in the plugin mirror`}, so it is not checked.\n`);
+      io.out(
+        `tf-check: ${root.env}/${s.phase}: ${s.address} stands in as sensitive input(s) ${s.inputs.map((i) => `var.${i.variable}`).join(", ") || "(not read)"}: ${s.reason ?? `provider ${s.provider} is not in the plugin mirror`}, so it is not checked.\n`,
+      );
     }
   }
 
@@ -175,8 +179,14 @@ async function rehearseEnv(tf: Terraform, root: CheckRoot, outdir: string, io: I
     fail(io, root, "rehearse", "terraform plan (rehearsal)", plan);
     return false;
   }
-  const [json, text] = await Promise.all([runTerraform(tf, ["show", "-json", planFile], root.dir), runTerraform(tf, ["show", "-no-color", planFile], root.dir)]);
-  for (const [what, r] of [["terraform show -json", json], ["terraform show", text]] as const) {
+  const [json, text] = await Promise.all([
+    runTerraform(tf, ["show", "-json", planFile], root.dir),
+    runTerraform(tf, ["show", "-no-color", planFile], root.dir),
+  ]);
+  for (const [what, r] of [
+    ["terraform show -json", json],
+    ["terraform show", text],
+  ] as const) {
     if (r.code !== 0) {
       fail(io, root, "rehearse", what, r);
       return false;
@@ -188,7 +198,9 @@ async function rehearseEnv(tf: Terraform, root: CheckRoot, outdir: string, io: I
   // or wiring fault that would make the rehearsal say less than it seems to.
   const mismatches = planMismatches(root, JSON.parse(json.stdout) as Json);
   if (mismatches.length > 0) {
-    io.err(`${mismatches.map((m) => `tf-check: ${root.env}/${m}\n`).join("")}tf-check: rehearse ${root.env}: FAILED: the plan does not create exactly the synthesized resources.\n`);
+    io.err(
+      `${mismatches.map((m) => `tf-check: ${root.env}/${m}\n`).join("")}tf-check: rehearse ${root.env}: FAILED: the plan does not create exactly the synthesized resources.\n`,
+    );
     return false;
   }
   const rel = (p: string) => (path.relative(process.cwd(), p).startsWith("..") ? p : path.relative(process.cwd(), p));
@@ -209,7 +221,10 @@ async function rehearseEnv(tf: Terraform, root: CheckRoot, outdir: string, io: I
 
 function fail(io: Io, root: CheckRoot, command: Command, step: string, result: RunResult): void {
   const named = phasesNamedIn(root, [result.output, ...root.problems].join("\n"));
-  const phases = named.length > 0 ? `in phase${named.length > 1 ? "s" : ""} ${named.map((p) => `${p.phase} (${p.stack})`).join(", ")}` : `for the whole environment (phases ${phaseList(root)})`;
+  const phases =
+    named.length > 0
+      ? `in phase${named.length > 1 ? "s" : ""} ${named.map((p) => `${p.phase} (${p.stack})`).join(", ")}`
+      : `for the whole environment (phases ${phaseList(root)})`;
   const problems = root.problems.map((p) => `tf-check: ${p}\n`).join("");
   const verdict = result.code !== 0 ? `${step} exited ${result.code}; Terraform's message is above` : `${step} passed, but the wiring between phases is broken`;
   io.err(`${indent(result.output.trim())}\n${problems}tf-check: ${command} ${root.env}: FAILED ${phases}: ${verdict}.\n`);
@@ -222,7 +237,14 @@ function fail(io: Io, root: CheckRoot, command: Command, step: string, result: R
  */
 export function phasesNamedIn(root: CheckRoot, output: string): CheckRoot["phases"][number][] {
   return root.phases.filter((p) =>
-    [`with module.${p.module}.`, `with module.${p.module},`, `on ${p.childDir}/`, `in module.${p.module}:`, `in module "${p.module}"`, `${root.env}/${p.phase} (${p.stack})`].some((s) => output.includes(s)),
+    [
+      `with module.${p.module}.`,
+      `with module.${p.module},`,
+      `on ${p.childDir}/`,
+      `in module.${p.module}:`,
+      `in module "${p.module}"`,
+      `${root.env}/${p.phase} (${p.stack})`,
+    ].some((s) => output.includes(s)),
   );
 }
 

@@ -19,7 +19,8 @@ export function countPlan(root: CheckRoot, plan: Json): PhaseCount[] {
     const other = new Map<string, string>();
     for (const rc of changes) {
       if (rc.mode !== "managed" || typeof rc.type !== "string" || typeof rc.address !== "string") continue;
-      if (typeof rc.module_address !== "string" || !(rc.module_address === `module.${p.module}` || rc.module_address.startsWith(`module.${p.module}.`))) continue;
+      if (typeof rc.module_address !== "string" || !(rc.module_address === `module.${p.module}` || rc.module_address.startsWith(`module.${p.module}.`)))
+        continue;
       const actions = isObject(rc.change) && Array.isArray(rc.change.actions) ? rc.change.actions.map(String) : [];
       if (actions.length === 1 && actions[0] === "create") create.set(rc.type, (create.get(rc.type) ?? 0) + 1);
       else other.set(rc.address, actions.join("+"));
@@ -60,8 +61,12 @@ export function summaryMarkdown(root: CheckRoot, counts: readonly PhaseCount[], 
   lines.push("## Stand-ins", "");
   if (root.standIns.length === 0) lines.push("None: every provider the stacks use was available.");
   else {
-    lines.push("These resources were NOT rehearsed: their provider is not in the plugin mirror, so each attribute the stacks read is a sensitive input with a stand-in value.", "");
-    for (const s of root.standIns) lines.push(`- ${s.phase}: \`${s.address}\` (${s.provider}) -> ${s.inputs.map((i) => `\`var.${i.variable}\``).join(", ") || "not read"}`);
+    lines.push(
+      "These resources were NOT rehearsed: their provider is not in the plugin mirror, so each attribute the stacks read is a sensitive input with a stand-in value.",
+      "",
+    );
+    for (const s of root.standIns)
+      lines.push(`- ${s.phase}: \`${s.address}\` (${s.provider}) -> ${s.inputs.map((i) => `\`var.${i.variable}\``).join(", ") || "not read"}`);
   }
   lines.push("", `Plan: \`${files.plan}\` (\`plan.json\`, \`plan.txt\` beside it).`, "");
   return lines.join("\n");
@@ -82,7 +87,8 @@ export function planMismatches(root: CheckRoot, plan: Json): string[] {
     for (const address of planned) if (!expected.has(address)) out.push(`${p.phase}: the plan has ${address}, which ${p.stack} does not declare`);
     for (const rc of own) {
       const actions = isObject(rc.change) && Array.isArray(rc.change.actions) ? rc.change.actions.map(String) : [];
-      if (actions.join() !== "create") out.push(`${p.phase}: ${String(rc.address)} would ${actions.join("+") || "do nothing"}, not create, from an empty state`);
+      if (actions.join() !== "create")
+        out.push(`${p.phase}: ${String(rc.address)} would ${actions.join("+") || "do nothing"}, not create, from an empty state`);
     }
   }
   return out;

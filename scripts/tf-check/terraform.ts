@@ -92,7 +92,10 @@ const INIT_STAMP = path.join(".terraform", "tf-check-init.json");
  */
 export async function initOnce(tf: Terraform, root: string, fingerprintOf: string): Promise<RunResult | undefined> {
   const stamp = path.join(root, INIT_STAMP);
-  const fingerprint = crypto.createHash("sha256").update(JSON.stringify([tf.bin, tf.mirror?.dir ?? "registry", fingerprintOf])).digest("hex");
+  const fingerprint = crypto
+    .createHash("sha256")
+    .update(JSON.stringify([tf.bin, tf.mirror?.dir ?? "registry", fingerprintOf]))
+    .digest("hex");
   if (fs.existsSync(path.join(root, ".terraform.lock.hcl")) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === fingerprint) return undefined;
   const args = ["init", "-backend=false", "-input=false", "-no-color"];
   if (tf.mirror) args.push(`-plugin-dir=${tf.mirror.dir}`);

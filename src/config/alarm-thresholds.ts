@@ -53,21 +53,61 @@ export const ALARM_THRESHOLDS = {
     unit: "% of the initial allocation",
     why: "storage autoscaling adds space below 10 % free; below 5 % it did not, or reached its ceiling",
   },
-  rds_connections_percent: { default: 80, min: 1, max: 100, unit: "% of max_connections", why: "new connections are refused at 100 %: time to find the leaking pool first" },
-  rds_read_latency_ms: { default: 20, min: 1, max: 10_000, unit: "ms", why: "gp3 answers in single milliseconds; 20 ms held means the volume or the instance is saturated" },
-  rds_write_latency_ms: { default: 20, min: 1, max: 10_000, unit: "ms", why: "as reads: 20 ms held is saturation, and Multi-AZ writes wait for the standby too" },
+  rds_connections_percent: {
+    default: 80,
+    min: 1,
+    max: 100,
+    unit: "% of max_connections",
+    why: "new connections are refused at 100 %: time to find the leaking pool first",
+  },
+  rds_read_latency_ms: {
+    default: 20,
+    min: 1,
+    max: 10_000,
+    unit: "ms",
+    why: "gp3 answers in single milliseconds; 20 ms held means the volume or the instance is saturated",
+  },
+  rds_write_latency_ms: {
+    default: 20,
+    min: 1,
+    max: 10_000,
+    unit: "ms",
+    why: "as reads: 20 ms held is saturation, and Multi-AZ writes wait for the standby too",
+  },
   redis_engine_cpu_percent: { default: 80, min: 1, max: 100, unit: "%", why: "Redis runs commands on one thread: past 80 % latency climbs fast" },
   redis_memory_percent: { default: 80, min: 1, max: 100, unit: "% of maxmemory", why: "above it Redis evicts keys (the decision cache) to make room" },
-  redis_evictions: { default: 100, min: 0, max: 1_000_000_000, integer: true, unit: "keys in 5 minutes", why: "a few evictions are the cache working; hundreds mean it is too small" },
-  redis_replication_lag_seconds: { default: 5, min: 0.1, max: 3600, unit: "seconds", why: "a replica seconds behind serves stale decisions and loses them on failover" },
+  redis_evictions: {
+    default: 100,
+    min: 0,
+    max: 1_000_000_000,
+    integer: true,
+    unit: "keys in 5 minutes",
+    why: "a few evictions are the cache working; hundreds mean it is too small",
+  },
+  redis_replication_lag_seconds: {
+    default: 5,
+    min: 0.1,
+    max: 3600,
+    unit: "seconds",
+    why: "a replica seconds behind serves stale decisions and loses them on failover",
+  },
   redis_cache_hit_ratio_percent: { default: 95, min: 1, max: 100, unit: "%", why: "the guide's KPI: cache hit ratio above 95 %" },
-  gateway_error_logs: { default: 10, min: 1, max: 1_000_000, integer: true, unit: "ERROR lines in 5 minutes", why: "an isolated ERROR is a bad request; ten in five minutes is a fault" },
+  gateway_error_logs: {
+    default: 10,
+    min: 1,
+    max: 1_000_000,
+    integer: true,
+    unit: "ERROR lines in 5 minutes",
+    why: "an isolated ERROR is a bad request; ten in five minutes is a fault",
+  },
 } as const satisfies Record<string, ThresholdSpec>;
 
 export type ThresholdKey = keyof typeof ALARM_THRESHOLDS;
 export type AlarmThresholds = Readonly<Record<ThresholdKey, number>>;
 
-export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = Object.fromEntries(Object.entries(ALARM_THRESHOLDS).map(([k, v]) => [k, v.default])) as AlarmThresholds;
+export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = Object.fromEntries(
+  Object.entries(ALARM_THRESHOLDS).map(([k, v]) => [k, v.default]),
+) as AlarmThresholds;
 
 const show = (v: unknown) => JSON.stringify(v);
 
@@ -105,6 +145,9 @@ export const INSTANCE_MEMORY_GIB: Readonly<Record<string, number>> = {
 
 export function postgresMaxConnections(instanceClass: string): number {
   const gib = INSTANCE_MEMORY_GIB[instanceClass];
-  if (gib === undefined) throw new Error(`No memory size known for ${instanceClass}: add it to INSTANCE_MEMORY_GIB in src/config/alarm-thresholds.ts (the connections alarm needs max_connections).`);
+  if (gib === undefined)
+    throw new Error(
+      `No memory size known for ${instanceClass}: add it to INSTANCE_MEMORY_GIB in src/config/alarm-thresholds.ts (the connections alarm needs max_connections).`,
+    );
   return Math.min(Math.floor((gib * 1024 ** 3) / 9531392), 5000);
 }

@@ -36,9 +36,7 @@ const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((r)
 
 /** True when `c` lies inside one of the RFC 1918 private ranges. */
 export function isPrivate(c: Cidr): boolean {
-  return PRIVATE_RANGES.some(
-    (r) => c.prefix >= r.prefix && Math.floor(c.base / 2 ** (32 - r.prefix)) === Math.floor(r.base / 2 ** (32 - r.prefix)),
-  );
+  return PRIVATE_RANGES.some((r) => c.prefix >= r.prefix && Math.floor(c.base / 2 ** (32 - r.prefix)) === Math.floor(r.base / 2 ** (32 - r.prefix)));
 }
 
 /**

@@ -83,11 +83,16 @@ export async function loadEnvironment(env: EnvironmentName, options: LoadOptions
  * it is empty. An unknown name is refused with the list of valid ones.
  */
 export function selectEnvironments(value: string | undefined): EnvironmentName[] {
-  const wanted = (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const wanted = (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (wanted.length === 0) return [...ENVIRONMENTS];
   const unknown = wanted.filter((w) => !isEnvironmentName(w));
   if (unknown.length > 0) {
-    throw new Error(`Unknown environment ${unknown.map((u) => `"${u}"`).join(", ")} (ENV). Valid environments: ${ENVIRONMENTS.join(", ")}; leave ENV empty for all.`);
+    throw new Error(
+      `Unknown environment ${unknown.map((u) => `"${u}"`).join(", ")} (ENV). Valid environments: ${ENVIRONMENTS.join(", ")}; leave ENV empty for all.`,
+    );
   }
   return wanted as EnvironmentName[];
 }

@@ -139,7 +139,9 @@ const number =
 const oneOf =
   <T extends string>(values: readonly T[]): Check<T> =>
   (v) =>
-    typeof v === "string" && (values as readonly string[]).includes(v) ? { value: v as T } : { expected: `one of ${values.map((x) => JSON.stringify(x)).join(", ")}` };
+    typeof v === "string" && (values as readonly string[]).includes(v)
+      ? { value: v as T }
+      : { expected: `one of ${values.map((x) => JSON.stringify(x)).join(", ")}` };
 
 const bool: Check<boolean> = (v) => (typeof v === "boolean" ? { value: v } : { expected: "true or false" });
 
@@ -185,15 +187,19 @@ export const FIELDS = {
   domain_name: field(str(HOSTNAME, "a lower-case DNS name such as accessweaver.com")),
   route53_zone_id: field(str(/^Z[A-Z0-9]{1,32}$/, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")),
   alert_email_addresses: field(list(str(EMAIL, "an e-mail address"), 1, 10, "e-mail addresses")),
-  alert_https_endpoints: field(
-    list(str(/^https:\/\/[^\s]+$/, "an https:// URL (PagerDuty or chat webhook)"), 0, 10, "https endpoints"),
-    () => [],
-  ),
+  alert_https_endpoints: field(list(str(/^https:\/\/[^\s]+$/, "an https:// URL (PagerDuty or chat webhook)"), 0, 10, "https endpoints"), () => []),
   alert_paging_endpoints: field(
     list(str(/^https:\/\/[^\s]+$/, "an https:// URL (the paging service's SNS integration, e.g. PagerDuty)"), 0, 10, "paging endpoints"),
     () => [],
   ),
-  alert_paging_handled_elsewhere: field(str(/^(?=.*\S)[^\x00-\x1f]{1,256}$/, "who pages on-call instead (1 to 256 printable characters), e.g. \"Opsgenie, through the accessweaver-prod-alerts e-mail subscription\""), none),
+  alert_paging_handled_elsewhere: field(
+    str(
+      // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+      /^(?=.*\S)[^\x00-\x1f]{1,256}$/,
+      'who pages on-call instead (1 to 256 printable characters), e.g. "Opsgenie, through the accessweaver-prod-alerts e-mail subscription"',
+    ),
+    none,
+  ),
   ecr_registry: field(
     str(/^\d{12}\.dkr\.ecr\.[a-z]{2}(-gov)?-[a-z]+-\d+\.amazonaws\.com$/, "an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
   ),
@@ -268,12 +274,20 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
   } else if (cidr.prefix < LARGEST_VPC_PREFIX) {
     add("vpc_cidr", show(d.vpc_cidr), `a prefix from /${LARGEST_VPC_PREFIX} to /${SMALLEST_VPC_PREFIX} (AWS allows no VPC larger than /16)`);
   } else if (cidr.prefix > SMALLEST_VPC_PREFIX) {
-    add("vpc_cidr", show(d.vpc_cidr), `a prefix from /${LARGEST_VPC_PREFIX} to /${SMALLEST_VPC_PREFIX}: the 3 subnet tiers x ${MAX_AZ_COUNT} zones need 16 blocks of at least /24`);
+    add(
+      "vpc_cidr",
+      show(d.vpc_cidr),
+      `a prefix from /${LARGEST_VPC_PREFIX} to /${SMALLEST_VPC_PREFIX}: the 3 subnet tiers x ${MAX_AZ_COUNT} zones need 16 blocks of at least /24`,
+    );
   } else if (!isPrivate(cidr)) {
     add("vpc_cidr", show(d.vpc_cidr), "a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
   }
   if (!elbLogDeliveryPrincipal(d.aws_region, "aws")) {
-    add("aws_region", show(d.aws_region), "a region whose ALB access-log delivery principal is known (src/config/elb-log-delivery.ts): add the region there from the ELB user guide first");
+    add(
+      "aws_region",
+      show(d.aws_region),
+      "a region whose ALB access-log delivery principal is known (src/config/elb-log-delivery.ts): add the region there from the ELB user guide first",
+    );
   }
   if (d.ecr_registry.split(".")[3] !== d.aws_region) {
     add("ecr_registry", show(d.ecr_registry), `a registry in ${d.aws_region} (aws_region): the VPC endpoints for ECR serve their own region only`);
@@ -292,7 +306,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
   const imageTags = Object.fromEntries(SERVICES.map((s) => [s, d.image_tag_overrides[s] ?? d.image_tag])) as Record<ServiceName, string>;
   if (env === "prod") {
     // A moving tag makes rollbacks and audits impossible: prod deploys release tags only.
-    const expected = "an immutable release tag in prod, not \"latest\" (in any case: \"LATEST\" is another ECR tag, but the same moving intent)";
+    const expected = 'an immutable release tag in prod, not "latest" (in any case: "LATEST" is another ECR tag, but the same moving intent)';
     const moving = (tag: string) => tag.toLowerCase() === "latest";
     if (moving(d.image_tag)) add("image_tag", show(d.image_tag), expected);
     for (const [service, tag] of Object.entries(d.image_tag_overrides)) {
@@ -309,11 +323,19 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
   }
   const accountBudget = d.account_monthly_budget_usd ?? d.monthly_budget_usd;
   if (accountBudget < d.monthly_budget_usd) {
-    add("account_monthly_budget_usd", show(accountBudget), `at least monthly_budget_usd (${d.monthly_budget_usd}): the account's spend includes this environment's`);
+    add(
+      "account_monthly_budget_usd",
+      show(accountBudget),
+      `at least monthly_budget_usd (${d.monthly_budget_usd}): the account's spend includes this environment's`,
+    );
   }
   if (d.audit_object_lock_mode === "COMPLIANCE" && !profile.preventDestroy) {
     // A compliance lock outlives any teardown: the bucket could not be emptied or deleted for three years.
-    add("audit_object_lock_mode", show(d.audit_object_lock_mode), `"GOVERNANCE" in ${env}, an environment that is torn down (compliance locks objects for three years, even against the root user)`);
+    add(
+      "audit_object_lock_mode",
+      show(d.audit_object_lock_mode),
+      `"GOVERNANCE" in ${env}, an environment that is torn down (compliance locks objects for three years, even against the root user)`,
+    );
   }
   const services = { ...profile.services };
   for (const [service, count] of Object.entries(d.service_desired_counts) as [ServiceName, number][]) {
@@ -322,10 +344,17 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
     }
     services[service] = { ...services[service], desiredCount: count };
   }
-  const serviceMaxCounts = Object.fromEntries(SERVICES.map((s) => [s, d.service_max_counts[s] ?? services[s].desiredCount * profile.scaleOutFactor])) as Record<ServiceName, number>;
+  const serviceMaxCounts = Object.fromEntries(SERVICES.map((s) => [s, d.service_max_counts[s] ?? services[s].desiredCount * profile.scaleOutFactor])) as Record<
+    ServiceName,
+    number
+  >;
   for (const [service, ceiling] of Object.entries(d.service_max_counts) as [ServiceName, number][]) {
     if (ceiling < services[service].desiredCount) {
-      add("service_max_counts", `${ceiling} for ${service}`, `at least its task count, ${services[service].desiredCount} (service_desired_counts or the ${env} profile)`);
+      add(
+        "service_max_counts",
+        `${ceiling} for ${service}`,
+        `at least its task count, ${services[service].desiredCount} (service_desired_counts or the ${env} profile)`,
+      );
     }
   }
   if (problems.length > 0) throw new SettingsError(problems);

@@ -14,7 +14,8 @@ export interface MetricSpec {
 }
 
 /** What an alarm watches: one metric, or a metric math expression over named metrics (at most 10: CloudWatch's limit). */
-export type Watch = { readonly metric: MetricSpec } | { readonly expression: string; readonly label: string; readonly metrics: Readonly<Record<string, MetricSpec>> };
+export type Watch =
+  { readonly metric: MetricSpec } | { readonly expression: string; readonly label: string; readonly metrics: Readonly<Record<string, MetricSpec>> };
 
 export type MissingData = "breaching" | "notBreaching" | "missing" | "ignore";
 
@@ -55,7 +56,14 @@ export function metricAlarm(scope: Construct, names: Names, spec: AlarmSpec, tar
  * The alarm resource of a spec under any name: what the observability alarms and the services phase's
  * deployment alarms (which stop a release and notify no one) share. Without actions, none is set.
  */
-export function alarmResource(scope: Construct, id: string, name: string, spec: Omit<AlarmSpec, "what" | "critical">, actions?: string[], provider?: TerraformProvider): CloudwatchMetricAlarm {
+export function alarmResource(
+  scope: Construct,
+  id: string,
+  name: string,
+  spec: Omit<AlarmSpec, "what" | "critical">,
+  actions?: string[],
+  provider?: TerraformProvider,
+): CloudwatchMetricAlarm {
   const watch = spec.watch;
   if (!("metric" in watch) && Object.keys(watch.metrics).length > MAX_ALARM_METRICS) {
     throw new Error(`${name} reads ${Object.keys(watch.metrics).length} metrics; a metric math alarm reads at most ${MAX_ALARM_METRICS}.`);
@@ -75,7 +83,13 @@ export function alarmResource(scope: Construct, id: string, name: string, spec: 
             ...Object.entries(watch.metrics).map(([id, m]) => ({
               id,
               returnData: false,
-              metric: { namespace: m.namespace, metricName: m.metricName, ...(Object.keys(m.dimensions).length > 0 ? { dimensions: { ...m.dimensions } } : {}), period: spec.period, stat: m.stat },
+              metric: {
+                namespace: m.namespace,
+                metricName: m.metricName,
+                ...(Object.keys(m.dimensions).length > 0 ? { dimensions: { ...m.dimensions } } : {}),
+                period: spec.period,
+                stat: m.stat,
+              },
             })),
             { id: "e", expression: watch.expression, label: watch.label, returnData: true },
           ],
@@ -150,8 +164,15 @@ export class ObservabilityAlarms extends Construct {
       dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceNames[service] },
       stat,
     });
-    const rds = (metricName: string, stat: string): MetricSpec => ({ namespace: "AWS/RDS", metricName, dimensions: { DBInstanceIdentifier: props.databaseIdentifier }, stat });
-    const redis = (metricName: string, stat: string) => (node: string): MetricSpec => ({ namespace: "AWS/ElastiCache", metricName, dimensions: { CacheClusterId: node }, stat });
+    const rds = (metricName: string, stat: string): MetricSpec => ({
+      namespace: "AWS/RDS",
+      metricName,
+      dimensions: { DBInstanceIdentifier: props.databaseIdentifier },
+      stat,
+    });
+    const redis =
+      (metricName: string, stat: string) =>
+      (node: string): MetricSpec => ({ namespace: "AWS/ElastiCache", metricName, dimensions: { CacheClusterId: node }, stat });
     // A group-wide view of a per-node metric: one metric math alarm over every node (no hand-typed node id).
     const acrossNodes = (fn: "MAX" | "SUM", metricName: string, stat: string, label: string): Watch => {
       const s = series("n", props.redisNodes, redis(metricName, stat));
@@ -217,23 +238,28 @@ export class ObservabilityAlarms extends Construct {
         missing: "notBreaching",
         critical: true,
       },
-      ...props.targetGroups.map(
-        (g): AlarmSpec => ({
-          what: unhealthyTargetsAlarm(props.gateway, g.slot),
-          description: `${props.gateway}${g.slot ? ` (${g.slot})` : ""}: a target failing the load balancer's health check for 3 minutes`,
-          watch: { metric: alb("UnHealthyHostCount", "Maximum", { TargetGroup: g.arnSuffix }) },
-          period: 60,
-          evaluationPeriods: 3,
-          comparison: "GreaterThanThreshold",
-          threshold: 0,
-          // Silence is the idle blue/green group between releases; a gateway with no task is the running-tasks alarm's.
-          missing: "notBreaching",
-        }),
-      ),
+      ...props.targetGroups.map((g): AlarmSpec => ({
+        what: unhealthyTargetsAlarm(props.gateway, g.slot),
+        description: `${props.gateway}${g.slot ? ` (${g.slot})` : ""}: a target failing the load balancer's health check for 3 minutes`,
+        watch: { metric: alb("UnHealthyHostCount", "Maximum", { TargetGroup: g.arnSuffix }) },
+        period: 60,
+        evaluationPeriods: 3,
+        comparison: "GreaterThanThreshold",
+        threshold: 0,
+        // Silence is the idle blue/green group between releases; a gateway with no task is the running-tasks alarm's.
+        missing: "notBreaching",
+      })),
       {
         what: "waf-blocked-requests",
         description: `${n.webAcl}: more than ${t.waf_blocked_requests} requests blocked in 5 minutes (an attack, or a legitimate client refused)`,
-        watch: { metric: { namespace: "AWS/WAFV2", metricName: "BlockedRequests", dimensions: { WebACL: props.webAclName, Region: props.region, Rule: "ALL" }, stat: "Sum" } },
+        watch: {
+          metric: {
+            namespace: "AWS/WAFV2",
+            metricName: "BlockedRequests",
+            dimensions: { WebACL: props.webAclName, Region: props.region, Rule: "ALL" },
+            stat: "Sum",
+          },
+        },
         period: 300,
         evaluationPeriods: 1,
         comparison: "GreaterThanThreshold",
@@ -270,7 +296,10 @@ export class ObservabilityAlarms extends Construct {
           watch: {
             expression: "desired - running",
             label: "Tasks missing",
-            metrics: { desired: ecs(s, "ECS/ContainerInsights", "DesiredTaskCount", "Maximum"), running: ecs(s, "ECS/ContainerInsights", "RunningTaskCount", "Minimum") },
+            metrics: {
+              desired: ecs(s, "ECS/ContainerInsights", "DesiredTaskCount", "Maximum"),
+              running: ecs(s, "ECS/ContainerInsights", "RunningTaskCount", "Minimum"),
+            },
           },
           period: 60,
           evaluationPeriods: t.running_tasks_minutes,
@@ -304,19 +333,17 @@ export class ObservabilityAlarms extends Construct {
         threshold: Math.floor((props.databaseMaxConnections * t.rds_connections_percent) / 100),
         missing: "notBreaching",
       },
-      ...(["read", "write"] as const).map(
-        (io): AlarmSpec => ({
-          what: `rds-${io}-latency`,
-          description: `${n.database}: ${io} latency above ${t[`rds_${io}_latency_ms`]} ms for 5 minutes`,
-          watch: { metric: rds(io === "read" ? "ReadLatency" : "WriteLatency", "Average") },
-          period: 60,
-          evaluationPeriods: 5,
-          comparison: "GreaterThanThreshold",
-          threshold: t[`rds_${io}_latency_ms`] / 1000,
-          // No I/O in a minute, no latency.
-          missing: "notBreaching",
-        }),
-      ),
+      ...(["read", "write"] as const).map((io): AlarmSpec => ({
+        what: `rds-${io}-latency`,
+        description: `${n.database}: ${io} latency above ${t[`rds_${io}_latency_ms`]} ms for 5 minutes`,
+        watch: { metric: rds(io === "read" ? "ReadLatency" : "WriteLatency", "Average") },
+        period: 60,
+        evaluationPeriods: 5,
+        comparison: "GreaterThanThreshold",
+        threshold: t[`rds_${io}_latency_ms`] / 1000,
+        // No I/O in a minute, no latency.
+        missing: "notBreaching",
+      })),
       // Redis, across its nodes.
       {
         what: "redis-engine-cpu-utilization",
@@ -361,7 +388,11 @@ export class ObservabilityAlarms extends Construct {
         return {
           what: redisHitRatioAlarm(i + 1),
           description: `${n.redis} shard ${i + 1}: cache hit ratio below ${t.redis_cache_hit_ratio_percent} % for 15 minutes (the guide's KPI: above 95 %)`,
-          watch: { expression: `100 * SUM(${hits.array}) / (SUM(${hits.array}) + SUM(${misses.array}))`, label: "Hit ratio (%)", metrics: { ...hits.metrics, ...misses.metrics } },
+          watch: {
+            expression: `100 * SUM(${hits.array}) / (SUM(${hits.array}) + SUM(${misses.array}))`,
+            label: "Hit ratio (%)",
+            metrics: { ...hits.metrics, ...misses.metrics },
+          },
           period: 300,
           evaluationPeriods: 3,
           comparison: "LessThanThreshold",
@@ -404,7 +435,9 @@ export function certificateExpirySpec(props: { certificateArn: string; domain: s
   return {
     what: "acm-certificate-expiry",
     description: `The certificate of ${props.domain} expires in less than ${CERTIFICATE_EXPIRY_ALARM_DAYS} days: ACM has not renewed it (check its DNS validation record: aws acm describe-certificate)`,
-    watch: { metric: { namespace: "AWS/CertificateManager", metricName: "DaysToExpiry", dimensions: { CertificateArn: props.certificateArn }, stat: "Minimum" } },
+    watch: {
+      metric: { namespace: "AWS/CertificateManager", metricName: "DaysToExpiry", dimensions: { CertificateArn: props.certificateArn }, stat: "Minimum" },
+    },
     period: 86_400,
     evaluationPeriods: 1,
     comparison: "LessThanThreshold",

@@ -145,7 +145,12 @@ export class Alb extends Construct {
     this.httpsListener = https("https", 443, [{ type: "forward", targetGroupArn: this.primaryTargetGroup.arn }], switchedByCodeDeploy("default_action"));
     if (!this.greenTargetGroup) return;
 
-    this.testListener = https("test", TEST_LISTENER_PORT, [{ type: "forward", targetGroupArn: this.greenTargetGroup.arn }], switchedByCodeDeploy("default_action"));
+    this.testListener = https(
+      "test",
+      TEST_LISTENER_PORT,
+      [{ type: "forward", targetGroupArn: this.greenTargetGroup.arn }],
+      switchedByCodeDeploy("default_action"),
+    );
     new VpcSecurityGroupIngressRule(this, "security-group_in_test-listener_from_vpc", {
       securityGroupId: props.securityGroupId,
       ipProtocol: "tcp",

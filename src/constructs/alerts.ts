@@ -77,7 +77,9 @@ export class AlertTopic extends Construct {
       },
     ]);
     new SnsTopicPolicy(this, "policy", { arn: this.topic.arn, policy: policy.json, provider });
-    (props.emails ?? []).forEach((email, i) => new SnsTopicSubscription(this, `email-${i}`, { topicArn: this.topic.arn, protocol: "email", endpoint: email, provider }));
+    (props.emails ?? []).forEach(
+      (email, i) => new SnsTopicSubscription(this, `email-${i}`, { topicArn: this.topic.arn, protocol: "email", endpoint: email, provider }),
+    );
     (props.httpsEndpoints ?? []).forEach(
       (url, i) =>
         new SnsTopicSubscription(this, `https-${i}`, {
@@ -107,7 +109,12 @@ export function alertPublishers(n: Names, accountId: string, region: string, par
     // RDS's event subscription of the instance. The RDS guide's topic policy names the source resource
     // (db:<identifier>); the subscription's own ARN (es:<name>) is accepted too. Its KMS calls are not
     // documented to carry the conditions.
-    { sid: "AllowRdsEvents", service: "events.rds.amazonaws.com", sourceArns: [arn("rds", `db:${n.database}`), arn("rds", `es:${n.databaseEventSubscription}`)], keyConditions: false },
+    {
+      sid: "AllowRdsEvents",
+      service: "events.rds.amazonaws.com",
+      sourceArns: [arn("rds", `db:${n.database}`), arn("rds", `es:${n.databaseEventSubscription}`)],
+      keyConditions: false,
+    },
     // The SNS guide: aws:SourceAccount and aws:SourceArn in a key policy are not supported for EventBridge
     // publishing to an encrypted topic (its KMS requests do not carry them).
     { sid: "AllowEventBridgeRules", service: "events.amazonaws.com", sourceArns: [arn("events", `rule/${n.eventRulePattern}`)], keyConditions: false },
@@ -157,7 +164,12 @@ export class AlertKey extends Construct {
   constructor(scope: Construct, id: string, props: AlertKeyProps) {
     super(scope, id);
     const policy = policyDocument(this, "key-policy", [
-      { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${props.partition}:iam::${props.accountId}:root`] }] },
+      {
+        sid: "EnableIamUserPermissions",
+        actions: ["kms:*"],
+        resources: ["*"],
+        principals: [{ type: "AWS", identifiers: [`arn:${props.partition}:iam::${props.accountId}:root`] }],
+      },
       ...publisherKeyStatements(props.publishers, props.accountId),
     ]);
     this.key = rotatedKey(this, { ...props, policy: policy.json });

@@ -69,7 +69,13 @@ export class AuditTrail extends Construct {
       ],
     });
 
-    this.logGroup = new EncryptedLogGroup(this, "log-group", { name: props.logGroupName, kmsKeyArn: props.kmsKeyArn, logClass: "audit", retentionDays, protect });
+    this.logGroup = new EncryptedLogGroup(this, "log-group", {
+      name: props.logGroupName,
+      kmsKeyArn: props.kmsKeyArn,
+      logClass: "audit",
+      retentionDays,
+      protect,
+    });
     const logGroupArn = `arn:${props.partition}:logs:${props.region}:${props.accountId}:log-group:${props.logGroupName}`;
     const role = new ServiceRole(this, "logs-role", {
       name: props.roleName,

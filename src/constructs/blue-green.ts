@@ -45,14 +45,22 @@ export class EcsBlueGreen extends Construct {
   constructor(scope: Construct, id: string, props: BlueGreenProps) {
     super(scope, id);
     const trust = policyDocument(this, "trust", [
-      { sid: "AssumedByCodeDeploy", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["codedeploy.amazonaws.com"] }], conditions: [sourceAccount(props.accountId)] },
+      {
+        sid: "AssumedByCodeDeploy",
+        actions: ["sts:AssumeRole"],
+        principals: [{ type: "Service", identifiers: ["codedeploy.amazonaws.com"] }],
+        conditions: [sourceAccount(props.accountId)],
+      },
     ]);
     this.role = new IamRole(this, "role", { name: props.roleName, assumeRolePolicy: trust.json });
     // The limited policy: this deployment runs no Lambda hooks and reads no AppSpec from S3, so it needs
     // neither lambda:InvokeFunction on every function nor s3:GetObject on every bucket (the full policy's).
     // Its iam:PassRole covers only roles named ecsTaskExecutionRole or ECSTaskExecution*: the service's own
     // roles are passed by the inline policy below (the ECS guide's "CodeDeploy IAM role" for blue/green).
-    const managed = new IamRolePolicyAttachment(this, "role-policy", { role: this.role.name, policyArn: `arn:${props.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited` });
+    const managed = new IamRolePolicyAttachment(this, "role-policy", {
+      role: this.role.name,
+      policyArn: `arn:${props.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited`,
+    });
     const passRoles = new IamRolePolicy(this, "pass-task-roles", {
       name: `${props.roleName}-pass-task-roles`,
       role: this.role.id,

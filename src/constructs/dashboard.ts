@@ -56,14 +56,24 @@ export class Dashboard extends Construct {
     super(scope, id);
     const alb = (metricName: string) => ({ namespace: "AWS/ApplicationELB", metricName, dimensions: { LoadBalancer: props.albArnSuffix } });
     const ecs = (metricName: string) =>
-      SERVICES.map((s) => metricRow({ namespace: "AWS/ECS", metricName, dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceNames[s] } }, { label: s }));
-    const rds = (metricName: string, options: Record<string, unknown> = {}) => metricRow({ namespace: "AWS/RDS", metricName, dimensions: { DBInstanceIdentifier: props.databaseIdentifier } }, options);
+      SERVICES.map((s) =>
+        metricRow({ namespace: "AWS/ECS", metricName, dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceNames[s] } }, { label: s }),
+      );
+    const rds = (metricName: string, options: Record<string, unknown> = {}) =>
+      metricRow({ namespace: "AWS/RDS", metricName, dimensions: { DBInstanceIdentifier: props.databaseIdentifier } }, options);
     const redis = (metricName: string, prefix: string, options: Record<string, unknown> = {}) =>
-      props.redisNodes.map((node, i) => metricRow({ namespace: "AWS/ElastiCache", metricName, dimensions: { CacheClusterId: node } }, { id: `${prefix}${i}`, ...options }));
+      props.redisNodes.map((node, i) =>
+        metricRow({ namespace: "AWS/ElastiCache", metricName, dimensions: { CacheClusterId: node } }, { id: `${prefix}${i}`, ...options }),
+      );
     const ids = (prefix: string) => `[${props.redisNodes.map((_, i) => `${prefix}${i}`).join(", ")}]`;
 
     const graphs: Graph[] = [
-      { title: "API latency p99 (s)", stat: "p99", rows: [metricRow(alb("TargetResponseTime"), { label: "p99" })], line: { value: props.p99LatencySeconds, label: "KPI" } },
+      {
+        title: "API latency p99 (s)",
+        stat: "p99",
+        rows: [metricRow(alb("TargetResponseTime"), { label: "p99" })],
+        line: { value: props.p99LatencySeconds, label: "KPI" },
+      },
       { title: "Throughput (requests a minute)", stat: "Sum", rows: [metricRow(alb("RequestCount"), { label: "Requests" })] },
       {
         title: "Error rate (% of requests, 5xx)",
@@ -82,7 +92,12 @@ export class Dashboard extends Construct {
         title: "Availability (% of Route 53 checkers healthy)",
         region: "us-east-1",
         stat: "Average",
-        rows: [metricRow({ namespace: "AWS/Route53", metricName: "HealthCheckPercentageHealthy", dimensions: { HealthCheckId: props.healthCheckId } }, { label: "Healthy %" })],
+        rows: [
+          metricRow(
+            { namespace: "AWS/Route53", metricName: "HealthCheckPercentageHealthy", dimensions: { HealthCheckId: props.healthCheckId } },
+            { label: "Healthy %" },
+          ),
+        ],
         yMax: 100,
       },
       {
@@ -106,7 +121,11 @@ export class Dashboard extends Construct {
       {
         title: "PostgreSQL: read and write latency (s), free storage (bytes)",
         stat: "Average",
-        rows: [rds("ReadLatency", { label: "Read" }), rds("WriteLatency", { label: "Write" }), rds("FreeStorageSpace", { label: "Free storage", yAxis: "right", stat: "Minimum" })],
+        rows: [
+          rds("ReadLatency", { label: "Read" }),
+          rds("WriteLatency", { label: "Write" }),
+          rds("FreeStorageSpace", { label: "Free storage", yAxis: "right", stat: "Minimum" }),
+        ],
       },
       {
         title: "Redis: engine CPU and memory per node (%)",

@@ -28,7 +28,8 @@ export function windowsOverlap(daily: string, weekly: string): boolean {
 
 /** Refuses overlapping windows with a message naming the resource. */
 export function checkWindows(resource: string, what: string, daily: string, weekly: string): void {
-  if (windowsOverlap(daily, weekly)) throw new Error(`${resource}: the ${what} window ${daily} overlaps the maintenance window ${weekly}; AWS refuses overlapping windows.`);
+  if (windowsOverlap(daily, weekly))
+    throw new Error(`${resource}: the ${what} window ${daily} overlaps the maintenance window ${weekly}; AWS refuses overlapping windows.`);
 }
 
 /** A data store's daily window (backups, snapshots) and weekly maintenance window, UTC. */
@@ -58,7 +59,14 @@ export function storePreamble(
  * otherwise the service creates them itself, unencrypted and kept forever. Construct ids `log-<log>`.
  * Protected (prod, staging) like the data they describe: kept when the stack is destroyed.
  */
-export function engineLogGroups<L extends string>(scope: Construct, logs: readonly L[], nameOf: (log: L) => string, kmsKeyArn: string, retentionDays?: number, protect = false): CloudwatchLogGroup[] {
+export function engineLogGroups<L extends string>(
+  scope: Construct,
+  logs: readonly L[],
+  nameOf: (log: L) => string,
+  kmsKeyArn: string,
+  retentionDays?: number,
+  protect = false,
+): CloudwatchLogGroup[] {
   return logs.map(
     (log) =>
       new EncryptedLogGroup(scope, `log-${log}`, {

@@ -14,7 +14,15 @@ export const RDS_EVENT_CATEGORIES = ["availability", "failover", "failure", "low
  * reference, "Amazon ElastiCache events"): failures, changes applied to a cache (a failover, a node
  * replaced, maintenance) and limits. Created, deleted and successful snapshots are left out.
  */
-export const CACHE_EVENT_TYPES = ["Cache Creation Failed", "Cache Update Failed", "Cache Updated", "Cache Limit Approaching", "Snapshot Creation Failed", "Snapshot Export Failed", "Snapshot Copy Failed"] as const;
+export const CACHE_EVENT_TYPES = [
+  "Cache Creation Failed",
+  "Cache Update Failed",
+  "Cache Updated",
+  "Cache Limit Approaching",
+  "Snapshot Creation Failed",
+  "Snapshot Export Failed",
+  "Snapshot Copy Failed",
+] as const;
 
 /** Secrets Manager's rotation outcomes (CloudTrail events of the service itself), the RDS-managed master secret's included. */
 export const ROTATION_EVENTS = ["RotationSucceeded", "RotationFailed", "RotationAbandoned"] as const;
@@ -61,7 +69,11 @@ export class DataStoreEvents extends Construct {
     this.rotationRule = new AlertRule(this, "rotation", {
       name: props.rotationRuleName,
       description: "Secrets Manager: a secret's rotation succeeded, failed or was abandoned (the database master password every 7 days)",
-      pattern: { source: ["aws.secretsmanager"], "detail-type": ["AWS Service Event via CloudTrail"], detail: { eventSource: ["secretsmanager.amazonaws.com"], eventName: [...ROTATION_EVENTS] } },
+      pattern: {
+        source: ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        detail: { eventSource: ["secretsmanager.amazonaws.com"], eventName: [...ROTATION_EVENTS] },
+      },
       topicArn: props.topicArn,
     });
   }

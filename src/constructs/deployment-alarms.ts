@@ -23,10 +23,21 @@ export const TARGET_P99_SECONDS = 2;
  * A rolling service's deployment alarm: fewer running tasks than the profile's count (its autoscaling
  * floor) for three minutes, from Container Insights. ECS rolls the deployment back when it fires.
  */
-export function runningTasksAlarm(scope: Construct, id: string, props: { name: string; clusterName: string; serviceName: string; floor: number }): CloudwatchMetricAlarm {
+export function runningTasksAlarm(
+  scope: Construct,
+  id: string,
+  props: { name: string; clusterName: string; serviceName: string; floor: number },
+): CloudwatchMetricAlarm {
   return alarmResource(scope, id, props.name, {
     description: `${props.serviceName} runs fewer than ${props.floor} tasks: its deployment rolls back`,
-    watch: { metric: { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceName }, stat: "Minimum" } },
+    watch: {
+      metric: {
+        namespace: "ECS/ContainerInsights",
+        metricName: "RunningTaskCount",
+        dimensions: { ClusterName: props.clusterName, ServiceName: props.serviceName },
+        stat: "Minimum",
+      },
+    },
     period: 60,
     evaluationPeriods: RUNNING_TASKS_MINUTES,
     comparison: "LessThanThreshold",
@@ -59,8 +70,14 @@ export function errorLogsAlarm(scope: Construct, id: string, props: { name: stri
  * The blue/green gateway's alarms on one target group: its 5xx count and its p99 response time.
  * A group without traffic reports nothing, which is not an error.
  */
-export function targetGroupAlarms(scope: Construct, id: string, props: { names: { errors: string; latency: string }; loadBalancer: string; targetGroup: string }): CloudwatchMetricAlarm[] {
-  const metric = (metricName: string, stat: string) => ({ metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: { LoadBalancer: props.loadBalancer, TargetGroup: props.targetGroup }, stat } });
+export function targetGroupAlarms(
+  scope: Construct,
+  id: string,
+  props: { names: { errors: string; latency: string }; loadBalancer: string; targetGroup: string },
+): CloudwatchMetricAlarm[] {
+  const metric = (metricName: string, stat: string) => ({
+    metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: { LoadBalancer: props.loadBalancer, TargetGroup: props.targetGroup }, stat },
+  });
   const common = { period: 60, comparison: "GreaterThanThreshold", missing: "notBreaching" } satisfies Partial<AlarmSpec>;
   return [
     alarmResource(scope, `${id}-5xx`, props.names.errors, {

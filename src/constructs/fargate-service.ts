@@ -27,10 +27,14 @@ export const HEALTH_START_PERIOD = 120;
 export const HARDENED_LINUX_PARAMETERS = { capabilities: { add: [], drop: ["ALL"] }, initProcessEnabled: true } as const;
 
 /** A container's `logConfiguration`: awslogs to `group`, streams `ecs/<container>/<task id>`. */
-export const awsLogs = (group: string, region: string) => ({ logDriver: "awslogs", options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": "ecs" } });
+export const awsLogs = (group: string, region: string) => ({
+  logDriver: "awslogs",
+  options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": "ecs" },
+});
 
 /** A container's `secrets`: each read from Secrets Manager when the task starts. */
-export const containerSecrets = (secrets: readonly InjectedSecret[]) => secrets.map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.secretArn}:${s.jsonKey}::` : s.secretArn }));
+export const containerSecrets = (secrets: readonly InjectedSecret[]) =>
+  secrets.map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.secretArn}:${s.jsonKey}::` : s.secretArn }));
 
 /** Where a task's container writes its logs. */
 export interface TaskLogProps {
@@ -111,12 +115,21 @@ export function taskRoles(scope: Construct, props: TaskRolesProps): { executionR
     statements,
   });
   const taskTrust = policyDocument(scope, "task-trust", [
-    { sid: "AssumedByEcsTasks", actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }], conditions: [sourceAccount(props.accountId), sourceArn(...ecsTasks)] },
+    {
+      sid: "AssumedByEcsTasks",
+      actions: ["sts:AssumeRole"],
+      principals: [{ type: "Service", identifiers: ["ecs-tasks.amazonaws.com"] }],
+      conditions: [sourceAccount(props.accountId), sourceArn(...ecsTasks)],
+    },
   ]);
   const taskRole = new IamRole(scope, "task-role", { name: props.taskRoleName, assumeRolePolicy: taskTrust.json });
   const taskPolicy =
     props.taskRoleStatements && props.taskRoleStatements.length > 0
-      ? new IamRolePolicy(scope, "task-role-policy", { name: props.taskRoleName, role: taskRole.id, policy: policyDocument(scope, "task-permissions", props.taskRoleStatements).json })
+      ? new IamRolePolicy(scope, "task-role-policy", {
+          name: props.taskRoleName,
+          role: taskRole.id,
+          policy: policyDocument(scope, "task-permissions", props.taskRoleStatements).json,
+        })
       : undefined;
   return { executionRole, taskRole, ...(taskPolicy ? { taskPolicy } : {}) };
 }
@@ -326,7 +339,12 @@ export class FargateService extends Construct {
     // count, and its ERROR lines. Blue/green has its own, in the deployment group.
     if (!blueGreen) {
       this.deploymentAlarms.push(
-        runningTasksAlarm(this, "deployment-alarm", { name: n.alarm(`${props.service}-deployment`), clusterName: props.clusterName, serviceName, floor: props.desiredCount }),
+        runningTasksAlarm(this, "deployment-alarm", {
+          name: n.alarm(`${props.service}-deployment`),
+          clusterName: props.clusterName,
+          serviceName,
+          floor: props.desiredCount,
+        }),
         errorLogsAlarm(this, "deployment-errors-alarm", { name: n.alarm(`${props.service}-deployment-errors`), serviceName, metric: this.errorLogs.metric }),
       );
     }
@@ -349,7 +367,10 @@ export class FargateService extends Construct {
       deploymentMinimumHealthyPercent: props.minHealthyPercent ?? 100,
       deploymentMaximumPercent: 200,
       ...(props.targetGroupArn
-        ? { loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: props.service, containerPort: props.port }], healthCheckGracePeriodSeconds: HEALTH_START_PERIOD }
+        ? {
+            loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: props.service, containerPort: props.port }],
+            healthCheckGracePeriodSeconds: HEALTH_START_PERIOD,
+          }
         : {}),
       ...(props.registryArn ? { serviceRegistries: { registryArn: props.registryArn } } : {}),
       enableExecuteCommand: false,
@@ -371,7 +392,12 @@ export class FargateService extends Construct {
       minCapacity: props.desiredCount,
       maxCapacity: props.maxCount,
     });
-    const tracking = (pid: string, metricName: string, t: Omit<TargetTracking, "policyName">, metric: Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification">) =>
+    const tracking = (
+      pid: string,
+      metricName: string,
+      t: Omit<TargetTracking, "policyName">,
+      metric: Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification">,
+    ) =>
       new AppautoscalingPolicy(this, pid, {
         name: n.scalingPolicy(props.service, metricName),
         policyType: "TargetTrackingScaling",
@@ -385,7 +411,9 @@ export class FargateService extends Construct {
           ...metric,
         },
       });
-    this.cpuPolicy = tracking("cpu-scaling", "cpu", props.cpuScaling, { predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
+    this.cpuPolicy = tracking("cpu-scaling", "cpu", props.cpuScaling, {
+      predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+    });
     if (props.requestScaling) {
       this.requestPolicy = tracking("request-scaling", "requests", props.requestScaling, requestMetric(props.requestScaling, props.clusterName, serviceName));
     }
@@ -410,7 +438,11 @@ export class FargateService extends Construct {
  *   CodeDeploy shift runs, both task sets run and share the traffic, so the figure halves until the old
  *   set is terminated; the CPU policy still sees the load.
  */
-function requestMetric(r: Omit<RequestScaling, "policyName">, clusterName: string, serviceName: string): Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification"> {
+function requestMetric(
+  r: Omit<RequestScaling, "policyName">,
+  clusterName: string,
+  serviceName: string,
+): Pick<AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration, "predefinedMetricSpecification" | "customizedMetricSpecification"> {
   const groups = Object.entries(r.targetGroups);
   const slots = groups.map(([slot]) => slot);
   if (groups.length === 0) throw new Error(`${serviceName}: request scaling needs at least one target group.`);
@@ -418,7 +450,10 @@ function requestMetric(r: Omit<RequestScaling, "policyName">, clusterName: strin
     return { predefinedMetricSpecification: { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: `${r.loadBalancer}/${groups[0]![1]}` } };
   }
   for (const slot of slots) {
-    if (!/^[a-z][a-z0-9_]*$/.test(slot)) throw new Error(`${serviceName}: target group slot "${slot}" must be lower case letters, digits and underscores, starting with a letter (it names a metric query).`);
+    if (!/^[a-z][a-z0-9_]*$/.test(slot))
+      throw new Error(
+        `${serviceName}: target group slot "${slot}" must be lower case letters, digits and underscores, starting with a letter (it names a metric query).`,
+      );
   }
   const stat = (namespace: string, metricName: string, dimensions: Record<string, string>, statistic: string) => ({
     stat: statistic,

@@ -72,14 +72,21 @@ export class Kms extends Construct {
       { test: "StringEquals", variable: "kms:EncryptionContext:aws:ecs:clusterName", values: [n.cluster] },
     ];
     const policy = policyDocument(this, "key-policy", [
-      { sid: "EnableIamUserPermissions", actions: ["kms:*"], resources: ["*"], principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }] },
+      {
+        sid: "EnableIamUserPermissions",
+        actions: ["kms:*"],
+        resources: ["*"],
+        principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }],
+      },
       {
         sid: "AllowCloudWatchLogs",
         actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         resources: ["*"],
         principals: [{ type: "Service", identifiers: [regionalService("logs", region, partition)] }],
         // Only this project's log groups, by name prefix: another team's group cannot borrow the key.
-        conditions: [{ test: "ArnLike", variable: "kms:EncryptionContext:aws:logs:arn", values: n.logGroupPrefixes.map((p) => arn("logs", `log-group:${p}*`)) }],
+        conditions: [
+          { test: "ArnLike", variable: "kms:EncryptionContext:aws:logs:arn", values: n.logGroupPrefixes.map((p) => arn("logs", `log-group:${p}*`)) },
+        ],
       },
       {
         sid: "AllowCloudTrailEncrypt",
@@ -100,7 +107,13 @@ export class Kms extends Construct {
       // The statements AWS documents for Fargate ephemeral storage with a customer managed key, for this
       // environment's cluster only. The third, DescribeKey for whoever creates or updates the cluster, is
       // the root statement's: the role applying the services phase gets it from its IAM policy.
-      { sid: "AllowFargateEphemeralStorage", actions: ["kms:GenerateDataKeyWithoutPlaintext"], resources: ["*"], principals: [FARGATE], conditions: thisCluster },
+      {
+        sid: "AllowFargateEphemeralStorage",
+        actions: ["kms:GenerateDataKeyWithoutPlaintext"],
+        resources: ["*"],
+        principals: [FARGATE],
+        conditions: thisCluster,
+      },
       {
         sid: "AllowFargateEphemeralStorageGrants",
         actions: ["kms:CreateGrant"],
@@ -122,7 +135,14 @@ export class Kms extends Construct {
         conditions: [
           { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
           { test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", region, partition)] },
-          { test: "ArnLike", variable: "aws:PrincipalArn", values: [`arn:${partition}:iam::${account}:role/${n.prefix}-*`, `arn:${partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`] },
+          {
+            test: "ArnLike",
+            variable: "aws:PrincipalArn",
+            values: [
+              `arn:${partition}:iam::${account}:role/${n.prefix}-*`,
+              `arn:${partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`,
+            ],
+          },
         ],
       },
       {
@@ -134,7 +154,13 @@ export class Kms extends Construct {
         conditions: [...throughServices, { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
       },
     ]);
-    this.key = rotatedKey(this, { description: props.description, deletionWindowDays: props.deletionWindowDays, policy: policy.json, preventDestroy: props.preventDestroy, alias: n.kmsAlias });
+    this.key = rotatedKey(this, {
+      description: props.description,
+      deletionWindowDays: props.deletionWindowDays,
+      policy: policy.json,
+      preventDestroy: props.preventDestroy,
+      alias: n.kmsAlias,
+    });
     this.aliasName = n.kmsAlias;
     this.keyArn = this.key.arn;
   }

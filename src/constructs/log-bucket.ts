@@ -178,7 +178,15 @@ export class LogBucket extends Construct {
       },
       ...props.writers.flatMap((w): Statement[] => [
         ...(w.checksAcl
-          ? [{ sid: `${w.sid}AclCheck`, actions: ["s3:GetBucketAcl"], resources: [this.arn], principals: [w.principal], conditions: (w.conditions ?? []).filter((c) => !c.variable.startsWith("s3:")) }]
+          ? [
+              {
+                sid: `${w.sid}AclCheck`,
+                actions: ["s3:GetBucketAcl"],
+                resources: [this.arn],
+                principals: [w.principal],
+                conditions: (w.conditions ?? []).filter((c) => !c.variable.startsWith("s3:")),
+              },
+            ]
           : []),
         {
           sid: w.sid,

@@ -37,8 +37,13 @@ export class EncryptedLogGroup extends Construct {
     const retentionDays = props.retentionDays ?? MIN_RETENTION_DAYS[props.logClass];
     // CloudWatch refuses any other value, at apply; refused here, at synth.
     if (retentionDays !== 0 && !(CLOUDWATCH_RETENTION_DAYS as readonly number[]).includes(retentionDays)) {
-      const from = props.retentionDays === undefined ? `MIN_RETENTION_DAYS.${props.logClass}` : "retentionDays (application logs: the profile's applicationLogRetentionDays, src/config/profiles.ts)";
-      throw new Error(`Log group ${props.name}: retention ${retentionDays} days (${from}) is not one CloudWatch Logs accepts; expected one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")} (or 0, never expire).`);
+      const from =
+        props.retentionDays === undefined
+          ? `MIN_RETENTION_DAYS.${props.logClass}`
+          : "retentionDays (application logs: the profile's applicationLogRetentionDays, src/config/profiles.ts)";
+      throw new Error(
+        `Log group ${props.name}: retention ${retentionDays} days (${from}) is not one CloudWatch Logs accepts; expected one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")} (or 0, never expire).`,
+      );
     }
     this.logGroup = new CloudwatchLogGroup(this, "log-group", {
       name: props.name,

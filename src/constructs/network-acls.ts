@@ -65,7 +65,14 @@ export class NetworkAcls extends Construct {
       tags: { Name: n.networkAcl("default") },
     });
 
-    const tcp = (ruleNo: number, cidrBlock: string, from: number, to: number): Entry => ({ ruleNo, action: "allow", protocol: "tcp", cidrBlock, fromPort: from, toPort: to });
+    const tcp = (ruleNo: number, cidrBlock: string, from: number, to: number): Entry => ({
+      ruleNo,
+      action: "allow",
+      protocol: "tcp",
+      cidrBlock,
+      fromPort: from,
+      toPort: to,
+    });
     this.databaseAcl = new NetworkAcl(this, "database", {
       vpcId: props.vpcId,
       subnetIds: props.databaseSubnetIds,

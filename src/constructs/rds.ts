@@ -65,19 +65,29 @@ export class Rds extends Construct {
   constructor(scope: Construct, id: string, props: RdsProps) {
     super(scope, id);
     const n = props.names;
-    const { protect, daily: backupWindow, weekly: maintenanceWindow } = storePreamble(
+    const {
+      protect,
+      daily: backupWindow,
+      weekly: maintenanceWindow,
+    } = storePreamble(
       n.database,
       "backup",
       { protect: props.protect, daily: props.backupWindow, weekly: props.maintenanceWindow },
       { daily: "02:00-03:00", weekly: "sun:03:00-sun:04:00" },
     );
     if (props.maxAllocatedStorageGb <= props.allocatedStorageGb) {
-      throw new Error(`${n.database}: the storage ceiling (${props.maxAllocatedStorageGb} GB) must exceed the allocated storage (${props.allocatedStorageGb} GB), or storage autoscaling is off.`);
+      throw new Error(
+        `${n.database}: the storage ceiling (${props.maxAllocatedStorageGb} GB) must exceed the allocated storage (${props.allocatedStorageGb} GB), or storage autoscaling is off.`,
+      );
     }
     this.port = props.port ?? 5432;
     const major = props.engineVersion.split(".")[0];
 
-    const subnets = new DbSubnetGroup(this, "subnet-group", { name: n.databaseSubnetGroup, description: `${n.database}: database subnets`, subnetIds: props.subnetIds });
+    const subnets = new DbSubnetGroup(this, "subnet-group", {
+      name: n.databaseSubnetGroup,
+      description: `${n.database}: database subnets`,
+      subnetIds: props.subnetIds,
+    });
     const family = `postgres${major}`;
     const description = `${n.database}: TLS 1.2+ only, slow statements and connections logged, no bind values`;
     this.parameterGroup = new DbParameterGroup(this, "parameter-group", {
@@ -113,7 +123,11 @@ export class Rds extends Construct {
       sourceArns: [`arn:${props.partition}:rds:${props.region}:${props.accountId}:db:${n.database}`],
       statements: [
         { sid: "ManageOsMetricsLogGroup", actions: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources: [metrics] },
-        { sid: "WriteOsMetrics", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"], resources: [`${metrics}:log-stream:*`] },
+        {
+          sid: "WriteOsMetrics",
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
+          resources: [`${metrics}:log-stream:*`],
+        },
       ],
     });
     const insights = props.performanceInsights ?? true;

@@ -49,7 +49,11 @@ export class Redis extends Construct {
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
     const n = props.names;
-    const { protect, daily: snapshotWindow, weekly: maintenanceWindow } = storePreamble(
+    const {
+      protect,
+      daily: snapshotWindow,
+      weekly: maintenanceWindow,
+    } = storePreamble(
       n.redis,
       "snapshot",
       { protect: props.protect, daily: props.snapshotWindow, weekly: props.maintenanceWindow },
@@ -65,7 +69,11 @@ export class Redis extends Construct {
     const engineVersion = props.engineVersion ?? "7.1";
     const replicated = props.replicasPerShard > 0;
 
-    const subnets = new ElasticacheSubnetGroup(this, "subnet-group", { name: n.redisSubnetGroup, description: `${n.redis}: database subnets`, subnetIds: props.subnetIds });
+    const subnets = new ElasticacheSubnetGroup(this, "subnet-group", {
+      name: n.redisSubnetGroup,
+      description: `${n.redis}: database subnets`,
+      subnetIds: props.subnetIds,
+    });
     const family = `redis${engineVersion.split(".")[0]}`;
     const description = `${n.redis}: cluster mode`;
     const parameters = new ElasticacheParameterGroup(this, "parameter-group", {

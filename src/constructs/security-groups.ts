@@ -39,7 +39,12 @@ export class SecurityGroups extends Construct {
   constructor(scope: Construct, id: string, props: SecurityGroupsProps) {
     super(scope, id);
     const make = (g: Group, description: string) =>
-      new SecurityGroup(this, g, { name: props.names.securityGroup(g), description, vpcId: props.vpcId, tags: { Name: props.names.securityGroup(g), Tier: g } });
+      new SecurityGroup(this, g, {
+        name: props.names.securityGroup(g),
+        description,
+        vpcId: props.vpcId,
+        tags: { Name: props.names.securityGroup(g), Tier: g },
+      });
     this.groups = {
       alb: make("alb", "Public load balancer: HTTPS (and HTTP to redirect) from the internet"),
       services: make("services", "ECS Fargate tasks: app port from the ALB and from each other"),

@@ -19,7 +19,22 @@ import { NetworkAcls } from "./network-acls";
 
 /** AWS's default flow-log fields, in AWS's order, then the ones that say where a flow went and why. */
 const FLOW_LOG_FIELDS = [
-  ...["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status"],
+  ...[
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
+  ],
   ...["vpc-id", "subnet-id", "instance-id", "tcp-flags", "pkt-srcaddr", "pkt-dstaddr", "flow-direction", "traffic-path"],
 ] as const;
 
@@ -102,7 +117,9 @@ export class Vpc extends Construct {
     const igw = new InternetGateway(this, "internet-gateway", { vpcId: this.vpc.id, tags: { Name: n.internetGateway } });
     const publicRoutes = new RouteTable(this, "route-table_public", { vpcId: this.vpc.id, tags: { Name: n.routeTable("public") } });
     new Route(this, "route_public_internet", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
-    publicSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
+    publicSubnets.forEach(
+      (s, i) => new RouteTableAssociation(this, `route-table-association_public_${zones[i]}`, { subnetId: s.id, routeTableId: publicRoutes.id }),
+    );
 
     const natZones = props.natGateways === "per-az" ? zones : zones.slice(0, 1);
     // Read by the review's cost lines: an idle NAT gateway (and its address) is money a sizing change can save.
@@ -130,7 +147,9 @@ export class Vpc extends Construct {
 
     // The database tier has only the VPC-local route: no way out, no way in from the internet.
     const databaseRoutes = new RouteTable(this, "route-table_database", { vpcId: this.vpc.id, tags: { Name: n.routeTable("database") } });
-    databaseSubnets.forEach((s, i) => new RouteTableAssociation(this, `route-table-association_database_${zones[i]}`, { subnetId: s.id, routeTableId: databaseRoutes.id }));
+    databaseSubnets.forEach(
+      (s, i) => new RouteTableAssociation(this, `route-table-association_database_${zones[i]}`, { subnetId: s.id, routeTableId: databaseRoutes.id }),
+    );
     this.databaseRouteTableId = databaseRoutes.id;
 
     new NetworkAcls(this, "network-acl", {

@@ -89,7 +89,12 @@ export class Waf extends Construct {
     // `Host`, or HTTP/2's `:authority`, which WAF inspects as `host`. Clients name the port when it is not
     // 443 (the test listener's 8443), hence the second form.
     const host = (positional_constraint: string, search_string: string) => ({
-      byte_match_statement: { field_to_match: { single_header: { name: "host" } }, positional_constraint, search_string, text_transformation: [{ priority: 0, type: "LOWERCASE" }] },
+      byte_match_statement: {
+        field_to_match: { single_header: { name: "host" } },
+        positional_constraint,
+        search_string,
+        text_transformation: [{ priority: 0, type: "LOWERCASE" }],
+      },
     });
     const hostName = props.hostName.toLowerCase();
     const onlyTheApiHost: Wafv2WebAclRule = {

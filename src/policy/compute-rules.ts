@@ -6,11 +6,10 @@ import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 import { statementsOf } from "./policy-statements";
 import { blocks, ofType, v } from "./rule-helpers";
 
-
 /** Environment variable names that look like they carry a secret: those belong in `secrets`. */
 export const SECRET_LOOKING = /PASSWORD|SECRET|TOKEN|KEY/i;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
 type Container = Record<string, any>;
 
 /**
@@ -73,7 +72,9 @@ export const containerLogs: Rule = {
   types: ["aws_ecs_task_definition"],
   description: "every container sends its logs somewhere (logConfiguration with a log driver)",
   check(s) {
-    return eachContainer(s, this.id, (c) => (typeof c.logConfiguration?.logDriver === "string" ? undefined : "no logConfiguration with a logDriver: its output would be lost"));
+    return eachContainer(s, this.id, (c) =>
+      typeof c.logConfiguration?.logDriver === "string" ? undefined : "no logConfiguration with a logDriver: its output would be lost",
+    );
   },
 };
 
@@ -99,7 +100,15 @@ export const safeDeployments: Rule = {
       const controller = blocks<Record<string, unknown>>(r.config.deployment_controller)[0]?.type ?? "ECS";
       if (controller === "CODE_DEPLOY") return [];
       const breaker = blocks<Record<string, unknown>>(r.config.deployment_circuit_breaker)[0];
-      return breaker?.enable === true && breaker.rollback === true ? [] : [v(this.id, r, "neither deployment_circuit_breaker { enable = true, rollback = true } nor a CODE_DEPLOY controller: a broken image would stay deployed")];
+      return breaker?.enable === true && breaker.rollback === true
+        ? []
+        : [
+            v(
+              this.id,
+              r,
+              "neither deployment_circuit_breaker { enable = true, rollback = true } nor a CODE_DEPLOY controller: a broken image would stay deployed",
+            ),
+          ];
     });
   },
 };
@@ -107,7 +116,14 @@ export const safeDeployments: Rule = {
 /** Services whose actions read or write data (`rds-db`: logging in to a database as one of its users). */
 const DATA_SERVICES = ["s3", "dynamodb", "rds", "rds-data", "rds-db", "secretsmanager", "kms", "ssm", "elasticache", "sqs", "sns", "kinesis", "logs"];
 /** An IAM wildcard pattern (`*`, `?`) as a regular expression; IAM matches action names without case. */
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
 /** The service part of an action (`*` alone is every service). */
 const serviceOf = (action: string) => (action.includes(":") ? action.slice(0, action.indexOf(":")) : action);
 /** Whether an action pattern reaches a data service: `s3:GetObject`, `s3:Get*`, `*:Get*`, `*`. */
@@ -141,11 +157,14 @@ function taskRoleProblems(s: StackView, policy: unknown): string[] {
       const problems: string[] = [];
       if (st.notActions.length > 0) problems.push(`allows every action but ${st.notActions.join(", ")} (NotAction): list the actions instead`);
       if (st.notResources.length > 0) problems.push(`allows on every resource but ${st.notResources.join(", ")} (NotResource): name the resources instead`);
-      for (const a of st.actions.filter((x) => /[*?]/.test(serviceOf(x)))) problems.push(`allows ${a}: the actions of every matching service; name the service and its actions`);
-      for (const a of st.actions.filter((x) => /^[^*?:]+:\*$/.test(x) && isDataAction(x))) problems.push(`allows ${a}: every action of ${serviceOf(a)}, its administration (policies, deletion) included; name the actions`);
+      for (const a of st.actions.filter((x) => /[*?]/.test(serviceOf(x))))
+        problems.push(`allows ${a}: the actions of every matching service; name the service and its actions`);
+      for (const a of st.actions.filter((x) => /^[^*?:]+:\*$/.test(x) && isDataAction(x)))
+        problems.push(`allows ${a}: every action of ${serviceOf(a)}, its administration (policies, deletion) included; name the actions`);
       const data = st.actions.filter(isDataAction);
       const wide = st.resources.filter(isWideResource);
-      if (data.length > 0 && wide.length > 0) problems.push(`allows ${data.join(", ")} on ${wide.map((r) => JSON.stringify(r)).join(", ")}: name the resources`);
+      if (data.length > 0 && wide.length > 0)
+        problems.push(`allows ${data.join(", ")} on ${wide.map((r) => JSON.stringify(r)).join(", ")}: name the resources`);
       return problems;
     });
 }
@@ -153,7 +172,10 @@ function taskRoleProblems(s: StackView, policy: unknown): string[] {
 /** Whether `value` references an attribute of `r`, or is its name or its IAM ARN written out. */
 const refersTo = (value: unknown, r: ResourceView, name: unknown, arnPart: "role" | "policy") =>
   typeof value === "string" &&
-  (value.startsWith(`\${${r.address}.`) || (typeof name === "string" && name !== "" && (value === name || new RegExp(`^arn:aws[a-z-]*:iam::\\d{12}:${arnPart}/(.*/)?${name.replace(/[.+^${}()|[\]\\*?]/g, "\\$&")}$`).test(value))));
+  (value.startsWith(`\${${r.address}.`) ||
+    (typeof name === "string" &&
+      name !== "" &&
+      (value === name || new RegExp(`^arn:aws[a-z-]*:iam::\\d{12}:${arnPart}/(.*/)?${name.replace(/[.+^${}()|[\]\\*?]/g, "\\$&")}$`).test(value))));
 
 /** AWS managed policies (`arn:aws:iam::aws:policy/...`) are written for every resource ("*"). */
 const AWS_MANAGED_POLICY = /^arn:aws[a-z-]*:iam::aws:policy\//;
@@ -162,7 +184,7 @@ export const taskRoleNoWildcardData: Rule = {
   id: "ecs-task-role-scoped",
   types: ["aws_ecs_task_definition", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment", "aws_iam_policy"],
   description:
-    "task roles (what the application may call) allow no data action on resource \"*\" or a wildcard ARN, no whole data service (s3:*), no service wildcard (*:Get*), no NotAction or NotResource, in inline or attached customer-managed policies; no AWS managed policy or policy of another stack is attached",
+    'task roles (what the application may call) allow no data action on resource "*" or a wildcard ARN, no whole data service (s3:*), no service wildcard (*:Get*), no NotAction or NotResource, in inline or attached customer-managed policies; no AWS managed policy or policy of another stack is attached',
   check(s) {
     const out: Violation[] = [];
     const roles = ofType(s, "aws_iam_role");
@@ -180,7 +202,8 @@ export const taskRoleNoWildcardData: Rule = {
     const attached = (arn: unknown): string[] => {
       const policy = policies.find((p) => refersTo(arn, p, p.config.name, "policy"));
       if (policy) return taskRoleProblems(s, policy.config.policy).map((m) => `${policy.address} (attached): ${m}`);
-      if (AWS_MANAGED_POLICY.test(String(arn))) return [`attaches ${arn} to a task role: AWS managed policies grant on every resource; write a policy naming this service's resources`];
+      if (AWS_MANAGED_POLICY.test(String(arn)))
+        return [`attaches ${arn} to a task role: AWS managed policies grant on every resource; write a policy naming this service's resources`];
       return [`attaches ${JSON.stringify(arn)}, a policy this stack does not create: it cannot be checked`];
     };
     const report = (r: ResourceView, problems: string[]) => problems.forEach((m) => out.push(v(this.id, r, m)));
@@ -191,7 +214,8 @@ export const taskRoleNoWildcardData: Rule = {
       for (const arn of blocks<unknown>(role.config.managed_policy_arns as unknown[])) report(role, attached(arn));
     }
     for (const r of ofType(s, "aws_iam_role_policy_attachment").filter((x) => ofTaskRole(x.config.role))) report(r, attached(r.config.policy_arn));
-    for (const r of ofType(s, "aws_iam_policy_attachment").filter((x) => blocks<unknown>(x.config.roles as unknown[]).some(ofTaskRole))) report(r, attached(r.config.policy_arn));
+    for (const r of ofType(s, "aws_iam_policy_attachment").filter((x) => blocks<unknown>(x.config.roles as unknown[]).some(ofTaskRole)))
+      report(r, attached(r.config.policy_arn));
     return out;
   },
 };
@@ -202,16 +226,35 @@ const KEY_ALIAS = /(^|:)alias\//;
 export const ephemeralStorageEncrypted: Rule = {
   id: "ecs-ephemeral-storage-encrypted",
   types: ["aws_ecs_cluster"],
-  description: "ECS clusters encrypt their Fargate tasks' ephemeral storage with the environment's key (configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id, a key ARN; kms-environment-key checks which key)",
+  description:
+    "ECS clusters encrypt their Fargate tasks' ephemeral storage with the environment's key (configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id, a key ARN; kms-environment-key checks which key)",
   check(s) {
     return ofType(s, "aws_ecs_cluster").flatMap((r) => {
-      const storage = blocks<Record<string, unknown>>(blocks<Record<string, unknown>>(r.config.configuration)[0]?.managed_storage_configuration as Record<string, unknown> | undefined)[0];
+      const storage = blocks<Record<string, unknown>>(
+        blocks<Record<string, unknown>>(r.config.configuration)[0]?.managed_storage_configuration as Record<string, unknown> | undefined,
+      )[0];
       const key: unknown = storage?.fargate_ephemeral_storage_kms_key_id;
-      if (typeof key !== "string" || key.trim() === "") return [v(this.id, r, "configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's")];
+      if (typeof key !== "string" || key.trim() === "")
+        return [
+          v(
+            this.id,
+            r,
+            "configuration.managed_storage_configuration.fargate_ephemeral_storage_kms_key_id is not set: tasks' ephemeral storage is encrypted with a key AWS owns, not the environment's",
+          ),
+        ];
       if (KEY_ALIAS.test(key)) return [v(this.id, r, `fargate_ephemeral_storage_kms_key_id is ${JSON.stringify(key)}: Fargate takes a key ARN, not an alias`)];
       return [];
     });
   },
 };
 
-export const COMPUTE_RULES: readonly Rule[] = [serviceNoPublicIp, containerReadOnlyRoot, containerNotPrivileged, containerLogs, noSecretsInEnvironment, safeDeployments, taskRoleNoWildcardData, ephemeralStorageEncrypted];
+export const COMPUTE_RULES: readonly Rule[] = [
+  serviceNoPublicIp,
+  containerReadOnlyRoot,
+  containerNotPrivileged,
+  containerLogs,
+  noSecretsInEnvironment,
+  safeDeployments,
+  taskRoleNoWildcardData,
+  ephemeralStorageEncrypted,
+];

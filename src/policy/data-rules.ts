@@ -7,7 +7,6 @@ import { EnvironmentName } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
 import { environmentOf, isTrue, ofType, referenced, v } from "./rule-helpers";
 
-
 /** Where data must survive a mistake: deletion protection and final snapshots. */
 const PROTECTED: ReadonlySet<EnvironmentName | undefined> = new Set(["staging", "prod"]);
 
@@ -18,7 +17,6 @@ export const MIN_SNAPSHOT_DAYS: Readonly<Record<EnvironmentName, number>> = { de
 /** The longest recovery window where data is protected, a week elsewhere (0 would delete at once). */
 export const MIN_SECRET_RECOVERY_DAYS: Readonly<Record<EnvironmentName, number>> = { dev: 7, staging: 30, prod: 30 };
 
-
 export const rdsEncrypted: Rule = {
   id: "rds-encrypted",
   types: ["aws_db_instance"],
@@ -28,8 +26,10 @@ export const rdsEncrypted: Rule = {
     for (const r of ofType(s, "aws_db_instance")) {
       const c = r.config;
       if (c.storage_encrypted !== true || !c.kms_key_id) out.push(v(this.id, r, "storage_encrypted must be true with kms_key_id set to the environment's key"));
-      if (c.performance_insights_enabled === true && !c.performance_insights_kms_key_id) out.push(v(this.id, r, "performance_insights_kms_key_id is not set: Performance Insights would use the AWS-managed key"));
-      if (c.manage_master_user_password === true && !c.master_user_secret_kms_key_id) out.push(v(this.id, r, "master_user_secret_kms_key_id is not set: the master password secret would use the AWS-managed key"));
+      if (c.performance_insights_enabled === true && !c.performance_insights_kms_key_id)
+        out.push(v(this.id, r, "performance_insights_kms_key_id is not set: Performance Insights would use the AWS-managed key"));
+      if (c.manage_master_user_password === true && !c.master_user_secret_kms_key_id)
+        out.push(v(this.id, r, "master_user_secret_kms_key_id is not set: the master password secret would use the AWS-managed key"));
     }
     return out;
   },
@@ -54,7 +54,8 @@ export const rdsManagedPassword: Rule = {
     const out: Violation[] = [];
     for (const r of ofType(s, "aws_db_instance")) {
       if (r.config.replicate_source_db) continue; // a replica has no master user of its own
-      if ("password" in r.config || "password_wo" in r.config) out.push(v(this.id, r, "a password is set in the configuration; use manage_master_user_password"));
+      if ("password" in r.config || "password_wo" in r.config)
+        out.push(v(this.id, r, "a password is set in the configuration; use manage_master_user_password"));
       else if (r.config.manage_master_user_password !== true) out.push(v(this.id, r, "manage_master_user_password must be true"));
     }
     return out;
@@ -64,7 +65,9 @@ export const rdsManagedPassword: Rule = {
 export const rdsBackups: Rule = {
   id: "rds-backups",
   types: ["aws_db_instance"],
-  description: `automated backups kept ${Object.entries(MIN_BACKUP_DAYS).map(([e, d]) => `${d} days in ${e}`).join(", ")}; in staging and prod kept after deletion, deletion protection on and a final snapshot`,
+  description: `automated backups kept ${Object.entries(MIN_BACKUP_DAYS)
+    .map(([e, d]) => `${d} days in ${e}`)
+    .join(", ")}; in staging and prod kept after deletion, deletion protection on and a final snapshot`,
   check(s) {
     const out: Violation[] = [];
     const env = environmentOf(s);
@@ -76,7 +79,8 @@ export const rdsBackups: Rule = {
       if (!PROTECTED.has(env)) continue;
       if (c.deletion_protection !== true) out.push(v(this.id, r, "deletion_protection must be true"));
       if (c.delete_automated_backups !== false) out.push(v(this.id, r, "delete_automated_backups must be false: backups outlive a deleted instance"));
-      if (c.skip_final_snapshot !== false || !c.final_snapshot_identifier) out.push(v(this.id, r, "skip_final_snapshot must be false with a final_snapshot_identifier"));
+      if (c.skip_final_snapshot !== false || !c.final_snapshot_identifier)
+        out.push(v(this.id, r, "skip_final_snapshot must be false with a final_snapshot_identifier"));
     }
     return out;
   },
@@ -122,7 +126,8 @@ export const RDS_REQUIRED_PARAMETERS: Readonly<Record<string, readonly string[]>
 export const rdsParameters: Rule = {
   id: "rds-parameters",
   types: ["aws_db_instance"],
-  description: "RDS PostgreSQL parameter groups pin TLS 1.2 or later (ssl_min_protocol_version) and keep bind values out of the logs (log_parameter_max_length and ..._on_error = 0): they are personal data, and the logs are kept for years",
+  description:
+    "RDS PostgreSQL parameter groups pin TLS 1.2 or later (ssl_min_protocol_version) and keep bind values out of the logs (log_parameter_max_length and ..._on_error = 0): they are personal data, and the logs are kept for years",
   check(s) {
     const out: Violation[] = [];
     // A group outside the stack is rds-force-ssl's violation already.
@@ -131,7 +136,13 @@ export const rdsParameters: Rule = {
       for (const [name, allowed] of Object.entries(RDS_REQUIRED_PARAMETERS)) {
         const found = parameter(name);
         if (found === undefined || !allowed.includes(found)) {
-          out.push(v(this.id, r, `${group.address} sets ${name} to ${found === undefined ? "nothing (the engine's default)" : JSON.stringify(found)}; expected ${allowed.map((a) => JSON.stringify(a)).join(" or ")}`));
+          out.push(
+            v(
+              this.id,
+              r,
+              `${group.address} sets ${name} to ${found === undefined ? "nothing (the engine's default)" : JSON.stringify(found)}; expected ${allowed.map((a) => JSON.stringify(a)).join(" or ")}`,
+            ),
+          );
         }
       }
     }
@@ -167,10 +178,13 @@ export const redisEncrypted: Rule = {
     const out: Violation[] = [];
     for (const r of ofType(s, "aws_elasticache_replication_group")) {
       const c = r.config;
-      if (!isTrue(c.at_rest_encryption_enabled) || !c.kms_key_id) out.push(v(this.id, r, "at_rest_encryption_enabled must be true with kms_key_id set to the environment's key"));
+      if (!isTrue(c.at_rest_encryption_enabled) || !c.kms_key_id)
+        out.push(v(this.id, r, "at_rest_encryption_enabled must be true with kms_key_id set to the environment's key"));
       if (!isTrue(c.transit_encryption_enabled)) out.push(v(this.id, r, "transit_encryption_enabled must be true"));
-      else if (c.transit_encryption_mode === "preferred") out.push(v(this.id, r, 'transit_encryption_mode "preferred" admits plain-text clients; use "required"'));
-      if (!c.auth_token && !(c.user_group_ids ?? []).length) out.push(v(this.id, r, "no auth_token (nor user_group_ids): any client in the security group could connect"));
+      else if (c.transit_encryption_mode === "preferred")
+        out.push(v(this.id, r, 'transit_encryption_mode "preferred" admits plain-text clients; use "required"'));
+      if (!c.auth_token && !(c.user_group_ids ?? []).length)
+        out.push(v(this.id, r, "no auth_token (nor user_group_ids): any client in the security group could connect"));
     }
     return out;
   },
@@ -179,7 +193,9 @@ export const redisEncrypted: Rule = {
 export const redisSnapshots: Rule = {
   id: "redis-snapshots",
   types: ["aws_elasticache_replication_group"],
-  description: `daily Redis snapshots kept ${Object.entries(MIN_SNAPSHOT_DAYS).map(([e, d]) => `${d} day(s) in ${e}`).join(", ")}; a final snapshot in staging and prod`,
+  description: `daily Redis snapshots kept ${Object.entries(MIN_SNAPSHOT_DAYS)
+    .map(([e, d]) => `${d} day(s) in ${e}`)
+    .join(", ")}; a final snapshot in staging and prod`,
   check(s) {
     const out: Violation[] = [];
     const env = environmentOf(s);
@@ -187,7 +203,8 @@ export const redisSnapshots: Rule = {
     for (const r of ofType(s, "aws_elasticache_replication_group")) {
       const days = r.config.snapshot_retention_limit;
       if (typeof days !== "number" || days < min) out.push(v(this.id, r, `snapshot_retention_limit is ${days ?? "unset"}; at least ${min} here`));
-      if (PROTECTED.has(env) && !r.config.final_snapshot_identifier) out.push(v(this.id, r, "final_snapshot_identifier is not set: deleting the group would lose its data"));
+      if (PROTECTED.has(env) && !r.config.final_snapshot_identifier)
+        out.push(v(this.id, r, "final_snapshot_identifier is not set: deleting the group would lose its data"));
     }
     return out;
   },
@@ -205,7 +222,8 @@ export const redisLogDelivery: Rule = {
       for (const logType of ["slow-log", "engine-log"]) {
         const d = deliveries.find((x) => x.log_type === logType);
         if (!d) out.push(v(this.id, r, `no log_delivery_configuration for ${logType}`));
-        else if (d.destination_type !== "cloudwatch-logs" || !groups.has(referenced(d.destination) ?? "")) out.push(v(this.id, r, `${logType} is not delivered to a log group created in this stack`));
+        else if (d.destination_type !== "cloudwatch-logs" || !groups.has(referenced(d.destination) ?? ""))
+          out.push(v(this.id, r, `${logType} is not delivered to a log group created in this stack`));
       }
     }
     return out;
@@ -215,7 +233,9 @@ export const redisLogDelivery: Rule = {
 export const secretEncrypted: Rule = {
   id: "secret-encrypted",
   types: ["aws_secretsmanager_secret"],
-  description: `Secrets Manager secrets use a customer key and a recovery window (${Object.entries(MIN_SECRET_RECOVERY_DAYS).map(([e, d]) => `${d} days in ${e}`).join(", ")})`,
+  description: `Secrets Manager secrets use a customer key and a recovery window (${Object.entries(MIN_SECRET_RECOVERY_DAYS)
+    .map(([e, d]) => `${d} days in ${e}`)
+    .join(", ")})`,
   check(s) {
     const out: Violation[] = [];
     const env = environmentOf(s);
@@ -264,4 +284,18 @@ export const bucketVersioned: Rule = {
 };
 
 /** The data tier's rules, appended to the baseline. */
-export const DATA_RULES: readonly Rule[] = [rdsEncrypted, rdsPrivate, rdsManagedPassword, rdsBackups, rdsForceSsl, rdsParameters, rdsLogExports, redisEncrypted, redisSnapshots, redisLogDelivery, secretEncrypted, kmsKeyDeletionWindow, bucketVersioned];
+export const DATA_RULES: readonly Rule[] = [
+  rdsEncrypted,
+  rdsPrivate,
+  rdsManagedPassword,
+  rdsBackups,
+  rdsForceSsl,
+  rdsParameters,
+  rdsLogExports,
+  redisEncrypted,
+  redisSnapshots,
+  redisLogDelivery,
+  secretEncrypted,
+  kmsKeyDeletionWindow,
+  bucketVersioned,
+];

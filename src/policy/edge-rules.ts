@@ -29,7 +29,13 @@ export const listenerTls: Rule = {
       if (protocol === "HTTPS") {
         const policy = r.config.ssl_policy;
         if (typeof policy !== "string" || !TLS13_POLICY.test(policy)) {
-          out.push(v(this.id, r, `ssl_policy is ${policy === undefined ? "unset (ELBSecurityPolicy-2016-08, which allows TLS 1.0)" : JSON.stringify(policy)}; expected a TLS 1.3 policy (${TLS13_POLICY})`));
+          out.push(
+            v(
+              this.id,
+              r,
+              `ssl_policy is ${policy === undefined ? "unset (ELBSecurityPolicy-2016-08, which allows TLS 1.0)" : JSON.stringify(policy)}; expected a TLS 1.3 policy (${TLS13_POLICY})`,
+            ),
+          );
         }
       } else if (protocol !== "HTTP") {
         out.push(v(this.id, r, `protocol is ${JSON.stringify(protocol)}; expected HTTPS (or HTTP redirecting to HTTPS)`));
@@ -50,7 +56,9 @@ export const httpRedirects: Rule = {
         const actions = blocks<Record<string, unknown>>(r.config.default_action);
         const redirect = blocks<Record<string, unknown>>(actions[0]?.redirect as Record<string, unknown> | undefined)[0];
         const ok = actions.length === 1 && actions[0]!.type === "redirect" && redirect?.protocol === "HTTPS" && redirect?.status_code === "HTTP_301";
-        return ok ? [] : [v(this.id, r, "an HTTP listener whose default action is not a permanent (HTTP_301) redirect to HTTPS: plain HTTP would reach the targets")];
+        return ok
+          ? []
+          : [v(this.id, r, "an HTTP listener whose default action is not a permanent (HTTP_301) redirect to HTTPS: plain HTTP would reach the targets")];
       });
   },
 };
@@ -91,7 +99,12 @@ export const wafOnAlb: Rule = {
 };
 
 /** The AWS managed rule groups the design requires on every web ACL: OWASP (common), known bad inputs, SQL injection, IP reputation. */
-export const REQUIRED_MANAGED_RULE_GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesAmazonIpReputationList"] as const;
+export const REQUIRED_MANAGED_RULE_GROUPS = [
+  "AWSManagedRulesCommonRuleSet",
+  "AWSManagedRulesKnownBadInputsRuleSet",
+  "AWSManagedRulesSQLiRuleSet",
+  "AWSManagedRulesAmazonIpReputationList",
+] as const;
 
 export const wafManagedRules: Rule = {
   id: "waf-managed-rules",
@@ -114,19 +127,22 @@ export const wafManagedRules: Rule = {
       }
       const rate = rules.filter((r) => statementOf(r).rate_based_statement !== undefined);
       if (rate.length === 0) problems.push("no rate-based rule: a single client could flood the service");
-      else if (!rate.some((r) => "block" in (blocks<Record<string, unknown>>(r.action as Record<string, unknown>)[0] ?? {}))) problems.push("no rate-based rule blocks (action block): the rate limit only counts");
+      else if (!rate.some((r) => "block" in (blocks<Record<string, unknown>>(r.action as Record<string, unknown>)[0] ?? {})))
+        problems.push("no rate-based rule blocks (action block): the rate limit only counts");
       return problems.map((m) => v(this.id, acl, m));
     });
   },
 };
 
 /** Buckets that receive a load balancer's access logs: ELB log delivery supports SSE-S3 only. */
-const albLogBuckets = (s: StackView) => ofType(s, "aws_s3_bucket").filter((b) => albs(s).some((lb) => blocks<Record<string, unknown>>(lb.config.access_logs).some((l) => references(l.bucket, b))));
+const albLogBuckets = (s: StackView) =>
+  ofType(s, "aws_s3_bucket").filter((b) => albs(s).some((lb) => blocks<Record<string, unknown>>(lb.config.access_logs).some((l) => references(l.bucket, b))));
 
 export const bucketEncrypted: Rule = {
   id: "bucket-encrypted",
   types: ["aws_s3_bucket"],
-  description: "S3 buckets encrypt by default with a KMS key (SSE-KMS); a bucket that receives ALB access logs uses SSE-S3, the only encryption ELB log delivery supports",
+  description:
+    "S3 buckets encrypt by default with a KMS key (SSE-KMS); a bucket that receives ALB access logs uses SSE-S3, the only encryption ELB log delivery supports",
   check(s) {
     const sse = ofType(s, "aws_s3_bucket_server_side_encryption_configuration");
     const forAlbLogs = new Set(albLogBuckets(s).map((b) => b.address));
@@ -136,10 +152,25 @@ export const bucketEncrypted: Rule = {
       const byDefault = blocks<Record<string, unknown>>(rule?.apply_server_side_encryption_by_default as Record<string, unknown>)[0];
       const algorithm = byDefault?.sse_algorithm;
       if (forAlbLogs.has(b.address)) {
-        return algorithm === "AES256" || algorithm === "aws:kms" ? [] : [v(this.id, b, `default encryption is ${algorithm === undefined ? "not configured" : JSON.stringify(algorithm)}; expected AES256 (SSE-S3) for ALB access logs`)];
+        return algorithm === "AES256" || algorithm === "aws:kms"
+          ? []
+          : [
+              v(
+                this.id,
+                b,
+                `default encryption is ${algorithm === undefined ? "not configured" : JSON.stringify(algorithm)}; expected AES256 (SSE-S3) for ALB access logs`,
+              ),
+            ];
       }
       if (!config) return [v(this.id, b, "no aws_s3_bucket_server_side_encryption_configuration: expected SSE-KMS with the environment's key")];
-      if (!String(algorithm ?? "").startsWith("aws:kms") || !byDefault?.kms_master_key_id) return [v(this.id, b, `default encryption is ${JSON.stringify(algorithm)}${byDefault?.kms_master_key_id ? "" : " without kms_master_key_id"}; expected aws:kms with the environment's key`)];
+      if (!String(algorithm ?? "").startsWith("aws:kms") || !byDefault?.kms_master_key_id)
+        return [
+          v(
+            this.id,
+            b,
+            `default encryption is ${JSON.stringify(algorithm)}${byDefault?.kms_master_key_id ? "" : " without kms_master_key_id"}; expected aws:kms with the environment's key`,
+          ),
+        ];
       return [];
     });
   },
@@ -148,7 +179,7 @@ export const bucketEncrypted: Rule = {
 const PUBLIC_ACCESS_BLOCKS = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"];
 
 /** Whether a statement (policy-document or IAM JSON form) denies requests that are not over TLS. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
 function deniesPlainHttp(statement: any): boolean {
   if ((statement.effect ?? statement.Effect) !== "Deny") return false;
   const documentForm = blocks<{ test?: string; variable?: string; values?: string[] }>(statement.condition).some(
@@ -163,7 +194,7 @@ export const bucketPrivateTlsOnly: Rule = {
   description: "S3 buckets block every kind of public access and have a policy that denies requests without TLS",
   check(s) {
     const documents = new Map((s.dataSources ?? []).filter((d) => d.type === "aws_iam_policy_document").map((d) => [d.address, d]));
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
     const statementsOf = (policy: unknown): any[] => {
       if (typeof policy !== "string") return [];
       const ref = /^\$\{(data\.aws_iam_policy_document\.[A-Za-z0-9_-]+)\.json\}$/.exec(policy);

@@ -7,7 +7,7 @@ export interface ResourceView {
   readonly name: string;
   /** Terraform address, e.g. `aws_vpc.vpc`. */
   readonly address: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
   readonly config: Record<string, any>;
 }
 
@@ -16,7 +16,7 @@ export interface StackView {
   readonly resources: readonly ResourceView[];
   /** Data sources (address `data.<type>.<name>`): rules read local policy documents through them. */
   readonly dataSources?: readonly ResourceView[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
   readonly providers: Record<string, any[]>;
 }
 
@@ -40,7 +40,10 @@ export interface Rule {
 export type GuardrailMode = "enforce" | "report";
 
 export class GuardrailError extends Error {
-  constructor(readonly violations: readonly Violation[], stackName: string) {
+  constructor(
+    readonly violations: readonly Violation[],
+    stackName: string,
+  ) {
     super(`Guardrails failed for ${stackName} (${violations.length}):\n${formatViolations(violations)}`);
     this.name = "GuardrailError";
   }
@@ -51,7 +54,7 @@ export function formatViolations(violations: readonly Violation[]): string {
 }
 
 /** A view of a synthesized stack JSON (`cdk.tf.json` content or `stack.toTerraform()`). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
 export function viewOf(stackName: string, json: any): StackView {
   const elements = (blocks: Record<string, Record<string, unknown>> | undefined, prefix: string): ResourceView[] =>
     Object.entries(blocks ?? {}).flatMap(([type, byName]) =>
@@ -98,7 +101,7 @@ export class Guardrails implements IAspect {
     };
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
   private check(json: any): void {
     const violations = evaluate(viewOf(this.stack.node.id, json), this.rules);
     if (violations.length === 0) return;

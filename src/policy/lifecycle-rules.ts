@@ -7,7 +7,6 @@ import { replacementHash } from "../naming";
 import { Rule, StackView, Violation } from "./guardrails";
 import { v } from "./rule-helpers";
 
-
 /**
  * Empty nested blocks that are safe: the provider sends them on create and reads them back, so a later
  * plan is quiet. Keyed by resource type, then by the block's path (`.a.b`, `[]` for a list element).
@@ -17,7 +16,8 @@ import { v } from "./rule-helpers";
  */
 export const SAFE_EMPTY_BLOCKS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   aws_wafv2_web_acl: {
-    ".default_action.allow": "WAF's action blocks are markers: the empty block is the whole setting, and the provider writes and reads it (flattenDefaultAction)",
+    ".default_action.allow":
+      "WAF's action blocks are markers: the empty block is the whole setting, and the provider writes and reads it (flattenDefaultAction)",
     ".default_action.block": "as default_action.allow",
     ".rule[].action.allow": "as default_action.allow, for a rule's action",
     ".rule[].action.block": "as default_action.allow, for a rule's action",
@@ -49,13 +49,18 @@ export function emptyBlocks(config: Record<string, unknown>): string[] {
 
 export const noEmptyBlocks: Rule = {
   id: "no-empty-block",
-  description: "no empty nested block or map, unless SAFE_EMPTY_BLOCKS says why the provider reads it back (an empty block it drops plans again, or replaces, after every apply)",
+  description:
+    "no empty nested block or map, unless SAFE_EMPTY_BLOCKS says why the provider reads it back (an empty block it drops plans again, or replaces, after every apply)",
   check(s) {
     return s.resources.flatMap((r) =>
       emptyBlocks(r.config)
         .filter((path) => !SAFE_EMPTY_BLOCKS[r.type]?.[path])
         .map((path) =>
-          v(this.id, r, `${path.slice(1)} is empty: the provider may neither send nor read back an empty block, and the plan after the first apply shows it again (a replacement where it forces one). Set its arguments, leave it out, or add it to SAFE_EMPTY_BLOCKS (src/policy/lifecycle-rules.ts) with the reason it is read back.`),
+          v(
+            this.id,
+            r,
+            `${path.slice(1)} is empty: the provider may neither send nor read back an empty block, and the plan after the first apply shows it again (a replacement where it forces one). Set its arguments, leave it out, or add it to SAFE_EMPTY_BLOCKS (src/policy/lifecycle-rules.ts) with the reason it is read back.`,
+          ),
         ),
     );
   },
@@ -75,7 +80,8 @@ const UNIQUE_NAME_ARGUMENTS = ["name", "identifier", "bucket", "function_name", 
 
 export const replaceableNames: Rule = {
   id: "replaceable-names",
-  description: "a resource created before it is destroyed (create_before_destroy) has no fixed unique name: name_prefix, or a name ending in the hash of its force-new arguments (replaceableName)",
+  description:
+    "a resource created before it is destroyed (create_before_destroy) has no fixed unique name: name_prefix, or a name ending in the hash of its force-new arguments (replaceableName)",
   check(s) {
     const out: Violation[] = [];
     for (const r of s.resources) {
@@ -88,12 +94,20 @@ export const replaceableNames: Rule = {
           const expected = replacementHash(known.forceNew.map((a) => String(r.config[a] ?? "")));
           if (name.endsWith(`-${expected}`)) continue;
           out.push(
-            v(this.id, r, `${argument} "${name}" with create_before_destroy: the replacement would be refused as "already exists". Expected a name ending in -${expected}, the hash of ${known.forceNew.join(", ")} (replaceableName in src/naming.ts), or name_prefix.`),
+            v(
+              this.id,
+              r,
+              `${argument} "${name}" with create_before_destroy: the replacement would be refused as "already exists". Expected a name ending in -${expected}, the hash of ${known.forceNew.join(", ")} (replaceableName in src/naming.ts), or name_prefix.`,
+            ),
           );
           continue;
         }
         out.push(
-          v(this.id, r, `${argument} "${name}" is fixed and the resource is created before it is destroyed: a replacement fails with "already exists". Use name_prefix, or replaceableName with the type's force-new arguments in REPLACEABLE_TYPES (src/policy/lifecycle-rules.ts), or drop create_before_destroy.`),
+          v(
+            this.id,
+            r,
+            `${argument} "${name}" is fixed and the resource is created before it is destroyed: a replacement fails with "already exists". Use name_prefix, or replaceableName with the type's force-new arguments in REPLACEABLE_TYPES (src/policy/lifecycle-rules.ts), or drop create_before_destroy.`,
+          ),
         );
       }
     }
@@ -128,7 +142,9 @@ export function targetGroupShapeFor(name: string, shapes = TARGET_GROUP_SHAPES):
 export const targetGroupShape: Rule = {
   id: "target-group-shape",
   types: ["aws_lb_target_group"],
-  description: `target groups keep, under their name, the arguments that force their replacement (TARGET_GROUP_SHAPES; by default ${Object.entries(TARGET_GROUP_SHAPES.at(-1)!.shape)
+  description: `target groups keep, under their name, the arguments that force their replacement (TARGET_GROUP_SHAPES; by default ${Object.entries(
+    TARGET_GROUP_SHAPES.at(-1)!.shape,
+  )
     .map(([k, x]) => `${k} ${x}`)
     .join(", ")}): their names are fixed and a listener holds them, so a replacement cannot succeed`,
   check(s: StackView) {
@@ -144,7 +160,11 @@ export const targetGroupShape: Rule = {
         if (found === undefined && argument === "protocol_version") continue;
         if (found !== expected) {
           out.push(
-            v(this.id, r, `${argument} is ${JSON.stringify(found)}; expected ${JSON.stringify(expected)}. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group's port or protocol" in docs/edge.md (new groups under new names, with their own entry in TARGET_GROUP_SHAPES, first).`),
+            v(
+              this.id,
+              r,
+              `${argument} is ${JSON.stringify(found)}; expected ${JSON.stringify(expected)}. Changing it replaces the target group, which fails while the listeners hold it and its fixed name is taken: follow "Changing a target group's port or protocol" in docs/edge.md (new groups under new names, with their own entry in TARGET_GROUP_SHAPES, first).`,
+            ),
           );
         }
       }

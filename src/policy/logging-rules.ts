@@ -37,10 +37,25 @@ export const flowLogsKept: Rule = {
       if (mine.length === 0) out.push(v(this.id, vpc, "no aws_flow_log records this VPC's traffic"));
     }
     for (const f of flowLogs) {
-      if ((f.config.traffic_type ?? "ALL") !== "ALL") out.push(v(this.id, f, `traffic_type is ${JSON.stringify(f.config.traffic_type)}; expected ALL (rejected and accepted traffic)`));
+      if ((f.config.traffic_type ?? "ALL") !== "ALL")
+        out.push(v(this.id, f, `traffic_type is ${JSON.stringify(f.config.traffic_type)}; expected ALL (rejected and accepted traffic)`));
       const d = auditDestination(s, f.config.log_destination ?? f.config.log_group_name);
-      if (!d.found) out.push(v(this.id, f, `log_destination ${JSON.stringify(f.config.log_destination)} is not a log group or bucket of this stack, so its retention cannot be checked`));
-      else if (!d.audit) out.push(v(this.id, f, `delivers to ${d.found.address}, which is not declared audit evidence (${LOG_CLASS_TAG} = audit): flow logs are kept ${AUDIT_LOG_RETENTION_DAYS} days`));
+      if (!d.found)
+        out.push(
+          v(
+            this.id,
+            f,
+            `log_destination ${JSON.stringify(f.config.log_destination)} is not a log group or bucket of this stack, so its retention cannot be checked`,
+          ),
+        );
+      else if (!d.audit)
+        out.push(
+          v(
+            this.id,
+            f,
+            `delivers to ${d.found.address}, which is not declared audit evidence (${LOG_CLASS_TAG} = audit): flow logs are kept ${AUDIT_LOG_RETENTION_DAYS} days`,
+          ),
+        );
     }
     return out;
   },
@@ -57,13 +72,15 @@ export const accessLogsKept: Rule = {
       // Whether they are on at all is alb-hardened's concern.
       if (!logs || logs.enabled !== true) continue;
       const d = auditDestination(s, logs.bucket);
-      if (!d.found) out.push(v(this.id, lb, `access_logs.bucket ${JSON.stringify(logs.bucket)} is not a bucket of this stack, so its retention cannot be checked`));
+      if (!d.found)
+        out.push(v(this.id, lb, `access_logs.bucket ${JSON.stringify(logs.bucket)} is not a bucket of this stack, so its retention cannot be checked`));
       else if (!d.audit) out.push(v(this.id, lb, `access logs go to ${d.found.address}, which is not declared audit evidence (${LOG_CLASS_TAG} = audit)`));
     }
     for (const l of ofType(s, "aws_wafv2_web_acl_logging_configuration")) {
       for (const destination of blocks<string>(l.config.log_destination_configs)) {
         const d = auditDestination(s, destination);
-        if (!d.found) out.push(v(this.id, l, `logs to ${JSON.stringify(destination)}, not a log group or bucket of this stack, so its retention cannot be checked`));
+        if (!d.found)
+          out.push(v(this.id, l, `logs to ${JSON.stringify(destination)}, not a log group or bucket of this stack, so its retention cannot be checked`));
         else if (!d.audit) out.push(v(this.id, l, `logs to ${d.found.address}, which is not declared audit evidence (${LOG_CLASS_TAG} = audit)`));
       }
     }
@@ -97,7 +114,14 @@ export const logBucketKept: Rule = {
       for (const lc of lifecycles.filter((l) => references(l.config.bucket, b))) {
         for (const rule of blocks<Record<string, unknown>>(lc.config.rule)) {
           const days = expiryDays(rule);
-          if (days !== undefined && days < min) out.push(v(this.id, b, `lifecycle rule ${JSON.stringify(rule.id)} (${lc.address}) expires objects after ${days} days; ${logClass} logs need at least ${min}`));
+          if (days !== undefined && days < min)
+            out.push(
+              v(
+                this.id,
+                b,
+                `lifecycle rule ${JSON.stringify(rule.id)} (${lc.address}) expires objects after ${days} days; ${logClass} logs need at least ${min}`,
+              ),
+            );
         }
       }
     }

@@ -41,7 +41,8 @@ function openPolicies(rule: string, s: StackView, attributes: Readonly<Record<st
       out.push(v(rule, r, "the policy is neither an aws_iam_policy_document nor JSON, so it cannot be checked"));
       continue;
     }
-    for (const st of statements.filter(opensToAnyone)) out.push(v(rule, r, `statement ${st.sid} allows principal "*" without a condition on ${SCOPED_BY} (${conditionsOf(st)}): ${consequence}`));
+    for (const st of statements.filter(opensToAnyone))
+      out.push(v(rule, r, `statement ${st.sid} allows principal "*" without a condition on ${SCOPED_BY} (${conditionsOf(st)}): ${consequence}`));
   }
   return out;
 }
@@ -78,7 +79,8 @@ export const RESOURCE_POLICIES: Readonly<Record<string, string>> = {
 export const resourcePolicyNoOpenPrincipal: Rule = {
   id: "resource-policy-open-principal",
   types: Object.keys(RESOURCE_POLICIES),
-  description: "no resource policy (topic, bucket, role trust, secret, repository, queue, log resource policy) allows principal \"*\" without a condition naming the account, an ARN or the organization: nothing is public but the ALB",
+  description:
+    'no resource policy (topic, bucket, role trust, secret, repository, queue, log resource policy) allows principal "*" without a condition naming the account, an ARN or the organization: nothing is public but the ALB',
   check(s) {
     return openPolicies(this.id, s, RESOURCE_POLICIES, "any AWS account could use the resource");
   },
@@ -96,13 +98,16 @@ export const databaseSubnetsInTheirAcl: Rule = {
     const aclRefs = new Set(acls.map((a) => `\${${a.address}.id}`));
     const covered = new Set<string>([
       ...acls.flatMap((a) => a.config.subnet_ids ?? []),
-      ...ofType(s, "aws_network_acl_association").filter((a) => aclRefs.has(a.config.network_acl_id)).map((a) => a.config.subnet_id),
+      ...ofType(s, "aws_network_acl_association")
+        .filter((a) => aclRefs.has(a.config.network_acl_id))
+        .map((a) => a.config.subnet_id),
     ]);
     for (const subnet of ofType(s, "aws_subnet").filter(isDatabaseTier)) {
-      if (!covered.has(`\${${subnet.address}.id}`)) out.push(v(this.id, subnet, "database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)"));
+      if (!covered.has(`\${${subnet.address}.id}`))
+        out.push(v(this.id, subnet, "database-tier subnet outside the database network ACL (it falls back to the allow-all default ACL)"));
     }
     for (const acl of acls) {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
       for (const e of (acl.config.ingress ?? []).filter((x: any) => x.action === "allow" && (WORLD.has(x.cidr_block) || WORLD.has(x.ipv6_cidr_block)))) {
         out.push(v(this.id, acl, `ingress rule ${e.rule_no} allows ${e.cidr_block ?? e.ipv6_cidr_block}: the database tier admits the private tier only`));
       }
@@ -111,26 +116,31 @@ export const databaseSubnetsInTheirAcl: Rule = {
   },
 };
 
-
 export const onlyAlbPublic: Rule = {
   id: "public-only-alb",
   types: ["aws_lb", "aws_alb", "aws_elb", "aws_eip", "aws_instance", "aws_launch_template"],
-  description: "nothing faces the internet but the environment's ALB (accessweaver-<env>-alb): no other internet-facing load balancer, no elastic IP except a NAT gateway's, no instance with a public address",
+  description:
+    "nothing faces the internet but the environment's ALB (accessweaver-<env>-alb): no other internet-facing load balancer, no elastic IP except a NAT gateway's, no instance with a public address",
   check(s) {
     const env = environmentOf(s);
     const alb = env ? names(env).alb : undefined;
     const out: Violation[] = [];
     for (const lb of ofType(s, "aws_lb", "aws_alb", "aws_elb")) {
-      if (lb.config.internal !== true && (alb === undefined || lb.config.name !== alb)) out.push(v(this.id, lb, `internet-facing load balancer ${JSON.stringify(lb.config.name)}: only ${alb ?? "the environment's ALB"} may be, set internal = true`));
+      if (lb.config.internal !== true && (alb === undefined || lb.config.name !== alb))
+        out.push(
+          v(this.id, lb, `internet-facing load balancer ${JSON.stringify(lb.config.name)}: only ${alb ?? "the environment's ALB"} may be, set internal = true`),
+        );
     }
     // A NAT gateway's address only sends traffic out; any other elastic IP is a way in.
     const natAllocations = new Set(ofType(s, "aws_nat_gateway").map((n) => String(n.config.allocation_id)));
     for (const eip of ofType(s, "aws_eip")) {
-      if (![...natAllocations].some((a) => a.includes(`${eip.address}.`))) out.push(v(this.id, eip, "an elastic IP that no NAT gateway of this stack uses: it would make something else reachable from the internet"));
+      if (![...natAllocations].some((a) => a.includes(`${eip.address}.`)))
+        out.push(v(this.id, eip, "an elastic IP that no NAT gateway of this stack uses: it would make something else reachable from the internet"));
     }
     for (const r of ofType(s, "aws_instance", "aws_launch_template")) {
       const interfaces = [r.config, ...(r.config.network_interfaces ?? [])] as Record<string, unknown>[];
-      if (interfaces.some((i) => i.associate_public_ip_address === true || i.associate_public_ip_address === "true")) out.push(v(this.id, r, "associate_public_ip_address is true"));
+      if (interfaces.some((i) => i.associate_public_ip_address === true || i.associate_public_ip_address === "true"))
+        out.push(v(this.id, r, "associate_public_ip_address is true"));
     }
     return out;
   },
@@ -145,7 +155,8 @@ const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/;
 
 export const environmentKey: Rule = {
   id: "kms-environment-key",
-  description: "every KMS key a resource names is the environment's key: an aws_kms_key of the stack, the network phase's kms_key_arn output, or the key ARN given in the settings (never an AWS-managed alias)",
+  description:
+    "every KMS key a resource names is the environment's key: an aws_kms_key of the stack, the network phase's kms_key_arn output, or the key ARN given in the settings (never an AWS-managed alias)",
   check(s) {
     const own = new Set(ofType(s, "aws_kms_key").flatMap((k) => ["arn", "id", "key_id"].map((a) => `\${${k.address}.${a}}`)));
     const ok = (value: string) => value === NETWORK_KEY_OUTPUT || KEY_ARN.test(value) || own.has(value);
@@ -156,7 +167,8 @@ export const environmentKey: Rule = {
         for (const [k, x] of Object.entries(node)) {
           if (k === "//" || k === "lifecycle" || k === "depends_on") continue;
           const here = path ? `${path}.${k}` : k;
-          if (KEY_ATTRIBUTE.test(k) && typeof x === "string" && !ok(x)) out.push(v(this.id, r, `${here} is ${JSON.stringify(x)}; expected the environment's key (${NETWORK_KEY_OUTPUT} or a key of this stack)`));
+          if (KEY_ATTRIBUTE.test(k) && typeof x === "string" && !ok(x))
+            out.push(v(this.id, r, `${here} is ${JSON.stringify(x)}; expected the environment's key (${NETWORK_KEY_OUTPUT} or a key of this stack)`));
           else walk(r, x, here);
         }
       }
@@ -166,4 +178,11 @@ export const environmentKey: Rule = {
   },
 };
 
-export const NETWORK_RULES: readonly Rule[] = [endpointsHavePolicies, keyPolicyNoOpenPrincipal, resourcePolicyNoOpenPrincipal, databaseSubnetsInTheirAcl, onlyAlbPublic, environmentKey];
+export const NETWORK_RULES: readonly Rule[] = [
+  endpointsHavePolicies,
+  keyPolicyNoOpenPrincipal,
+  resourcePolicyNoOpenPrincipal,
+  databaseSubnetsInTheirAcl,
+  onlyAlbPublic,
+  environmentKey,
+];

@@ -18,11 +18,14 @@ const AUDIT_RETENTION_YEARS = 3;
  */
 function trailLogGroupProblem(s: StackView, trail: ResourceView): string | undefined {
   const arn: unknown = trail.config.cloud_watch_logs_group_arn;
-  if (typeof arn !== "string" || arn.trim() === "") return "cloud_watch_logs_group_arn is not set: the trail delivers to no CloudWatch Logs group of class audit";
+  if (typeof arn !== "string" || arn.trim() === "")
+    return "cloud_watch_logs_group_arn is not set: the trail delivers to no CloudWatch Logs group of class audit";
   const group = ofType(s, "aws_cloudwatch_log_group").find((g) => references(arn, g));
   if (!group) return `cloud_watch_logs_group_arn is ${JSON.stringify(arn)}, a log group this stack does not create: its class and retention cannot be checked`;
   const declared: unknown = group.config.tags?.[LOG_CLASS_TAG];
-  return declared === "audit" ? undefined : `delivers to ${group.address}, whose ${LOG_CLASS_TAG} is ${JSON.stringify(declared ?? null)}: the trail's log group must be audit evidence (class audit, kept ${AUDIT_LOG_RETENTION_DAYS} days)`;
+  return declared === "audit"
+    ? undefined
+    : `delivers to ${group.address}, whose ${LOG_CLASS_TAG} is ${JSON.stringify(declared ?? null)}: the trail's log group must be audit evidence (class audit, kept ${AUDIT_LOG_RETENTION_DAYS} days)`;
 }
 
 export const trailHardened: Rule = {
@@ -34,7 +37,8 @@ export const trailHardened: Rule = {
       const problems: string[] = [];
       if (r.config.is_multi_region_trail !== true) problems.push("is_multi_region_trail is not true: activity in other regions goes unrecorded");
       if (r.config.include_global_service_events !== true) problems.push("include_global_service_events is not true: IAM and STS calls go unrecorded");
-      if (r.config.enable_log_file_validation !== true) problems.push("enable_log_file_validation is not true: an altered or deleted log file would go unnoticed");
+      if (r.config.enable_log_file_validation !== true)
+        problems.push("enable_log_file_validation is not true: an altered or deleted log file would go unnoticed");
       if (!r.config.kms_key_id) problems.push("kms_key_id is not set: log files are encrypted with S3's key, not the environment's");
       const logGroup = trailLogGroupProblem(s, r);
       if (logGroup) problems.push(logGroup);
@@ -45,11 +49,15 @@ export const trailHardened: Rule = {
 
 /** Why a lock's default retention is shorter than three years (in `days` or `years`), or undefined when it is long enough. */
 function shortLock(lock: ResourceView | undefined): string | undefined {
-  const retention = blocks<Record<string, unknown>>(blocks<Record<string, unknown>>(lock?.config.rule)[0]?.default_retention as Record<string, unknown> | undefined)[0];
+  const retention = blocks<Record<string, unknown>>(
+    blocks<Record<string, unknown>>(lock?.config.rule)[0]?.default_retention as Record<string, unknown> | undefined,
+  )[0];
   const need = `audit logs need at least ${AUDIT_LOG_RETENTION_DAYS} days or ${AUDIT_RETENTION_YEARS} years`;
   if (!lock || !retention) return `no aws_s3_bucket_object_lock_configuration sets a default retention; ${need}`;
-  if (typeof retention.days === "number") return retention.days >= AUDIT_LOG_RETENTION_DAYS ? undefined : `the Object Lock default retention is ${retention.days} days; ${need}`;
-  if (typeof retention.years === "number") return retention.years >= AUDIT_RETENTION_YEARS ? undefined : `the Object Lock default retention is ${retention.years} years; ${need}`;
+  if (typeof retention.days === "number")
+    return retention.days >= AUDIT_LOG_RETENTION_DAYS ? undefined : `the Object Lock default retention is ${retention.days} days; ${need}`;
+  if (typeof retention.years === "number")
+    return retention.years >= AUDIT_RETENTION_YEARS ? undefined : `the Object Lock default retention is ${retention.years} years; ${need}`;
   return `the Object Lock default retention has no period; ${need}`;
 }
 
@@ -76,12 +84,21 @@ export const auditBucketLocked: Rule = {
     const trails = ofType(s, "aws_cloudtrail");
     for (const trail of trails) {
       if (!buckets.some((b) => references(trail.config.s3_bucket_name, b))) {
-        out.push(v(this.id, trail, `delivers to ${JSON.stringify(trail.config.s3_bucket_name)}, a bucket this stack does not create: its Object Lock and retention cannot be checked`));
+        out.push(
+          v(
+            this.id,
+            trail,
+            `delivers to ${JSON.stringify(trail.config.s3_bucket_name)}, a bucket this stack does not create: its Object Lock and retention cannot be checked`,
+          ),
+        );
       }
     }
     for (const b of buckets) {
       if (!trails.some((t) => references(t.config.s3_bucket_name, b))) continue;
-      if (b.config.object_lock_enabled !== true) out.push(v(this.id, b, "object_lock_enabled is not true: audit logs could be altered or deleted (Object Lock can only be enabled when the bucket is created)"));
+      if (b.config.object_lock_enabled !== true)
+        out.push(
+          v(this.id, b, "object_lock_enabled is not true: audit logs could be altered or deleted (Object Lock can only be enabled when the bucket is created)"),
+        );
       const versioning = ofType(s, "aws_s3_bucket_versioning").find((x) => references(x.config.bucket, b));
       const status = blocks<Record<string, unknown>>(versioning?.config.versioning_configuration)[0]?.status;
       if (status !== "Enabled") out.push(v(this.id, b, "versioning is not Enabled: an overwritten log file would be lost"));
@@ -89,7 +106,9 @@ export const auditBucketLocked: Rule = {
       if (short) out.push(v(this.id, b, short));
       const expires = shortestExpiration(s, b);
       if (expires !== undefined && expires < AUDIT_LOG_RETENTION_DAYS) {
-        out.push(v(this.id, b, `the lifecycle expires objects after ${expires} days; audit evidence is kept at least ${AUDIT_LOG_RETENTION_DAYS} (three years)`));
+        out.push(
+          v(this.id, b, `the lifecycle expires objects after ${expires} days; audit evidence is kept at least ${AUDIT_LOG_RETENTION_DAYS} (three years)`),
+        );
       }
     }
     return out;
@@ -107,7 +126,14 @@ export const topicCustomerKey: Rule = {
     return ofType(s, "aws_sns_topic").flatMap((r) => {
       const key: unknown = r.config.kms_master_key_id;
       if (typeof key !== "string" || key.trim() === "") return [v(this.id, r, "kms_master_key_id is not set: messages are stored unencrypted")];
-      if (AWS_MANAGED_SNS_KEY.test(key)) return [v(this.id, r, `kms_master_key_id is ${JSON.stringify(key)}, the AWS-managed key: CloudWatch, Budgets and EventBridge cannot be granted its use; use the environment's key`)];
+      if (AWS_MANAGED_SNS_KEY.test(key))
+        return [
+          v(
+            this.id,
+            r,
+            `kms_master_key_id is ${JSON.stringify(key)}, the AWS-managed key: CloudWatch, Budgets and EventBridge cannot be granted its use; use the environment's key`,
+          ),
+        ];
       return [];
     });
   },

@@ -30,7 +30,7 @@ const strings = (x: unknown): string[] => list(x as string | string[]).map(Strin
 
 const DOCUMENT_REF = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
 type Raw = Record<string, any>;
 
 function fromDocument(st: Raw, i: number): PolicyStatement {

@@ -12,7 +12,8 @@ export const ofType = (s: StackView, ...types: string[]): ResourceView[] => s.re
 export const blocks = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 /** `${aws_x.y.attr}` -> `aws_x.y`, for a value that is a single reference. */
-export const referenced = (value: unknown): string | undefined => (typeof value === "string" ? /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(value)?.[1] : undefined);
+export const referenced = (value: unknown): string | undefined =>
+  typeof value === "string" ? /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(value)?.[1] : undefined;
 
 /** A boolean as Terraform JSON may hold it: `true` or `"true"`. */
 export const isTrue = (value: unknown): boolean => value === true || value === "true";

@@ -16,7 +16,6 @@ const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 /** Ports the ALB alone may open to the world: HTTPS, and HTTP only to redirect it. */
 const ALB_WORLD_PORTS = new Set([80, 443]);
 
-
 export const requiredTags: Rule = {
   id: "required-tags",
   description: `every resource carries the tags ${REQUIRED_TAGS.join(", ")} (through the provider's default_tags)`,
@@ -51,7 +50,13 @@ export const logGroupEncryptedAndRetained: Rule = {
       // The class is what the creator declared (the LogClass tag), never guessed from the name.
       const declared: unknown = r.config.tags?.[LOG_CLASS_TAG];
       if (!(LOG_CLASSES as readonly unknown[]).includes(declared)) {
-        out.push(v(this.id, r, `tag ${LOG_CLASS_TAG} is ${declared === undefined ? "missing" : JSON.stringify(declared)}; expected ${LOG_CLASSES.join(" or ")} (create it with EncryptedLogGroup)`));
+        out.push(
+          v(
+            this.id,
+            r,
+            `tag ${LOG_CLASS_TAG} is ${declared === undefined ? "missing" : JSON.stringify(declared)}; expected ${LOG_CLASSES.join(" or ")} (create it with EncryptedLogGroup)`,
+          ),
+        );
         continue;
       }
       const logClass = declared as LogClass;
@@ -159,4 +164,18 @@ export const noWorldOpenSecurityGroups: Rule = {
 };
 
 /** The baseline every stack is checked against. */
-export const BASELINE_RULES: readonly Rule[] = [requiredTags, logGroupEncryptedAndRetained, kmsKeyRotated, noPublicIpSubnets, noWorldOpenSecurityGroups, dataProtected, ...NETWORK_RULES, ...DATA_RULES, ...EDGE_RULES, ...COMPUTE_RULES, ...LOGGING_RULES, ...OBSERVABILITY_RULES, ...LIFECYCLE_RULES];
+export const BASELINE_RULES: readonly Rule[] = [
+  requiredTags,
+  logGroupEncryptedAndRetained,
+  kmsKeyRotated,
+  noPublicIpSubnets,
+  noWorldOpenSecurityGroups,
+  dataProtected,
+  ...NETWORK_RULES,
+  ...DATA_RULES,
+  ...EDGE_RULES,
+  ...COMPUTE_RULES,
+  ...LOGGING_RULES,
+  ...OBSERVABILITY_RULES,
+  ...LIFECYCLE_RULES,
+];

@@ -26,9 +26,17 @@ export interface HandleSpec {
 }
 export type HandleSpecs = Readonly<Record<string, HandleSpec>>;
 
-type ValueOf<K> = K extends "string" ? string : K extends "list" ? string[] : K extends { readonly keys: readonly (infer T extends string)[] } ? Readonly<Record<T, string>> : never;
+type ValueOf<K> = K extends "string"
+  ? string
+  : K extends "list"
+    ? string[]
+    : K extends { readonly keys: readonly (infer T extends string)[] }
+      ? Readonly<Record<T, string>>
+      : never;
 /** The typed values of a set of handles: optional where the spec has a `when`. */
-export type Handles<S extends HandleSpecs> = { readonly [F in keyof S]: S[F] extends { readonly when: unknown } ? ValueOf<S[F]["kind"]> | undefined : ValueOf<S[F]["kind"]> };
+export type Handles<S extends HandleSpecs> = {
+  readonly [F in keyof S]: S[F] extends { readonly when: unknown } ? ValueOf<S[F]["kind"]> | undefined : ValueOf<S[F]["kind"]>;
+};
 
 /** Phase 1: what the database, cache, load balancer and services phases place themselves in. */
 export const NETWORK_HANDLES = {
@@ -37,7 +45,11 @@ export const NETWORK_HANDLES = {
   publicSubnetIds: { output: "public_subnet_ids", kind: "list", description: "Public subnets, one per zone in zone order (ALB, NAT gateways)" },
   privateSubnetIds: { output: "private_subnet_ids", kind: "list", description: "Private subnets, one per zone in zone order (Fargate tasks)" },
   databaseSubnetIds: { output: "database_subnet_ids", kind: "list", description: "Database subnets, one per zone in zone order, no route out (RDS, Redis)" },
-  securityGroupIds: { output: "security_group_ids", kind: { keys: SECURITY_GROUPS }, description: "Security group id of each tier: alb, services, database, cache, endpoints" },
+  securityGroupIds: {
+    output: "security_group_ids",
+    kind: { keys: SECURITY_GROUPS },
+    description: "Security group id of each tier: alb, services, database, cache, endpoints",
+  },
   kmsKeyArn: { output: "kms_key_arn", kind: "string", description: "The environment's KMS key" },
   kmsKeyAlias: { output: "kms_key_alias", kind: "string", description: "Alias of the environment's KMS key", when: (c) => !c.settings.kmsKeyArn },
 } as const satisfies HandleSpecs;
@@ -48,25 +60,54 @@ export const DATABASE_HANDLES = {
   databaseEndpoint: { output: "database_endpoint", kind: "string", description: "Host name of the PostgreSQL instance (follows a Multi-AZ failover)" },
   databasePort: { output: "database_port", kind: "string", description: "PostgreSQL port" },
   databaseName: { output: "database_name", kind: "string", description: "Name of the application database" },
-  databaseSecretArn: { output: "database_secret_arn", kind: "string", description: "Secret accessweaver/<env>/database: engine, host, port and dbname (no user, no password)" },
-  databaseMasterSecretArn: { output: "database_master_secret_arn", kind: "string", description: "Secret holding the master password, created and rotated by RDS" },
-  databaseIdentifier: { output: "database_identifier", kind: "string", description: "Identifier of the PostgreSQL instance: the DBInstanceIdentifier dimension of its CloudWatch metrics" },
+  databaseSecretArn: {
+    output: "database_secret_arn",
+    kind: "string",
+    description: "Secret accessweaver/<env>/database: engine, host, port and dbname (no user, no password)",
+  },
+  databaseMasterSecretArn: {
+    output: "database_master_secret_arn",
+    kind: "string",
+    description: "Secret holding the master password, created and rotated by RDS",
+  },
+  databaseIdentifier: {
+    output: "database_identifier",
+    kind: "string",
+    description: "Identifier of the PostgreSQL instance: the DBInstanceIdentifier dimension of its CloudWatch metrics",
+  },
   databaseResourceId: {
     output: "database_resource_id",
     kind: "string",
-    description: "The instance's DbiResourceId (db-...): the services' rds-db:connect ARNs name it (it survives a Multi-AZ failover, not a restore into a new instance)",
+    description:
+      "The instance's DbiResourceId (db-...): the services' rds-db:connect ARNs name it (it survives a Multi-AZ failover, not a restore into a new instance)",
   },
-  databaseMasterUsername: { output: "database_master_username", kind: "string", description: "The master user (break-glass and make db-roles only; no service logs in as it)" },
+  databaseMasterUsername: {
+    output: "database_master_username",
+    kind: "string",
+    description: "The master user (break-glass and make db-roles only; no service logs in as it)",
+  },
 } as const satisfies HandleSpecs;
 export type DatabaseHandles = Handles<typeof DATABASE_HANDLES>;
 
 /** Phase 3: the Redis cluster, its secret, and the JWT signing secret (both read by the API gateway). */
 export const CACHE_HANDLES = {
-  redisConfigurationEndpoint: { output: "redis_configuration_endpoint", kind: "string", description: "Configuration endpoint of the Redis cluster (cluster protocol, TLS)" },
+  redisConfigurationEndpoint: {
+    output: "redis_configuration_endpoint",
+    kind: "string",
+    description: "Configuration endpoint of the Redis cluster (cluster protocol, TLS)",
+  },
   redisPort: { output: "redis_port", kind: "string", description: "Redis port" },
-  redisSecretArn: { output: "redis_secret_arn", kind: "string", description: "Secret accessweaver/<env>/redis: configuration endpoint, port, TLS flag and AUTH token" },
+  redisSecretArn: {
+    output: "redis_secret_arn",
+    kind: "string",
+    description: "Secret accessweaver/<env>/redis: configuration endpoint, port, TLS flag and AUTH token",
+  },
   jwtSecretArn: { output: "jwt_secret_arn", kind: "string", description: "Secret accessweaver/<env>/jwt: the JWT signing secret and its expiration" },
-  redisReplicationGroupId: { output: "redis_replication_group_id", kind: "string", description: "The Redis replication group (guide: aws elasticache describe-replication-groups)" },
+  redisReplicationGroupId: {
+    output: "redis_replication_group_id",
+    kind: "string",
+    description: "The Redis replication group (guide: aws elasticache describe-replication-groups)",
+  },
   redisMemberClusters: {
     output: "redis_member_clusters",
     kind: "list",
@@ -80,20 +121,72 @@ const blueGreen = (c: EnvironmentConfig) => c.sizing.gatewayReleases === "blue-g
 /** Phase 4: what the services phase attaches the gateway to, and what the alarms and runbooks read. */
 export const LOADBALANCER_HANDLES = {
   albArn: { output: "alb_arn", kind: "string", description: "The API's load balancer" },
-  albArnSuffix: { output: "alb_arn_suffix", kind: "string", description: "The load balancer's ARN suffix: the LoadBalancer dimension of its CloudWatch metrics" },
+  albArnSuffix: {
+    output: "alb_arn_suffix",
+    kind: "string",
+    description: "The load balancer's ARN suffix: the LoadBalancer dimension of its CloudWatch metrics",
+  },
   albDnsName: { output: "alb_dns_name", kind: "string", description: "The load balancer's DNS name (the domain's alias points to it)" },
   apiUrl: { output: "api_url", kind: "string", description: "Public URL of the API" },
-  httpsListenerArn: { output: "https_listener_arn", kind: "string", description: "Production listener (HTTPS 443): its default action forwards to the gateway; CodeDeploy's production traffic route" },
-  testListenerArn: { output: "test_listener_arn", kind: "string", description: "Test listener (HTTPS, from the VPC only): CodeDeploy's test traffic route", when: blueGreen },
-  targetGroupArn: { output: "api_gateway_target_group_arn", kind: "string", description: "The gateway's target group the service starts attached to (blue where releases are blue/green)" },
-  targetGroupArnSuffix: { output: "api_gateway_target_group_arn_suffix", kind: "string", description: "Its ARN suffix: the TargetGroup dimension of its CloudWatch metrics" },
-  targetGroupName: { output: "api_gateway_target_group_name", kind: "string", description: "Its name (CodeDeploy's deployment group names its target groups, not their ARNs)" },
-  greenTargetGroupArn: { output: "api_gateway_green_target_group_arn", kind: "string", description: "The gateway's green target group (CodeDeploy's replacement group)", when: blueGreen },
-  greenTargetGroupArnSuffix: { output: "api_gateway_green_target_group_arn_suffix", kind: "string", description: "The green group's ARN suffix, for its alarms", when: blueGreen },
-  greenTargetGroupName: { output: "api_gateway_green_target_group_name", kind: "string", description: "The green group's name, for CodeDeploy's deployment group", when: blueGreen },
-  wafWebAclArn: { output: "waf_web_acl_arn", kind: "string", description: "The regional web ACL in front of the load balancer (guide: aws wafv2 get-sampled-requests --web-acl-arn)" },
-  healthCheckId: { output: "route53_health_check_id", kind: "string", description: "Route 53 health check of https://<domain>/actuator/health (its metrics are in us-east-1)" },
-  certificateArn: { output: "certificate_arn", kind: "string", description: "The API's ACM certificate: the CertificateArn dimension of its DaysToExpiry metric" },
+  httpsListenerArn: {
+    output: "https_listener_arn",
+    kind: "string",
+    description: "Production listener (HTTPS 443): its default action forwards to the gateway; CodeDeploy's production traffic route",
+  },
+  testListenerArn: {
+    output: "test_listener_arn",
+    kind: "string",
+    description: "Test listener (HTTPS, from the VPC only): CodeDeploy's test traffic route",
+    when: blueGreen,
+  },
+  targetGroupArn: {
+    output: "api_gateway_target_group_arn",
+    kind: "string",
+    description: "The gateway's target group the service starts attached to (blue where releases are blue/green)",
+  },
+  targetGroupArnSuffix: {
+    output: "api_gateway_target_group_arn_suffix",
+    kind: "string",
+    description: "Its ARN suffix: the TargetGroup dimension of its CloudWatch metrics",
+  },
+  targetGroupName: {
+    output: "api_gateway_target_group_name",
+    kind: "string",
+    description: "Its name (CodeDeploy's deployment group names its target groups, not their ARNs)",
+  },
+  greenTargetGroupArn: {
+    output: "api_gateway_green_target_group_arn",
+    kind: "string",
+    description: "The gateway's green target group (CodeDeploy's replacement group)",
+    when: blueGreen,
+  },
+  greenTargetGroupArnSuffix: {
+    output: "api_gateway_green_target_group_arn_suffix",
+    kind: "string",
+    description: "The green group's ARN suffix, for its alarms",
+    when: blueGreen,
+  },
+  greenTargetGroupName: {
+    output: "api_gateway_green_target_group_name",
+    kind: "string",
+    description: "The green group's name, for CodeDeploy's deployment group",
+    when: blueGreen,
+  },
+  wafWebAclArn: {
+    output: "waf_web_acl_arn",
+    kind: "string",
+    description: "The regional web ACL in front of the load balancer (guide: aws wafv2 get-sampled-requests --web-acl-arn)",
+  },
+  healthCheckId: {
+    output: "route53_health_check_id",
+    kind: "string",
+    description: "Route 53 health check of https://<domain>/actuator/health (its metrics are in us-east-1)",
+  },
+  certificateArn: {
+    output: "certificate_arn",
+    kind: "string",
+    description: "The API's ACM certificate: the CertificateArn dimension of its DaysToExpiry metric",
+  },
 } as const satisfies HandleSpecs;
 export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
 
@@ -101,13 +194,21 @@ export type LoadbalancerHandles = Handles<typeof LOADBALANCER_HANDLES>;
 export const SERVICES_HANDLES = {
   clusterName: { output: "cluster_name", kind: "string", description: "The ECS cluster (guide: aws ecs describe-services --cluster)" },
   serviceNames: { output: "service_names", kind: { keys: SERVICES }, description: "ECS service name of each AccessWeaver service" },
-  serviceLogGroups: { output: "service_log_groups", kind: { keys: SERVICES }, description: "Log group of each service (guide: aws logs tail /ecs/accessweaver-<env>/aw-api-gateway)" },
+  serviceLogGroups: {
+    output: "service_log_groups",
+    kind: { keys: SERVICES },
+    description: "Log group of each service (guide: aws logs tail /ecs/accessweaver-<env>/aw-api-gateway)",
+  },
   errorLogMetrics: {
     output: "error_log_metrics",
     kind: { keys: SERVICES },
     description: "Metric (namespace AccessWeaver/<env>) counting each service's ERROR log lines, written by the metric filter on its log group",
   },
-  healthCheckUrls: { output: "health_check_urls", kind: "list", description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))" },
+  healthCheckUrls: {
+    output: "health_check_urls",
+    kind: "list",
+    description: "Public health URLs an operator curls after a deployment (guide: for url in $(terraform output -json health_check_urls ...))",
+  },
   taskDefinitionArns: {
     output: "task_definition_arns",
     kind: { keys: SERVICES },
@@ -125,23 +226,43 @@ export const SERVICES_HANDLES = {
     description: "The one-off task that creates the services' database roles (make db-roles runs it with aws ecs run-task)",
   },
   dbRolesSubnetIds: { output: "db_roles_subnet_ids", kind: "list", description: "Subnets make db-roles runs its task in (the services' private subnets)" },
-  dbRolesSecurityGroupId: { output: "db_roles_security_group_id", kind: "string", description: "Security group of the db-roles task (the services' group, which reaches PostgreSQL)" },
+  dbRolesSecurityGroupId: {
+    output: "db_roles_security_group_id",
+    kind: "string",
+    description: "Security group of the db-roles task (the services' group, which reaches PostgreSQL)",
+  },
   dbRolesLogGroup: { output: "db_roles_log_group", kind: "string", description: "Log group of the db-roles task (what psql printed)" },
 } as const satisfies HandleSpecs;
 export type ServicesHandles = Handles<typeof SERVICES_HANDLES>;
 
 /** Phase 6: what operators and other teams' tooling send to or read (no later phase reads them). */
 export const OBSERVABILITY_HANDLES = {
-  alertsTopicArn: { output: "alerts_topic_arn", kind: "string", description: "SNS topic every alarm, the budget and the event rules notify (guide: SNS_TOPIC)" },
+  alertsTopicArn: {
+    output: "alerts_topic_arn",
+    kind: "string",
+    description: "SNS topic every alarm, the budget and the event rules notify (guide: SNS_TOPIC)",
+  },
   criticalTopicArn: {
     output: "critical_topic_arn",
     kind: "string",
     description: "SNS topic of the paging endpoints: the critical alarms only",
     when: (c) => c.settings.alertPagingEndpoints.length > 0,
   },
-  auditTrailArn: { output: "audit_trail_arn", kind: "string", description: "The CloudTrail trail accessweaver-<env>-audit-trail (guide: aws cloudtrail get-trail-status --name)" },
-  auditBucketName: { output: "audit_bucket_name", kind: "string", description: "The Object Lock bucket the trail delivers to (the guide's accessweaver-<env>-audit-logs, with the account id)" },
-  auditLogGroupName: { output: "audit_log_group_name", kind: "string", description: "The log group the trail delivers to (aws logs filter-log-events --log-group-name)" },
+  auditTrailArn: {
+    output: "audit_trail_arn",
+    kind: "string",
+    description: "The CloudTrail trail accessweaver-<env>-audit-trail (guide: aws cloudtrail get-trail-status --name)",
+  },
+  auditBucketName: {
+    output: "audit_bucket_name",
+    kind: "string",
+    description: "The Object Lock bucket the trail delivers to (the guide's accessweaver-<env>-audit-logs, with the account id)",
+  },
+  auditLogGroupName: {
+    output: "audit_log_group_name",
+    kind: "string",
+    description: "The log group the trail delivers to (aws logs filter-log-events --log-group-name)",
+  },
   availabilityTopicArn: {
     output: "availability_topic_arn",
     kind: "string",
@@ -180,7 +301,9 @@ export function publishHandles<P extends PublishingPhase>(stack: PhaseStack, pha
     const value = (values as Record<string, unknown>)[field];
     const expected = published(spec, stack.config);
     if (expected !== (value !== undefined)) {
-      throw new Error(`${stack.node.id}: handle ${field} (output ${spec.output}) is ${value === undefined ? "missing" : "set"}, but ${expected ? "this environment publishes it" : "it is published only when its condition holds"}.`);
+      throw new Error(
+        `${stack.node.id}: handle ${field} (output ${spec.output}) is ${value === undefined ? "missing" : "set"}, but ${expected ? "this environment publishes it" : "it is published only when its condition holds"}.`,
+      );
     }
     if (value === undefined) continue;
     new TerraformOutput(stack, spec.output, { value, staticId: true, description: spec.description, sensitive: spec.sensitive ?? false });
@@ -211,7 +334,9 @@ export function readHandles<P extends PublishingPhase>(reader: PhaseStack, built
   for (const [field, spec] of Object.entries(specs)) {
     if (!published(spec, reader.config)) continue;
     if (!(upstream.node.tryFindChild(spec.output) instanceof TerraformOutput)) {
-      throw new Error(`${reader.node.id} reads output ${spec.output} of ${upstream.node.id}, which that stack does not declare: publish it there with publishHandles.`);
+      throw new Error(
+        `${reader.node.id} reads output ${spec.output} of ${upstream.node.id}, which that stack does not declare: publish it there with publishHandles.`,
+      );
     }
     const kind = spec.kind;
     values[field] =

@@ -28,7 +28,8 @@ export class LoadbalancerStack extends PhaseStack {
     const partition = this.partition;
     const network = readHandles(this, built, "network");
     const [gateway] = EXPOSED;
-    if (!gateway || EXPOSED.length !== 1) throw new Error(`The load balancer routes to exactly one service; the catalog (src/config/services.ts) exposes ${EXPOSED.length}.`);
+    if (!gateway || EXPOSED.length !== 1)
+      throw new Error(`The load balancer routes to exactly one service; the catalog (src/config/services.ts) exposes ${EXPOSED.length}.`);
     const logWriter = elbLogDeliveryPrincipal(s.region, partition);
     if (!logWriter) throw new Error(`No ALB log-delivery principal is known for region ${s.region} (src/config/elb-log-delivery.ts).`);
     const protect = config.sizing.preventDestroy;

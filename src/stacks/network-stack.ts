@@ -72,7 +72,10 @@ export class NetworkStack extends PhaseStack {
       publicSubnetIds: this.vpc.subnetIds.public,
       privateSubnetIds: this.vpc.subnetIds.private,
       databaseSubnetIds: this.vpc.subnetIds.database,
-      securityGroupIds: Object.fromEntries(SECURITY_GROUPS.map((g) => [g, this.securityGroups.groups[g].id])) as Record<(typeof SECURITY_GROUPS)[number], string>,
+      securityGroupIds: Object.fromEntries(SECURITY_GROUPS.map((g) => [g, this.securityGroups.groups[g].id])) as Record<
+        (typeof SECURITY_GROUPS)[number],
+        string
+      >,
       kmsKeyArn: this.kms.keyArn,
       kmsKeyAlias: this.kms.aliasName,
     });

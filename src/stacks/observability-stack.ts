@@ -49,7 +49,13 @@ export class ObservabilityStack extends PhaseStack {
     const network = readHandles(this, built, "network");
 
     // Alerting: one topic for everything (or the operator's own), and one more for paging when set.
-    const topic = { kmsKeyArn: network.kmsKeyArn, accountId: s.accountId, region: s.region, partition, publishers: alertPublishers(n, s.accountId, s.region, partition) };
+    const topic = {
+      kmsKeyArn: network.kmsKeyArn,
+      accountId: s.accountId,
+      region: s.region,
+      partition,
+      publishers: alertPublishers(n, s.accountId, s.region, partition),
+    };
     if (s.snsTopicArn) {
       this.alertsTopicArn = s.snsTopicArn;
     } else {
@@ -179,9 +185,20 @@ export class ObservabilityStack extends PhaseStack {
       securityHub: s.securityHubEnabled,
     });
     // Budgets ORs the values of one filter: one tag, the environment's, so each budget counts its own environment.
-    new MonthlyBudget(this, "budget", { name: n.budget, accountId: s.accountId, limitUsd: s.monthlyBudgetUsd, topicArn: this.alertsTopicArn, tag: { key: "Environment", value: config.env } });
+    new MonthlyBudget(this, "budget", {
+      name: n.budget,
+      accountId: s.accountId,
+      limitUsd: s.monthlyBudgetUsd,
+      topicArn: this.alertsTopicArn,
+      tag: { key: "Environment", value: config.env },
+    });
     // Spend without the Environment tag (CloudWatch, Inspector, data transfer, support) counts only here.
-    new MonthlyBudget(this, "account-budget", { name: n.accountBudget, accountId: s.accountId, limitUsd: s.accountMonthlyBudgetUsd, topicArn: this.alertsTopicArn });
+    new MonthlyBudget(this, "account-budget", {
+      name: n.accountBudget,
+      accountId: s.accountId,
+      limitUsd: s.accountMonthlyBudgetUsd,
+      topicArn: this.alertsTopicArn,
+    });
     // The services phase rolls failed deployments back; these rules are how a failed release reaches people.
     new AlertRule(this, "ecs-deployment-failures", {
       name: n.eventRule("ecs-deployment-failures"),

@@ -15,7 +15,7 @@ const GENERATED_STATE = "cross-stack-reference-input-";
  * one of this stack's constructs (`cross-stack-output-*`, always sensitive, named after construct ids),
  * and the remote state it generates in the stack that uses it (`cross-stack-reference-input-*`).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
 export function generatedCrossStackWiring(json: any): string[] {
   const outputs = Object.entries<{ value?: unknown }>(json.output ?? {})
     .filter(([name]) => name.startsWith(GENERATED_OUTPUT))
@@ -81,6 +81,7 @@ export abstract class PhaseStack extends TerraformStack {
    * generate outputs and a remote state of its own (at preparation); phases read each other only through
    * their named handles, so that stops the synth.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- cdktf's own signature: the stack's Terraform JSON
   toTerraform(): any {
     const json = super.toTerraform();
     const generated = generatedCrossStackWiring(json);
@@ -121,7 +122,9 @@ export abstract class PhaseStack extends TerraformStack {
     this.allocated ??= new Map();
     const owner = this.allocated.get(id);
     if (owner !== undefined && owner !== node.path) {
-      throw new Error(`Two constructs of ${this.node.id} map to the Terraform address id "${id}": ${owner} and ${node.path}. Rename one of their construct ids.`);
+      throw new Error(
+        `Two constructs of ${this.node.id} map to the Terraform address id "${id}": ${owner} and ${node.path}. Rename one of their construct ids.`,
+      );
     }
     this.allocated.set(id, node.path);
     return id;

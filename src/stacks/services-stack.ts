@@ -40,7 +40,11 @@ export function secretsFor(kinds: readonly SecretKind[], db: DatabaseHandles, ca
  * so the master password's rotation and a Multi-AZ failover need nothing from anyone), and the one
  * statement its task role needs: `rds-db:connect` as that role on this instance, nothing else.
  */
-export function databaseAccess(role: string, db: DatabaseHandles, where: { readonly partition: string; readonly region: string; readonly accountId: string }): {
+export function databaseAccess(
+  role: string,
+  db: DatabaseHandles,
+  where: { readonly partition: string; readonly region: string; readonly accountId: string },
+): {
   environment: Record<string, string>;
   statements: Statement[];
 } {
@@ -91,7 +95,8 @@ export class ServicesStack extends PhaseStack {
 
     const gatewayTargetGroups = (releases: "rolling" | "blue-green"): Record<string, string> => {
       if (releases === "rolling") return { primary: lb.targetGroupArnSuffix };
-      if (!lb.greenTargetGroupArnSuffix) throw new Error("Blue/green releases need the load balancer's green target group (api_gateway_green_target_group_arn_suffix).");
+      if (!lb.greenTargetGroupArnSuffix)
+        throw new Error("Blue/green releases need the load balancer's green target group (api_gateway_green_target_group_arn_suffix).");
       return { blue: lb.targetGroupArnSuffix, green: lb.greenTargetGroupArnSuffix };
     };
     const build = (spec: ServiceSpec): FargateService => {
@@ -108,7 +113,9 @@ export class ServicesStack extends PhaseStack {
             // new service every later plan would replace it (hashicorp/terraform-provider-aws#44285).
             healthCheckCustomConfig: { failureThreshold: 1 },
           });
-      const db = spec.secrets.includes("database") ? databaseAccess(n.databaseRole(spec.name), database, { partition, region: s.region, accountId: s.accountId }) : undefined;
+      const db = spec.secrets.includes("database")
+        ? databaseAccess(n.databaseRole(spec.name), database, { partition, region: s.region, accountId: s.accountId })
+        : undefined;
       const cpuScaling: Omit<TargetTracking, "policyName"> = spec.name === "aw-pdp-service" ? PDP_CPU_SCALING : { targetValue: CPU_TARGET };
       return new FargateService(this, spec.name, {
         names: n,
@@ -159,7 +166,9 @@ export class ServicesStack extends PhaseStack {
     const gateway = CATALOG.find((spec) => spec.exposure === "alb")!;
     if (sizing.gatewayReleases === "blue-green") {
       if (!lb.testListenerArn || !lb.greenTargetGroupArnSuffix || !lb.greenTargetGroupName) {
-        throw new Error("Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix, api_gateway_green_target_group_name).");
+        throw new Error(
+          "Blue/green releases need the load balancer's test listener and green target group (test_listener_arn, api_gateway_green_target_group_arn_suffix, api_gateway_green_target_group_name).",
+        );
       }
       const slots = { blue: lb.targetGroupArnSuffix, green: lb.greenTargetGroupArnSuffix };
       const alarms = Object.entries(slots).flatMap(([slot, suffix]) =>
@@ -213,7 +222,10 @@ export class ServicesStack extends PhaseStack {
       serviceNames: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].service.name])) as Record<ServiceName, string>,
       serviceLogGroups: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].logGroup.logGroup.name])) as Record<ServiceName, string>,
       taskDefinitionArns: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].taskDefinition.arn])) as Record<ServiceName, string>,
-      errorLogMetrics: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].errorLogs.filter.metricTransformation.name])) as Record<ServiceName, string>,
+      errorLogMetrics: Object.fromEntries(CATALOG.map((spec) => [spec.name, this.services[spec.name].errorLogs.filter.metricTransformation.name])) as Record<
+        ServiceName,
+        string
+      >,
       healthCheckUrls: CATALOG.filter((spec) => spec.exposure === "alb").map((spec) => `${lb.apiUrl}${spec.healthPath}`),
       gatewayTaskDefinitionArn: this.blueGreen ? this.services[gateway.name].taskDefinition.arn : undefined,
       dbRolesTaskDefinitionArn: this.databaseRoles.taskDefinition.arn,
