@@ -110,7 +110,7 @@ lint: node_modules/.package-lock.json ## Lint (ESLint: the recommended JavaScrip
 format: node_modules/.package-lock.json ## Format the TypeScript and JavaScript files (Prettier)
 	node node_modules/prettier/bin/prettier.cjs --write "**/*.{ts,js,mjs}"
 
-test: node_modules/.package-lock.json ## The test suite: lint and formatting, type-check, unit tests, the cdktf CLI check, then the Terraform checks when Terraform is present
+test: node_modules/.package-lock.json ## The test suite: lint and formatting, type-check, unit tests, the cdktf CLI check, the Terraform checks when Terraform is present, then make emulate ENV=dev when moto_server is
 	@$(MAKE) lint
 	@$(MAKE) typecheck
 	@$(MAKE) unit
