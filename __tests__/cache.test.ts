@@ -235,7 +235,7 @@ class ProbeServicesStack extends PhaseStack {
 
 describe("a later phase reads the data tier only through its handles", () => {
   const withProbe: PhaseDefinition[] = [
-    ...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"),
+    ...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability" && p.phase !== "recovery"),
     { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) },
   ];
   const { json, manifest } = synthEnv(config("dev"), withProbe);

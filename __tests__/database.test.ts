@@ -173,6 +173,8 @@ describe.each(ENVIRONMENTS)("%s: the database phase", (env) => {
       database_name: expect.objectContaining({ value: "accessweaver", sensitive: false }),
       database_secret_arn: expect.objectContaining({ value: "${aws_secretsmanager_secret.secret_secret.arn}", sensitive: false }),
       database_master_secret_arn: expect.objectContaining({ value: "${aws_db_instance.rds_instance.master_user_secret[0].secret_arn}", sensitive: false }),
+      // The recovery phase replicates the instance's automated backups by it.
+      database_arn: expect.objectContaining({ value: "${aws_db_instance.rds_instance.arn}", sensitive: false }),
       database_identifier: expect.objectContaining({ value: "${aws_db_instance.rds_instance.identifier}", sensitive: false }),
       // The services' rds-db:connect ARNs name the instance by it; make db-roles logs in as the master user.
       database_resource_id: expect.objectContaining({ value: "${aws_db_instance.rds_instance.resource_id}", sensitive: false }),

@@ -91,7 +91,7 @@ describe("the providers", () => {
       expect(block).toEqual(
         expect.objectContaining({
           access_key: ACCOUNT,
-          max_retries: 1,
+          max_retries: 3,
           s3_use_path_style: true,
           skip_credentials_validation: true,
           skip_metadata_api_check: true,

@@ -48,6 +48,7 @@ const NETWORK_OUTPUTS = [
   "security_group_ids",
   "kms_key_arn",
   "kms_key_alias",
+  "dr_kms_key_arn",
 ];
 
 /** Every `data.terraform_remote_state.<name>.outputs.<output>` a stack reads. */
@@ -79,8 +80,10 @@ describe.each(ENVIRONMENTS)("%s: the network phase publishes named handles", (en
 
   it("declares exactly the documented outputs, with stable names, not sensitive", () => {
     const outputs = json.network!.output;
-    expect(Object.keys(outputs).sort()).toEqual([...NETWORK_OUTPUTS].sort());
-    for (const name of NETWORK_OUTPUTS) expect(outputs[name].sensitive).toBe(false);
+    // The DR key exists only where there is a DR region (the tests' prod).
+    const expected = NETWORK_OUTPUTS.filter((o) => o !== "dr_kms_key_arn" || env === "prod");
+    expect(Object.keys(outputs).sort()).toEqual([...expected].sort());
+    for (const name of expected) expect(outputs[name].sensitive).toBe(false);
     expect(outputs.security_group_ids.value).toEqual({
       alb: "${aws_security_group.security-groups_alb.id}",
       services: "${aws_security_group.security-groups_services.id}",
@@ -198,6 +201,7 @@ describe("the seams refuse what would break the wiring", () => {
       securityGroupIds: { alb: "a", services: "s", database: "d", cache: "c", endpoints: "e" },
       kmsKeyArn: "k",
       kmsKeyAlias: alias,
+      drKmsKeyArn: undefined,
     });
     const arn = "arn:aws:kms:eu-west-1:111122223333:key/0f0e0d0c-0b0a-0908-0706-050403020100";
     expect(() => buildEnv(config("dev"), [build("network", (s) => publishHandles(s, "network", values(undefined)))])).toThrow(

@@ -378,7 +378,7 @@ class ProbeServicesStack extends PhaseStack {
 
 describe("the services phase reads the load balancer only through its handles", () => {
   const withProbe: PhaseDefinition[] = [
-    ...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability"),
+    ...REGISTERED_PHASES.filter((p) => p.phase !== "services" && p.phase !== "observability" && p.phase !== "recovery"),
     { phase: "services", build: (scope, cfg, built) => new ProbeServicesStack(scope, cfg, built) },
   ];
   const prod = synthEnv(config("prod"), withProbe);

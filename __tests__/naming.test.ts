@@ -41,7 +41,7 @@ describe.each(ENVIRONMENTS)("%s: every name fits AWS", (env) => {
 
   it("puts the account id in every globally unique (S3) name", () => {
     const buckets = inventory.filter((n) => n.kind === "s3Bucket");
-    expect([...new Set(buckets.map((b) => b.key))].sort()).toEqual(["albLogsBucket", "auditBucket", "stateBucket"]);
+    expect([...new Set(buckets.map((b) => b.key))].sort()).toEqual(["albLogsBucket", "auditBucket", "auditReplicaBucket", "drStateBucket", "stateBucket"]);
     for (const b of buckets) expect(b.name).toMatch(new RegExp(`^accessweaver-.*${env}.*-${ACCOUNT}$`));
   });
 

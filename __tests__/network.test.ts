@@ -536,8 +536,9 @@ describe("kms", () => {
   it("uses an existing key when the settings name one, creating no key or alias", () => {
     const arn = "arn:aws:kms:eu-west-1:111122223333:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
     const json = synthEnv(config("prod", { kms_key_arn: arn })).json.network;
-    expect(resources(json, "aws_kms_key")).toEqual({});
-    expect(resources(json, "aws_kms_alias")).toEqual({});
+    // The DR region's key is still made here: the settings' key is the primary region's.
+    expect(Object.keys(resources(json, "aws_kms_key"))).toEqual(["dr-key_key"]);
+    expect(Object.keys(resources(json, "aws_kms_alias"))).toEqual(["dr-key_alias"]);
     expect(json.data.aws_iam_policy_document["kms_key-policy"]).toBeUndefined();
     expect(resources(json, "aws_cloudwatch_log_group")["vpc_flow-logs_log-group"].kms_key_id).toBe(arn);
     expect(json.output.kms_key_arn.value).toBe(arn);

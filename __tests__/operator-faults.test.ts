@@ -304,7 +304,7 @@ describe("make passes variables as data", () => {
       const r = make(["apply", "ENV=dev", `PHASE=${value}`]);
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain(
-        "PHASE is given but empty (an unset variable in PHASE=$...?). Name one phase (network, database, cache, loadbalancer, services, observability), or leave PHASE out to apply every phase.",
+        "PHASE is given but empty (an unset variable in PHASE=$...?). Name one phase (network, database, cache, loadbalancer, services, observability, recovery), or leave PHASE out to apply every phase.",
       );
       expect(r.log).toEqual([]);
     }

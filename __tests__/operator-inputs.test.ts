@@ -13,7 +13,7 @@ const h = operatorHarness();
  * make, it is set, and would mark the environment's values as make's own exports.
  */
 const shellWith = (vars: NodeJS.ProcessEnv) => ({ env: { ACCESSWEAVER_MAKE_EXPORTS: "", PHASE_GIVEN: "", SERVICE_GIVEN: "", ...vars } });
-const PHASES = "network, database, cache, loadbalancer, services, observability";
+const PHASES = "network, database, cache, loadbalancer, services, observability, recovery";
 
 describe("PHASE and SERVICE set but empty in the environment", () => {
   it.each(["plan", "apply", "init", "drift", "destroy"])("make %s ENV=dev with an exported empty PHASE is refused, not run on every phase", (target) => {

@@ -17,6 +17,8 @@ const { make, multi, dir, planFile } = h;
 const PHASES3 = ["network", "database", "cache"];
 /** The phases the real app builds, in phase order (what make runs against). */
 const BUILT = PHASES.filter((p) => REGISTERED_PHASES.some((d) => d.phase === p));
+/** dev's phases: the harness's dev settings have no DR region, so no recovery phase. */
+const BUILT_DEV = BUILT.filter((p) => p !== "recovery");
 const tf = (env: string, phase: string, ...args: string[]) => `terraform ${dir(env, phase)} ${args.join(" ")}`;
 const init = (env: string, phase: string, ...flags: string[]) => tf(env, phase, "init", "-no-color", "-input=false", ...flags);
 
@@ -31,7 +33,7 @@ describe("init", () => {
   });
 
   it("passes INIT_FLAGS as flags, not as command text", () => {
-    expect(make(["init", "ENV=dev", "INIT_FLAGS=-reconfigure -upgrade"]).log).toEqual(BUILT.map((p) => init("dev", p, "-reconfigure", "-upgrade")));
+    expect(make(["init", "ENV=dev", "INIT_FLAGS=-reconfigure -upgrade"]).log).toEqual(BUILT_DEV.map((p) => init("dev", p, "-reconfigure", "-upgrade")));
   });
 
   it("when init fails, points at setup-backend.sh with the environment's real bucket, account and region", async () => {
@@ -41,9 +43,16 @@ describe("init", () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(
-      "terraform init failed (exit 1). If the state bucket accessweaver-terraform-state-prod-444455556666 or the lock table accessweaver-terraform-locks-prod does not exist yet, run scripts/setup-backend.sh prod eu-west-1 first",
+      "terraform init failed (exit 1). If the state bucket accessweaver-terraform-state-prod-444455556666 or the lock table accessweaver-terraform-locks-prod (eu-west-1) does not exist yet, run scripts/setup-backend.sh prod eu-west-1 first",
     );
     expect(r.stderr).not.toMatch(/<account id>|<region>|AWS_PROFILE/);
+    // The recovery phase's backend is the DR one, which the same script makes.
+    const dr = make(["init", "ENV=prod", "PHASE=recovery"], {
+      env: { STANDIN_TERRAFORM_FAIL_ON: "init", STANDIN_TERRAFORM_FAIL_MESSAGE: "Error: Failed to get existing workspaces: S3 bucket does not exist." },
+    });
+    expect(dr.stderr).toContain(
+      "If the state bucket accessweaver-terraform-state-prod-dr-444455556666 or the lock table accessweaver-terraform-locks-prod (eu-central-1) does not exist yet, run scripts/setup-backend.sh prod eu-west-1 first",
+    );
   });
 
   it.each([
@@ -337,12 +346,12 @@ describe("deploy, output", () => {
     const r = make(["output", "ENV=prod", "NAME=nope"]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(
-      'No output "nope" in prod. Outputs of prod (name, phase), one of them as NAME, e.g. make output ENV=prod NAME=database_subnet_ids:\n  database_subnet_ids (network)\n  kms_key_alias (network)\n  kms_key_arn (network)\n',
+      'No output "nope" in prod. Outputs of prod (name, phase), one of them as NAME, e.g. make output ENV=prod NAME=database_subnet_ids:\n  database_subnet_ids (network)\n  dr_kms_key_arn (network)\n  kms_key_alias (network)\n  kms_key_arn (network)\n',
     );
-    const listed = r.stderr.split("\n").filter((l) => /^ {2}\S+ \((network|database|cache|loadbalancer|services|observability)\)$/.test(l));
+    const listed = r.stderr.split("\n").filter((l) => /^ {2}\S+ \((network|database|cache|loadbalancer|services|observability|recovery)\)$/.test(l));
     // Every phase's outputs, in phase order, each on its own line.
     expect(listed.join("\n")).toMatch(
-      / {2}vpc_id \(network\)\n {2}database_endpoint \(database\)\n(.*\n)* {2}redis_secret_arn \(cache\)\n {2}alb_arn \(loadbalancer\)/,
+      / {2}vpc_id \(network\)\n {2}database_arn \(database\)\n(.*\n)* {2}redis_secret_arn \(cache\)\n {2}alb_arn \(loadbalancer\)/,
     );
     expect(listed).toEqual(
       expect.arrayContaining(["  waf_web_acl_arn (loadbalancer)", "  api_gateway_task_definition_arn (services)", "  cluster_name (services)"]),
@@ -399,8 +408,15 @@ describe("refusals (nothing is called)", () => {
     const env = make(["plan", "ENV=qa"]);
     expect(env.stderr).toContain('Unknown ENV "qa". Valid environments: dev staging prod');
     const phase = make(["plan", "ENV=dev", "PHASE=edge"]);
-    expect(phase.stderr).toContain('Unknown PHASE "edge". Phases: network, database, cache, loadbalancer, services, observability.');
+    expect(phase.stderr).toContain('Unknown PHASE "edge". Phases: network, database, cache, loadbalancer, services, observability, recovery.');
     expect([env.log, phase.log]).toEqual([[], []]);
+  });
+
+  it("the recovery phase of an environment without a DR region", () => {
+    const r = make(["plan", "ENV=dev", "PHASE=recovery"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("dev has no recovery phase: environments/dev/terraform.tfvars sets no dr_region. dev is rebuilt, not restored.");
+    expect(r.log).toEqual([]);
   });
 
   it("deploy without PHASE", () => {
@@ -445,7 +461,7 @@ describe("refusals (nothing is called)", () => {
     const r = make(["init", "ENV=dev", "TF=tofu"]);
     expect(r.status).toBe(0);
     // The stand-in records itself as terraform; the call went through the tofu name on PATH.
-    expect(r.log).toEqual(BUILT.map((p) => init("dev", p)));
+    expect(r.log).toEqual(BUILT_DEV.map((p) => init("dev", p)));
     expect(r.stderr).toContain("$ tofu -chdir=");
   });
 });

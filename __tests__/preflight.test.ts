@@ -6,13 +6,17 @@ import { needs } from "../scripts/preflight/checks";
 import { CliRunner, awsCli } from "../scripts/preflight/aws";
 import { main } from "../scripts/preflight";
 import { synthesize } from "../src/synth";
-import { SERVICES } from "../src/naming";
+import { EnvironmentName, SERVICES } from "../src/naming";
 import { Standins, makeStandins } from "./support/standins";
 import { ROOT, config, tempDir } from "./support/config";
 
 const ACCOUNT = "210987654321";
 const ZONE = "Z0PREFLIGHTTEST";
 const NS = ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk"];
+/** prod's dr_region by default, and its backend there (the lock table keeps the primary's name). */
+const DR = "eu-central-1";
+const DR_BUCKET = `accessweaver-terraform-state-prod-dr-${ACCOUNT}`;
+const LOCK_TABLE = "accessweaver-terraform-locks-prod";
 
 /** A prod settings file with the operator's own values (not the example's). */
 const TFVARS = `aws_account_id = "${ACCOUNT}"
@@ -86,6 +90,17 @@ function healthy(): Answers {
       body: "An error occurred (NotFoundException) when calling the DescribeBudget operation: Unable to get budget: AccessWeaver-Production-Monthly - the budget doesn't exist.",
     },
     "guardduty list-detectors": { body: { DetectorIds: [] } },
+    // The recovery phase's prerequisites (prod's dr_region, eu-central-1 by default): the DR backend answers as the primary's.
+    "account get-region-opt-status": { body: { RegionName: DR, RegionOptStatus: "ENABLED_BY_DEFAULT" } },
+    "s3api get-bucket-replication": {
+      body: {
+        ReplicationConfiguration: {
+          Role: `arn:aws:iam::${ACCOUNT}:role/accessweaver-terraform-state-replication-prod`,
+          Rules: [{ ID: "terraform-state-to-dr-region", Status: "Enabled", Destination: { Bucket: `arn:aws:s3:::${DR_BUCKET}` } }],
+        },
+      },
+    },
+    "ecr describe-registry": { body: { registryId: ACCOUNT, replicationConfiguration: { rules: [] } } },
     "securityhub describe-hub": {
       exit: 254,
       body: `An error occurred (InvalidAccessException) when calling the DescribeHub operation: Account ${ACCOUNT} is not subscribed to AWS Security Hub`,
@@ -118,13 +133,26 @@ function scriptedCli(answers: Answers, logFile: string): CliRunner {
 /** Through the aws stand-in on the PATH (a process per call), instead of in this process. */
 const VIA_PATH = { via: "path" as const };
 
+interface How {
+  /** "path": through the aws stand-in on the PATH (its scripted answers, then what it models); default in this process. */
+  readonly via?: "path" | "process";
+  /** The environment checked (default prod). */
+  readonly env?: EnvironmentName;
+  /** Seeds the stand-ins' state before the run (its calls are then forgotten). */
+  readonly prepare?: (s: Standins) => void;
+}
+
 /** Runs the preflight in-process; its aws calls are answered in-process, or by the stand-in on the environment's PATH. */
 async function run(
   answers: Answers,
   extraEnv: NodeJS.ProcessEnv = {},
-  how: { via: "path" | "process" } = { via: "process" },
+  how: How = {},
 ): Promise<{ s: Standins; status: number; stdout: string; stderr: string }> {
   const s = makeStandins(["aws", "dig"], { STANDIN_AWS_ACCOUNT: ACCOUNT });
+  if (how.prepare) {
+    how.prepare(s);
+    s.clearLog();
+  }
   if (how.via === "path") {
     const dir = path.join(s.stateDir, "aws", "scripted");
     fs.mkdirSync(dir, { recursive: true });
@@ -146,7 +174,7 @@ async function run(
   let stdout = "";
   let stderr = "";
   const io = { env, out: (t: string) => (stdout += t), err: (t: string) => (stderr += t) };
-  const status = await main(["prod"], io, how.via === "path" ? undefined : scriptedCli(answers, s.logFile));
+  const status = await main([how.env ?? "prod"], io, how.via === "path" ? undefined : scriptedCli(answers, s.logFile));
   return { s, status, stdout, stderr };
 }
 
@@ -160,8 +188,17 @@ describe("make preflight", () => {
       expect(r.status).toBe(0);
       const calls = r.s.log();
       for (const c of calls) expect(c).toMatch(READ_ONLY_CALL);
-      // Budgets is a global API, served from us-east-1; every other call is on the environment's region.
-      for (const c of calls.filter((x) => x.startsWith("aws ") && !x.startsWith("aws budgets "))) expect(c).toMatch(/ --region eu-west-1 --output json$/);
+      // Budgets is a global API, served from us-east-1; the DR backend and the recovery phase's state are read
+      // in the DR region; every other call is on the environment's region.
+      const inDr = calls.filter((x) => x.includes(` --region ${DR} `));
+      expect(inDr).toEqual([
+        `aws s3api get-bucket-versioning --bucket ${DR_BUCKET} --region ${DR} --output json`,
+        `aws s3api get-bucket-encryption --bucket ${DR_BUCKET} --region ${DR} --output json`,
+        `aws dynamodb describe-table --table-name ${LOCK_TABLE} --region ${DR} --output json`,
+        `aws s3api head-object --bucket ${DR_BUCKET} --key prod/recovery/terraform.tfstate --region ${DR} --output json`,
+      ]);
+      for (const c of calls.filter((x) => x.startsWith("aws ") && !x.startsWith("aws budgets ") && !inDr.includes(x)))
+        expect(c).toMatch(/ --region eu-west-1 --output json$/);
       expect(calls.filter((x) => x.startsWith("aws budgets "))).toEqual(
         ["AccessWeaver-Production-Monthly", "AccessWeaver-Production-Account-Monthly"].map(
           (b) => `aws budgets describe-budget --account-id ${ACCOUNT} --budget-name ${b} --region us-east-1 --output json`,
@@ -475,10 +512,10 @@ describe("make preflight", () => {
         fs.copyFileSync(path.join(ROOT, `environments/${env}/terraform.tfvars.example`), path.join(root2, `environments/${env}/terraform.tfvars.example`));
       }
       fs.writeFileSync(path.join(root2, "environments/prod/terraform.tfvars"), `${TFVARS}guardduty_enabled = true\nsecurity_hub_enabled = true\n`);
-      // staging shares prod's account and region and also turns Inspector on; dev is in another account.
+      // staging shares prod's account and region, also turns Inspector on and has a dr_region (a drill); dev is in another account.
       fs.writeFileSync(
         path.join(root2, "environments/staging/terraform.tfvars"),
-        `${TFVARS.replace("api.accessweaver.com", "staging.accessweaver.com")}inspector_enabled = true\n`,
+        `${TFVARS.replace("api.accessweaver.com", "staging.accessweaver.com")}inspector_enabled = true\ndr_region = "${DR}"\n`,
       );
       fs.writeFileSync(
         path.join(root2, "environments/dev/terraform.tfvars"),
@@ -551,6 +588,368 @@ describe("make preflight", () => {
       } finally {
         r.s.cleanup();
       }
+    });
+
+    it("warns that staging, in the same account and region with a dr_region, also replicates the registry from its recovery phase", async () => {
+      const r = await run(healthy(), env2());
+      try {
+        expect(r.stdout).toContain(
+          `WARN  image replication: staging (environments/staging/terraform.tfvars, dr_region ${DR}) also replicates the registry of account ${ACCOUNT} in eu-west-1: each recovery phase holds its one replication configuration, so the last apply's rule replaces the other's, and destroying either phase stops the replication of both\n      -> let one environment of the account replicate the images (prod): give the other's images a registry of their own (ecr_registry), or remove its dr_region (staging's is optional)`,
+        );
+        // The registry itself is free: the recovery phase will create its configuration.
+        expect(r.stdout).toMatch(/^PASS {2}image replication: the registry of account \d+ in eu-west-1 has no replication configuration/m);
+      } finally {
+        r.s.cleanup();
+      }
+    });
+  });
+
+  describe("with a dr_region (prod's default, eu-central-1): the recovery phase", () => {
+    const stateKey = `s3api head-object --bucket ${DR_BUCKET} --key prod/recovery/`;
+    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+    const backups = (...list: object[]) => ({ body: { DBInstanceAutomatedBackups: list } });
+    const replicating = (latest: string) => ({
+      Status: "replicating",
+      Region: "eu-west-1",
+      RestoreWindow: { EarliestTime: minutesAgo(7 * 24 * 60), LatestTime: latest },
+    });
+    /** The recovery phase applied (its state in the DR bucket), its database backups replicated up to `latest`. */
+    const recovered = (latest = minutesAgo(10)): Answers => ({
+      ...healthy(),
+      [stateKey]: { body: {} },
+      "rds describe-db-instance-automated-backups": backups(replicating(latest)),
+    });
+    const denied = (operation: string) => ({
+      exit: 254,
+      body: `An error occurred (AccessDeniedException) when calling the ${operation} operation: not authorized`,
+    });
+
+    it("passes an enabled DR region, a DR backend that the state bucket replicates to, and a free registry; the copies wait for the first apply", async () => {
+      const r = await run(healthy());
+      try {
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain(`PASS  DR region: ${DR} (dr_region) is enabled for account ${ACCOUNT} (ENABLED_BY_DEFAULT)`);
+        expect(r.stdout).toContain(`PASS  DR state bucket: ${DR_BUCKET} in ${DR}: versioned, encrypted`);
+        expect(r.stdout).toContain(`PASS  DR lock table: ${LOCK_TABLE} in ${DR}: active, encrypted`);
+        expect(r.stdout).toContain(
+          `PASS  state replication: accessweaver-terraform-state-prod-${ACCOUNT} replicates to ${DR_BUCKET} in ${DR} (rule terraform-state-to-dr-region)`,
+        );
+        expect(r.stdout).toContain(
+          `PASS  image replication: the registry of account ${ACCOUNT} in eu-west-1 has no replication configuration: the recovery phase will create it (aw-api-gateway, aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service to ${DR})`,
+        );
+        expect(r.stdout).toContain(
+          `PASS  DR database backups: phase recovery has no state yet: the backups of accessweaver-prod-postgres replicate to ${DR} from its first apply (make apply ENV=prod PHASE=recovery)`,
+        );
+        const calls = r.s.log();
+        expect(calls).toContain(`aws account get-region-opt-status --region-name ${DR} --region eu-west-1 --output json`);
+        expect(calls).toContain(`aws s3api get-bucket-replication --bucket accessweaver-terraform-state-prod-${ACCOUNT} --region eu-west-1 --output json`);
+        expect(calls).toContain("aws ecr describe-registry --region eu-west-1 --output json");
+        // The Account API answered: no fallback; the phase has no state: no backup is read.
+        expect(calls.filter((c) => / ec2 describe-regions | rds describe-db-instance-automated-backups /.test(c))).toEqual([]);
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("fails a DR region that is not enabled, with the command that enables it, and makes no call there; warns while it is being enabled", async () => {
+      const answers = healthy();
+      answers["account get-region-opt-status"] = { body: { RegionName: DR, RegionOptStatus: "DISABLED" } };
+      const r = await run(answers);
+      try {
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain(
+          `FAIL  DR region: ${DR} (dr_region) is not enabled for account ${ACCOUNT} (DISABLED): nothing can be made or copied there; the DR backend and the copies are not checked until it is enabled\n      -> aws account enable-region --region-name ${DR}, then wait until aws account get-region-opt-status --region-name ${DR} answers ENABLED; or choose another dr_region in environments/prod/terraform.tfvars`,
+        );
+        expect(r.s.log().filter((c) => c.includes(` --region ${DR} `))).toEqual([]);
+        expect(r.stdout).not.toMatch(/DR state bucket|DR lock table|state replication|DR database backups/);
+        // The registry is in the primary region: still checked.
+        expect(r.stdout).toContain("PASS  image replication:");
+      } finally {
+        r.s.cleanup();
+      }
+      answers["account get-region-opt-status"] = { body: { RegionName: DR, RegionOptStatus: "ENABLING" } };
+      const enabling = await run(answers);
+      try {
+        expect(enabling.status).toBe(0);
+        expect(enabling.stdout).toContain(
+          `WARN  DR region: ${DR} (dr_region) is being enabled for account ${ACCOUNT} (ENABLING); the DR backend and the copies are not checked until it is enabled\n      -> wait until aws account get-region-opt-status --region-name ${DR} answers ENABLED (minutes, sometimes hours), then run make preflight ENV=prod again`,
+        );
+      } finally {
+        enabling.s.cleanup();
+      }
+    });
+
+    it("asks EC2's list of regions where the Account API is denied, and warns when neither answers", async () => {
+      const answers = healthy();
+      answers["account get-region-opt-status"] = denied("GetRegionOptStatus");
+      answers["ec2 describe-regions"] = { body: { Regions: [{ RegionName: DR, Endpoint: `ec2.${DR}.amazonaws.com`, OptInStatus: "not-opted-in" }] } };
+      const off = await run(answers);
+      try {
+        expect(off.status).toBe(1);
+        expect(off.s.log()).toContain(`aws ec2 describe-regions --all-regions --region-names ${DR} --region eu-west-1 --output json`);
+        expect(off.stdout).toContain(`FAIL  DR region: ${DR} (dr_region) is not enabled for account ${ACCOUNT} (not-opted-in)`);
+        expect(off.stdout).toContain(`-> aws account enable-region --region-name ${DR}`);
+      } finally {
+        off.s.cleanup();
+      }
+      answers["ec2 describe-regions"] = { body: { Regions: [{ RegionName: DR, OptInStatus: "opt-in-not-required" }] } };
+      const on = await run(answers);
+      try {
+        expect(on.status).toBe(0);
+        expect(on.stdout).toContain(`PASS  DR region: ${DR} (dr_region) is enabled for account ${ACCOUNT} (opt-in-not-required)`);
+      } finally {
+        on.s.cleanup();
+      }
+      answers["ec2 describe-regions"] = denied("DescribeRegions");
+      const unknown = await run(answers);
+      try {
+        expect(unknown.status).toBe(0);
+        expect(unknown.stdout).toMatch(
+          new RegExp(
+            `^WARN {2}DR region: cannot read whether ${DR} \\(dr_region\\) is enabled for account ${ACCOUNT}: account get-region-opt-status: .*AccessDeniedException.*; ec2 describe-regions: .*AccessDeniedException.*\n {6}-> allow account:GetRegionOptStatus \\(or ec2:DescribeRegions\\) to the caller, or check by hand: aws account get-region-opt-status --region-name ${DR}$`,
+            "m",
+          ),
+        );
+        // Not known to be off: the DR backend is still read.
+        expect(unknown.stdout).toContain(`PASS  DR state bucket: ${DR_BUCKET} in ${DR}: versioned, encrypted`);
+      } finally {
+        unknown.s.cleanup();
+      }
+    });
+
+    it("fails a DR state bucket that does not exist, with setup-backend.sh; the environment's own bucket still passes", async () => {
+      const answers = healthy();
+      for (const verb of ["get-bucket-versioning", "get-bucket-encryption"]) {
+        answers[`s3api ${verb} --bucket ${DR_BUCKET}`] = {
+          exit: 254,
+          body: "An error occurred (NoSuchBucket) when calling the GetBucketVersioning operation: The specified bucket does not exist",
+        };
+      }
+      const r = await run(answers);
+      try {
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain(
+          `FAIL  DR state bucket: ${DR_BUCKET} in ${DR}: An error occurred (NoSuchBucket) when calling the GetBucketVersioning operation: The specified bucket does not exist\n      -> run scripts/setup-backend.sh prod eu-west-1`,
+        );
+        expect(r.stdout).toContain(`PASS  state bucket: accessweaver-terraform-state-prod-${ACCOUNT}: versioned, encrypted`);
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("fails a DR lock table missing in the DR region while the environment's exists (the stand-in's tables, by region)", async () => {
+      const answers = healthy();
+      delete answers["dynamodb describe-table"];
+      // The environment's lock table, in eu-west-1 only: the stand-in keeps tables by region.
+      const lockTable = (s: Standins) => {
+        const table = ["--table-name", LOCK_TABLE, "--region", "eu-west-1"];
+        const schema = ["--attribute-definitions", "AttributeName=LockID,AttributeType=S", "--key-schema", "AttributeName=LockID,KeyType=HASH"];
+        const options = ["--billing-mode", "PAY_PER_REQUEST", "--sse-specification", "Enabled=true,SSEType=KMS"];
+        s.run("aws", ["dynamodb", "create-table", ...table, ...schema, ...options]);
+        s.run("aws", ["dynamodb", "wait", "table-exists", ...table]);
+      };
+      const r = await run(answers, {}, { ...VIA_PATH, prepare: lockTable });
+      try {
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain(`PASS  lock table: ${LOCK_TABLE}: active, encrypted`);
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `^FAIL {2}DR lock table: ${LOCK_TABLE} in ${DR}: An error occurred \\(ResourceNotFoundException\\).*\n {6}-> run scripts/setup-backend.sh prod eu-west-1$`,
+            "m",
+          ),
+        );
+        expect(r.s.log()).toContain(`aws dynamodb describe-table --table-name ${LOCK_TABLE} --region ${DR} --output json`);
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("fails a state bucket that does not replicate to the DR bucket: no configuration, or no enabled rule to it", async () => {
+      const answers = healthy();
+      answers["s3api get-bucket-replication"] = {
+        exit: 254,
+        body: "An error occurred (ReplicationConfigurationNotFoundError) when calling the GetBucketReplication operation: The replication configuration was not found",
+      };
+      const none = await run(answers);
+      try {
+        expect(none.status).toBe(1);
+        expect(none.stdout).toContain(
+          `FAIL  state replication: accessweaver-terraform-state-prod-${ACCOUNT} has no replication configuration (ReplicationConfigurationNotFoundError): its state files are not copied to ${DR_BUCKET} in ${DR}\n      -> run scripts/setup-backend.sh prod eu-west-1`,
+        );
+      } finally {
+        none.s.cleanup();
+      }
+      answers["s3api get-bucket-replication"] = {
+        body: {
+          ReplicationConfiguration: {
+            Role: `arn:aws:iam::${ACCOUNT}:role/x`,
+            Rules: [
+              { ID: "old", Status: "Disabled", Destination: { Bucket: `arn:aws:s3:::${DR_BUCKET}` } },
+              { ID: "elsewhere", Status: "Enabled", Destination: { Bucket: "arn:aws:s3:::someone-elses-bucket" } },
+            ],
+          },
+        },
+      };
+      const other = await run(answers);
+      try {
+        expect(other.status).toBe(1);
+        expect(other.stdout).toContain(
+          `FAIL  state replication: no enabled rule of accessweaver-terraform-state-prod-${ACCOUNT} replicates to arn:aws:s3:::${DR_BUCKET} (old: Disabled to arn:aws:s3:::${DR_BUCKET}; elsewhere: Enabled to arn:aws:s3:::someone-elses-bucket)\n      -> run scripts/setup-backend.sh prod eu-west-1`,
+        );
+      } finally {
+        other.s.cleanup();
+      }
+    });
+
+    it("passes the registry's configuration when it is the recovery phase's own; fails other rules before the phase's first apply, warns after", async () => {
+      const own = {
+        destinations: [{ region: DR, registryId: ACCOUNT }],
+        repositoryFilters: SERVICES.map((filter) => ({ filter, filterType: "PREFIX_MATCH" })),
+      };
+      const registry = (...rules: object[]) => ({ body: { registryId: ACCOUNT, replicationConfiguration: { rules } } });
+      const mine = healthy();
+      mine["ecr describe-registry"] = registry(own);
+      const r = await run(mine);
+      try {
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain(
+          `PASS  image replication: the registry of account ${ACCOUNT} in eu-west-1 replicates aw-api-gateway, aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service to ${DR}: the recovery phase's own rule`,
+        );
+      } finally {
+        r.s.cleanup();
+      }
+      // Another team's rule to another region, and one that sends everything to another account.
+      const others = [
+        { destinations: [{ region: "eu-west-3", registryId: ACCOUNT }], repositoryFilters: [{ filter: "team-x", filterType: "PREFIX_MATCH" }] },
+        { destinations: [{ region: DR, registryId: "444455556666" }] },
+      ];
+      const shared = healthy();
+      shared["ecr describe-registry"] = registry(own, ...others);
+      const before = await run(shared);
+      const detail = `image replication: the registry of account ${ACCOUNT} in eu-west-1 already replicates team-x to eu-west-3; every repository to ${DR} of account 444455556666, which is not this environment's (aw-api-gateway, aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service to ${DR}). ECR keeps one replication configuration per registry, and the recovery phase owns it`;
+      const fix = `-> agree with the owner of those rules (another environment of the account, another team) on one configuration: merge the rules by hand (the recovery phase then shows the others as drift, and its next apply removes them again), or keep this environment's images in a registry of their own (ecr_registry in environments/prod/terraform.tfvars, another account, replicated by its owner)`;
+      try {
+        expect(before.status).toBe(1);
+        expect(before.stdout).toContain(
+          `FAIL  ${detail}: its first apply would REPLACE the configuration with its own rule and drop those rules\n      ${fix}`,
+        );
+        expect(before.s.log()).toContain(`aws s3api head-object --bucket ${DR_BUCKET} --key prod/recovery/terraform.tfstate --region ${DR} --output json`);
+      } finally {
+        before.s.cleanup();
+      }
+      const after = await run({ ...recovered(), "ecr describe-registry": registry(own, ...others) });
+      try {
+        expect(after.status).toBe(0);
+        expect(after.stdout).toContain(`WARN  ${detail}: its next apply removes those rules\n      ${fix}`);
+      } finally {
+        after.s.cleanup();
+      }
+    });
+
+    it("once the phase has a state, passes backups replicated within the hour, with the latest restorable time", async () => {
+      const latest = minutesAgo(10);
+      const r = await run(recovered(latest));
+      try {
+        expect(r.status).toBe(0);
+        expect(r.s.log()).toContain(
+          `aws rds describe-db-instance-automated-backups --db-instance-identifier accessweaver-prod-postgres --region ${DR} --output json`,
+        );
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `^PASS {2}DR database backups: accessweaver-prod-postgres's backups replicate to ${DR}, latest restorable time ${latest.replace(/\./g, "\\.")} \\(1[01] minutes ago\\), within the guide's RPO of 60 minutes for a region loss$`,
+            "m",
+          ),
+        );
+      } finally {
+        r.s.cleanup();
+      }
+    });
+
+    it("fails backups older than the RPO, none replicated, or a replication that stopped; warns while it starts", async () => {
+      const stale = minutesAgo(180);
+      const cases: [Answers[string], RegExp][] = [
+        [
+          backups(replicating(stale)),
+          new RegExp(
+            `^FAIL {2}DR database backups: .*latest restorable time ${stale.replace(/\./g, "\\.")} \\(18[01] minutes ago\\): the guide's RPO for a region loss \\(< 1 hour\\) is exceeded\n {6}-> the transaction logs are not reaching ${DR}: .*aws rds describe-events --source-type db-instance --source-identifier accessweaver-prod-postgres`,
+            "m",
+          ),
+        ],
+        [
+          backups(),
+          /^FAIL {2}DR database backups: no backup of accessweaver-prod-postgres is replicated to eu-central-1: a restore there has nothing to start from\n {6}-> make apply ENV=prod PHASE=recovery starts the replication again/m,
+        ],
+        [
+          { exit: 254, body: "An error occurred (DBInstanceAutomatedBackupNotFound) when calling the DescribeDBInstanceAutomatedBackups operation: not found" },
+          /^FAIL {2}DR database backups: no backup of accessweaver-prod-postgres is replicated to eu-central-1/m,
+        ],
+        [
+          backups({ Status: "retained", RestoreWindow: { LatestTime: stale } }),
+          /^FAIL {2}DR database backups: the replication of accessweaver-prod-postgres's backups to eu-central-1 stopped \(retained; latest restorable time .*\): what is kept there ages until its retention ends\n {6}-> find why \(RDS stops it when either region is opted out/m,
+        ],
+        [
+          backups({ Status: "pending" }),
+          /^WARN {2}DR database backups: the replication of accessweaver-prod-postgres's backups to eu-central-1 is starting \(pending; no restorable time\): RDS copies the latest snapshot first/m,
+        ],
+      ];
+      for (const [answer, line] of cases) {
+        const r = await run({ ...recovered(), "rds describe-db-instance-automated-backups": answer });
+        try {
+          expect(r.stdout).toMatch(line);
+          expect(r.status).toBe(line.source.startsWith("^FAIL") ? 1 : 0);
+        } finally {
+          r.s.cleanup();
+        }
+      }
+    });
+
+    describe("dev (no dr_region), and images in another account's registry", () => {
+      let root3: string;
+      let outdir3: string;
+      beforeAll(async () => {
+        root3 = tempDir("aw-preflight-dr-");
+        for (const env of ["prod", "dev"]) {
+          fs.mkdirSync(path.join(root3, "environments", env), { recursive: true });
+          fs.copyFileSync(path.join(ROOT, `environments/${env}/terraform.tfvars.example`), path.join(root3, `environments/${env}/terraform.tfvars.example`));
+        }
+        const registry = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
+        fs.writeFileSync(path.join(root3, "environments/prod/terraform.tfvars"), TFVARS.replace(registry, "999988887777.dkr.ecr.eu-west-1.amazonaws.com"));
+        fs.writeFileSync(
+          path.join(root3, "environments/dev/terraform.tfvars"),
+          `${TFVARS.replace("api.accessweaver.com", "dev.accessweaver.com")}inspector_enabled = false\n`,
+        );
+        outdir3 = path.join(root3, "cdktf.out");
+        for (const env of ["prod", "dev"]) await synthesize({ outdir: outdir3, envSelection: env, rootDir: root3, notice: () => undefined });
+      }, 60_000);
+      const env3 = () => ({ ACCESSWEAVER_SETTINGS_ROOT: root3, CDKTF_OUTDIR: outdir3 });
+
+      it("makes no call of the recovery phase's checks for dev", async () => {
+        const r = await run(healthy(), env3(), { env: "dev" });
+        try {
+          expect(r.stderr).toBe("");
+          const calls = r.s.log();
+          expect(calls.length).toBeGreaterThan(10);
+          expect(
+            calls.filter((c) => /eu-central-1|-dr-|recovery|^aws account |get-bucket-replication|describe-registry|describe-regions|automated-backups/.test(c)),
+          ).toEqual([]);
+          expect(r.stdout).not.toMatch(/DR |replication/);
+          expect(r.stdout).toMatch(/^Preflight dev: \d+ pass, 0 warn, 0 fail\.$/m);
+        } finally {
+          r.s.cleanup();
+        }
+      });
+
+      it("warns that another account's registry is replicated by its owner, without reading it", async () => {
+        const r = await run(healthy(), env3());
+        try {
+          expect(r.stdout).toContain(
+            `WARN  image replication: the images are in account 999988887777's registry (ecr_registry), not in account ${ACCOUNT}'s: the recovery phase does not replicate them\n      -> the registry's owner must replicate aw-api-gateway, aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service to ${DR} (its registry's one replication configuration is theirs); a restore in ${DR} pulls them there`,
+          );
+          expect(r.s.log().filter((c) => c.startsWith("aws ecr describe-registry"))).toEqual([]);
+        } finally {
+          r.s.cleanup();
+        }
+      });
     });
   });
 

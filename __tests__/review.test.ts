@@ -210,6 +210,7 @@ describe("the review of the synthesized environments", () => {
       "## Settings that matter",
       "## Guardrails",
       "## Security groups: who reaches whom",
+      "## Region loss",
       "## Estimated monthly cost",
       "## Architecture",
       "## Plan",

@@ -28,11 +28,10 @@ describe("settings validation", () => {
     expect(c.settings.monthlyBudgetUsd).toBe(3000);
     expect(c.settings.imageTags["aw-pdp-service"]).toBe("2.3.4");
     expect(config("dev").settings.availabilityZones).toEqual(["eu-west-1a", "eu-west-1b"]);
-    expect(config("prod", { aws_region: "eu-central-1", ecr_registry: "111122223333.dkr.ecr.eu-central-1.amazonaws.com" }).settings.availabilityZones).toEqual([
-      "eu-central-1a",
-      "eu-central-1b",
-      "eu-central-1c",
-    ]);
+    expect(
+      config("prod", { aws_region: "eu-central-1", ecr_registry: "111122223333.dkr.ecr.eu-central-1.amazonaws.com", dr_region: "eu-west-1" }).settings
+        .availabilityZones,
+    ).toEqual(["eu-central-1a", "eu-central-1b", "eu-central-1c"]);
   });
 
   it("keeps the guide's prod sizes in the prod profile", () => {
@@ -125,6 +124,60 @@ describe("settings validation", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${FILE.replace(/[./]/g, "\\$&")} \\| `));
     expect(problems[0]).toMatch(message);
+  });
+
+  describe("dr_region (Region loss)", () => {
+    it("gives prod its default DR region and the database's retention; staging has one only when set; dev none", () => {
+      expect(config("prod").settings).toMatchObject({ drRegion: "eu-central-1", drBackupRetentionDays: 30, drReplicateImages: true });
+      expect(config("staging", { dr_region: "eu-west-3" }).settings.drReplicateImages).toBe(false);
+      expect(config("prod", { dr_region: "eu-north-1", dr_backup_retention_days: 35 }).settings).toMatchObject({
+        drRegion: "eu-north-1",
+        drBackupRetentionDays: 35,
+      });
+      expect(config("staging").settings.drRegion).toBeUndefined();
+      expect(config("staging", { dr_region: "eu-west-3" }).settings).toMatchObject({ drRegion: "eu-west-3", drBackupRetentionDays: 14 });
+      expect(config("dev").settings.drRegion).toBeUndefined();
+    });
+
+    const refused: [string, string, Record<string, unknown>, RegExp][] = [
+      ["the primary region", "prod", { dr_region: "eu-west-1" }, /dr_region \| "eu-west-1" \| a region of the EU\/EEA other than aws_region \(eu-west-1\)/],
+      [
+        "prod's default when it is the primary region",
+        "prod",
+        { aws_region: "eu-central-1", ecr_registry: "111122223333.dkr.ecr.eu-central-1.amazonaws.com" },
+        /dr_region \| "eu-central-1" \(prod's default: the key is not set\) \| a region of the EU\/EEA other than aws_region \(eu-central-1\)/,
+      ],
+      [
+        "London (outside the EU/EEA)",
+        "prod",
+        { dr_region: "eu-west-2" },
+        /dr_region \| "eu-west-2" \(London is in the United Kingdom, outside the EU\/EEA\) \| a region of the EU\/EEA \(RGPD\): eu-west-1, eu-west-3/,
+      ],
+      [
+        "Zurich (outside the EU/EEA)",
+        "staging",
+        { dr_region: "eu-central-2" },
+        /dr_region \| "eu-central-2" \(Zurich is in Switzerland, outside the EU\/EEA\)/,
+      ],
+      [
+        "a region outside Europe",
+        "prod",
+        { dr_region: "us-east-1" },
+        /dr_region \| "us-east-1" \(not a known region of the EU\/EEA\) \| a region of the EU\/EEA/,
+      ],
+      ["an unknown region", "prod", { dr_region: "eu-moon-1" }, /dr_region \| "eu-moon-1" \(not a known region of the EU\/EEA\)/],
+      ["a malformed region", "prod", { dr_region: "Frankfurt" }, /dr_region \| "Frankfurt" \| an AWS region name such as eu-central-1/],
+      ["a DR region in dev", "dev", { dr_region: "eu-central-1" }, /dr_region \| "eu-central-1" \| no value in dev: dev has no recovery phase/],
+      ["a retention beyond what RDS keeps", "prod", { dr_backup_retention_days: 36 }, /dr_backup_retention_days \| 36 \| a whole number from 1 to 35/],
+      ["a retention without a DR region", "staging", { dr_backup_retention_days: 7 }, /dr_backup_retention_days \| 7 \| no value without dr_region/],
+      ["image replication without a DR region", "staging", { dr_replicate_images: true }, /dr_replicate_images \| true \| no value without dr_region/],
+    ];
+    it.each(refused)("refuses %s in %s, naming the file, the key, what was found and what is expected", (_what, env, overrides, message) => {
+      const problems = problemsOf(env as EnvironmentName, overrides);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^environments/${env}/terraform\\.tfvars \\| `));
+      expect(problems[0]).toMatch(message);
+    });
   });
 
   it("lets dev run one task and two zones, which prod refuses", () => {

@@ -6,15 +6,20 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
+import { DR_DEFAULT_REGIONS } from "../scripts/backend-names";
+import { FIELDS } from "../src/config/settings";
+import { ENVIRONMENTS } from "../src/naming";
 import { makeStandins, Standins } from "./support/standins";
 
 const ROOT = path.resolve(__dirname, "..");
 const SCRIPT = "scripts/setup-backend.sh";
 const ACCOUNT = "123456789012";
 const bucketOf = (env: string) => `accessweaver-terraform-state-${env}-${ACCOUNT}`;
+const drBucketOf = (env: string) => `accessweaver-terraform-state-${env}-dr-${ACCOUNT}`;
 const tableOf = (env: string) => `accessweaver-terraform-locks-${env}`;
+const roleOf = (env: string) => `accessweaver-terraform-state-replication-${env}`;
 /** A call that changes something in AWS. */
-const MUTATING = /^aws (s3api|dynamodb) (create|put|update|delete)-/;
+const MUTATING = /^aws (s3api|dynamodb|iam) (create|put|update|delete)-/;
 const STEP = /^(created|updated|unchanged) /;
 
 interface Run {
@@ -80,6 +85,55 @@ const tagsOf = (env: string) => [
   { Key: "Environment", Value: env },
   { Key: "ManagedBy", Value: "setup-backend" },
 ];
+const tagArgs = (env: string) => ["Key=Project,Value=AccessWeaver", `Key=Environment,Value=${env}`, "Key=ManagedBy,Value=setup-backend"];
+/** Only S3, acting for this account's primary state bucket, may assume the replication role. */
+const trustOf = (env: string) => ({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Principal: { Service: "s3.amazonaws.com" },
+      Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": `arn:aws:s3:::${bucketOf(env)}` } },
+    },
+  ],
+});
+const replicationOf = (env: string, drRegion: string) => ({
+  Role: `arn:aws:iam::${ACCOUNT}:role/${roleOf(env)}`,
+  Rules: [
+    {
+      ID: "terraform-state-to-dr-region",
+      Status: "Enabled",
+      Priority: 1,
+      Filter: { Prefix: "" },
+      DeleteMarkerReplication: { Status: "Disabled" },
+      SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: "Enabled" } },
+      Destination: {
+        Bucket: `arn:aws:s3:::${drBucketOf(env)}`,
+        EncryptionConfiguration: { ReplicaKmsKeyID: `arn:aws:kms:${drRegion}:${ACCOUNT}:alias/aws/s3` },
+        StorageClass: "STANDARD",
+      },
+    },
+  ],
+});
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+/** What a policy grants, action by action: its effect, resources and conditions (however the statements group them). */
+function grants(policy: { Statement: Statement[] }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const st of policy.Statement) {
+    for (const action of ([] as string[]).concat(st.Action)) {
+      if (action in out) throw new Error(`${action} is granted twice`);
+      out[action] = { Effect: st.Effect, Resource: ([] as string[]).concat(st.Resource), Condition: st.Condition };
+    }
+  }
+  return out;
+}
 
 function bucketReads(b: string, region: string): unknown[][] {
   const r = ["--region", region];
@@ -125,15 +179,42 @@ const verification = (b: string, t: string, region: string) => [
   ["aws", "dynamodb", "describe-table", "--table-name", t, "--query", "Table.TableStatus", "--output", "text", "--region", region],
 ];
 
-function firstRunCalls(env: string, region: string): unknown[][] {
-  const b = bucketOf(env);
-  const t = tableOf(env);
-  const r = ["--region", region];
+const getRole = (env: string, region: string) => ["aws", "iam", "get-role", "--role-name", roleOf(env), "--output", "json", "--region", region];
+const getRolePolicy = (env: string, region: string) => [
+  "aws",
+  "iam",
+  "get-role-policy",
+  "--role-name",
+  roleOf(env),
+  "--policy-name",
+  "terraform-state-replication",
+  "--output",
+  "json",
+  "--region",
+  region,
+];
+const getReplication = (env: string, region: string) => [
+  "aws",
+  "s3api",
+  "get-bucket-replication",
+  "--bucket",
+  bucketOf(env),
+  "--output",
+  "json",
+  "--region",
+  region,
+];
+
+/** head-bucket, then create-bucket (no LocationConstraint in us-east-1, where S3 refuses one). */
+function newBucketCalls(b: string, region: string): unknown[][] {
   const location = region === "us-east-1" ? [] : ["--create-bucket-configuration", `LocationConstraint=${region}`];
+  return [headBucket(b, region), ["aws", "s3api", "create-bucket", "--bucket", b, ...location, "--region", region]];
+}
+
+/** A new bucket's settings: all read, then the differing ones written. */
+function configureNewBucket(env: string, b: string, region: string): unknown[][] {
+  const r = ["--region", region];
   return [
-    stsCall(region),
-    headBucket(b, region),
-    ["aws", "s3api", "create-bucket", "--bucket", b, ...location, ...r],
     ...bucketReads(b, region),
     ["aws", "s3api", "put-bucket-versioning", "--bucket", b, "--versioning-configuration", "Status=Enabled", ...r],
     ["aws", "s3api", "put-bucket-encryption", "--bucket", b, "--server-side-encryption-configuration", json(ENCRYPTION), ...r],
@@ -141,6 +222,12 @@ function firstRunCalls(env: string, region: string): unknown[][] {
     ["aws", "s3api", "put-bucket-policy", "--bucket", b, "--policy", json({ Version: "2012-10-17", Statement: [denyInsecureTransport(b)] }), ...r],
     ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration", json({ Rules: [RETENTION_RULE] }), ...r],
     ["aws", "s3api", "put-bucket-tagging", "--bucket", b, "--tagging", json({ TagSet: tagsOf(env) }), ...r],
+  ];
+}
+
+function newTableCalls(env: string, t: string, region: string): unknown[][] {
+  const r = ["--region", region];
+  return [
     describeTable(t, region),
     [
       "aws",
@@ -158,48 +245,150 @@ function firstRunCalls(env: string, region: string): unknown[][] {
       "Enabled=true,SSEType=KMS",
       "--deletion-protection-enabled",
       "--tags",
-      "Key=Project,Value=AccessWeaver",
-      `Key=Environment,Value=${env}`,
-      "Key=ManagedBy,Value=setup-backend",
+      ...tagArgs(env),
       ...r,
     ],
     ["aws", "dynamodb", "wait", "table-exists", "--table-name", t, ...r],
     describePitr(t, region),
     ["aws", "dynamodb", "update-continuous-backups", "--table-name", t, "--point-in-time-recovery-specification", "PointInTimeRecoveryEnabled=true", ...r],
+  ];
+}
+
+function firstRunCalls(env: string, region: string): unknown[][] {
+  const b = bucketOf(env);
+  const t = tableOf(env);
+  return [
+    stsCall(region),
+    ...newBucketCalls(b, region),
+    ...configureNewBucket(env, b, region),
+    ...newTableCalls(env, t, region),
     ...verification(b, t, region),
   ];
 }
 
-describe("scripts/setup-backend.sh", () => {
+/** The first run of an environment with a DR region, in a new account. */
+function drFirstRunCalls(env: string, region: string, drRegion: string): unknown[][] {
+  const b = bucketOf(env);
+  const d = drBucketOf(env);
+  const t = tableOf(env);
+  const r = ["--region", region];
+  return [
+    stsCall(region),
+    ...newBucketCalls(b, region),
+    // what the replication needs is read before anything is written (no replication to read on a bucket just made)
+    getRole(env, region),
+    ...configureNewBucket(env, b, region),
+    ...newTableCalls(env, t, region),
+    ...newBucketCalls(d, drRegion),
+    ...configureNewBucket(env, d, drRegion),
+    ...newTableCalls(env, t, drRegion),
+    [
+      "aws",
+      "iam",
+      "create-role",
+      "--role-name",
+      roleOf(env),
+      "--assume-role-policy-document",
+      json(trustOf(env)),
+      "--description",
+      expect.any(String),
+      "--tags",
+      ...tagArgs(env),
+      ...r,
+    ],
+    // the policy's content: its own test below
+    [
+      "aws",
+      "iam",
+      "put-role-policy",
+      "--role-name",
+      roleOf(env),
+      "--policy-name",
+      "terraform-state-replication",
+      "--policy-document",
+      expect.any(String),
+      ...r,
+    ],
+    ["aws", "s3api", "put-bucket-replication", "--bucket", b, "--replication-configuration", json(replicationOf(env, drRegion)), ...r],
+    ...verification(b, t, region),
+    ...verification(d, t, drRegion),
+  ];
+}
+
+/** The changes a dry run lists for a backend that does not exist yet (service and operation), in order. */
+const NEW_BACKEND_CHANGES = [
+  "s3api create-bucket",
+  "s3api put-bucket-versioning",
+  "s3api put-bucket-encryption",
+  "s3api put-public-access-block",
+  "s3api put-bucket-policy",
+  "s3api put-bucket-lifecycle-configuration",
+  "s3api put-bucket-tagging",
+  "dynamodb create-table",
+  "dynamodb wait",
+  "dynamodb update-continuous-backups",
+];
+/** The "[dry-run] aws ..." lines of a run. */
+const dryRunLines = (r: Run) => r.lines.filter((l) => l.startsWith("[dry-run] aws "));
+/** Their service and operation, e.g. "s3api create-bucket". */
+const operations = (lines: string[]) => lines.map((l) => l.split(" ").slice(2, 4).join(" "));
+
+/** aws ARGS --region eu-west-1 through the stand-in, to set up a test's starting state; throws when the call fails. */
+const seeder =
+  (s: Standins) =>
+  (...args: string[]): void => {
+    const r = s.run("aws", [...args, "--region", "eu-west-1"]);
+    if (r.status !== 0) throw new Error(`seeding failed: aws ${args.join(" ")}: ${r.stderr}`);
+  };
+
+/** A run on a complete backend: every one of its `steps` lines is "unchanged", no call changed anything, and the summary says so. */
+function expectUpToDate(s: Standins, r: Run, steps: number): void {
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  expect(s.log().filter((l) => MUTATING.test(l))).toEqual([]);
+  const lines = r.lines.filter((l) => STEP.test(l));
+  expect(lines).toHaveLength(steps);
+  expect(lines.filter((l) => !l.startsWith("unchanged "))).toEqual([]);
+  expect(r.lines[r.lines.length - 1]).toBe("Backend already up to date: nothing changed.");
+}
+
+/**
+ * The stand-ins of one describe block, removed after it, and the first run of `args` in a new account,
+ * made before its tests; withCompleteBackend() gives stand-ins whose state is a copy of that run's.
+ */
+function suiteStandins(args: string[]) {
   const all: Standins[] = [];
   const standins = (extraEnv: NodeJS.ProcessEnv = {}): Standins => {
     const s = makeStandins(["aws"], extraEnv);
     all.push(s);
     return s;
   };
-  /** Stand-ins whose state is a copy of the complete dev/eu-west-1 backend made by the first run. */
+  const first = {} as { standins: Standins; run: Run };
+  beforeAll(() => {
+    first.standins = standins();
+    first.run = run(first.standins, args);
+  });
+  afterAll(() => all.forEach((s) => s.cleanup()));
   const withCompleteBackend = (extraEnv: NodeJS.ProcessEnv = {}): Standins => {
     const s = standins(extraEnv);
-    fs.cpSync(fresh.stateDir, s.stateDir, { recursive: true });
+    fs.cpSync(first.standins.stateDir, s.stateDir, { recursive: true });
     return s;
   };
+  return { standins, withCompleteBackend, first };
+}
+
+describe("scripts/setup-backend.sh", () => {
+  // withCompleteBackend(): the complete dev/eu-west-1 backend
+  const { standins, withCompleteBackend, first } = suiteStandins(["dev", "eu-west-1"]);
   const B = bucketOf("dev");
   const T = tableOf("dev");
 
-  let fresh: Standins;
-  let firstRun: Run;
-  beforeAll(() => {
-    fresh = standins();
-    firstRun = run(fresh, ["dev", "eu-west-1"]);
-  });
-  afterAll(() => all.forEach((s) => s.cleanup()));
-
   test("first run: creates and configures the bucket, then the lock table, then verifies, in this order", () => {
-    expect(firstRun.stderr).toBe("");
-    expect(firstRun.status).toBe(0);
-    expect(fresh.calls()).toEqual(firstRunCalls("dev", "eu-west-1"));
-    expect(firstRun.lines.filter((l) => STEP.test(l))).toHaveLength(9);
-    expect(firstRun.lines).toEqual(
+    expect(first.run.stderr).toBe("");
+    expect(first.run.status).toBe(0);
+    expect(first.standins.calls()).toEqual(firstRunCalls("dev", "eu-west-1"));
+    expect(first.run.lines.filter((l) => STEP.test(l))).toHaveLength(9);
+    expect(first.run.lines).toEqual(
       expect.arrayContaining([
         `created   bucket ${B} in eu-west-1`,
         `updated   versioning of ${B}: Enabled (was None)`,
@@ -209,7 +398,7 @@ describe("scripts/setup-backend.sh", () => {
         `  region         = "eu-west-1"`,
       ]),
     );
-    expect(firstRun.lines[firstRun.lines.length - 1]).toBe("Summary: 2 created, 6 updated, 1 unchanged.");
+    expect(first.run.lines[first.run.lines.length - 1]).toBe("Summary: 2 created, 6 updated, 1 unchanged.");
   });
 
   test("us-east-1: create-bucket without a LocationConstraint (S3 refuses one there)", () => {
@@ -224,8 +413,7 @@ describe("scripts/setup-backend.sh", () => {
   test("second run on a complete backend: reads only, and says nothing changed", () => {
     const s = withCompleteBackend();
     const r = run(s, ["dev", "eu-west-1"]);
-    expect(r.status).toBe(0);
-    expect(s.log().filter((l) => MUTATING.test(l))).toEqual([]);
+    expectUpToDate(s, r, 10);
     expect(s.calls()).toEqual([
       stsCall("eu-west-1"),
       headBucket(B, "eu-west-1"),
@@ -234,10 +422,6 @@ describe("scripts/setup-backend.sh", () => {
       describePitr(T, "eu-west-1"),
       ...verification(B, T, "eu-west-1"),
     ]);
-    const steps = r.lines.filter((l) => STEP.test(l));
-    expect(steps).toHaveLength(10);
-    expect(steps.filter((l) => !l.startsWith("unchanged "))).toEqual([]);
-    expect(r.lines[r.lines.length - 1]).toBe("Backend already up to date: nothing changed.");
   });
 
   test("partial backend (versioning suspended): exactly that fix", () => {
@@ -254,13 +438,11 @@ describe("scripts/setup-backend.sh", () => {
   });
 
   test("backend made by hand: the missing settings are added, its own policy, rules, tags and KMS key are kept", () => {
+    // staging without dr_region: only the primary backend (the DR part has its own tests)
     const s = standins();
-    const aws = (...args: string[]) => {
-      const r = s.run("aws", [...args, "--region", "eu-west-1"]);
-      if (r.status !== 0) throw new Error(`seeding failed: aws ${args.join(" ")}: ${r.stderr}`);
-    };
-    const b = bucketOf("prod");
-    const t = tableOf("prod");
+    const aws = seeder(s);
+    const b = bucketOf("staging");
+    const t = tableOf("staging");
     const customerKey = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
     const ciStatement = {
       Sid: "AllowCiRole",
@@ -311,7 +493,7 @@ describe("scripts/setup-backend.sh", () => {
     aws("dynamodb", "wait", "table-exists", "--table-name", t);
     s.clearLog();
 
-    const r = run(s, ["prod", "eu-west-1"]);
+    const r = run(s, ["staging", "eu-west-1"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const reg = ["--region", "eu-west-1"];
@@ -337,7 +519,7 @@ describe("scripts/setup-backend.sh", () => {
         ...reg,
       ],
       ["aws", "s3api", "put-bucket-lifecycle-configuration", "--bucket", b, "--lifecycle-configuration", json({ Rules: [otherRule, RETENTION_RULE] }), ...reg],
-      ["aws", "s3api", "put-bucket-tagging", "--bucket", b, "--tagging", json({ TagSet: [{ Key: "Owner", Value: "platform" }, ...tagsOf("prod")] }), ...reg],
+      ["aws", "s3api", "put-bucket-tagging", "--bucket", b, "--tagging", json({ TagSet: [{ Key: "Owner", Value: "platform" }, ...tagsOf("staging")] }), ...reg],
       ["aws", "dynamodb", "update-continuous-backups", "--table-name", t, "--point-in-time-recovery-specification", "PointInTimeRecoveryEnabled=true", ...reg],
       ["aws", "dynamodb", "update-table", "--table-name", t, "--deletion-protection-enabled", ...reg],
     ]);
@@ -346,10 +528,7 @@ describe("scripts/setup-backend.sh", () => {
 
     // and what it wrote is recognised as complete
     s.clearLog();
-    const again = run(s, ["prod", "eu-west-1"]);
-    expect(again.status).toBe(0);
-    expect(s.log().filter((l) => MUTATING.test(l))).toEqual([]);
-    expect(again.lines[again.lines.length - 1]).toBe("Backend already up to date: nothing changed.");
+    expectUpToDate(s, run(s, ["staging", "eu-west-1"]), 10);
   });
 
   describe("refuses bad arguments before any aws call (exit 2)", () => {
@@ -381,21 +560,8 @@ describe("scripts/setup-backend.sh", () => {
     // read-only calls only: the account, and the existence checks
     expect(s.calls()).toEqual([stsCall("eu-west-1"), headBucket(B, "eu-west-1"), describeTable(T, "eu-west-1")]);
     expect(fs.existsSync(path.join(s.stateDir, "aws", "s3", B))).toBe(false);
-    const printed = r.lines.filter((l) => l.startsWith("[dry-run] aws "));
-    expect(printed.map((l) => l.split(" ").slice(2, 4).join(" "))).toEqual([
-      "s3api create-bucket",
-      "s3api put-bucket-versioning",
-      "s3api put-bucket-encryption",
-      "s3api put-public-access-block",
-      "s3api put-bucket-policy",
-      "s3api put-bucket-lifecycle-configuration",
-      "s3api put-bucket-tagging",
-      "dynamodb create-table",
-      "dynamodb wait",
-      "dynamodb update-continuous-backups",
-      "s3 ls",
-      "dynamodb describe-table",
-    ]);
+    const printed = dryRunLines(r);
+    expect(operations(printed)).toEqual([...NEW_BACKEND_CHANGES, "s3 ls", "dynamodb describe-table"]);
     expect(printed[0]).toBe(`[dry-run] aws s3api create-bucket --bucket ${B} --create-bucket-configuration LocationConstraint=eu-west-1 --region eu-west-1`);
     expect(r.lines[r.lines.length - 1]).toBe("Dry run: 2 to create, 7 to update, 0 unchanged; nothing was changed.");
   });
@@ -407,7 +573,7 @@ describe("scripts/setup-backend.sh", () => {
     const r = run(s, ["dev", "eu-west-1", "--dry-run"]);
     expect(r.status).toBe(0);
     expect(s.log().filter((l) => MUTATING.test(l))).toEqual([]);
-    expect(r.lines.filter((l) => l.startsWith("[dry-run] aws ") && !/ (s3 ls|dynamodb describe-table) /.test(l))).toEqual([
+    expect(dryRunLines(r).filter((l) => !/ (s3 ls|dynamodb describe-table) /.test(l))).toEqual([
       `[dry-run] aws dynamodb update-table --table-name ${T} --deletion-protection-enabled --region eu-west-1`,
     ]);
     // the table is still unprotected
@@ -500,4 +666,314 @@ describe("agreement with the environment's settings", () => {
     const root = settingsRoot({ env: "dev", text: 'aws_account_id = "123456789012"\naws_region = "eu-west-1"\n' });
     expect(run(s, ["dev", "eu-west-1"], { ACCESSWEAVER_SETTINGS_ROOT: root }).status).toBe(0);
   });
+});
+
+describe("the DR backend and the state replication (environments with a DR region)", () => {
+  // withCompleteBackend(): the complete prod backend, eu-west-1 and its DR region eu-central-1
+  const { standins, withCompleteBackend, first } = suiteStandins(["prod", "eu-west-1"]);
+  const withSettings = (env: string, text: string) => ({ ACCESSWEAVER_SETTINGS_ROOT: settingsRoot({ env, text }) });
+  const B = bucketOf("prod");
+  const D = drBucketOf("prod");
+  const T = tableOf("prod");
+  const ROLE = roleOf("prod");
+  const replicationFile = (s: Standins, bucket = B) => path.join(s.stateDir, "aws", "s3", bucket, "replication.json");
+
+  test("prod without settings: DR region eu-central-1; both backends, then the role, its policy and the replication, in this order", () => {
+    expect(first.run.stderr).toBe("");
+    expect(first.run.status).toBe(0);
+    const calls = first.standins.calls();
+    expect(calls).toEqual(drFirstRunCalls("prod", "eu-west-1", "eu-central-1"));
+
+    // every call about the DR backend goes to the DR region
+    const drCalls = calls.filter((c) => c.includes(D) || c.includes(`s3://${D}`) || (c[1] === "dynamodb" && c.indexOf("eu-west-1") < 0));
+    expect(drCalls).toHaveLength(13 + 6 + 1); // the bucket's (head, create, 6 reads, 5 writes), the table's (with its check), s3 ls
+    for (const c of drCalls) expect(c.slice(-2)).toEqual(["--region", "eu-central-1"]);
+
+    // S3 accepts a replication only between versioned buckets, with the role able to act
+    const at = (op: string, bucket?: string) => calls.findIndex((c) => c[2] === op && (bucket === undefined || c[4] === bucket));
+    const replication = at("put-bucket-replication");
+    expect(replication).toBeGreaterThan(at("put-bucket-versioning", B));
+    expect(replication).toBeGreaterThan(at("put-bucket-versioning", D));
+    expect(replication).toBeGreaterThan(at("create-role"));
+    expect(replication).toBeGreaterThan(at("put-role-policy"));
+
+    expect(first.run.lines).toEqual(
+      expect.arrayContaining([
+        `created   bucket ${D} in eu-central-1`,
+        `created   lock table ${T} in eu-central-1 (LockID, on demand, SSE-KMS, deletion protection on)`,
+        `created   role ${ROLE} (S3 may assume it for ${B} only)`,
+        `verified  lock table ${T} in eu-central-1 is ACTIVE`,
+        // the recovery phase's backend
+        `  bucket         = "${D}"`,
+        `  key            = "prod/recovery/terraform.tfstate"`,
+        `  region         = "eu-central-1"`,
+      ]),
+    );
+    expect(first.run.lines).toContain(
+      `updated   replication of ${B}: rule terraform-state-to-dr-region to ${D} in eu-central-1, role arn:aws:iam::${ACCOUNT}:role/${ROLE} (was none)`,
+    );
+    expect(first.run.lines[first.run.lines.length - 1]).toBe("Summary: 5 created, 14 updated, 2 unchanged.");
+  });
+
+  test("the role's policy: the least privilege replication needs, the AWS-managed keys used through S3 of each region only", () => {
+    const call = first.standins.calls().find((c) => c[2] === "put-role-policy")!;
+    const policy = JSON.parse(call[call.indexOf("--policy-document") + 1]!) as { Version: string; Statement: Statement[] };
+    expect(policy.Version).toBe("2012-10-17");
+    const source = `arn:aws:s3:::${B}`;
+    const allow = (Resource: string[], Condition?: unknown) => ({ Effect: "Allow", Resource, Condition });
+    const viaS3 = (region: string) => expect.objectContaining({ StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } });
+    expect(grants(policy)).toEqual({
+      "s3:GetReplicationConfiguration": allow([source]),
+      "s3:ListBucket": allow([source]),
+      "s3:GetObjectVersionForReplication": allow([`${source}/*`]),
+      "s3:GetObjectVersionAcl": allow([`${source}/*`]),
+      "s3:GetObjectVersionTagging": allow([`${source}/*`]),
+      "s3:ReplicateObject": allow([`arn:aws:s3:::${D}/*`]),
+      "s3:ReplicateDelete": allow([`arn:aws:s3:::${D}/*`]),
+      "s3:ReplicateTags": allow([`arn:aws:s3:::${D}/*`]),
+      "kms:Decrypt": allow(["*"], viaS3("eu-west-1")),
+      "kms:Encrypt": allow(["*"], viaS3("eu-central-1")),
+      "kms:GenerateDataKey": allow(["*"], viaS3("eu-central-1")),
+    });
+  });
+
+  test("second run on a complete setup: reads only, and says nothing changed", () => {
+    const s = withCompleteBackend();
+    const r = run(s, ["prod", "eu-west-1"]);
+    expectUpToDate(s, r, 23);
+    expect(s.calls()).toEqual([
+      stsCall("eu-west-1"),
+      headBucket(B, "eu-west-1"),
+      getReplication("prod", "eu-west-1"),
+      getRole("prod", "eu-west-1"),
+      getRolePolicy("prod", "eu-west-1"),
+      ...bucketReads(B, "eu-west-1"),
+      describeTable(T, "eu-west-1"),
+      describePitr(T, "eu-west-1"),
+      headBucket(D, "eu-central-1"),
+      ...bucketReads(D, "eu-central-1"),
+      describeTable(T, "eu-central-1"),
+      describePitr(T, "eu-central-1"),
+      ...verification(B, T, "eu-west-1"),
+      ...verification(D, T, "eu-central-1"),
+    ]);
+  });
+
+  test("replication removed, the role's trust and policy changed by hand: exactly those three fixes, in order", () => {
+    const s = withCompleteBackend();
+    const empty = '{"Version":"2012-10-17","Statement":[]}';
+    s.run("aws", ["s3api", "delete-bucket-replication", "--bucket", B, "--region", "eu-west-1"]);
+    s.run("aws", ["iam", "update-assume-role-policy", "--role-name", ROLE, "--policy-document", empty]);
+    s.run("aws", ["iam", "put-role-policy", "--role-name", ROLE, "--policy-name", "terraform-state-replication", "--policy-document", empty]);
+    s.clearLog();
+    const r = run(s, ["prod", "eu-west-1"]);
+    expect(r.status).toBe(0);
+    const changes = s.calls().filter((c) => MUTATING.test(c.join(" ")));
+    expect(changes.map((c) => c.slice(1, 3).join(" "))).toEqual(["iam update-assume-role-policy", "iam put-role-policy", "s3api put-bucket-replication"]);
+    expect(changes[0]).toEqual([
+      "aws",
+      "iam",
+      "update-assume-role-policy",
+      "--role-name",
+      ROLE,
+      "--policy-document",
+      json(trustOf("prod")),
+      "--region",
+      "eu-west-1",
+    ]);
+    expect(JSON.parse(fs.readFileSync(replicationFile(s), "utf8"))).toEqual(replicationOf("prod", "eu-central-1"));
+    expect(r.lines).toContain(`updated   trust policy of role ${ROLE}: S3 may assume it for ${B} only (was trust policy of another shape)`);
+    expect(r.lines[r.lines.length - 1]).toBe("Summary: 0 created, 3 updated, 20 unchanged.");
+    s.clearLog();
+    expectUpToDate(s, run(s, ["prod", "eu-west-1"]), 23);
+  });
+
+  test("--dry-run on a new account: reads only, lists every change of both backends, the role and the replication", () => {
+    const s = standins();
+    const r = run(s, ["prod", "eu-west-1", "--dry-run"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(s.calls()).toEqual([
+      stsCall("eu-west-1"),
+      headBucket(B, "eu-west-1"),
+      getRole("prod", "eu-west-1"),
+      describeTable(T, "eu-west-1"),
+      headBucket(D, "eu-central-1"),
+      describeTable(T, "eu-central-1"),
+    ]);
+    for (const made of ["s3", "dynamodb", "iam"]) expect(fs.existsSync(path.join(s.stateDir, "aws", made))).toBe(false);
+    const printed = dryRunLines(r);
+    expect(operations(printed)).toEqual([
+      ...NEW_BACKEND_CHANGES,
+      ...NEW_BACKEND_CHANGES,
+      "iam create-role",
+      "iam put-role-policy",
+      "s3api put-bucket-replication",
+      "s3 ls",
+      "dynamodb describe-table",
+      "s3 ls",
+      "dynamodb describe-table",
+    ]);
+    expect(printed.slice(10, 20).every((l) => l.endsWith(" --region eu-central-1"))).toBe(true);
+    expect(printed).toContain(
+      `[dry-run] aws s3api create-bucket --bucket ${D} --create-bucket-configuration LocationConstraint=eu-central-1 --region eu-central-1`,
+    );
+    expect(r.lines[r.lines.length - 1]).toBe("Dry run: 5 to create, 16 to update, 0 unchanged; nothing was changed.");
+  });
+
+  test("staging without dr_region: no DR backend, no role, no replication", () => {
+    const s = standins();
+    const r = run(s, ["staging", "eu-west-1"], withSettings("staging", 'aws_region = "eu-west-1"\n'));
+    expect(r.status).toBe(0);
+    expect(s.calls()).toEqual(firstRunCalls("staging", "eu-west-1"));
+    expect(r.stdout).not.toMatch(/DR region|recovery phase|-dr-/);
+  });
+
+  test("staging with dr_region in its settings: the DR backend in that region, and the replication to it", () => {
+    const s = standins();
+    const r = run(s, ["staging", "eu-west-1"], withSettings("staging", 'aws_region = "eu-west-1"\ndr_region  = "eu-west-3"   # Paris\n'));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(s.calls()).toEqual(drFirstRunCalls("staging", "eu-west-1", "eu-west-3"));
+    expect(r.lines[0]).toBe(`Terraform backend of staging in eu-west-1, DR region eu-west-3, account ${ACCOUNT}`);
+    expect(r.lines).toContain(`  key            = "staging/recovery/terraform.tfstate"`);
+  });
+
+  test("a replication configuration of someone else's: refused, naming the bucket and its rules, before anything is changed", () => {
+    const s = standins();
+    const aws = seeder(s);
+    const backup = `backup-of-everything-${ACCOUNT}`;
+    for (const bucket of [B, backup]) {
+      aws("s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=eu-west-1");
+      aws("s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Enabled");
+    }
+    const theirs = JSON.stringify({
+      Role: `arn:aws:iam::${ACCOUNT}:role/backup`,
+      Rules: [
+        {
+          ID: "to-backup",
+          Status: "Enabled",
+          Priority: 1,
+          Filter: { Prefix: "" },
+          DeleteMarkerReplication: { Status: "Disabled" },
+          Destination: { Bucket: `arn:aws:s3:::${backup}` },
+        },
+      ],
+    });
+    aws("s3api", "put-bucket-replication", "--bucket", B, "--replication-configuration", theirs);
+    s.clearLog();
+
+    const r = run(s, ["prod", "eu-west-1"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`bucket ${B} already has a replication configuration with other rules than terraform-state-to-dr-region`);
+    expect(r.stderr).toContain(`1 rule(s): to-backup (Enabled, to arn:aws:s3:::${backup}); role arn:aws:iam::${ACCOUNT}:role/backup`);
+    expect(r.stderr).toContain("nothing was changed");
+    expect(s.log().filter((l) => MUTATING.test(l))).toEqual([]);
+    expect(s.calls()).toEqual([stsCall("eu-west-1"), headBucket(B, "eu-west-1"), getReplication("prod", "eu-west-1"), getRole("prod", "eu-west-1")]);
+    expect(fs.readFileSync(replicationFile(s), "utf8")).toBe(theirs);
+    expect(r.stdout).not.toMatch(/Summary|nothing changed/);
+  });
+
+  test("the state replication's rule beside other rules, put there by hand: kept, nothing to do", () => {
+    const s = withCompleteBackend();
+    const mine = replicationOf("prod", "eu-central-1");
+    const other = {
+      ID: "to-archive",
+      Status: "Enabled",
+      Priority: 2,
+      Filter: { Prefix: "archive/" },
+      DeleteMarkerReplication: { Status: "Disabled" },
+      Destination: { Bucket: `arn:aws:s3:::${D}` },
+    };
+    const both = JSON.stringify({ Role: mine.Role, Rules: [...mine.Rules, other] });
+    expect(s.run("aws", ["s3api", "put-bucket-replication", "--bucket", B, "--replication-configuration", both, "--region", "eu-west-1"]).status).toBe(0);
+    s.clearLog();
+    const r = run(s, ["prod", "eu-west-1"]);
+    expectUpToDate(s, r, 23);
+    expect(r.lines).toContain(`unchanged replication of ${B}: rule terraform-state-to-dr-region to ${D} in eu-central-1, beside 1 other rule(s)`);
+  });
+
+  describe("refuses a DR region that the synth would refuse, before any aws call (exit 2)", () => {
+    let s: Standins;
+    beforeEach(() => (s = makeStandins(["aws"])));
+    afterEach(() => s.cleanup());
+
+    test.each([
+      ["dev", "eu-west-1", 'dr_region = "eu-central-1"', [`dr_region = "eu-central-1" in {file}`, "expected no dr_region in dev: dev has no recovery phase"]],
+      [
+        "prod",
+        "eu-west-1",
+        'dr_region = "eu-west-1"',
+        [`dr_region = "eu-west-1" in {file}`, "expected a DR region other than the environment's region eu-west-1"],
+      ],
+      [
+        "prod",
+        "eu-central-1",
+        'aws_region = "eu-central-1"',
+        [
+          "prod's default DR region eu-central-1 ({file} sets no dr_region)",
+          "expected a DR region other than the environment's region eu-central-1",
+          "set dr_region in {file}",
+        ],
+      ],
+      [
+        "prod",
+        "eu-west-1",
+        'dr_region = "eu-west-2"',
+        [
+          `dr_region = "eu-west-2" in {file}`,
+          "found 'eu-west-2', expected a region of the EU/EEA (RGPD): eu-west-1, eu-west-3, eu-central-1, eu-north-1, eu-south-1, eu-south-2.",
+        ],
+      ],
+      ["staging", "eu-west-1", 'dr_region = "us-east-1"', [`dr_region = "us-east-1" in {file}`, "found 'us-east-1', expected a region of the EU/EEA (RGPD): "]],
+      ["prod", "cn-north-1", "", ["prod's default DR region eu-central-1", "S3 does not replicate across partitions"]],
+    ])("%s %s, settings %j", (env, region, text, messages) => {
+      const root = settingsRoot({ env, text: `${text}\n` });
+      const file = `${root}/environments/${env}/terraform.tfvars`;
+      const r = run(s, [env, region], { ACCESSWEAVER_SETTINGS_ROOT: root });
+      for (const m of messages) expect(r.stderr).toContain(m.replace(/\{file\}/g, file));
+      expect(r.stderr).toContain(`usage: ${SCRIPT} <env> <region> [--dry-run]`);
+      expect(r.status).toBe(2);
+      expect(s.log()).toEqual([]);
+      expect(r.stdout).toBe("");
+    });
+  });
+});
+
+describe("the aws stand-in's put-bucket-replication refuses, as S3 does, buckets that are not versioned", () => {
+  let s: Standins;
+  beforeAll(() => {
+    s = makeStandins(["aws"]);
+    for (const bucket of ["source", "replica"]) {
+      s.run("aws", ["s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=eu-west-1", "--region", "eu-west-1"]);
+    }
+  });
+  afterAll(() => s.cleanup());
+  const put = () =>
+    s.run("aws", [
+      "s3api",
+      "put-bucket-replication",
+      "--bucket",
+      "source",
+      "--replication-configuration",
+      JSON.stringify({ Role: "arn:aws:iam::123456789012:role/r", Rules: [{ ID: "x", Status: "Enabled", Destination: { Bucket: "arn:aws:s3:::replica" } }] }),
+      "--region",
+      "eu-west-1",
+    ]);
+  const enable = (bucket: string) =>
+    s.run("aws", ["s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Enabled", "--region", "eu-west-1"]);
+
+  test("in order: the source, then the destination, then accepted", () => {
+    expect(put().stderr).toContain(
+      "An error occurred (InvalidRequest) when calling the PutBucketReplication operation: Versioning must be 'Enabled' on the bucket",
+    );
+    enable("source");
+    expect(put().stderr).toContain("(InvalidRequest) when calling the PutBucketReplication operation: Destination bucket must have versioning enabled.");
+    enable("replica");
+    expect(put().status).toBe(0);
+  });
+});
+
+test("setup-backend's default DR regions are the settings' (src/config/settings.ts)", () => {
+  for (const env of ENVIRONMENTS) expect(DR_DEFAULT_REGIONS[env]).toBe(FIELDS.dr_region.fallback?.(env, {}));
 });

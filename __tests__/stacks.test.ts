@@ -10,29 +10,39 @@ import { synthesize } from "../src/synth";
 import { buildEnv, childEnv, config, readJson, runApp, synthEnv, tempDir, ROOT } from "./support/config";
 
 const env = childEnv;
+/** Whether an environment's example settings set a DR region (prod has one by default): it then has a recovery phase. */
+const exampleHasDr = (env: string) =>
+  env === "prod" || /^dr_region\s*=/m.test(fs.readFileSync(path.join(ROOT, "environments", env, "terraform.tfvars.example"), "utf8"));
+/** The stacks of one environment the app builds from its example settings, sorted. */
+const stacksOf = (env: string) =>
+  REGISTERED_PHASES.filter((p) => p.phase !== "recovery" || exampleHasDr(env))
+    .map((p) => `accessweaver-${env}-${p.phase}`)
+    .sort();
 /** Every stack of the three environments, sorted as a folder listing. */
-const ALL_STACKS = ENVIRONMENTS.flatMap((e) => REGISTERED_PHASES.map((p) => `accessweaver-${e}-${p.phase}`)).sort();
-/** The stacks of one environment the app builds, sorted. */
-const stacksOf = (env: string) => REGISTERED_PHASES.map((p) => `accessweaver-${env}-${p.phase}`).sort();
+const ALL_STACKS = ENVIRONMENTS.flatMap(stacksOf).sort();
 
 describe("phase stacks", () => {
   it.each(ENVIRONMENTS)("%s: every stack has its own state key in the environment's backend, and a provider locked to its account", (name) => {
     const cfg = config(name);
     const { stacks, json } = synthEnv(cfg);
-    expect(stacks.map((s) => s.node.id)).toEqual(REGISTERED_PHASES.map((p) => `accessweaver-${name}-${p.phase}`));
+    // The tests' settings give prod its default DR region, and staging and dev none.
+    const phases = REGISTERED_PHASES.filter((p) => p.phase !== "recovery" || name === "prod");
+    expect(stacks.map((s) => s.node.id)).toEqual(phases.map((p) => `accessweaver-${name}-${p.phase}`));
     for (const stack of stacks) {
       const tf = json[stack.phase];
+      // The recovery phase's state is in the DR backend, so that it can be read when the primary region is down.
+      const dr = stack.phase === "recovery";
       expect(tf.terraform.backend.s3).toEqual({
-        bucket: `accessweaver-terraform-state-${name}-111122223333`,
+        bucket: dr ? `accessweaver-terraform-state-${name}-dr-111122223333` : `accessweaver-terraform-state-${name}-111122223333`,
         key: `${name}/${stack.phase}/terraform.tfstate`,
-        region: "eu-west-1",
+        region: dr ? "eu-central-1" : "eu-west-1",
         encrypt: true,
         dynamodb_table: `accessweaver-terraform-locks-${name}`,
       });
       expect(tf.terraform.required_providers.aws).toEqual({ source: "hashicorp/aws", version: "5.100.0" });
       expect(tf.terraform.required_version).toBe(">= 1.11, < 2.0");
       const [provider] = tf.provider.aws;
-      expect(provider.region).toBe("eu-west-1");
+      expect(provider.region).toBe(dr ? "eu-central-1" : "eu-west-1");
       expect(provider.allowed_account_ids).toEqual(["111122223333"]);
       expect(provider.default_tags[0].tags).toEqual({
         Project: "AccessWeaver",

@@ -103,6 +103,11 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
   const config = await loadEnvironment(env, { rootDir: i.settingsRoot });
   const refusal = await refusalForRealRun(config, `make ${i.command}`, i.settingsRoot);
   if (refusal) throw new Refusal(refusal);
+  if (i.phase === "recovery" && !config.settings.drRegion) {
+    throw new Refusal(
+      `${env} has no recovery phase: ${config.source.file} sets no dr_region. ${env === "dev" ? "dev is rebuilt, not restored." : "Set dr_region (a region of the EU/EEA) to keep DR copies, e.g. to drill a restore."} See docs/disaster-recovery.md.`,
+    );
+  }
   const target: Target = { config, aws: process.env.AWS_CLI || "aws" };
   if (i.command === "restart") return locked(i, [env], () => restart(target, i.service!));
   const tagProblem = i.tag === undefined ? undefined : imageTagProblem(env, i.tag);

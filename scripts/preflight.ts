@@ -1,13 +1,15 @@
 /**
  * `make preflight ENV=<env>`: the guide's prerequisites checked in one read-only pass before a
  * deployment: credentials, state backend, DNS delegation, capacity against quotas, images, names
- * that already exist, and what the observability phase creates once per account. Exit 0 only when
- * nothing failed; 1 when a check failed; 2 on a refusal.
+ * that already exist, what the observability phase creates once per account, and, with a dr_region,
+ * the recovery phase's (DR region, DR backend, the registry's replication, the copies' age). Exit 0
+ * only when nothing failed; 1 when a check failed; 2 on a refusal.
  *
  *   node -r ./scripts/register.js scripts/preflight.ts <env>
  *
  * Environment: CDKTF_OUTDIR (the synthesized stacks, default cdktf.out), ACCESSWEAVER_SETTINGS_ROOT,
- * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region; Budgets, a global API, its own).
+ * AWS_PROFILE and the usual AWS CLI settings (every call passes the environment's --region; Budgets, a global API, and
+ * the calls to the DR region pass their own).
  */
 import * as path from "path";
 import { loadEnvironment, settingsFile } from "../src/config/load";
@@ -17,6 +19,7 @@ import { loadEnv } from "./review/model";
 import { CliRunner, awsCalls, awsCli } from "./preflight/aws";
 import { Check, capacity, collisions, credentials, dns, images, phaseStates, stateBackend } from "./preflight/checks";
 import { OtherEnvironment, observability } from "./preflight/observability";
+import { recovery } from "./preflight/recovery";
 
 const MARK: Record<Check["status"], string> = { pass: "PASS", warn: "WARN", fail: "FAIL" };
 
@@ -67,9 +70,11 @@ export async function main(argv: readonly string[], io: Io = PROCESS_IO, runCli?
     run(capacity(call, config));
     run(images(call, config));
     const stackDir = (stack: string) => path.join(outdir, "stacks", stack);
-    const applied = phaseStates(call, config);
+    const applied = phaseStates(call, model.stacks);
+    const others = await otherEnvironments(env, root);
     run(collisions(call, config, model.resources, stackDir, applied));
-    run(observability(call, config, model.resources, stackDir, applied, await otherEnvironments(env, root)));
+    run(observability(call, config, model.resources, stackDir, applied, others));
+    run(recovery(call, config, applied, others));
   }
   const count = (s: Check["status"]) => all.filter((c) => c.status === s).length;
   io.out(
@@ -88,7 +93,16 @@ async function otherEnvironments(env: EnvironmentName, root: string): Promise<Ot
     if (settingsFile(other, root).isExample) continue;
     try {
       const c = await loadEnvironment(other, { rootDir: root, notice: () => undefined });
-      out.push({ env: other, file: c.source.file, accountId: c.settings.accountId, region: c.settings.region, inspectorEnabled: c.settings.inspectorEnabled });
+      const s = c.settings;
+      out.push({
+        env: other,
+        file: c.source.file,
+        accountId: s.accountId,
+        region: s.region,
+        inspectorEnabled: s.inspectorEnabled,
+        drRegion: s.drRegion,
+        ecrRegistry: s.ecrRegistry,
+      });
     } catch {
       // unreadable settings: nothing to compare
     }

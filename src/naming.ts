@@ -16,8 +16,11 @@ export function isEnvironmentName(value: string): value is EnvironmentName {
   return (ENVIRONMENTS as readonly string[]).includes(value);
 }
 
-/** Deployment phases, in apply order. A stack exists for each phase that has been built. */
-export const PHASES = ["network", "database", "cache", "loadbalancer", "services", "observability"] as const;
+/**
+ * Deployment phases, in apply order. A stack exists for each phase that has been built; `recovery` only
+ * where the environment has a `dr_region` (its provider and state are in that region).
+ */
+export const PHASES = ["network", "database", "cache", "loadbalancer", "services", "observability", "recovery"] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** The five AccessWeaver services, by their container and ECS service suffix (facts in config/services.ts). */
@@ -41,6 +44,8 @@ export type AlbListenerName = (typeof ALB_LISTENERS)[number];
 
 /** The observability phase's EventBridge rules, `accessweaver-<env>-<rule>`: each notifies the alerts topic. */
 export const EVENT_RULES = ["ecs-deployment-failures", "codedeploy-deployment-failures", "guardduty-findings", "cache-events", "secret-rotations"] as const;
+/** The recovery phase's EventBridge rules (primary region): copies that stopped or failed notify the alerts topic. */
+export const RECOVERY_EVENT_RULES = ["backup-replication", "image-replication", "image-replication-forward"] as const;
 
 /** The two target groups of a blue/green release (CodeDeploy shifts the listener between them). */
 export type DeploymentSlot = "blue" | "green";
@@ -133,6 +138,13 @@ export function names(env: EnvironmentName) {
     stateBucket: (accountId: string) => fit("s3Bucket", `${PROJECT}-terraform-state-${env}-${accountId}`),
     lockTable: fit("dynamodbTable", `${PROJECT}-terraform-locks-${env}`),
     stateKey: (phase: PhaseName) => `${env}/${phase}/terraform.tfstate`,
+    /**
+     * The backend in the DR region (scripts/setup-backend.sh): the recovery phase's state, and the replicas
+     * of the primary bucket's state files. Its lock table keeps the primary's name (tables are regional).
+     */
+    drStateBucket: (accountId: string) => fit("s3Bucket", `${PROJECT}-terraform-state-${env}-dr-${accountId}`),
+    /** The role S3 assumes to replicate the state bucket to the DR one (made by setup-backend.sh). */
+    stateReplicationRole: fit("iamRole", `${PROJECT}-terraform-state-replication-${env}`),
 
     // network
     vpc: fit("tagValue", `${prefix}-vpc`),
@@ -249,6 +261,20 @@ export function names(env: EnvironmentName) {
     /** The guide names it `accessweaver-prod-audit-logs`; bucket names are global, so the account id is added. */
     auditBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-${accountId}`),
     dashboard: fit("dashboard", title),
+
+    // recovery (in dr_region)
+    /** The DR region's key: every copy there is encrypted with it (it is made by the network phase, see docs/disaster-recovery.md). */
+    drKmsAlias: fit("kmsAlias", `alias/${prefix}-dr`),
+    /** The audit bucket's replica in the DR region, with the same Object Lock mode and retention. */
+    auditReplicaBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-dr-${accountId}`),
+    /** The role S3 assumes to replicate the audit bucket. */
+    auditReplicationRole: fit("iamRole", `${prefix}-audit-replication`),
+    /** The S3 replication rule of the audit bucket (its metrics' RuleId dimension). */
+    auditReplicationRule: "audit-to-dr-region",
+    /** The role ECR uses to create the replicated repositories in the DR region (KMS-encrypted). */
+    ecrReplicationRole: fit("iamRole", `${prefix}-ecr-replication`),
+    /** The role EventBridge in the DR region uses to forward replication failures to the primary region's bus. */
+    drEventForwardingRole: fit("iamRole", `${prefix}-dr-event-forwarding`),
     budget: fit("budget", `${title}-Monthly`),
     /** The account-wide budget beside the environment's: spend that carries no Environment tag counts there only. */
     accountBudget: fit("budget", `${title}-Account-Monthly`),
@@ -285,6 +311,9 @@ export const OBSERVABILITY_ALARMS: readonly (string | ((s: ServiceName) => strin
   // One per shard, up to ElastiCache's limit of node groups in a cluster-mode replication group.
   ...Array.from({ length: 500 }, (_, i) => redisHitRatioAlarm(i + 1)),
 ];
+
+/** The recovery phase's alarms on the copies themselves (`names().alarm(what)`), in the primary region. */
+export const RECOVERY_ALARMS = ["audit-replication-failed", "audit-replication-latency"] as const;
 
 /** `aw-api-gateway-unhealthy-targets[-blue|-green]`. */
 export function unhealthyTargetsAlarm(service: ServiceName, slot?: DeploymentSlot): string {
@@ -332,7 +361,7 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("networkAcl", "tagValue", n.networkAcl("default"), n.networkAcl("database"));
   add("defaultRouteTable", "tagValue", n.defaultRouteTable);
   add("logGroupPrefixes", "internal", ...n.logGroupPrefixes);
-  add("eventRule", "eventRule", ...EVENT_RULES.map(n.eventRule));
+  add("eventRule", "eventRule", ...EVENT_RULES.map(n.eventRule), ...RECOVERY_EVENT_RULES.map(n.eventRule));
   add("eventRulePattern", "internal", n.eventRulePattern);
   add("database", "rdsIdentifier", n.database);
   add("databaseSubnetGroup", "rdsSubnetGroup", n.databaseSubnetGroup);
@@ -398,6 +427,15 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("trailLogsRole", "iamRole", n.trailLogsRole);
   add("auditBucket", "s3Bucket", n.auditBucket(accountId));
   add("dashboard", "dashboard", n.dashboard);
+  add("drStateBucket", "s3Bucket", n.drStateBucket(accountId));
+  add("stateReplicationRole", "iamRole", n.stateReplicationRole);
+  add("drKmsAlias", "kmsAlias", n.drKmsAlias);
+  add("auditReplicaBucket", "s3Bucket", n.auditReplicaBucket(accountId));
+  add("auditReplicationRole", "iamRole", n.auditReplicationRole);
+  add("auditReplicationRule", "internal", n.auditReplicationRule);
+  add("ecrReplicationRole", "iamRole", n.ecrReplicationRole);
+  add("drEventForwardingRole", "iamRole", n.drEventForwardingRole);
+  add("alarm", "alarm", ...RECOVERY_ALARMS.map(n.alarm));
   add("accountBudget", "budget", n.accountBudget);
   add("budget", "budget", n.budget);
   return out;

@@ -86,6 +86,9 @@ export function s3Settings(emulator: Emulator): JsonObject {
   };
 }
 
+/** Attempts of each emulator call (the SDK's max attempts): 3 rides over a dropped connection. */
+export const EMULATOR_MAX_RETRIES = 3;
+
 /** Provider settings that reach the emulator: every endpoint the stack uses, no AWS lookups. */
 export function providerSettings(emulator: Emulator, services: readonly string[]): JsonObject {
   return {
@@ -95,8 +98,9 @@ export function providerSettings(emulator: Emulator, services: readonly string[]
     skip_metadata_api_check: true,
     skip_region_validation: true,
     s3_use_path_style: true,
-    // An API the emulator lacks answers 500 or 501: fail at once rather than back off for minutes.
-    max_retries: 1,
+    // An API the emulator lacks answers 500 or 501: fail after a few tries rather than back off for
+    // minutes; more than one, because a busy emulator sometimes drops a connection mid-answer.
+    max_retries: EMULATOR_MAX_RETRIES,
     endpoints: [Object.fromEntries(services.map((s) => [s, emulator.url]))],
   };
 }

@@ -68,6 +68,15 @@ export async function outputsJson(ctx: Context, s: Stack): Promise<string> {
 const CREDENTIALS_ERROR =
   /no valid credential sources|NoCredentialProviders|InvalidClientTokenId|ExpiredToken|InvalidAccessKeyId|SignatureDoesNotMatch|security token included in the request is (invalid|expired)|failed to refresh cached credentials|could not (load|retrieve) credentials/i;
 
+/** The S3 backend a synthesized stack declares, or undefined when its JSON cannot be read. */
+function backendOf(s: Stack): { bucket: string; region: string; dynamodb_table: string } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(s.dir, "cdk.tf.json"), "utf8")).terraform?.backend?.s3;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `terraform init` of one stack, with INIT_FLAGS (e.g. -reconfigure after a backend change). */
 export async function init(ctx: Context, s: Stack, options: { readonly progressOnly?: boolean } = {}): Promise<void> {
   const flags = (process.env.INIT_FLAGS ?? "").split(/\s+/).filter(Boolean);
@@ -81,8 +90,10 @@ export async function init(ctx: Context, s: Stack, options: { readonly progressO
         `${e.message} The AWS credentials are missing, expired or refused: Terraform could not reach the state of ${ctx.env} (account ${ctx.account}, ${ctx.region}) with them. Select this account's credentials, e.g. export AWS_PROFILE=<your profile for account ${ctx.account}> (then aws sso login if it uses SSO), check that aws sts get-caller-identity shows account ${ctx.account}, then run make init ENV=${ctx.env} again.`,
       );
     }
+    // The stack's own backend: the recovery phase's is the DR backend, in dr_region (setup-backend.sh makes both).
+    const backend = backendOf(s) ?? { bucket: n.stateBucket(ctx.account), region: ctx.region, dynamodb_table: n.lockTable };
     throw new Refusal(
-      `${e.message} If the state bucket ${n.stateBucket(ctx.account)} or the lock table ${n.lockTable} does not exist yet, run scripts/setup-backend.sh ${ctx.env} ${ctx.region} first; after a backend change, add INIT_FLAGS=-reconfigure (or -migrate-state).`,
+      `${e.message} If the state bucket ${backend.bucket} or the lock table ${backend.dynamodb_table} (${backend.region}) does not exist yet, run scripts/setup-backend.sh ${ctx.env} ${ctx.region} first; after a backend change, add INIT_FLAGS=-reconfigure (or -migrate-state).`,
     );
   }
 }

@@ -7,6 +7,8 @@ import { EnvironmentConfig } from "../../src/config/settings";
 import { SERVICE_CATALOG } from "../../src/config/services";
 import { SERVICES, names } from "../../src/naming";
 import { Resource } from "../review/model";
+import { isObject } from "../tf-check/json";
+import { SynthStack } from "../tf-check/stacks";
 import { Aws } from "./aws";
 
 export type Status = "pass" | "warn" | "fail";
@@ -67,24 +69,46 @@ export function credentials(aws: Aws, config: EnvironmentConfig, env: NodeJS.Pro
   return { checks, account };
 }
 
+/** A Terraform state backend: its bucket and lock table, in one region. */
+export interface Backend {
+  readonly bucket: string;
+  readonly table: string;
+  readonly region: string;
+  /** What its checks' names start with: "" for the environment's backend, "DR " for the DR region's (whose lines name the region). */
+  readonly label: string;
+}
+
+/** What makes the environment's backend (and, with a dr_region, the DR one and the replication to it). */
+export const setupBackend = (config: EnvironmentConfig) => `run scripts/setup-backend.sh ${config.env} ${config.settings.region}`;
+
 export function stateBackend(aws: Aws, config: EnvironmentConfig): Check[] {
   const n = names(config.env);
-  const bucket = n.stateBucket(config.settings.accountId);
-  const setup = `run scripts/setup-backend.sh ${config.env} ${config.settings.region}`;
+  return backendChecks(
+    aws,
+    { bucket: n.stateBucket(config.settings.accountId), table: n.lockTable, region: config.settings.region, label: "" },
+    setupBackend(config),
+  );
+}
+
+/** The bucket exists, versioned and encrypted; the lock table exists, active and encrypted with KMS. */
+export function backendChecks(aws: Aws, b: Backend, setup: string): Check[] {
+  const inRegion = ["--region", b.region];
+  const at = (name: string) => (b.label ? `${name} in ${b.region}` : name);
+  const [bucket, table] = [`${b.label}state bucket`, `${b.label}lock table`];
   const out: Check[] = [];
-  const versioning = aws("s3api", "get-bucket-versioning", "--bucket", bucket);
-  const encryption = aws("s3api", "get-bucket-encryption", "--bucket", bucket);
-  if (!versioning.ok) out.push(fail("state bucket", `${bucket}: ${versioning.error}`, setup));
-  else if (versioning.json.Status !== "Enabled") out.push(fail("state bucket", `${bucket}: versioning is ${versioning.json.Status ?? "off"}`, setup));
+  const versioning = aws("s3api", "get-bucket-versioning", "--bucket", b.bucket, ...inRegion);
+  const encryption = aws("s3api", "get-bucket-encryption", "--bucket", b.bucket, ...inRegion);
+  if (!versioning.ok) out.push(fail(bucket, `${at(b.bucket)}: ${versioning.error}`, setup));
+  else if (versioning.json.Status !== "Enabled") out.push(fail(bucket, `${at(b.bucket)}: versioning is ${versioning.json.Status ?? "off"}`, setup));
   else if (!encryption.ok || !(encryption.json.ServerSideEncryptionConfiguration?.Rules?.length > 0))
-    out.push(fail("state bucket", `${bucket}: no default encryption (${encryption.error || "no rule"})`, setup));
-  else out.push(pass("state bucket", `${bucket}: versioned, encrypted`));
-  const table = aws("dynamodb", "describe-table", "--table-name", n.lockTable);
-  if (!table.ok) out.push(fail("lock table", `${n.lockTable}: ${table.error}`, setup));
-  else if (table.json.Table?.TableStatus !== "ACTIVE")
-    out.push(fail("lock table", `${n.lockTable}: ${table.json.Table?.TableStatus}`, "wait until it is ACTIVE, or run setup-backend.sh again"));
-  else if (table.json.Table?.SSEDescription?.Status !== "ENABLED") out.push(warn("lock table", `${n.lockTable}: not encrypted with KMS`, setup));
-  else out.push(pass("lock table", `${n.lockTable}: active, encrypted`));
+    out.push(fail(bucket, `${at(b.bucket)}: no default encryption (${encryption.error || "no rule"})`, setup));
+  else out.push(pass(bucket, `${at(b.bucket)}: versioned, encrypted`));
+  const described = aws("dynamodb", "describe-table", "--table-name", b.table, ...inRegion);
+  if (!described.ok) out.push(fail(table, `${at(b.table)}: ${described.error}`, setup));
+  else if (described.json.Table?.TableStatus !== "ACTIVE")
+    out.push(fail(table, `${at(b.table)}: ${described.json.Table?.TableStatus}`, "wait until it is ACTIVE, or run setup-backend.sh again"));
+  else if (described.json.Table?.SSEDescription?.Status !== "ENABLED") out.push(warn(table, `${at(b.table)}: not encrypted with KMS`, setup));
+  else out.push(pass(table, `${at(b.table)}: active, encrypted`));
   return out;
 }
 
@@ -278,30 +302,37 @@ export function images(aws: Aws, config: EnvironmentConfig): Check[] {
   });
 }
 
+/** Whether a phase has a state (it then holds its own resources): one read per phase. */
+export type PhaseApplied = (phase: string) => boolean;
+
+/**
+ * Reads each phase's state where its synthesized S3 backend says it is: the environment's bucket, or the
+ * DR backend for the recovery phase (bucket and region of its own). A phase not synthesized has none.
+ */
+export function phaseStates(aws: Aws, stacks: readonly SynthStack[]): PhaseApplied {
+  const hasState = new Map<string, boolean>();
+  return (phase) => {
+    if (!hasState.has(phase)) {
+      const terraform = stacks.find((s) => s.phase === phase)?.config.terraform;
+      const s3 = isObject(terraform) && isObject(terraform.backend) && isObject(terraform.backend.s3) ? terraform.backend.s3 : undefined;
+      const where = s3 && ["--bucket", String(s3.bucket), "--key", String(s3.key), "--region", String(s3.region)];
+      hasState.set(phase, where !== undefined && aws("s3api", "head-object", ...where).ok);
+    }
+    return hasState.get(phase)!;
+  };
+}
+
 /**
  * Resources this project creates (from the synthesized stacks) that already exist in AWS: made by hand
  * from the guide's prerequisites, they would collide with the apply. Each is named with the command
  * that adopts it into its phase's state. A phase that already has a state holds its own resources.
  */
-/** Whether a phase has a state in the environment's bucket (it then holds its own resources): one read per phase. */
-export type PhaseApplied = (phase: string) => boolean;
-
-export function phaseStates(aws: Aws, config: EnvironmentConfig): PhaseApplied {
-  const n = names(config.env);
-  const bucket = n.stateBucket(config.settings.accountId);
-  const hasState = new Map<string, boolean>();
-  return (phase) => {
-    if (!hasState.has(phase)) hasState.set(phase, aws("s3api", "head-object", "--bucket", bucket, "--key", n.stateKey(phase as never)).ok);
-    return hasState.get(phase)!;
-  };
-}
-
 export function collisions(
   aws: Aws,
   config: EnvironmentConfig,
   resources: readonly Resource[],
   stackDir: (stack: string) => string,
-  phaseApplied: PhaseApplied = phaseStates(aws, config),
+  phaseApplied: PhaseApplied,
 ): Check[] {
   const applied = (r: Resource) => phaseApplied(r.phase);
   let aliases: string[] | undefined;

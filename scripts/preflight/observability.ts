@@ -21,6 +21,10 @@ export interface OtherEnvironment {
   readonly accountId: string;
   readonly region: string;
   readonly inspectorEnabled: boolean;
+  /** Its `dr_region`, when it has a recovery phase. */
+  readonly drRegion?: string;
+  /** Its `ecr_registry` (the images' registry host, `<account>.dkr.ecr.<region>.amazonaws.com`). */
+  readonly ecrRegistry: string;
 }
 
 /** Budgets is a global API, served from one region of each partition. */

@@ -4,10 +4,29 @@
  * stated), and every resource type without a price listed as not priced, never silently zero.
  */
 import { JsonObject, isObject } from "../tf-check/json";
-import { EnvModel, Resource, listLength, resolve, zoneCount } from "./model";
+import { EnvModel, Resource, blocks, bucketName, listLength, literalOf, providerRegion, regionOfResource, resolve, zoneCount } from "./model";
 import { HOURS_PER_MONTH, LEVERS, PRICE_TABLES, Price, PriceTable } from "./prices";
 
-export type CostGroup = "database" | "cache" | "compute" | "nat" | "load balancer" | "endpoints" | "edge" | "keys and secrets" | "monitoring";
+export type CostGroup =
+  "database" | "cache" | "compute" | "nat" | "load balancer" | "endpoints" | "edge" | "keys and secrets" | "monitoring" | "disaster recovery";
+
+/** The phase that copies the environment out of its region (the review's "Region loss" section). */
+export const RECOVERY_PHASE = "recovery";
+/**
+ * What the copies out of the region cost: every line of the recovery phase, every resource made in the
+ * DR region (the network phase's DR key, through its `aws.dr` provider), and the secrets' replicas.
+ */
+export const DR_GROUP: CostGroup = "disaster recovery";
+
+/** The DR region(s): the recovery stack's own, and those of providers aliased `dr` (the network phase's). */
+export function drRegions(m: EnvModel): Set<string> {
+  const out = new Set<string>();
+  for (const s of m.stacks) {
+    const region = s.phase === RECOVERY_PHASE ? providerRegion(s) : providerRegion(s, "dr");
+    if (region !== undefined) out.add(region);
+  }
+  return out;
+}
 
 export interface CostLine {
   readonly phase: string;
@@ -22,6 +41,8 @@ export interface Unpriced {
   readonly phase: string;
   readonly address: string;
   readonly reason: string;
+  /** Set for the copies out of the region (DR_GROUP), which the "Region loss" section lists again. */
+  readonly group?: CostGroup;
 }
 
 export interface CostEstimate {
@@ -92,6 +113,8 @@ export const NO_CHARGE_TYPES = new Set([
   "aws_cloudwatch_log_metric_filter",
   "aws_s3_bucket_object_lock_configuration",
   "aws_securityhub_standards_subscription",
+  // The settings of the repositories ECR creates by replication: their storage is priced with the replication.
+  "aws_ecr_repository_creation_template",
 ]);
 
 /** Types whose charge is usage (volume or requests): listed with the assumption, not in the total. */
@@ -112,6 +135,8 @@ export const USAGE_TYPES: Readonly<Record<string, string>> = {
 const usd = (n: number) => Math.round(n * 100) / 100;
 const hourly = (price: Price, count = 1) => price.usd * HOURS_PER_MONTH * count;
 const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined);
+/** An amount as the report shows it: `1,234.50 USD`. */
+export const money = (n: number) => `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
 
 export class UnknownRegion extends Error {}
 
@@ -122,9 +147,33 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
   const lines: CostLine[] = [];
   const usage: Unpriced[] = [];
   const unpriced: Unpriced[] = [];
-  const line = (r: Resource, group: CostGroup, detail: string, monthly: number) =>
-    lines.push({ phase: r.phase, address: r.address, group, detail, monthlyUsd: usd(monthly) });
-  const missing = (r: Resource, reason: string) => unpriced.push({ phase: r.phase, address: r.address, reason });
+  const noPrice = `price missing: not in ${table.reference}`;
+  const dr = drRegions(m);
+  /**
+   * A charge in `region` (by default the resource's own, from its provider): outside the table's region
+   * it is priced with the table's price and says so; in the DR region it belongs to the copies out of
+   * the region, as does everything of the recovery phase.
+   */
+  const where = (r: Resource, group: CostGroup | undefined, text: string, priced: boolean, region = regionOfResource(m, r)) => {
+    const elsewhere = region !== undefined && region !== table.region;
+    const copy = group === DR_GROUP || r.phase === RECOVERY_PHASE || (region !== undefined && region !== table.region && dr.has(region));
+    return {
+      group: copy ? DR_GROUP : group,
+      text: elsewhere && priced ? `${text}; estimate: ${table.region} price used for ${region} (${table.reference} lists ${table.region} only)` : text,
+    };
+  };
+  const line = (r: Resource, group: CostGroup, detail: string, monthly: number, region?: string) => {
+    const w = where(r, group, detail, true, region);
+    lines.push({ phase: r.phase, address: r.address, group: w.group ?? group, detail: w.text, monthlyUsd: usd(monthly) });
+  };
+  const entry = (list: Unpriced[], r: Resource, reason: string, priced: boolean, region?: string) => {
+    const w = where(r, undefined, reason, priced, region);
+    list.push({ phase: r.phase, address: r.address, reason: w.text, ...(w.group ? { group: w.group } : {}) });
+  };
+  /** Not priced: no price for it (or nothing to price it by); never counted as zero. */
+  const missing = (r: Resource, reason: string, region?: string) => entry(unpriced, r, reason, false, region);
+  /** Priced by volume, and no volume is assumed: listed with its price, not in the total. */
+  const byUsage = (r: Resource, reason: string, region?: string) => entry(usage, r, reason, true, region);
 
   for (const r of m.resources) {
     const c = r.config;
@@ -234,7 +283,93 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
         break;
       case "aws_secretsmanager_secret":
         line(r, "keys and secrets", `secret ${table.secret.usd}/month (API calls are usage)`, table.secret.usd);
+        // A replica is billed as a secret of its own, in its region.
+        for (const replica of blocks(c.replica)) {
+          const region = typeof replica.region === "string" ? replica.region : undefined;
+          line(r, DR_GROUP, `replica in ${region ?? "another region"}: billed as a secret, ${table.secret.usd}/month`, table.secret.usd, region);
+        }
         break;
+      case "aws_db_instance_automated_backups_replication": {
+        const db = resolve(m, r.phase, c.source_db_instance_arn)?.resource;
+        const gb = db ? num(db.config.allocated_storage) : undefined;
+        const to = regionOfResource(m, r) ?? "the DR region";
+        const from = (db && regionOfResource(m, db)) ?? "the database's region";
+        const days = num(c.retention_period);
+        if (!db || gb === undefined) missing(r, "its source database (and its allocated storage) is not in the synthesized stacks");
+        else
+          line(
+            r,
+            DR_GROUP,
+            `replicated backups in ${to}: about ${gb} GB (the allocated storage of ${db.phase}: \`${db.address}\`) x ${table.rdsBackup.usd}/GB-month backup storage, none of it free there${days === undefined ? "" : `, kept ${days} days`}`,
+            gb * table.rdsBackup.usd,
+          );
+        byUsage(r, `transaction logs replicated to ${to}, on top of the snapshots: ${table.rdsBackup.usd} USD/GB-month; no volume assumed`);
+        missing(
+          r,
+          `cross-region data transfer ${from} -> ${to} of the backups (usage: a first full copy of about ${gb ?? "the allocated"} GB, then each day's changed data and transaction logs): ${noPrice}`,
+        );
+        break;
+      }
+      case "aws_s3_bucket_replication_configuration": {
+        const source = bucketName(literalOf(m, r.phase, c.bucket)) ?? "its source bucket";
+        const from = regionOfResource(m, r) ?? "the source's region";
+        for (const rule of blocks(c.rule).filter((x) => x.status !== "Disabled")) {
+          for (const destination of blocks(rule.destination)) {
+            const name = bucketName(destination.bucket);
+            const replica = m.resources.find((b) => b.type === "aws_s3_bucket" && b.config.bucket === name);
+            const to = (replica && regionOfResource(m, replica)) ?? "the destination's region";
+            missing(
+              r,
+              `cross-region data transfer ${from} -> ${to} of every object written to ${source} (usage: each object once, as much as the bucket takes in; no volume assumed): ${noPrice}`,
+              from,
+            );
+            if (blocks(destination.replication_time).some((t) => t.status === "Enabled"))
+              missing(r, `S3 Replication Time Control, per GB replicated to ${to} (the same volume): ${noPrice}`, from);
+          }
+        }
+        break;
+      }
+      case "aws_ecr_replication_configuration": {
+        const from = regionOfResource(m, r) ?? "the registry's region";
+        for (const rule of blocks(blocks(c.replication_configuration)[0]?.rule)) {
+          const repositories = blocks(rule.repository_filter).map((f) => String(f.filter));
+          const what = repositories.length > 0 ? `${repositories.length} repositories (${repositories.join(", ")})` : "every repository";
+          for (const destination of blocks(rule.destination)) {
+            const to = typeof destination.region === "string" ? destination.region : "another region";
+            if (to === from) continue;
+            missing(
+              r,
+              `cross-region data transfer ${from} -> ${to} of the new layers of each image pushed to ${what} (usage: each layer once; no volume assumed): ${noPrice}`,
+              from,
+            );
+            missing(r, `ECR storage of the replicated images in ${to} (the same images as in ${from}): ${noPrice}`, to);
+          }
+        }
+        break;
+      }
+      case "aws_s3_bucket": {
+        const region = regionOfResource(m, r);
+        if (r.phase !== RECOVERY_PHASE && (region === undefined || region === table.region)) {
+          byUsage(r, USAGE_TYPES.aws_s3_bucket!);
+          break;
+        }
+        // A copy's bucket: as large as what it copies, moved to cheaper classes by its lifecycle.
+        const of = m.resources.find(
+          (x) =>
+            x.type === "aws_s3_bucket_replication_configuration" &&
+            blocks(x.config.rule).some((rule) => blocks(rule.destination).some((d) => bucketName(d.bucket) === c.bucket)),
+        );
+        const source = of ? bucketName(literalOf(m, of.phase, of.config.bucket)) : undefined;
+        const lifecycle = m.resources.find((x) => x.type === "aws_s3_bucket_lifecycle_configuration" && resolve(m, x.phase, x.config.bucket)?.resource === r);
+        const moves = blocks(lifecycle?.config.rule)
+          .flatMap((rule) => blocks(rule.transition))
+          .map((t) => `${String(t.storage_class)} after ${String(t.days)} days`);
+        byUsage(
+          r,
+          `S3 Standard storage ${table.s3Standard.usd} USD/GB-month in ${region ?? "another region"}${source ? `, as much as ${source} holds` : ""}: no volume assumed${moves.length > 0 ? ` (its lifecycle moves objects to ${moves.join(", ")}: no price in ${table.reference})` : ""}`,
+        );
+        break;
+      }
       case "aws_cloudwatch_metric_alarm": {
         const metrics = Array.isArray(c.metric_query) ? c.metric_query.filter((q) => isObject(q) && q.metric !== undefined).length : 1;
         line(r, "monitoring", `${metrics} metric(s) x ${table.alarm.usd}/month`, metrics * table.alarm.usd);
@@ -254,7 +389,7 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
         break;
       }
       default:
-        if (USAGE_TYPES[r.type]) usage.push({ phase: r.phase, address: r.address, reason: USAGE_TYPES[r.type]! });
+        if (USAGE_TYPES[r.type]) byUsage(r, USAGE_TYPES[r.type]!);
         // random_* resources live in Terraform's state only: nothing in AWS to pay for.
         else if (!NO_CHARGE_TYPES.has(r.type) && !r.type.startsWith("random_")) missing(r, `type ${r.type} has no entry in the estimate`);
     }

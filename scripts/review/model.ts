@@ -55,6 +55,12 @@ export function modelOf(env: string, stacks: readonly SynthStack[]): EnvModel {
   return { env, stacks, resources };
 }
 
+/** A nested block as cdktf writes it: an object, or a list of them. */
+export const blocks = (v: Json | undefined): JsonObject[] => (Array.isArray(v) ? v.filter(isObject) : isObject(v) ? [v] : []);
+
+/** The bucket name of `arn:aws:s3:::name`, or the name itself. */
+export const bucketName = (v: Json | undefined): string | undefined => (typeof v === "string" ? v.replace(/^arn:[^:]+:s3:::/, "") : undefined);
+
 export const ofType = (m: EnvModel, ...types: string[]): Resource[] => m.resources.filter((r) => types.includes(r.type));
 
 const REF = /^\$\{([^}]+)\}$/;
@@ -68,21 +74,62 @@ export function resolve(m: EnvModel, phase: string, value: Json | undefined): { 
   if (typeof value !== "string") return undefined;
   const inner = REF.exec(value)?.[1];
   if (!inner) return undefined;
-  const stack = m.stacks.find((s) => s.phase === phase);
-  const remote = /^data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_-]+))?$/.exec(inner);
-  if (remote && stack) {
-    const upstreamName = remoteStateUpstreams(stack, m.stacks).get(remote[1]!);
-    const upstream = m.stacks.find((s) => s.name === upstreamName);
-    const outputs = upstream && isObject(upstream.config.output) ? upstream.config.output : {};
-    const output = outputs[remote[2]!];
-    let next = isObject(output) ? output.value : undefined;
-    if (remote[3] !== undefined) next = isObject(next) ? next[remote[3]] : undefined;
-    return upstream ? resolve(m, upstream.phase, next) : undefined;
-  }
+  const upstream = upstreamOutput(m, phase, inner);
+  if (upstream) return upstream.phase === undefined ? undefined : resolve(m, upstream.phase, upstream.value);
   const local = /^([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)/.exec(inner);
   if (!local) return undefined;
   const resource = m.resources.find((r) => r.phase === phase && r.type === local[1] && r.name === local[2]);
   return resource ? { resource, attribute: local[3]! } : undefined;
+}
+
+/**
+ * The value of the upstream output that `inner` (a reference without its `${}`) reads through a
+ * remote state, and the phase that wrote it; undefined when `inner` is no remote-state read.
+ */
+function upstreamOutput(m: EnvModel, phase: string, inner: string): { phase: string | undefined; value: Json | undefined } | undefined {
+  const stack = m.stacks.find((s) => s.phase === phase);
+  const remote = /^data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_-]+))?$/.exec(inner);
+  if (!remote || !stack) return undefined;
+  const upstream = m.stacks.find((s) => s.name === remoteStateUpstreams(stack, m.stacks).get(remote[1]!));
+  const outputs = upstream && isObject(upstream.config.output) ? upstream.config.output : {};
+  const output = outputs[remote[2]!];
+  let next = isObject(output) ? output.value : undefined;
+  if (remote[3] !== undefined) next = isObject(next) ? next[remote[3]] : undefined;
+  return { phase: upstream?.phase, value: next };
+}
+
+/**
+ * The literal a value comes to, following remote-state reads to the upstream output that holds it
+ * (`${data.terraform_remote_state.observability.outputs.audit_bucket_name}` to the bucket's name);
+ * undefined when it ends at a resource's attribute (see `resolve`) or is unknown.
+ */
+export function literalOf(m: EnvModel, phase: string, value: Json | undefined): Json | undefined {
+  if (typeof value !== "string") return value;
+  const inner = REF.exec(value)?.[1];
+  if (!inner) return value.includes("${") ? undefined : value;
+  const upstream = upstreamOutput(m, phase, inner);
+  return upstream?.phase === undefined ? undefined : literalOf(m, upstream.phase, upstream.value);
+}
+
+/** The region of a stack's AWS provider: the default one (no alias), or the one named `alias`. */
+export function providerRegion(stack: SynthStack, alias?: string): string | undefined {
+  const aws = isObject(stack.config.provider) ? stack.config.provider.aws : undefined;
+  const providers = Array.isArray(aws) ? aws : aws === undefined ? [] : [aws];
+  const found = providers.find((p) => isObject(p) && (alias === undefined ? p.alias === undefined : p.alias === alias));
+  return isObject(found) && typeof found.region === "string" ? found.region : undefined;
+}
+
+/**
+ * Where an AWS resource is made: the region of its `provider = "aws.<alias>"` (the network phase's DR
+ * key, the recovery phase's settings on the primary's resources), else of its stack's default provider.
+ */
+export function regionOfResource(m: EnvModel, r: Resource): string | undefined {
+  if (!r.type.startsWith("aws_")) return undefined;
+  const stack = m.stacks.find((s) => s.name === r.stack);
+  if (!stack) return undefined;
+  const provider = typeof r.config.provider === "string" ? r.config.provider.replace(/^\$\{(.*)\}$/, "$1") : undefined;
+  const alias = provider === undefined ? undefined : /^aws\.(.+)$/.exec(provider)?.[1];
+  return provider !== undefined && alias === undefined ? undefined : providerRegion(stack, alias);
 }
 
 /** Length of a list value, following a remote-state list output upstream; undefined when unknown. */

@@ -17,8 +17,13 @@ export interface Price {
 
 export interface PriceTable {
   readonly region: string;
+  /** The platform team's price list this table copies (`shared/reference/<file>`): what a missing price names. */
+  readonly reference: string;
   readonly rdsPostgres: Readonly<Record<string, Price>>;
   readonly rdsGp3: { readonly singleAz: Price; readonly multiAz: Price };
+  /** RDS backup storage beyond 100% of the provisioned storage (a region with only replicated backups has no free part). */
+  readonly rdsBackup: Price;
+  readonly s3Standard: Price;
   readonly elasticacheRedis: Readonly<Record<string, Price>>;
   /** Valkey nodes cost this fraction of Redis OSS nodes. */
   readonly valkeyFactor: number;
@@ -43,6 +48,7 @@ const p = (usd: number, unit: Price["unit"], read: string, source: string): Pric
 /** eu-west-1, from `shared/reference/prices-eu-west-1.md` of the platform team. */
 export const EU_WEST_1: PriceTable = {
   region: "eu-west-1",
+  reference: "prices-eu-west-1.md",
   rdsPostgres: {
     "db.t4g.micro": p(0.017, "hour", "2026-09", `${OFFER}; bill 2026-07`),
     "db.t4g.medium": p(0.069, "hour", "2026-09", `${OFFER} SKU XD54R8M4F2H4C2N5`),
@@ -53,6 +59,8 @@ export const EU_WEST_1: PriceTable = {
     singleAz: p(0.127, "GB-month", "2026-09", `${OFFER} SKU S32D6FQC3879C222`),
     multiAz: p(0.254, "GB-month", "2026-09", `${OFFER} SKU EAU4ZF82RTWHAEHF`),
   },
+  rdsBackup: p(0.095, "GB-month", "2026-05", "AWS Pricing API (backup storage beyond 100% of provisioned)"),
+  s3Standard: p(0.023, "GB-month", "2026-09", "S3 offer file"),
   elasticacheRedis: {
     "cache.t4g.micro": p(0.017, "hour", "2022-02", "ec2instances.info cache data (half of t4g.small)"),
     "cache.t4g.small": p(0.034, "hour", "2022-02", "ec2instances.info cache data"),

@@ -4,10 +4,11 @@
  * by hand. Reads well as a pull-request comment.
  */
 import { Audit, audit, auditMarkdown } from "./audit";
-import { CostEstimate, estimate, levers } from "./cost";
+import { CostEstimate, DR_GROUP, estimate, levers, money } from "./cost";
 import { EnvModel } from "./model";
 import { diagram, matrixMarkdown } from "./network-view";
 import { PlanSummary, planMarkdown } from "./plan-summary";
+import { regionLoss, regionLossMarkdown, regionLossSummary } from "./recovery";
 import { diff, shape } from "./shape";
 
 export interface ReviewInputs {
@@ -29,11 +30,10 @@ export interface Review {
   readonly audit: Audit;
 }
 
-const money = (n: number) => `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
-
 export function review(inputs: ReviewInputs): Review {
   const m = inputs.model;
   const cost = estimate(m, inputs.region);
+  const copies = regionLoss(m, inputs.region);
   const checks = audit(m);
   const violations = checks.stacks.reduce((n, s) => n + s.violations.length, 0);
   const fits = cost.totalUsd <= inputs.budgetUsd;
@@ -51,6 +51,7 @@ export function review(inputs: ReviewInputs): Review {
     `Estimated ${money(cost.totalUsd)}/month at ${cost.region} list prices, budget ${money(inputs.budgetUsd)}: ${fits ? "fits" : `DOES NOT FIT (${money(cost.totalUsd - inputs.budgetUsd)} over)`}.`,
     `Guardrails: ${violations === 0 ? "every stack passes" : `${violations} violation(s)`} (${checks.mode}).`,
     `Plan: ${inputs.plan ? inputs.plan.phases.map((p) => `${p.phase} +${p.add} ~${p.change} -${p.destroy}`).join(", ") : "none saved"}${inputs.plan?.phases.some((p) => p.stateful.length > 0) ? "; DESTROYS DATA, read the plan section" : ""}.`,
+    regionLossSummary(copies),
   ];
   section("Summary", ...summaryLines.map((l) => `- ${l}`));
 
@@ -75,6 +76,7 @@ export function review(inputs: ReviewInputs): Review {
   section("Settings that matter", "| setting | value |", "|---|---|", ...shape(m).map((r) => `| ${r.setting} | ${r.value} |`));
   section("Guardrails", auditMarkdown(checks));
   section("Security groups: who reaches whom", matrixMarkdown(m));
+  section("Region loss", ...regionLossMarkdown(copies, cost));
   section("Estimated monthly cost", ...costMarkdown(m, cost, inputs.budgetUsd));
   section(
     "Architecture",
@@ -104,6 +106,12 @@ function costMarkdown(m: EnvModel, cost: CostEstimate, budget: number): string[]
     ...[...cost.byPhase].map(([phase, n]) => `| ${phase} | ${money(n)} |`),
     `| **total** | **${money(cost.totalUsd)}** |`,
     "",
+    ...(cost.lines.some((l) => l.group === DR_GROUP)
+      ? [
+          `Of the total, ${money(cost.lines.filter((l) => l.group === DR_GROUP).reduce((a, l) => a + l.monthlyUsd, 0))} is the copies out of ${cost.region} (the lines marked "estimate" are priced in another region with ${cost.region}'s price; see "Region loss").`,
+          "",
+        ]
+      : []),
     "Largest lines first:",
     "",
     "| phase | resource | what | monthly |",

@@ -1,5 +1,6 @@
 import { EnvironmentName, SERVICES, ServiceName } from "../naming";
 import { LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX, isPrivate, parseCidr } from "./cidr";
+import { DEFAULT_DR_REGION, DR_BACKUP_RETENTION_RANGE, EU_DR_REGIONS, NON_EEA_EUROPEAN_REGIONS } from "./dr-regions";
 import { elbLogDeliveryPrincipal } from "./elb-log-delivery";
 import { AlarmThresholds, DEFAULT_ALARM_THRESHOLDS, checkAlarmThresholds } from "./alarm-thresholds";
 import { SettingProblem, SettingsError, show } from "./errors";
@@ -64,6 +65,19 @@ export interface Settings {
   readonly securityHubEnabled: boolean;
   /** Every alarm threshold (src/config/alarm-thresholds.ts): the settings' values over the defaults. */
   readonly alarmThresholds: AlarmThresholds;
+  /**
+   * Where the recovery phase keeps the copies that survive the loss of `region` (src/config/dr-regions.ts):
+   * required in prod (default eu-central-1), optional in staging (to drill), absent in dev.
+   */
+  readonly drRegion?: string;
+  /** Days the database's automated backups replicated to `drRegion` are kept (with `drRegion` only). */
+  readonly drBackupRetentionDays?: number;
+  /**
+   * This environment's recovery phase owns the registry's replication to `drRegion` (ECR keeps one
+   * replication configuration per registry): prod by default, not staging, which usually shares prod's
+   * registry (with `drRegion` only).
+   */
+  readonly drReplicateImages?: boolean;
 }
 
 /**
@@ -224,6 +238,9 @@ export const FIELDS = {
   guardduty_enabled: field(bool, () => false),
   security_hub_enabled: field(bool, () => false),
   alarm_thresholds: field(checkAlarmThresholds, () => DEFAULT_ALARM_THRESHOLDS),
+  dr_region: field(str(REGION, "an AWS region name such as eu-central-1"), (env) => (env === "prod" ? DEFAULT_DR_REGION : undefined)),
+  dr_backup_retention_days: field(number(DR_BACKUP_RETENTION_RANGE.min, DR_BACKUP_RETENTION_RANGE.max, true), none),
+  dr_replicate_images: field(bool, none),
 } satisfies Record<string, Field<unknown>>;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -337,6 +354,7 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       `"GOVERNANCE" in ${env}, an environment that is torn down (compliance locks objects for three years, even against the root user)`,
     );
   }
+  checkDrRegion(env, d, raw.dr_region === undefined || raw.dr_region === null, add);
   const services = { ...profile.services };
   for (const [service, count] of Object.entries(d.service_desired_counts) as [ServiceName, number][]) {
     if (count < profile.minServiceCount) {
@@ -388,7 +406,43 @@ export function validateSettings(env: EnvironmentName, raw: Raw, file: string): 
       guarddutyEnabled: d.guardduty_enabled,
       securityHubEnabled: d.security_hub_enabled,
       alarmThresholds: d.alarm_thresholds,
+      ...(d.dr_region
+        ? {
+            drRegion: d.dr_region,
+            drBackupRetentionDays: d.dr_backup_retention_days ?? profile.database.backupRetentionDays,
+            drReplicateImages: d.dr_replicate_images ?? env === "prod",
+          }
+        : {}),
     },
     sizing: { ...profile, services },
   };
+}
+
+/**
+ * `dr_region` and its retention: prod has one (its default), dev none (it is rebuilt, not recovered), and
+ * the copies stay in another region of the EU/EEA.
+ */
+function checkDrRegion(env: EnvironmentName, d: Decoded, defaulted: boolean, add: (key: string, found: string, expected: string) => void): void {
+  const region = d.dr_region;
+  const found = (why?: string) => `${show(region)}${defaulted ? ` (prod's default: the key is not set)` : ""}${why ? ` (${why})` : ""}`;
+  if (region === undefined) {
+    if (d.dr_backup_retention_days !== undefined) {
+      add("dr_backup_retention_days", show(d.dr_backup_retention_days), "no value without dr_region: it is the retention of the backups replicated there");
+    }
+    if (d.dr_replicate_images !== undefined) {
+      add("dr_replicate_images", show(d.dr_replicate_images), "no value without dr_region: it says whether images are replicated there");
+    }
+    return;
+  }
+  if (env === "dev") {
+    add("dr_region", show(region), "no value in dev: dev has no recovery phase (it is rebuilt from the code, not restored)");
+  } else if (region === d.aws_region) {
+    add("dr_region", found(), `a region of the EU/EEA other than aws_region (${d.aws_region}): copies in the primary region are lost with it`);
+  } else if (!(region in EU_DR_REGIONS)) {
+    add(
+      "dr_region",
+      found(NON_EEA_EUROPEAN_REGIONS[region] ?? "not a known region of the EU/EEA"),
+      `a region of the EU/EEA (RGPD): ${Object.keys(EU_DR_REGIONS).join(", ")}`,
+    );
+  }
 }

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { TerraformProvider } from "cdktf";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 
@@ -9,6 +10,8 @@ export interface AlertRuleProps {
   /** The EventBridge event pattern (rendered as JSON; references resolve at apply). */
   readonly pattern: Record<string, unknown>;
   readonly topicArn: string;
+  /** Another region's provider (the recovery phase's rules in the primary region). @default the stack's */
+  readonly provider?: TerraformProvider;
 }
 
 /** An EventBridge rule of the default bus that sends the events it matches to an alert topic, as they are. */
@@ -17,9 +20,15 @@ export class AlertRule extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertRuleProps) {
     super(scope, id);
-    this.rule = new CloudwatchEventRule(this, "rule", { name: props.name, description: props.description, eventPattern: JSON.stringify(props.pattern) });
+    const provider = props.provider ? { provider: props.provider } : {};
+    this.rule = new CloudwatchEventRule(this, "rule", {
+      name: props.name,
+      description: props.description,
+      eventPattern: JSON.stringify(props.pattern),
+      ...provider,
+    });
     // No role: EventBridge publishes to SNS under the topic's resource policy (and the key policy of its key).
-    new CloudwatchEventTarget(this, "target", { rule: this.rule.name, targetId: "alerts", arn: props.topicArn });
+    new CloudwatchEventTarget(this, "target", { rule: this.rule.name, targetId: "alerts", arn: props.topicArn, ...provider });
   }
 }
 

@@ -3,7 +3,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { Names } from "../naming";
 import { alertPublishers, publisherKeyStatements } from "./alerts";
 import { rotatedKey } from "./rotated-key";
-import { ANY_PRINCIPAL, Condition, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
+import { ANY_PRINCIPAL, Condition, Statement, policyDocument, regionalService, sourceAccount, sourceArn } from "./iam";
 
 export interface KmsProps {
   /** The environment's names: the alias, and the trail, alarms, budget, rules, log groups and ECS cluster that may use the key. */
@@ -59,11 +59,6 @@ export class Kms extends Construct {
     const arn = (service: string, resource: string, inRegion = region) => `arn:${partition}:${service}:${inRegion}:${account}:${resource}`;
     const trailArn = arn("cloudtrail", `trail/${n.trail}`);
     const byAccount = sourceAccount(account);
-    // Principal "*" is only ever brought back to this account's callers, through one of its services.
-    const throughServices: Condition[] = [
-      { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
-      { test: "StringEquals", variable: "kms:ViaService", values: VIA_SERVICES.map((svc) => regionalService(svc, region, partition)) },
-    ];
     // Alarms, the budget and event rules publish to the encrypted alert topics (the same statements as the us-east-1 alert key).
     const publishers = publisherKeyStatements(alertPublishers(n, account, region, partition), account);
     // Fargate names the account and cluster of every task in the encryption context of its ephemeral storage.
@@ -72,12 +67,7 @@ export class Kms extends Construct {
       { test: "StringEquals", variable: "kms:EncryptionContext:aws:ecs:clusterName", values: [n.cluster] },
     ];
     const policy = policyDocument(this, "key-policy", [
-      {
-        sid: "EnableIamUserPermissions",
-        actions: ["kms:*"],
-        resources: ["*"],
-        principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }],
-      },
+      accountAdministers(account, partition),
       {
         sid: "AllowCloudWatchLogs",
         actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
@@ -122,37 +112,7 @@ export class Kms extends Construct {
         // Grants that only let Fargate decrypt the data keys it generated, nothing more.
         conditions: [...thisCluster, { test: "ForAllValues:StringEquals", variable: "kms:GrantOperations", values: ["Decrypt"] }],
       },
-      { sid: "AllowUseThroughAwsServices", actions: USE_ACTIONS, resources: ["*"], principals: ANY_PRINCIPAL, conditions: throughServices },
-      {
-        // Secrets Manager decrypts for whoever may read a secret: through this statement, only for this
-        // environment's roles (the tasks' execution roles read the application secrets) and RDS's
-        // service-linked role (the master password it creates and rotates). Any other principal needs
-        // kms:Decrypt on the key in its own IAM policy (the root statement), as administrators have.
-        sid: "AllowSecretsThroughSecretsManager",
-        actions: USE_ACTIONS,
-        resources: ["*"],
-        principals: ANY_PRINCIPAL,
-        conditions: [
-          { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
-          { test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", region, partition)] },
-          {
-            test: "ArnLike",
-            variable: "aws:PrincipalArn",
-            values: [
-              `arn:${partition}:iam::${account}:role/${n.prefix}-*`,
-              `arn:${partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`,
-            ],
-          },
-        ],
-      },
-      {
-        // Grants only for an AWS resource the service manages (a database, a cache), never to a principal directly.
-        sid: "AllowGrantsForAwsResources",
-        actions: GRANT_ACTIONS,
-        resources: ["*"],
-        principals: ANY_PRINCIPAL,
-        conditions: [...throughServices, { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
-      },
+      ...serviceUseStatements({ account, region, partition, viaServices: VIA_SERVICES, rolePrefix: n.prefix }),
     ]);
     this.key = rotatedKey(this, {
       description: props.description,
@@ -164,4 +124,72 @@ export class Kms extends Construct {
     this.aliasName = n.kmsAlias;
     this.keyArn = this.key.arn;
   }
+}
+
+/** The key policy's first statement: this account's IAM decides who administers and uses the key. */
+export function accountAdministers(account: string, partition: string): Statement {
+  return {
+    sid: "EnableIamUserPermissions",
+    actions: ["kms:*"],
+    resources: ["*"],
+    principals: [{ type: "AWS", identifiers: [`arn:${partition}:iam::${account}:root`] }],
+  };
+}
+
+export interface ServiceUseProps {
+  readonly account: string;
+  /** The key's region: the services act through their endpoints there. */
+  readonly region: string;
+  readonly partition: string;
+  /** Services that use the key for this account's principals (through grants for the resources they manage). */
+  readonly viaServices: readonly string[];
+  /** Secrets Manager decrypts for roles named `<rolePrefix>-*` (and RDS's service-linked role) only. */
+  readonly rolePrefix: string;
+}
+
+/**
+ * What both of this project's keys (the environment's, and the DR region's) let AWS services do: use the
+ * key for this account's principals through the listed services, decrypt secrets through Secrets Manager
+ * for this environment's roles only, and make grants for the AWS resources those services manage.
+ */
+export function serviceUseStatements(props: ServiceUseProps): Statement[] {
+  const { account, region, partition } = props;
+  // Principal "*" is only ever brought back to this account's callers, through one of its services.
+  const throughServices: Condition[] = [
+    { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
+    { test: "StringEquals", variable: "kms:ViaService", values: props.viaServices.map((svc) => regionalService(svc, region, partition)) },
+  ];
+  return [
+    { sid: "AllowUseThroughAwsServices", actions: USE_ACTIONS, resources: ["*"], principals: ANY_PRINCIPAL, conditions: throughServices },
+    {
+      // Secrets Manager decrypts for whoever may read a secret: through this statement, only for this
+      // environment's roles (the tasks' execution roles read the application secrets) and RDS's
+      // service-linked role (the master password it creates and rotates). Any other principal needs
+      // kms:Decrypt on the key in its own IAM policy (the root statement), as administrators have.
+      sid: "AllowSecretsThroughSecretsManager",
+      actions: USE_ACTIONS,
+      resources: ["*"],
+      principals: ANY_PRINCIPAL,
+      conditions: [
+        { test: "StringEquals", variable: "kms:CallerAccount", values: [account] },
+        { test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", region, partition)] },
+        {
+          test: "ArnLike",
+          variable: "aws:PrincipalArn",
+          values: [
+            `arn:${partition}:iam::${account}:role/${props.rolePrefix}-*`,
+            `arn:${partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`,
+          ],
+        },
+      ],
+    },
+    {
+      // Grants only for an AWS resource the service manages (a database, a cache), never to a principal directly.
+      sid: "AllowGrantsForAwsResources",
+      actions: GRANT_ACTIONS,
+      resources: ["*"],
+      principals: ANY_PRINCIPAL,
+      conditions: [...throughServices, { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
+    },
+  ];
 }

@@ -28,6 +28,12 @@ export interface AppSecretProps {
    * @default undefined: `secret_string`, kept in the state like every argument
    */
   readonly writeOnlyVersion?: number;
+  /**
+   * Keep a replica in another region, encrypted with that region's key (Secrets Manager replication: the
+   * replica follows every new version, rotations included).
+   * @default no replica
+   */
+  readonly replica?: { readonly region: string; readonly kmsKeyArn: string };
 }
 
 /** One application secret in Secrets Manager: encrypted with the key, a JSON value, a recovery window. */
@@ -45,6 +51,7 @@ export class AppSecret extends Construct {
       description: props.description,
       kmsKeyId: props.kmsKeyArn,
       recoveryWindowInDays: props.recoveryWindowDays,
+      ...(props.replica ? { replica: [{ region: props.replica.region, kmsKeyId: props.replica.kmsKeyArn }] } : {}),
       lifecycle: { preventDestroy: props.preventDestroy ?? false },
     });
     const value = Fn.jsonencode(props.value);

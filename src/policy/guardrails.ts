@@ -18,6 +18,9 @@ export interface StackView {
   readonly dataSources?: readonly ResourceView[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
   readonly providers: Record<string, any[]>;
+  /** Outputs by name (environment rules follow a later phase's reads of them). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
+  readonly outputs?: Record<string, any>;
 }
 
 export interface Violation {
@@ -60,7 +63,13 @@ export function viewOf(stackName: string, json: any): StackView {
     Object.entries(blocks ?? {}).flatMap(([type, byName]) =>
       Object.entries(byName).map(([name, config]) => ({ type, name, address: `${prefix}${type}.${name}`, config: config as Record<string, unknown> })),
     );
-  return { stackName, resources: elements(json.resource, ""), dataSources: elements(json.data, "data."), providers: json.provider ?? {} };
+  return {
+    stackName,
+    resources: elements(json.resource, ""),
+    dataSources: elements(json.data, "data."),
+    providers: json.provider ?? {},
+    outputs: json.output ?? {},
+  };
 }
 
 export function evaluate(view: StackView, rules: readonly Rule[]): Violation[] {
@@ -73,7 +82,7 @@ export function evaluate(view: StackView, rules: readonly Rule[]): Violation[] {
  */
 export class Guardrails implements IAspect {
   constructor(
-    private readonly stack: TerraformStack,
+    protected readonly stack: TerraformStack,
     private readonly rules: readonly Rule[],
     private readonly mode: GuardrailMode,
     private readonly report: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
@@ -101,11 +110,55 @@ export class Guardrails implements IAspect {
     };
   }
 
+  /** What the rules find in the stack's rendered JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
+  protected violations(json: any): Violation[] {
+    return evaluate(viewOf(this.stack.node.id, json), this.rules);
+  }
+
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
   private check(json: any): void {
-    const violations = evaluate(viewOf(this.stack.node.id, json), this.rules);
+    const violations = this.violations(json);
     if (violations.length === 0) return;
     if (this.mode === "enforce") throw new GuardrailError(violations, this.stack.node.id);
     this.report(`guardrails (report only) for ${this.stack.node.id} (${violations.length}):\n${formatViolations(violations)}`);
+  }
+}
+
+/**
+ * A rule over every stack of one environment at once: for what one phase must do about another's
+ * resources (the recovery phase copying the database phase's backups). `home` is the stack the rule is
+ * attached to; `stacks` holds it and every other phase of the environment.
+ */
+export interface EnvironmentRule {
+  readonly id: string;
+  readonly description: string;
+  check(stacks: readonly StackView[], home: StackView): Violation[];
+}
+
+/**
+ * The guardrail Aspect of environment rules, on one stack: when that stack is rendered, the rules read
+ * its JSON and the JSON of the other phases of its environment (rendered again: the same configuration
+ * their own files hold). `enforce` throws (the synth fails and nothing is written), `report` prints.
+ */
+export class EnvironmentGuardrails extends Guardrails {
+  constructor(
+    stack: TerraformStack,
+    private readonly others: () => readonly TerraformStack[],
+    private readonly environmentRules: readonly EnvironmentRule[],
+    mode: GuardrailMode,
+  ) {
+    super(stack, [], mode);
+  }
+
+  static attachEnvironment(stack: TerraformStack, others: () => readonly TerraformStack[], rules: readonly EnvironmentRule[], mode: GuardrailMode): void {
+    Aspects.of(stack).add(new EnvironmentGuardrails(stack, others, rules, mode));
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Terraform JSON, read key by key as Terraform reads it
+  protected violations(json: any): Violation[] {
+    const home = viewOf(this.stack.node.id, json);
+    const views = [home, ...this.others().map((o) => viewOf(o.node.id, o.toTerraform()))];
+    return this.environmentRules.flatMap((r) => r.check(views, home));
   }
 }

@@ -147,19 +147,39 @@ export const onlyAlbPublic: Rule = {
 };
 
 /** Attributes that name the KMS key a resource encrypts with, at any depth of its configuration. */
-const KEY_ATTRIBUTE = /(^|_)kms_(master_)?key_(id|arn)$/;
+const KEY_ATTRIBUTE = /(^|_)kms_(master_)?key(_id|_arn)?$/;
 /** The environment's key as the later phases read it: the network phase's named output. */
 const NETWORK_KEY_OUTPUT = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
+/** The DR region's key (network phase): for what lives in the DR region only. */
+const DR_KEY_OUTPUT = "${data.terraform_remote_state.network.outputs.dr_kms_key_arn}";
 /** An existing customer key given in the settings (`kms_key_arn`): a key ARN, never an alias. */
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/;
+
+/**
+ * Whether what `path` of `r` encrypts is in the DR region: a resource of the DR provider (`aws.dr`, or the
+ * default provider of a stack whose primary-region provider is the alias `aws.primary`), or a replica's
+ * key (`replica { kms_key_id }`, `replica_kms_key_id`) of a resource in the primary region.
+ */
+function inDrRegion(s: StackView, r: ResourceView, path: string): boolean {
+  const drHome = (s.providers.aws ?? []).some((p) => p.alias === "primary");
+  const provider = r.config.provider as string | undefined;
+  return provider === "aws.dr" || (drHome && provider !== "aws.primary") || path.split(/[.[]/).some((part) => part.startsWith("replica"));
+}
 
 export const environmentKey: Rule = {
   id: "kms-environment-key",
   description:
-    "every KMS key a resource names is the environment's key: an aws_kms_key of the stack, the network phase's kms_key_arn output, or the key ARN given in the settings (never an AWS-managed alias)",
+    "every KMS key a resource names is the environment's key: an aws_kms_key of the stack, the network phase's kms_key_arn output, or the key ARN given in the settings (never an AWS-managed alias); in the DR region, and for replicas there, the DR key (dr_kms_key_arn)",
   check(s) {
-    const own = new Set(ofType(s, "aws_kms_key").flatMap((k) => ["arn", "id", "key_id"].map((a) => `\${${k.address}.${a}}`)));
-    const ok = (value: string) => value === NETWORK_KEY_OUTPUT || KEY_ARN.test(value) || own.has(value);
+    // The stack's own keys, by the region their provider puts them in: a key serves its own region only.
+    const ownKeys = (dr: boolean) =>
+      new Set(
+        ofType(s, "aws_kms_key")
+          .filter((k) => inDrRegion(s, k, "") === dr)
+          .flatMap((k) => ["arn", "id", "key_id"].map((a) => `\${${k.address}.${a}}`)),
+      );
+    const own = { true: ownKeys(true), false: ownKeys(false) };
+    const ok = (value: string, dr: boolean) => own[`${dr}`].has(value) || (dr ? value === DR_KEY_OUTPUT : value === NETWORK_KEY_OUTPUT || KEY_ARN.test(value));
     const out: Violation[] = [];
     const walk = (r: ResourceView, node: unknown, path: string) => {
       if (Array.isArray(node)) node.forEach((x, i) => walk(r, x, `${path}[${i}]`));
@@ -167,9 +187,15 @@ export const environmentKey: Rule = {
         for (const [k, x] of Object.entries(node)) {
           if (k === "//" || k === "lifecycle" || k === "depends_on") continue;
           const here = path ? `${path}.${k}` : k;
-          if (KEY_ATTRIBUTE.test(k) && typeof x === "string" && !ok(x))
-            out.push(v(this.id, r, `${here} is ${JSON.stringify(x)}; expected the environment's key (${NETWORK_KEY_OUTPUT} or a key of this stack)`));
-          else walk(r, x, here);
+          if (KEY_ATTRIBUTE.test(k) && typeof x === "string") {
+            const dr = inDrRegion(s, r, here);
+            if (!ok(x, dr)) {
+              const expected = dr
+                ? `the DR region's key (${DR_KEY_OUTPUT}): this is encrypted in the DR region`
+                : `the environment's key (${NETWORK_KEY_OUTPUT} or a key of this stack)`;
+              out.push(v(this.id, r, `${here} is ${JSON.stringify(x)}; expected ${expected}`));
+            }
+          } else walk(r, x, here);
         }
       }
     };

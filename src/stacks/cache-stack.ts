@@ -68,6 +68,8 @@ export class CacheStack extends PhaseStack {
       preventDestroy: config.sizing.preventDestroy,
       value: { secret: jwt, expiration: JWT_EXPIRATION_SECONDS },
       writeOnlyVersion: config.settings.jwtSecretVersion,
+      // A restore in the DR region needs the same signing secret, or every token issued before it fails.
+      ...(network.drKmsKeyArn && config.settings.drRegion ? { replica: { region: config.settings.drRegion, kmsKeyArn: network.drKmsKeyArn } } : {}),
     });
 
     publishHandles(this, "cache", {

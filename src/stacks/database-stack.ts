@@ -67,6 +67,7 @@ export class DatabaseStack extends PhaseStack {
       databaseName: DATABASE_NAME,
       databaseSecretArn: this.secret.arn,
       databaseMasterSecretArn: this.rds.masterSecretArn,
+      databaseArn: instance.arn,
       databaseIdentifier: instance.identifier,
       databaseResourceId: instance.resourceId,
       databaseMasterUsername: instance.username,

@@ -52,6 +52,12 @@ export const NETWORK_HANDLES = {
   },
   kmsKeyArn: { output: "kms_key_arn", kind: "string", description: "The environment's KMS key" },
   kmsKeyAlias: { output: "kms_key_alias", kind: "string", description: "Alias of the environment's KMS key", when: (c) => !c.settings.kmsKeyArn },
+  drKmsKeyArn: {
+    output: "dr_kms_key_arn",
+    kind: "string",
+    description: "The DR region's key: the JWT secret's replica and every copy of the recovery phase are encrypted with it",
+    when: (c) => c.settings.drRegion !== undefined,
+  },
 } as const satisfies HandleSpecs;
 export type NetworkHandles = Handles<typeof NETWORK_HANDLES>;
 
@@ -69,6 +75,11 @@ export const DATABASE_HANDLES = {
     output: "database_master_secret_arn",
     kind: "string",
     description: "Secret holding the master password, created and rotated by RDS",
+  },
+  databaseArn: {
+    output: "database_arn",
+    kind: "string",
+    description: "ARN of the PostgreSQL instance (the recovery phase replicates its automated backups)",
   },
   databaseIdentifier: {
     output: "database_identifier",
@@ -273,6 +284,21 @@ export const OBSERVABILITY_HANDLES = {
 } as const satisfies HandleSpecs;
 export type ObservabilityHandles = Handles<typeof OBSERVABILITY_HANDLES>;
 
+/** Phase 7: what a restore in the DR region starts from (its state is in the DR backend). */
+export const RECOVERY_HANDLES = {
+  drRegion: { output: "dr_region", kind: "string", description: "The region holding the copies" },
+  drKmsKeyArn: { output: "dr_kms_key_arn", kind: "string", description: "The DR region's key, which encrypts every copy" },
+  databaseBackupsArn: {
+    output: "database_replicated_backups_arn",
+    kind: "string",
+    description: "ARN of the database's automated backups replicated to the DR region (restore_to_point_in_time source)",
+  },
+  auditReplicaBucketName: { output: "audit_replica_bucket_name", kind: "string", description: "The audit bucket's replica in the DR region (Object Lock)" },
+  jwtSecretName: { output: "jwt_secret_name", kind: "string", description: "The JWT secret, whose replica in the DR region a restore reads" },
+  replicatedRepositories: { output: "replicated_repositories", kind: "list", description: "ECR repositories replicated to the DR region" },
+} as const satisfies HandleSpecs;
+export type RecoveryHandles = Handles<typeof RECOVERY_HANDLES>;
+
 /** The handles each phase publishes. A phase that later phases read gets its entry here. */
 export const PHASE_HANDLES = {
   network: NETWORK_HANDLES,
@@ -281,6 +307,7 @@ export const PHASE_HANDLES = {
   loadbalancer: LOADBALANCER_HANDLES,
   services: SERVICES_HANDLES,
   observability: OBSERVABILITY_HANDLES,
+  recovery: RECOVERY_HANDLES,
 } as const satisfies Partial<Record<PhaseName, HandleSpecs>>;
 export type PublishingPhase = keyof typeof PHASE_HANDLES;
 export type PhaseHandles<P extends PublishingPhase> = Handles<(typeof PHASE_HANDLES)[P]>;
@@ -312,7 +339,7 @@ export function publishHandles<P extends PublishingPhase>(stack: PhaseStack, pha
 
 /**
  * The handles of an earlier phase, read through an explicit remote state of its state key in the
- * environment's bucket (`data.terraform_remote_state.<phase>`). Refuses to read a later phase, a
+ * bucket that holds it (the environment's, or the DR backend for the recovery phase) (`data.terraform_remote_state.<phase>`). Refuses to read a later phase, a
  * phase not built yet, or an output the upstream stack does not declare. Records the dependency, so
  * `cdktf deploy` and the Makefile apply the upstream first.
  */
@@ -322,11 +349,8 @@ export function readHandles<P extends PublishingPhase>(reader: PhaseStack, built
     throw new Error(`${reader.node.id} reads phase ${phase}, which is not earlier than ${reader.phase}: phases read only earlier phases.`);
   }
   if (!upstream) throw new Error(`${reader.node.id} reads phase ${phase}, which is not built: build ${phase} first (src/stacks/registry.ts).`);
-  const n = reader.names;
-  const s = reader.config.settings;
   const remote =
-    (reader.node.tryFindChild(phase) as DataTerraformRemoteStateS3 | undefined) ??
-    new DataTerraformRemoteStateS3(reader, phase, { bucket: n.stateBucket(s.accountId), key: n.stateKey(phase), region: s.region });
+    (reader.node.tryFindChild(phase) as DataTerraformRemoteStateS3 | undefined) ?? new DataTerraformRemoteStateS3(reader, phase, { ...upstream.stateLocation });
   reader.addDependency(upstream);
 
   const specs: HandleSpecs = PHASE_HANDLES[phase];

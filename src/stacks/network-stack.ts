@@ -4,6 +4,7 @@ import { APP_PORT } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
 import { SECURITY_GROUPS } from "../naming";
 import { Endpoints } from "../constructs/endpoints";
+import { DrKey } from "../constructs/dr-key";
 import { Kms } from "../constructs/kms";
 import { SecurityGroups } from "../constructs/security-groups";
 import { Vpc } from "../constructs/vpc";
@@ -15,6 +16,8 @@ export class NetworkStack extends PhaseStack {
   readonly kms: Kms;
   readonly vpc: Vpc;
   readonly securityGroups: SecurityGroups;
+  /** The DR region's key, where the environment has a DR region. */
+  readonly drKey?: DrKey;
 
   constructor(scope: Construct, config: EnvironmentConfig) {
     super(scope, "network", { config });
@@ -66,6 +69,21 @@ export class NetworkStack extends PhaseStack {
       interfaceEndpoints: config.sizing.interfaceEndpoints,
     });
 
+    // The DR region's key is made here, with the environment's key, and not by the recovery phase: the
+    // JWT secret's replica (cache phase) must name it, and Secrets Manager replicas are declared on the
+    // secret itself (docs/disaster-recovery.md, "Why the DR key is in the network phase").
+    if (s.drRegion) {
+      this.drKey = new DrKey(this, "dr-key", {
+        names: this.names,
+        accountId: s.accountId,
+        region: s.drRegion,
+        partition,
+        deletionWindowDays: config.sizing.kmsDeletionWindowDays,
+        preventDestroy: config.sizing.preventDestroy,
+        provider: this.awsProvider("aws-dr", s.drRegion, "dr"),
+      });
+    }
+
     publishHandles(this, "network", {
       vpcId: this.vpc.vpc.id,
       vpcCidr: this.vpc.vpc.cidrBlock,
@@ -78,6 +96,7 @@ export class NetworkStack extends PhaseStack {
       >,
       kmsKeyArn: this.kms.keyArn,
       kmsKeyAlias: this.kms.aliasName,
+      drKmsKeyArn: this.drKey?.keyArn,
     });
   }
 }

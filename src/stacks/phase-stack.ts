@@ -32,8 +32,21 @@ export function generatedCrossStackWiring(json: any): string[] {
  */
 export const TERRAFORM_VERSIONS = ">= 1.11, < 2.0";
 
+/** Where a phase's state lives: its S3 backend's bucket, key and region. */
+export interface StateLocation {
+  readonly bucket: string;
+  readonly key: string;
+  readonly region: string;
+}
+
 export interface PhaseStackProps {
   readonly config: EnvironmentConfig;
+  /**
+   * The region the stack's default provider and its state live in: the environment's, or its DR region
+   * (the recovery phase: its state stays readable when the primary region is down).
+   * @default "primary"
+   */
+  readonly home?: "primary" | "dr";
   /** Rules to check this stack against; the security baseline by default. */
   readonly rules?: readonly Rule[];
 }
@@ -49,6 +62,10 @@ export abstract class PhaseStack extends TerraformStack {
   readonly names: Names;
   /** The ARN partition of the environment's region (`aws`, `aws-cn`, `aws-us-gov`). */
   readonly partition: string;
+  /** The region of the default provider: the environment's, or its DR region for the recovery phase. */
+  readonly region: string;
+  /** Where the stack's state is: later phases read its outputs there. */
+  readonly stateLocation: StateLocation;
   /** Logical id -> construct path, to refuse two constructs sharing one address. */
   private allocated?: Map<string, string>;
 
@@ -60,15 +77,13 @@ export abstract class PhaseStack extends TerraformStack {
     this.names = n;
     this.partition = partitionOf(props.config.settings.region);
     const s = props.config.settings;
+    const dr = props.home === "dr";
+    if (dr && !s.drRegion) throw new Error(`${n.stack(phase)} lives in the DR region, but ${props.config.source.file} sets no dr_region.`);
+    this.region = dr ? s.drRegion! : s.region;
+    this.stateLocation = { bucket: dr ? n.drStateBucket(s.accountId) : n.stateBucket(s.accountId), key: n.stateKey(phase), region: this.region };
 
-    new S3Backend(this, {
-      bucket: n.stateBucket(s.accountId),
-      key: n.stateKey(phase),
-      region: s.region,
-      encrypt: true,
-      dynamodbTable: n.lockTable,
-    });
-    this.awsProvider("aws", s.region);
+    new S3Backend(this, { ...this.stateLocation, encrypt: true, dynamodbTable: n.lockTable });
+    this.awsProvider("aws", this.region);
     // An older or a 2.x Terraform stops at init instead of planning with behaviour nobody checked.
     this.addOverride("terraform.required_version", TERRAFORM_VERSIONS);
     // cdktf writes the provider's short name; reviewers and `terraform init` read the full source.

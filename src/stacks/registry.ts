@@ -8,12 +8,15 @@ import { LoadbalancerStack } from "./loadbalancer-stack";
 import { NetworkStack } from "./network-stack";
 import { ObservabilityStack } from "./observability-stack";
 import { PhaseStack } from "./phase-stack";
+import { RecoveryStack } from "./recovery-stack";
 import { ServicesStack } from "./services-stack";
 
 export type { BuiltPhases } from "./handles";
 
 export interface PhaseDefinition {
   readonly phase: PhaseName;
+  /** The environments that have this phase. @default every one */
+  readonly when?: (config: EnvironmentConfig) => boolean;
   build(scope: Construct, config: EnvironmentConfig, built: BuiltPhases): PhaseStack;
 }
 
@@ -28,11 +31,13 @@ export const REGISTERED_PHASES: readonly PhaseDefinition[] = [
   { phase: "loadbalancer", build: (scope, config, built) => new LoadbalancerStack(scope, config, built) },
   { phase: "services", build: (scope, config, built) => new ServicesStack(scope, config, built) },
   { phase: "observability", build: (scope, config, built) => new ObservabilityStack(scope, config, built) },
+  // Only where there is a DR region to copy to (prod always; staging when it drills).
+  { phase: "recovery", when: (config) => config.settings.drRegion !== undefined, build: (scope, config, built) => new RecoveryStack(scope, config, built) },
 ];
 
 /** Builds every registered phase (or those given) of one environment, in phase order. */
 export function buildEnvironment(scope: Construct, config: EnvironmentConfig, phases: readonly PhaseDefinition[] = REGISTERED_PHASES): PhaseStack[] {
   const built: BuiltPhases = {};
-  const ordered = [...phases].sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
+  const ordered = phases.filter((def) => def.when?.(config) ?? true).sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
   return ordered.map((def) => (built[def.phase] = def.build(scope, config, built)));
 }
