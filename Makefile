@@ -11,13 +11,14 @@ MAKEFLAGS += --no-print-directory
 # cdktf otherwise calls its telemetry host on every run.
 export CHECKPOINT_DISABLE := 1
 
-# PHASE or SERVICE given but empty (PHASE=$CI_PHASE, or export PHASE=$CI_PHASE, with that variable
-# unset) is refused rather than read as "every phase" / "every service"; leaving it out is how to ask
-# for all. Where it was given: "command line", or "environment" for the operator's shell; the empty
+# PHASE, SERVICE or RESTORE_TIME given but empty (PHASE=$CI_PHASE, or export PHASE=$CI_PHASE, with that
+# variable unset) is refused rather than read as "every phase" / "every service" / "the latest restorable
+# time"; leaving it out is how to ask for that. Where it was given: "command line", or "environment" for the operator's shell; the empty
 # values this Makefile exports to its own sub-makes (ACCESSWEAVER_MAKE_EXPORTS) are not the operator's.
 given = $(if $(filter command line,$(origin $(1))),command line,$(if $(ACCESSWEAVER_MAKE_EXPORTS),,$(if $(filter environment%,$(origin $(1))),environment)))
 export PHASE_GIVEN := $(call given,PHASE)
 export SERVICE_GIVEN := $(call given,SERVICE)
+export RESTORE_TIME_GIVEN := $(call given,RESTORE_TIME)
 export ACCESSWEAVER_MAKE_EXPORTS := 1
 # ENV: dev, staging or prod (empty: all, where a target allows it).
 ENV ?=
@@ -40,12 +41,18 @@ TAG ?=
 SERVICE ?=
 # EMULATOR_URL: emulate: an AWS API emulator already running (e.g. LocalStack); empty: start moto_server.
 EMULATOR_URL ?=
+# RESTORE_TIME: restore: the database's point in time, ISO 8601 UTC (empty: the latest restorable time).
+RESTORE_TIME ?=
+# SCENARIO: drill: the failure to inject (db-failover, cache-failover, az-tasks, az-network).
+SCENARIO ?=
+# PATTERN: cache-flush: a Redis glob pattern of the keys to delete ('*' alone: every key).
+PATTERN ?=
 
 # What the operator types reaches the scripts as data, never as command text: make keeps each value's
 # raw text (`value`: never expanded, so a `$(shell ...)` in it does not run), exports it, and recipes
-# read it only as a quoted "$$VAR". ENV, PHASE, SERVICE, FORMAT and COMPARE are checked in one place,
-# scripts/operator/inputs.ts.
-INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE TAG SERVICE EMULATOR_URL
+# read it only as a quoted "$$VAR". ENV, PHASE, SERVICE, FORMAT, COMPARE, RESTORE_TIME, SCENARIO and
+# PATTERN are checked in one place, scripts/operator/inputs.ts.
+INPUTS := ENV PHASE TF TF_PLUGIN_DIR OUTDIR AUTO_APPROVE CONFIRM NAME FORMAT INIT_FLAGS COMPARE TAG SERVICE EMULATOR_URL RESTORE_TIME SCENARIO PATTERN
 $(foreach v,$(INPUTS),$(eval override $(v) := $$(value $(v))))
 export $(INPUTS)
 export CDKTF_OUTDIR := $(OUTDIR)
@@ -59,7 +66,7 @@ REVIEW := $(TS_NODE) scripts/review.ts
 # exec: make's SIGTERM reaches the operator itself, which stops Terraform safely before exiting.
 OPERATOR := exec $(TS_NODE) scripts/operator.ts
 
-.PHONY: help install synth lint format typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles bench hcl audit review preflight emulate clean
+.PHONY: help install synth lint format typecheck unit test validate rehearse init plan apply deploy output destroy drift release restart db-roles restore restore-teardown drill alert-test cache-flush bench hcl audit review preflight emulate clean
 
 help: ## List the targets and variables
 	@echo "AccessWeaver infrastructure (cdktf). Usage: make <target> [ENV=dev|staging|prod] [PHASE=<phase>]"
@@ -75,11 +82,17 @@ help: ## List the targets and variables
 	@echo "  EMULATOR_URL   emulate: an AWS API emulator already running (e.g. http://localhost:4566); default: start moto_server"
 	@echo "  AUTO_APPROVE=1 apply to prod, or destroy, without the confirmation question"
 	@echo "  CONFIRM        destroy in staging or prod: the exact stack(s) destroyed, e.g. CONFIRM=accessweaver-prod-network"
+	@echo "                 restore-teardown: the DR stacks, last phase first (make restore-teardown ENV=x names them)"
+	@echo "                 drill in prod: the experiment template, e.g. CONFIRM=accessweaver-prod-drill-db-failover"
+	@echo "                 cache-flush PATTERN='*' in prod: the replication group, CONFIRM=accessweaver-prod-redis"
 	@echo "  NAME, FORMAT   output: the output's name, and FORMAT=json for lists and maps (json or nothing)"
 	@echo "  INIT_FLAGS     extra terraform init flags, e.g. INIT_FLAGS=-reconfigure after a backend change"
 	@echo "  COMPARE        review: another environment to compare ENV with, e.g. make review ENV=staging COMPARE=prod"
 	@echo "  TAG            release: the image tag to run (checked in ECR first; never latest in prod)"
 	@echo "  SERVICE        release: one service (default: all); restart: the service, e.g. SERVICE=aw-pdp-service"
+	@echo "  RESTORE_TIME   restore: the database's point in time, ISO 8601 UTC, e.g. 2026-12-06T21:30:00Z (default: the latest restorable time)"
+	@echo "  SCENARIO       drill: db-failover, cache-failover, az-tasks or az-network"
+	@echo "  PATTERN        cache-flush: the keys to delete, a Redis glob pattern, e.g. PATTERN='aw:pdp:*' ('*' alone: every key)"
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
@@ -134,13 +147,13 @@ validate: node_modules/.package-lock.json ## Type-check, synthesize (guardrails 
 	@$(OPERATOR) check "$$ENV"
 	@echo "validate: type-checking the whole project (tsc --noEmit; about 20 s on 2 cores)..."
 	@$(MAKE) typecheck
-	@echo "validate: synthesizing $${ENV:-every environment} (the guardrails run)..."
-	@$(MAKE) synth
+	@echo "validate: synthesizing $${ENV:-every environment} and its DR environment (the guardrails run)..."
+	@ACCESSWEAVER_DR=1 $(MAKE) synth
 	@$(call terraform_check,validate)
 
-rehearse: node_modules/.package-lock.json ## Offline plan rehearsal of a first apply of ENV into an empty account (all without ENV)
+rehearse: node_modules/.package-lock.json ## Offline plan rehearsal of a first apply of ENV into an empty account, and of its restore in dr_region (all without ENV)
 	@$(OPERATOR) check "$$ENV"
-	@$(MAKE) synth
+	@ACCESSWEAVER_DR=1 $(MAKE) synth
 	@$(call terraform_check,rehearse)
 
 # terraform_check,ACTION: runs the check harness; exit 3 means no Terraform binary: say so loudly.
@@ -180,6 +193,21 @@ restart: node_modules/.package-lock.json ## Replace the tasks of SERVICE in ENV 
 db-roles: node_modules/.package-lock.json ## Create or put back the services' database roles in ENV (IAM auth): runs the services phase's one-off psql task, waits, reports its exit code
 	@$(OPERATOR) db-roles "$$ENV" "$$PHASE"
 
+restore: node_modules/.package-lock.json ## Stand ENV up in its dr_region from the recovery phase's copies [RESTORE_TIME=], phase by phase, then switch its DNS (docs/restore.md)
+	@$(OPERATOR) restore "$$ENV" "$$PHASE"
+
+restore-teardown: node_modules/.package-lock.json ## Destroy ENV's DR environment (a drill's, or after failback), last phase first; needs CONFIRM=<stacks>
+	@$(OPERATOR) restore-teardown "$$ENV" "$$PHASE"
+
+drill: node_modules/.package-lock.json ## Run the FIS failover drill SCENARIO in ENV, follow it, report the time to recover against the guide's RTO (prod: CONFIRM=<template>)
+	@$(OPERATOR) drill "$$ENV" "$$PHASE"
+
+alert-test: node_modules/.package-lock.json ## Send a [TEST] notification on each alerts topic of ENV, cycle one alarm through ALARM, report unconfirmed subscriptions
+	@$(OPERATOR) alert-test "$$ENV" "$$PHASE"
+
+cache-flush: node_modules/.package-lock.json ## Delete the Redis keys of ENV matching PATTERN (cluster mode, TLS, AUTH) with the one-off cache client task, report its exit code and output
+	@$(OPERATOR) cache-flush "$$ENV" "$$PHASE"
+
 hcl: node_modules/.package-lock.json ## Synthesize ENV with each stack's HCL rendering beside its JSON (cdk.hcl)
 	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"
 
@@ -189,8 +217,8 @@ audit: node_modules/.package-lock.json ## Print ENV's guardrail report (every ru
 
 review: node_modules/.package-lock.json ## Write cdktf.out/review/ENV.md: addresses, settings, guardrails, security groups, cost, diagram, plan [COMPARE=env]
 	@$(OPERATOR) check "$$ENV"
-	@ACCESSWEAVER_HCL=1 $(OPERATOR) synth "$$ENV"
-	@if [ -n "$$COMPARE" ]; then $(OPERATOR) synth "$$COMPARE"; fi
+	@ACCESSWEAVER_HCL=1 ACCESSWEAVER_DR=1 $(OPERATOR) synth "$$ENV"
+	@if [ -n "$$COMPARE" ]; then ACCESSWEAVER_DR=1 $(OPERATOR) synth "$$COMPARE"; fi
 	@$(REVIEW) review "$$ENV" "$$COMPARE"
 
 preflight: node_modules/.package-lock.json ## Read-only check of ENV's prerequisites: credentials, backend, DNS, quotas, images, existing names, the account's trail, scanning and budget

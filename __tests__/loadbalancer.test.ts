@@ -30,6 +30,7 @@ const OUTPUTS = [
   "alb_arn",
   "alb_arn_suffix",
   "alb_dns_name",
+  "alb_zone_id",
   "api_url",
   "https_listener_arn",
   "api_gateway_target_group_arn",
@@ -323,6 +324,8 @@ describe.each(ENVIRONMENTS)("%s: the load balancer phase", (env) => {
       alb_arn: "${aws_lb.alb_alb.arn}",
       alb_arn_suffix: "${aws_lb.alb_alb.arn_suffix}",
       alb_dns_name: "${aws_lb.alb_alb.dns_name}",
+      // make restore's DNS switch names the DR load balancer by both.
+      alb_zone_id: "${aws_lb.alb_alb.zone_id}",
       api_url: `https://${domain}`,
       https_listener_arn: "${aws_lb_listener.alb_listener_https.arn}",
       api_gateway_target_group_arn: `\${aws_lb_target_group.${first}.arn}`,

@@ -12,7 +12,11 @@ const ACCOUNT = "123456789012";
 const LONG_ZONES = ["ap-southeast-4a", "ap-southeast-4b", "ap-southeast-4c", "ap-southeast-4d"];
 
 describe.each(ENVIRONMENTS)("%s: every name fits AWS", (env) => {
-  const inventory = [...nameInventory(env, ACCOUNT, LONG_ZONES), ...nameInventory(env, ACCOUNT, config(env).settings.availabilityZones)];
+  // Both sites: the DR environment's global names are longer (`-dr`).
+  const inventory = (["primary", "dr"] as const).flatMap((site) => [
+    ...nameInventory(env, ACCOUNT, LONG_ZONES, site),
+    ...nameInventory(env, ACCOUNT, config(env).settings.availabilityZones, site),
+  ]);
 
   it("checks every name the naming module can build against the limit of the resource that carries it", () => {
     const problems = inventory.filter((n) => n.kind !== "internal").flatMap((n) => nameProblem(n.kind as keyof typeof NAME_RULES, n.name) ?? []);
@@ -43,6 +47,20 @@ describe.each(ENVIRONMENTS)("%s: every name fits AWS", (env) => {
     const buckets = inventory.filter((n) => n.kind === "s3Bucket");
     expect([...new Set(buckets.map((b) => b.key))].sort()).toEqual(["albLogsBucket", "auditBucket", "auditReplicaBucket", "drStateBucket", "stateBucket"]);
     for (const b of buckets) expect(b.name).toMatch(new RegExp(`^accessweaver-.*${env}.*-${ACCOUNT}$`));
+  });
+
+  it("gives the DR environment the primary's regional names and its own global ones (Region loss)", () => {
+    const primary = new Map(nameInventory(env, ACCOUNT, ["eu-west-1a"]).map((x) => [`${x.key}:${x.name}`, x]));
+    const dr = nameInventory(env, ACCOUNT, ["eu-west-1a"], "dr");
+    const global: (keyof typeof NAME_RULES)[] = ["iamRole", "iamPolicy", "s3Bucket", "dashboard", "budget"];
+    for (const x of dr.filter((x) => global.includes(x.kind as keyof typeof NAME_RULES))) {
+      // The backend's own names (setup-backend.sh): one backend per environment serves both sites.
+      if (x.key === "stateBucket" || x.key === "drStateBucket" || x.key === "stateReplicationRole") continue;
+      expect([x.key, primary.has(`${x.key}:${x.name}`)]).toEqual([x.key, false]);
+    }
+    for (const key of ["cluster", "database", "redis", "alb", "alertsTopic", "kmsAlias", "trail"] as const) expect(names(env, "dr")[key]).toBe(names(env)[key]);
+    expect(names(env, "dr").apiHealthCheck).toBe(`accessweaver-${env}-dr-api-health`);
+    expect(names(env, "dr").availabilityTopic).toBe(`accessweaver-${env}-dr-alerts-availability`);
   });
 
   it("keeps the guide's runbook names", () => {

@@ -313,22 +313,22 @@ describe("a prod synth with one audit protection removed fails, naming it", () =
   it.each([
     [
       "the trail's log file validation",
-      (s: ObservabilityStack) => s.audit.trail.addOverride("enable_log_file_validation", false),
+      (s: ObservabilityStack) => s.audit!.trail.addOverride("enable_log_file_validation", false),
       "[trail-hardened] aws_cloudtrail.audit_trail: enable_log_file_validation is not true",
     ],
     [
       "the trail's other regions",
-      (s: ObservabilityStack) => s.audit.trail.addOverride("is_multi_region_trail", false),
+      (s: ObservabilityStack) => s.audit!.trail.addOverride("is_multi_region_trail", false),
       "[trail-hardened] aws_cloudtrail.audit_trail: is_multi_region_trail is not true",
     ],
     [
       "the bucket's Object Lock",
-      (s: ObservabilityStack) => s.audit.bucket.bucket.addOverride("object_lock_enabled", false),
+      (s: ObservabilityStack) => s.audit!.bucket.bucket.addOverride("object_lock_enabled", false),
       "[audit-bucket-locked] aws_s3_bucket.audit_bucket_bucket: object_lock_enabled is not true",
     ],
     [
       "a year of the lock",
-      (s: ObservabilityStack) => s.audit.bucket.objectLock!.addOverride("rule.default_retention.days", 730),
+      (s: ObservabilityStack) => s.audit!.bucket.objectLock!.addOverride("rule.default_retention.days", 730),
       "[audit-bucket-locked] aws_s3_bucket.audit_bucket_bucket: the Object Lock default retention is 730 days; audit logs need at least 1096 days or 3 years",
     ],
     [

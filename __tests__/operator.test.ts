@@ -450,7 +450,7 @@ describe("refusals (nothing is called)", () => {
     const r = make(["plan", "ENV=prod", "TF=tofu"]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(
-      'Terraform binary "tofu" (TF) not found on PATH. It is needed by make init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release; make synth and make test work without it.',
+      'Terraform binary "tofu" (TF) not found on PATH. It is needed by make init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release, restore, restore-teardown; make synth and make test work without it.',
     );
     expect(r.log).toEqual([]);
   });

@@ -186,9 +186,14 @@ describe("prod: the recovery phase", () => {
       "dr_kms_key_arn",
       "dr_region",
       "jwt_secret_name",
+      "jwt_secret_replica_arn",
       "replicated_repositories",
     ]);
     expect(rec.output.dr_region.value).toBe("eu-central-1");
+    // The replica keeps the primary's ARN in its own region.
+    expect(rec.output.jwt_secret_replica_arn.value).toBe(
+      '${replace(data.terraform_remote_state.cache.outputs.jwt_secret_arn, ":eu-west-1:", ":eu-central-1:")}',
+    );
   });
 });
 

@@ -182,11 +182,31 @@ describe("the review of dev: no DR region", () => {
   it("says in one line that nothing is copied, and has no DR cost line", () => {
     const m = modelFor("dev");
     const r = reviewOf(m);
-    expect(sectionOf(r.markdown, "Region loss")).toBe("## Region loss\n\nno DR region: nothing is copied out of eu-west-1.\n");
+    expect(sectionOf(r.markdown, "Region loss")).toBe(
+      "## Region loss\n\nno DR region: nothing is copied out of eu-west-1.\n\nno DR environment: dev has no DR region to restore into.\n",
+    );
     expect(r.summary).toContain("Region loss: no DR region: nothing is copied out of eu-west-1.");
     expect(drLines(r.cost)).toEqual([]);
     expect([...r.cost.usage, ...r.cost.unpriced].filter((u) => u.group === DR_GROUP)).toEqual([]);
     expect(r.markdown).not.toContain("eu-central-1");
     expect(r.markdown).not.toContain("copies out of");
   }, 120_000);
+});
+
+describe("the go-live checklist's restore test in the cost estimate", () => {
+  const lines = (env: EnvironmentName) => estimate(modelFor(env), "eu-west-1").lines.filter((l) => /restore test|backup plan/.test(l.detail));
+
+  it("prices prod's backup plan snapshots and weekly restore test from the database's storage and class", () => {
+    const prod = lines("prod");
+    expect(prod.map((l) => [l.detail.split(":")[1]!.trim().split(",")[0], l.monthlyUsd])).toEqual([
+      // 100 GB x 0.095; db.r6g.xlarge 0.504/h x 730 / 168 x 1 h.
+      ["the backup plan's snapshots in the vault", 9.5],
+      ["the weekly restore test", 2.19],
+    ]);
+    for (const l of prod) expect(l.detail).toMatch(/^estimate: /);
+  });
+
+  it("has none in dev, which has no restore test", () => {
+    expect(lines("dev")).toEqual([]);
+  });
 });

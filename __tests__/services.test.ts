@@ -429,9 +429,10 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
     expect(evaluate(viewOf(`accessweaver-${env}-services`, json), BASELINE_RULES)).toEqual([]);
   });
 
-  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics, task_definition_arns, health_check_urls and what make db-roles runs, and the gateway's task definition where CodeDeploy releases it", () => {
+  it("publishes cluster_name, service_names, service_log_groups, error_log_metrics, task_definition_arns, health_check_urls and what make db-roles and make cache-flush run, and the gateway's task definition where CodeDeploy releases it", () => {
     const blueGreen = profile.gatewayReleases === "blue-green";
     const dbRoles = ["db_roles_log_group", "db_roles_security_group_id", "db_roles_subnet_ids", "db_roles_task_definition_arn"];
+    const cacheClient = ["cache_client_log_group", "cache_client_security_group_id", "cache_client_subnet_ids", "cache_client_task_definition_arn"];
     expect(Object.keys(json.output).sort()).toEqual(
       [
         "cluster_name",
@@ -441,6 +442,7 @@ describe.each(ENVIRONMENTS)("%s: the services phase", (env) => {
         "service_names",
         "task_definition_arns",
         ...dbRoles,
+        ...cacheClient,
         ...(blueGreen ? ["api_gateway_task_definition_arn"] : []),
       ].sort(),
     );

@@ -8,7 +8,11 @@
  *
  * `make release ENV= TAG= [SERVICE=]` and `make restart ENV= SERVICE=` (scripts/operator/release.ts)
  * act on the services phase only, as does `make db-roles ENV=` (scripts/operator/db-roles.ts: runs the
- * task that creates the services' database roles).
+ * task that creates the services' database roles). `make restore ENV= [RESTORE_TIME=]` and `make
+ * restore-teardown ENV= CONFIRM=` (scripts/operator/restore.ts) act on the DR environment's stacks.
+ * `make drill ENV= SCENARIO=`, `make alert-test ENV=` and `make cache-flush ENV= PATTERN=`
+ * (scripts/operator/drill.ts, alert-test.ts, cache-flush.ts; docs/operations-checks.md) read the
+ * outputs of the phases they need and call AWS.
  *
  * Environment: TF (Terraform binary, default terraform), AUTO_APPROVE=1, CONFIRM (staging and prod
  * destroy), NAME and FORMAT (output), TAG and SERVICE (release, restart), AWS_CLI (default aws),
@@ -23,6 +27,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadEnvironment, selectEnvironments } from "../src/config/load";
 import { refusalForRealRun } from "../src/config/placeholders";
+import { EnvironmentConfig } from "../src/config/settings";
 import { EnvironmentName, PHASES, PhaseName, names } from "../src/naming";
 import type { SynthOptions } from "../src/synth";
 import { Inputs, TERRAFORM_COMMANDS, commandLine, parseInputs } from "./operator/inputs";
@@ -40,18 +45,48 @@ export { Refusal } from "./operator/process";
 export { countChanges } from "./operator/workflow";
 
 /** Targets that need the Terraform binary, for the message when it is missing. */
-const TERRAFORM_TARGETS = "init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release";
+const TERRAFORM_TARGETS = "init, validate, rehearse, plan, apply, deploy, output, destroy, drift, release, restore, restore-teardown";
 
-/** The environment's synthesized phase stacks, in phase order. */
-function stacksOf(outdir: string, env: EnvironmentName): Stack[] {
-  const prefix = `${names(env).prefix}-`;
+/**
+ * The environment's synthesized stacks of `phases`, in phase order: its phase stacks
+ * (`accessweaver-<env>-<phase>`), or with `nameOf` another set of them (the DR environment's,
+ * `accessweaver-<env>-dr-<phase>`, which the phase stacks never include).
+ */
+function stacksOf(
+  outdir: string,
+  env: EnvironmentName,
+  phases: readonly PhaseName[] = PHASES,
+  nameOf: (phase: PhaseName) => string = names(env).stack,
+): Stack[] {
   const root = path.join(outdir, "stacks");
   // Read from the stack folders, which only this environment's (locked) synth writes; the shared
   // manifest.json may be another environment's.
-  return (fs.existsSync(root) ? fs.readdirSync(root) : [])
-    .filter((n) => n.startsWith(prefix) && (PHASES as readonly string[]).includes(n.slice(prefix.length)) && fs.existsSync(path.join(root, n, "cdk.tf.json")))
-    .map((n) => ({ name: n, phase: n.slice(prefix.length) as PhaseName, dir: path.join(root, n), plan: path.join(outdir, "plans", `${n}.tfplan`) }))
-    .sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
+  return phases
+    .map((phase) => ({ phase, name: nameOf(phase) }))
+    .filter((s) => fs.existsSync(path.join(root, s.name, "cdk.tf.json")))
+    .map((s) => ({ ...s, dir: path.join(root, s.name), plan: path.join(outdir, "plans", `${s.name}.tfplan`) }));
+}
+
+/** The workflow's context for `all`, stacks of the environment in phase order (`more`: the run's PHASE, or the command that runs it again). */
+function contextOf(i: Inputs, config: EnvironmentConfig, all: readonly Stack[], more: Pick<Context, "phase" | "again"> = {}): Context {
+  const ctx: Context = {
+    env: config.env,
+    ...more,
+    tf: i.tf,
+    outdir: i.outdir,
+    account: config.settings.accountId,
+    region: config.settings.region,
+    all,
+    outputs: new OutputHashes((s) => outputsJson(ctx, s)),
+  };
+  return ctx;
+}
+
+/** The refusal of `what` (the recovery phase, a restore) in an environment whose settings set no dr_region. */
+function withoutDrRegion(config: EnvironmentConfig, what: string): Refusal {
+  return new Refusal(
+    `${config.env} has no ${what}: ${config.source.file} sets no dr_region. ${config.env === "dev" ? "dev is rebuilt, not restored." : "Set dr_region (a region of the EU/EEA) to keep DR copies, e.g. to drill a restore."} See docs/disaster-recovery.md.`,
+  );
 }
 
 export interface Dependencies {
@@ -79,7 +114,9 @@ async function synth(i: Inputs, deps: Dependencies): Promise<void> {
   try {
     // ACCESSWEAVER_HCL=1 (make hcl, make review): each stack's HCL rendering beside its JSON.
     const hcl = process.env.ACCESSWEAVER_HCL === "1";
-    const stacks = await locked(i, envs, () => deps.synthesize({ outdir: i.outdir, envSelection: i.env ?? "", rootDir: i.settingsRoot, hcl }));
+    // ACCESSWEAVER_DR=1 (make validate, make rehearse): the DR environments too (Region loss, part 2).
+    const dr = process.env.ACCESSWEAVER_DR === "1";
+    const stacks = await locked(i, envs, () => deps.synthesize({ outdir: i.outdir, envSelection: i.env ?? "", rootDir: i.settingsRoot, hcl, dr }));
     process.stdout.write(`Synthesized ${stacks.length} stack(s): ${stacks.join(", ")}\n`);
   } catch (e) {
     if (e instanceof Refusal) throw e;
@@ -103,11 +140,8 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
   const config = await loadEnvironment(env, { rootDir: i.settingsRoot });
   const refusal = await refusalForRealRun(config, `make ${i.command}`, i.settingsRoot);
   if (refusal) throw new Refusal(refusal);
-  if (i.phase === "recovery" && !config.settings.drRegion) {
-    throw new Refusal(
-      `${env} has no recovery phase: ${config.source.file} sets no dr_region. ${env === "dev" ? "dev is rebuilt, not restored." : "Set dr_region (a region of the EU/EEA) to keep DR copies, e.g. to drill a restore."} See docs/disaster-recovery.md.`,
-    );
-  }
+  const restoring = i.command === "restore" || i.command === "restore-teardown";
+  if (!config.settings.drRegion && (i.phase === "recovery" || restoring)) throw withoutDrRegion(config, restoring ? "DR region" : "recovery phase");
   const target: Target = { config, aws: process.env.AWS_CLI || "aws" };
   if (i.command === "restart") return locked(i, [env], () => restart(target, i.service!));
   const tagProblem = i.tag === undefined ? undefined : imageTagProblem(env, i.tag);
@@ -116,6 +150,19 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
     throw new Refusal(
       `${i.command === "deploy" ? "Terraform (used by cdktf deploy)" : "Terraform"} binary "${i.tf}" (TF) not found on PATH. It is needed by make ${TERRAFORM_TARGETS}; make synth and make test work without it. Install Terraform, or pick another build with TF=<binary> (e.g. TF=tofu).`,
     );
+  }
+  if (restoring) {
+    // Loaded only for these commands: the restore and its DNS switch.
+    const { restore, restoreTeardown } = await import("./operator/restore");
+    const r = {
+      i,
+      config,
+      target,
+      synthesize: deps.synthesize,
+      stacksOf: (phases: readonly PhaseName[], nameOf: (phase: PhaseName) => string) => stacksOf(i.outdir, env, phases, nameOf),
+      contextOf: (all: readonly Stack[], again: string) => contextOf(i, config, all, { again }),
+    };
+    return locked(i, [env], () => (i.command === "restore" ? restore(r) : restoreTeardown(r)));
   }
   await locked(i, [env], async () => {
     const released = i.command === "release" ? { services: i.service ? [i.service] : [...SERVICES], tag: i.tag! } : undefined;
@@ -128,16 +175,7 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
     const phase: PhaseName | undefined = released || i.command === "db-roles" ? "services" : i.phase;
     const stacks = phase ? all.filter((s) => s.phase === phase) : all;
     if (stacks.length === 0) throw new Refusal(`Phase "${phase}" has no stack yet. Synthesized phases of ${env}: ${all.map((s) => s.phase).join(", ")}.`);
-    const ctx: Context = {
-      env,
-      ...(phase ? { phase } : {}),
-      tf: i.tf,
-      outdir: i.outdir,
-      account: config.settings.accountId,
-      region: config.settings.region,
-      all,
-      outputs: new OutputHashes((s) => outputsJson(ctx, s)),
-    };
+    const ctx = contextOf(i, config, all, phase ? { phase } : {});
     switch (i.command) {
       case "init":
         for (const s of stacks) await init(ctx, s);
@@ -161,6 +199,13 @@ export async function main(argv: string[], deps: Dependencies = appSynth): Promi
         const { dbRoles } = await import("./operator/db-roles");
         return dbRoles(ctx, target, stacks[0]!);
       }
+      // Loaded only for these commands (docs/operations-checks.md).
+      case "drill":
+        return (await import("./operator/drill")).drill(ctx, target, i);
+      case "alert-test":
+        return (await import("./operator/alert-test")).alertTest(ctx, target);
+      case "cache-flush":
+        return (await import("./operator/cache-flush")).cacheFlush(ctx, target, i);
     }
   });
 }

@@ -18,6 +18,7 @@ import { loadEnvironment } from "../src/config/load";
 import { ENVIRONMENTS, isEnvironmentName } from "../src/naming";
 import { isObject } from "./tf-check/json";
 import { audit, auditFile, auditMarkdown } from "./review/audit";
+import { splitDr } from "./review/dr";
 import { EnvModel, loadEnv, ofType } from "./review/model";
 import { summarizePlans } from "./review/plan-summary";
 import { review } from "./review/report";
@@ -80,12 +81,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   if (command === "audit") return auditCommand(env, outdir);
+  // With its DR stacks when they were synthesized (make review sets ACCESSWEAVER_DR=1): review() keeps them apart.
   const model = loadEnv(outdir, env);
+  const { primary, dr } = splitDr(model);
+  const tf = process.env.TF || "terraform";
   const r = review({
     model,
-    region: regionOf(model),
-    budgetUsd: await budgetOf(model),
-    plan: summarizePlans(model, outdir, process.env.TF || "terraform"),
+    region: regionOf(primary),
+    budgetUsd: await budgetOf(primary),
+    plan: summarizePlans(primary, outdir, tf),
+    ...(dr ? { drPlan: summarizePlans(dr, outdir, tf) } : {}),
     ...(compare ? { compare: loadEnv(outdir, compare) } : {}),
     generatedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
   });

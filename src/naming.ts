@@ -125,19 +125,39 @@ export function shortService(service: ServiceName): string {
 
 const TITLES: Record<EnvironmentName, string> = { dev: "Development", staging: "Staging", prod: "Production" };
 
+/**
+ * Where an environment runs: its own region, or `dr_region` after a restore ("Region loss"). The DR
+ * environment keeps the guide's regional names, so the runbooks work with `--region`; the names AWS
+ * keeps global (IAM roles, S3 buckets, dashboards, budgets, health-check names, and the us-east-1
+ * availability topic both sites share a region for) carry `-dr`, because the primary's usually still exist.
+ */
+export type Site = "primary" | "dr";
+
+/** The phases of the DR environment: every phase but recovery (the copies it restores from). */
+export const DR_PHASES = PHASES.filter((p): p is Exclude<PhaseName, "recovery"> => p !== "recovery");
+export type DrPhaseName = (typeof DR_PHASES)[number];
+
 /** All names of one environment. `names("prod").cluster` is `accessweaver-prod-cluster`. */
-export function names(env: EnvironmentName) {
+export function names(env: EnvironmentName, site: Site = "primary") {
   const prefix = `${PROJECT}-${env}`;
-  const title = `AccessWeaver-${TITLES[env]}`;
+  const dr = site === "dr";
+  /** The prefix of the names AWS keeps global: `accessweaver-prod-dr` in the DR environment. */
+  const global = dr ? `${prefix}-dr` : prefix;
+  const title = `AccessWeaver-${TITLES[env]}${dr ? "-DR" : ""}`;
   const database = fit("rdsIdentifier", `${prefix}-postgres`);
   const redis = fit("elasticacheGroup", `${prefix}-redis`);
   return {
     env,
+    site,
     prefix,
-    stack: (phase: PhaseName) => `${prefix}-${phase}`,
+    /** `accessweaver-prod-network`; in the DR environment `accessweaver-prod-dr-network`. */
+    stack: (phase: PhaseName) => `${global}-${phase}`,
+    /** A stack of the DR environment, from either site's names. */
+    drStack: (phase: PhaseName) => `${prefix}-dr-${phase}`,
     stateBucket: (accountId: string) => fit("s3Bucket", `${PROJECT}-terraform-state-${env}-${accountId}`),
     lockTable: fit("dynamodbTable", `${PROJECT}-terraform-locks-${env}`),
-    stateKey: (phase: PhaseName) => `${env}/${phase}/terraform.tfstate`,
+    /** `prod/network/terraform.tfstate`; the DR environment's `prod/dr/network/...`, beside the primary's replicated states. */
+    stateKey: (phase: PhaseName) => (dr ? `${env}/dr/${phase}/terraform.tfstate` : `${env}/${phase}/terraform.tfstate`),
     /**
      * The backend in the DR region (scripts/setup-backend.sh): the recovery phase's state, and the replicas
      * of the primary bucket's state files. Its lock table keeps the primary's name (tables are regional).
@@ -158,7 +178,7 @@ export function names(env: EnvironmentName) {
     flowLog: fit("tagValue", `${prefix}-flow-logs`),
     securityGroup: (group: SecurityGroupName) => fit("securityGroup", `${prefix}-${group}`),
     flowLogGroup: fit("logGroup", `/aws/vpc/${prefix}/flow-logs`),
-    flowLogRole: fit("iamRole", `${prefix}-vpc-flow-logs`),
+    flowLogRole: fit("iamRole", `${global}-vpc-flow-logs`),
     kmsAlias: fit("kmsAlias", `alias/${prefix}`),
     networkAcl: (tier: "default" | "database") => fit("tagValue", `${prefix}-${tier}-nacl`),
     defaultRouteTable: fit("tagValue", `${prefix}-default-no-routes`),
@@ -185,7 +205,7 @@ export function names(env: EnvironmentName) {
     databaseParameterGroup: (family: string, description: string) =>
       fit("rdsIdentifier", replaceableName(`${database}${family.replace(/^postgres/, "")}`, [family, description])),
     databaseFinalSnapshot: fit("rdsIdentifier", `${database}-final`),
-    databaseMonitoringRole: fit("iamRole", `${prefix}-rds-monitoring`),
+    databaseMonitoringRole: fit("iamRole", `${global}-rds-monitoring`),
     /** RDS's event subscription of the instance, to the alerts topic (the observability phase). */
     databaseEventSubscription: fit("rdsIdentifier", `${database}-events`),
     databaseLogGroup: (log: "postgresql" | "upgrade") => fit("logGroup", `/aws/rds/instance/${database}/${log}`),
@@ -204,27 +224,27 @@ export function names(env: EnvironmentName) {
     targetGroup: (service: ServiceName, slot?: DeploymentSlot) => fit("targetGroup", `aw-${env}-${shortService(service)}${slot ? `-${slot}` : ""}`),
     /** Name tags of the ALB's listeners and its production rule. */
     albListener: (listener: AlbListenerName) => fit("tagValue", `${prefix}-alb-${listener}`),
-    albLogsBucket: (accountId: string) => fit("s3Bucket", `${prefix}-alb-access-logs-${accountId}`),
+    albLogsBucket: (accountId: string) => fit("s3Bucket", `${global}-alb-access-logs-${accountId}`),
     webAcl: fit("wafName", `${prefix}-waf`),
     /** WAF logs only to log groups whose name starts with `aws-waf-logs-`. */
     wafLogGroup: fit("logGroup", `aws-waf-logs-${prefix}`),
     /** The guide samples it: `aws wafv2 get-sampled-requests --rule-metric-name RateLimitMetric`. */
     wafRateLimitMetric: fit("wafName", "RateLimitMetric"),
     certificate: fit("tagValue", `${prefix}-api-certificate`),
-    apiHealthCheck: fit("tagValue", `${prefix}-api-health`),
+    apiHealthCheck: fit("tagValue", `${global}-api-health`),
 
     // services
     cluster: fit("ecsName", `${prefix}-cluster`),
     service: (service: ServiceName) => fit("ecsName", `${prefix}-${service}`),
     taskFamily: (service: ServiceName) => fit("ecsName", `${prefix}-${service}`),
     serviceLogGroup: (service: ServiceName) => fit("logGroup", `/ecs/${prefix}/${service}`),
-    taskExecutionRole: (service: ServiceName) => fit("iamRole", `${prefix}-${service}-execution`),
-    taskRole: (service: ServiceName) => fit("iamRole", `${prefix}-${service}-task`),
+    taskExecutionRole: (service: ServiceName) => fit("iamRole", `${global}-${service}-execution`),
+    taskRole: (service: ServiceName) => fit("iamRole", `${global}-${service}-task`),
     /** The guide's `accessweaver-prod-pdp-cpu-scaling`. */
     scalingPolicy: (service: ServiceName, metric: string) => fit("scalingPolicy", `${prefix}-${shortService(service)}-${metric}-scaling`),
     codedeployApp: (service: ServiceName) => fit("codedeploy", `${prefix}-${service}`),
     codedeployGroup: (service: ServiceName) => fit("codedeploy", `${prefix}-${service}`),
-    codedeployRole: fit("iamRole", `${prefix}-codedeploy`),
+    codedeployRole: fit("iamRole", `${global}-codedeploy`),
     /** Private DNS zone the internal services register in: `aw-pdp-service.accessweaver-prod.local`. */
     serviceNamespace: fit("dnsNamespace", `${prefix}.local`),
     discoveryService: (service: ServiceName) => fit("dnsLabel", service),
@@ -237,17 +257,17 @@ export function names(env: EnvironmentName) {
     /** The one-off task that creates those roles (`make db-roles`): its family, log group and roles. */
     dbRolesTaskFamily: fit("ecsName", `${prefix}-db-roles`),
     dbRolesLogGroup: fit("logGroup", `/ecs/${prefix}/db-roles`),
-    dbRolesExecutionRole: fit("iamRole", `${prefix}-db-roles-execution`),
-    dbRolesTaskRole: fit("iamRole", `${prefix}-db-roles-task`),
+    dbRolesExecutionRole: fit("iamRole", `${global}-db-roles-execution`),
+    dbRolesTaskRole: fit("iamRole", `${global}-db-roles-task`),
 
     // observability
     alarm: (metric: string) => fit("alarm", `${prefix}-${metric}`),
     alertsTopic: fit("snsTopic", `${prefix}-alerts`),
     criticalTopic: fit("snsTopic", `${prefix}-alerts-critical`),
     /** The Route 53 health-check alarm's topic, in us-east-1 (Route 53 publishes its metrics there only). */
-    availabilityTopic: fit("snsTopic", `${prefix}-alerts-availability`),
+    availabilityTopic: fit("snsTopic", `${global}-alerts-availability`),
     /** Encrypts that topic: KMS keys are regional, so it has its own key in us-east-1. */
-    availabilityKeyAlias: fit("kmsAlias", `alias/${prefix}-alerts-availability`),
+    availabilityKeyAlias: fit("kmsAlias", `alias/${global}-alerts-availability`),
     /** Namespace of the metrics this project derives from logs (metric filters). */
     logMetricNamespace: fit("metricName", `AccessWeaver/${env}`),
     /** The metric filter counting a service's ERROR lines, on its log group (the services phase). */
@@ -257,27 +277,59 @@ export function names(env: EnvironmentName) {
     trail: fit("trail", `${prefix}-audit-trail`),
     trailLogGroup: fit("logGroup", `/aws/cloudtrail/${prefix}`),
     /** The role CloudTrail assumes to write the trail to its log group. */
-    trailLogsRole: fit("iamRole", `${prefix}-cloudtrail-logs`),
+    trailLogsRole: fit("iamRole", `${global}-cloudtrail-logs`),
     /** The guide names it `accessweaver-prod-audit-logs`; bucket names are global, so the account id is added. */
-    auditBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-${accountId}`),
+    auditBucket: (accountId: string) => fit("s3Bucket", `${global}-audit-logs-${accountId}`),
     dashboard: fit("dashboard", title),
 
     // recovery (in dr_region)
     /** The DR region's key: every copy there is encrypted with it (it is made by the network phase, see docs/disaster-recovery.md). */
     drKmsAlias: fit("kmsAlias", `alias/${prefix}-dr`),
     /** The audit bucket's replica in the DR region, with the same Object Lock mode and retention. */
-    auditReplicaBucket: (accountId: string) => fit("s3Bucket", `${prefix}-audit-logs-dr-${accountId}`),
+    auditReplicaBucket: (accountId: string) => fit("s3Bucket", `${global}-audit-logs-dr-${accountId}`),
     /** The role S3 assumes to replicate the audit bucket. */
-    auditReplicationRole: fit("iamRole", `${prefix}-audit-replication`),
+    auditReplicationRole: fit("iamRole", `${global}-audit-replication`),
     /** The S3 replication rule of the audit bucket (its metrics' RuleId dimension). */
     auditReplicationRule: "audit-to-dr-region",
     /** The role ECR uses to create the replicated repositories in the DR region (KMS-encrypted). */
-    ecrReplicationRole: fit("iamRole", `${prefix}-ecr-replication`),
+    ecrReplicationRole: fit("iamRole", `${global}-ecr-replication`),
     /** The role EventBridge in the DR region uses to forward replication failures to the primary region's bus. */
-    drEventForwardingRole: fit("iamRole", `${prefix}-dr-event-forwarding`),
+    drEventForwardingRole: fit("iamRole", `${global}-dr-event-forwarding`),
     budget: fit("budget", `${title}-Monthly`),
     /** The account-wide budget beside the environment's: spend that carries no Environment tag counts there only. */
     accountBudget: fit("budget", `${title}-Account-Monthly`),
+
+    // drills, restore tests and the cache client (docs/drills.md)
+    /** The Name tag of a drill's FIS experiment template: `accessweaver-prod-drill-db-failover`. */
+    drillTemplate: (scenario: DrillScenario) => fit("tagValue", `${prefix}-drill-${scenario}`),
+    /** The role FIS assumes to run the drills (its policy names this environment's resources only). */
+    fisRole: fit("iamRole", `${global}-fis`),
+    /**
+     * The drills' experiment log. Under `/ecs/<prefix>/` because the environment's key lets CloudWatch Logs
+     * encrypt only the prefixes of `logGroupPrefixes`, and the drills act on the cluster's environment.
+     */
+    drillLogGroup: fit("logGroup", `/ecs/${prefix}/drills`),
+    /**
+     * AWS Backup's vault, plan and selection of the database (restore tests need AWS Backup recovery points).
+     * AWS Backup allows 2 to 50 letters, digits, hyphens and underscores (the selection: 1 to 50, dots too):
+     * checked against the ElastiCache group rule, the strictest of NAME_RULES, which lies inside both.
+     */
+    backupVault: fit("elasticacheGroup", `${prefix}-database`),
+    backupPlan: fit("elasticacheGroup", `${prefix}-database`),
+    backupSelection: fit("elasticacheGroup", `${prefix}-postgres`),
+    /** The role AWS Backup assumes to back the database up and to run its restore tests. */
+    backupRole: fit("iamRole", `${global}-backup`),
+    /**
+     * Restore testing names allow letters, digits and underscores only, 50 at most: the hyphenated name is
+     * checked as above (same length, same letters and digits), then its hyphens become underscores.
+     */
+    restoreTestingPlan: fit("elasticacheGroup", `${prefix}-database`).replace(/-/g, "_"),
+    restoreTestingSelection: fit("elasticacheGroup", `${prefix}-postgres`).replace(/-/g, "_"),
+    /** The one-off redis-cli task (TLS, AUTH, cluster mode) that make cache-flush runs: family, log group, roles. */
+    cacheClientTaskFamily: fit("ecsName", `${prefix}-cache-client`),
+    cacheClientLogGroup: fit("logGroup", `/ecs/${prefix}/cache-client`),
+    cacheClientExecutionRole: fit("iamRole", `${global}-cache-client-execution`),
+    cacheClientTaskRole: fit("iamRole", `${global}-cache-client-task`),
   };
 }
 export type Names = ReturnType<typeof names>;
@@ -296,6 +348,8 @@ export const OBSERVABILITY_ALARMS: readonly (string | ((s: ServiceName) => strin
   "alb-5xx-rate",
   "waf-blocked-requests",
   "route53-health-check",
+  // The DR environment's, in us-east-1 beside the primary's (Region loss).
+  "dr-route53-health-check",
   "acm-certificate-expiry",
   (s) => (["blue", "green", undefined] as const).map((slot) => unhealthyTargetsAlarm(s, slot)),
   (s) => ["cpu-utilization", "memory-utilization", "running-tasks-below-desired", "error-logs"].map((m) => `${s}-${m}`),
@@ -338,13 +392,15 @@ export interface NamedResource {
  * slot, group, secret) and, where the domain is open (zones, alarm metrics), with the longest values
  * this project uses: the test that checks every name against its limit reads this list.
  */
-export function nameInventory(env: EnvironmentName, accountId: string, zones: readonly string[]): NamedResource[] {
-  const n = names(env);
+export function nameInventory(env: EnvironmentName, accountId: string, zones: readonly string[], site: Site = "primary"): NamedResource[] {
+  const n = names(env, site);
   const out: NamedResource[] = [];
   const add = (key: keyof Names, kind: NamedResource["kind"], ...values: string[]) => values.forEach((name) => out.push({ key, kind, name }));
   add("env", "internal", n.env);
+  add("site", "internal", n.site);
   add("prefix", "internal", n.prefix);
   add("stack", "internal", ...PHASES.map(n.stack));
+  add("drStack", "internal", ...PHASES.map(n.drStack));
   add("stateKey", "internal", ...PHASES.map(n.stateKey));
   add("stateBucket", "s3Bucket", n.stateBucket(accountId));
   add("lockTable", "dynamodbTable", n.lockTable);
@@ -438,6 +494,21 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   add("alarm", "alarm", ...RECOVERY_ALARMS.map(n.alarm));
   add("accountBudget", "budget", n.accountBudget);
   add("budget", "budget", n.budget);
+  add("drillTemplate", "tagValue", ...DRILL_SCENARIOS.map(n.drillTemplate));
+  add("fisRole", "iamRole", n.fisRole);
+  add("drillLogGroup", "logGroup", n.drillLogGroup);
+  add("backupVault", "elasticacheGroup", n.backupVault);
+  add("backupPlan", "elasticacheGroup", n.backupPlan);
+  add("backupSelection", "elasticacheGroup", n.backupSelection);
+  add("backupRole", "iamRole", n.backupRole);
+  // Checked in names() before the hyphens become underscores (no NAME_RULES entry has restore testing's alphabet).
+  add("restoreTestingPlan", "internal", n.restoreTestingPlan);
+  add("restoreTestingSelection", "internal", n.restoreTestingSelection);
+  add("cacheClientTaskFamily", "ecsName", n.cacheClientTaskFamily);
+  add("cacheClientLogGroup", "logGroup", n.cacheClientLogGroup);
+  add("cacheClientExecutionRole", "iamRole", n.cacheClientExecutionRole);
+  add("cacheClientTaskRole", "iamRole", n.cacheClientTaskRole);
+  add("eventRule", "eventRule", ...DRILL_EVENT_RULES.map(n.eventRule));
   return out;
 }
 
@@ -472,3 +543,16 @@ export function partitionOf(region: string): string {
   if (region.startsWith("us-gov-")) return "aws-us-gov";
   return "aws";
 }
+
+/**
+ * The failover drills (FIS experiment templates, docs/drills.md), by the failure each rehearses: the
+ * database's Multi-AZ failover, the cache's loss of a zone, every service's tasks in one zone, one zone's network.
+ */
+export const DRILL_SCENARIOS = ["db-failover", "cache-failover", "az-tasks", "az-network"] as const;
+export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
+
+/** The environments whose database AWS Backup backs up and restore-tests every week (dev is left out: cost). */
+export const RESTORE_TESTED_ENVIRONMENTS: readonly EnvironmentName[] = ["staging", "prod"];
+
+/** The observability phase's EventBridge rules of the backups and restore tests: each notifies the alerts topic. */
+export const DRILL_EVENT_RULES = ["restore-test-failures", "database-backup-failures"] as const;

@@ -30,6 +30,13 @@ export interface SynthOptions {
    * ever synthesized past a guardrail.
    */
   readonly reportOnly?: boolean;
+  /**
+   * Also build the DR environment of each selected environment that has a `dr_region` (Region loss,
+   * part 2): `make restore`, `make validate` and `make rehearse` set it. @default false
+   */
+  readonly dr?: boolean;
+  /** The DR environment's point in time to restore (ISO 8601 UTC); the latest restorable time without it. */
+  readonly restoreTime?: string;
 }
 
 /** `config` with the release's tag over the settings' image tags of the released services. */
@@ -57,7 +64,7 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
   });
   // cdktf and the stacks (the provider classes: about half a second to load) only once the settings
   // are valid: a bad environment or setting is refused without them.
-  const [{ App }, { buildEnvironment }] = await Promise.all([import("cdktf"), import("./stacks/registry")]);
+  const [{ App }, { buildEnvironment, buildDrEnvironment }] = await Promise.all([import("cdktf"), import("./stacks/registry")]);
 
   const outdir = path.resolve(options.outdir);
   const scratch = `${outdir}.partial-${process.pid}`;
@@ -68,7 +75,10 @@ export async function synthesize(options: SynthOptions): Promise<string[]> {
     const stacks = configs
       .map((config) => withImageTag(config, options.imageTagOverride))
       .map((config) => (options.reportOnly ? { ...config, sizing: { ...config.sizing, guardrails: "report" as const } } : config))
-      .flatMap((config) => buildEnvironment(app, config));
+      .flatMap((config) => [
+        ...buildEnvironment(app, config),
+        ...(options.dr && config.settings.drRegion ? buildDrEnvironment(app, config, options.restoreTime) : []),
+      ]);
     app.synth();
     if (options.hcl) {
       // After app.synth(): the aspects (guardrails) have run, as for the JSON, which the HCL is written from.

@@ -68,13 +68,39 @@ export interface Harness {
   waitForSlow(command: string, stack: string): Promise<void>;
   /** Scripts `terraform output -json` of a stack, now or after its next apply. */
   setOutputs(env: string, phase: string, json: string, when?: "now" | "after-apply"): void;
+  /**
+   * Scripts the aws stand-in: a call starting with `match` (without --region and --output) gets `body`
+   * (JSON unless a string; stdout on exit 0, else stderr). The first scripted wins; `once` answers one
+   * call, then the next scripted answer for it does (a sequence of states).
+   */
+  answerAws(match: string, body: unknown, options?: { exit?: number; once?: boolean }): void;
+  /** Resolves once the stand-ins have recorded `count` calls starting with `prefix` (e.g. "aws fis get-experiment"). */
+  waitForCall(prefix: string, count?: number): Promise<void>;
+  /** The Terraform calls that read the outputs of `phases` of `env` (an init, then output -json, each), in order. */
+  outputReads(env: string, phases: readonly string[]): string[];
+}
+
+/**
+ * One test per case: `make <args>` is refused (exit 2) with `message`, before any stand-in is called
+ * (the inputs are checked first, as data).
+ */
+export function refusedThroughMake(h: Harness, cases: readonly (readonly [string[], string])[]): void {
+  it.each(cases.map(([args, message]) => [args, message] as [string[], string]))("through make: %j is refused before anything runs", (args, message) => {
+    const r = h.make(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.log).toEqual([]);
+  });
 }
 
 const FIXTURE = path.join(ROOT, "__tests__/fixtures/multi-phase.ts");
 const NODE_ARGS = ["-r", path.join(ROOT, "scripts/register.js")];
 
-/** Registers a fresh harness (stand-ins, output folder, settings) around each test of the file. */
-export function operatorHarness(): Harness {
+/**
+ * Registers a fresh harness (stand-ins, output folder, settings) around each test of the file: the
+ * stand-ins of terraform, cdktf and aws, and of `more` programs (e.g. dig and curl for make restore).
+ */
+export function operatorHarness(more: readonly string[] = []): Harness {
   let s: Standins;
   let out: string;
   const h = {
@@ -86,8 +112,10 @@ export function operatorHarness(): Harness {
     },
     root: "",
   } as Harness;
+  let scripted = 0;
   beforeEach(() => {
-    s = makeStandins(["terraform", "cdktf", "aws"]);
+    scripted = 0;
+    s = makeStandins(["terraform", "cdktf", "aws", ...more]);
     out = path.join(tempDir("aw-out-"), "cdktf.out");
     h.root = settingsRoot();
   });
@@ -160,6 +188,21 @@ export function operatorHarness(): Harness {
     const dir = path.join(s.stateDir, "terraform/outputs", `accessweaver-${env}-${phase}`);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, when === "now" ? "all.json" : "after-apply.json"), json);
+  };
+  h.answerAws = (match, body, options = {}) => {
+    const dir = path.join(s.stateDir, "aws", "scripted");
+    fs.mkdirSync(dir, { recursive: true });
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    const file = `${String(scripted++).padStart(5, "0")}${options.once ? ".once" : ""}.answer`;
+    fs.writeFileSync(path.join(dir, file), `match: ${match}\nexit: ${options.exit ?? 0}\n---\n${text}`);
+  };
+  h.outputReads = (env, phases) => phases.flatMap((p) => [`terraform ${h.dir(env, p)} init -no-color -input=false`, `terraform ${h.dir(env, p)} output -json`]);
+  h.waitForCall = async (prefix, count = 1) => {
+    for (let i = 0; i < 1200; i++) {
+      if (s.log().filter((l) => l.startsWith(prefix)).length >= count) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no ${count} call(s) starting with "${prefix}" within 30 s; calls: ${s.log().join("\n")}`);
   };
   return h;
 }

@@ -134,6 +134,8 @@ export const USAGE_TYPES: Readonly<Record<string, string>> = {
 
 const usd = (n: number) => Math.round(n * 100) / 100;
 const hourly = (price: Price, count = 1) => price.usd * HOURS_PER_MONTH * count;
+/** Hours a weekly restore test runs its throw-away instance: restore, validation, deletion (an estimate). */
+export const RESTORE_TEST_HOURS = 1;
 const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined);
 /** An amount as the report shows it: `1,234.50 USD`. */
 export const money = (n: number) => `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
@@ -276,6 +278,36 @@ export function estimate(m: EnvModel, region: string, table: PriceTable | undefi
           `web ACL ${table.wafWebAcl.usd} + ${rules} rules x ${table.wafRule.usd} per month (0.60/million requests is usage)`,
           table.wafWebAcl.usd + rules * table.wafRule.usd,
         );
+        break;
+      }
+      case "aws_backup_plan": {
+        // AWS Backup bills an RDS snapshot as RDS backup storage; a vault's snapshot of the database holds about its allocated storage.
+        const db = m.resources.find((x) => x.type === "aws_db_instance");
+        const gb = db ? num(db.config.allocated_storage) : undefined;
+        if (gb === undefined) missing(r, "no database with an allocated storage in the synthesized stacks");
+        else
+          line(
+            r,
+            "database",
+            `estimate: the backup plan's snapshots in the vault, about ${gb} GB (the allocated storage of \`${db!.address}\`, then daily changes) x ${table.rdsBackup.usd}/GB-month RDS backup storage`,
+            gb * table.rdsBackup.usd,
+          );
+        break;
+      }
+      case "aws_backup_restore_testing_plan": {
+        // One restore a week into a Single-AZ instance of the database's class, kept about an hour before AWS Backup deletes it.
+        const db = m.resources.find((x) => x.type === "aws_db_instance");
+        const cls = db ? String(db.config.instance_class) : undefined;
+        const price = cls ? table.rdsPostgres[cls] : undefined;
+        const hoursPerMonth = (HOURS_PER_MONTH / (24 * 7)) * RESTORE_TEST_HOURS;
+        if (!price) missing(r, `no ${table.region} price for the database's class ${cls ?? "(none)"}`);
+        else
+          line(
+            r,
+            "database",
+            `estimate: the weekly restore test, 1 x ${cls} Single-AZ for about ${RESTORE_TEST_HOURS} h a week (${hoursPerMonth.toFixed(1)} h a month) x ${price.usd}`,
+            price.usd * hoursPerMonth,
+          );
         break;
       }
       case "aws_kms_key":

@@ -373,7 +373,8 @@ export function regionLossSummary(r: RegionLoss): string {
   return `Region loss: ${r.copies.length} cop${r.copies.length === 1 ? "y" : "ies"} from ${r.region} to ${r.drRegion} (${kinds.join(", ")})${r.gaps.length > 0 ? `; **${r.gaps.length} not copied that should be**` : ""}.`;
 }
 
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** Text made safe for a Markdown table cell. */
+export const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** The section: copies, sources, state, what is not copied, and what the copies cost. */
 export function regionLossMarkdown(r: RegionLoss, cost: CostEstimate): string[] {

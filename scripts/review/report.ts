@@ -5,6 +5,7 @@
  */
 import { Audit, audit, auditMarkdown } from "./audit";
 import { CostEstimate, DR_GROUP, estimate, levers, money } from "./cost";
+import { DrRestore, drMarkdown, drRestore, drSummary, splitDr } from "./dr";
 import { EnvModel } from "./model";
 import { diagram, matrixMarkdown } from "./network-view";
 import { PlanSummary, planMarkdown } from "./plan-summary";
@@ -12,11 +13,17 @@ import { regionLoss, regionLossMarkdown, regionLossSummary } from "./recovery";
 import { diff, shape } from "./shape";
 
 export interface ReviewInputs {
+  /**
+   * The environment's stacks, with its DR stacks (`accessweaver-<env>-dr-<phase>`) when they were
+   * synthesized: those are taken apart here, shown in "Region loss" and never counted in the estimate.
+   */
   readonly model: EnvModel;
   readonly region: string;
   /** The environment's monthly budget (its aws_budgets_budget, else its settings). */
   readonly budgetUsd: number;
   readonly plan: PlanSummary | undefined;
+  /** The saved plans or the rehearsal of the DR stacks (summarizePlans of them). */
+  readonly drPlan?: PlanSummary;
   /** Another environment to compare with (`COMPARE=prod`). */
   readonly compare?: EnvModel;
   readonly generatedAt: string;
@@ -28,12 +35,16 @@ export interface Review {
   readonly summary: string;
   readonly cost: CostEstimate;
   readonly audit: Audit;
+  /** The DR environment: the restore plan's size and its cost while it runs (not in `cost`). */
+  readonly restore: DrRestore;
 }
 
 export function review(inputs: ReviewInputs): Review {
-  const m = inputs.model;
+  const { primary: m, dr } = splitDr(inputs.model);
+  const compare = inputs.compare && splitDr(inputs.compare).primary;
   const cost = estimate(m, inputs.region);
   const copies = regionLoss(m, inputs.region);
+  const restore = drRestore(m.env, dr, copies.drRegion, inputs.region, inputs.drPlan);
   const checks = audit(m);
   const violations = checks.stacks.reduce((n, s) => n + s.violations.length, 0);
   const fits = cost.totalUsd <= inputs.budgetUsd;
@@ -52,6 +63,7 @@ export function review(inputs: ReviewInputs): Review {
     `Guardrails: ${violations === 0 ? "every stack passes" : `${violations} violation(s)`} (${checks.mode}).`,
     `Plan: ${inputs.plan ? inputs.plan.phases.map((p) => `${p.phase} +${p.add} ~${p.change} -${p.destroy}`).join(", ") : "none saved"}${inputs.plan?.phases.some((p) => p.stateful.length > 0) ? "; DESTROYS DATA, read the plan section" : ""}.`,
     regionLossSummary(copies),
+    ...drSummary(restore),
   ];
   section("Summary", ...summaryLines.map((l) => `- ${l}`));
 
@@ -76,8 +88,8 @@ export function review(inputs: ReviewInputs): Review {
   section("Settings that matter", "| setting | value |", "|---|---|", ...shape(m).map((r) => `| ${r.setting} | ${r.value} |`));
   section("Guardrails", auditMarkdown(checks));
   section("Security groups: who reaches whom", matrixMarkdown(m));
-  section("Region loss", ...regionLossMarkdown(copies, cost));
-  section("Estimated monthly cost", ...costMarkdown(m, cost, inputs.budgetUsd));
+  section("Region loss", ...regionLossMarkdown(copies, cost), "", ...drMarkdown(restore));
+  section("Estimated monthly cost", ...costMarkdown(m, cost, inputs.budgetUsd, restore));
   section(
     "Architecture",
     "Drawn from the synthesized resources (a node exists only when its resources do; tier edges are the security-group rules).",
@@ -87,11 +99,11 @@ export function review(inputs: ReviewInputs): Review {
     "```",
   );
   section("Plan", planMarkdown(inputs.plan));
-  if (inputs.compare) section(`Compared with ${inputs.compare.env}`, ...compareMarkdown(m, inputs.compare));
-  return { markdown: out.join("\n"), summary: summaryLines.join("\n"), cost, audit: checks };
+  if (compare) section(`Compared with ${compare.env}`, ...compareMarkdown(m, compare));
+  return { markdown: out.join("\n"), summary: summaryLines.join("\n"), cost, audit: checks, restore };
 }
 
-function costMarkdown(m: EnvModel, cost: CostEstimate, budget: number): string[] {
+function costMarkdown(m: EnvModel, cost: CostEstimate, budget: number, restore: DrRestore): string[] {
   const lines: string[] = [];
   const over = cost.totalUsd - budget;
   lines.push(
@@ -106,6 +118,12 @@ function costMarkdown(m: EnvModel, cost: CostEstimate, budget: number): string[]
     ...[...cost.byPhase].map(([phase, n]) => `| ${phase} | ${money(n)} |`),
     `| **total** | **${money(cost.totalUsd)}** |`,
     "",
+    ...(restore.kind === "synthesized"
+      ? [
+          `The DR environment in ${restore.drRegion} is not in the total: ${money(restore.cost.totalUsd)} a month while it runs, during an outage or a drill (see "Region loss").`,
+          "",
+        ]
+      : []),
     ...(cost.lines.some((l) => l.group === DR_GROUP)
       ? [
           `Of the total, ${money(cost.lines.filter((l) => l.group === DR_GROUP).reduce((a, l) => a + l.monthlyUsd, 0))} is the copies out of ${cost.region} (the lines marked "estimate" are priced in another region with ${cost.region}'s price; see "Region loss").`,

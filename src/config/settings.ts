@@ -1,4 +1,4 @@
-import { EnvironmentName, SERVICES, ServiceName } from "../naming";
+import { EnvironmentName, SERVICES, ServiceName, Site } from "../naming";
 import { LARGEST_VPC_PREFIX, SMALLEST_VPC_PREFIX, isPrivate, parseCidr } from "./cidr";
 import { DEFAULT_DR_REGION, DR_BACKUP_RETENTION_RANGE, EU_DR_REGIONS, NON_EEA_EUROPEAN_REGIONS } from "./dr-regions";
 import { elbLogDeliveryPrincipal } from "./elb-log-delivery";
@@ -98,6 +98,16 @@ export interface EnvironmentConfig {
   readonly sizing: SizingProfile;
   /** The file the settings came from, and whether it is the committed example. */
   readonly source: { readonly file: string; readonly isExample: boolean };
+  /**
+   * Where this configuration runs: the environment's region, or its DR environment in `dr_region`
+   * (src/config/dr-environment.ts). @default "primary"
+   */
+  readonly site?: Site;
+  /**
+   * The DR environment's database: the point in time to restore (ISO 8601, UTC), or undefined for the
+   * latest restorable time. `make restore` sets it.
+   */
+  readonly restoreTime?: string;
 }
 
 type Raw = Record<string, unknown>;

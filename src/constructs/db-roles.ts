@@ -2,9 +2,10 @@ import { Construct } from "constructs";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { databaseRolesSql } from "./db-roles-sql";
-import { HARDENED_LINUX_PARAMETERS, TaskLogProps, awsLogs, containerSecrets, taskLogGroup, taskRoles } from "./fargate-service";
+import { TaskLogProps, taskLogGroup, taskRoles } from "./fargate-service";
 import { ServiceRole } from "./iam";
 import { EncryptedLogGroup } from "./log-group";
+import { oneOffTaskDefinition } from "./one-off-task";
 
 /**
  * The PostgreSQL client image, in the environment's own registry (`<ecr_registry>/<repository>:<tag>`).
@@ -93,32 +94,25 @@ export class DatabaseRolesTask extends Construct {
       PGCONNECT_TIMEOUT: "15",
       PGAPPNAME: DB_ROLES_CONTAINER,
     };
-    const container = {
-      name: DB_ROLES_CONTAINER,
-      image: props.image,
-      essential: true,
-      // --no-psqlrc: nothing read from the image's home; ON_ERROR_STOP: any error fails the run (exit 1).
-      entryPoint: ["psql"],
-      command: ["--no-psqlrc", "--set=ON_ERROR_STOP=1", "--command", this.sql],
-      environment: Object.entries(environment).map(([name, value]) => ({ name, value })),
-      secrets: containerSecrets([password]),
-      readonlyRootFilesystem: true,
-      privileged: false,
-      user: DB_CLIENT_USER,
-      linuxParameters: HARDENED_LINUX_PARAMETERS,
-      logConfiguration: awsLogs(props.logGroupName, props.region),
-    };
-    this.taskDefinition = new EcsTaskDefinition(this, "task-definition", {
+    this.taskDefinition = oneOffTaskDefinition(this, {
       family: props.family,
-      cpu: String(props.cpu ?? 256),
-      memory: String(props.memory ?? 512),
-      networkMode: "awsvpc",
-      requiresCompatibilities: ["FARGATE"],
-      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-      executionRoleArn: this.executionRole.role.arn,
-      taskRoleArn: this.taskRole.arn,
-      containerDefinitions: JSON.stringify([container]),
-      dependsOn: [this.logGroup.logGroup, this.executionRole.policy],
+      cpu: props.cpu ?? 256,
+      memory: props.memory ?? 512,
+      executionRole: this.executionRole,
+      taskRole: this.taskRole,
+      logGroup: this.logGroup,
+      logGroupName: props.logGroupName,
+      region: props.region,
+      container: {
+        name: DB_ROLES_CONTAINER,
+        image: props.image,
+        user: DB_CLIENT_USER,
+        // --no-psqlrc: nothing read from the image's home; ON_ERROR_STOP: any error fails the run (exit 1).
+        entryPoint: ["psql"],
+        command: ["--no-psqlrc", "--set=ON_ERROR_STOP=1", "--command", this.sql],
+        environment,
+        secrets: [password],
+      },
     });
   }
 }

@@ -11,6 +11,13 @@ export interface DnsValidatedCertificateProps {
   readonly hostedZoneId: string;
   /** The certificate's Name tag. */
   readonly name: string;
+  /**
+   * Write the validation records. The DR environment's certificate (same domain, same account) is
+   * validated by the records the primary's wrote: ACM asks for the same ones, and a second owner would
+   * delete them on a drill's teardown while the primary's certificate still needs them to renew.
+   * @default true
+   */
+  readonly createRecords?: boolean;
 }
 
 /**
@@ -34,6 +41,11 @@ export class DnsValidatedCertificate extends Construct {
     });
     // One record per validation option, keyed by domain name: the keys are known at plan time even
     // though the record values are not (a plain index into the set would not plan).
+    if (props.createRecords === false) {
+      this.validation = new AcmCertificateValidation(this, "validation", { certificateArn: this.certificate.arn });
+      this.arn = this.validation.certificateArn;
+      return;
+    }
     const options = TerraformIterator.fromComplexList(this.certificate.domainValidationOptions, "domain_name");
     const records = new Route53Record(this, "validation-record", {
       forEach: options,
@@ -63,6 +75,12 @@ export interface ApiDnsProps {
   /** The health check's Name tag. */
   readonly healthCheckName: string;
   /**
+   * Point the domain at this load balancer. The DR environment does not: `make restore` switches the
+   * record once the DR environment answers, and failing back puts it back (docs/disaster-recovery.md).
+   * @default true
+   */
+  readonly manageRecord?: boolean;
+  /**
    * Seconds between checks from each Route 53 checker (10 or 30).
    * @default 30
    */
@@ -81,17 +99,20 @@ export interface ApiDnsProps {
  * guide's 99.95 % availability target (its metrics are published in us-east-1).
  */
 export class ApiDns extends Construct {
-  readonly record: Route53Record;
+  /** Undefined where the record is switched by hand (`manageRecord: false`). */
+  readonly record?: Route53Record;
   readonly healthCheck: Route53HealthCheck;
 
   constructor(scope: Construct, id: string, props: ApiDnsProps) {
     super(scope, id);
-    this.record = new Route53Record(this, "alias_a", {
-      zoneId: props.hostedZoneId,
-      name: props.domainName,
-      type: "A",
-      alias: { name: props.target.dnsName, zoneId: props.target.zoneId, evaluateTargetHealth: true },
-    });
+    if (props.manageRecord ?? true) {
+      this.record = new Route53Record(this, "alias_a", {
+        zoneId: props.hostedZoneId,
+        name: props.domainName,
+        type: "A",
+        alias: { name: props.target.dnsName, zoneId: props.target.zoneId, evaluateTargetHealth: true },
+      });
+    }
     this.healthCheck = new Route53HealthCheck(this, "health-check", {
       type: "HTTPS",
       fqdn: props.domainName,

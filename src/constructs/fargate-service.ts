@@ -73,6 +73,12 @@ export interface TaskRolesProps {
   readonly secrets: readonly InjectedSecret[];
   /** The environment's key: decrypts those secrets, through Secrets Manager only. */
   readonly kmsKeyArn: string;
+  /**
+   * Other keys some of those secrets are encrypted with, also through Secrets Manager only (in the DR
+   * environment: the DR key of the JWT secret's replica and of the restored database's master secret).
+   * @default none
+   */
+  readonly secretKeyArns?: readonly string[];
   /** What the application may call with the task role. @default none: the task role has no policy */
   readonly taskRoleStatements?: readonly Statement[];
 }
@@ -98,7 +104,7 @@ export function taskRoles(scope: Construct, props: TaskRolesProps): { executionR
       {
         sid: "DecryptOwnSecrets",
         actions: ["kms:Decrypt"],
-        resources: [props.kmsKeyArn],
+        resources: [props.kmsKeyArn, ...(props.secretKeyArns ?? [])],
         conditions: [{ test: "StringEquals", variable: "kms:ViaService", values: [regionalService("secretsmanager", props.region, p)] }],
       },
     );
@@ -247,6 +253,8 @@ export interface FargateServiceProps extends Omit<TaskLogProps, "logGroupName"> 
    * (policy `accessweaver-<env>-<short>-requests-scaling`). @default none
    */
   readonly requestScaling?: Omit<RequestScaling, "policyName">;
+  /** Other keys its secrets are encrypted with (TaskRolesProps). @default none */
+  readonly secretKeyArns?: readonly string[];
 }
 
 /**

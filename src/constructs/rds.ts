@@ -47,6 +47,20 @@ export interface RdsProps extends DataStorePlacement, DatabaseSize {
   readonly engineLifecycleSupport?: "open-source-rds-extended-support" | "open-source-rds-extended-support-disabled";
   /** Days to keep the exported logs. @default 365 (the environment's applicationLogRetentionDays is passed) */
   readonly logRetentionDays?: number;
+  /**
+   * Create the instance by point-in-time restore of replicated automated backups (the DR environment):
+   * their ARN, and the time (ISO 8601 UTC) or, without one, the latest restorable time. The database
+   * name and master user come from the backup. Terraform ignores later changes to it: a restore happens once.
+   * @default a new, empty instance
+   */
+  readonly restoreFrom?: { readonly automatedBackupsArn: string; readonly restoreTime?: string };
+  /**
+   * The key of the data itself (storage, Performance Insights, the master password's secret) when it is
+   * not `kmsKeyArn`: a restore from replicated backups keeps their key (the DR key); the log groups stay
+   * on the environment's key, which lets CloudWatch Logs use it.
+   * @default kmsKeyArn
+   */
+  readonly dataKmsKeyArn?: string;
 }
 
 /**
@@ -112,6 +126,7 @@ export class Rds extends Construct {
       // A replacement (new family on a major upgrade, new description) is attached before the old one goes.
       lifecycle: { createBeforeDestroy: true },
     });
+    const dataKey = props.dataKmsKeyArn ?? props.kmsKeyArn;
     const logGroups = engineLogGroups(this, RDS_LOG_EXPORTS, n.databaseLogGroup, props.kmsKeyArn, props.logRetentionDays, protect);
     // Enhanced monitoring writes OS metrics to the RDSOSMetrics log group of this account and region only.
     const metrics = `arn:${props.partition}:logs:${props.region}:${props.accountId}:log-group:RDSOSMetrics`;
@@ -142,13 +157,20 @@ export class Rds extends Construct {
       allocatedStorage: props.allocatedStorageGb,
       maxAllocatedStorage: props.maxAllocatedStorageGb,
       storageEncrypted: true,
-      kmsKeyId: props.kmsKeyArn,
-      dbName: props.databaseName,
-      username: props.username,
+      kmsKeyId: dataKey,
+      // A restored instance takes its database and master user from the backup (RDS accepts neither on a PostgreSQL restore).
+      ...(props.restoreFrom
+        ? {
+            restoreToPointInTime: {
+              sourceDbInstanceAutomatedBackupsArn: props.restoreFrom.automatedBackupsArn,
+              ...(props.restoreFrom.restoreTime ? { restoreTime: props.restoreFrom.restoreTime } : { useLatestRestorableTime: true }),
+            },
+          }
+        : { dbName: props.databaseName, username: props.username }),
       port: this.port,
       // RDS generates the password into Secrets Manager and rotates it: no password in state or JSON.
       manageMasterUserPassword: true,
-      masterUserSecretKmsKeyId: props.kmsKeyArn,
+      masterUserSecretKmsKeyId: dataKey,
       iamDatabaseAuthenticationEnabled: true,
       dbSubnetGroupName: subnets.name,
       vpcSecurityGroupIds: [props.securityGroupId],
@@ -164,7 +186,7 @@ export class Rds extends Construct {
       skipFinalSnapshot: !protect,
       ...(protect ? { finalSnapshotIdentifier: n.databaseFinalSnapshot } : {}),
       performanceInsightsEnabled: insights,
-      ...(insights ? { performanceInsightsKmsKeyId: props.kmsKeyArn, performanceInsightsRetentionPeriod: 7 } : {}),
+      ...(insights ? { performanceInsightsKmsKeyId: dataKey, performanceInsightsRetentionPeriod: 7 } : {}),
       monitoringInterval: props.monitoringIntervalSeconds ?? 60,
       monitoringRoleArn: monitoring.role.arn,
       enabledCloudwatchLogsExports: [...RDS_LOG_EXPORTS],
@@ -175,7 +197,9 @@ export class Rds extends Construct {
       allowMajorVersionUpgrade: false,
       applyImmediately: !protect,
       dependsOn: logGroups,
-      lifecycle: { preventDestroy: protect },
+      // A restore replays the transaction logs since the last daily snapshot: far longer than the 40-minute default.
+      ...(props.restoreFrom ? { timeouts: { create: "3h" } } : {}),
+      lifecycle: { preventDestroy: protect, ...(props.restoreFrom ? { ignoreChanges: ["restore_to_point_in_time"] } : {}) },
     });
     this.masterSecretArn = this.instance.masterUserSecret.get(0).secretArn;
   }

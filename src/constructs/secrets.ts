@@ -10,7 +10,7 @@ export interface AppSecretProps {
   readonly description: string;
   /** The environment's key: never the account's default `aws/secretsmanager` key. */
   readonly kmsKeyArn: string;
-  /** Days a deleted secret can still be restored (7 to 30). */
+  /** Days a deleted secret can still be restored (7 to 30), or 0: deleted at once (a restore drill's). */
   readonly recoveryWindowDays: number;
   /**
    * Terraform refuses to destroy the secret (prod, staging): a destroy would schedule its deletion.
@@ -43,8 +43,8 @@ export class AppSecret extends Construct {
 
   constructor(scope: Construct, id: string, props: AppSecretProps) {
     super(scope, id);
-    if (props.recoveryWindowDays < 7 || props.recoveryWindowDays > 30) {
-      throw new Error(`${props.name}: recovery window ${props.recoveryWindowDays} days; Secrets Manager accepts 7 to 30 (0 would delete at once).`);
+    if (props.recoveryWindowDays !== 0 && (props.recoveryWindowDays < 7 || props.recoveryWindowDays > 30)) {
+      throw new Error(`${props.name}: recovery window ${props.recoveryWindowDays} days; Secrets Manager accepts 7 to 30, or 0 to delete at once (a drill's).`);
     }
     this.secret = new SecretsmanagerSecret(this, "secret", {
       name: props.name,

@@ -1,6 +1,6 @@
 import { PROFILES } from "../config/profiles";
 import { Rule } from "./guardrails";
-import { environmentOf } from "./rule-helpers";
+import { protectionOf } from "./rule-helpers";
 
 /**
  * Resource types that hold data: destroying or replacing one loses it. The guardrail below protects
@@ -26,7 +26,8 @@ export const dataProtected: Rule = {
   description: `in environments whose sizing says preventDestroy (staging, prod), every resource that holds data (${STATEFUL_TYPES.join(", ")}) has lifecycle.prevent_destroy = true`,
   check(s) {
     // The environment is the one the naming contract gives the stack's name, as for the ALB's group.
-    const env = environmentOf(s);
+    // A restore drill's DR environment (staging's) is torn down afterwards: held to dev's protections.
+    const env = protectionOf(s);
     if (!env || !PROFILES[env].preventDestroy) return [];
     return s.resources
       .filter((r) => STATEFUL_TYPES.includes(r.type) && r.config.lifecycle?.prevent_destroy !== true)

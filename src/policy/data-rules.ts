@@ -5,7 +5,7 @@
  */
 import { EnvironmentName } from "../naming";
 import { ResourceView, Rule, StackView, Violation } from "./guardrails";
-import { environmentOf, isTrue, ofType, referenced, v } from "./rule-helpers";
+import { isDrill, isTrue, ofType, protectionOf, referenced, v } from "./rule-helpers";
 
 /** Where data must survive a mistake: deletion protection and final snapshots. */
 const PROTECTED: ReadonlySet<EnvironmentName | undefined> = new Set(["staging", "prod"]);
@@ -70,7 +70,7 @@ export const rdsBackups: Rule = {
     .join(", ")}; in staging and prod kept after deletion, deletion protection on and a final snapshot`,
   check(s) {
     const out: Violation[] = [];
-    const env = environmentOf(s);
+    const env = protectionOf(s);
     const min = env ? MIN_BACKUP_DAYS[env] : MIN_BACKUP_DAYS.prod;
     for (const r of ofType(s, "aws_db_instance")) {
       const c = r.config;
@@ -198,7 +198,7 @@ export const redisSnapshots: Rule = {
     .join(", ")}; a final snapshot in staging and prod`,
   check(s) {
     const out: Violation[] = [];
-    const env = environmentOf(s);
+    const env = protectionOf(s);
     const min = env ? MIN_SNAPSHOT_DAYS[env] : MIN_SNAPSHOT_DAYS.prod;
     for (const r of ofType(s, "aws_elasticache_replication_group")) {
       const days = r.config.snapshot_retention_limit;
@@ -238,8 +238,9 @@ export const secretEncrypted: Rule = {
     .join(", ")})`,
   check(s) {
     const out: Violation[] = [];
-    const env = environmentOf(s);
-    const min = env ? MIN_SECRET_RECOVERY_DAYS[env] : MIN_SECRET_RECOVERY_DAYS.prod;
+    const env = protectionOf(s);
+    // A restore drill's secrets are deleted at once, so that the next drill can make them again.
+    const min = isDrill(s) ? 0 : env ? MIN_SECRET_RECOVERY_DAYS[env] : MIN_SECRET_RECOVERY_DAYS.prod;
     for (const r of ofType(s, "aws_secretsmanager_secret")) {
       if (!r.config.kms_key_id) out.push(v(this.id, r, "kms_key_id is not set: the secret would use the AWS-managed key"));
       // Unset means AWS's default, 30 days.
@@ -258,7 +259,7 @@ export const kmsKeyDeletionWindow: Rule = {
   types: ["aws_kms_key"],
   description: `in staging and prod a KMS key waits ${MIN_KEY_DELETION_DAYS} days before deletion (everything encrypted with it is lost with it)`,
   check(s) {
-    if (!PROTECTED.has(environmentOf(s))) return [];
+    if (!PROTECTED.has(protectionOf(s))) return [];
     return ofType(s, "aws_kms_key")
       .filter((r) => typeof r.config.deletion_window_in_days !== "number" || r.config.deletion_window_in_days < MIN_KEY_DELETION_DAYS)
       .map((r) => v(this.id, r, `deletion_window_in_days is ${r.config.deletion_window_in_days ?? "unset"}; expected ${MIN_KEY_DELETION_DAYS}`));
@@ -271,7 +272,7 @@ export const bucketVersioned: Rule = {
   description: "S3 buckets keep the versions of their objects (an overwrite or delete can be undone); in staging and prod force_destroy is not true",
   check(s) {
     const out: Violation[] = [];
-    const protect = PROTECTED.has(environmentOf(s));
+    const protect = PROTECTED.has(protectionOf(s));
     const versioning = ofType(s, "aws_s3_bucket_versioning");
     for (const b of ofType(s, "aws_s3_bucket")) {
       const config = versioning.find((x) => typeof x.config.bucket === "string" && x.config.bucket.includes(`${b.address}.`));

@@ -152,6 +152,8 @@ const KEY_ATTRIBUTE = /(^|_)kms_(master_)?key(_id|_arn)?$/;
 const NETWORK_KEY_OUTPUT = "${data.terraform_remote_state.network.outputs.kms_key_arn}";
 /** The DR region's key (network phase): for what lives in the DR region only. */
 const DR_KEY_OUTPUT = "${data.terraform_remote_state.network.outputs.dr_kms_key_arn}";
+/** The DR key as the DR environment reads it: the recovery phase's output (Region loss, part 2). */
+const RECOVERY_KEY_OUTPUT = "${data.terraform_remote_state.recovery.outputs.dr_kms_key_arn}";
 /** An existing customer key given in the settings (`kms_key_arn`): a key ARN, never an alias. */
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/;
 
@@ -179,7 +181,11 @@ export const environmentKey: Rule = {
           .flatMap((k) => ["arn", "id", "key_id"].map((a) => `\${${k.address}.${a}}`)),
       );
     const own = { true: ownKeys(true), false: ownKeys(false) };
-    const ok = (value: string, dr: boolean) => own[`${dr}`].has(value) || (dr ? value === DR_KEY_OUTPUT : value === NETWORK_KEY_OUTPUT || KEY_ARN.test(value));
+    // The DR key as the recovery phase publishes it: for a database restored from the replicated backups only.
+    const ok = (value: string, dr: boolean, type: string) =>
+      own[`${dr}`].has(value) ||
+      (value === RECOVERY_KEY_OUTPUT && type === "aws_db_instance") ||
+      (dr ? value === DR_KEY_OUTPUT : value === NETWORK_KEY_OUTPUT || KEY_ARN.test(value));
     const out: Violation[] = [];
     const walk = (r: ResourceView, node: unknown, path: string) => {
       if (Array.isArray(node)) node.forEach((x, i) => walk(r, x, `${path}[${i}]`));
@@ -189,7 +195,7 @@ export const environmentKey: Rule = {
           const here = path ? `${path}.${k}` : k;
           if (KEY_ATTRIBUTE.test(k) && typeof x === "string") {
             const dr = inDrRegion(s, r, here);
-            if (!ok(x, dr)) {
+            if (!ok(x, dr, r.type)) {
               const expected = dr
                 ? `the DR region's key (${DR_KEY_OUTPUT}): this is encrypted in the DR region`
                 : `the environment's key (${NETWORK_KEY_OUTPUT} or a key of this stack)`;

@@ -20,3 +20,17 @@ export const isTrue = (value: unknown): boolean => value === true || value === "
 
 /** The environment of a stack from the naming contract (`accessweaver-<env>-...`), undefined outside it. */
 export const environmentOf = (s: StackView): EnvironmentName | undefined => ENVIRONMENTS.find((e) => s.stackName.startsWith(`${names(e).prefix}-`));
+
+/**
+ * The environment whose protections a stack must have: its own, except for the DR environment of an
+ * environment other than prod (`accessweaver-staging-dr-*`), a restore drill torn down afterwards
+ * (`make restore-teardown`), which is held to dev's. prod's DR environment is prod's data after a region
+ * loss and keeps prod's.
+ */
+export const protectionOf = (s: StackView): EnvironmentName | undefined => (isDrill(s) ? "dev" : environmentOf(s));
+
+/** A stack of the DR environment of an environment other than prod: a restore drill, torn down afterwards. */
+export const isDrill = (s: StackView): boolean => {
+  const env = environmentOf(s);
+  return env !== undefined && env !== "prod" && s.stackName.startsWith(`${names(env).prefix}-dr-`);
+};

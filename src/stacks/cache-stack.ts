@@ -5,7 +5,7 @@ import { EnvironmentConfig } from "../config/settings";
 import { Redis } from "../constructs/redis";
 import { AppSecret, ephemeralSecret, generatedSecret } from "../constructs/secrets";
 import { secretRecoveryDays } from "./database-stack";
-import { BuiltPhases, publishHandles, readHandles } from "./handles";
+import { BuiltPhases, publishHandles, readHandles, readRecoveryCopies } from "./handles";
 import { PhaseStack } from "./phase-stack";
 
 /** AUTH token length: well inside ElastiCache's 16 to 128, letters and digits only. */
@@ -25,7 +25,8 @@ export const JWT_EXPIRATION_SECONDS = "3600";
 export class CacheStack extends PhaseStack {
   readonly redis: Redis;
   readonly redisSecret: AppSecret;
-  readonly jwtSecret: AppSecret;
+  /** The JWT signing secret; undefined in the DR environment, which reads the primary's replica. */
+  readonly jwtSecret?: AppSecret;
 
   constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
     super(scope, "cache", { config });
@@ -59,27 +60,36 @@ export class CacheStack extends PhaseStack {
     });
     // The signing secret is made by Secrets Manager and written write-only: it is in no Terraform state.
     // A new jwt_secret_version writes a new one (a rotation: tokens signed with the old one stop verifying).
-    const jwt = ephemeralSecret(this, "jwt-signing-secret", { length: JWT_SECRET_LENGTH });
-    this.jwtSecret = new AppSecret(this, "jwt-secret", {
-      name: this.names.secret("jwt"),
-      description: `AccessWeaver ${config.env} JWT signing secret`,
-      kmsKeyArn: network.kmsKeyArn,
-      recoveryWindowDays,
-      preventDestroy: config.sizing.preventDestroy,
-      value: { secret: jwt, expiration: JWT_EXPIRATION_SECONDS },
-      writeOnlyVersion: config.settings.jwtSecretVersion,
-      // A restore in the DR region needs the same signing secret, or every token issued before it fails.
-      ...(network.drKmsKeyArn && config.settings.drRegion ? { replica: { region: config.settings.drRegion, kmsKeyArn: network.drKmsKeyArn } } : {}),
-    });
+    // The DR environment reads the replica of the primary's JWT secret: tokens issued before the region
+    // was lost still verify, and no second signing secret exists.
+    const copies = config.site === "dr" ? readRecoveryCopies(this) : undefined;
+    this.jwtSecret = copies ? undefined : this.makeJwtSecret(config, network.kmsKeyArn, network.drKmsKeyArn, recoveryWindowDays);
 
     publishHandles(this, "cache", {
       redisConfigurationEndpoint: group.configurationEndpointAddress,
       redisPort: Token.asString(this.redis.port),
       redisSecretArn: this.redisSecret.arn,
-      jwtSecretArn: this.jwtSecret.arn,
+      jwtSecretArn: copies ? copies.jwtSecretReplicaArn : this.jwtSecret!.arn,
       redisReplicationGroupId: group.replicationGroupId,
       // A set of strings, which Terraform keeps sorted: <group>-0001-001, <group>-0001-002, ... shard by shard.
       redisMemberClusters: group.memberClusters,
+    });
+  }
+
+  /** The JWT signing secret, with its replica in the DR region where there is one. */
+  private makeJwtSecret(config: EnvironmentConfig, kmsKeyArn: string, drKmsKeyArn: string | undefined, recoveryWindowDays: number): AppSecret {
+    const jwt = ephemeralSecret(this, "jwt-signing-secret", { length: JWT_SECRET_LENGTH });
+    const drRegion = config.settings.drRegion;
+    return new AppSecret(this, "jwt-secret", {
+      name: this.names.secret("jwt"),
+      description: `AccessWeaver ${config.env} JWT signing secret`,
+      kmsKeyArn,
+      recoveryWindowDays,
+      preventDestroy: config.sizing.preventDestroy,
+      value: { secret: jwt, expiration: JWT_EXPIRATION_SECONDS },
+      writeOnlyVersion: config.settings.jwtSecretVersion,
+      // A restore in the DR region needs the same signing secret, or every token issued before it fails.
+      ...(drKmsKeyArn && drRegion ? { replica: { region: drRegion, kmsKeyArn: drKmsKeyArn } } : {}),
     });
   }
 }

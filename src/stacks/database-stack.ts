@@ -3,7 +3,7 @@ import { Token } from "cdktf";
 import { EnvironmentConfig } from "../config/settings";
 import { Rds } from "../constructs/rds";
 import { AppSecret } from "../constructs/secrets";
-import { BuiltPhases, publishHandles, readHandles } from "./handles";
+import { BuiltPhases, publishHandles, readHandles, readRecoveryCopies } from "./handles";
 import { PhaseStack } from "./phase-stack";
 
 /** The application database and its owner (the master user: role setup and break-glass only), created with the instance. */
@@ -11,7 +11,10 @@ export const DATABASE_NAME = "accessweaver";
 export const DATABASE_USERNAME = "accessweaver_admin";
 
 /** Days a deleted secret can be restored: the longest Secrets Manager allows where data is protected. */
-export const secretRecoveryDays = (config: EnvironmentConfig): number => (config.sizing.preventDestroy ? 30 : 7);
+export const secretRecoveryDays = (config: EnvironmentConfig): number =>
+  // A restore drill's secrets (staging's DR environment) are deleted at once on teardown: the next drill
+  // recreates them under the same names, which a secret pending deletion would refuse.
+  config.site === "dr" && config.env !== "prod" ? 0 : config.sizing.preventDestroy ? 30 : 7;
 
 /**
  * Phase 2: PostgreSQL in the network's database subnets and database security group, encrypted with the
@@ -26,12 +29,20 @@ export class DatabaseStack extends PhaseStack {
     const s = config.settings;
     const db = config.sizing.database;
     const network = readHandles(this, built, "network");
+    // The DR environment restores the replicated backups, encrypted with the DR key (Region loss, part 2).
+    const copies = config.site === "dr" ? readRecoveryCopies(this) : undefined;
 
     this.rds = new Rds(this, "rds", {
       names: this.names,
       subnetIds: network.databaseSubnetIds,
       securityGroupId: network.securityGroupIds.database,
       kmsKeyArn: network.kmsKeyArn,
+      ...(copies
+        ? {
+            restoreFrom: { automatedBackupsArn: copies.databaseBackupsArn, ...(config.restoreTime ? { restoreTime: config.restoreTime } : {}) },
+            dataKmsKeyArn: copies.drKmsKeyArn,
+          }
+        : {}),
       accountId: s.accountId,
       region: s.region,
       partition: this.partition,

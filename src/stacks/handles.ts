@@ -7,7 +7,7 @@
  */
 import { DataTerraformRemoteStateS3, TerraformOutput } from "cdktf";
 import { EnvironmentConfig } from "../config/settings";
-import { PHASES, PhaseName, SECURITY_GROUPS, SERVICES } from "../naming";
+import { DRILL_SCENARIOS, PHASES, PhaseName, RESTORE_TESTED_ENVIRONMENTS, SECURITY_GROUPS, SERVICES, names } from "../naming";
 import type { PhaseStack } from "./phase-stack";
 
 /** A string, a list of strings, or a map of strings with fixed keys. */
@@ -138,6 +138,7 @@ export const LOADBALANCER_HANDLES = {
     description: "The load balancer's ARN suffix: the LoadBalancer dimension of its CloudWatch metrics",
   },
   albDnsName: { output: "alb_dns_name", kind: "string", description: "The load balancer's DNS name (the domain's alias points to it)" },
+  albZoneId: { output: "alb_zone_id", kind: "string", description: "The load balancer's hosted zone id (an alias record to it names both)" },
   apiUrl: { output: "api_url", kind: "string", description: "Public URL of the API" },
   httpsListenerArn: {
     output: "https_listener_arn",
@@ -243,6 +244,22 @@ export const SERVICES_HANDLES = {
     description: "Security group of the db-roles task (the services' group, which reaches PostgreSQL)",
   },
   dbRolesLogGroup: { output: "db_roles_log_group", kind: "string", description: "Log group of the db-roles task (what psql printed)" },
+  cacheClientTaskDefinitionArn: {
+    output: "cache_client_task_definition_arn",
+    kind: "string",
+    description: "The one-off redis-cli task (TLS, AUTH, cluster mode) whose command make cache-flush gives with aws ecs run-task --overrides",
+  },
+  cacheClientSubnetIds: {
+    output: "cache_client_subnet_ids",
+    kind: "list",
+    description: "Subnets the cache-client task runs in (the services' private subnets)",
+  },
+  cacheClientSecurityGroupId: {
+    output: "cache_client_security_group_id",
+    kind: "string",
+    description: "Security group of the cache-client task (the services' group, which reaches Redis)",
+  },
+  cacheClientLogGroup: { output: "cache_client_log_group", kind: "string", description: "Log group of the cache-client task (what redis-cli printed)" },
 } as const satisfies HandleSpecs;
 export type ServicesHandles = Handles<typeof SERVICES_HANDLES>;
 
@@ -263,16 +280,19 @@ export const OBSERVABILITY_HANDLES = {
     output: "audit_trail_arn",
     kind: "string",
     description: "The CloudTrail trail accessweaver-<env>-audit-trail (guide: aws cloudtrail get-trail-status --name)",
+    when: (c) => c.site !== "dr",
   },
   auditBucketName: {
     output: "audit_bucket_name",
     kind: "string",
     description: "The Object Lock bucket the trail delivers to (the guide's accessweaver-<env>-audit-logs, with the account id)",
+    when: (c) => c.site !== "dr",
   },
   auditLogGroupName: {
     output: "audit_log_group_name",
     kind: "string",
     description: "The log group the trail delivers to (aws logs filter-log-events --log-group-name)",
+    when: (c) => c.site !== "dr",
   },
   availabilityTopicArn: {
     output: "availability_topic_arn",
@@ -281,6 +301,27 @@ export const OBSERVABILITY_HANDLES = {
     when: (c) => c.settings.region !== "us-east-1",
   },
   dashboardName: { output: "dashboard_name", kind: "string", description: "The CloudWatch dashboard of the environment (guide: AccessWeaver-Production)" },
+  fisExperimentTemplates: {
+    output: "fis_experiment_templates",
+    kind: { keys: DRILL_SCENARIOS },
+    description:
+      "FIS experiment template id of each drill (make drill starts one; in prod only after CONFIRM): db-failover, cache-failover, az-tasks, az-network",
+    // Where the data tier is Multi-AZ (staging, prod): a single-AZ database or a cache without replicas has
+    // nothing to fail over to. Drills belong to the primary site, not to a restore in the DR region.
+    when: (c) => c.site !== "dr" && c.sizing.database.multiAz && c.sizing.cache.replicasPerShard > 0,
+  },
+  databaseBackupVaultName: {
+    output: "database_backup_vault_name",
+    kind: "string",
+    description: "AWS Backup vault of the database's daily recovery points (aws backup list-recovery-points-by-backup-vault)",
+    when: (c) => c.site !== "dr" && RESTORE_TESTED_ENVIRONMENTS.includes(c.env),
+  },
+  restoreTestingPlanName: {
+    output: "restore_testing_plan_name",
+    kind: "string",
+    description: "AWS Backup restore testing plan of the database: a weekly restore into a throw-away instance (aws backup list-restore-jobs)",
+    when: (c) => c.site !== "dr" && RESTORE_TESTED_ENVIRONMENTS.includes(c.env),
+  },
 } as const satisfies HandleSpecs;
 export type ObservabilityHandles = Handles<typeof OBSERVABILITY_HANDLES>;
 
@@ -295,6 +336,11 @@ export const RECOVERY_HANDLES = {
   },
   auditReplicaBucketName: { output: "audit_replica_bucket_name", kind: "string", description: "The audit bucket's replica in the DR region (Object Lock)" },
   jwtSecretName: { output: "jwt_secret_name", kind: "string", description: "The JWT secret, whose replica in the DR region a restore reads" },
+  jwtSecretReplicaArn: {
+    output: "jwt_secret_replica_arn",
+    kind: "string",
+    description: "ARN of the JWT secret's replica in the DR region (the DR environment's gateway reads it)",
+  },
   replicatedRepositories: { output: "replicated_repositories", kind: "list", description: "ECR repositories replicated to the DR region" },
 } as const satisfies HandleSpecs;
 export type RecoveryHandles = Handles<typeof RECOVERY_HANDLES>;
@@ -335,6 +381,29 @@ export function publishHandles<P extends PublishingPhase>(stack: PhaseStack, pha
     if (value === undefined) continue;
     new TerraformOutput(stack, spec.output, { value, staticId: true, description: spec.description, sensitive: spec.sensitive ?? false });
   }
+}
+
+/**
+ * What the DR environment (Region loss, part 2) restores from: the recovery phase's outputs, read from
+ * its state in the DR backend (`data.terraform_remote_state.recovery`). That phase belongs to the
+ * primary environment, so no stack of this synth publishes them: the spec is the contract.
+ */
+export function readRecoveryCopies(reader: PhaseStack): RecoveryHandles {
+  if (reader.config.site !== "dr")
+    throw new Error(`${reader.node.id} is not in the DR environment: only the DR environment restores from the recovery phase's copies.`);
+  const primary = names(reader.config.env);
+  const remote =
+    (reader.node.tryFindChild("recovery") as DataTerraformRemoteStateS3 | undefined) ??
+    new DataTerraformRemoteStateS3(reader, "recovery", {
+      bucket: primary.drStateBucket(reader.config.settings.accountId),
+      key: primary.stateKey("recovery"),
+      region: reader.region,
+    });
+  const values: Record<string, unknown> = {};
+  for (const [field, spec] of Object.entries(RECOVERY_HANDLES as HandleSpecs)) {
+    values[field] = spec.kind === "list" ? remote.getList(spec.output) : remote.getString(spec.output);
+  }
+  return values as RecoveryHandles;
 }
 
 /**

@@ -34,7 +34,14 @@ export class LoadbalancerStack extends PhaseStack {
     if (!logWriter) throw new Error(`No ALB log-delivery principal is known for region ${s.region} (src/config/elb-log-delivery.ts).`);
     const protect = config.sizing.preventDestroy;
 
-    const certificate = new DnsValidatedCertificate(this, "certificate", { domainName: s.domainName, hostedZoneId: s.hostedZoneId, name: n.certificate });
+    // The DR environment leaves the domain's records to the primary's stack and to make restore's switch.
+    const primarySite = config.site !== "dr";
+    const certificate = new DnsValidatedCertificate(this, "certificate", {
+      domainName: s.domainName,
+      hostedZoneId: s.hostedZoneId,
+      name: n.certificate,
+      createRecords: primarySite,
+    });
     const accessLogs = new LogBucket(this, "access-logs", {
       name: n.albLogsBucket(s.accountId),
       accountId: s.accountId,
@@ -72,6 +79,7 @@ export class LoadbalancerStack extends PhaseStack {
       target: { dnsName: this.alb.lb.dnsName, zoneId: this.alb.lb.zoneId },
       healthPath: gateway.healthPath,
       healthCheckName: n.apiHealthCheck,
+      manageRecord: primarySite,
     });
 
     const green = this.alb.greenTargetGroup;
@@ -80,6 +88,7 @@ export class LoadbalancerStack extends PhaseStack {
       albArn: this.alb.lb.arn,
       albArnSuffix: this.alb.lb.arnSuffix,
       albDnsName: this.alb.lb.dnsName,
+      albZoneId: this.alb.lb.zoneId,
       apiUrl: `https://${s.domainName}`,
       httpsListenerArn: this.alb.httpsListener.arn,
       testListenerArn: this.alb.testListener?.arn,

@@ -12,7 +12,10 @@ import { AuditTrail } from "../constructs/audit-trail";
 import { MonthlyBudget } from "../constructs/budget";
 import { AlertRule, codedeployDeploymentFailures, ecsDeploymentFailures, guarddutyFindings } from "../constructs/event-rules";
 import { SecurityScanning } from "../constructs/security-scanning";
-import { BuiltPhases, publishHandles, readHandles } from "./handles";
+import { FaultInjectionDrills } from "../constructs/fault-injection";
+import { DatabaseRestoreTesting } from "../constructs/restore-testing";
+import { DRILL_SCENARIOS, DrillScenario, PROJECT_TAG } from "../naming";
+import { BuiltPhases, OBSERVABILITY_HANDLES, publishHandles, readHandles } from "./handles";
 import { PhaseStack } from "./phase-stack";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 
@@ -38,8 +41,13 @@ export class ObservabilityStack extends PhaseStack {
   readonly dataStoreEvents: DataStoreEvents;
   readonly dashboard: Dashboard;
   /** The trail, its locked bucket and its log group. */
-  readonly audit: AuditTrail;
+  /** The account's trail: undefined in the DR environment, which does not make it again. */
+  readonly audit?: AuditTrail;
   readonly scanning: SecurityScanning;
+  /** The failover drills (FIS templates); undefined where the data tier is not Multi-AZ (dev) and in the DR environment. */
+  readonly drills?: FaultInjectionDrills;
+  /** The database's daily AWS Backup snapshots and weekly restore test; staging and prod only. */
+  readonly restoreTesting?: DatabaseRestoreTesting;
 
   constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
     super(scope, "observability", { config });
@@ -107,7 +115,9 @@ export class ObservabilityStack extends PhaseStack {
 
     // Route 53 publishes health-check metrics in us-east-1 only; an alarm reads its own region's metrics and
     // publishes to its own region's topics, and KMS keys are regional: alarm, key and topic live there.
-    const availability = healthCheckSpec({ healthCheckId: lb.healthCheckId, minutes: thresholds.health_check_failing_minutes, domain: s.domainName });
+    const healthCheck = healthCheckSpec({ healthCheckId: lb.healthCheckId, minutes: thresholds.health_check_failing_minutes, domain: s.domainName });
+    // us-east-1 holds both sites' availability alarms: the DR environment's is named apart (Region loss).
+    const availability = config.site === "dr" ? { ...healthCheck, what: `dr-${healthCheck.what}` } : healthCheck;
     if (s.region === "us-east-1") {
       this.availabilityAlarm = metricAlarm(this, n, availability, targets);
     } else {
@@ -162,20 +172,8 @@ export class ObservabilityStack extends PhaseStack {
       hitRatioPercent: thresholds.redis_cache_hit_ratio_percent,
     });
 
-    // Audit trail, security scanning, budget and event rules
-    const protect = config.sizing.preventDestroy;
-    this.audit = new AuditTrail(this, "audit", {
-      trailName: n.trail,
-      bucketName: n.auditBucket(s.accountId),
-      logGroupName: n.trailLogGroup,
-      roleName: n.trailLogsRole,
-      kmsKeyArn: network.kmsKeyArn,
-      accountId: s.accountId,
-      region: s.region,
-      partition,
-      objectLockMode: s.auditObjectLockMode,
-      protect,
-    });
+    // GuardDuty, Security Hub and Inspector are regional switches: the DR environment (Region loss) turns
+    // them on in its region as the settings say.
     this.scanning = new SecurityScanning(this, "scanning", {
       accountId: s.accountId,
       region: s.region,
@@ -184,21 +182,38 @@ export class ObservabilityStack extends PhaseStack {
       guardduty: s.guarddutyEnabled,
       securityHub: s.securityHubEnabled,
     });
-    // Budgets ORs the values of one filter: one tag, the environment's, so each budget counts its own environment.
-    new MonthlyBudget(this, "budget", {
-      name: n.budget,
-      accountId: s.accountId,
-      limitUsd: s.monthlyBudgetUsd,
-      topicArn: this.alertsTopicArn,
-      tag: { key: "Environment", value: config.env },
-    });
-    // Spend without the Environment tag (CloudWatch, Inspector, data transfer, support) counts only here.
-    new MonthlyBudget(this, "account-budget", {
-      name: n.accountBudget,
-      accountId: s.accountId,
-      limitUsd: s.accountMonthlyBudgetUsd,
-      topicArn: this.alertsTopicArn,
-    });
+    // The audit trail and the budgets are the account's: the DR environment does not make them twice.
+    if (config.site !== "dr") {
+      const protect = config.sizing.preventDestroy;
+      this.audit = new AuditTrail(this, "audit", {
+        trailName: n.trail,
+        bucketName: n.auditBucket(s.accountId),
+        logGroupName: n.trailLogGroup,
+        roleName: n.trailLogsRole,
+        kmsKeyArn: network.kmsKeyArn,
+        accountId: s.accountId,
+        region: s.region,
+        partition,
+        objectLockMode: s.auditObjectLockMode,
+        protect,
+      });
+      // Budgets ORs the values of one filter: one tag, the environment's, so each budget counts its own environment.
+      new MonthlyBudget(this, "budget", {
+        name: n.budget,
+        accountId: s.accountId,
+        limitUsd: s.monthlyBudgetUsd,
+        topicArn: this.alertsTopicArn,
+        tag: { key: "Environment", value: config.env },
+      });
+      // Spend without the Environment tag (CloudWatch, Inspector, data transfer, support) counts only here.
+      new MonthlyBudget(this, "account-budget", {
+        name: n.accountBudget,
+        accountId: s.accountId,
+        limitUsd: s.accountMonthlyBudgetUsd,
+        topicArn: this.alertsTopicArn,
+      });
+    }
+
     // The services phase rolls failed deployments back; these rules are how a failed release reaches people.
     new AlertRule(this, "ecs-deployment-failures", {
       name: n.eventRule("ecs-deployment-failures"),
@@ -223,14 +238,64 @@ export class ObservabilityStack extends PhaseStack {
       topicArn: this.alertsTopicArn,
     });
 
+    // Failover drills (docs/drills.md): created, never started by Terraform (make drill starts one).
+    if (OBSERVABILITY_HANDLES.fisExperimentTemplates.when(config)) {
+      const alarmArn = (what: string) => {
+        const alarm = this.alarms.alarms[this.alarms.specs.findIndex((spec) => spec.what === what)];
+        if (!alarm) throw new Error(`The drills stop on the alarm ${n.alarm(what)}, which the observability alarms no longer make.`);
+        return alarm.arn;
+      };
+      // The zonal drills take the first zone down; the other zones carry the load, as the Multi-AZ design promises.
+      const zone = 0;
+      this.drills = new FaultInjectionDrills(this, "drills", {
+        names: n,
+        accountId: s.accountId,
+        region: s.region,
+        partition,
+        kmsKeyArn: network.kmsKeyArn,
+        logRetentionDays: config.sizing.applicationLogRetentionDays,
+        protectLogs: config.sizing.preventDestroy,
+        // FIS stops on alarms of the template's region only: the availability alarm (us-east-1, where Route 53
+        // publishes) can stop a drill only where the environment runs in us-east-1. What the user sees, the
+        // ALB's 5xx rate and p99 response time, stands for it everywhere; both tolerate the minutes a failover takes.
+        stopAlarmArns: [alarmArn("alb-5xx-rate"), alarmArn("alb-response-time"), ...(s.region === "us-east-1" ? [this.availabilityAlarm.arn] : [])],
+        databaseArn: database.databaseArn,
+        // The cache phase's default tags: no other replication group of this region carries all three.
+        cache: { replicationGroupId: cache.redisReplicationGroupId, tags: { Project: PROJECT_TAG, Environment: config.env, Phase: "cache" } },
+        clusterName: services.clusterName,
+        serviceNames: services.serviceNames,
+        zone: s.availabilityZones[zone]!,
+        vpcId: network.vpcId,
+        zoneSubnetIds: [network.publicSubnetIds, network.privateSubnetIds, network.databaseSubnetIds].map((tier) => Fn.element(tier, zone)),
+      });
+    }
+    // The database's backups proven restorable every week (docs/drills.md); staging and prod (cost).
+    if (OBSERVABILITY_HANDLES.restoreTestingPlanName.when(config)) {
+      this.restoreTesting = new DatabaseRestoreTesting(this, "restore-testing", {
+        names: n,
+        partition,
+        kmsKeyArn: network.kmsKeyArn,
+        databaseArn: database.databaseArn,
+        subnetGroupName: n.databaseSubnetGroup,
+        securityGroupId: network.securityGroupIds.database,
+        alertsTopicArn: this.alertsTopicArn,
+        protect: config.sizing.preventDestroy,
+      });
+    }
+
     publishHandles(this, "observability", {
       alertsTopicArn: this.alertsTopicArn,
       criticalTopicArn: this.critical?.arn,
-      auditTrailArn: this.audit.trailArn,
-      auditBucketName: n.auditBucket(s.accountId),
-      auditLogGroupName: n.trailLogGroup,
+      auditTrailArn: this.audit?.trailArn,
+      auditBucketName: this.audit ? n.auditBucket(s.accountId) : undefined,
+      auditLogGroupName: this.audit ? n.trailLogGroup : undefined,
       availabilityTopicArn: this.availabilityTopic?.arn,
       dashboardName: this.dashboard.dashboard.dashboardName,
+      fisExperimentTemplates: this.drills
+        ? (Object.fromEntries(DRILL_SCENARIOS.map((scenario) => [scenario, this.drills!.templates[scenario].id])) as Record<DrillScenario, string>)
+        : undefined,
+      databaseBackupVaultName: this.restoreTesting?.vault.name,
+      restoreTestingPlanName: this.restoreTesting?.testingPlan.name,
     });
   }
 }

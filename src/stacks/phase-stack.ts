@@ -70,17 +70,21 @@ export abstract class PhaseStack extends TerraformStack {
   private allocated?: Map<string, string>;
 
   constructor(scope: Construct, phase: PhaseName, props: PhaseStackProps) {
-    const n = names(props.config.env);
+    const n = names(props.config.env, props.config.site);
     super(scope, n.stack(phase));
     this.config = props.config;
     this.phase = phase;
     this.names = n;
     this.partition = partitionOf(props.config.settings.region);
     const s = props.config.settings;
+    // The DR environment's settings are already in dr_region (src/config/dr-environment.ts); its state,
+    // like the recovery phase's, is in the DR backend.
+    const drSite = props.config.site === "dr";
     const dr = props.home === "dr";
     if (dr && !s.drRegion) throw new Error(`${n.stack(phase)} lives in the DR region, but ${props.config.source.file} sets no dr_region.`);
     this.region = dr ? s.drRegion! : s.region;
-    this.stateLocation = { bucket: dr ? n.drStateBucket(s.accountId) : n.stateBucket(s.accountId), key: n.stateKey(phase), region: this.region };
+    const drBackend = dr || drSite;
+    this.stateLocation = { bucket: drBackend ? n.drStateBucket(s.accountId) : n.stateBucket(s.accountId), key: n.stateKey(phase), region: this.region };
 
     new S3Backend(this, { ...this.stateLocation, encrypt: true, dynamodbTable: n.lockTable });
     this.awsProvider("aws", this.region);

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { Fn } from "cdktf";
 import { CATALOG } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
 import { AUDIT_LOG_RETENTION_DAYS } from "../config/profiles";
@@ -38,6 +39,7 @@ export class RecoveryStack extends PhaseStack {
     const primary = this.awsProvider("aws-primary", s.region, "primary");
     const network = readHandles(this, built, "network");
     const database = readHandles(this, built, "database");
+    const cache = readHandles(this, built, "cache");
     const observability = readHandles(this, built, "observability");
     const drKey = network.drKmsKeyArn!;
     const protect = config.sizing.preventDestroy;
@@ -59,7 +61,8 @@ export class RecoveryStack extends PhaseStack {
 
     this.audit = new BucketReplica(this, "audit-replica", {
       names: n,
-      sourceBucketName: observability.auditBucketName,
+      // The primary environment always has its audit bucket (only the DR environment skips it).
+      sourceBucketName: observability.auditBucketName!,
       sourceKmsKeyArn: network.kmsKeyArn,
       sourceRegion: s.region,
       replicaBucketName: n.auditReplicaBucket(s.accountId),
@@ -122,6 +125,8 @@ export class RecoveryStack extends PhaseStack {
       databaseBackupsArn: this.backups.arn,
       auditReplicaBucketName: this.audit.replica.bucket.bucket,
       jwtSecretName: n.secret("jwt"),
+      // A replica keeps its primary's ARN (and random suffix), in its own region.
+      jwtSecretReplicaArn: Fn.replace(cache.jwtSecretArn, `:${s.region}:`, `:${drRegion}:`),
       replicatedRepositories: repositories,
     });
   }

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { EnvironmentConfig } from "../config/settings";
-import { PHASES, PhaseName } from "../naming";
+import { drEnvironment } from "../config/dr-environment";
+import { DR_PHASES, PHASES, PhaseName } from "../naming";
 import { BuiltPhases } from "./handles";
 import { CacheStack } from "./cache-stack";
 import { DatabaseStack } from "./database-stack";
@@ -34,6 +35,19 @@ export const REGISTERED_PHASES: readonly PhaseDefinition[] = [
   // Only where there is a DR region to copy to (prod always; staging when it drills).
   { phase: "recovery", when: (config) => config.settings.drRegion !== undefined, build: (scope, config, built) => new RecoveryStack(scope, config, built) },
 ];
+
+/**
+ * The DR environment of `config` (Region loss, part 2): every registered phase but recovery, built for
+ * `dr_region` from the recovery phase's copies (src/config/dr-environment.ts), as stacks
+ * `accessweaver-<env>-dr-<phase>` with their state in the DR backend.
+ */
+export function buildDrEnvironment(scope: Construct, config: EnvironmentConfig, restoreTime?: string): PhaseStack[] {
+  return buildEnvironment(
+    scope,
+    drEnvironment(config, restoreTime),
+    REGISTERED_PHASES.filter((def) => (DR_PHASES as readonly string[]).includes(def.phase)),
+  );
+}
 
 /** Builds every registered phase (or those given) of one environment, in phase order. */
 export function buildEnvironment(scope: Construct, config: EnvironmentConfig, phases: readonly PhaseDefinition[] = REGISTERED_PHASES): PhaseStack[] {

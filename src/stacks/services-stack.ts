@@ -5,12 +5,13 @@ import { CATALOG, DATABASE_SERVICES, ServiceSpec } from "../config/services";
 import { EnvironmentConfig } from "../config/settings";
 import { SecretKind, ServiceName } from "../naming";
 import { EcsBlueGreen } from "../constructs/blue-green";
+import { CACHE_CLIENT_IMAGE, CacheClientTask } from "../constructs/cache-client";
 import { DB_CLIENT_IMAGE, DatabaseRolesTask } from "../constructs/db-roles";
 import { targetGroupAlarms } from "../constructs/deployment-alarms";
 import { EcsFargateCluster } from "../constructs/ecs-cluster";
 import { FargateService, InjectedSecret, TargetTracking } from "../constructs/fargate-service";
 import { Statement } from "../constructs/iam";
-import { BuiltPhases, CacheHandles, DatabaseHandles, publishHandles, readHandles } from "./handles";
+import { BuiltPhases, CacheHandles, DatabaseHandles, publishHandles, readHandles, readRecoveryCopies } from "./handles";
 import { PhaseStack } from "./phase-stack";
 
 /** CPU target of every service but the PDP. */
@@ -73,6 +74,8 @@ export class ServicesStack extends PhaseStack {
   readonly blueGreen?: EcsBlueGreen;
   /** The one-off task that creates the services' database roles (make db-roles). */
   readonly databaseRoles: DatabaseRolesTask;
+  /** The one-off redis-cli task (TLS, AUTH, cluster mode) that make cache-flush runs from inside the VPC. */
+  readonly cacheClient: CacheClientTask;
 
   constructor(scope: Construct, config: EnvironmentConfig, built: BuiltPhases) {
     super(scope, "services", { config });
@@ -84,6 +87,9 @@ export class ServicesStack extends PhaseStack {
     const database = readHandles(this, built, "database");
     const cache = readHandles(this, built, "cache");
     const lb = readHandles(this, built, "loadbalancer");
+    // In the DR environment the JWT secret is the replica, and the restored database's master secret is
+    // encrypted like the database: both with the DR key.
+    const drKey = config.site === "dr" ? readRecoveryCopies(this).drKmsKeyArn : undefined;
     const registryAccount = s.ecrRegistry.split(".")[0];
 
     this.cluster = new EcsFargateCluster(this, "ecs", { name: n.cluster, ephemeralStorageKmsKeyArn: network.kmsKeyArn });
@@ -143,6 +149,7 @@ export class ServicesStack extends PhaseStack {
         subnetIds: network.privateSubnetIds,
         securityGroupId: network.securityGroupIds.services,
         kmsKeyArn: network.kmsKeyArn,
+        ...(drKey && spec.secrets.includes("jwt") ? { secretKeyArns: [drKey] } : {}),
         protectLogs: sizing.preventDestroy,
         logRetentionDays: sizing.applicationLogRetentionDays,
         ...(db ? { taskRoleStatements: db.statements } : {}),
@@ -207,11 +214,32 @@ export class ServicesStack extends PhaseStack {
       masterUsername: database.databaseMasterUsername,
       masterSecretArn: database.databaseMasterSecretArn,
       kmsKeyArn: network.kmsKeyArn,
+      ...(drKey ? { secretKeyArns: [drKey] } : {}),
       logGroupName: n.dbRolesLogGroup,
       logRetentionDays: sizing.applicationLogRetentionDays,
       protectLogs: sizing.preventDestroy,
       executionRoleName: n.dbRolesExecutionRole,
       taskRoleName: n.dbRolesTaskRole,
+      accountId: s.accountId,
+      region: s.region,
+      partition,
+    });
+
+    // make cache-flush runs this task (aws ecs run-task, the redis-cli arguments as the command override):
+    // the cache has no public endpoint, and it speaks TLS with an AUTH token only.
+    this.cacheClient = new CacheClientTask(this, "cache-client", {
+      family: n.cacheClientTaskFamily,
+      image: `${s.ecrRegistry}/${CACHE_CLIENT_IMAGE.repository}:${CACHE_CLIENT_IMAGE.tag}`,
+      repositoryArn: `arn:${partition}:ecr:${s.region}:${registryAccount}:repository/${CACHE_CLIENT_IMAGE.repository}`,
+      host: cache.redisConfigurationEndpoint,
+      port: cache.redisPort,
+      redisSecretArn: cache.redisSecretArn,
+      kmsKeyArn: network.kmsKeyArn,
+      logGroupName: n.cacheClientLogGroup,
+      logRetentionDays: sizing.applicationLogRetentionDays,
+      protectLogs: sizing.preventDestroy,
+      executionRoleName: n.cacheClientExecutionRole,
+      taskRoleName: n.cacheClientTaskRole,
       accountId: s.accountId,
       region: s.region,
       partition,
@@ -233,6 +261,11 @@ export class ServicesStack extends PhaseStack {
       dbRolesSubnetIds: network.privateSubnetIds,
       dbRolesSecurityGroupId: network.securityGroupIds.services,
       dbRolesLogGroup: this.databaseRoles.logGroup.logGroup.name,
+      cacheClientTaskDefinitionArn: this.cacheClient.taskDefinition.arn,
+      // Where the services run: the services' group is the one the cache admits on its port.
+      cacheClientSubnetIds: network.privateSubnetIds,
+      cacheClientSecurityGroupId: network.securityGroupIds.services,
+      cacheClientLogGroup: this.cacheClient.logGroup.logGroup.name,
     });
   }
 }
