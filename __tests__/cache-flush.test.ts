@@ -126,6 +126,23 @@ describe("make cache-flush", () => {
     );
   });
 
+  it("reports exit 3 as a partial flush, naming the primaries the task skipped", async () => {
+    const printed = [
+      "primary b2 10.0.2.20:6379@1122 skipped: master,fail",
+      "10.0.1.10:6379: 3 key(s) deleted of 3 matching",
+      "node3.abc123.euw1.cache.amazonaws.com:6379: 2 key(s) deleted of 2 matching",
+      "total: 5 key(s) deleted on 2 primary node(s)",
+    ];
+    ready("staging", 3, printed);
+    const r = await flush("staging", "aw:*");
+    expect(r.status).not.toBe(0);
+    expect(awsCalls(r.log)).toEqual(calls("staging"));
+    expect(r.stdout).not.toContain("exited 0");
+    expect(r.stderr).toContain(
+      `make cache-flush ENV=staging PATTERN='aw:*': PARTIAL FLUSH (primary b2 10.0.2.20:6379@1122 skipped: master,fail): the cache client exited 3 in task ${TASK_ID}: a primary was skipped (CLUSTER NODES flags it fail, fail?, handshake or noaddr) or could not be scanned or flushed: the keys of the others are deleted, not all of its own; run it again once the cluster is healthy. What it printed:\n${printed.map((l) => `  ${l}`).join("\n")}`,
+    );
+  });
+
   it("fails without waiting when ECS does not start the task", async () => {
     applied("staging");
     taskDefinition("staging");
@@ -209,8 +226,9 @@ describe("make cache-flush", () => {
 describe("the cache client's script (sh, against a stand-in redis-cli playing three shards)", () => {
   /**
    * redis-cli as the script calls it: CLUSTER NODES (three primaries, one failed, a replica; the third
-   * announces a host name), SCAN in pages, DBSIZE, FLUSHALL, and UNLINK commands read from stdin (one
-   * reply each, none for a key named in FAKE_UNLINK_ERROR). Each call and command read is logged.
+   * announces a host name; FAKE_B2_FLAGS adds flags to the second), SCAN in pages, DBSIZE, FLUSHALL, and
+   * UNLINK commands read from stdin (one reply each, none for a key named in FAKE_UNLINK_ERROR). Each call
+   * and command read is logged.
    */
   const REDIS_CLI = String.raw`#!/usr/bin/env bash
 host= port= n=0 cmd= c1= c2=
@@ -235,7 +253,7 @@ printf '%s %s\n' "$host:$port" "$cmd" >>"$FAKE_LOG"
 case "$c1 $c2" in
   "CLUSTER NODES")
     echo "a1 10.0.1.10:6379@1122 myself,master - 0 0 1 connected 0-5460"
-    echo "b2 10.0.2.20:6379@1122 master - 0 0 2 connected 5461-10922"
+    echo "b2 10.0.2.20:6379@1122 master$FAKE_B2_FLAGS - 0 0 2 connected 5461-10922"
     echo "c3 10.0.3.30:6379@1122,node3.abc123.euw1.cache.amazonaws.com master - 0 0 3 connected 10923-16383"
     echo "d4 10.0.1.11:6379@1122 slave a1 0 0 1 connected"
     echo "e5 10.0.9.99:6379@1122 master,fail - 0 0 4 disconnected"
@@ -270,6 +288,7 @@ esac
         FAKE_LOG: log,
         FAKE_UNLINK_ERROR: "",
         FAKE_DOWN: "",
+        FAKE_B2_FLAGS: "",
         ...env,
       },
       encoding: "utf8",
@@ -309,6 +328,29 @@ esac
     expect(r.calls.filter((c) => c.includes("FLUSHALL"))).toHaveLength(3);
     expect(r.stdout).toContain("total: 120 key(s) deleted on 3 primary node(s)");
   });
+
+  it.each([",fail", ",fail?", ",handshake", ",noaddr"])(
+    "reports a primary that owns slots but is flagged master%s as skipped, does the others, and exits 3",
+    (flags) => {
+      const r = runScript({ FAKE_B2_FLAGS: flags });
+      expect(r.status).toBe(3);
+      expect(r.calls.filter((c) => c.startsWith("10.0.2.20:"))).toEqual([]);
+      expect(r.calls.filter((c) => c.includes("UNLINK"))).toHaveLength(5);
+      expect(r.stdout).toBe(
+        [
+          `primary b2 10.0.2.20:6379@1122 skipped: master${flags}`,
+          "10.0.1.10:6379: 3 key(s) deleted of 3 matching",
+          "node3.abc123.euw1.cache.amazonaws.com:6379: 2 key(s) deleted of 2 matching",
+          "total: 5 key(s) deleted on 2 primary node(s)",
+          "",
+        ].join("\n"),
+      );
+      const all = runScript({ FAKE_B2_FLAGS: flags, FLUSH_ALL: "1", FLUSH_PATTERN: "*" });
+      expect(all.status).toBe(3);
+      expect(all.calls.filter((c) => c.includes("FLUSHALL"))).toHaveLength(2);
+      expect(all.stdout).toContain(`primary b2 10.0.2.20:6379@1122 skipped: master${flags}\n`);
+    },
+  );
 
   it("exits 4 when a key is not deleted, and 2 when the cluster does not answer or refuses the AUTH (nothing deleted)", () => {
     const partial = runScript({ FAKE_UNLINK_ERROR: "aw:pdp:2" });

@@ -20,6 +20,8 @@ const ACTIONS: Record<Scenario, string> = {
 const STOP_ALARMS = ["alb-5xx-rate", "alb-response-time"];
 const EXP = "EXPdrill0000001";
 const ALB = "app/accessweaver-staging-alb/0123456789abcdef";
+/** The zone the cache-failover template cuts off. */
+const ZONE = "eu-west-1a";
 
 /** An ISO time `seconds` from now. */
 const at = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
@@ -35,6 +37,10 @@ function ready(env: string, scenario: Scenario, states: string[] = ["OK", "OK"])
       id: TEMPLATES[scenario],
       description: `accessweaver-${env}: ${scenario}`,
       actions: { inject: { actionId: ACTIONS[scenario] } },
+      // The zone cut off: a parameter of the cache's target, as the observability phase makes it.
+      ...(scenario === "cache-failover"
+        ? { targets: { cache: { resourceType: "aws:elasticache:replicationgroup", parameters: { availabilityZoneIdentifier: ZONE } } } }
+        : {}),
       stopConditions: alarmNames(env).map((name) => ({ source: "aws:cloudwatch:alarm", value: `arn:aws:cloudwatch:${REGION}:444455556666:alarm:${name}` })),
       tags: { Name: `accessweaver-${env}-drill-${scenario}` },
     },
@@ -64,6 +70,29 @@ function experiment(start: string, states: string[], reason?: string): void {
     const ended = n === states.length - 1;
     const state = { status, ...(ended && reason ? { reason } : {}) };
     h.answerAws(`fis get-experiment --id ${EXP}`, { experiment: { id: EXP, state, startTime: start, actions: { inject: action } } }, { once: !ended });
+  });
+}
+
+/** describe-replication-groups of the staging cache: one shard per zone given, its primary there, its replica in the next one. */
+function cacheGroup(primaryZones: string[]): void {
+  const group = "accessweaver-staging-redis";
+  h.answerAws(`elasticache describe-replication-groups --replication-group-id ${group}`, {
+    ReplicationGroups: [
+      {
+        ReplicationGroupId: group,
+        NodeGroups: primaryZones.map((zone, n) => {
+          const shard = String(n + 1).padStart(4, "0");
+          const other = zone === "eu-west-1b" ? "eu-west-1c" : "eu-west-1b";
+          return {
+            NodeGroupId: shard,
+            NodeGroupMembers: [
+              { CacheClusterId: `${group}-${shard}-001`, CurrentRole: "replica", PreferredAvailabilityZone: other },
+              { CacheClusterId: `${group}-${shard}-002`, CurrentRole: "primary", PreferredAvailabilityZone: zone },
+            ],
+          };
+        }),
+      },
+    ],
   });
 }
 
@@ -148,6 +177,7 @@ describe("make drill", () => {
 
   it("fails when the component recovers after its RTO (the cache: 5 minutes)", async () => {
     const start = completed("staging", "cache-failover", 600);
+    cacheGroup([ZONE]);
     h.answerAws("elasticache describe-events", {
       Events: [
         {
@@ -168,6 +198,53 @@ describe("make drill", () => {
     expect(r.stderr).toContain("accessweaver-staging-redis-0001-001: Failover from primary node 0001-001 to replica node 0001-002 completed");
     expect(r.stderr).not.toContain("another-redis");
     expect(recordsOf()[0]!.record).toMatchObject({ result: "not recovered within the RTO", recovery: { recovered: true, seconds: 400, met: false } });
+  });
+
+  it("cache-failover: one failover per shard whose primary is in the zone cut off, recovered at the last one", async () => {
+    const start = completed("staging", "cache-failover", 300);
+    cacheGroup([ZONE, ZONE, "eu-west-1b"]);
+    const group = "accessweaver-staging-redis";
+    h.answerAws("elasticache describe-events", {
+      Events: [
+        { SourceIdentifier: `${group}-0001-002`, Message: "Failover from primary node 0001-002 to replica node 0001-001 completed", Date: at(-250) },
+        { SourceIdentifier: `${group}-0002-002`, Message: "Failover from primary node 0002-002 to replica node 0002-001 completed", Date: at(-180) },
+        { SourceIdentifier: group, Message: "Failover to replica node accessweaver-staging-redis-0001-001 started", Date: at(-290) },
+      ],
+    });
+    requests([4], [2000]);
+    const r = await drill("staging", "cache-failover");
+    expect(r.status).toBe(0);
+    const calls = awsCalls(r.log);
+    const read = calls.indexOf(`aws elasticache describe-replication-groups --replication-group-id ${group} --output json --region ${REGION}`);
+    expect(read).toBeGreaterThan(-1);
+    expect(read).toBeLessThan(calls.findIndex((c) => c.startsWith("aws fis start-experiment")));
+    expect(calls).toContain(`aws elasticache describe-events --start-time ${start} --output json --region ${REGION}`);
+    expect(r.stdout).toContain("Drill cache-failover of staging: PASSED.");
+    expect(r.stdout).toContain("  shards affected  2 of 3 (0001, 0002) with a primary in eu-west-1a: one failover each expected");
+    expect(r.stdout).toMatch(/time to recover {2}2m 00s \(from the experiment's start at .*\) — guide's RTO < 5 min: met/);
+    expect(recordsOf()[0]!.record).toMatchObject({
+      cache: { zone: ZONE, affectedShards: ["0001", "0002"], shards: 3 },
+      recovery: { recovered: true, seconds: 120, met: true },
+      result: "passed",
+    });
+  });
+
+  it("cache-failover: two shards affected, one failover completed: not recovered", async () => {
+    completed("staging", "cache-failover", 300);
+    cacheGroup([ZONE, ZONE]);
+    h.answerAws("elasticache describe-events", {
+      Events: [
+        {
+          SourceIdentifier: "accessweaver-staging-redis-0001-002",
+          Message: "Failover from primary node 0001-002 to replica node 0001-001 completed",
+          Date: at(-250),
+        },
+      ],
+    });
+    requests([0], [100]);
+    const r = await drill("staging", "cache-failover");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/time to recover {2}NOT RECOVERED after .* — guide's RTO < 5 min: MISSED/);
   });
 
   it("az-tasks: recovered once every service runs its desired tasks, at the last service's steady state", async () => {
@@ -216,6 +293,23 @@ describe("make drill", () => {
     expect(r.stdout).toContain("accessweaver-staging-alb-5xx-rate: no change of state");
     expect(r.stdout).toMatch(/accessweaver-staging-route53-health-check: ALARM at \d\d:\d\d:\d\d UTC, OK at \d\d:\d\d:\d\d UTC/);
     expect(r.stdout).toMatch(/time to recover {2}5m 00s .* guide's RTO < 15 min: met/);
+  });
+
+  it("az-network: no alarm reacted is INCONCLUSIVE (exit 0), not a 0s recovery that met the RTO", async () => {
+    completed("staging", "az-network", 900);
+    h.answerAws("cloudwatch describe-alarm-history", { AlarmHistoryItems: [] });
+    requests([0], [9000]);
+    const r = await drill("staging", "az-network");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      "Drill az-network of staging: INCONCLUSIVE (not PASSED): no alarm reacted (a zone's loss may not reach the alarms' thresholds), so the time to recover was not measured",
+    );
+    expect(r.stdout).toContain(
+      "  time to recover  not measured: no alarm reacted (a zone's loss may not reach the alarms' thresholds) — guide's RTO < 15 min: neither met nor missed",
+    );
+    expect(r.stdout).not.toContain("PASSED.");
+    expect(r.stdout).not.toContain("no outage seen");
+    expect(recordsOf()[0]!.record).toMatchObject({ result: "inconclusive", recovery: { recovered: true, seconds: null, met: null } });
   });
 
   it("a drill whose stop condition fires is reported as such, with the alarm in ALARM, and exits non-zero", async () => {
@@ -295,6 +389,20 @@ describe("make drill", () => {
         "make drill ENV=staging SCENARIO=az-tasks: the state of accessweaver-staging-observability has no fis_experiment_templates: the observability phase is not applied, or was applied before it published them. Apply it first (make plan ENV=staging PHASE=observability, then make apply ENV=staging PHASE=observability), then run make drill ENV=staging SCENARIO=az-tasks again. Nothing was started.",
       );
       expect(awsCalls(r.log)).toEqual([]);
+    });
+
+    it("cache-failover when no shard's primary is in the zone cut off: no failover would happen", async () => {
+      ready("staging", "cache-failover");
+      cacheGroup(["eu-west-1b", "eu-west-1c"]);
+      const r = await drill("staging", "cache-failover");
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        "accessweaver-staging-drill-cache-failover cuts the power of accessweaver-staging-redis's nodes in eu-west-1a, but no shard's primary is in eu-west-1a (primaries: 0001 in eu-west-1b, 0002 in eu-west-1c): no failover would happen",
+      );
+      expect(r.stderr).toContain("Nothing was started. Either drill a zone that holds a primary by hand (the FIS console");
+      expect(r.stderr).toContain("availabilityZoneIdentifier eu-west-1b or eu-west-1c), or wait until a primary is in eu-west-1a again");
+      expect(awsCalls(r.log).filter((c) => c.includes("start-experiment"))).toEqual([]);
+      expect(recordsOf()).toEqual([]);
     });
 
     it("a stop condition already in ALARM: FIS would stop at once", async () => {

@@ -101,6 +101,10 @@ function healthy(): Answers {
       },
     },
     "ecr describe-registry": { body: { registryId: ACCOUNT, replicationConfiguration: { rules: [] } } },
+    "rds describe-source-regions": {
+      body: { SourceRegions: [{ RegionName: "eu-west-1", Status: "available", SupportsDBInstanceAutomatedBackupsReplication: true }] },
+    },
+    "ecr describe-repository-creation-templates": { body: { registryId: ACCOUNT, repositoryCreationTemplates: [] } },
     "securityhub describe-hub": {
       exit: 254,
       body: `An error occurred (InvalidAccessException) when calling the DescribeHub operation: Account ${ACCOUNT} is not subscribed to AWS Security Hub`,
@@ -195,6 +199,8 @@ describe("make preflight", () => {
         `aws s3api get-bucket-versioning --bucket ${DR_BUCKET} --region ${DR} --output json`,
         `aws s3api get-bucket-encryption --bucket ${DR_BUCKET} --region ${DR} --output json`,
         `aws dynamodb describe-table --table-name ${LOCK_TABLE} --region ${DR} --output json`,
+        `aws rds describe-source-regions --region ${DR} --region-name eu-west-1 --output json`,
+        `aws ecr describe-repository-creation-templates --prefixes ROOT --region ${DR} --output json`,
         `aws s3api head-object --bucket ${DR_BUCKET} --key prod/recovery/terraform.tfstate --region ${DR} --output json`,
       ]);
       for (const c of calls.filter((x) => x.startsWith("aws ") && !x.startsWith("aws budgets ") && !inDr.includes(x)))
@@ -640,12 +646,21 @@ describe("make preflight", () => {
         expect(r.stdout).toContain(
           `PASS  DR database backups: phase recovery has no state yet: the backups of accessweaver-prod-postgres replicate to ${DR} from its first apply (make apply ENV=prod PHASE=recovery)`,
         );
+        expect(r.stdout).toContain(`PASS  RDS region pair: RDS replicates automated backups from eu-west-1 to ${DR} (dr_region)`);
+        expect(r.stdout).toContain(
+          `PASS  ECR creation template: no ROOT repository creation template in ${DR}: the recovery phase creates it (encrypted with alias/accessweaver-prod-dr)`,
+        );
+        expect(r.stdout).toContain(
+          `PASS  JWT secret replica: phase cache has no state yet: accessweaver/prod/jwt is replicated to ${DR} from its first apply (make apply ENV=prod PHASE=cache)`,
+        );
         const calls = r.s.log();
         expect(calls).toContain(`aws account get-region-opt-status --region-name ${DR} --region eu-west-1 --output json`);
         expect(calls).toContain(`aws s3api get-bucket-replication --bucket accessweaver-terraform-state-prod-${ACCOUNT} --region eu-west-1 --output json`);
         expect(calls).toContain("aws ecr describe-registry --region eu-west-1 --output json");
         // The Account API answered: no fallback; the phase has no state: no backup is read.
         expect(calls.filter((c) => / ec2 describe-regions | rds describe-db-instance-automated-backups /.test(c))).toEqual([]);
+        // The cache phase has no state: its secret is read once, by the existing names' check only.
+        expect(calls.filter((c) => c.startsWith("aws secretsmanager describe-secret --secret-id accessweaver/prod/jwt "))).toHaveLength(1);
       } finally {
         r.s.cleanup();
       }
@@ -846,6 +861,129 @@ describe("make preflight", () => {
       }
     });
 
+    it("fails a DR region to which RDS cannot replicate the primary's automated backups; warns when it cannot be read", async () => {
+      const cases: [Answers[string], string, number][] = [
+        [
+          { body: { SourceRegions: [{ RegionName: "eu-west-1", SupportsDBInstanceAutomatedBackupsReplication: false }] } },
+          `FAIL  RDS region pair: RDS cannot replicate automated backups from eu-west-1 to ${DR} (aws rds describe-source-regions --region ${DR} --region-name eu-west-1 answers SupportsDBInstanceAutomatedBackupsReplication false)\n      -> choose another dr_region in environments/prod/terraform.tfvars`,
+          1,
+        ],
+        [
+          { body: { SourceRegions: [] } },
+          `FAIL  RDS region pair: RDS cannot replicate automated backups from eu-west-1 to ${DR} (aws rds describe-source-regions --region ${DR} --region-name eu-west-1 answers SupportsDBInstanceAutomatedBackupsReplication absent)`,
+          1,
+        ],
+        [
+          denied("DescribeSourceRegions"),
+          `WARN  RDS region pair: cannot read whether RDS replicates automated backups from eu-west-1 to ${DR}: An error occurred (AccessDeniedException) when calling the DescribeSourceRegions operation: not authorized\n      -> check by hand: aws rds describe-source-regions --region ${DR} --region-name eu-west-1 must answer SupportsDBInstanceAutomatedBackupsReplication true`,
+          0,
+        ],
+      ];
+      for (const [answer, line, status] of cases) {
+        const r = await run({ ...healthy(), "rds describe-source-regions": answer });
+        try {
+          expect(r.stdout).toContain(line);
+          expect(r.status).toBe(status);
+          expect(r.s.log()).toContain(`aws rds describe-source-regions --region ${DR} --region-name eu-west-1 --output json`);
+        } finally {
+          r.s.cleanup();
+        }
+      }
+    });
+
+    it("fails a ROOT creation template in the DR region that is not this environment's before the phase's first apply; passes none, or its own", async () => {
+      const template = (kmsKey: string) => ({
+        body: {
+          registryId: ACCOUNT,
+          repositoryCreationTemplates: [{ prefix: "ROOT", appliedFor: ["REPLICATION"], encryptionConfiguration: { encryptionType: "KMS", kmsKey } }],
+        },
+      });
+      const foreign = `arn:aws:kms:${DR}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      const ownAlias = `arn:aws:kms:${DR}:${ACCOUNT}:alias/accessweaver-prod-dr`;
+      const notFound = {
+        exit: 254,
+        body: "An error occurred (TemplateNotFoundException) when calling the DescribeRepositoryCreationTemplates operation: The specified repository creation template could not be found",
+      };
+      const cases: [Answers, string, number][] = [
+        [
+          { ...healthy(), "ecr describe-repository-creation-templates": template(foreign) },
+          `FAIL  ECR creation template: a ROOT repository creation template encrypted with ${foreign} already exists in ${DR}, not with this environment's DR key (alias/accessweaver-prod-dr), while phase recovery has no state: its apply would fail (one template per prefix)\n      -> find its owner`,
+          1,
+        ],
+        [
+          { ...healthy(), "ecr describe-repository-creation-templates": notFound },
+          `PASS  ECR creation template: no ROOT repository creation template in ${DR}: the recovery phase creates it`,
+          0,
+        ],
+        [
+          { ...recovered(), "ecr describe-repository-creation-templates": template(foreign) },
+          `PASS  ECR creation template: the ROOT repository creation template in ${DR} (encrypted with ${foreign}) is the recovery phase's own (it has a state)`,
+          0,
+        ],
+        [
+          { ...healthy(), "ecr describe-repository-creation-templates": template(ownAlias) },
+          `WARN  ECR creation template: a ROOT repository creation template with the DR key (encrypted with ${ownAlias}) already exists in ${DR} while phase recovery has no state: its first apply fails on it (one template per prefix) unless it is imported`,
+          0,
+        ],
+      ];
+      for (const [answers, line, status] of cases) {
+        const r = await run(answers);
+        try {
+          expect(r.stdout).toContain(line);
+          expect(r.status).toBe(status);
+          expect(r.s.log()).toContain(`aws ecr describe-repository-creation-templates --prefixes ROOT --region ${DR} --output json`);
+        } finally {
+          r.s.cleanup();
+        }
+      }
+    });
+
+    it("once the cache phase has a state, passes the JWT secret's replica in sync in the DR region; warns while it is made, fails one failed or missing", async () => {
+      const cacheState = `s3api head-object --bucket accessweaver-terraform-state-prod-${ACCOUNT} --key prod/cache/`;
+      const jwt = (...replicas: object[]) => ({
+        body: {
+          ARN: `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:accessweaver/prod/jwt-AbCdEf`,
+          Name: "accessweaver/prod/jwt",
+          ReplicationStatus: replicas,
+        },
+      });
+      const cases: [Answers[string], string, number][] = [
+        [
+          jwt({ Region: DR, KmsKeyId: "alias/accessweaver-prod-dr", Status: "InSync" }),
+          `PASS  JWT secret replica: accessweaver/prod/jwt is replicated to ${DR} (InSync)`,
+          0,
+        ],
+        [
+          jwt({ Region: DR, Status: "InProgress", StatusMessage: "Replication in progress" }),
+          `WARN  JWT secret replica: accessweaver/prod/jwt's replica in ${DR} is being made (InProgress: Replication in progress)`,
+          0,
+        ],
+        [
+          jwt({ Region: DR, Status: "Failed", StatusMessage: "Replication failed: a secret with this name already exists in this region." }),
+          `FAIL  JWT secret replica: accessweaver/prod/jwt's replica in ${DR} is Failed: Replication failed: a secret with this name already exists in this region.\n      -> fix what the message names`,
+          1,
+        ],
+        [
+          jwt({ Region: "eu-west-3", Status: "InSync" }),
+          `FAIL  JWT secret replica: accessweaver/prod/jwt has no replica in ${DR}: a restore there cannot verify the tokens issued before it\n      -> make apply ENV=prod PHASE=cache adds the replica`,
+          1,
+        ],
+      ];
+      for (const [answer, line, status] of cases) {
+        const r = await run({ ...healthy(), [cacheState]: { body: {} }, "secretsmanager describe-secret --secret-id accessweaver/prod/jwt": answer });
+        try {
+          expect(r.stdout).toContain(line);
+          expect(r.status).toBe(status);
+          // Read in the primary region, where the secret is (a second read after the existing names' check).
+          expect(
+            r.s.log().filter((c) => c === `aws secretsmanager describe-secret --secret-id accessweaver/prod/jwt --region eu-west-1 --output json`),
+          ).toHaveLength(2);
+        } finally {
+          r.s.cleanup();
+        }
+      }
+    });
+
     it("once the phase has a state, passes backups replicated within the hour, with the latest restorable time", async () => {
       const latest = minutesAgo(10);
       const r = await run(recovered(latest));
@@ -930,8 +1068,14 @@ describe("make preflight", () => {
           const calls = r.s.log();
           expect(calls.length).toBeGreaterThan(10);
           expect(
-            calls.filter((c) => /eu-central-1|-dr-|recovery|^aws account |get-bucket-replication|describe-registry|describe-regions|automated-backups/.test(c)),
+            calls.filter((c) =>
+              /eu-central-1|-dr-|recovery|^aws account |get-bucket-replication|describe-registry|describe-regions|automated-backups|describe-source-regions|repository-creation-templates/.test(
+                c,
+              ),
+            ),
           ).toEqual([]);
+          // The existing names' check reads the JWT secret; no replica check reads it again.
+          expect(calls.filter((c) => c.startsWith("aws secretsmanager describe-secret --secret-id accessweaver/dev/jwt "))).toHaveLength(1);
           expect(r.stdout).not.toMatch(/DR |replication/);
           expect(r.stdout).toMatch(/^Preflight dev: \d+ pass, 0 warn, 0 fail\.$/m);
         } finally {
@@ -945,7 +1089,8 @@ describe("make preflight", () => {
           expect(r.stdout).toContain(
             `WARN  image replication: the images are in account 999988887777's registry (ecr_registry), not in account ${ACCOUNT}'s: the recovery phase does not replicate them\n      -> the registry's owner must replicate aw-api-gateway, aw-pdp-service, aw-pap-service, aw-tenant-service, aw-audit-service to ${DR} (its registry's one replication configuration is theirs); a restore in ${DR} pulls them there`,
           );
-          expect(r.s.log().filter((c) => c.startsWith("aws ecr describe-registry"))).toEqual([]);
+          expect(r.s.log().filter((c) => c.startsWith("aws ecr describe-registry") || c.includes("repository-creation-templates"))).toEqual([]);
+          expect(r.stdout).not.toContain("ECR creation template");
         } finally {
           r.s.cleanup();
         }

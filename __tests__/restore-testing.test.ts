@@ -1,13 +1,24 @@
 // The database's backups proven restorable (observability phase, staging and prod): AWS Backup's daily
-// snapshot into an encrypted vault, the weekly restore test into a throw-away instance, and the rules that
-// send a failed backup or restore test to the alerts topic; on the JSON of whole-environment synths.
+// snapshot into an encrypted vault, the weekly restore test into a throw-away instance, its validation by a
+// state machine, and the rules that send a failed backup, restore test or validation to the alerts topic;
+// on the JSON of whole-environment synths.
 import { Testing } from "cdktf";
-import { BACKUP_MANAGED_POLICIES, DatabaseRestoreTesting, FAILED_BACKUP_STATES, FAILED_RESTORE_STATUSES } from "../src/constructs/restore-testing";
+import {
+  AVAILABILITY_POLL,
+  BACKUP_MANAGED_POLICIES,
+  DatabaseRestoreTesting,
+  FAILED_BACKUP_STATES,
+  FAILED_EXECUTION_STATUSES,
+  FAILED_RESTORE_STATUSES,
+  FAILED_VALIDATION_STATUSES,
+  VALIDATION_TIMEOUT_SECONDS,
+} from "../src/constructs/restore-testing";
 import { names } from "../src/naming";
 import { config, policyStatements, resources, synthEnv } from "./support/config";
 
 const REMOTE = (phase: string, output: string) => `\${data.terraform_remote_state.${phase}.outputs.${output}}`;
 const ROLE = "${aws_iam_role.restore-testing_role.arn}";
+const STATE_MACHINE = "${aws_sfn_state_machine.restore-testing_validation.arn}";
 const one = (json: any, type: string) => Object.values(resources(json, type)) as any[];
 
 describe.each(["staging", "prod"] as const)("%s: the database's restore test", (env) => {
@@ -78,8 +89,8 @@ describe.each(["staging", "prod"] as const)("%s: the database's restore test", (
         },
       }),
     );
-    // No validation window: AWS Backup deletes the instance as soon as the restore job completes.
-    expect(selection.validation_window_hours).toBeUndefined();
+    // AWS Backup keeps the instance an hour for the validation (it waits for its result), then deletes it.
+    expect(selection.validation_window_hours).toBe(1);
   });
 
   it("runs as a role only AWS Backup assumes, with AWS Backup's own backup and restore policies", () => {
@@ -97,8 +108,17 @@ describe.each(["staging", "prod"] as const)("%s: the database's restore test", (
     expect(JSON.parse(restore.event_pattern)).toEqual({
       source: ["aws.backup"],
       "detail-type": ["Restore Job State Change"],
-      detail: { status: [...FAILED_RESTORE_STATUSES], iamRoleArn: [ROLE] },
+      detail: { $or: [{ status: [...FAILED_RESTORE_STATUSES] }, { validationStatus: [...FAILED_VALIDATION_STATUSES] }], iamRoleArn: [ROLE] },
     });
+    expect(FAILED_VALIDATION_STATUSES).toEqual(["FAILED", "TIMED_OUT"]);
+    const validation = rules["restore-testing_restore-validation-failures_rule"];
+    expect(validation.name).toBe(`accessweaver-${env}-restore-validation-failures`);
+    expect(JSON.parse(validation.event_pattern)).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"], stateMachineArn: [STATE_MACHINE] },
+    });
+    expect(FAILED_EXECUTION_STATUSES).toEqual(["FAILED", "TIMED_OUT", "ABORTED"]);
     const backup = rules["restore-testing_database-backup-failures_rule"];
     expect(backup.name).toBe(`accessweaver-${env}-database-backup-failures`);
     expect(JSON.parse(backup.event_pattern)).toEqual({
@@ -107,10 +127,122 @@ describe.each(["staging", "prod"] as const)("%s: the database's restore test", (
       detail: { state: [...FAILED_BACKUP_STATES], backupVaultName: ["${aws_backup_vault.restore-testing_vault.name}"] },
     });
     const targets = resources(json, "aws_cloudwatch_event_target");
-    for (const rule of ["restore-test-failures", "database-backup-failures"]) {
+    for (const rule of ["restore-test-failures", "database-backup-failures", "restore-validation-failures"]) {
       expect(targets[`restore-testing_${rule}_target`].arn).toBe("${aws_sns_topic.alerts_topic.arn}");
       expect(`accessweaver-${env}-${rule}`).toMatch(new RegExp(`^${n.eventRulePattern.replace("*", ".*")}$`));
     }
+  });
+
+  it("validates the restored instance with a state machine of two AWS SDK calls: available, encrypted, PostgreSQL, the environment's key", () => {
+    const [machine] = one(json, "aws_sfn_state_machine");
+    expect(machine).toEqual(
+      expect.objectContaining({
+        name: `accessweaver-${env}-restore-validation`,
+        type: "STANDARD",
+        role_arn: "${aws_iam_role.restore-testing_validation-role_role.arn}",
+      }),
+    );
+    const definition = JSON.parse(machine.definition);
+    expect(definition.StartAt).toBe("ReadEvent");
+    expect(definition.TimeoutSeconds).toBe(VALIDATION_TIMEOUT_SECONDS);
+    expect(VALIDATION_TIMEOUT_SECONDS).toBeLessThan(3600);
+    const states = definition.States;
+    // The event's restore job and the instance AWS Backup created.
+    expect(states.ReadEvent.Parameters).toEqual({ "restoreJobId.$": "$.detail.restoreJobId", "instanceArn.$": "$.detail.createdResourceArn", attempts: 0 });
+    const integrations = Object.values(states)
+      .map((st: any) => st.Resource)
+      .filter(Boolean);
+    expect([...new Set(integrations)].sort()).toEqual([
+      "arn:aws:states:::aws-sdk:backup:putRestoreValidationResult",
+      "arn:aws:states:::aws-sdk:rds:describeDBInstances",
+    ]);
+    expect(states.DescribeInstance.Parameters).toEqual({ "DbInstanceIdentifier.$": "$.instanceArn" });
+    expect(states.DescribeInstance.Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "DescribeFailed" }]);
+    // Each check: the field present and equal, else a message naming it, then FAILED.
+    const check = (state: string, field: string, test: Record<string, unknown>, pass: string) => {
+      expect(states[state].Choices[0]).toEqual({
+        And: [
+          { Variable: `$.instance.${field}`, IsPresent: true },
+          { Variable: `$.instance.${field}`, ...test },
+        ],
+        Next: pass,
+      });
+      // IsAvailable gives up after its attempts (its second choice); the other checks fail by default.
+      const failure = states[states[state].Choices[1]?.Next ?? states[state].Default];
+      expect(failure).toEqual(expect.objectContaining({ Type: "Pass", ResultPath: "$.failure", Next: "ReportFailed" }));
+      expect(failure.Result.message).toContain(field);
+    };
+    check("IsAvailable", "DbInstanceStatus", { StringEquals: "available" }, "IsEncrypted");
+    check("IsEncrypted", "StorageEncrypted", { BooleanEquals: true }, "IsPostgres");
+    check("IsPostgres", "Engine", { StringEquals: "postgres" }, "IsUnderEnvironmentKey");
+    check("IsUnderEnvironmentKey", "KmsKeyId", { StringEquals: REMOTE("network", "kms_key_arn") }, "ReportSuccessful");
+    // Not yet available: looked at again, a bounded number of times.
+    expect(states.IsAvailable.Choices[1]).toEqual({ Variable: "$.attempts", NumericGreaterThanEquals: AVAILABILITY_POLL.attempts, Next: "NotAvailable" });
+    expect(states.IsAvailable.Default).toBe("WaitForInstance");
+    expect(states.CountAttempt.Next).toBe("DescribeInstance");
+    expect(states.DescribeFailed).toEqual(expect.objectContaining({ ResultPath: "$.failure", Next: "ReportFailed" }));
+    expect(states.ReportSuccessful).toEqual(
+      expect.objectContaining({
+        Parameters: expect.objectContaining({ "RestoreJobId.$": "$.restoreJobId", ValidationStatus: "SUCCESSFUL" }),
+        End: true,
+      }),
+    );
+    expect(states.ReportFailed.Parameters).toEqual({
+      "RestoreJobId.$": "$.restoreJobId",
+      ValidationStatus: "FAILED",
+      "ValidationStatusMessage.$": "$.failure.message",
+    });
+    // A FAILED report fails the execution, which the failure rule sends to the alerts topic.
+    expect(states.ReportFailed.Next).toBe("ValidationFailed");
+    expect(states.ValidationFailed.Type).toBe("Fail");
+  });
+
+  it("starts the validation when a restore job of the plan completes, through a role that may start that state machine only", () => {
+    const rule = resources(json, "aws_cloudwatch_event_rule")["restore-testing_validation-start"];
+    expect(rule.name).toBe(`accessweaver-${env}-restore-validation`);
+    expect(JSON.parse(rule.event_pattern)).toEqual({
+      source: ["aws.backup"],
+      "detail-type": ["Restore Job State Change"],
+      detail: { status: ["COMPLETED"], resourceType: ["RDS"], restoreTestingPlanArn: ["${aws_backup_restore_testing_plan.restore-testing_testing-plan.arn}"] },
+    });
+    const target = resources(json, "aws_cloudwatch_event_target")["restore-testing_validation-start-target"];
+    expect(target).toEqual(
+      expect.objectContaining({
+        rule: "${aws_cloudwatch_event_rule.restore-testing_validation-start.name}",
+        arn: STATE_MACHINE,
+        role_arn: "${aws_iam_role.restore-testing_validation-start-role_role.arn}",
+      }),
+    );
+    const roles = resources(json, "aws_iam_role");
+    expect(roles["restore-testing_validation-start-role_role"].name).toBe(`accessweaver-${env}-restore-validation-start`);
+    const start = policyStatements(json, "restore-testing_validation-start-role_permissions");
+    expect(Object.keys(start)).toEqual(["StartValidation"]);
+    expect(start.StartValidation).toEqual(expect.objectContaining({ actions: ["states:StartExecution"], resources: [STATE_MACHINE] }));
+    const startTrust = policyStatements(json, "restore-testing_validation-start-role_trust").AssumedByService;
+    expect(startTrust.principals).toEqual([{ type: "Service", identifiers: ["events.amazonaws.com"] }]);
+    expect(startTrust.condition).toContainEqual({
+      test: "ArnLike",
+      variable: "aws:SourceArn",
+      values: [`arn:aws:events:eu-west-1:111122223333:rule/accessweaver-${env}-restore-validation`],
+    });
+  });
+
+  it("runs the validation as a role that may describe the account's instances and report a validation result, nothing else", () => {
+    const roles = resources(json, "aws_iam_role");
+    expect(roles["restore-testing_validation-role_role"].name).toBe(`accessweaver-${env}-restore-validation`);
+    const trust = policyStatements(json, "restore-testing_validation-role_trust").AssumedByService;
+    expect(trust.principals).toEqual([{ type: "Service", identifiers: ["states.amazonaws.com"] }]);
+    expect(trust.condition).toContainEqual({
+      test: "ArnLike",
+      variable: "aws:SourceArn",
+      values: [`arn:aws:states:eu-west-1:111122223333:stateMachine:accessweaver-${env}-restore-validation`],
+    });
+    const permissions = policyStatements(json, "restore-testing_validation-role_permissions");
+    expect(Object.keys(permissions).sort()).toEqual(["DescribeRestoredInstance", "ReportValidationResult"]);
+    expect(permissions.DescribeRestoredInstance).toEqual(
+      expect.objectContaining({ actions: ["rds:DescribeDBInstances"], resources: ["arn:aws:rds:eu-west-1:111122223333:db:*"] }),
+    );
+    expect(permissions.ReportValidationResult).toEqual(expect.objectContaining({ actions: ["backup:PutRestoreValidationResult"], resources: ["*"] }));
   });
 
   it("publishes the vault and the restore testing plan by name", () => {
@@ -128,6 +260,7 @@ describe("where the restore test is not, and its settings", () => {
       "aws_backup_selection",
       "aws_backup_restore_testing_plan",
       "aws_backup_restore_testing_selection",
+      "aws_sfn_state_machine",
     ]) {
       expect([type, resources(json, type)]).toEqual([type, {}]);
     }
@@ -142,6 +275,8 @@ describe("where the restore test is not, and its settings", () => {
           partition: "aws",
           kmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/k",
           databaseArn: "arn:aws:rds:eu-west-1:111122223333:db:accessweaver-prod-postgres",
+          accountId: "111122223333",
+          region: "eu-west-1",
           subnetGroupName: "accessweaver-prod-postgres",
           securityGroupId: "sg-1",
           alertsTopicArn: "arn:aws:sns:eu-west-1:111122223333:accessweaver-prod-alerts",
@@ -155,6 +290,7 @@ describe("where the restore test is not, and its settings", () => {
     const [selection] = one(build({ validationWindowHours: 2, instanceClass: "db.t4g.medium" }), "aws_backup_restore_testing_selection");
     expect(selection.validation_window_hours).toBe(2);
     expect(selection.restore_metadata_overrides.dbInstanceClass).toBe("db.t4g.medium");
+    expect(one(build({}), "aws_backup_restore_testing_selection")[0].validation_window_hours).toBe(1);
     expect(() => build({ validationWindowHours: 0 })).toThrow(/AWS Backup accepts 1 to 168/);
     expect(() => build({ validationWindowHours: 169 })).toThrow(/AWS Backup accepts 1 to 168/);
   });

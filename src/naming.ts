@@ -325,6 +325,14 @@ export function names(env: EnvironmentName, site: Site = "primary") {
      */
     restoreTestingPlan: fit("elasticacheGroup", `${prefix}-database`).replace(/-/g, "_"),
     restoreTestingSelection: fit("elasticacheGroup", `${prefix}-postgres`).replace(/-/g, "_"),
+    /**
+     * The restore test's validation: a Step Functions state machine (1 to 80 letters, digits, hyphens and
+     * underscores: checked against the ElastiCache group rule as above), the role it runs as, and the role
+     * EventBridge uses to start it.
+     */
+    restoreValidationStateMachine: fit("elasticacheGroup", `${prefix}-restore-validation`),
+    restoreValidationRole: fit("iamRole", `${global}-restore-validation`),
+    restoreValidationStartRole: fit("iamRole", `${global}-restore-validation-start`),
     /** The one-off redis-cli task (TLS, AUTH, cluster mode) that make cache-flush runs: family, log group, roles. */
     cacheClientTaskFamily: fit("ecsName", `${prefix}-cache-client`),
     cacheClientLogGroup: fit("logGroup", `/ecs/${prefix}/cache-client`),
@@ -504,11 +512,14 @@ export function nameInventory(env: EnvironmentName, accountId: string, zones: re
   // Checked in names() before the hyphens become underscores (no NAME_RULES entry has restore testing's alphabet).
   add("restoreTestingPlan", "internal", n.restoreTestingPlan);
   add("restoreTestingSelection", "internal", n.restoreTestingSelection);
+  add("restoreValidationStateMachine", "elasticacheGroup", n.restoreValidationStateMachine);
+  add("restoreValidationRole", "iamRole", n.restoreValidationRole);
+  add("restoreValidationStartRole", "iamRole", n.restoreValidationStartRole);
   add("cacheClientTaskFamily", "ecsName", n.cacheClientTaskFamily);
   add("cacheClientLogGroup", "logGroup", n.cacheClientLogGroup);
   add("cacheClientExecutionRole", "iamRole", n.cacheClientExecutionRole);
   add("cacheClientTaskRole", "iamRole", n.cacheClientTaskRole);
-  add("eventRule", "eventRule", ...DRILL_EVENT_RULES.map(n.eventRule));
+  add("eventRule", "eventRule", ...DRILL_EVENT_RULES.map(n.eventRule), n.eventRule(RESTORE_VALIDATION_RULE));
   return out;
 }
 
@@ -555,4 +566,6 @@ export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 export const RESTORE_TESTED_ENVIRONMENTS: readonly EnvironmentName[] = ["staging", "prod"];
 
 /** The observability phase's EventBridge rules of the backups and restore tests: each notifies the alerts topic. */
-export const DRILL_EVENT_RULES = ["restore-test-failures", "database-backup-failures"] as const;
+export const DRILL_EVENT_RULES = ["restore-test-failures", "database-backup-failures", "restore-validation-failures"] as const;
+/** The rule that starts the restore test's validation when a restore job of the plan completes (no alert). */
+export const RESTORE_VALIDATION_RULE = "restore-validation";

@@ -31,6 +31,9 @@ import { Context } from "./workflow";
  * The script the task runs (sh, redis-cli, sed, awk, grep, wc: the Redis image has them). It reads
  * REDIS_HOST, REDIS_PORT and REDISCLI_AUTH from the task definition, FLUSH_PATTERN and FLUSH_ALL from the
  * override. Each primary gets a line `<host>:<port>: ...`, then a total. Exits as CACHE_FLUSH_EXIT says.
+ * A primary that owns slots but is flagged fail, fail?, handshake or noaddr is not reachable as a primary:
+ * it gets a line `primary <id> <address> skipped: <flags>` first, the others are done, and the exit is 3 (a
+ * failed primary without slots is one whose replica took over: nothing of the keyspace is left on it).
  */
 export const CACHE_FLUSH_SCRIPT = String.raw`set -u
 status=0
@@ -38,6 +41,8 @@ worse() { if [ "$1" -gt "$status" ]; then status=$1; fi; }
 cli() { ch=$1; cp=$2; shift 2; redis-cli --tls -h "$ch" -p "$cp" "$@" </dev/null; }
 nodes=$(cli "$REDIS_HOST" "$REDIS_PORT" CLUSTER NODES) || { echo "cannot reach $REDIS_HOST:$REDIS_PORT (TLS, AUTH or the network): nothing deleted"; exit 2; }
 primaries=$(printf '%s\n' "$nodes" | awk '$3 ~ /master/ && $3 !~ /fail|noaddr|handshake/ { split($2, a, ","); split(a[1], b, "@"); split(b[1], c, ":"); print (a[2] != "" ? a[2] : c[1]), c[2] }')
+skipped=$(printf '%s\n' "$nodes" | awk '$3 ~ /master/ && $3 ~ /fail|noaddr|handshake/ { for (i = 9; i <= NF; i++) if ($i !~ /^\[/) { print "primary " $1 " " $2 " skipped: " $3; break } }')
+[ -z "$skipped" ] || { printf '%s\n' "$skipped"; worse 3; }
 [ -n "$primaries" ] || { echo "CLUSTER NODES lists no primary that answers (it said: $(printf '%s\n' "$nodes" | sed -n 1p)): nothing deleted"; exit 2; }
 total=0
 while read -r host port; do
@@ -73,7 +78,7 @@ exit $status`;
 /** What the script's exit status says. */
 const CACHE_FLUSH_EXIT: Readonly<Record<number, string>> = {
   2: "redis-cli could not reach the cluster (TLS, the AUTH token, or the network from the task's subnets): nothing was deleted",
-  3: "a primary could not be scanned or flushed: the keys of the others are deleted, not all of its own",
+  3: "a primary was skipped (CLUSTER NODES flags it fail, fail?, handshake or noaddr) or could not be scanned or flushed: the keys of the others are deleted, not all of its own; run it again once the cluster is healthy",
   4: "some keys could not be deleted (UNLINK answered an error): run it again",
 };
 
@@ -223,6 +228,12 @@ export async function cacheFlush(ctx: Context, t: Target, i: Inputs): Promise<vo
     throw new StepFailed(`${again}: task ${id} stopped before redis-cli ran (${reason}). Nothing was deleted.`);
   }
   const printed = await printedBy(t, region, logGroup, stream);
+  if (code === 3) {
+    // A partial flush: the lines naming the primaries not done lead the report.
+    const undone = printed.split("\n").filter((l) => / skipped: |: (SCAN|FLUSHALL) failed$|: SCAN answered no cursor$/.test(l));
+    const named = undone.length > 0 ? ` (${undone.map((l) => l.trim()).join("; ")})` : "";
+    throw new StepFailed(`${again}: PARTIAL FLUSH${named}: the cache client exited 3 in task ${id}: ${CACHE_FLUSH_EXIT[3]}. What it printed:\n${printed}`);
+  }
   if (code !== 0) {
     throw new StepFailed(
       `${again}: the cache client exited ${code} in task ${id}: ${CACHE_FLUSH_EXIT[code] ?? "an unexpected exit status"}. What it printed:\n${printed}`,

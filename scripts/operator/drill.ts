@@ -9,7 +9,8 @@
  *    the data tier is Multi-AZ (dev has no standby database and no cache replica: a "failover" there would
  *    only prove that dev goes down, which it is allowed to). Refuses in prod without CONFIRM=<template
  *    name> (as make destroy names its stacks; staging drills without: it serves no customer), and when a
- *    stop condition's alarm is already in ALARM (FIS would stop at once: not healthy enough to drill).
+ *    stop condition's alarm is already in ALARM (FIS would stop at once: not healthy enough to drill), and
+ *    cache-failover when no shard's primary is in the template's zone (nothing would fail over).
  * 3. `aws fis start-experiment`, then `aws fis get-experiment` until the experiment ends, printing each
  *    change of the experiment's and its actions' states with the time since the start. Ctrl-C asks FIS to
  *    stop the experiment (`aws fis stop-experiment`) and says so.
@@ -17,6 +18,7 @@
  *    < 5 min, application < 15 min): the time to recover from the component's own record (RDS and
  *    ElastiCache events, the ECS services' running tasks and events, the alarms' history), waiting for it
  *    until the RTO has passed; and the requests that failed (the load balancer's 5xx over the window).
+ *    az-network with no alarm that reacted is INCONCLUSIVE (exit 0), not a recovery in 0s.
  * 5. Writes `<outdir>/drills/<env>-<scenario>-<start>.json`. A drill that did not recover within the
  *    RTO, whose stop condition fired, or whose experiment failed exits non-zero.
  *
@@ -134,7 +136,10 @@ interface Experiment {
 interface Template {
   readonly id?: string;
   readonly description?: string;
-  readonly actions?: Readonly<Record<string, { readonly actionId?: string; readonly description?: string }>>;
+  readonly actions?: Readonly<
+    Record<string, { readonly actionId?: string; readonly description?: string; readonly parameters?: Readonly<Record<string, string>> }>
+  >;
+  readonly targets?: Readonly<Record<string, { readonly parameters?: Readonly<Record<string, string>> }>>;
   readonly stopConditions?: readonly { readonly source?: string; readonly value?: string }[];
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -153,6 +158,8 @@ interface DrillRun {
   /** The experiment's start (FIS's, or this machine's clock), ISO 8601. */
   readonly start: string;
   readonly stopAlarms: readonly AlarmRef[];
+  /** cache-failover: the shards whose primary was in the zone cut off, each one failover expected. */
+  readonly shards?: number;
 }
 
 /** Where the component stands: recovered (at the time its record says; null: no outage was seen), or not yet. */
@@ -161,6 +168,8 @@ interface Recovery {
   readonly at?: string | null;
   /** What the record says, a line each. */
   readonly lines: readonly string[];
+  /** Why the record cannot tell the time to recover (nothing reacted): neither met nor missed. */
+  readonly inconclusive?: string;
 }
 
 /** One scenario: the component it fails, the guide's promise for it, and how its recovery is read. */
@@ -176,14 +185,15 @@ interface Scenario {
 const byDate = <T>(items: readonly T[], date: (x: T) => string | undefined) => [...items].sort((a, b) => Date.parse(date(a) ?? "") - Date.parse(date(b) ?? ""));
 
 /**
- * A recovery read from events: recovered at the last event that says a failover completed (a cache of
- * several shards fails over shard by shard: the component is back when the last one is).
+ * A recovery read from events: recovered once `expected` events say a failover completed, at the last
+ * one (a cache of several shards fails over shard by shard: the component is back when the last one is).
  */
-function fromEvents(events: readonly { readonly message: string; readonly date: string }[], what: string): Recovery {
+function fromEvents(events: readonly { readonly message: string; readonly date: string }[], what: string, expected = 1): Recovery {
   const sorted = byDate(events, (e) => e.date);
-  const completed = sorted.filter((e) => /complet/i.test(e.message)).at(-1);
+  const completions = sorted.filter((e) => /complet/i.test(e.message));
+  const recovered = completions.length >= Math.max(1, expected);
   const lines = sorted.map((e) => `${clock(e.date)}  ${e.message}`);
-  return { recovered: completed !== undefined, at: completed?.date, lines: lines.length > 0 ? lines : [`no ${what} event yet`] };
+  return { recovered, at: recovered ? completions.at(-1)?.date : undefined, lines: lines.length > 0 ? lines : [`no ${what} event yet`] };
 }
 
 const SCENARIOS: Readonly<Record<DrillScenario, Scenario>> = {
@@ -215,7 +225,7 @@ const SCENARIOS: Readonly<Record<DrillScenario, Scenario>> = {
     promise: "Cluster failover",
     rtoMinutes: 5,
     measuredBy: "the replication group's failover events (aws elasticache describe-events)",
-    probe: async ({ ctx, t, region, start }) => {
+    probe: async ({ ctx, t, region, start, shards }) => {
       const group = names(ctx.env).redis;
       const answer = await awsJson<{ Events?: { SourceIdentifier?: string; Message?: string; Date?: string }[] }>(t, region, [
         "elasticache",
@@ -229,6 +239,7 @@ const SCENARIOS: Readonly<Record<DrillScenario, Scenario>> = {
       return fromEvents(
         ours.map((e) => ({ message: `${e.SourceIdentifier}: ${e.Message}`, date: e.Date ?? start })),
         "failover",
+        shards,
       );
     },
   },
@@ -310,7 +321,9 @@ async function alarmsRecovery({ ctx, t, start, stopAlarms }: DrillRun): Promise<
     if (fired && back && (at === null || Date.parse(back.at) > Date.parse(at))) at = back.at;
     lines.push(`${a.name}: ${updates.length > 0 ? updates.map((u) => `${u.to} at ${clock(u.at)}`).join(", ") : "no change of state"}`);
   }
-  return { recovered, at: recovered ? at : undefined, lines };
+  // Nothing went to ALARM: a lost zone may stay under every threshold; that is no measured recovery.
+  const inconclusive = recovered && at === null ? "no alarm reacted (a zone's loss may not reach the alarms' thresholds)" : undefined;
+  return { recovered, at: recovered ? at : undefined, lines, inconclusive };
 }
 
 /** The load balancer's 5xx and requests over the window: what failed, measured where every request passes. */
@@ -352,6 +365,53 @@ async function failedRequests(
     total,
     text: `${failed} of ${total} request(s)${share} answered 5xx (HTTPCode_ELB_5XX_Count + HTTPCode_Target_5XX_Count) between ${clock(from)} and ${clock(to)}; CloudWatch may still add the last minute`,
   };
+}
+
+/** The zone a template's fault acts in: the availabilityZoneIdentifier of its targets (or of its actions). */
+const zoneOf = (template: Template): string | undefined =>
+  [...Object.values(template.targets ?? {}), ...Object.values(template.actions ?? {})]
+    .map((x) => x.parameters?.availabilityZoneIdentifier)
+    .find((z): z is string => typeof z === "string" && z !== "");
+
+interface CacheShards {
+  readonly zone: string;
+  /** The shards whose primary is in the zone; null: the group does not say where its primaries are. */
+  readonly affected: readonly string[] | null;
+  readonly shards: number;
+  readonly primaries: string;
+}
+
+/**
+ * Before a cache-failover drill: the shards whose primary is in the template's zone. None there (the usual
+ * case on a second run: ElastiCache does not fail back) would fail nothing over: refused, nothing started.
+ */
+async function cacheShards(ctx: Context, t: Target, region: string, template: Template, templateName: string, again: string): Promise<CacheShards | string> {
+  const zone = zoneOf(template);
+  if (!zone) return `${templateName} names no availabilityZoneIdentifier: which shards fail over is not checked`;
+  const group = names(ctx.env).redis;
+  const answer = await awsJson<{
+    ReplicationGroups?: {
+      NodeGroups?: {
+        NodeGroupId?: string;
+        NodeGroupMembers?: { CacheClusterId?: string; CurrentRole?: string; PreferredAvailabilityZone?: string }[];
+      }[];
+    }[];
+  }>(t, region, ["elasticache", "describe-replication-groups", "--replication-group-id", group]);
+  const groups = answer.ReplicationGroups?.[0]?.NodeGroups ?? [];
+  const primaries = groups.map((g) => ({
+    shard: g.NodeGroupId ?? "?",
+    zone: g.NodeGroupMembers?.find((m) => m.CurrentRole === "primary")?.PreferredAvailabilityZone,
+  }));
+  const known = primaries.filter((p): p is { shard: string; zone: string } => p.zone !== undefined);
+  const where = known.map((p) => `${p.shard} in ${p.zone}`).join(", ");
+  if (known.length === 0) return { zone, affected: null, shards: groups.length, primaries: "not reported (no node has a CurrentRole)" };
+  const affected = known.filter((p) => p.zone === zone).map((p) => p.shard);
+  if (affected.length === 0) {
+    throw new Refusal(
+      `${templateName} cuts the power of ${group}'s nodes in ${zone}, but no shard's primary is in ${zone} (primaries: ${where}): no failover would happen, so there would be nothing to measure (ElastiCache does not fail back after a drill). Nothing was started. Either drill a zone that holds a primary by hand (the FIS console: an experiment like ${templateName} with availabilityZoneIdentifier ${[...new Set(known.map((p) => p.zone))].join(" or ")}), or wait until a primary is in ${zone} again, then run ${again} again.`,
+    );
+  }
+  return { zone, affected, shards: groups.length, primaries: where };
 }
 
 /** The stop conditions' alarms of a template (FIS names them by ARN). */
@@ -442,6 +502,7 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
       `${already.join(", ")} ${already.length === 1 ? "is" : "are"} in ALARM now: ${already.length === 1 ? "it is a stop condition" : "they are stop conditions"} of ${templateName}, so FIS would stop the drill at once, and ${ctx.env} is not healthy enough to drill. Nothing was started. Find why first (docs/observability.md), then run ${again} again.`,
     );
   }
+  const cache = scenarioName === "cache-failover" ? await cacheShards(ctx, t, region, template, templateName, again) : undefined;
   const actions = Object.entries(template.actions ?? {}).map(([name, a]) => `${name} (${a.actionId ?? "?"})`);
   say(
     `make drill ENV=${ctx.env} SCENARIO=${scenarioName}: starts the FIS experiment template ${templateName} (${templateId})${template.description ? `: ${template.description}` : ""}.`,
@@ -452,6 +513,15 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
   );
   say(`  guide        ${scenario.component}: ${scenario.promise}, RTO < ${scenario.rtoMinutes} min`);
   say(`  measured by  ${scenario.measuredBy}; failed requests from the load balancer's 5xx`);
+  const shardsLine =
+    typeof cache === "string"
+      ? cache
+      : cache && cache.affected
+        ? `${cache.affected.length} of ${cache.shards} (${cache.affected.join(", ")}) with a primary in ${cache.zone}: one failover each expected`
+        : cache
+          ? `unknown: the primaries' zones are ${cache.primaries}; one failover expected`
+          : undefined;
+  if (shardsLine) say(`  shards       ${shardsLine}`);
   say(`Ctrl-C stops the experiment (aws fis stop-experiment).`);
 
   // 2. The experiment, followed until it ends.
@@ -460,6 +530,7 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
     env: ctx.env,
     scenario: scenarioName,
     template: { id: templateId, name: templateName },
+    ...(typeof cache === "object" ? { cache: { zone: cache.zone, affectedShards: cache.affected, shards: cache.shards } } : {}),
     startedAt: new Date(began).toISOString(),
   };
   const transitions: { at: string; elapsed: number; what: string }[] = [];
@@ -492,7 +563,7 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
     throw new StepFailed(`Drill ${scenarioName} of ${ctx.env} interrupted (${e.signal}). ${stop}\nRecord: ${shownPath(file)}`, e.signal);
   }
   const start = experiment.startTime ? new Date(experiment.startTime).toISOString() : (record.startedAt as string);
-  const d: DrillRun = { ctx, t, region, start, stopAlarms };
+  const d: DrillRun = { ctx, t, region, start, stopAlarms, shards: typeof cache === "object" ? (cache.affected?.length ?? 1) : undefined };
   const status = experiment.state?.status ?? "unknown";
   record.experiment = { id, status, reason: experiment.state?.reason ?? null, startTime: start, endTime: experiment.endTime ?? null };
   record.transitions = transitions;
@@ -502,6 +573,7 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
   let verdict: string;
   let passed = false;
   let byCondition = false;
+  let inconclusive = false;
   if (status === "completed") {
     let recovery: Recovery;
     try {
@@ -516,22 +588,30 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
     }
     const seconds = recovery.at ? Math.max(0, Math.round((Date.parse(recovery.at) - Date.parse(start)) / 1000)) : 0;
     const within = seconds <= scenario.rtoMinutes * 60;
-    passed = recovery.recovered && within;
+    inconclusive = recovery.inconclusive !== undefined;
+    passed = recovery.recovered && within && !inconclusive;
     lines.push(...recovery.lines.map((l, n) => `  ${(n === 0 ? scenario.component : "").padEnd(17)}${l}`));
+    if (shardsLine) lines.push(`  shards affected  ${shardsLine}`);
     lines.push(
-      recovery.recovered
-        ? `  time to recover  ${recovery.at ? `${duration(seconds)} (from the experiment's start at ${clock(start)})` : "0s: no outage seen"} — guide's RTO < ${scenario.rtoMinutes} min: ${within ? "met" : "MISSED"}`
-        : `  time to recover  NOT RECOVERED after ${duration(Math.round((Date.now() - Date.parse(start)) / 1000))} — guide's RTO < ${scenario.rtoMinutes} min: MISSED`,
+      recovery.inconclusive
+        ? `  time to recover  not measured: ${recovery.inconclusive} — guide's RTO < ${scenario.rtoMinutes} min: neither met nor missed`
+        : recovery.recovered
+          ? `  time to recover  ${recovery.at ? `${duration(seconds)} (from the experiment's start at ${clock(start)})` : "0s: no outage seen"} — guide's RTO < ${scenario.rtoMinutes} min: ${within ? "met" : "MISSED"}`
+          : `  time to recover  NOT RECOVERED after ${duration(Math.round((Date.now() - Date.parse(start)) / 1000))} — guide's RTO < ${scenario.rtoMinutes} min: MISSED`,
     );
     record.recovery = {
       recovered: recovery.recovered,
       at: recovery.at ?? null,
-      seconds: recovery.recovered ? seconds : null,
+      seconds: recovery.recovered && !inconclusive ? seconds : null,
       rtoMinutes: scenario.rtoMinutes,
-      met: passed,
+      met: inconclusive ? null : passed,
       record: recovery.lines,
     };
-    verdict = passed ? "PASSED" : "FAILED: the component did not recover within the guide's RTO";
+    verdict = inconclusive
+      ? `INCONCLUSIVE (not PASSED): ${recovery.inconclusive}, so the time to recover was not measured; the failed requests below are all this drill shows`
+      : passed
+        ? "PASSED"
+        : "FAILED: the component did not recover within the guide's RTO";
   } else if (status === "stopped") {
     const firing = stopAlarms.length > 0 ? await alarming(t, stopAlarms) : [];
     lines.push(`  stop condition   ${firing.length > 0 ? `${firing.join(", ")} in ALARM` : "the alarms are back to OK by now"}`);
@@ -548,11 +628,19 @@ export async function drill(ctx: Context, t: Target, i: Inputs): Promise<void> {
   const requests = await failedRequests(d, albSuffix, new Date().toISOString());
   lines.push(`  requests failed  ${requests.text}`);
   record.requests = "failed" in requests ? { failed: requests.failed, total: requests.total } : null;
-  record.result = passed ? "passed" : byCondition ? "stopped by its stop condition" : status === "completed" ? "not recovered within the RTO" : status;
+  record.result = passed
+    ? "passed"
+    : inconclusive
+      ? "inconclusive"
+      : byCondition
+        ? "stopped by its stop condition"
+        : status === "completed"
+          ? "not recovered within the RTO"
+          : status;
   const file = writeDrill(i.outdir, record);
   lines.push(`  record           ${shownPath(file)}`);
   const report = [`Drill ${scenarioName} of ${ctx.env}: ${verdict}.`, ...lines].join("\n");
-  if (!passed) throw new StepFailed(report);
+  if (!passed && !inconclusive) throw new StepFailed(report);
   say(`\n${report}`);
 }
 

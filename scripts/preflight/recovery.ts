@@ -1,9 +1,11 @@
 /**
  * The recovery phase (environments with a `dr_region` only: without one, no call is made): the DR region
  * is enabled for the account, the DR state backend exists and the environment's state bucket replicates
- * to it, the registry's one replication configuration is free for the recovery phase (or already its
- * own), and, once the phase has a state, the database's backups in the DR region are within the guide's
- * RPO for the loss of a region.
+ * to it, RDS can replicate automated backups from the primary region to it, the registry's one
+ * replication configuration and the DR region's ROOT creation template are free for the recovery phase
+ * (or already its own), once the phase has a state the database's backups in the DR region are within
+ * the guide's RPO for the loss of a region, and once the cache phase has a state the JWT secret's
+ * replica in the DR region is in sync.
  */
 import { CATALOG } from "../../src/config/services";
 import { EnvironmentConfig } from "../../src/config/settings";
@@ -41,11 +43,17 @@ export function recovery(aws: Aws, config: EnvironmentConfig, applied: PhaseAppl
     const n = names(config.env);
     out.push(...backendChecks(aws, { bucket: n.drStateBucket(config.settings.accountId), table: n.lockTable, region: dr, label: "DR " }, setupBackend(config)));
     out.push(stateReplication(aws, config, dr));
+    out.push(rdsRegionPair(aws, config, dr));
   }
   out.push(...imageReplication(aws, config, dr, applied, others));
-  if (region.usable) out.push(backupsCurrent(aws, config, dr, applied, now));
+  if (region.usable && replicatesImages(config)) out.push(creationTemplate(aws, config, dr, applied));
+  if (region.usable) out.push(backupsCurrent(aws, config, dr, applied, now), jwtReplica(aws, config, dr, applied));
   return out;
 }
+
+/** The recovery phase replicates the images only from the account's own registry, and only where `dr_replicate_images` (as its stack decides). */
+const replicatesImages = (config: EnvironmentConfig) =>
+  config.settings.drReplicateImages === true && registryAccount(config.settings.ecrRegistry) === config.settings.accountId;
 
 /** The DR region is enabled for the account: the Account API, or EC2's list of regions where it is denied. */
 function regionEnabled(aws: Aws, config: EnvironmentConfig, dr: string): { check: Check; usable: boolean } {
@@ -255,5 +263,114 @@ function backupsCurrent(aws: Aws, config: EnvironmentConfig, dr: string, applied
     name,
     `${detail}: the guide's RPO for a region loss (< 1 hour) is exceeded`,
     `the transaction logs are not reaching ${dr}: read the database's events (aws rds describe-events --source-type db-instance --source-identifier ${db} --duration 1440 --region ${config.settings.region}) and the recovery phase's backup-replication alerts; if the replication stopped, ${restart}`,
+  );
+}
+
+/** RDS replicates automated backups between some region pairs only: the DR region must take the primary's. */
+function rdsRegionPair(aws: Aws, config: EnvironmentConfig, dr: string): Check {
+  const name = "RDS region pair";
+  const primary = config.settings.region;
+  const asked = `aws rds describe-source-regions --region ${dr} --region-name ${primary}`;
+  const r = aws("rds", "describe-source-regions", "--region", dr, "--region-name", primary);
+  if (!r.ok)
+    return warn(
+      name,
+      `cannot read whether RDS replicates automated backups from ${primary} to ${dr}: ${r.error}`,
+      `check by hand: ${asked} must answer SupportsDBInstanceAutomatedBackupsReplication true`,
+    );
+  const supported = r.json.SourceRegions?.[0]?.SupportsDBInstanceAutomatedBackupsReplication;
+  if (supported === true) return pass(name, `RDS replicates automated backups from ${primary} to ${dr} (dr_region)`);
+  return fail(
+    name,
+    `RDS cannot replicate automated backups from ${primary} to ${dr} (${asked} answers SupportsDBInstanceAutomatedBackupsReplication ${supported ?? "absent"})`,
+    `choose another dr_region in ${config.source.file}: one where aws rds describe-source-regions --region <it> --region-name ${primary} answers true`,
+  );
+}
+
+interface CreationTemplate {
+  readonly prefix?: string;
+  readonly encryptionConfiguration?: { readonly encryptionType?: string; readonly kmsKey?: string };
+}
+
+/**
+ * ECR keeps ONE creation template per prefix in a registry and region, and the recovery phase creates the
+ * DR region's `ROOT` one (for the replicas, encrypted with the DR key): another one there fails its first apply.
+ */
+function creationTemplate(aws: Aws, config: EnvironmentConfig, dr: string, applied: PhaseApplied): Check {
+  const name = "ECR creation template";
+  const alias = names(config.env).drKmsAlias;
+  const look = `aws ecr describe-repository-creation-templates --prefixes ROOT --region ${dr}`;
+  const free = pass(name, `no ROOT repository creation template in ${dr}: the recovery phase creates it (encrypted with ${alias})`);
+  const r = aws("ecr", "describe-repository-creation-templates", "--prefixes", "ROOT", "--region", dr);
+  if (!r.ok) {
+    if (r.code === "TemplateNotFoundException" || /not found/i.test(r.error)) return free;
+    return warn(
+      name,
+      `cannot read the repository creation templates in ${dr}: ${r.error}`,
+      `check by hand: ${look} must answer none, or one encrypted with ${alias}`,
+    );
+  }
+  const template = ((r.json.repositoryCreationTemplates ?? []) as CreationTemplate[]).find((t) => t.prefix === undefined || t.prefix === "ROOT");
+  if (!template) return free;
+  const key = template.encryptionConfiguration?.kmsKey;
+  const encrypted = key ? `encrypted with ${key}` : `encrypted with ${template.encryptionConfiguration?.encryptionType ?? "ECR's default"}`;
+  if (applied(PHASE)) return pass(name, `the ROOT repository creation template in ${dr} (${encrypted}) is the recovery phase's own (it has a state)`);
+  const remove = `aws ecr delete-repository-creation-template --prefix ROOT --region ${dr}`;
+  if (key?.endsWith(alias)) {
+    return warn(
+      name,
+      `a ROOT repository creation template with the DR key (${encrypted}) already exists in ${dr} while phase ${PHASE} has no state: its first apply fails on it (one template per prefix) unless it is imported`,
+      `adopt it: terraform import of the recovery phase's aws_ecr_repository_creation_template, id ROOT (after make init ENV=${config.env} PHASE=${PHASE}); or delete it (${remove})`,
+    );
+  }
+  return fail(
+    name,
+    `a ROOT repository creation template ${encrypted} already exists in ${dr}, not with this environment's DR key (${alias}), while phase ${PHASE} has no state: its apply would fail (one template per prefix)`,
+    `find its owner (another environment of the account, another team): delete it (${remove}) if the recovery phase may own it, or set dr_replicate_images = false in ${config.source.file}`,
+  );
+}
+
+interface SecretReplica {
+  readonly Region?: string;
+  readonly Status?: string;
+  readonly StatusMessage?: string;
+}
+
+/** Once the cache phase has a state: the JWT signing secret's replica in the DR region (declared on the secret) is in sync. */
+function jwtReplica(aws: Aws, config: EnvironmentConfig, dr: string, applied: PhaseApplied): Check {
+  const name = "JWT secret replica";
+  const phase = "cache";
+  const secret = names(config.env).secret("jwt");
+  const primary = config.settings.region;
+  const look = `aws secretsmanager describe-secret --secret-id ${secret} --region ${primary}`;
+  const apply = `make apply ENV=${config.env} PHASE=${phase}`;
+  if (!applied(phase)) return pass(name, `phase ${phase} has no state yet: ${secret} is replicated to ${dr} from its first apply (${apply})`);
+  const r = aws("secretsmanager", "describe-secret", "--secret-id", secret, "--region", primary);
+  if (!r.ok && r.code === "ResourceNotFoundException")
+    return fail(
+      name,
+      `${secret} does not exist in ${primary} although phase ${phase} has a state: nothing is replicated to ${dr}`,
+      `${apply} (make drift shows it missing)`,
+    );
+  if (!r.ok) return warn(name, `cannot read the replication of ${secret}: ${r.error}`, `check by hand: ${look} must list ${dr} InSync`);
+  const replica = ((r.json.ReplicationStatus ?? []) as SecretReplica[]).find((x) => x.Region === dr);
+  const message = replica?.StatusMessage ? `: ${replica.StatusMessage}` : "";
+  if (replica?.Status === "InSync") return pass(name, `${secret} is replicated to ${dr} (InSync)`);
+  if (replica?.Status === "InProgress")
+    return warn(
+      name,
+      `${secret}'s replica in ${dr} is being made (InProgress${message})`,
+      `run make preflight ENV=${config.env} again in a few minutes; ${look} must list ${dr} InSync`,
+    );
+  if (!replica)
+    return fail(
+      name,
+      `${secret} has no replica in ${dr}: a restore there cannot verify the tokens issued before it`,
+      `${apply} adds the replica (the network phase's DR key first)`,
+    );
+  return fail(
+    name,
+    `${secret}'s replica in ${dr} is ${replica.Status ?? "without a status"}${message}`,
+    `fix what the message names (a secret of the same name already in ${dr}, the DR key's policy), then ${apply} declares the replica again (make drift shows it)`,
   );
 }

@@ -276,6 +276,8 @@ export class ObservabilityStack extends PhaseStack {
         partition,
         kmsKeyArn: network.kmsKeyArn,
         databaseArn: database.databaseArn,
+        accountId: s.accountId,
+        region: s.region,
         subnetGroupName: n.databaseSubnetGroup,
         securityGroupId: network.securityGroupIds.database,
         alertsTopicArn: this.alertsTopicArn,
