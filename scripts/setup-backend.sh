@@ -29,8 +29,9 @@
 #     lock table accessweaver-terraform-locks-<env> (the primary's name: tables are regional), with
 #     every setting above. The recovery phase keeps its state there (<env>/recovery/terraform.tfstate);
 #     the other phases' state files arrive there as replicas.
-#   IAM role accessweaver-terraform-state-replication-<env> (created with the same tags): only S3, for
-#     this account's primary bucket (aws:SourceAccount, aws:SourceArn), may assume it; its inline policy
+#   IAM role accessweaver-terraform-state-replication-<env> (created with the same tags): only S3 may
+#     assume it (no aws:SourceArn condition: S3's documented replication trust has none, and one S3 did
+#     not send would stop the replication; who may hand S3 the role is iam:PassRole's); its inline policy
 #     "terraform-state-replication" reads the primary bucket's versions, writes replicas into the DR
 #     bucket and uses the aws/s3 key of each region through S3 only.
 #   S3 replication of the primary bucket to the DR bucket, one rule "terraform-state-to-dr-region":
@@ -487,9 +488,9 @@ const source = `arn:${e.PARTITION}:s3:::${e.BUCKET}`;
 const replica = `arn:${e.PARTITION}:s3:::${e.DR_BUCKET}`;
 const roleArn = `arn:${e.PARTITION}:iam::${e.ACCOUNT}:role/${e.ROLE}`;
 
-// Only S3, acting for this account and its primary state bucket, may assume the role (confused deputy).
-const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole",
-  Condition: { StringEquals: { "aws:SourceAccount": e.ACCOUNT }, ArnLike: { "aws:SourceArn": source } } }] };
+// Only S3 may assume the role: S3 documents the trust of a replication role without aws:SourceArn or
+// aws:SourceAccount, and a condition it does not send would stop the replication without an error here.
+const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }] };
 const role = (read("ROLE_INFO") || {}).Role;
 say("role", !role ? "create" : canon(role.AssumeRolePolicyDocument) === canon(trust) ? "ok" : "put",
   role ? "trust policy of another shape" : "none", trust);

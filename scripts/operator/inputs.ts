@@ -5,6 +5,7 @@
  * line a message tells the operator to run again.
  */
 import * as path from "path";
+import { RESTORE_TIME } from "../../src/config/dr-environment";
 import { DRILL_SCENARIOS, DrillScenario, ENVIRONMENTS, EnvironmentName, PHASES, PhaseName, SERVICES, ServiceName, isEnvironmentName } from "../../src/naming";
 import { Refusal } from "./process";
 
@@ -77,8 +78,8 @@ function emptyGiven(name: Given, where: "command line" | "environment", valid: r
   return new Refusal(how);
 }
 
-/** An ISO 8601 UTC time to the second (fractions allowed), as RESTORE_TIME takes it. */
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+/** An ISO 8601 UTC time to the second (fractions allowed), as RESTORE_TIME takes it: the DR database's form. */
+const ISO_UTC = RESTORE_TIME;
 const RESTORE_TIME_EXAMPLE = "RESTORE_TIME=2026-12-06T21:30:00Z";
 
 /** Why RESTORE_TIME cannot be a restore's point in time (malformed, or in the future), or undefined. */

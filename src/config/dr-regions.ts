@@ -25,12 +25,6 @@ export const NON_EEA_EUROPEAN_REGIONS: Readonly<Record<string, string>> = {
 export const DEFAULT_DR_REGION = "eu-central-1";
 
 /**
- * Regions that an account must opt in to before use (they are off by default): `make preflight` checks
- * the DR region is enabled for the account either way.
- */
-export const OPT_IN_REGIONS: readonly string[] = ["eu-south-1", "eu-south-2", "eu-central-2"];
-
-/**
  * Days the replicated automated backups are kept (`dr_backup_retention_days`): RDS accepts 1 to 35 for a
  * replication, as for the source's own backup retention.
  */

@@ -70,7 +70,9 @@ export class BucketReplica extends Construct {
       name: props.roleName,
       service: "s3.amazonaws.com",
       accountId: props.accountId,
-      sourceArns: [source],
+      // S3 documents the replication role's trust without aws:SourceArn or aws:SourceAccount: a condition
+      // it does not send would stop the replication (the failure alarm would be the only sign).
+      sourceArns: "unconditioned",
       statements: [
         { sid: "ReadSourceConfiguration", actions: ["s3:GetReplicationConfiguration", "s3:ListBucket"], resources: [source] },
         {

@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { InjectedSecret, TaskLogProps, taskLogGroup, taskRoles } from "./fargate-service";
+import { InjectedSecret, TaskLogProps } from "./fargate-service";
 import { ServiceRole } from "./iam";
 import { EncryptedLogGroup } from "./log-group";
-import { oneOffTaskDefinition } from "./one-off-task";
+import { oneOffTask } from "./one-off-task";
 
 /**
  * The Redis client image, in the environment's own registry, on the same ECR pull-through path as the
@@ -69,21 +69,14 @@ export class CacheClientTask extends Construct {
 
   constructor(scope: Construct, id: string, props: CacheClientTaskProps) {
     super(scope, id);
-    this.logGroup = taskLogGroup(this, props);
     const auth: InjectedSecret = { name: REDISCLI_AUTH, secretArn: props.redisSecretArn, jsonKey: "auth_token" };
-    const roles = taskRoles(this, { ...props, logGroupArn: this.logGroup.logGroup.arn, secrets: [auth] });
-    this.executionRole = roles.executionRole;
-    this.taskRole = roles.taskRole;
-
-    this.taskDefinition = oneOffTaskDefinition(this, {
-      family: props.family,
-      cpu: props.cpu ?? 256,
-      memory: props.memory ?? 512,
+    ({
+      logGroup: this.logGroup,
       executionRole: this.executionRole,
       taskRole: this.taskRole,
-      logGroup: this.logGroup,
-      logGroupName: props.logGroupName,
-      region: props.region,
+      taskDefinition: this.taskDefinition,
+    } = oneOffTask(this, {
+      ...props,
       container: {
         name: CACHE_CLIENT_CONTAINER,
         image: props.image,
@@ -96,6 +89,6 @@ export class CacheClientTask extends Construct {
         environment: { REDIS_HOST: props.host, REDIS_PORT: props.port },
         secrets: [auth],
       },
-    });
+    }));
   }
 }

@@ -2,10 +2,10 @@ import { Construct } from "constructs";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { databaseRolesSql } from "./db-roles-sql";
-import { TaskLogProps, taskLogGroup, taskRoles } from "./fargate-service";
+import { TaskLogProps } from "./fargate-service";
 import { ServiceRole } from "./iam";
 import { EncryptedLogGroup } from "./log-group";
-import { oneOffTaskDefinition } from "./one-off-task";
+import { oneOffTask } from "./one-off-task";
 
 /**
  * The PostgreSQL client image, in the environment's own registry (`<ecr_registry>/<repository>:<tag>`).
@@ -78,12 +78,7 @@ export class DatabaseRolesTask extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseRolesTaskProps) {
     super(scope, id);
     this.sql = databaseRolesSql(props.roles);
-    this.logGroup = taskLogGroup(this, props);
     const password = { name: "PGPASSWORD", secretArn: props.masterSecretArn, jsonKey: "password" };
-    const roles = taskRoles(this, { ...props, logGroupArn: this.logGroup.logGroup.arn, secrets: [password] });
-    this.executionRole = roles.executionRole;
-    this.taskRole = roles.taskRole;
-
     // libpq reads its connection from PG* variables; only the password is a secret.
     const environment = {
       PGHOST: props.host,
@@ -94,15 +89,13 @@ export class DatabaseRolesTask extends Construct {
       PGCONNECT_TIMEOUT: "15",
       PGAPPNAME: DB_ROLES_CONTAINER,
     };
-    this.taskDefinition = oneOffTaskDefinition(this, {
-      family: props.family,
-      cpu: props.cpu ?? 256,
-      memory: props.memory ?? 512,
+    ({
+      logGroup: this.logGroup,
       executionRole: this.executionRole,
       taskRole: this.taskRole,
-      logGroup: this.logGroup,
-      logGroupName: props.logGroupName,
-      region: props.region,
+      taskDefinition: this.taskDefinition,
+    } = oneOffTask(this, {
+      ...props,
       container: {
         name: DB_ROLES_CONTAINER,
         image: props.image,
@@ -113,6 +106,6 @@ export class DatabaseRolesTask extends Construct {
         environment,
         secrets: [password],
       },
-    });
+    }));
   }
 }

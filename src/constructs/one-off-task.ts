@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { HARDENED_LINUX_PARAMETERS, InjectedSecret, awsLogs, containerSecrets } from "./fargate-service";
+import { HARDENED_LINUX_PARAMETERS, InjectedSecret, TaskLogProps, TaskRolesProps, awsLogs, containerSecrets, taskLogGroup, taskRoles } from "./fargate-service";
 import { ServiceRole } from "./iam";
 import { EncryptedLogGroup } from "./log-group";
 
@@ -18,28 +18,36 @@ export interface OneOffContainer {
   readonly secrets: readonly InjectedSecret[];
 }
 
+/** What a one-off task needs: its family, size, log group, roles and its one container. */
+export interface OneOffTaskProps extends TaskLogProps, Omit<TaskRolesProps, "logGroupArn" | "secrets"> {
+  /** The task definition's family (`accessweaver-<env>-<task>`). */
+  readonly family: string;
+  /** @default 256 */
+  readonly cpu?: number;
+  /** MiB. @default 512 */
+  readonly memory?: number;
+  readonly container: OneOffContainer;
+}
+
+/** The parts of a one-off task, for the construct that holds them. */
+export interface OneOffTaskParts {
+  readonly logGroup: EncryptedLogGroup;
+  readonly executionRole: ServiceRole;
+  readonly taskRole: IamRole;
+  readonly taskDefinition: EcsTaskDefinition;
+}
+
 /**
- * A task definition that no service runs (an operator starts it with `aws ecs run-task`): one hardened
- * container (read-only root filesystem, its user, no Linux capability, not privileged) logging to its
- * group, Fargate, created after its log group and its execution role's policy; id `task-definition` in
- * `scope`. The db-roles task and the cache client are built with it.
+ * A task that no service runs (an operator starts it with `aws ecs run-task`), in `scope`: its log group,
+ * its roles (the execution role reads exactly the container's secrets), and a task definition of one
+ * hardened container (read-only root filesystem, its user, no Linux capability, not privileged),
+ * Fargate, created after its log group and its execution role's policy. The db-roles task and the cache
+ * client are built with it.
  */
-export function oneOffTaskDefinition(
-  scope: Construct,
-  props: {
-    readonly family: string;
-    readonly cpu: number;
-    readonly memory: number;
-    readonly executionRole: ServiceRole;
-    readonly taskRole: IamRole;
-    readonly logGroup: EncryptedLogGroup;
-    /** The log group's name, written out: reviewers read it in the container definition. */
-    readonly logGroupName: string;
-    readonly region: string;
-    readonly container: OneOffContainer;
-  },
-): EcsTaskDefinition {
+export function oneOffTask(scope: Construct, props: OneOffTaskProps): OneOffTaskParts {
+  const logGroup = taskLogGroup(scope, props);
   const c = props.container;
+  const { executionRole, taskRole } = taskRoles(scope, { ...props, logGroupArn: logGroup.logGroup.arn, secrets: c.secrets });
   const container = {
     name: c.name,
     image: c.image,
@@ -54,16 +62,17 @@ export function oneOffTaskDefinition(
     linuxParameters: HARDENED_LINUX_PARAMETERS,
     logConfiguration: awsLogs(props.logGroupName, props.region),
   };
-  return new EcsTaskDefinition(scope, "task-definition", {
+  const taskDefinition = new EcsTaskDefinition(scope, "task-definition", {
     family: props.family,
-    cpu: String(props.cpu),
-    memory: String(props.memory),
+    cpu: String(props.cpu ?? 256),
+    memory: String(props.memory ?? 512),
     networkMode: "awsvpc",
     requiresCompatibilities: ["FARGATE"],
     runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-    executionRoleArn: props.executionRole.role.arn,
-    taskRoleArn: props.taskRole.arn,
+    executionRoleArn: executionRole.role.arn,
+    taskRoleArn: taskRole.arn,
     containerDefinitions: JSON.stringify([container]),
-    dependsOn: [props.logGroup.logGroup, props.executionRole.policy],
+    dependsOn: [logGroup.logGroup, executionRole.policy],
   });
+  return { logGroup, executionRole, taskRole, taskDefinition };
 }
